@@ -1,0 +1,539 @@
+/* jx.h: the public API of jx, JAX's composable transformations for C.
+ *
+ * A worked example: trace a one-layer network, print its IR, evaluate it.
+ *
+ *     #include <jx.h>
+ *
+ *     // out[0] = relu(x @ w + b)      x is (B,784), w is (784,512), b is (512)
+ *     static void layer(jx_val *out, const jx_val *in, void *user) {
+ *         (void)user;
+ *         out[0] = jx_relu(jx_add(jx_matmul(in[0], in[1]), in[2]));
+ *     }
+ *
+ *     int main(void) {
+ *         jx_aval avals[3] = { JX_AVAL(JX_F32, 128, 784), JX_AVAL(JX_F32, 784, 512),
+ *                              JX_AVAL(JX_F32, 512) };
+ *         jx_fn *f = jx_trace("layer", layer, NULL, 3, avals, 1);
+ *         if (!f) { fprintf(stderr, "%s\n", jx_errmsg()); return 1; }
+ *         jx_fn_print(stdout, f);                     // jaxpr-like text
+ *         jx_array *x = jx_array_ones(JX_F32, JX_INTS(128, 784));
+ *         jx_array *w = jx_array_full(JX_F32, JX_INTS(784, 512), 0.01);
+ *         jx_array *b = jx_array_zeros(JX_F32, JX_INTS(512));
+ *         jx_array *in[3] = { x, w, b }, *y = NULL;
+ *         if (jx_eval(f, 3, in, 1, &y) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
+ *         ...
+ *         jx_array_release(y); jx_array_release(x); ...; jx_fn_release(f);
+ *     }
+ *
+ * Conventions
+ *  - Every op is a macro around a function taking the caller's place (jx_loc), so an
+ *    error names the user's file and line: `model.c:42: dot_general: ...`.
+ *  - Errors while tracing are sticky: the first one is kept on the trace, later ops
+ *    return an invalid value and do nothing, and jx_trace() returns NULL with the
+ *    message in jx_errmsg(). Nothing in jx aborts or exits on a user's mistake.
+ *  - Ownership: a function named *_new, *_parse, jx_trace or a transformation returns
+ *    a new reference that the caller releases; *_retain adds one. Values (jx_val) live
+ *    in their trace and need no freeing. jx never frees memory the caller supplied.
+ *  - Binary ops broadcast numpy-style (a size-1 or missing leading dim stretches);
+ *    dtypes must match exactly: convert with jx_convert().
+ */
+#ifndef JX_H
+#define JX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JX_VERSION_MAJOR 0
+#define JX_VERSION_MINOR 1
+#define JX_MAX_RANK 8 /* the most dimensions an array may have */
+
+/* ------------------------------------------------------------------ status codes */
+
+/* X(name, message): one list gives the enum, its names and its messages. */
+#define JX_STATUS_LIST(X)                                   \
+    X(OK, "ok")                                             \
+    X(ERR_SHAPE, "shape mismatch")                          \
+    X(ERR_DTYPE, "dtype mismatch")                          \
+    X(ERR_AXIS, "axis out of range")                        \
+    X(ERR_ARG, "invalid argument")                          \
+    X(ERR_TRACE, "invalid use of a traced value")           \
+    X(ERR_PARSE, "malformed IR text")                       \
+    X(ERR_TYPECHECK, "IR does not typecheck")               \
+    X(ERR_UNSUPPORTED, "not supported")                     \
+    X(ERR_NOMEM, "out of memory")                           \
+    X(ERR_IO, "input/output error")                         \
+    X(ERR_RUNTIME, "runtime error")                         \
+    X(ERR_INTERNAL, "internal error (a bug in jx)")
+
+typedef enum jx_status {
+#define JX__X(name, msg) JX_##name,
+    JX_STATUS_LIST(JX__X)
+#undef JX__X
+    JX_STATUS_COUNT
+} jx_status;
+
+const char *jx_status_name(jx_status s);    /* "JX_ERR_SHAPE"; static storage */
+const char *jx_status_message(jx_status s); /* "shape mismatch"; static storage */
+/* The last error of this thread: a message with the user's file and line, borrowed
+ * (valid until the next failing jx call on this thread). "" when there is none. */
+const char *jx_errmsg(void);
+jx_status jx_errcode(void);
+void jx_clear_error(void);
+
+/* ------------------------------------------------------------------ dtypes */
+
+/* X(NAME, name, bytes) */
+#define JX_DTYPE_LIST(X) \
+    X(BOOL, bool, 1)     \
+    X(U8, u8, 1)         \
+    X(I32, i32, 4)       \
+    X(U32, u32, 4)       \
+    X(I64, i64, 8)       \
+    X(F16, f16, 2)       \
+    X(BF16, bf16, 2)     \
+    X(F32, f32, 4)       \
+    X(F64, f64, 8)
+
+typedef enum jx_dtype {
+#define JX__X(N, n, b) JX_##N,
+    JX_DTYPE_LIST(JX__X)
+#undef JX__X
+    JX_DTYPE_COUNT
+} jx_dtype;
+
+const char *jx_dtype_name(jx_dtype t); /* "f32"; "?" for an invalid value */
+size_t jx_dtype_size(jx_dtype t);      /* bytes per element; 0 if invalid */
+int jx_dtype_is_float(jx_dtype t);     /* f16, bf16, f32, f64 */
+int jx_dtype_is_int(jx_dtype t);       /* u8, i32, u32, i64 (not bool) */
+int jx_dtype_is_signed(jx_dtype t);    /* i32, i64 and the floats */
+/* f16 and bf16 are storage types: arithmetic ops want f32/f64; convert first. */
+uint16_t jx_f32_to_f16(float x);  /* round to nearest even */
+float jx_f16_to_f32(uint16_t h);
+uint16_t jx_f32_to_bf16(float x); /* round to nearest even, NaN kept quiet */
+float jx_bf16_to_f32(uint16_t h);
+
+/* ------------------------------------------------------------------ shapes */
+
+/* A list of integers passed by value: JX_INTS(128, 784), or JX_NOINTS for none. */
+typedef struct jx_ints {
+    const int64_t *v;
+    int n;
+} jx_ints;
+#define JX_INTS(...)                                     \
+    ((jx_ints){(const int64_t[]){__VA_ARGS__},           \
+               (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))})
+#define JX_NOINTS ((jx_ints){NULL, 0})
+
+/* An abstract value: dtype and shape, what tracing knows of an array. */
+typedef struct jx_aval {
+    jx_dtype dtype;
+    int rank;
+    int64_t shape[JX_MAX_RANK];
+} jx_aval;
+
+/* Builds an aval; a rank above JX_MAX_RANK or a negative dim gives rank -1 (invalid). */
+jx_aval jx_aval_make(jx_dtype dtype, jx_ints shape);
+#define JX_AVAL(dtype, ...) jx_aval_make((dtype), JX_INTS(__VA_ARGS__))
+#define JX_SCALAR(dtype) jx_aval_make((dtype), JX_NOINTS)
+int64_t jx_aval_size(const jx_aval *a); /* number of elements */
+int jx_aval_equal(const jx_aval *a, const jx_aval *b);
+/* Writes "f32[128,784]" into buf (always terminated); returns buf. */
+char *jx_aval_str(const jx_aval *a, char *buf, size_t n);
+
+/* ------------------------------------------------------------------ host arrays */
+
+/* A dense, row-major, reference-counted host array. */
+typedef struct jx_array jx_array;
+
+/* New array of the given dtype and shape; data (may be NULL for zeros) is copied.
+ * Returns NULL with jx_errmsg() set on a bad shape or dtype. Release when done. */
+jx_array *jx_array_new(jx_dtype dtype, jx_ints shape, const void *data);
+jx_array *jx_array_zeros(jx_dtype dtype, jx_ints shape);
+jx_array *jx_array_ones(jx_dtype dtype, jx_ints shape);
+jx_array *jx_array_full(jx_dtype dtype, jx_ints shape, double value);
+jx_array *jx_array_scalar(jx_dtype dtype, double value);
+/* start, start+step, ... below stop (above, for a negative step), like numpy.arange. */
+jx_array *jx_array_arange(jx_dtype dtype, double start, double stop, double step);
+/* A converted copy (C conversion rules; float to int truncates, saturating). */
+jx_array *jx_array_astype(const jx_array *a, jx_dtype dtype);
+jx_array *jx_array_retain(jx_array *a);
+void jx_array_release(jx_array *a); /* NULL is fine */
+
+jx_aval jx_array_aval(const jx_array *a);
+jx_dtype jx_array_dtype(const jx_array *a);
+int jx_array_rank(const jx_array *a);
+const int64_t *jx_array_shape(const jx_array *a); /* borrowed, rank entries */
+int64_t jx_array_size(const jx_array *a);         /* elements */
+size_t jx_array_nbytes(const jx_array *a);
+const void *jx_array_data(const jx_array *a); /* borrowed, 64-byte aligned */
+/* Writable data: only while you hold the only reference (jx never shares it then). */
+void *jx_array_data_mut(jx_array *a);
+/* Copies the data out; nbytes must equal jx_array_nbytes(). */
+jx_status jx_array_copy_to(const jx_array *a, void *dst, size_t nbytes);
+/* Element i (row-major flat index) as a double, for tests and small programs. */
+double jx_array_get(const jx_array *a, int64_t i);
+/* Prints like numpy: f32[2,2] [[1, 2], [3, 4]]; long arrays are elided. */
+jx_status jx_array_print(FILE *out, const jx_array *a);
+
+/* ------------------------------------------------------------------ tracing */
+
+/* The caller's place, captured by the op macros. */
+typedef struct jx_loc {
+    const char *file;
+    int line;
+} jx_loc;
+#define JX_HERE ((jx_loc){__FILE__, __LINE__})
+
+/* A traced value: a handle into the trace that made it. Copy freely; it needs no
+ * freeing and is valid until that trace ends. */
+typedef struct jx_val {
+    uint32_t trace;
+    int32_t id;
+} jx_val;
+#define JX_NONE ((jx_val){0, -1})
+
+/* A traced function (the IR): immutable and reference counted. */
+typedef struct jx_fn jx_fn;
+
+/* A body to trace: read in[0..nin), write out[0..nout). user is passed through. */
+typedef void (*jx_body)(jx_val *out, const jx_val *in, void *user);
+
+/* Traces body on abstract inputs into a jx_fn with nin inputs and nout outputs.
+ * Returns NULL on the first error in the body, with jx_errmsg() naming its line. */
+jx_fn *jx_trace_at(jx_loc loc, const char *name, jx_body body, void *user, int nin,
+                   const jx_aval *in, int nout);
+#define jx_trace(...) jx_trace_at(JX_HERE, __VA_ARGS__)
+
+/* The status of the innermost trace on this thread (JX_OK when none is active):
+ * lets a body stop early once something went wrong. */
+jx_status jx_trace_status(void);
+
+/* Queries on traced values; invalid values give rank -1 / dtype JX_DTYPE_COUNT. */
+jx_aval jx_aval_of(jx_val x);
+int jx_rank(jx_val x);
+int64_t jx_dim(jx_val x, int axis); /* negative axes count from the end */
+jx_dtype jx_dtype_of(jx_val x);
+int jx_val_ok(jx_val x);
+
+/* ------------------------------------------------------------------ the IR */
+
+jx_fn *jx_fn_retain(jx_fn *f);
+void jx_fn_release(jx_fn *f); /* NULL is fine */
+const char *jx_fn_name(const jx_fn *f);
+int jx_fn_num_inputs(const jx_fn *f);
+int jx_fn_num_outputs(const jx_fn *f);
+jx_aval jx_fn_input_aval(const jx_fn *f, int i);
+jx_aval jx_fn_output_aval(const jx_fn *f, int i);
+int jx_fn_num_eqns(const jx_fn *f);       /* top level */
+int jx_fn_num_eqns_total(const jx_fn *f); /* nested functions included */
+
+/* The jaxpr-like text form; it parses back to a function that prints identically. */
+jx_status jx_fn_print(FILE *out, const jx_fn *f);
+char *jx_fn_to_string(const jx_fn *f); /* malloc'd; free() it. NULL on failure */
+/* Parses the text form; NULL on error with jx_errmsg() naming line and column. */
+jx_fn *jx_fn_parse(const char *text);
+
+/* Passes: each returns a new function (the input is unchanged). */
+jx_status jx_fn_typecheck(const jx_fn *f); /* re-runs every shape rule */
+jx_fn *jx_fn_dce(const jx_fn *f);          /* drops equations no output needs */
+jx_fn *jx_fn_cse(const jx_fn *f);          /* merges identical equations */
+jx_fn *jx_fn_fold(const jx_fn *f);         /* evaluates equations on literals */
+jx_fn *jx_fn_simplify(const jx_fn *f);     /* fold, cse, dce until nothing changes */
+
+/* ------------------------------------------------------------------ evaluation */
+
+/* Evaluates f on host arrays with the reference interpreter. in[i] must match
+ * f's input avals; out receives nout new references (release them). */
+jx_status jx_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out);
+
+/* ------------------------------------------------------------------ ops
+ * Each op below is a macro: jx_exp(x) calls jx_exp_at(JX_HERE, x). The _at forms
+ * take an explicit place, for code that generates code on a user's behalf. */
+
+/* Constants. A scalar becomes a literal in the IR; an array becomes a `constant`. */
+jx_val jx_scalar_at(jx_loc loc, jx_dtype dtype, double value);
+#define jx_scalar(...) jx_scalar_at(JX_HERE, __VA_ARGS__)
+jx_val jx_scalar_like_at(jx_loc loc, jx_val like, double value); /* like's dtype */
+#define jx_scalar_like(...) jx_scalar_like_at(JX_HERE, __VA_ARGS__)
+jx_val jx_const_at(jx_loc loc, jx_array *value); /* retains value */
+#define jx_const(...) jx_const_at(JX_HERE, __VA_ARGS__)
+jx_val jx_full_at(jx_loc loc, jx_dtype dtype, jx_ints shape, double value);
+#define jx_full(...) jx_full_at(JX_HERE, __VA_ARGS__)
+jx_val jx_zeros_like_at(jx_loc loc, jx_val x);
+#define jx_zeros_like(...) jx_zeros_like_at(JX_HERE, __VA_ARGS__)
+jx_val jx_ones_like_at(jx_loc loc, jx_val x);
+#define jx_ones_like(...) jx_ones_like_at(JX_HERE, __VA_ARGS__)
+/* 0, 1, ... along `dimension` of an array of the given shape. */
+jx_val jx_iota_at(jx_loc loc, jx_dtype dtype, jx_ints shape, int dimension);
+#define jx_iota(...) jx_iota_at(JX_HERE, __VA_ARGS__)
+
+/* Elementwise unary. Float ops want f32/f64; abs, sign, neg also take signed ints;
+ * not is bitwise on ints and logical on bool. */
+jx_val jx_neg_at(jx_loc loc, jx_val x);
+#define jx_neg(...) jx_neg_at(JX_HERE, __VA_ARGS__)
+jx_val jx_exp_at(jx_loc loc, jx_val x);
+#define jx_exp(...) jx_exp_at(JX_HERE, __VA_ARGS__)
+jx_val jx_log_at(jx_loc loc, jx_val x);
+#define jx_log(...) jx_log_at(JX_HERE, __VA_ARGS__)
+jx_val jx_log1p_at(jx_loc loc, jx_val x);
+#define jx_log1p(...) jx_log1p_at(JX_HERE, __VA_ARGS__)
+jx_val jx_expm1_at(jx_loc loc, jx_val x);
+#define jx_expm1(...) jx_expm1_at(JX_HERE, __VA_ARGS__)
+jx_val jx_tanh_at(jx_loc loc, jx_val x);
+#define jx_tanh(...) jx_tanh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_logistic_at(jx_loc loc, jx_val x); /* 1 / (1 + exp(-x)) */
+#define jx_logistic(...) jx_logistic_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sin_at(jx_loc loc, jx_val x);
+#define jx_sin(...) jx_sin_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cos_at(jx_loc loc, jx_val x);
+#define jx_cos(...) jx_cos_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sqrt_at(jx_loc loc, jx_val x);
+#define jx_sqrt(...) jx_sqrt_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rsqrt_at(jx_loc loc, jx_val x);
+#define jx_rsqrt(...) jx_rsqrt_at(JX_HERE, __VA_ARGS__)
+jx_val jx_abs_at(jx_loc loc, jx_val x);
+#define jx_abs(...) jx_abs_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sign_at(jx_loc loc, jx_val x);
+#define jx_sign(...) jx_sign_at(JX_HERE, __VA_ARGS__)
+jx_val jx_floor_at(jx_loc loc, jx_val x);
+#define jx_floor(...) jx_floor_at(JX_HERE, __VA_ARGS__)
+jx_val jx_ceil_at(jx_loc loc, jx_val x);
+#define jx_ceil(...) jx_ceil_at(JX_HERE, __VA_ARGS__)
+jx_val jx_round_at(jx_loc loc, jx_val x); /* half away from zero, like lax.round */
+#define jx_round(...) jx_round_at(JX_HERE, __VA_ARGS__)
+jx_val jx_not_at(jx_loc loc, jx_val x);
+#define jx_not(...) jx_not_at(JX_HERE, __VA_ARGS__)
+jx_val jx_integer_pow_at(jx_loc loc, jx_val x, int y); /* x**y, y a C int */
+#define jx_integer_pow(...) jx_integer_pow_at(JX_HERE, __VA_ARGS__)
+
+/* Elementwise binary, numpy broadcasting, equal dtypes.
+ * Integers wrap on overflow (two's complement); x/0 is -1 for signed and all ones for
+ * unsigned integers, x%0 is x; INT_MIN/-1 is INT_MIN (XLA's rules). Shifts by the bit
+ * width or more give 0 (arithmetic right shift: the sign). */
+jx_val jx_add_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_add(...) jx_add_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sub_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_sub(...) jx_sub_at(JX_HERE, __VA_ARGS__)
+jx_val jx_mul_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_mul(...) jx_mul_at(JX_HERE, __VA_ARGS__)
+jx_val jx_div_at(jx_loc loc, jx_val a, jx_val b); /* ints: truncates toward zero */
+#define jx_div(...) jx_div_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rem_at(jx_loc loc, jx_val a, jx_val b); /* sign of a, like C fmod and % */
+#define jx_rem(...) jx_rem_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pow_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_pow(...) jx_pow_at(JX_HERE, __VA_ARGS__)
+jx_val jx_max_at(jx_loc loc, jx_val a, jx_val b); /* NaN if either is NaN */
+#define jx_max(...) jx_max_at(JX_HERE, __VA_ARGS__)
+jx_val jx_min_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_min(...) jx_min_at(JX_HERE, __VA_ARGS__)
+jx_val jx_atan2_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_atan2(...) jx_atan2_at(JX_HERE, __VA_ARGS__)
+jx_val jx_and_at(jx_loc loc, jx_val a, jx_val b); /* bitwise; logical on bool */
+#define jx_and(...) jx_and_at(JX_HERE, __VA_ARGS__)
+jx_val jx_or_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_or(...) jx_or_at(JX_HERE, __VA_ARGS__)
+jx_val jx_xor_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_xor(...) jx_xor_at(JX_HERE, __VA_ARGS__)
+jx_val jx_shift_left_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_shift_left(...) jx_shift_left_at(JX_HERE, __VA_ARGS__)
+jx_val jx_shift_right_logical_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_shift_right_logical(...) jx_shift_right_logical_at(JX_HERE, __VA_ARGS__)
+jx_val jx_shift_right_arithmetic_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_shift_right_arithmetic(...) jx_shift_right_arithmetic_at(JX_HERE, __VA_ARGS__)
+
+/* Comparisons give bool; NaN compares unequal to everything (ne is true). */
+jx_val jx_eq_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_eq(...) jx_eq_at(JX_HERE, __VA_ARGS__)
+jx_val jx_ne_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_ne(...) jx_ne_at(JX_HERE, __VA_ARGS__)
+jx_val jx_lt_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_lt(...) jx_lt_at(JX_HERE, __VA_ARGS__)
+jx_val jx_le_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_le(...) jx_le_at(JX_HERE, __VA_ARGS__)
+jx_val jx_gt_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_gt(...) jx_gt_at(JX_HERE, __VA_ARGS__)
+jx_val jx_ge_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_ge(...) jx_ge_at(JX_HERE, __VA_ARGS__)
+/* pred ? on_true : on_false elementwise; pred is bool; broadcasts. */
+jx_val jx_select_at(jx_loc loc, jx_val pred, jx_val on_true, jx_val on_false);
+#define jx_select(...) jx_select_at(JX_HERE, __VA_ARGS__)
+/* Float to int truncates toward zero and saturates; NaN gives 0. */
+jx_val jx_convert_at(jx_loc loc, jx_val x, jx_dtype dtype);
+#define jx_convert(...) jx_convert_at(JX_HERE, __VA_ARGS__)
+/* Blocks derivatives: the value passes, its gradient is zero. */
+jx_val jx_stop_gradient_at(jx_loc loc, jx_val x);
+#define jx_stop_gradient(...) jx_stop_gradient_at(JX_HERE, __VA_ARGS__)
+
+/* Shape ops. Negative axes count from the end wherever an axis is taken. */
+/* dims[i] is the output dim that operand dim i maps to; operand dims are 1 or equal. */
+jx_val jx_broadcast_in_dim_at(jx_loc loc, jx_val x, jx_ints shape, jx_ints dims);
+#define jx_broadcast_in_dim(...) jx_broadcast_in_dim_at(JX_HERE, __VA_ARGS__)
+jx_val jx_broadcast_to_at(jx_loc loc, jx_val x, jx_ints shape); /* numpy rules */
+#define jx_broadcast_to(...) jx_broadcast_to_at(JX_HERE, __VA_ARGS__)
+jx_val jx_reshape_at(jx_loc loc, jx_val x, jx_ints shape); /* one -1 may be inferred */
+#define jx_reshape(...) jx_reshape_at(JX_HERE, __VA_ARGS__)
+jx_val jx_transpose_at(jx_loc loc, jx_val x, jx_ints perm); /* out dim i = x dim perm[i] */
+#define jx_transpose(...) jx_transpose_at(JX_HERE, __VA_ARGS__)
+jx_val jx_squeeze_at(jx_loc loc, jx_val x, jx_ints dims); /* dims must have size 1 */
+#define jx_squeeze(...) jx_squeeze_at(JX_HERE, __VA_ARGS__)
+jx_val jx_expand_dims_at(jx_loc loc, jx_val x, jx_ints dims); /* dims of the output */
+#define jx_expand_dims(...) jx_expand_dims_at(JX_HERE, __VA_ARGS__)
+/* strides may be JX_NOINTS for all ones. */
+jx_val jx_slice_at(jx_loc loc, jx_val x, jx_ints start, jx_ints limit, jx_ints strides);
+#define jx_slice(...) jx_slice_at(JX_HERE, __VA_ARGS__)
+/* starts: rank scalar integer values; clamped so the slice stays in bounds. */
+jx_val jx_dynamic_slice_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes);
+#define jx_dynamic_slice(...) jx_dynamic_slice_at(JX_HERE, __VA_ARGS__)
+jx_val jx_dynamic_update_slice_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts);
+#define jx_dynamic_update_slice(...) jx_dynamic_update_slice_at(JX_HERE, __VA_ARGS__)
+/* lo/hi may be negative (cropping); interior inserts padding between elements. */
+jx_val jx_pad_at(jx_loc loc, jx_val x, jx_val padding_value, jx_ints lo, jx_ints hi,
+                 jx_ints interior);
+#define jx_pad(...) jx_pad_at(JX_HERE, __VA_ARGS__)
+jx_val jx_concatenate_at(jx_loc loc, int n, const jx_val *xs, int axis);
+#define jx_concatenate(...) jx_concatenate_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rev_at(jx_loc loc, jx_val x, jx_ints dims);
+#define jx_rev(...) jx_rev_at(JX_HERE, __VA_ARGS__)
+
+/* Reductions over axes (JX_NOINTS: all of them). */
+jx_val jx_reduce_sum_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_reduce_sum(...) jx_reduce_sum_at(JX_HERE, __VA_ARGS__)
+jx_val jx_reduce_max_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_reduce_max(...) jx_reduce_max_at(JX_HERE, __VA_ARGS__)
+jx_val jx_reduce_min_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_reduce_min(...) jx_reduce_min_at(JX_HERE, __VA_ARGS__)
+jx_val jx_reduce_prod_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_reduce_prod(...) jx_reduce_prod_at(JX_HERE, __VA_ARGS__)
+/* Index of the first maximum (NaN counts as the maximum) along axis. */
+jx_val jx_argmax_at(jx_loc loc, jx_val x, int axis, jx_dtype index_dtype);
+#define jx_argmax(...) jx_argmax_at(JX_HERE, __VA_ARGS__)
+jx_val jx_argmin_at(jx_loc loc, jx_val x, int axis, jx_dtype index_dtype);
+#define jx_argmin(...) jx_argmin_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cumsum_at(jx_loc loc, jx_val x, int axis, int reverse);
+#define jx_cumsum(...) jx_cumsum_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cumprod_at(jx_loc loc, jx_val x, int axis, int reverse);
+#define jx_cumprod(...) jx_cumprod_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cummax_at(jx_loc loc, jx_val x, int axis, int reverse);
+#define jx_cummax(...) jx_cummax_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cummin_at(jx_loc loc, jx_val x, int axis, int reverse);
+#define jx_cummin(...) jx_cummin_at(JX_HERE, __VA_ARGS__)
+
+/* Contractions. Output dims: batch, then lhs free, then rhs free (lax.dot_general). */
+jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contract,
+                         jx_ints rhs_contract, jx_ints lhs_batch, jx_ints rhs_batch);
+#define jx_dot_general(...) jx_dot_general_at(JX_HERE, __VA_ARGS__)
+/* numpy matmul: (...,m,k) @ (...,k,n), batch dims broadcast; rank-1 operands allowed. */
+jx_val jx_matmul_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_matmul(...) jx_matmul_at(JX_HERE, __VA_ARGS__)
+
+/* Convolution on lhs (N,C,spatial...) and rhs (O,C/groups,spatial...) giving
+ * (N,O,spatial...). Zero-initialised fields take defaults: strides and dilations 1,
+ * padding 0, one feature group. lhs_dilation > 1 makes a transposed convolution. */
+typedef struct jx_conv_opts {
+    jx_ints strides, pad_lo, pad_hi, lhs_dilation, rhs_dilation;
+    int64_t feature_groups;
+} jx_conv_opts;
+jx_val jx_conv_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_conv_opts *opts);
+#define jx_conv(...) jx_conv_at(JX_HERE, __VA_ARGS__)
+
+/* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
+ * the reduction's identity. strides/pad may be JX_NOINTS. */
+typedef enum jx_window_kind { JX_WINDOW_SUM, JX_WINDOW_MAX, JX_WINDOW_MIN } jx_window_kind;
+jx_val jx_reduce_window_at(jx_loc loc, jx_val x, jx_window_kind kind, jx_ints window,
+                           jx_ints strides, jx_ints pad_lo, jx_ints pad_hi);
+#define jx_reduce_window(...) jx_reduce_window_at(JX_HERE, __VA_ARGS__)
+/* The gradient of a max window: each window of operand adds its source element to the
+ * position of the window's (first) maximum. source has reduce_window's output shape. */
+jx_val jx_select_and_scatter_add_at(jx_loc loc, jx_val source, jx_val operand,
+                                    jx_ints window, jx_ints strides, jx_ints pad_lo,
+                                    jx_ints pad_hi);
+#define jx_select_and_scatter_add(...) jx_select_and_scatter_add_at(JX_HERE, __VA_ARGS__)
+
+/* Indexing. The first nbatch dims of x and indices are shared batch dims (0 for
+ * plain take). gather: out = x.shape[:axis] + indices.shape[nbatch:] +
+ * x.shape[axis+1:], with indices clamped into range. scatter_add is its transpose:
+ * updates has gather's output shape; out-of-range indices are dropped. */
+jx_val jx_gather_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch);
+#define jx_gather(...) jx_gather_at(JX_HERE, __VA_ARGS__)
+jx_val jx_scatter_add_at(jx_loc loc, jx_val x, jx_val indices, jx_val updates, int axis,
+                         int nbatch);
+#define jx_scatter_add(...) jx_scatter_add_at(JX_HERE, __VA_ARGS__)
+
+/* Sorting along axis, stable, ascending; NaNs last. sort_multi sorts n operands of one
+ * shape by the first (lexicographically by the first num_keys). */
+jx_val jx_sort_at(jx_loc loc, jx_val x, int axis);
+#define jx_sort(...) jx_sort_at(JX_HERE, __VA_ARGS__)
+void jx_sort_multi_at(jx_loc loc, int n, const jx_val *xs, int axis, int num_keys,
+                      jx_val *out);
+#define jx_sort_multi(...) jx_sort_multi_at(JX_HERE, __VA_ARGS__)
+jx_val jx_argsort_at(jx_loc loc, jx_val x, int axis); /* i32 indices */
+#define jx_argsort(...) jx_argsort_at(JX_HERE, __VA_ARGS__)
+/* The k largest along the last axis, descending, with their i32 indices. */
+void jx_top_k_at(jx_loc loc, jx_val x, int k, jx_val *values, jx_val *indices);
+#define jx_top_k(...) jx_top_k_at(JX_HERE, __VA_ARGS__)
+
+/* The threefry2x32 block cipher on u32 arrays: (k0,k1) key, (x0,x1) counters. */
+void jx_threefry2x32_at(jx_loc loc, jx_val k0, jx_val k1, jx_val x0, jx_val x1, jx_val *y0,
+                        jx_val *y1);
+#define jx_threefry2x32(...) jx_threefry2x32_at(JX_HERE, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ composites */
+
+jx_val jx_relu_at(jx_loc loc, jx_val x);
+#define jx_relu(...) jx_relu_at(JX_HERE, __VA_ARGS__)
+jx_val jx_gelu_at(jx_loc loc, jx_val x); /* tanh approximation, as jax.nn.gelu */
+#define jx_gelu(...) jx_gelu_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sigmoid_at(jx_loc loc, jx_val x);
+#define jx_sigmoid(...) jx_sigmoid_at(JX_HERE, __VA_ARGS__)
+jx_val jx_square_at(jx_loc loc, jx_val x);
+#define jx_square(...) jx_square_at(JX_HERE, __VA_ARGS__)
+jx_val jx_clamp_at(jx_loc loc, jx_val x, double lo, double hi);
+#define jx_clamp(...) jx_clamp_at(JX_HERE, __VA_ARGS__)
+/* Reductions that keep no dims; axes JX_NOINTS means all. */
+jx_val jx_sum_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_sum(...) jx_sum_at(JX_HERE, __VA_ARGS__)
+jx_val jx_mean_at(jx_loc loc, jx_val x, jx_ints axes);
+#define jx_mean(...) jx_mean_at(JX_HERE, __VA_ARGS__)
+jx_val jx_var_at(jx_loc loc, jx_val x, jx_ints axes); /* population variance */
+#define jx_var(...) jx_var_at(JX_HERE, __VA_ARGS__)
+jx_val jx_logsumexp_at(jx_loc loc, jx_val x, int axis); /* stable; axis is removed */
+#define jx_logsumexp(...) jx_logsumexp_at(JX_HERE, __VA_ARGS__)
+jx_val jx_softmax_at(jx_loc loc, jx_val x, int axis);
+#define jx_softmax(...) jx_softmax_at(JX_HERE, __VA_ARGS__)
+jx_val jx_log_softmax_at(jx_loc loc, jx_val x, int axis);
+#define jx_log_softmax(...) jx_log_softmax_at(JX_HERE, __VA_ARGS__)
+/* indices (any int dtype, shape S) -> S + [n] of dtype, 1 where index == class. */
+jx_val jx_one_hot_at(jx_loc loc, jx_val indices, int64_t n, jx_dtype dtype);
+#define jx_one_hot(...) jx_one_hot_at(JX_HERE, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ control flow
+ * Bodies are traced into nested functions; values of the enclosing trace used inside
+ * a body are captured and passed in automatically. */
+
+/* Calls a jx_fn from inside a traced body (a `call` equation). */
+void jx_call_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int nout, jx_val *out);
+#define jx_call(...) jx_call_at(JX_HERE, __VA_ARGS__)
+/* Runs branches[index] (index an integer scalar, clamped; or a bool: false picks 0).
+ * Every branch takes the nin operands and gives nout outputs of the same avals. */
+void jx_cond_at(jx_loc loc, jx_val index, int nbranches, const jx_body *branches, void *user,
+                int nin, const jx_val *in, int nout, jx_val *out);
+#define jx_cond(...) jx_cond_at(JX_HERE, __VA_ARGS__)
+/* while cond(carry) { carry = body(carry) }: cond gives a bool scalar. */
+void jx_while_at(jx_loc loc, jx_body cond, jx_body body, void *user, int n, const jx_val *init,
+                 jx_val *out);
+#define jx_while(...) jx_while_at(JX_HERE, __VA_ARGS__)
+/* scan: body(carry..., x_t...) -> (carry..., y_t...), over `length` steps along axis 0
+ * of each xs (reverse: from the end). out gets ncarry final carries, then ny stacked ys. */
+void jx_scan_at(jx_loc loc, jx_body body, void *user, int64_t length, int reverse, int ncarry,
+                const jx_val *init, int nxs, const jx_val *xs, int ny, jx_val *out);
+#define jx_scan(...) jx_scan_at(JX_HERE, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JX_H */

@@ -1,0 +1,56 @@
+/* harness.c: see harness.h. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int jt_run(const char *suite, CU_TestInfo *tests) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    CU_SuiteInfo suites[] = {{suite, NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+    if (CU_register_suites(suites) != CUE_SUCCESS) {
+        CU_cleanup_registry();
+        return 2;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    int failed = (int)(CU_get_number_of_failures() + CU_get_number_of_tests_failed());
+    int ran = (int)CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return failed || ran == 0 ? 1 : 0;
+}
+
+jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
+                        jx_array *const *in, int nout, jx_array **out) {
+    jx_fn *f = jx_trace("test", body, user, nin, avals, nout);
+    if (!f) return jx_errcode();
+    jx_status st = jx_eval(f, nin, in, nout, out);
+    jx_fn_release(f);
+    return st;
+}
+
+double jt_max_err(const jx_array *a, const double *want, int64_t n) {
+    if (!a || jx_array_size(a) != n) return INFINITY;
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double g = jx_array_get(a, i), w = want[i];
+        if (isnan(w) || isnan(g)) {
+            if (!(isnan(w) && isnan(g))) return INFINITY;
+            continue;
+        }
+        if (isinf(w) || isinf(g)) {
+            if (g != w) return INFINITY;
+            continue;
+        }
+        double d = fabs(g - w) / (fabs(w) > 1 ? fabs(w) : 1);
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+int jt_err_has(const char *s) { return strstr(jx_errmsg(), s) != NULL; }
+
+const char *jt_place(const char *file, int line) {
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s:%d:", file, line);
+    return buf;
+}

@@ -1,0 +1,47 @@
+/* harness.h: shared helpers for the CUnit suites: running a suite, tracing and
+ * evaluating small functions, and assertions on arrays and error messages. */
+#ifndef JX_TEST_HARNESS_H
+#define JX_TEST_HARNESS_H
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <string.h>
+
+#include "jx.h"
+
+/* Runs the tests of one suite (NULL-terminated CU_TestInfo list); returns the exit
+ * status: 0 when every assertion passed. */
+int jt_run(const char *suite, CU_TestInfo *tests);
+
+/* Traces body with the given avals and evaluates it on in[]; out[] receives nout
+ * new arrays. Returns the status of the first failing step (message in jx_errmsg). */
+jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
+                        jx_array *const *in, int nout, jx_array **out);
+
+/* Max |a[i] - want[i]| relative to max(1, |want[i]|); NaN must match NaN and
+ * infinities must match exactly. Returns INFINITY on a size mismatch. */
+double jt_max_err(const jx_array *a, const double *want, int64_t n);
+
+/* True when the last error message contains s. */
+int jt_err_has(const char *s);
+
+/* Asserts the array equals want (n doubles) within tol. */
+#define JT_ASSERT_ARRAY(a, want, n, tol)                                         \
+    do {                                                                         \
+        double jt__e = jt_max_err((a), (want), (n));                             \
+        if (!(jt__e <= (tol))) fprintf(stderr, "\n  %s:%d: error %g\n", __FILE__, __LINE__, jt__e); \
+        CU_ASSERT(jt__e <= (tol));                                               \
+    } while (0)
+
+/* Asserts the last error message contains s (and prints it when it does not). */
+#define JT_ASSERT_ERR(s)                                                         \
+    do {                                                                         \
+        if (!jt_err_has(s)) fprintf(stderr, "\n  %s:%d: error was '%s', wanted '%s'\n", __FILE__, __LINE__, jx_errmsg(), (s)); \
+        CU_ASSERT(jt_err_has(s));                                                \
+    } while (0)
+
+/* "file.c:123:" for this file and a given line, to check an error names the place. */
+const char *jt_place(const char *file, int line);
+
+#endif
