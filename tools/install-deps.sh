@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs what building and testing jx needs, from Debian's packages.
+# Idempotent: does nothing when everything is already there. Needs root (or sudo).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libcunit1-dev valgrind)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
