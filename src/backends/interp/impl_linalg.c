@@ -1,4 +1,326 @@
-/* impl_linalg.c: reference implementations of the linalg primitives (see prims.def). */
+/* impl_linalg.c: reference implementations of convolution and the windowed reductions
+ * (conv_general_dilated, reduce_window_*, select_and_scatter_add). Direct loops, kept
+ * plain because later GEMM and cuDNN versions are tested against them; the index
+ * arithmetic is precomputed into per-dim tables so the inner loops only load and add. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "../../trace/ir.h"
 
-void jx__impl_register_linalg(jx__impl_rule *t) { (void)t; }
+/* For one dim: the input index each (tap k, output o) reads, tab[k * out + o], or -1
+ * where it falls on padding or on a hole of the dilated input. Position in the padded,
+ * dilated input: o*stride + k*k_dil; minus lo it indexes the dilated input. NULL on OOM. */
+static int64_t *tap_table(int64_t in, int64_t in_dil, int64_t lo, int64_t k, int64_t k_dil,
+                          int64_t stride, int64_t out) {
+    int64_t n;
+    if (__builtin_mul_overflow(k, out, &n) || (uint64_t)n > SIZE_MAX / sizeof(int64_t)) return NULL;
+    int64_t *tab = malloc(sizeof *tab * (size_t)(n ? n : 1));
+    if (!tab) return NULL;
+    int64_t dilated = in ? (in - 1) * in_dil + 1 : 0;
+    for (int64_t t = 0; t < k; t++)
+        for (int64_t o = 0; o < out; o++) {
+            int64_t p = o * stride + t * k_dil - lo;
+            tab[t * out + o] = p >= 0 && p < dilated && p % in_dil == 0 ? p / in_dil : -1;
+        }
+    return tab;
+}
+
+static jx_status oom(const jx__eqn *e) {
+    return jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
+}
+
+/* The attribute lists the shape rule checked; an IR that skipped it is a jx bug. */
+static bool get_lists(const jx__eqn *e, int n, int count, const jx__akey *keys, jx_ints *out) {
+    for (int i = 0; i < count; i++) {
+        out[i] = jx__attr_ints(e->nattr, e->attrs, keys[i]);
+        if (out[i].n != n) {
+            jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "attribute %s has %d entries, expected %d",
+                     jx__attr_names[keys[i]], out[i].n, n);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ convolution */
+
+/* Spatial dims are padded in front to 3 (size 1, one tap) so one loop nest serves
+ * 1-D, 2-D and 3-D. */
+typedef struct conv_plan {
+    int64_t n, c, o, cg, og; /* batch, in channels, out channels, per group */
+    int64_t in[3], k[3], out[3];
+    int64_t *tab[3]; /* tap_table of each spatial dim */
+} conv_plan;
+
+/* x (N, C, in...), w (O, Cg, k...), y (N, O, out...); acc holds one output plane. */
+#define CONV_KERNEL(T, NAME)                                                                   \
+    static void NAME(const conv_plan *p, const T *x, const T *w, T *y, double *acc) {          \
+        int64_t isz = p->in[0] * p->in[1] * p->in[2], ksz = p->k[0] * p->k[1] * p->k[2];       \
+        int64_t osz = p->out[0] * p->out[1] * p->out[2];                                       \
+        for (int64_t n = 0; n < p->n; n++)                                                     \
+            for (int64_t o = 0; o < p->o; o++) {                                               \
+                int64_t g = o / p->og;                                                         \
+                memset(acc, 0, sizeof *acc * (size_t)osz);                                     \
+                for (int64_t c = 0; c < p->cg; c++) {                                          \
+                    const T *xc = x + (n * p->c + g * p->cg + c) * isz;                        \
+                    const T *wc = w + (o * p->cg + c) * ksz;                                   \
+                    for (int64_t kz = 0; kz < p->k[0]; kz++)                                   \
+                        for (int64_t ky = 0; ky < p->k[1]; ky++)                               \
+                            for (int64_t kx = 0; kx < p->k[2]; kx++) {                         \
+                                double wv = wc[(kz * p->k[1] + ky) * p->k[2] + kx];            \
+                                const int64_t *tz = p->tab[0] + kz * p->out[0];                \
+                                const int64_t *ty = p->tab[1] + ky * p->out[1];                \
+                                const int64_t *tx = p->tab[2] + kx * p->out[2];                \
+                                for (int64_t oz = 0; oz < p->out[0]; oz++) {                   \
+                                    if (tz[oz] < 0) continue;                                  \
+                                    for (int64_t oy = 0; oy < p->out[1]; oy++) {               \
+                                        if (ty[oy] < 0) continue;                              \
+                                        const T *row = xc + (tz[oz] * p->in[1] + ty[oy]) * p->in[2]; \
+                                        double *arow = acc + (oz * p->out[1] + oy) * p->out[2]; \
+                                        for (int64_t ox = 0; ox < p->out[2]; ox++)             \
+                                            if (tx[ox] >= 0) arow[ox] += wv * row[tx[ox]];     \
+                                    }                                                          \
+                                }                                                              \
+                            }                                                                  \
+                }                                                                              \
+                T *yo = y + (n * p->o + o) * osz;                                              \
+                for (int64_t i = 0; i < osz; i++) yo[i] = (T)acc[i];                           \
+            }                                                                                  \
+    }
+CONV_KERNEL(float, conv_f32)
+CONV_KERNEL(double, conv_f64)
+
+static jx_status impl_conv(const jx__eqn *e, jx_array *const *in, const jx_aval *out_avals,
+                           jx_array **out) {
+    const jx_aval *xa = &in[0]->aval, *wa = &in[1]->aval, *ya = &out_avals[0];
+    int nsp = xa->rank - 2;
+    static const jx__akey keys[] = {JX_A_STRIDES, JX_A_LO, JX_A_LHS_DILATION, JX_A_RHS_DILATION};
+    jx_ints l[4]; /* strides lo lhs_dilation rhs_dilation */
+    if (!get_lists(e, nsp, 4, keys, l)) return jx_errcode();
+    conv_plan p;
+    memset(&p, 0, sizeof p);
+    p.n = xa->shape[0];
+    p.c = xa->shape[1];
+    p.o = wa->shape[0];
+    p.cg = wa->shape[1];
+    p.og = p.o / jx__attr_int(e->nattr, e->attrs, JX_A_GROUPS, 1);
+    jx_status st = JX_OK;
+    for (int d = 0; d < 3; d++) {
+        int s = d - (3 - nsp); /* the spatial dim, or < 0 for a padding dim */
+        p.in[d] = s < 0 ? 1 : xa->shape[2 + s];
+        p.k[d] = s < 0 ? 1 : wa->shape[2 + s];
+        p.out[d] = s < 0 ? 1 : ya->shape[2 + s];
+        p.tab[d] = s < 0 ? tap_table(1, 1, 0, 1, 1, 1, 1)
+                         : tap_table(p.in[d], l[2].v[s], l[1].v[s], p.k[d], l[3].v[s], l[0].v[s], p.out[d]);
+        if (!p.tab[d]) st = oom(e);
+    }
+    int64_t osz = p.out[0] * p.out[1] * p.out[2];
+    double *acc = st == JX_OK ? malloc(sizeof *acc * (size_t)(osz ? osz : 1)) : NULL;
+    jx_array *y = acc ? jx__array_alloc(ya) : NULL;
+    if (st == JX_OK && !acc) st = oom(e);
+    if (st == JX_OK && !y) st = jx_errcode();
+    if (st == JX_OK) {
+        if (xa->dtype == JX_F32)
+            conv_f32(&p, in[0]->data, in[1]->data, y->data, acc);
+        else
+            conv_f64(&p, in[0]->data, in[1]->data, y->data, acc);
+        out[0] = y;
+    }
+    for (int d = 0; d < 3; d++) free(p.tab[d]);
+    free(acc);
+    return st;
+}
+
+/* ------------------------------------------------------------------ windows */
+
+/* A window over every dim of the operand x. */
+typedef struct win_plan {
+    int rank;
+    int64_t nout;                 /* output (or source) elements */
+    int64_t win[JX_MAX_RANK];     /* window size per dim */
+    int64_t out[JX_MAX_RANK];     /* output shape */
+    int64_t xstride[JX_MAX_RANK]; /* row-major strides of x */
+    int64_t *tab[JX_MAX_RANK];    /* tap_table of each dim */
+    int64_t *offs;                /* room for one window's offsets */
+} win_plan;
+
+static void win_plan_free(win_plan *p) {
+    for (int d = 0; d < p->rank; d++) free(p->tab[d]);
+    free(p->offs);
+}
+
+static jx_status win_plan_make(const jx__eqn *e, const jx_aval *x, const jx_aval *y, win_plan *p) {
+    memset(p, 0, sizeof *p);
+    static const jx__akey keys[] = {JX_A_WINDOW, JX_A_STRIDES, JX_A_LO};
+    jx_ints l[3]; /* window strides lo */
+    if (!get_lists(e, x->rank, 3, keys, l)) return jx_errcode();
+    p->rank = x->rank;
+    p->nout = jx_aval_size(y);
+    /* A window reads at most min(window, dim) elements of each dim: bounded by x. */
+    int64_t most = 1, stride = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        p->win[d] = l[0].v[d];
+        p->out[d] = y->shape[d];
+        p->xstride[d] = stride;
+        stride *= x->shape[d];
+        most *= p->win[d] < x->shape[d] ? p->win[d] : x->shape[d];
+    }
+    bool ok = true;
+    for (int d = 0; d < x->rank; d++) {
+        p->tab[d] = tap_table(x->shape[d], 1, l[2].v[d], p->win[d], 1, l[1].v[d], p->out[d]);
+        ok = ok && p->tab[d];
+    }
+    p->offs = malloc(sizeof *p->offs * (size_t)(most ? most : 1));
+    if (!ok || !p->offs) {
+        win_plan_free(p);
+        return oom(e);
+    }
+    return JX_OK;
+}
+
+/* Appends to offs[n..] the flat offsets into x of the window of output index oi, dims
+ * d.. of it, in row-major window order, skipping padding; returns the new count. */
+static int64_t window_offsets(const win_plan *p, const int64_t *oi, int d, int64_t base, int64_t n) {
+    if (d == p->rank) {
+        p->offs[n] = base;
+        return n + 1;
+    }
+    const int64_t *tab = p->tab[d] + oi[d];
+    for (int64_t w = 0; w < p->win[d]; w++) {
+        int64_t i = tab[w * p->out[d]];
+        if (i >= 0) n = window_offsets(p, oi, d + 1, base + i * p->xstride[d], n);
+    }
+    return n;
+}
+
+/* Steps the row-major multi-index oi through shape. */
+static void next_index(int64_t *oi, const int64_t *shape, int rank) {
+    for (int d = rank - 1; d >= 0; d--) {
+        if (++oi[d] < shape[d]) return;
+        oi[d] = 0;
+    }
+}
+
+enum { RW_SUM, RW_MAX, RW_MIN };
+
+/* Sums accumulate in double, as the reference should be the accurate one. */
+#define RW_SUM_KERNEL(T, NAME)                                                                 \
+    static void NAME(const win_plan *p, const T *x, T *y) {                                    \
+        int64_t oi[JX_MAX_RANK] = {0};                                                         \
+        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
+            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
+            double s = 0;                                                                      \
+            for (int64_t i = 0; i < n; i++) s += x[p->offs[i]];                                \
+            y[j] = (T)s;                                                                       \
+        }                                                                                      \
+    }
+RW_SUM_KERNEL(float, rw_sum_f32)
+RW_SUM_KERNEL(double, rw_sum_f64)
+
+/* max/min from the identity; a NaN (v != v, never true for ints) wins and stays. */
+#define RW_EXT_KERNEL(T, NAME)                                                                 \
+    static void NAME(const win_plan *p, const T *x, T *y, int kind, T ident) {                 \
+        int64_t oi[JX_MAX_RANK] = {0};                                                         \
+        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
+            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
+            T acc = ident;                                                                     \
+            for (int64_t i = 0; i < n; i++) {                                                  \
+                T v = x[p->offs[i]];                                                           \
+                if (v != v || (kind == RW_MAX ? v > acc : v < acc)) acc = v;                   \
+                if (acc != acc) break;                                                         \
+            }                                                                                  \
+            y[j] = acc;                                                                        \
+        }                                                                                      \
+    }
+RW_EXT_KERNEL(float, rw_ext_f32)
+RW_EXT_KERNEL(double, rw_ext_f64)
+RW_EXT_KERNEL(uint8_t, rw_ext_u8)
+RW_EXT_KERNEL(int32_t, rw_ext_i32)
+RW_EXT_KERNEL(uint32_t, rw_ext_u32)
+RW_EXT_KERNEL(int64_t, rw_ext_i64)
+
+static jx_status impl_reduce_window(const jx__eqn *e, jx_array *const *in, const jx_aval *out_avals,
+                                    jx_array **out) {
+    win_plan p;
+    jx_status st = win_plan_make(e, &in[0]->aval, &out_avals[0], &p);
+    if (st != JX_OK) return st;
+    jx_array *y = jx__array_alloc(&out_avals[0]);
+    if (!y) {
+        win_plan_free(&p);
+        return jx_errcode();
+    }
+    int kind = e->prim == JX_PRIM_REDUCE_WINDOW_SUM ? RW_SUM : e->prim == JX_PRIM_REDUCE_WINDOW_MAX ? RW_MAX : RW_MIN;
+    bool mx = kind == RW_MAX;
+    const void *x = in[0]->data;
+    switch (in[0]->aval.dtype) {
+    case JX_F32:
+        if (kind == RW_SUM) rw_sum_f32(&p, x, y->data);
+        else rw_ext_f32(&p, x, y->data, kind, mx ? -INFINITY : INFINITY);
+        break;
+    case JX_F64:
+        if (kind == RW_SUM) rw_sum_f64(&p, x, y->data);
+        else rw_ext_f64(&p, x, y->data, kind, mx ? -INFINITY : INFINITY);
+        break;
+    case JX_U8: rw_ext_u8(&p, x, y->data, kind, mx ? 0 : UINT8_MAX); break;
+    case JX_I32: rw_ext_i32(&p, x, y->data, kind, mx ? INT32_MIN : INT32_MAX); break;
+    case JX_U32: rw_ext_u32(&p, x, y->data, kind, mx ? 0 : UINT32_MAX); break;
+    case JX_I64: rw_ext_i64(&p, x, y->data, kind, mx ? INT64_MIN : INT64_MAX); break;
+    default:
+        st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "unexpected dtype %s",
+                      jx_dtype_name(in[0]->aval.dtype));
+    }
+    win_plan_free(&p);
+    if (st != JX_OK) {
+        jx_array_release(y);
+        return st;
+    }
+    out[0] = y;
+    return JX_OK;
+}
+
+/* Each window's source element goes to the window's first maximum; a NaN counts as the
+ * maximum (the first NaN), as in argmax. Windows wholly in padding drop theirs. */
+#define SAS_KERNEL(T, NAME)                                                                    \
+    static void NAME(const win_plan *p, const T *src, const T *x, T *y) {                      \
+        int64_t oi[JX_MAX_RANK] = {0};                                                         \
+        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
+            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
+            if (n == 0) continue;                                                              \
+            int64_t best = p->offs[0];                                                         \
+            for (int64_t i = 1; i < n && !isnan(x[best]); i++) {                               \
+                T v = x[p->offs[i]];                                                           \
+                if (v > x[best] || isnan(v)) best = p->offs[i];                                \
+            }                                                                                  \
+            y[best] += src[j];                                                                 \
+        }                                                                                      \
+    }
+SAS_KERNEL(float, sas_f32)
+SAS_KERNEL(double, sas_f64)
+
+static jx_status impl_select_and_scatter_add(const jx__eqn *e, jx_array *const *in,
+                                             const jx_aval *out_avals, jx_array **out) {
+    win_plan p;
+    jx_status st = win_plan_make(e, &in[1]->aval, &in[0]->aval, &p);
+    if (st != JX_OK) return st;
+    jx_array *y = jx__array_alloc(&out_avals[0]); /* zeroed */
+    if (!y) {
+        win_plan_free(&p);
+        return jx_errcode();
+    }
+    if (in[1]->aval.dtype == JX_F32)
+        sas_f32(&p, in[0]->data, in[1]->data, y->data);
+    else
+        sas_f64(&p, in[0]->data, in[1]->data, y->data);
+    win_plan_free(&p);
+    out[0] = y;
+    return JX_OK;
+}
+
+void jx__impl_register_linalg(jx__impl_rule *t) {
+    t[JX_PRIM_CONV] = impl_conv;
+    t[JX_PRIM_REDUCE_WINDOW_SUM] = impl_reduce_window;
+    t[JX_PRIM_REDUCE_WINDOW_MAX] = impl_reduce_window;
+    t[JX_PRIM_REDUCE_WINDOW_MIN] = impl_reduce_window;
+    t[JX_PRIM_SELECT_AND_SCATTER_ADD] = impl_select_and_scatter_add;
+}
