@@ -3,6 +3,7 @@
  * simplifies it, and evaluates it with the reference interpreter.
  *
  *   usage: mlp_trace [--quiet]      (--quiet: do not print the IR) */
+#define _POSIX_C_SOURCE 200809L
 #include <jx.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 
 #include "../trace/ir.h"
 
-jx_array *jx__array_alloc(const jx_aval *a) {
+static jx_array *array_alloc(const jx_aval *a, bool zero) {
     if (a->rank < 0 || a->rank > JX_MAX_RANK || (unsigned)a->dtype >= JX_DTYPE_COUNT) {
         jx__fail(JX_ERR_ARG, jx__noloc, "jx_array", "invalid dtype or shape %s", jx__avs(a));
         return NULL;
@@ -28,13 +28,16 @@ jx_array *jx__array_alloc(const jx_aval *a) {
         jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(a));
         return NULL;
     }
-    memset(d, 0, alloc ? alloc : 64);
+    if (zero) memset(d, 0, alloc ? alloc : 64);
     atomic_init(&x->refs, 1);
     x->aval = *a;
     x->nbytes = bytes;
     x->data = d;
     return x;
 }
+
+jx_array *jx__array_alloc(const jx_aval *a) { return array_alloc(a, true); }
+jx_array *jx__array_alloc_uninit(const jx_aval *a) { return array_alloc(a, false); }
 
 jx_array *jx_array_new(jx_dtype dtype, jx_ints shape, const void *data) {
     jx_aval a = jx_aval_make(dtype, shape);

@@ -298,6 +298,8 @@ struct jx_array {
 };
 /* Uninitialised array of an aval (data zeroed); NULL + error on bad aval/OOM. */
 jx_array *jx__array_alloc(const jx_aval *a);
+/* The same without zeroing, for rules that write every element: it saves a memory pass. */
+jx_array *jx__array_alloc_uninit(const jx_aval *a);
 
 /* ------------------------------------------------------------------ interpreter */
 

@@ -111,6 +111,12 @@ int64_t jx__lit_i64(const jx__atom *a) {
     return jx_dtype_is_float(a->dtype) ? (int64_t)a->lit.f : a->lit.i;
 }
 
+/* v truncated toward zero and clamped into [lo, hi]; NaN gives 0 (as convert does). */
+static double sat(double v, double lo, double hi) {
+    if (isnan(v)) return 0;
+    return v < lo ? lo : v > hi ? hi : trunc(v);
+}
+
 /* A literal of dtype t holding v, rounded as the dtype would store it. */
 jx__atom jx__lit_make(jx_dtype t, double v) {
     jx__atom a;
@@ -123,10 +129,12 @@ jx__atom jx__lit_make(jx_dtype t, double v) {
     case JX_BF16: a.lit.f = (double)jx_bf16_to_f32(jx_f32_to_bf16((float)v)); break;
     case JX_F64: a.lit.f = v; break;
     case JX_BOOL: a.lit.i = v != 0; break;
-    case JX_U8: a.lit.i = isnan(v) ? 0 : (int64_t)(uint8_t)(int64_t)v; break;
-    case JX_I32: a.lit.i = isnan(v) ? 0 : (int64_t)(int32_t)(int64_t)v; break;
-    case JX_U32: a.lit.i = isnan(v) ? 0 : (int64_t)(uint32_t)(int64_t)v; break;
-    case JX_I64: a.lit.i = isnan(v) ? 0 : (int64_t)v; break;
+    case JX_U8: a.lit.i = (int64_t)sat(v, 0, 255); break;
+    case JX_I32: a.lit.i = (int64_t)sat(v, -2147483648.0, 2147483647.0); break;
+    case JX_U32: a.lit.i = (int64_t)sat(v, 0, 4294967295.0); break;
+    case JX_I64:
+        a.lit.i = isnan(v) ? 0 : v >= 9223372036854775807.0 ? INT64_MAX : v <= -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
+        break;
     default: a.lit.i = 0; break;
     }
     return a;

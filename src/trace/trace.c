@@ -331,8 +331,19 @@ jx_status jx__inline_fn(jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *ou
     jx_val ebuf[16];
     if (!env) return oom(t), t->status;
     for (int i = 0; i < f->nin; i++) env[f->in[i]] = in[i];
+    /* file names may live in f's arena (a parsed fn): copy them into this trace's */
+    const char *src_file = NULL, *own_file = NULL;
     for (int k = 0; k < f->neqn && t->status == JX_OK; k++) {
         const jx__eqn *e = &f->eqns[k];
+        jx_loc eloc = loc;
+        if (e->loc.file) {
+            if (e->loc.file != src_file) {
+                src_file = e->loc.file;
+                own_file = jx__arena_strdup(&t->arena, src_file);
+            }
+            eloc.file = own_file;
+            eloc.line = e->loc.line;
+        }
         jx_val *ins = e->nin <= 16 ? ebuf : malloc(sizeof *ins * (size_t)e->nin);
         if (!ins) {
             oom(t);
@@ -343,7 +354,7 @@ jx_status jx__inline_fn(jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *ou
         jx_val obuf[8];
         jx_val *outs = e->nout <= 8 ? obuf : malloc(sizeof *outs * (size_t)e->nout);
         if (outs) {
-            jx__bind(e->loc.file ? e->loc : loc, (jx_prim)e->prim, e->nin, ins, e->nattr, e->attrs,
+            jx__bind(eloc, (jx_prim)e->prim, e->nin, ins, e->nattr, e->attrs,
                      e->nout, outs, NULL);
             for (int i = 0; i < e->nout; i++) env[e->out[i]] = outs[i];
             if (outs != obuf) free(outs);

@@ -74,6 +74,28 @@ static void test_f16_roundtrip(void) {
     CU_ASSERT(isnan(jx_f16_to_f32(jx_f32_to_f16(NAN))));
 }
 
+/* Out-of-range C doubles saturate into integer literals, as jx_convert does. */
+static void big_literals(jx_val *out, const jx_val *in, void *user) {
+    (void)in; (void)user;
+    out[0] = jx_scalar(JX_I32, 1e30);
+    out[1] = jx_scalar(JX_U8, -5.0);
+    out[2] = jx_scalar(JX_I64, -1e300);
+    out[3] = jx_scalar(JX_U32, NAN);
+}
+
+static void test_literal_saturation(void) {
+    jx_fn *f = jx_trace("big", big_literals, NULL, 0, NULL, 4);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *o[4] = {NULL};
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 0, NULL, 4, o), JX_OK);
+    CU_ASSERT_EQUAL(((const int32_t *)jx_array_data(o[0]))[0], INT32_MAX);
+    CU_ASSERT_EQUAL(((const uint8_t *)jx_array_data(o[1]))[0], 0);
+    CU_ASSERT_EQUAL(((const int64_t *)jx_array_data(o[2]))[0], INT64_MIN);
+    CU_ASSERT_EQUAL(((const uint32_t *)jx_array_data(o[3]))[0], 0u);
+    for (int i = 0; i < 4; i++) jx_array_release(o[i]);
+    jx_fn_release(f);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"trace identity", test_trace_identity},
@@ -81,6 +103,7 @@ int main(void) {
         {"eval checks input avals", test_eval_bad_input},
         {"status and dtype names", test_status_names},
         {"f16/bf16 conversions", test_f16_roundtrip},
+        {"integer literals saturate", test_literal_saturation},
         CU_TEST_INFO_NULL,
     };
     return jt_run("trace core", tests);
