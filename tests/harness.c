@@ -28,6 +28,13 @@ jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
     return st;
 }
 
+jx_array *jt_array(jx_dtype t, jx_ints shape, const double *v) {
+    jx_array *d = jx_array_new(JX_F64, shape, v);
+    jx_array *a = d ? jx_array_astype(d, t) : NULL;
+    jx_array_release(d);
+    return a;
+}
+
 double jt_max_err(const jx_array *a, const double *want, int64_t n) {
     if (!a || jx_array_size(a) != n) return INFINITY;
     double worst = 0;

@@ -19,6 +19,10 @@ int jt_run(const char *suite, CU_TestInfo *tests);
 jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
                         jx_array *const *in, int nout, jx_array **out);
 
+/* An array of dtype t and the given shape from doubles (exact for small integers and
+ * values the dtype holds); NULL on a bad shape. */
+jx_array *jt_array(jx_dtype t, jx_ints shape, const double *v);
+
 /* Max |a[i] - want[i]| relative to max(1, |want[i]|); NaN must match NaN and
  * infinities must match exactly. Returns INFINITY on a size mismatch. */
 double jt_max_err(const jx_array *a, const double *want, int64_t n);

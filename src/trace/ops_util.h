@@ -1,6 +1,5 @@
 /* ops_util.h: helpers shared by the public op wrappers (src/trace/ops_*.c): finding the
- * current trace, failing with the user's line, numpy broadcasting. Defined in
- * ops_elementwise.c. */
+ * current trace, failing with the user's line, numpy broadcasting. */
 #ifndef JX_OPS_UTIL_H
 #define JX_OPS_UTIL_H
 

@@ -46,13 +46,6 @@ static jx_array *scatter(jx_array *src, jx_array *x, jx_ints window, jx_ints str
     return y;
 }
 
-static jx_array *arr(jx_dtype t, jx_ints shape, const double *v) {
-    jx_array *d = jx_array_new(JX_F64, shape, v);
-    jx_array *r = jx_array_astype(d, t);
-    jx_array_release(d);
-    return r;
-}
-
 static int shape_is(const jx_array *a, jx_ints s) {
     if (!a || jx_array_rank(a) != s.n) return 0;
     for (int i = 0; i < s.n; i++)
@@ -70,7 +63,7 @@ static const double img[16] = {1, 5, 2, 0,  /* */
 static void test_max_pool_2x2(void) {
     jx_dtype dts[2] = {JX_F32, JX_F64};
     for (int i = 0; i < 2; i++) {
-        jx_array *x = arr(dts[i], JX_INTS(1, 1, 4, 4), img);
+        jx_array *x = jt_array(dts[i], JX_INTS(1, 1, 4, 4), img);
         jx_array *y = pool(x, JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
         CU_ASSERT(shape_is(y, JX_INTS(1, 1, 2, 2)));
         CU_ASSERT_EQUAL(jx_array_dtype(y), dts[i]);
@@ -87,7 +80,7 @@ static void test_max_pool_2x2(void) {
 
 /* Average pooling is a window sum divided by the window size. */
 static void test_avg_pool(void) {
-    jx_array *x = arr(JX_F64, JX_INTS(1, 1, 4, 4), img);
+    jx_array *x = jt_array(JX_F64, JX_INTS(1, 1, 4, 4), img);
     jx_array *y = pool(x, JX_WINDOW_SUM, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
     double want[4] = {13 / 4.0, 17 / 4.0, 10 / 4.0, 21 / 4.0};
     CU_ASSERT(shape_is(y, JX_INTS(1, 1, 2, 2)));
@@ -106,7 +99,7 @@ static void test_avg_pool(void) {
 /* Windows wholly in the padding give the identity: 0, -inf, +inf. */
 static void test_padding_identity(void) {
     double v[3] = {1, 2, 3};
-    jx_array *x = arr(JX_F32, JX_INTS(3), v);
+    jx_array *x = jt_array(JX_F32, JX_INTS(3), v);
     jx_array *y = pool(x, JX_WINDOW_SUM, JX_INTS(2), JX_NOINTS, JX_INTS(2), JX_INTS(1));
     double ws[5] = {0, 1, 3, 5, 3};
     CU_ASSERT(shape_is(y, JX_INTS(5)));
@@ -132,7 +125,7 @@ static void test_padding_identity(void) {
 /* Integers pad with the type's min / max and never overflow. */
 static void test_int_windows(void) {
     double v[3] = {-5, 2147483647.0, -2147483648.0};
-    jx_array *x = arr(JX_I32, JX_INTS(3), v);
+    jx_array *x = jt_array(JX_I32, JX_INTS(3), v);
     jx_array *y = pool(x, JX_WINDOW_MAX, JX_INTS(2), JX_NOINTS, JX_INTS(2), JX_NOINTS);
     double want[4] = {-2147483648.0, -5, 2147483647.0, 2147483647.0};
     CU_ASSERT_EQUAL(jx_array_dtype(y), JX_I32);
@@ -144,7 +137,7 @@ static void test_int_windows(void) {
     jx_array_release(y);
     jx_array_release(x);
     double b[4] = {7, 200, 3, 9};
-    jx_array *xb = arr(JX_U8, JX_INTS(2, 2), b);
+    jx_array *xb = jt_array(JX_U8, JX_INTS(2, 2), b);
     y = pool(xb, JX_WINDOW_MIN, JX_INTS(1, 2), JX_NOINTS, JX_NOINTS, JX_INTS(0, 1));
     double wb[4] = {7, 200, 3, 9};
     CU_ASSERT(shape_is(y, JX_INTS(2, 2)));
@@ -156,7 +149,7 @@ static void test_int_windows(void) {
     jx_array_release(y);
     jx_array_release(xb);
     double l[2] = {-9007199254740992.0, 9007199254740992.0};
-    jx_array *xl = arr(JX_I64, JX_INTS(2), l);
+    jx_array *xl = jt_array(JX_I64, JX_INTS(2), l);
     y = pool(xl, JX_WINDOW_MAX, JX_INTS(1), JX_NOINTS, JX_INTS(1), JX_NOINTS);
     CU_ASSERT_EQUAL(((const int64_t *)jx_array_data(y))[0], INT64_MIN);
     CU_ASSERT_EQUAL(((const int64_t *)jx_array_data(y))[2], 9007199254740992LL);
@@ -166,7 +159,7 @@ static void test_int_windows(void) {
     jx_array_release(y);
     jx_array_release(xl);
     double u[2] = {4000000000.0, 1};
-    jx_array *xu = arr(JX_U32, JX_INTS(2), u);
+    jx_array *xu = jt_array(JX_U32, JX_INTS(2), u);
     y = pool(xu, JX_WINDOW_MIN, JX_INTS(2), JX_NOINTS, JX_INTS(1), JX_NOINTS);
     double wu[2] = {4000000000.0, 1};
     JT_ASSERT_ARRAY(y, wu, 2, 0);
@@ -177,7 +170,7 @@ static void test_int_windows(void) {
 /* NaN wins max and min windows; infinities pass through sums. */
 static void test_nan_inf(void) {
     double v[4] = {1, NAN, 3, INFINITY};
-    jx_array *x = arr(JX_F64, JX_INTS(4), v);
+    jx_array *x = jt_array(JX_F64, JX_INTS(4), v);
     jx_array *y = pool(x, JX_WINDOW_MAX, JX_INTS(2), JX_NOINTS, JX_NOINTS, JX_NOINTS);
     double wmax[3] = {NAN, NAN, INFINITY};
     JT_ASSERT_ARRAY(y, wmax, 3, 0);
@@ -231,7 +224,7 @@ static void test_window_vs_reference(void) {
         int64_t dim = d == 0 ? A : d == 1 ? B : C;
         out[d] = (dim + lo[d] + hi[d] - win[d]) / st[d] + 1;
     }
-    jx_array *x = arr(JX_F64, JX_INTS(A, B, C), v);
+    jx_array *x = jt_array(JX_F64, JX_INTS(A, B, C), v);
     for (int kind = JX_WINDOW_SUM; kind <= JX_WINDOW_MIN; kind++) {
         jx_array *y = pool(x, (jx_window_kind)kind, (jx_ints){win, 3}, (jx_ints){st, 3}, (jx_ints){lo, 3},
                            (jx_ints){hi, 3});
@@ -265,7 +258,7 @@ static void test_window_vs_reference(void) {
  * first of the tied 3s), 1 again, and 4. */
 static void test_scatter_overlap_ties(void) {
     double v[5] = {1, 3, 3, 2, 5}, s[3] = {10, 20, 30};
-    jx_array *x = arr(JX_F64, JX_INTS(5), v), *src = arr(JX_F64, JX_INTS(3), s);
+    jx_array *x = jt_array(JX_F64, JX_INTS(5), v), *src = jt_array(JX_F64, JX_INTS(3), s);
     jx_array *y = scatter(src, x, JX_INTS(3), JX_NOINTS, JX_NOINTS, JX_NOINTS);
     double want[5] = {0, 30, 0, 0, 30};
     CU_ASSERT(shape_is(y, JX_INTS(5)));
@@ -275,10 +268,10 @@ static void test_scatter_overlap_ties(void) {
     /* padding 1 each side: windows [pad,1,3] [1,3,3] [3,3,2] [3,2,5] [2,5,pad]; padding
      * never wins, even over a negative maximum */
     double s2[5] = {1, 2, 4, 8, 16};
-    src = arr(JX_F64, JX_INTS(5), s2);
+    src = jt_array(JX_F64, JX_INTS(5), s2);
     jx_array_release(x);
     double vn[5] = {-4, -3, -3, -2, -5};
-    x = arr(JX_F64, JX_INTS(5), vn);
+    x = jt_array(JX_F64, JX_INTS(5), vn);
     y = scatter(src, x, JX_INTS(3), JX_NOINTS, JX_INTS(1), JX_INTS(1));
     double want2[5] = {0, 1 + 2, 0, 4 + 8 + 16, 0};
     JT_ASSERT_ARRAY(y, want2, 5, 0);
@@ -290,9 +283,9 @@ static void test_scatter_overlap_ties(void) {
 /* The gradient of a 2x2 stride-2 max pool on the 4x4 image, with a tie in the last
  * window (6 at (2,2) and (2,3)): the first in row-major order gets it. */
 static void test_scatter_pool_grad(void) {
-    jx_array *x = arr(JX_F32, JX_INTS(1, 1, 4, 4), img);
+    jx_array *x = jt_array(JX_F32, JX_INTS(1, 1, 4, 4), img);
     double s[4] = {1, 2, 3, 4};
-    jx_array *src = arr(JX_F32, JX_INTS(1, 1, 2, 2), s);
+    jx_array *src = jt_array(JX_F32, JX_INTS(1, 1, 2, 2), s);
     jx_array *y = scatter(src, x, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
     double want[16] = {0, 1, 0, 0, /* */
                        0, 0, 2, 0, /* */
@@ -322,16 +315,16 @@ static void test_scatter_pool_grad(void) {
 /* A NaN is the maximum (the first one); windows wholly in padding drop their source. */
 static void test_scatter_nan_and_empty(void) {
     double v[4] = {1, NAN, 5, NAN}, s[3] = {1, 10, 100};
-    jx_array *x = arr(JX_F64, JX_INTS(4), v), *src = arr(JX_F64, JX_INTS(3), s);
+    jx_array *x = jt_array(JX_F64, JX_INTS(4), v), *src = jt_array(JX_F64, JX_INTS(3), s);
     jx_array *y = scatter(src, x, JX_INTS(2), JX_NOINTS, JX_NOINTS, JX_NOINTS);
     double want[4] = {0, 11, 0, 100};
     JT_ASSERT_ARRAY(y, want, 4, 0);
     jx_array_release(y);
     jx_array_release(src);
     double s2[3] = {7, 8, 9};
-    src = arr(JX_F64, JX_INTS(3), s2);
+    src = jt_array(JX_F64, JX_INTS(3), s2);
     double v2[2] = {4, 2};
-    jx_array *x2 = arr(JX_F64, JX_INTS(2), v2);
+    jx_array *x2 = jt_array(JX_F64, JX_INTS(2), v2);
     y = scatter(src, x2, JX_INTS(1), JX_NOINTS, JX_INTS(1), JX_NOINTS);
     double want2[2] = {8, 9};
     JT_ASSERT_ARRAY(y, want2, 2, 0);
