@@ -32,7 +32,7 @@ cmake -S "$work" -B "$work/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/b" >/dev/null
 "$work/b/consumer"
 echo "install: find_package(jx) consumer ok"
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" \
-  cc "$work/main.c" -o "$work/pc" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" pkg-config --cflags --libs --static jx)
-"$work/pc"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
+cc "$work/main.c" -o "$work/pc" $(pkg-config --cflags --libs jx)
+LD_LIBRARY_PATH="$prefix/lib:$prefix/lib/x86_64-linux-gnu" "$work/pc"
 echo "install: pkg-config consumer ok"

@@ -214,7 +214,7 @@ static void expect_eqn(int which, jx_prim prim, jx__akey key, jx_ints want, jx_i
     CU_ASSERT_EQUAL(jx_fn_num_eqns(f), 1);
     if (jx_fn_num_eqns(f) == 1) {
         const jx__eqn *e = &f->eqns[0];
-        CU_ASSERT_EQUAL(e->prim, prim);
+        CU_ASSERT_EQUAL((int)e->prim, (int)prim);
         if (key == JX_A_AXIS) {
             CU_ASSERT_EQUAL(jx__attr_int(e->nattr, e->attrs, key, -99), want.v[0]);
         } else {
