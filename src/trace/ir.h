@@ -237,6 +237,8 @@ typedef struct jx__trace {
     jx__cap *caps;
     int32_t ncaps, capcaps;
     bool allow_capture; /* false for a top-level trace: outer values are an error */
+    /* equations own their loc.file in the arena: the last one copied, by source pointer */
+    const char *file_src, *file_own;
     jx_status status;   /* first error; its message is in errmsg */
     char *errmsg;
 } jx__trace;

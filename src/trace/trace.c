@@ -240,8 +240,14 @@ jx_status jx__bind(jx_loc loc, jx_prim prim, int nin, const jx_val *in, int natt
     e->in = nin ? jx__arena_dup(&t->arena, atoms, sizeof *atoms * (size_t)nin) : NULL;
     e->out = jx__arena_alloc(&t->arena, sizeof(int32_t) * (size_t)(no ? no : 1));
     e->attrs = jx__attrs_copy(&t->arena, nattr, attrs);
-    e->loc = loc;
-    if ((nin && !e->in) || !e->out || (nattr && !e->attrs)) {
+    /* the file name may live in another function's arena (a parsed one): own a copy */
+    if (loc.file && loc.file != t->file_src) {
+        t->file_own = jx__arena_strdup(&t->arena, loc.file);
+        t->file_src = t->file_own ? loc.file : NULL;
+    }
+    e->loc.file = loc.file ? t->file_own : NULL;
+    e->loc.line = loc.line;
+    if ((loc.file && !e->loc.file) || (nin && !e->in) || !e->out || (nattr && !e->attrs)) {
         oom(t);
         goto done;
     }
@@ -331,19 +337,9 @@ jx_status jx__inline_fn(jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *ou
     jx_val ebuf[16];
     if (!env) return oom(t), t->status;
     for (int i = 0; i < f->nin; i++) env[f->in[i]] = in[i];
-    /* file names may live in f's arena (a parsed fn): copy them into this trace's */
-    const char *src_file = NULL, *own_file = NULL;
     for (int k = 0; k < f->neqn && t->status == JX_OK; k++) {
         const jx__eqn *e = &f->eqns[k];
-        jx_loc eloc = loc;
-        if (e->loc.file) {
-            if (e->loc.file != src_file) {
-                src_file = e->loc.file;
-                own_file = jx__arena_strdup(&t->arena, src_file);
-            }
-            eloc.file = own_file;
-            eloc.line = e->loc.line;
-        }
+        jx_loc eloc = e->loc.file ? e->loc : loc;
         jx_val *ins = e->nin <= 16 ? ebuf : malloc(sizeof *ins * (size_t)e->nin);
         if (!ins) {
             oom(t);
