@@ -533,6 +533,29 @@ void jx_scan_at(jx_loc loc, jx_body body, void *user, int64_t length, int revers
                 const jx_val *init, int nxs, const jx_val *xs, int ny, jx_val *out);
 #define jx_scan(...) jx_scan_at(JX_HERE, __VA_ARGS__)
 
+/* ------------------------------------------------------------------ transformations
+ * Each takes a jx_fn and returns a new one (release it), so they compose: the result of
+ * jx_grad can be differentiated again, called from a traced body, or evaluated. Only
+ * float inputs and outputs carry derivatives; integer and bool ones get zeros. On error
+ * they return NULL with jx_errmsg() naming the function, the output or input, and its
+ * shape. */
+
+/* Forward mode: (x..., dx...) -> (f(x)..., df(x)[dx]...); dx has the inputs' avals. */
+jx_fn *jx_jvp_at(jx_loc loc, const jx_fn *f);
+#define jx_jvp(...) jx_jvp_at(JX_HERE, __VA_ARGS__)
+/* Reverse mode: (x..., ybar...) -> (f(x)..., xbar...) where xbar = J(x)^T ybar, computed
+ * as JAX does: jvp, split off the linear part, transpose it. */
+jx_fn *jx_vjp_at(jx_loc loc, const jx_fn *f);
+#define jx_vjp(...) jx_vjp_at(JX_HERE, __VA_ARGS__)
+/* (x...) -> d out[0] / d x[argnums[i]] for each i; out[0] must be a float scalar.
+ * argnums JX_NOINTS means input 0. */
+jx_fn *jx_grad_at(jx_loc loc, const jx_fn *f, jx_ints argnums);
+#define jx_grad(...) jx_grad_at(JX_HERE, __VA_ARGS__)
+/* (x...) -> (out[0], out[1..]..., grads...): out[0] is differentiated, the other outputs
+ * are auxiliary values passed through (has_aux in JAX). */
+jx_fn *jx_value_and_grad_at(jx_loc loc, const jx_fn *f, jx_ints argnums);
+#define jx_value_and_grad(...) jx_value_and_grad_at(JX_HERE, __VA_ARGS__)
+
 #ifdef __cplusplus
 }
 #endif
