@@ -6,7 +6,7 @@ build=${1:-build}
 cd "$(dirname "$0")/.."
 status=0
 for t in trace_test_core trace_test_elementwise trace_test_movement trace_test_control \
-         trace_test_text trace_test_passes; do
+         trace_test_text trace_test_passes grad_test_grad_core; do
   exe="$build/tests/$t"
   [ -x "$exe" ] || { echo "valgrind: $t not built, skipped"; continue; }
   if (cd tests && valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all \
