@@ -1,5 +1,6 @@
 /* shape_linalg.c: shape and dtype rules for convolution and the windowed reductions
- * (conv_general_dilated, reduce_window_*, select_and_scatter_add; see prims.def).
+ * (conv_general_dilated, reduce_window_*, select_and_scatter_add, select_and_gather_add;
+ * see prims.def).
  * The per-dim attribute lists are always stored explicitly, one entry per dim. */
 #include "ir.h"
 
@@ -95,7 +96,7 @@ static jx_status conv_rule(int nin, const jx_aval *in, int nattr, const jx__attr
     return JX_OK;
 }
 
-/* The window attributes of reduce_window and select_and_scatter_add over x; writes the
+/* The window attributes of reduce_window and select_and_*_add over x; writes the
  * windowed output aval. */
 static jx_status window_shape(const jx_aval *x, int nattr, const jx__attr *attrs, jx_aval *out,
                               jx__rule_err *err) {
@@ -160,10 +161,28 @@ static jx_status select_and_scatter_add_rule(int nin, const jx_aval *in, int nat
     return JX_OK;
 }
 
+/* (tangent, operand): the tangent has operand's aval; the result, the windowed shape. */
+static jx_status select_and_gather_add_rule(int nin, const jx_aval *in, int nattr,
+                                            const jx__attr *attrs, int maxout, jx_aval *out,
+                                            int *nout, jx__rule_err *err) {
+    (void)nin;
+    (void)maxout;
+    const jx_aval *t = &in[0], *x = &in[1];
+    if (!is_f32_f64(x->dtype) || t->dtype != x->dtype)
+        return jx__rule_fail(err, JX_ERR_DTYPE, "tangent and operand must be f32 or f64 of one dtype: %s, %s",
+                             jx__avs(t), jx__avs(x));
+    if (!jx_aval_equal(t, x))
+        return jx__rule_fail(err, JX_ERR_SHAPE, "tangent %s differs from operand %s", jx__avs(t), jx__avs(x));
+    jx_status st = window_shape(x, nattr, attrs, out, err);
+    if (st == JX_OK) *nout = 1;
+    return st;
+}
+
 void jx__shape_register_linalg(jx__shape_rule *t) {
     t[JX_PRIM_CONV] = conv_rule;
     t[JX_PRIM_REDUCE_WINDOW_SUM] = reduce_window_sum_rule;
     t[JX_PRIM_REDUCE_WINDOW_MAX] = reduce_window_ext_rule;
     t[JX_PRIM_REDUCE_WINDOW_MIN] = reduce_window_ext_rule;
     t[JX_PRIM_SELECT_AND_SCATTER_ADD] = select_and_scatter_add_rule;
+    t[JX_PRIM_SELECT_AND_GATHER_ADD] = select_and_gather_add_rule;
 }

@@ -1,7 +1,7 @@
-/* test_window.c: reduce_window_sum/max/min and select_and_scatter_add: pooling by
- * hand, padding with each reduction's identity, strides and overlaps, a naive
- * reference, ties (the first maximum wins), edge cases, and every error with the
- * caller's line. */
+/* test_window.c: reduce_window_sum/max/min, select_and_scatter_add and
+ * select_and_gather_add: pooling by hand, padding with each reduction's identity,
+ * strides and overlaps, a naive reference, ties (the first maximum wins), the
+ * scatter/gather transpose identity, edge cases, and every error with the caller's line. */
 #include <stdlib.h>
 
 #include "harness.h"
@@ -334,6 +334,163 @@ static void test_scatter_nan_and_empty(void) {
     jx_array_release(x);
 }
 
+/* ------------------------------------------------------------------ select_and_gather_add */
+
+/* select_and_gather_add has no public op (it only appears in derivatives): bind it. */
+static void sag_body(jx_val *out, const jx_val *in, void *user) {
+    win_args *a = user;
+    jx_aval x = jx_aval_of(in[1]);
+    int64_t b[3][JX_MAX_RANK];
+    jx_ints l[3] = {a->strides, a->lo, a->hi};
+    for (int k = 0; k < 3; k++)
+        if (l[k].n == 0 && x.rank > 0) {
+            for (int d = 0; d < x.rank; d++) b[k][d] = k == 0 ? 1 : 0;
+            l[k] = (jx_ints){b[k], x.rank};
+        }
+    jx__attr at[4] = {jx__a_ints(JX_A_WINDOW, a->window), jx__a_ints(JX_A_STRIDES, l[0]),
+                      jx__a_ints(JX_A_LO, l[1]), jx__a_ints(JX_A_HI, l[2])};
+    a->line = __LINE__ + 1;
+    out[0] = jx__bind1(JX_HERE, JX_PRIM_SELECT_AND_GATHER_ADD, 2, in, 4, at);
+}
+
+static jx_array *sgather(jx_array *t, jx_array *x, jx_ints window, jx_ints strides, jx_ints lo,
+                         jx_ints hi) {
+    win_args a = {JX_WINDOW_MAX, window, strides, lo, hi, 1, 0};
+    jx_aval av[2] = {jx_array_aval(t), jx_array_aval(x)};
+    jx_array *in[2] = {t, x}, *y = NULL;
+    if (jt_trace_eval(sag_body, &a, 2, av, in, 1, &y) != JX_OK) fprintf(stderr, "\n  %s\n", jx_errmsg());
+    return y;
+}
+
+/* Overlapping windows, ties (the first maximum), padding that never wins, NaN. */
+static void test_gather_overlap_ties(void) {
+    double v[5] = {1, 3, 3, 2, 5}, t[5] = {10, 20, 30, 40, 50};
+    jx_array *x = jt_array(JX_F64, JX_INTS(5), v), *tt = jt_array(JX_F64, JX_INTS(5), t);
+    jx_array *y = sgather(tt, x, JX_INTS(3), JX_NOINTS, JX_NOINTS, JX_NOINTS);
+    double want[3] = {20, 20, 50};
+    CU_ASSERT(shape_is(y, JX_INTS(3)));
+    JT_ASSERT_ARRAY(y, want, 3, 0);
+    jx_array_release(y);
+    jx_array_release(x);
+    double vn[5] = {-4, -3, -3, -2, -5};
+    x = jt_array(JX_F64, JX_INTS(5), vn);
+    y = sgather(tt, x, JX_INTS(3), JX_NOINTS, JX_INTS(1), JX_INTS(1));
+    double want2[5] = {20, 20, 40, 40, 40};
+    CU_ASSERT(shape_is(y, JX_INTS(5)));
+    JT_ASSERT_ARRAY(y, want2, 5, 0);
+    jx_array_release(y);
+    jx_array_release(x);
+    double vnan[5] = {1, NAN, 5, NAN, 0};
+    x = jt_array(JX_F64, JX_INTS(5), vnan);
+    y = sgather(tt, x, JX_INTS(2), JX_NOINTS, JX_NOINTS, JX_NOINTS);
+    double want3[4] = {20, 20, 40, 40};
+    JT_ASSERT_ARRAY(y, want3, 4, 0);
+    jx_array_release(y);
+    jx_array_release(x);
+    jx_array_release(tt);
+}
+
+/* A 2x2 stride-2 max pool's tangent on the image, f32 and f64; windows wholly in the
+ * padding give 0; rank 0 passes the tangent through; size-0 operands. */
+static void test_gather_pool_and_edges(void) {
+    jx_dtype dts[2] = {JX_F32, JX_F64};
+    double t[16];
+    for (int i = 0; i < 16; i++) t[i] = i + 1;
+    for (int k = 0; k < 2; k++) {
+        jx_array *x = jt_array(dts[k], JX_INTS(1, 1, 4, 4), img), *tt = jt_array(dts[k], JX_INTS(1, 1, 4, 4), t);
+        jx_array *y = sgather(tt, x, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
+        double want[4] = {2, 7, 13, 11}; /* the tied 6s: (2,2) wins, flat 10 */
+        CU_ASSERT(shape_is(y, JX_INTS(1, 1, 2, 2)));
+        CU_ASSERT_EQUAL(jx_array_dtype(y), dts[k]);
+        JT_ASSERT_ARRAY(y, want, 4, 0);
+        jx_array_release(y);
+        jx_array_release(tt);
+        jx_array_release(x);
+    }
+    double v[2] = {4, 2}, tv[2] = {7, 8};
+    jx_array *x = jt_array(JX_F32, JX_INTS(2), v), *tt = jt_array(JX_F32, JX_INTS(2), tv);
+    jx_array *y = sgather(tt, x, JX_INTS(1), JX_NOINTS, JX_INTS(1), JX_INTS(2));
+    double want[5] = {0, 7, 8, 0, 0};
+    CU_ASSERT(shape_is(y, JX_INTS(5)));
+    JT_ASSERT_ARRAY(y, want, 5, 0);
+    jx_array_release(y);
+    jx_array_release(tt);
+    jx_array_release(x);
+    jx_array *s = jx_array_scalar(JX_F64, -1.5), *ts = jx_array_scalar(JX_F64, 3);
+    y = sgather(ts, s, JX_NOINTS, JX_NOINTS, JX_NOINTS, JX_NOINTS);
+    CU_ASSERT(shape_is(y, JX_NOINTS));
+    CU_ASSERT_EQUAL(jx_array_get(y, 0), 3);
+    jx_array_release(y);
+    jx_array_release(ts);
+    jx_array_release(s);
+    jx_array *e = jx_array_zeros(JX_F64, JX_INTS(0, 3));
+    y = sgather(e, e, JX_INTS(1, 2), JX_NOINTS, JX_INTS(1, 0), JX_NOINTS);
+    double wz[2] = {0, 0};
+    CU_ASSERT(shape_is(y, JX_INTS(1, 2)));
+    JT_ASSERT_ARRAY(y, wz, 2, 0);
+    jx_array_release(y);
+    jx_array_release(e);
+}
+
+/* gather and scatter are each other's transpose: <gather(t, x), s> = <t, scatter(s, x)>
+ * on a 3-D operand with strides, overlaps, negative and positive padding. */
+static void test_gather_scatter_transpose(void) {
+    enum { A = 3, B = 7, C = 6 };
+    double v[A * B * C], t[A * B * C];
+    unsigned r = 777;
+    for (int i = 0; i < A * B * C; i++) {
+        r = r * 1664525u + 1013904223u;
+        v[i] = (double)((int)(r >> 20) % 41 - 20) / 4; /* ties on purpose */
+        r = r * 1664525u + 1013904223u;
+        t[i] = (double)((int)(r >> 16) % 1000) / 100;
+    }
+    int64_t win[3] = {2, 3, 2}, st[3] = {1, 2, 3}, lo[3] = {1, 1, -1}, hi[3] = {0, 2, 2};
+    jx_ints w = {win, 3}, s3 = {st, 3}, l3 = {lo, 3}, h3 = {hi, 3};
+    jx_array *x = jt_array(JX_F64, JX_INTS(A, B, C), v), *tt = jt_array(JX_F64, JX_INTS(A, B, C), t);
+    jx_array *g = sgather(tt, x, w, s3, l3, h3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    int64_t n = jx_array_size(g);
+    double sv[64];
+    CU_ASSERT_FATAL(n <= 64 && n > 0);
+    for (int64_t i = 0; i < n; i++) sv[i] = (double)((i * 37) % 11) - 5;
+    jx_array *src = jt_array(JX_F64, (jx_ints){jx_array_shape(g), 3}, sv);
+    jx_array *sc = scatter(src, x, w, s3, l3, h3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    double lhs = 0, rhs = 0;
+    for (int64_t i = 0; i < n; i++) lhs += jx_array_get(g, i) * sv[i];
+    for (int i = 0; i < A * B * C; i++) rhs += t[i] * jx_array_get(sc, i);
+    CU_ASSERT_DOUBLE_EQUAL(lhs, rhs, 1e-9);
+    CU_ASSERT(fabs(lhs) > 1);
+    jx_array_release(sc);
+    jx_array_release(src);
+    jx_array_release(g);
+    jx_array_release(tt);
+    jx_array_release(x);
+}
+
+static void check_sag_err(win_args *a, const jx_aval *in, jx_status code, const char *msg) {
+    jx_fn *f = jx_trace("bad", sag_body, a, 2, in, 1);
+    CU_ASSERT_PTR_NULL(f);
+    jx_fn_release(f);
+    CU_ASSERT_EQUAL(jx_errcode(), code);
+    JT_ASSERT_ERR(msg);
+    JT_ASSERT_ERR(jt_place(__FILE__, a->line));
+}
+
+static void test_gather_errors(void) {
+    win_args a = {JX_WINDOW_MAX, JX_INTS(2, 2), JX_INTS(2, 2), JX_NOINTS, JX_NOINTS, 1, 0};
+    jx_aval in[2] = {JX_AVAL(JX_F32, 2, 2), JX_AVAL(JX_F32, 4, 4)};
+    check_sag_err(&a, in, JX_ERR_SHAPE, "select_and_gather_add: tangent f32[2,2] differs from operand f32[4,4]");
+    in[0] = JX_AVAL(JX_F64, 4, 4);
+    check_sag_err(&a, in, JX_ERR_DTYPE,
+                  "select_and_gather_add: tangent and operand must be f32 or f64 of one dtype: f64[4,4], f32[4,4]");
+    in[0] = in[1] = JX_AVAL(JX_I32, 4, 4);
+    check_sag_err(&a, in, JX_ERR_DTYPE, "f32 or f64 of one dtype: i32[4,4], i32[4,4]");
+    in[0] = in[1] = JX_AVAL(JX_F32, 4, 4);
+    a.window = JX_INTS(2);
+    check_sag_err(&a, in, JX_ERR_ARG, "select_and_gather_add: window (2) has 1 entries, expected 2 (one per operand dim): f32[4,4]");
+}
+
 /* ------------------------------------------------------------------ errors */
 
 static void check_err(win_args *a, int nin, const jx_aval *in, jx_status code, const char *msg) {
@@ -429,6 +586,10 @@ int main(void) {
         {"select_and_scatter_add: overlaps and ties", test_scatter_overlap_ties},
         {"select_and_scatter_add: max pool gradient", test_scatter_pool_grad},
         {"select_and_scatter_add: NaN and all-padding windows", test_scatter_nan_and_empty},
+        {"select_and_gather_add: overlaps, ties, NaN", test_gather_overlap_ties},
+        {"select_and_gather_add: pooling and edges", test_gather_pool_and_edges},
+        {"select_and_gather_add is scatter's transpose", test_gather_scatter_transpose},
+        {"select_and_gather_add errors name the line", test_gather_errors},
         {"reduce_window errors name the line", test_window_errors},
         {"select_and_scatter_add errors name the line", test_scatter_errors},
         {"window rules want explicit attributes", test_window_rule_attrs},

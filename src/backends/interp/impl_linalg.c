@@ -1,5 +1,5 @@
 /* impl_linalg.c: reference implementations of convolution and the windowed reductions
- * (conv_general_dilated, reduce_window_*, select_and_scatter_add). Direct loops, kept
+ * (conv_general_dilated, reduce_window_*, select_and_scatter_add/gather_add). Direct loops, kept
  * plain because later GEMM and cuDNN versions are tested against them; the index
  * arithmetic is precomputed into per-dim tables so the inner loops only load and add. */
 #include <math.h>
@@ -279,39 +279,61 @@ static jx_status impl_reduce_window(const jx__eqn *e, jx_array *const *in, const
     return JX_OK;
 }
 
-/* Each window's source element goes to the window's first maximum; a NaN counts as the
- * maximum (the first NaN), as in argmax. Windows wholly in padding drop theirs. */
-#define SAS_KERNEL(T, NAME)                                                                    \
-    static void NAME(const win_plan *p, const T *src, const T *x, T *y) {                      \
+/* The offset in x of the window's first maximum, over its n offsets (n > 0); a NaN
+ * counts as the maximum (the first NaN), as in argmax. Shared by the scatter and the
+ * gather so the two stay each other's transpose. */
+#define FIRST_MAX(T, NAME)                                                                     \
+    static int64_t NAME(const win_plan *p, int64_t n, const T *x) {                            \
+        int64_t best = p->offs[0];                                                             \
+        for (int64_t i = 1; i < n && !isnan(x[best]); i++) {                                   \
+            T v = x[p->offs[i]];                                                               \
+            if (v > x[best] || isnan(v)) best = p->offs[i];                                    \
+        }                                                                                      \
+        return best;                                                                           \
+    }
+FIRST_MAX(float, first_max_f32)
+FIRST_MAX(double, first_max_f64)
+
+/* Each window's source element goes to the window's first maximum; windows wholly in
+ * padding drop theirs. gather is the transpose: each window reads the tangent at the
+ * first maximum; windows wholly in padding give 0. */
+#define SAS_KERNELS(T, SFX)                                                                    \
+    static void sas_##SFX(const win_plan *p, const T *src, const T *x, T *y) {                 \
         int64_t oi[JX_MAX_RANK] = {0};                                                         \
         for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
             int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
-            if (n == 0) continue;                                                              \
-            int64_t best = p->offs[0];                                                         \
-            for (int64_t i = 1; i < n && !isnan(x[best]); i++) {                               \
-                T v = x[p->offs[i]];                                                           \
-                if (v > x[best] || isnan(v)) best = p->offs[i];                                \
-            }                                                                                  \
-            y[best] += src[j];                                                                 \
+            if (n > 0) y[first_max_##SFX(p, n, x)] += src[j];                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void sag_##SFX(const win_plan *p, const T *t, const T *x, T *y) {                   \
+        int64_t oi[JX_MAX_RANK] = {0};                                                         \
+        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
+            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
+            y[j] = n > 0 ? t[first_max_##SFX(p, n, x)] : (T)0;                                 \
         }                                                                                      \
     }
-SAS_KERNEL(float, sas_f32)
-SAS_KERNEL(double, sas_f64)
+SAS_KERNELS(float, f32)
+SAS_KERNELS(double, f64)
 
-static jx_status impl_select_and_scatter_add(const jx__eqn *e, jx_array *const *in,
-                                             const jx_aval *out_avals, jx_array **out) {
+/* select_and_scatter_add (source, operand) and select_and_gather_add (tangent, operand):
+ * the window plan is over the operand, whose windowed shape is the source's / result's. */
+static jx_status impl_select_and_add(const jx__eqn *e, jx_array *const *in, const jx_aval *out_avals,
+                                     jx_array **out) {
+    bool scatter = e->prim == JX_PRIM_SELECT_AND_SCATTER_ADD;
     win_plan p;
-    jx_status st = win_plan_make(e, &in[1]->aval, &in[0]->aval, &p);
+    jx_status st = win_plan_make(e, &in[1]->aval, scatter ? &in[0]->aval : &out_avals[0], &p);
     if (st != JX_OK) return st;
-    jx_array *y = jx__array_alloc(&out_avals[0]); /* zeroed */
+    /* the scatter accumulates into zeros; the gather writes every element */
+    jx_array *y = scatter ? jx__array_alloc(&out_avals[0]) : jx__array_alloc_uninit(&out_avals[0]);
     if (!y) {
         win_plan_free(&p);
         return jx_errcode();
     }
-    if (in[1]->aval.dtype == JX_F32)
-        sas_f32(&p, in[0]->data, in[1]->data, y->data);
-    else
-        sas_f64(&p, in[0]->data, in[1]->data, y->data);
+    bool f32 = in[1]->aval.dtype == JX_F32;
+    if (scatter && f32) sas_f32(&p, in[0]->data, in[1]->data, y->data);
+    else if (scatter) sas_f64(&p, in[0]->data, in[1]->data, y->data);
+    else if (f32) sag_f32(&p, in[0]->data, in[1]->data, y->data);
+    else sag_f64(&p, in[0]->data, in[1]->data, y->data);
     win_plan_free(&p);
     out[0] = y;
     return JX_OK;
@@ -322,5 +344,6 @@ void jx__impl_register_linalg(jx__impl_rule *t) {
     t[JX_PRIM_REDUCE_WINDOW_SUM] = impl_reduce_window;
     t[JX_PRIM_REDUCE_WINDOW_MAX] = impl_reduce_window;
     t[JX_PRIM_REDUCE_WINDOW_MIN] = impl_reduce_window;
-    t[JX_PRIM_SELECT_AND_SCATTER_ADD] = impl_select_and_scatter_add;
+    t[JX_PRIM_SELECT_AND_SCATTER_ADD] = impl_select_and_add;
+    t[JX_PRIM_SELECT_AND_GATHER_ADD] = impl_select_and_add;
 }
