@@ -72,7 +72,8 @@ jx_status jx__partial_eval(jx_loc loc, const jx_fn *f, int nknown, jx_fn **known
                            bool *out_known, int *nres);
 
 /* Emits the transpose of a linear function on the current trace: lin takes (residuals...,
- * linear inputs...) as made by jx__partial_eval; res are the residual values, ct the
+ * linear inputs...) as made by jx__partial_eval, which guarantees every equation reads a
+ * linear input (a function that computes on residuals alone must be split first); res are the residual values, ct the
  * cotangents of its outputs (JX_ZERO where zero); ct_in receives the cotangents of the
  * linear inputs (JX_ZERO where zero). */
 jx_status jx__transpose_inline(jx_loc loc, const jx_fn *lin, int nres, const jx_val *res,

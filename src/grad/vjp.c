@@ -57,10 +57,12 @@ static jx_status vjp_inline(jx_loc loc, const jx_fn *f, const jx_val *x, const j
         goto done;
     }
     int nko = known->nout - nres, j = 0;
-    for (int i = 0; i < m; i++) {
-        JX__ASSERT(ok[i]); /* primal outputs never depend on tangents */
-        y[i] = kout[i];
-    }
+    for (int i = 0; i < m; i++)
+        if (!ok[i]) { /* a jvp rule mixed primal and tangent work in one equation */
+            jx__trace_fail(t, JX_ERR_INTERNAL, loc, "vjp", "output %d of '%s' depends on tangents", i, jx_fn_name(f));
+            goto done;
+        }
+    for (int i = 0; i < m; i++) y[i] = kout[i];
     for (int i = m; i < 2 * m; i++)
         if (!ok[i]) ct[j++] = jx__differentiable(jx_fn_output_aval(f, i - m).dtype) ? ybar[i - m] : JX_ZERO;
     jx__transpose_inline(loc, lin, nres, kout + nko, ct, xbar);
