@@ -36,6 +36,7 @@ void jx__grad_register_reduce(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_linalg(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_index(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_control(jx__jvp_rule *jvp, jx__transpose_rule *tr);
+void jx__grad_register_custom(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 
 /* ------------------------------------------------------------------ helpers for rules */
 
@@ -61,6 +62,10 @@ static inline bool jx__differentiable(jx_dtype t) { return t == JX_F32 || t == J
  * inlined. */
 jx_status jx__jvp_inline(jx_loc loc, const jx_fn *f, const jx_val *x, const jx_val *dx, jx_val *y,
                          jx_val *dy);
+
+/* f's jvp as a function (x..., dx...) -> (y..., dy...) with a tangent for every input;
+ * zero output tangents are materialised. Not simplified. */
+jx_fn *jx__jvp_fn(jx_loc loc, const jx_fn *f);
 
 /* Splits a function into what can be computed from its first nknown inputs and the rest,
  * which must be linear in the remaining inputs (JAX's partial evaluation):

@@ -1,5 +1,6 @@
 /* jvp.c: forward mode. Replays a function's equations on the current trace, calling each
  * primitive's jvp rule, with symbolic zeros so untouched values cost nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,35 +79,39 @@ jx_status jx__jvp_inline(jx_loc loc, const jx_fn *f, const jx_val *x, const jx_v
     return t->status;
 }
 
-jx_fn *jx_jvp_at(jx_loc loc, const jx_fn *f) {
-    if (!f) return jx__fail(JX_ERR_ARG, loc, "jx_jvp", "function is NULL"), NULL;
+/* f's jvp with tangents for every input, as a function (x..., dx...) -> (y..., dy...);
+ * zero output tangents are materialised (they become known, constant outputs). */
+jx_fn *jx__jvp_fn(jx_loc loc, const jx_fn *f) {
     int n = f->nin, m = f->nout;
     jx_aval *av = malloc(sizeof *av * (size_t)(2 * n + 1));
-    jx_val *in = malloc(sizeof *in * (size_t)(2 * n + 1));
-    jx_val *out = malloc(sizeof *out * (size_t)(2 * m + 1));
+    jx_val *in = malloc(sizeof *in * (size_t)(2 * n + 1)), *out = malloc(sizeof *out * (size_t)(2 * m + 1));
     jx_fn *r = NULL;
-    if (!av || !in || !out) {
-        jx__fail(JX_ERR_NOMEM, loc, "jx_jvp", "out of memory");
-        goto done;
+    if (av && in && out) {
+        for (int i = 0; i < n; i++) av[i] = av[n + i] = f->vars[f->in[i]];
+        char name[256];
+        snprintf(name, sizeof name, "jvp_%s", jx_fn_name(f));
+        jx__trace *t = jx__trace_begin(loc, name, 2 * n, av, in, false);
+        if (t && jx__jvp_inline(loc, f, in, in + n, out, out + m) == JX_OK)
+            for (int i = 0; i < m; i++)
+                if (jx__is_zero(out[m + i])) {
+                    jx_aval a = jx_fn_output_aval(f, i);
+                    out[m + i] = jx__zeros(loc, &a);
+                }
+        if (t) r = jx__trace_end(t, 2 * m, out, NULL, NULL);
+    } else {
+        jx__fail(JX_ERR_NOMEM, loc, "vjp", "out of memory");
     }
-    for (int i = 0; i < n; i++) av[i] = av[n + i] = f->vars[f->in[i]];
-    char name[256];
-    snprintf(name, sizeof name, "jvp_%s", jx_fn_name(f));
-    jx__trace *t = jx__trace_begin(loc, name, 2 * n, av, in, false);
-    if (!t) goto done;
-    if (jx__jvp_inline(loc, f, in, in + n, out, out + m) == JX_OK)
-        for (int i = 0; i < m; i++) {
-            jx_aval a = jx_fn_output_aval(f, i);
-            if (jx__is_zero(out[m + i])) out[m + i] = jx__zeros(loc, &a);
-        }
-    jx_fn *raw = jx__trace_end(t, 2 * m, out, NULL, NULL);
-    if (raw) {
-        r = jx_fn_simplify(raw);
-        jx_fn_release(raw);
-    }
-done:
     free(av);
     free(in);
     free(out);
+    return r;
+}
+
+jx_fn *jx_jvp_at(jx_loc loc, const jx_fn *f) {
+    if (!f) return jx__fail(JX_ERR_ARG, loc, "jx_jvp", "function is NULL"), NULL;
+    jx_fn *raw = jx__jvp_fn(loc, f);
+    if (!raw) return NULL;
+    jx_fn *r = jx_fn_simplify(raw);
+    jx_fn_release(raw);
     return r;
 }

@@ -6,39 +6,13 @@
 
 #include "grad.h"
 
-/* f's jvp with tangents for every input, as a function (x..., dx...) -> (y..., dy...);
- * zero output tangents are materialised (they become known, constant outputs). */
-static jx_fn *jvp_fn(jx_loc loc, const jx_fn *f) {
-    int n = f->nin, m = f->nout;
-    jx_aval *av = malloc(sizeof *av * (size_t)(2 * n + 1));
-    jx_val *in = malloc(sizeof *in * (size_t)(2 * n + 1)), *out = malloc(sizeof *out * (size_t)(2 * m + 1));
-    jx_fn *r = NULL;
-    if (av && in && out) {
-        for (int i = 0; i < n; i++) av[i] = av[n + i] = f->vars[f->in[i]];
-        jx__trace *t = jx__trace_begin(loc, "jvp", 2 * n, av, in, false);
-        if (t && jx__jvp_inline(loc, f, in, in + n, out, out + m) == JX_OK)
-            for (int i = 0; i < m; i++)
-                if (jx__is_zero(out[m + i])) {
-                    jx_aval a = jx_fn_output_aval(f, i);
-                    out[m + i] = jx__zeros(loc, &a);
-                }
-        if (t) r = jx__trace_end(t, 2 * m, out, NULL, NULL);
-    } else {
-        jx__fail(JX_ERR_NOMEM, loc, "vjp", "out of memory");
-    }
-    free(av);
-    free(in);
-    free(out);
-    return r;
-}
-
 /* Emits f's vjp on the current trace: y = f(x), xbar = J^T ybar (JX_ZERO where zero;
  * ybar may hold JX_ZERO too). */
 static jx_status vjp_inline(jx_loc loc, const jx_fn *f, const jx_val *x, const jx_val *ybar, jx_val *y,
                             jx_val *xbar) {
     jx__trace *t = jx__trace_top();
     int n = f->nin, m = f->nout;
-    jx_fn *jf = jvp_fn(loc, f), *known = NULL, *lin = NULL;
+    jx_fn *jf = jx__jvp_fn(loc, f), *known = NULL, *lin = NULL;
     bool *ok = malloc(sizeof *ok * (size_t)(2 * m + 1));
     int nres = 0;
     jx_val *kout = NULL, *ct = NULL;

@@ -120,6 +120,49 @@ static void test_value_and_grad_aux(void) {
     jx_fn_release(f);
 }
 
+/* linearize: the known part runs f once; the linear part maps many tangents. */
+static void f_sinx(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_mul(jx_sin(in[0]), in[0]);
+    out[1] = jx_convert(in[0], JX_I32); /* an output with no derivative */
+}
+
+static void test_linearize(void) {
+    jx_aval a = JX_AVAL(JX_F64, 3);
+    jx_fn *f = jx_trace("sinx", f_sinx, NULL, 1, &a, 2), *lin = NULL;
+    jx_fn *known = jx_linearize(f, &lin);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(known);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lin);
+    int nr = jx_fn_num_outputs(known) - 2;
+    CU_ASSERT(nr >= 1);
+    CU_ASSERT_EQUAL(jx_fn_num_inputs(lin), nr + 1);
+    CU_ASSERT_EQUAL(jx_fn_num_outputs(lin), 2);
+    double xv[3] = {0.5, -1, 2};
+    jx_array *x = jx_array_new(JX_F64, JX_INTS(3), xv), *ko[8] = {0}, *li[8] = {0}, *lo[2] = {0};
+    CU_ASSERT_EQUAL_FATAL(jx_eval(known, 1, &x, 2 + nr, ko), JX_OK);
+    double y[3], dy[3];
+    for (int i = 0; i < 3; i++) y[i] = sin(xv[i]) * xv[i];
+    JT_ASSERT_ARRAY(ko[0], y, 3, 1e-15);
+    for (int k = 0; k < 2; k++) { /* two tangents through one linearization */
+        double dxv[3] = {1.0 + k, -0.5, 3.0 * k};
+        for (int i = 0; i < 3; i++) dy[i] = (cos(xv[i]) * xv[i] + sin(xv[i])) * dxv[i];
+        for (int r = 0; r < nr; r++) li[r] = ko[2 + r];
+        li[nr] = jx_array_new(JX_F64, JX_INTS(3), dxv);
+        CU_ASSERT_EQUAL_FATAL(jx_eval(lin, nr + 1, li, 2, lo), JX_OK);
+        JT_ASSERT_ARRAY(lo[0], dy, 3, 1e-15);
+        double zero[3] = {0, 0, 0};
+        JT_ASSERT_ARRAY(lo[1], zero, 3, 0);
+        jx_array_release(li[nr]);
+        jx_array_release(lo[0]);
+        jx_array_release(lo[1]);
+    }
+    for (int i = 0; i < 2 + nr; i++) jx_array_release(ko[i]);
+    jx_array_release(x);
+    jx_fn_release(lin);
+    jx_fn_release(known);
+    jx_fn_release(f);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"jvp and vjp of a trig expression", test_checks_trig},
@@ -127,6 +170,7 @@ int main(void) {
         {"third derivative of sin", test_third_derivative},
         {"grad errors name the function and shape", test_grad_errors},
         {"value_and_grad with aux outputs", test_value_and_grad_aux},
+        {"linearize: one known pass, many tangents", test_linearize},
         CU_TEST_INFO_NULL,
     };
     return jt_run("grad core", tests);
