@@ -556,6 +556,38 @@ jx_fn *jx_grad_at(jx_loc loc, const jx_fn *f, jx_ints argnums);
 jx_fn *jx_value_and_grad_at(jx_loc loc, const jx_fn *f, jx_ints argnums);
 #define jx_value_and_grad(...) jx_value_and_grad_at(JX_HERE, __VA_ARGS__)
 
+/* Linearize: returns the known part, (x...) -> (f(x)..., residuals...), and in *linear
+ * the linear part, (residuals..., dx...) -> (df(x)[dx]...): evaluate f once, then apply
+ * its derivative to many dx cheaply (jax.linearize). Release both. */
+jx_fn *jx_linearize_at(jx_loc loc, const jx_fn *f, jx_fn **linear);
+#define jx_linearize(...) jx_linearize_at(JX_HERE, __VA_ARGS__)
+/* Jacobian of output 0 with respect to input argnum, of shape out.shape + in.shape:
+ * forward mode (one jvp per input element) or reverse mode (one vjp per output
+ * element). (x...) -> (J). */
+jx_fn *jx_jacfwd_at(jx_loc loc, const jx_fn *f, int argnum);
+#define jx_jacfwd(...) jx_jacfwd_at(JX_HERE, __VA_ARGS__)
+jx_fn *jx_jacrev_at(jx_loc loc, const jx_fn *f, int argnum);
+#define jx_jacrev(...) jx_jacrev_at(JX_HERE, __VA_ARGS__)
+/* Hessian of a scalar output 0 with respect to input argnum: jacfwd(jacrev(f)),
+ * of shape in.shape + in.shape. */
+jx_fn *jx_hessian_at(jx_loc loc, const jx_fn *f, int argnum);
+#define jx_hessian(...) jx_hessian_at(JX_HERE, __VA_ARGS__)
+
+/* User-defined derivatives, as calls inside a traced body (out = f(in)):
+ * custom_jvp: jvp is (x..., dx...) -> (y..., dy...), used instead of differentiating f;
+ * custom_vjp: fwd is (x...) -> (y..., residuals...), bwd is (residuals..., ybar...) ->
+ * (xbar...), used in reverse mode (forward mode differentiates f itself). */
+void jx_custom_jvp_call_at(jx_loc loc, const jx_fn *f, const jx_fn *jvp, int nin, const jx_val *in,
+                           int nout, jx_val *out);
+#define jx_custom_jvp_call(...) jx_custom_jvp_call_at(JX_HERE, __VA_ARGS__)
+void jx_custom_vjp_call_at(jx_loc loc, const jx_fn *f, const jx_fn *fwd, const jx_fn *bwd, int nin,
+                           const jx_val *in, int nout, jx_val *out);
+#define jx_custom_vjp_call(...) jx_custom_vjp_call_at(JX_HERE, __VA_ARGS__)
+/* Rematerialisation: out = f(in), but reverse mode recomputes f's intermediate values
+ * in the backward pass instead of storing them (jax.checkpoint). */
+void jx_checkpoint_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int nout, jx_val *out);
+#define jx_checkpoint(...) jx_checkpoint_at(JX_HERE, __VA_ARGS__)
+
 #ifdef __cplusplus
 }
 #endif
