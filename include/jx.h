@@ -532,6 +532,12 @@ void jx_while_at(jx_loc loc, jx_body cond, jx_body body, void *user, int n, cons
 void jx_scan_at(jx_loc loc, jx_body body, void *user, int64_t length, int reverse, int ncarry,
                 const jx_val *init, int nxs, const jx_val *xs, int ny, jx_val *out);
 #define jx_scan(...) jx_scan_at(JX_HERE, __VA_ARGS__)
+/* for (i = lower; i < upper; i++) carry = body(i, carry...): body gets in[0] = i (an i32
+ * scalar) then the n carries, and writes the n new carries. The trip count is static, so
+ * it is a scan underneath and reverse mode works (a jx_while does not). */
+void jx_fori_loop_at(jx_loc loc, int64_t lower, int64_t upper, jx_body body, void *user, int n,
+                     const jx_val *init, jx_val *out);
+#define jx_fori_loop(...) jx_fori_loop_at(JX_HERE, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ transformations
  * Each takes a jx_fn and returns a new one (release it), so they compose: the result of
