@@ -54,6 +54,20 @@ double jt_max_err(const jx_array *a, const double *want, int64_t n) {
     return worst;
 }
 
+void jt_check_array(int line, jx_array *y, jx_dtype t, jx_ints shape, const double *want, double tol) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    jx_aval got = jx_array_aval(y), w = jx_aval_make(t, shape);
+    if (!jx_aval_equal(&got, &w)) {
+        char b1[64], b2[64];
+        fprintf(stderr, "\n  line %d: got %s, want %s\n", line, jx_aval_str(&got, b1, 64), jx_aval_str(&w, b2, 64));
+    }
+    CU_ASSERT(jx_aval_equal(&got, &w));
+    double e = jt_max_err(y, want, jx_array_size(y));
+    if (!(e <= tol)) fprintf(stderr, "\n  line %d: error %g\n", line, e);
+    CU_ASSERT(e <= tol);
+    jx_array_release(y);
+}
+
 int jt_err_has(const char *s) { return strstr(jx_errmsg(), s) != NULL; }
 
 const char *jt_place(const char *file, int line) {

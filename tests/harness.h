@@ -27,6 +27,10 @@ jx_array *jt_array(jx_dtype t, jx_ints shape, const double *v);
  * infinities must match exactly. Returns INFINITY on a size mismatch. */
 double jt_max_err(const jx_array *a, const double *want, int64_t n);
 
+/* Asserts y (then released) has dtype t, the given shape, and values within tol of want;
+ * line is the caller's, printed on a failure. */
+void jt_check_array(int line, jx_array *y, jx_dtype t, jx_ints shape, const double *want, double tol);
+
 /* True when the last error message contains s. */
 int jt_err_has(const char *s);
 

@@ -48,66 +48,51 @@ static jx_array *run(ccase c, jx_array *x) {
     return y;
 }
 
-/* Checks y's dtype, shape and values, then releases it. */
-static void check(int line, jx_array *y, jx_dtype t, jx_ints shape, const double *want, double tol) {
-    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-    jx_aval got = jx_array_aval(y), w = jx_aval_make(t, shape);
-    if (!jx_aval_equal(&got, &w)) {
-        char b1[64], b2[64];
-        fprintf(stderr, "\n  line %d: got %s, want %s\n", line, jx_aval_str(&got, b1, 64), jx_aval_str(&w, b2, 64));
-    }
-    CU_ASSERT(jx_aval_equal(&got, &w));
-    double e = jt_max_err(y, want, jx_array_size(y));
-    if (!(e <= tol)) fprintf(stderr, "\n  line %d: error %g\n", line, e);
-    CU_ASSERT(e <= tol);
-    jx_array_release(y);
-}
-
 static void test_activations(void) {
     const double x[6] = {-3, -0.5, 0, 0.7, 2.5, NAN};
-    check(__LINE__, run(C(RELU, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), (double[]){0, 0, 0, 0.7, 2.5, NAN}, 1e-7);
-    check(__LINE__, run(C(RELU, .n = 0), jt_array(JX_I32, JX_INTS(2), (double[]){-4, 9})), JX_I32, JX_INTS(2), (double[]){0, 9}, 0);
+    jt_check_array(__LINE__, run(C(RELU, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), (double[]){0, 0, 0, 0.7, 2.5, NAN}, 1e-7);
+    jt_check_array(__LINE__, run(C(RELU, .n = 0), jt_array(JX_I32, JX_INTS(2), (double[]){-4, 9})), JX_I32, JX_INTS(2), (double[]){0, 9}, 0);
     double g[6], s[6], sq[6];
     for (int i = 0; i < 6; i++) {
         g[i] = 0.5 * x[i] * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (x[i] + 0.044715 * x[i] * x[i] * x[i])));
         s[i] = 1 / (1 + exp(-x[i]));
         sq[i] = x[i] * x[i];
     }
-    check(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F64, JX_INTS(6), x)), JX_F64, JX_INTS(6), g, 1e-15);
-    check(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), g, 1e-6);
-    check(__LINE__, run(C(SIGMOID, .n = 0), jt_array(JX_F64, JX_INTS(6), x)), JX_F64, JX_INTS(6), s, 1e-15);
-    check(__LINE__, run(C(SQUARE, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), sq, 1e-7);
-    check(__LINE__, run(C(SQUARE, .n = 0), jt_array(JX_I32, JX_INTS(2), (double[]){-7, 3})), JX_I32, JX_INTS(2), (double[]){49, 9}, 0);
+    jt_check_array(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F64, JX_INTS(6), x)), JX_F64, JX_INTS(6), g, 1e-15);
+    jt_check_array(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), g, 1e-6);
+    jt_check_array(__LINE__, run(C(SIGMOID, .n = 0), jt_array(JX_F64, JX_INTS(6), x)), JX_F64, JX_INTS(6), s, 1e-15);
+    jt_check_array(__LINE__, run(C(SQUARE, .n = 0), jt_array(JX_F32, JX_INTS(6), x)), JX_F32, JX_INTS(6), sq, 1e-7);
+    jt_check_array(__LINE__, run(C(SQUARE, .n = 0), jt_array(JX_I32, JX_INTS(2), (double[]){-7, 3})), JX_I32, JX_INTS(2), (double[]){49, 9}, 0);
     /* gelu of large |x|: x and 0, with no overflow to NaN */
-    check(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F32, JX_INTS(2), (double[]){-30, 30})), JX_F32, JX_INTS(2), (double[]){0, 30}, 0);
+    jt_check_array(__LINE__, run(C(GELU, .n = 0), jt_array(JX_F32, JX_INTS(2), (double[]){-30, 30})), JX_F32, JX_INTS(2), (double[]){0, 30}, 0);
 }
 
 static void test_clamp(void) {
-    check(__LINE__, run(C(CLAMP, .lo = -1, .hi = 1), jt_array(JX_F32, JX_INTS(5), (double[]){-5, -0.25, 0.5, 5, NAN})), JX_F32,
+    jt_check_array(__LINE__, run(C(CLAMP, .lo = -1, .hi = 1), jt_array(JX_F32, JX_INTS(5), (double[]){-5, -0.25, 0.5, 5, NAN})), JX_F32,
           JX_INTS(5), (double[]){-1, -0.25, 0.5, 1, NAN}, 0);
-    check(__LINE__, run(C(CLAMP, .lo = 0, .hi = 10), jt_array(JX_I64, JX_INTS(3), (double[]){-3, 4, 99})), JX_I64, JX_INTS(3),
+    jt_check_array(__LINE__, run(C(CLAMP, .lo = 0, .hi = 10), jt_array(JX_I64, JX_INTS(3), (double[]){-3, 4, 99})), JX_I64, JX_INTS(3),
           (double[]){0, 4, 10}, 0);
 }
 
 static void test_statistics(void) {
     const double x[6] = {1, 2, 6, -4, 0, 10}; /* (2,3) */
-    check(__LINE__, run(C(SUM, .axes = JX_INTS(-1)), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2), (double[]){9, 6}, 0);
-    check(__LINE__, run(C(SUM, .axes = JX_NOINTS), jt_array(JX_I32, JX_INTS(2, 3), x)), JX_I32, JX_NOINTS, (double[]){15}, 0);
-    check(__LINE__, run(C(MEAN, .axes = JX_INTS(0)), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(3),
+    jt_check_array(__LINE__, run(C(SUM, .axes = JX_INTS(-1)), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2), (double[]){9, 6}, 0);
+    jt_check_array(__LINE__, run(C(SUM, .axes = JX_NOINTS), jt_array(JX_I32, JX_INTS(2, 3), x)), JX_I32, JX_NOINTS, (double[]){15}, 0);
+    jt_check_array(__LINE__, run(C(MEAN, .axes = JX_INTS(0)), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(3),
           (double[]){-1.5, 1, 8}, 0);
-    check(__LINE__, run(C(MEAN, .axes = JX_NOINTS), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_NOINTS, (double[]){2.5}, 1e-7);
+    jt_check_array(__LINE__, run(C(MEAN, .axes = JX_NOINTS), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_NOINTS, (double[]){2.5}, 1e-7);
     /* population variance: row 0 mean 3 -> (4+1+9)/3; row 1 mean 2 -> (36+4+64)/3 */
-    check(__LINE__, run(C(VAR, .axes = JX_INTS(1)), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2),
+    jt_check_array(__LINE__, run(C(VAR, .axes = JX_INTS(1)), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2),
           (double[]){14.0 / 3, 104.0 / 3}, 1e-15);
     double m = 2.5, v = 0;
     for (int i = 0; i < 6; i++) v += (x[i] - m) * (x[i] - m) / 6;
-    check(__LINE__, run(C(VAR, .axes = JX_NOINTS), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_NOINTS, &v, 1e-6);
-    check(__LINE__, run(C(VAR, .axes = JX_INTS(0)), jt_array(JX_F32, JX_INTS(1, 3), x)), JX_F32, JX_INTS(3), (double[]){0, 0, 0}, 0);
+    jt_check_array(__LINE__, run(C(VAR, .axes = JX_NOINTS), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_NOINTS, &v, 1e-6);
+    jt_check_array(__LINE__, run(C(VAR, .axes = JX_INTS(0)), jt_array(JX_F32, JX_INTS(1, 3), x)), JX_F32, JX_INTS(3), (double[]){0, 0, 0}, 0);
     /* the centred form stays exact where E[x^2]-E[x]^2 would cancel */
-    check(__LINE__, run(C(VAR, .axes = JX_NOINTS), jt_array(JX_F64, JX_INTS(2), (double[]){1e9 + 1, 1e9 - 1})), JX_F64, JX_NOINTS,
+    jt_check_array(__LINE__, run(C(VAR, .axes = JX_NOINTS), jt_array(JX_F64, JX_INTS(2), (double[]){1e9 + 1, 1e9 - 1})), JX_F64, JX_NOINTS,
           (double[]){1}, 0);
     /* the mean of nothing is 0/0 */
-    check(__LINE__, run(C(MEAN, .axes = JX_INTS(0)), jt_array(JX_F32, JX_INTS(0, 2), NULL)), JX_F32, JX_INTS(2),
+    jt_check_array(__LINE__, run(C(MEAN, .axes = JX_INTS(0)), jt_array(JX_F32, JX_INTS(0, 2), NULL)), JX_F32, JX_INTS(2),
           (double[]){NAN, NAN}, 0);
 }
 
@@ -115,16 +100,16 @@ static void test_logsumexp(void) {
     const double x[6] = {1, 2, 3, -1, 0.5, 0};
     double want[2];
     for (int r = 0; r < 2; r++) want[r] = log(exp(x[3 * r]) + exp(x[3 * r + 1]) + exp(x[3 * r + 2]));
-    check(__LINE__, run(C(LSE, .axis = 1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2), want, 1e-15);
-    check(__LINE__, run(C(LSE, .axis = -1), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2), want, 1e-6);
+    jt_check_array(__LINE__, run(C(LSE, .axis = 1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2), want, 1e-15);
+    jt_check_array(__LINE__, run(C(LSE, .axis = -1), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2), want, 1e-6);
     double want0[3];
     for (int c = 0; c < 3; c++) want0[c] = log(exp(x[c]) + exp(x[3 + c]));
-    check(__LINE__, run(C(LSE, .axis = 0), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(3), want0, 1e-15);
+    jt_check_array(__LINE__, run(C(LSE, .axis = 0), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(3), want0, 1e-15);
     /* large values stay finite; all -inf gives -inf (not NaN); +inf and NaN pass */
     const double big[12] = {1000, 1000, 1000, -INFINITY, -INFINITY, -INFINITY, 1, INFINITY, 2, 1, NAN, 2};
-    check(__LINE__, run(C(LSE, .axis = 1), jt_array(JX_F32, JX_INTS(4, 3), big)), JX_F32, JX_INTS(4),
+    jt_check_array(__LINE__, run(C(LSE, .axis = 1), jt_array(JX_F32, JX_INTS(4, 3), big)), JX_F32, JX_INTS(4),
           (double[]){1000 + log(3.0), -INFINITY, INFINITY, NAN}, 1e-6);
-    check(__LINE__, run(C(LSE, .axis = 0), jt_array(JX_F64, JX_INTS(2), (double[]){-1000, -1000})), JX_F64, JX_NOINTS,
+    jt_check_array(__LINE__, run(C(LSE, .axis = 0), jt_array(JX_F64, JX_INTS(2), (double[]){-1000, -1000})), JX_F64, JX_NOINTS,
           (double[]){-1000 + log(2.0)}, 1e-15);
 }
 
@@ -136,9 +121,9 @@ static void test_softmax(void) {
         for (int c = 0; c < 3; c++) s += exp(x[3 * r + c] - m);
         for (int c = 0; c < 3; c++) want[3 * r + c] = exp(x[3 * r + c] - m) / s, logw[3 * r + c] = x[3 * r + c] - m - log(s);
     }
-    check(__LINE__, run(C(SOFTMAX, .axis = 1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2, 3), want, 1e-15);
-    check(__LINE__, run(C(LOG_SOFTMAX, .axis = -1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2, 3), logw, 1e-13);
-    check(__LINE__, run(C(LOG_SOFTMAX, .axis = 1), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2, 3), logw, 1e-5);
+    jt_check_array(__LINE__, run(C(SOFTMAX, .axis = 1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2, 3), want, 1e-15);
+    jt_check_array(__LINE__, run(C(LOG_SOFTMAX, .axis = -1), jt_array(JX_F64, JX_INTS(2, 3), x)), JX_F64, JX_INTS(2, 3), logw, 1e-13);
+    jt_check_array(__LINE__, run(C(LOG_SOFTMAX, .axis = 1), jt_array(JX_F32, JX_INTS(2, 3), x)), JX_F32, JX_INTS(2, 3), logw, 1e-5);
     /* rows of a softmax sum to 1, also along axis 0 */
     jx_array *y = run(C(SOFTMAX, .axis = 0), jt_array(JX_F32, JX_INTS(2, 3), x));
     CU_ASSERT_PTR_NOT_NULL_FATAL(y);
@@ -155,11 +140,11 @@ static void test_one_hot(void) {
     double want[24] = {0};
     for (int i = 0; i < 6; i++)
         if (idx[i] >= 0 && idx[i] < 4) want[i * 4 + (int)idx[i]] = 1;
-    check(__LINE__, run(C(ONE_HOT, .n = 4, .dtype = JX_F32), jt_array(JX_I32, JX_INTS(2, 3), idx)), JX_F32, JX_INTS(2, 3, 4),
+    jt_check_array(__LINE__, run(C(ONE_HOT, .n = 4, .dtype = JX_F32), jt_array(JX_I32, JX_INTS(2, 3), idx)), JX_F32, JX_INTS(2, 3, 4),
           want, 0);
-    check(__LINE__, run(C(ONE_HOT, .n = 3, .dtype = JX_BOOL), jx_array_scalar(JX_I64, 2)), JX_BOOL, JX_INTS(3),
+    jt_check_array(__LINE__, run(C(ONE_HOT, .n = 3, .dtype = JX_BOOL), jx_array_scalar(JX_I64, 2)), JX_BOOL, JX_INTS(3),
           (double[]){0, 0, 1}, 0);
-    check(__LINE__, run(C(ONE_HOT, .n = 0, .dtype = JX_F32), jt_array(JX_I32, JX_INTS(2), (double[]){0, 1})), JX_F32,
+    jt_check_array(__LINE__, run(C(ONE_HOT, .n = 0, .dtype = JX_F32), jt_array(JX_I32, JX_INTS(2), (double[]){0, 1})), JX_F32,
           JX_INTS(2, 0), NULL, 0);
     /* u8 indices with more classes than u8 holds: class 300 must not match index 44 */
     jx_array *y = run(C(ONE_HOT, .n = 301, .dtype = JX_I32), jt_array(JX_U8, JX_INTS(1), (double[]){44}));

@@ -47,23 +47,6 @@ static jx_array *run(rcase c, jx_array *x) {
     return y;
 }
 
-/* Checks y's dtype, shape and values, then releases it. line: the caller's, for failures. */
-static void check(int line, jx_array *y, jx_dtype t, jx_ints shape, const double *want, double tol) {
-    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-    int ok = jx_array_dtype(y) == t && jx_array_rank(y) == shape.n;
-    for (int i = 0; ok && i < shape.n; i++) ok = jx_array_shape(y)[i] == shape.v[i];
-    if (!ok) {
-        char buf[64];
-        jx_aval a = jx_array_aval(y);
-        fprintf(stderr, "\n  line %d: got %s\n", line, jx_aval_str(&a, buf, sizeof buf));
-    }
-    CU_ASSERT(ok);
-    double e = jt_max_err(y, want, jx_array_size(y));
-    if (!(e <= tol)) fprintf(stderr, "\n  line %d: error %g\n", line, e);
-    CU_ASSERT(e <= tol);
-    jx_array_release(y);
-}
-
 /* Traces case c on aval a expecting failure with code and message s at op_line. */
 static void check_err(rcase c, jx_aval a, jx_status code, const char *s) {
     jx_fn *f = jx_trace("bad", body, &c, 1, &a, 1);
@@ -77,15 +60,15 @@ static void check_err(rcase c, jx_aval a, jx_status code, const char *s) {
 static const double x23[6] = {1, 2, 3, 4, 5, 6}; /* (2,3) */
 
 static void test_sum_axes(void) {
-    check(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(2),
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(2),
           (double[]){6, 15}, 0);
-    check(__LINE__, run(RED(SUM, JX_INTS(0)), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(3),
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(0)), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(3),
           (double[]){5, 7, 9}, 0);
-    check(__LINE__, run(RED(SUM, JX_INTS(-1)), jt_array(JX_F64, JX_INTS(2, 3), x23)), JX_F64, JX_INTS(2),
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(-1)), jt_array(JX_F64, JX_INTS(2, 3), x23)), JX_F64, JX_INTS(2),
           (double[]){6, 15}, 0);
-    check(__LINE__, run(RED(SUM, JX_NOINTS), jt_array(JX_I32, JX_INTS(2, 3), x23)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(SUM, JX_NOINTS), jt_array(JX_I32, JX_INTS(2, 3), x23)), JX_I32, JX_NOINTS,
           (double[]){21}, 0);
-    check(__LINE__, run(RED(SUM, JX_INTS(1, 0)), jt_array(JX_I64, JX_INTS(2, 3), x23)), JX_I64, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1, 0)), jt_array(JX_I64, JX_INTS(2, 3), x23)), JX_I64, JX_NOINTS,
           (double[]){21}, 0);
 }
 
@@ -96,134 +79,134 @@ static void test_sum_rank3(void) {
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 3; b++)
             for (int c = 0; c < 4; c++) want[b] += v[(a * 3 + b) * 4 + c];
-    check(__LINE__, run(RED(SUM, JX_INTS(-1, 0)), jt_array(JX_F64, JX_INTS(2, 3, 4), v)), JX_F64, JX_INTS(3), want, 1e-12);
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(-1, 0)), jt_array(JX_F64, JX_INTS(2, 3, 4), v)), JX_F64, JX_INTS(3), want, 1e-12);
     double want2[2 * 4] = {0};
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 3; b++)
             for (int c = 0; c < 4; c++) want2[a * 4 + c] += v[(a * 3 + b) * 4 + c];
-    check(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3, 4), v)), JX_F32, JX_INTS(2, 4), want2, 1e-6);
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3, 4), v)), JX_F32, JX_INTS(2, 4), want2, 1e-6);
     /* size-1 dims and no axes at all (an identity reduction) */
-    check(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 1, 3), x23)), JX_F32, JX_INTS(2, 3), x23, 0);
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 1, 3), x23)), JX_F32, JX_INTS(2, 3), x23, 0);
     int64_t none[1];
-    check(__LINE__, run(RED(SUM, {none, 0}), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(2, 3), x23, 0);
+    jt_check_array(__LINE__, run(RED(SUM, {none, 0}), jt_array(JX_F32, JX_INTS(2, 3), x23)), JX_F32, JX_INTS(2, 3), x23, 0);
 }
 
 static void test_rank0_and_empty(void) {
-    check(__LINE__, run(RED(SUM, JX_NOINTS), jx_array_scalar(JX_F32, 2.5)), JX_F32, JX_NOINTS, (double[]){2.5}, 0);
-    check(__LINE__, run(RED(MAX, JX_NOINTS), jx_array_scalar(JX_I32, -7)), JX_I32, JX_NOINTS, (double[]){-7}, 0);
+    jt_check_array(__LINE__, run(RED(SUM, JX_NOINTS), jx_array_scalar(JX_F32, 2.5)), JX_F32, JX_NOINTS, (double[]){2.5}, 0);
+    jt_check_array(__LINE__, run(RED(MAX, JX_NOINTS), jx_array_scalar(JX_I32, -7)), JX_I32, JX_NOINTS, (double[]){-7}, 0);
     /* empty reductions give the identity */
-    check(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 0), NULL)), JX_F32, JX_INTS(2), (double[]){0, 0}, 0);
-    check(__LINE__, run(RED(PROD, JX_INTS(0)), jt_array(JX_I32, JX_INTS(0, 3), NULL)), JX_I32, JX_INTS(3),
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 0), NULL)), JX_F32, JX_INTS(2), (double[]){0, 0}, 0);
+    jt_check_array(__LINE__, run(RED(PROD, JX_INTS(0)), jt_array(JX_I32, JX_INTS(0, 3), NULL)), JX_I32, JX_INTS(3),
           (double[]){1, 1, 1}, 0);
-    check(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_F32, JX_INTS(0, 2), NULL)), JX_F32, JX_INTS(2),
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_F32, JX_INTS(0, 2), NULL)), JX_F32, JX_INTS(2),
           (double[]){-INFINITY, -INFINITY}, 0);
-    check(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_F64, JX_INTS(0), NULL)), JX_F64, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_F64, JX_INTS(0), NULL)), JX_F64, JX_NOINTS,
           (double[]){INFINITY}, 0);
-    check(__LINE__, run(RED(MAX, JX_NOINTS), jt_array(JX_I32, JX_INTS(0), NULL)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(MAX, JX_NOINTS), jt_array(JX_I32, JX_INTS(0), NULL)), JX_I32, JX_NOINTS,
           (double[]){INT32_MIN}, 0);
-    check(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_I32, JX_INTS(0), NULL)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_I32, JX_INTS(0), NULL)), JX_I32, JX_NOINTS,
           (double[]){INT32_MAX}, 0);
-    check(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_U8, JX_INTS(0), NULL)), JX_U8, JX_NOINTS, (double[]){255}, 0);
-    check(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_BOOL, JX_INTS(0), NULL)), JX_BOOL, JX_NOINTS, (double[]){1}, 0);
+    jt_check_array(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_U8, JX_INTS(0), NULL)), JX_U8, JX_NOINTS, (double[]){255}, 0);
+    jt_check_array(__LINE__, run(RED(MIN, JX_NOINTS), jt_array(JX_BOOL, JX_INTS(0), NULL)), JX_BOOL, JX_NOINTS, (double[]){1}, 0);
     /* an empty output: nothing to compute */
-    check(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(0, 3), NULL)), JX_F32, JX_INTS(0), NULL, 0);
+    jt_check_array(__LINE__, run(RED(SUM, JX_INTS(1)), jt_array(JX_F32, JX_INTS(0, 3), NULL)), JX_F32, JX_INTS(0), NULL, 0);
 }
 
 static void test_max_min_prod(void) {
     const double v[6] = {3, -1, 7, 2, 9, -4};
-    check(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2), (double[]){7, 9}, 0);
-    check(__LINE__, run(RED(MIN, JX_INTS(0)), jt_array(JX_I64, JX_INTS(2, 3), v)), JX_I64, JX_INTS(3),
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2), (double[]){7, 9}, 0);
+    jt_check_array(__LINE__, run(RED(MIN, JX_INTS(0)), jt_array(JX_I64, JX_INTS(2, 3), v)), JX_I64, JX_INTS(3),
           (double[]){2, -1, -4}, 0);
-    check(__LINE__, run(RED(PROD, JX_INTS(1)), jt_array(JX_F64, JX_INTS(2, 3), v)), JX_F64, JX_INTS(2),
+    jt_check_array(__LINE__, run(RED(PROD, JX_INTS(1)), jt_array(JX_F64, JX_INTS(2, 3), v)), JX_F64, JX_INTS(2),
           (double[]){-21, -72}, 0);
-    check(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_U32, JX_INTS(3), (double[]){5, 4000000000.0, 7})), JX_U32,
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_U32, JX_INTS(3), (double[]){5, 4000000000.0, 7})), JX_U32,
           JX_NOINTS, (double[]){4000000000.0}, 0);
     /* NaN propagates through max and min wherever it sits; -inf is an ordinary value */
     const double n[6] = {1, NAN, 3, -INFINITY, -INFINITY, NAN};
-    check(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), n)), JX_F32, JX_INTS(2),
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_F32, JX_INTS(2, 3), n)), JX_F32, JX_INTS(2),
           (double[]){NAN, NAN}, 0);
-    check(__LINE__, run(RED(MIN, JX_INTS(0)), jt_array(JX_F64, JX_INTS(2, 3), n)), JX_F64, JX_INTS(3),
+    jt_check_array(__LINE__, run(RED(MIN, JX_INTS(0)), jt_array(JX_F64, JX_INTS(2, 3), n)), JX_F64, JX_INTS(3),
           (double[]){-INFINITY, NAN, NAN}, 0);
-    check(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_F32, JX_INTS(2), (double[]){-INFINITY, -INFINITY})), JX_F32,
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(0)), jt_array(JX_F32, JX_INTS(2), (double[]){-INFINITY, -INFINITY})), JX_F32,
           JX_NOINTS, (double[]){-INFINITY}, 0);
     /* bool: max is any, min is all */
     const double b[6] = {0, 1, 0, 0, 0, 0};
-    check(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_BOOL, JX_INTS(2, 3), b)), JX_BOOL, JX_INTS(2), (double[]){1, 0}, 0);
-    check(__LINE__, run(RED(MIN, JX_INTS(1)), jt_array(JX_BOOL, JX_INTS(2, 3), (double[]){1, 1, 1, 1, 0, 1})), JX_BOOL,
+    jt_check_array(__LINE__, run(RED(MAX, JX_INTS(1)), jt_array(JX_BOOL, JX_INTS(2, 3), b)), JX_BOOL, JX_INTS(2), (double[]){1, 0}, 0);
+    jt_check_array(__LINE__, run(RED(MIN, JX_INTS(1)), jt_array(JX_BOOL, JX_INTS(2, 3), (double[]){1, 1, 1, 1, 0, 1})), JX_BOOL,
           JX_INTS(2), (double[]){1, 0}, 0);
 }
 
 static void test_int_wrap(void) {
     int32_t v[2] = {INT32_MAX, 1};
-    check(__LINE__, run(RED(SUM, JX_NOINTS), jx_array_new(JX_I32, JX_INTS(2), v)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(SUM, JX_NOINTS), jx_array_new(JX_I32, JX_INTS(2), v)), JX_I32, JX_NOINTS,
           (double[]){INT32_MIN}, 0);
     int32_t p[2] = {65536, 65537}; /* 2^32 + 2^16 wraps to 2^16 */
-    check(__LINE__, run(RED(PROD, JX_NOINTS), jx_array_new(JX_I32, JX_INTS(2), p)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(PROD, JX_NOINTS), jx_array_new(JX_I32, JX_INTS(2), p)), JX_I32, JX_NOINTS,
           (double[]){65536}, 0);
     int64_t q[2] = {INT64_MAX, 2};
     jx_array *y = run(RED(PROD, JX_NOINTS), jx_array_new(JX_I64, JX_INTS(2), q));
     CU_ASSERT_PTR_NOT_NULL_FATAL(y);
     CU_ASSERT_EQUAL(*(const int64_t *)jx_array_data(y), -2);
     jx_array_release(y);
-    check(__LINE__, run(RED(SUM, JX_NOINTS), jt_array(JX_U8, JX_INTS(2), (double[]){200, 100})), JX_U8, JX_NOINTS,
+    jt_check_array(__LINE__, run(RED(SUM, JX_NOINTS), jt_array(JX_U8, JX_INTS(2), (double[]){200, 100})), JX_U8, JX_NOINTS,
           (double[]){44}, 0);
-    check(__LINE__, run(AX(CUMSUM, .axis = 0), jx_array_new(JX_I32, JX_INTS(2), v)), JX_I32, JX_INTS(2),
+    jt_check_array(__LINE__, run(AX(CUMSUM, .axis = 0), jx_array_new(JX_I32, JX_INTS(2), v)), JX_I32, JX_INTS(2),
           (double[]){INT32_MAX, INT32_MIN}, 0);
 }
 
 static void test_argmax(void) {
     const double v[8] = {1, 5, 5, 2, /* tie: the first 5 */ 7, 0, 7, -1};
-    check(__LINE__, run(AX(ARGMAX, .axis = 1, .it = JX_I32), jt_array(JX_F32, JX_INTS(2, 4), v)), JX_I32, JX_INTS(2),
+    jt_check_array(__LINE__, run(AX(ARGMAX, .axis = 1, .it = JX_I32), jt_array(JX_F32, JX_INTS(2, 4), v)), JX_I32, JX_INTS(2),
           (double[]){1, 0}, 0);
-    check(__LINE__, run(AX(ARGMAX, .axis = -1, .it = JX_I64), jt_array(JX_I32, JX_INTS(2, 4), v)), JX_I64, JX_INTS(2),
+    jt_check_array(__LINE__, run(AX(ARGMAX, .axis = -1, .it = JX_I64), jt_array(JX_I32, JX_INTS(2, 4), v)), JX_I64, JX_INTS(2),
           (double[]){1, 0}, 0);
-    check(__LINE__, run(AX(ARGMIN, .axis = 0, .it = JX_I32), jt_array(JX_F64, JX_INTS(2, 4), v)), JX_I32, JX_INTS(4),
+    jt_check_array(__LINE__, run(AX(ARGMIN, .axis = 0, .it = JX_I32), jt_array(JX_F64, JX_INTS(2, 4), v)), JX_I32, JX_INTS(4),
           (double[]){0, 1, 0, 1}, 0);
-    check(__LINE__, run(AX(ARGMIN, .axis = 1, .it = JX_I32), jt_array(JX_U8, JX_INTS(2, 4), (double[]){3, 1, 1, 2, 9, 9, 9, 9})),
+    jt_check_array(__LINE__, run(AX(ARGMIN, .axis = 1, .it = JX_I32), jt_array(JX_U8, JX_INTS(2, 4), (double[]){3, 1, 1, 2, 9, 9, 9, 9})),
           JX_I32, JX_INTS(2), (double[]){1, 0}, 0);
     /* NaN is the max for argmax and the min for argmin: the first NaN wins */
     const double n[5] = {1, NAN, 9, NAN, -9};
-    check(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_F32, JX_INTS(5), n)), JX_I32, JX_NOINTS,
+    jt_check_array(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_F32, JX_INTS(5), n)), JX_I32, JX_NOINTS,
           (double[]){1}, 0);
-    check(__LINE__, run(AX(ARGMIN, .axis = 0, .it = JX_I64), jt_array(JX_F64, JX_INTS(5), n)), JX_I64, JX_NOINTS,
+    jt_check_array(__LINE__, run(AX(ARGMIN, .axis = 0, .it = JX_I64), jt_array(JX_F64, JX_INTS(5), n)), JX_I64, JX_NOINTS,
           (double[]){1}, 0);
-    check(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_BOOL, JX_INTS(3), (double[]){0, 1, 1})), JX_I32,
+    jt_check_array(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_BOOL, JX_INTS(3), (double[]){0, 1, 1})), JX_I32,
           JX_NOINTS, (double[]){1}, 0);
     /* axis 0 of a rank-3 array: strided access */
     double w[12];
     for (int i = 0; i < 12; i++) w[i] = (i * 7) % 12;
     double want[6];
     for (int j = 0; j < 6; j++) want[j] = w[6 + j] > w[j] ? 1 : 0;
-    check(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_F32, JX_INTS(2, 3, 2), w)), JX_I32,
+    jt_check_array(__LINE__, run(AX(ARGMAX, .axis = 0, .it = JX_I32), jt_array(JX_F32, JX_INTS(2, 3, 2), w)), JX_I32,
           JX_INTS(3, 2), want, 0);
 }
 
 static void test_cumulative(void) {
     const double v[6] = {1, 2, 3, 4, 5, 6};
-    check(__LINE__, run(AX(CUMSUM, .axis = 1), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2, 3),
+    jt_check_array(__LINE__, run(AX(CUMSUM, .axis = 1), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2, 3),
           (double[]){1, 3, 6, 4, 9, 15}, 0);
-    check(__LINE__, run(AX(CUMSUM, .axis = -1, .rev = 1), jt_array(JX_F64, JX_INTS(2, 3), v)), JX_F64, JX_INTS(2, 3),
+    jt_check_array(__LINE__, run(AX(CUMSUM, .axis = -1, .rev = 1), jt_array(JX_F64, JX_INTS(2, 3), v)), JX_F64, JX_INTS(2, 3),
           (double[]){6, 5, 3, 15, 11, 6}, 0);
-    check(__LINE__, run(AX(CUMSUM, .axis = 0), jt_array(JX_I32, JX_INTS(2, 3), v)), JX_I32, JX_INTS(2, 3),
+    jt_check_array(__LINE__, run(AX(CUMSUM, .axis = 0), jt_array(JX_I32, JX_INTS(2, 3), v)), JX_I32, JX_INTS(2, 3),
           (double[]){1, 2, 3, 5, 7, 9}, 0);
-    check(__LINE__, run(AX(CUMPROD, .axis = 1, .rev = 1), jt_array(JX_I64, JX_INTS(2, 3), v)), JX_I64, JX_INTS(2, 3),
+    jt_check_array(__LINE__, run(AX(CUMPROD, .axis = 1, .rev = 1), jt_array(JX_I64, JX_INTS(2, 3), v)), JX_I64, JX_INTS(2, 3),
           (double[]){6, 6, 3, 120, 30, 6}, 0);
-    check(__LINE__, run(AX(CUMPROD, .axis = 0, .rev = 1), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2, 3),
+    jt_check_array(__LINE__, run(AX(CUMPROD, .axis = 0, .rev = 1), jt_array(JX_F32, JX_INTS(2, 3), v)), JX_F32, JX_INTS(2, 3),
           (double[]){4, 10, 18, 4, 5, 6}, 0);
     const double m[5] = {2, 1, 5, 3, 4};
-    check(__LINE__, run(AX(CUMMAX, .axis = 0), jt_array(JX_F32, JX_INTS(5), m)), JX_F32, JX_INTS(5),
+    jt_check_array(__LINE__, run(AX(CUMMAX, .axis = 0), jt_array(JX_F32, JX_INTS(5), m)), JX_F32, JX_INTS(5),
           (double[]){2, 2, 5, 5, 5}, 0);
-    check(__LINE__, run(AX(CUMMIN, .axis = 0, .rev = 1), jt_array(JX_I32, JX_INTS(5), m)), JX_I32, JX_INTS(5),
+    jt_check_array(__LINE__, run(AX(CUMMIN, .axis = 0, .rev = 1), jt_array(JX_I32, JX_INTS(5), m)), JX_I32, JX_INTS(5),
           (double[]){1, 1, 3, 3, 4}, 0);
-    check(__LINE__, run(AX(CUMMAX, .axis = 0, .rev = 1), jt_array(JX_BOOL, JX_INTS(3), (double[]){0, 1, 0})), JX_BOOL,
+    jt_check_array(__LINE__, run(AX(CUMMAX, .axis = 0, .rev = 1), jt_array(JX_BOOL, JX_INTS(3), (double[]){0, 1, 0})), JX_BOOL,
           JX_INTS(3), (double[]){1, 1, 0}, 0);
     /* NaN sticks from where it appears */
     const double n[4] = {1, NAN, 5, 0};
-    check(__LINE__, run(AX(CUMMAX, .axis = 0), jt_array(JX_F64, JX_INTS(4), n)), JX_F64, JX_INTS(4),
+    jt_check_array(__LINE__, run(AX(CUMMAX, .axis = 0), jt_array(JX_F64, JX_INTS(4), n)), JX_F64, JX_INTS(4),
           (double[]){1, NAN, NAN, NAN}, 0);
-    check(__LINE__, run(AX(CUMMIN, .axis = 0, .rev = 1), jt_array(JX_F32, JX_INTS(4), n)), JX_F32, JX_INTS(4),
+    jt_check_array(__LINE__, run(AX(CUMMIN, .axis = 0, .rev = 1), jt_array(JX_F32, JX_INTS(4), n)), JX_F32, JX_INTS(4),
           (double[]){NAN, NAN, 0, 0}, 0);
-    check(__LINE__, run(AX(CUMSUM, .axis = 1), jt_array(JX_F32, JX_INTS(2, 0), NULL)), JX_F32, JX_INTS(2, 0), NULL, 0);
+    jt_check_array(__LINE__, run(AX(CUMSUM, .axis = 1), jt_array(JX_F32, JX_INTS(2, 0), NULL)), JX_F32, JX_INTS(2, 0), NULL, 0);
 }
 
 /* The recorded attributes are canonical: JX_NOINTS and negative, unsorted axes. */
