@@ -28,6 +28,16 @@ jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
     return st;
 }
 
+jx_array *jt_eval1(jx_body body, void *user, int nin, jx_array **in) {
+    jx_aval av[16] = {{0}};
+    jx_array *y = NULL;
+    for (int i = 0; i < nin && i < 16; i++) av[i] = jx_array_aval(in[i]);
+    if (nin > 16 || jt_trace_eval(body, user, nin, av, in, 1, &y) != JX_OK)
+        fprintf(stderr, "\n  unexpected: %s\n", jx_errmsg());
+    for (int i = 0; i < nin; i++) jx_array_release(in[i]);
+    return y;
+}
+
 jx_array *jt_array(jx_dtype t, jx_ints shape, const double *v) {
     jx_array *d = jx_array_new(JX_F64, shape, v);
     jx_array *a = d ? jx_array_astype(d, t) : NULL;

@@ -23,6 +23,10 @@ jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
  * values the dtype holds); NULL on a bad shape. */
 jx_array *jt_array(jx_dtype t, jx_ints shape, const double *v);
 
+/* Traces body on the avals of in[0..nin), evaluates it, releases the inputs, and returns
+ * output 0 (the body has one output); NULL, with the error printed, when that fails. */
+jx_array *jt_eval1(jx_body body, void *user, int nin, jx_array **in);
+
 /* Max |a[i] - want[i]| relative to max(1, |want[i]|); NaN must match NaN and
  * infinities must match exactly. Returns INFINITY on a size mismatch. */
 double jt_max_err(const jx_array *a, const double *want, int64_t n);
