@@ -594,6 +594,92 @@ void jx_custom_vjp_call_at(jx_loc loc, const jx_fn *f, const jx_fn *fwd, const j
 void jx_checkpoint_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int nout, jx_val *out);
 #define jx_checkpoint(...) jx_checkpoint_at(JX_HERE, __VA_ARGS__)
 
+/* ------------------------------------------------------------------ vmap
+ * Vectorising map (jax.vmap): the returned function takes each mapped input with one
+ * extra axis of size axis_size and computes f on every slice along it at once; no loop
+ * of calls is left in its IR. It composes with grad and jit in any order and nests. */
+
+/* in_axes entry for an input that is not mapped (every slice sees the whole input). */
+#define JX_NOT_MAPPED INT64_MIN
+
+/* in_axes: one entry per input of f: the axis of the input that is mapped (negative
+ * counts from the end of the batched input's rank) or JX_NOT_MAPPED; JX_NOINTS maps
+ * axis 0 of every input. out_axes: one entry per output: where the mapped axis goes
+ * (negative counts from the end of the batched output's rank); JX_NOINTS puts it first.
+ * axis_size: the mapped size, or -1 to take it from the mapped inputs (it is required
+ * when no input is mapped). Mapped inputs of different sizes are an error naming both
+ * inputs and sizes; an axis out of range names the input and its rank. */
+jx_fn *jx_vmap_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, int64_t axis_size);
+#define jx_vmap(...) jx_vmap_at(JX_HERE, __VA_ARGS__)
+/* The same with a named axis: the collectives below, called inside f with this name,
+ * combine values across the mapped slices (psum over a vmapped axis sums along it). */
+jx_fn *jx_vmap_named_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes,
+                        int64_t axis_size, const char *axis_name);
+#define jx_vmap_named(...) jx_vmap_named_at(JX_HERE, __VA_ARGS__)
+
+/* Collectives over a named axis (bound by jx_vmap_named, later by pmap). Outside of
+ * any map binding the name they are an error when evaluated or compiled. */
+jx_val jx_psum_at(jx_loc loc, jx_val x, const char *axis_name);
+#define jx_psum(...) jx_psum_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pmax_at(jx_loc loc, jx_val x, const char *axis_name);
+#define jx_pmax(...) jx_pmax_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pmin_at(jx_loc loc, jx_val x, const char *axis_name);
+#define jx_pmin(...) jx_pmin_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pmean_at(jx_loc loc, jx_val x, const char *axis_name); /* psum / axis size */
+#define jx_pmean(...) jx_pmean_at(JX_HERE, __VA_ARGS__)
+/* Every slice's x stacked along a new leading axis (the same in every slice). */
+jx_val jx_all_gather_at(jx_loc loc, jx_val x, const char *axis_name);
+#define jx_all_gather(...) jx_all_gather_at(JX_HERE, __VA_ARGS__)
+/* This slice's position along the named axis: an i32 scalar. */
+jx_val jx_axis_index_at(jx_loc loc, const char *axis_name);
+#define jx_axis_index(...) jx_axis_index_at(JX_HERE, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ jit
+ * Compiles a function into an executable for a device: calls are inlined, the IR is
+ * simplified, elementwise chains, movement and reductions are fused into loop-nest
+ * kernels generated with LLVM for the host CPU, GEMMs and convolutions go to OpenBLAS,
+ * buffers are reused by liveness. Executables are cached by (IR fingerprint, input
+ * avals, device, options): compiling an equal function again costs a lookup. */
+
+typedef enum jx_device {
+    JX_DEVICE_CPU,    /* LLVM kernels + OpenBLAS, on a thread pool */
+    JX_DEVICE_INTERP, /* the reference interpreter behind the executable interface */
+    JX_DEVICE_COUNT
+} jx_device;
+
+typedef struct jx_jit_opts {
+    int nthreads;   /* worker threads; 0: JX_NUM_THREADS from the environment, else all cores */
+    jx_ints donate; /* inputs whose storage the run may reuse for outputs (their contents
+                     * are undefined afterwards); a training step donates its parameters */
+    int opt_level;  /* LLVM optimisation level 0-3; 0 in the struct means the default, 2 */
+} jx_jit_opts;
+#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0})
+
+typedef struct jx_exec jx_exec;
+
+/* Compiles f (or finds it in the cache); opts may be NULL for the defaults. Returns NULL
+ * with jx_errmsg() set on failure. Release the executable with jx_exec_release. */
+jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_opts *opts);
+#define jx_jit(...) jx_jit_at(JX_HERE, __VA_ARGS__)
+jx_exec *jx_exec_retain(jx_exec *x);
+void jx_exec_release(jx_exec *x); /* NULL is fine */
+/* The (simplified) function the executable computes: call it from a traced body to
+ * compose jitted functions into one larger executable. Borrowed. */
+const jx_fn *jx_exec_fn(const jx_exec *x);
+/* Runs the executable: in must match the function's input avals; out receives nout new
+ * references (release them). A NaN-checking run (JX_DEBUG_NANS=1) fails naming the
+ * first primitive and the user's line that produced a NaN. */
+jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out);
+
+/* Compile cache counters, for tests and benchmarks. */
+typedef struct jx_jit_stats {
+    int64_t hits, misses; /* jx_jit calls answered from the cache / that compiled */
+    int64_t kernels;      /* fused kernels generated in all */
+    double compile_ms;    /* total time spent compiling */
+} jx_jit_stats;
+jx_jit_stats jx_jit_stats_get(void);
+void jx_jit_cache_clear(void); /* drops every cached executable (counters kept) */
+
 #ifdef __cplusplus
 }
 #endif

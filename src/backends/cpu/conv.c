@@ -1,0 +1,9 @@
+/* conv.c: convolutions on GEMMs (STUB: to be written). */
+#include "../../jit/jit.h"
+
+bool jx__cpu_conv_ok(const jx_fn *f, const jx__eqn *e) { (void)f, (void)e; return false; }
+jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                       const jx_aval *oav, void *out) {
+    (void)p, (void)e, (void)av, (void)in, (void)oav, (void)out;
+    return JX_ERR_UNSUPPORTED;
+}

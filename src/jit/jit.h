@@ -1,0 +1,127 @@
+/* jit.h: internals of the compiler: fusion groups, the executable's program of steps,
+ * and the interfaces between the backend-independent part (src/jit) and the CPU backend
+ * (src/backends/cpu). A CUDA backend reuses the fusion groups and the buffer plan and
+ * brings its own kernel compiler and library calls. */
+#ifndef JX_JIT_H
+#define JX_JIT_H
+
+#include <stdio.h>
+
+#include "../trace/ir.h"
+
+/* ------------------------------------------------------------------ fusion (fuse.c)
+ * Backend independent. Splits a function's top-level equations into groups, in program
+ * order (a group only reads variables of f's inputs or of earlier groups). */
+
+typedef enum jx__gkind {
+    JX__G_LOOP,    /* a fused loop nest: elementwise, movement and reductions; code generated */
+    JX__G_DOT,     /* one dot_general: a BLAS call */
+    JX__G_CONV,    /* one conv_general_dilated: GEMM-based or direct */
+    JX__G_CONTROL, /* one cond, while or scan (or call left over): nested fns become sub-programs */
+    JX__G_OPAQUE   /* one other equation, run by its interpreter impl rule on the buffers */
+} jx__gkind;
+
+typedef struct jx__group {
+    jx__gkind kind;
+    int32_t neqn;
+    int32_t *eqns; /* indices into f->eqns, in program order */
+    int32_t nin;
+    int32_t *in;   /* variables read from outside the group: the kernel's input arguments */
+    int32_t nout;
+    int32_t *out;  /* variables produced here that later groups or f's outputs read */
+} jx__group;
+
+typedef struct jx__fusion {
+    int32_t ngroups;
+    jx__group *groups;
+} jx__fusion;
+
+/* Groups f (calls already inlined). fuse = false puts every equation in a group of its
+ * own (JX_JIT_FUSE=0, for debugging). NULL on OOM. */
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse);
+void jx__fusion_free(jx__fusion *fu);
+/* The groups as text (JX_DUMP=fusion): one line per group with its kind, equations
+ * (primitive names) and argument avals. */
+void jx__fusion_print(FILE *out, const jx_fn *f, const jx__fusion *fu);
+
+/* ------------------------------------------------------------------ thread pool (src/backends/cpu/pool.c) */
+
+typedef struct jx__pool jx__pool;
+/* A process-wide pool of n workers (the caller's thread counts as one); created on
+ * first use, shared by executables asking for the same n. */
+jx__pool *jx__pool_get(int n);
+int jx__pool_size(const jx__pool *p);
+/* Runs fn(ctx, begin, end) over [0, n) split into at most pool-size contiguous chunks
+ * of at least `grain` iterations; returns when all are done. The split depends only on
+ * n, grain and the pool size, and each index is computed by one call, so results do not
+ * depend on scheduling. */
+void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
+                  void *ctx);
+/* Threads to use when the options say 0: JX_NUM_THREADS, else the online cores. */
+int jx__default_threads(void);
+
+/* ------------------------------------------------------------------ CPU kernels (src/backends/cpu/codegen*.c)
+ * One LLVM module per executable collects the kernels of all its LOOP groups (nested
+ * functions' too), is optimised for the host CPU and compiled in-process with ORC
+ * LLJIT at once. */
+
+typedef struct jx__cpu_module jx__cpu_module;
+typedef struct jx__kernel jx__kernel; /* owned by its module */
+
+/* opt_level 0-3. NULL with jx__fail set on failure. */
+jx__cpu_module *jx__cpu_module_new(int opt_level);
+/* Adds the code of a LOOP group g of f; returns its kernel, callable once the module is
+ * compiled. NULL with jx__fail set (naming the primitive and the user's line) if the
+ * group holds something the code generator cannot do. */
+jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__group *g);
+/* Optimises and compiles every kernel added. Dumps LLVM IR (JX_DUMP=llvm) and assembly
+ * (JX_DUMP=asm) to stderr or into JX_DUMP_DIR. */
+jx_status jx__cpu_module_compile(jx__cpu_module *m);
+void jx__cpu_module_free(jx__cpu_module *m);
+/* The kernel's parallel iteration count: jx__kernel_run(k, bufs, b, e) on chunks
+ * [b, e) of [0, n) together compute every output. */
+int64_t jx__kernel_size(const jx__kernel *k);
+/* bufs: the data pointers of the group's inputs (g->in order) then outputs (g->out). */
+void jx__kernel_run(const jx__kernel *k, void *const *bufs, int64_t begin, int64_t end);
+/* Whether an output of the kernel may share the storage of an input (in-place): true
+ * when output `o` reads input `i` only at the same element it writes. */
+bool jx__kernel_inplace_ok(const jx__kernel *k, int i, int o);
+/* Number of kernels compiled so far in the process (the statistics). */
+int64_t jx__cpu_kernels_compiled(void);
+
+/* ------------------------------------------------------------------ CPU libraries (src/backends/cpu/blas.c, conv.c) */
+
+/* Whether jx__cpu_dot / jx__cpu_conv handle this equation of f (float dtypes). */
+bool jx__cpu_dot_ok(const jx_fn *f, const jx__eqn *e);
+bool jx__cpu_conv_ok(const jx_fn *f, const jx__eqn *e);
+/* dot_general through OpenBLAS sgemm/dgemm (batched over the batch dimensions). in[0],
+ * in[1]: operand data of avals av[0], av[1]; out: result data of aval *oav. */
+jx_status jx__cpu_dot(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                      const jx_aval *oav, void *out);
+/* conv_general_dilated (any strides, padding, dilations, feature groups) on GEMMs. */
+jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                       const jx_aval *oav, void *out);
+
+/* ------------------------------------------------------------------ debugging (src/jit/debug.c)
+ * Environment switches, read once:
+ *   JX_DUMP=ir,passes,fusion,llvm,asm,plan (comma separated; "all")
+ *   JX_DUMP_DIR=dir   write the dumps to files there instead of stderr
+ *   JX_DEBUG_NANS=1   check every step's float outputs; name the first NaN's primitive and line
+ *   JX_JIT_FUSE=0     no fusion: one group per equation
+ *   JX_NUM_THREADS=n  default worker count */
+enum {
+    JX__DUMP_IR = 1 << 0,     /* the function given to jit and the one compiled */
+    JX__DUMP_PASSES = 1 << 1, /* the IR after each pass */
+    JX__DUMP_FUSION = 1 << 2,
+    JX__DUMP_LLVM = 1 << 3,
+    JX__DUMP_ASM = 1 << 4,
+    JX__DUMP_PLAN = 1 << 5 /* steps and buffer assignment */
+};
+unsigned jx__dump_flags(void);
+bool jx__debug_nans(void);
+/* A stream for dump `what` of executable `name` (stderr, or a file in JX_DUMP_DIR);
+ * close it with jx__dump_close. */
+FILE *jx__dump_open(const char *name, const char *what);
+void jx__dump_close(FILE *f);
+
+#endif /* JX_JIT_H */
