@@ -48,6 +48,10 @@ jx_val jx__bmove(const jx__vctx *cx, jx_loc loc, jx_val x, int from, int to);
 jx_val jx__bfront(const jx__vctx *cx, jx_loc loc, jx_val x, int from);
 /* Rank and aval of a batched value without its mapped axis (what f saw). */
 jx_aval jx__unbatched_aval(jx_val x, int bdim);
+/* e's primitive bound again on nin operands x with e's attributes, those whose key is in
+ * rep[0..nrep) replaced by rep's (appended when e lacks them); one output
+ * (rules_movement.c). */
+jx_val jx__vrebind(const jx__eqn *e, int nin, const jx_val *x, int nrep, const jx__attr *rep);
 
 /* ------------------------------------------------------------------ the transformation (vmap.c) */
 
