@@ -606,9 +606,10 @@ void jx_checkpoint_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int
  * counts from the end of the batched input's rank) or JX_NOT_MAPPED; JX_NOINTS maps
  * axis 0 of every input. out_axes: one entry per output: where the mapped axis goes
  * (negative counts from the end of the batched output's rank); JX_NOINTS puts it first.
- * axis_size: the mapped size, or -1 to take it from the mapped inputs (it is required
- * when no input is mapped). Mapped inputs of different sizes are an error naming both
- * inputs and sizes; an axis out of range names the input and its rank. */
+ * axis_size: the mapped size (f's avals do not hold it, so it is always given; the
+ * batched inputs then have it at their mapped axes). Mapped values of different sizes
+ * meeting inside a transformation are an error naming both inputs and sizes; an axis
+ * out of range names the input and its rank. */
 jx_fn *jx_vmap_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, int64_t axis_size);
 #define jx_vmap(...) jx_vmap_at(JX_HERE, __VA_ARGS__)
 /* The same with a named axis: the collectives below, called inside f with this name,
@@ -627,8 +628,10 @@ jx_val jx_pmin_at(jx_loc loc, jx_val x, const char *axis_name);
 #define jx_pmin(...) jx_pmin_at(JX_HERE, __VA_ARGS__)
 jx_val jx_pmean_at(jx_loc loc, jx_val x, const char *axis_name); /* psum / axis size */
 #define jx_pmean(...) jx_pmean_at(JX_HERE, __VA_ARGS__)
-/* Every slice's x stacked along a new leading axis (the same in every slice). */
-jx_val jx_all_gather_at(jx_loc loc, jx_val x, const char *axis_name);
+/* Every slice's x stacked along a new leading axis (the same in every slice). The
+ * result's shape needs the axis size, which f is traced without: axis_size must be the
+ * size of the map that binds the name (vmap checks it). */
+jx_val jx_all_gather_at(jx_loc loc, jx_val x, const char *axis_name, int64_t axis_size);
 #define jx_all_gather(...) jx_all_gather_at(JX_HERE, __VA_ARGS__)
 /* This slice's position along the named axis: an i32 scalar. */
 jx_val jx_axis_index_at(jx_loc loc, const char *axis_name);

@@ -62,7 +62,7 @@ double jt_jvp_error(const jx_fn *f, jx_array *const *x, double h, uint64_t seed)
     directions(f, x, dx, &seed);
     for (int i = 0; i < n; i++) in[i] = x[i], in[n + i] = dx[i];
     double err = INFINITY;
-    if (jx_eval(jf, 2 * n, in, 2 * m, out) != JX_OK) {
+    if (jt_eval(jf, 2 * n, in, 2 * m, out) != JX_OK) {
         fprintf(stderr, "\n  jvp eval failed: %s\n", jx_errmsg());
         release_all(dx, n);
         jx_fn_release(jf);
@@ -70,7 +70,7 @@ double jt_jvp_error(const jx_fn *f, jx_array *const *x, double h, uint64_t seed)
     }
     shifted(n, x, dx, h, xp);
     shifted(n, x, dx, -h, xm);
-    if (jx_eval(f, n, xp, m, yp) == JX_OK && jx_eval(f, n, xm, m, ym) == JX_OK) {
+    if (jt_eval(f, n, xp, m, yp) == JX_OK && jt_eval(f, n, xm, m, ym) == JX_OK) {
         err = 0;
         for (int j = 0; j < m; j++) {
             if (jx_array_dtype(yp[j]) != JX_F64) continue;
@@ -112,10 +112,10 @@ double jt_vjp_error(const jx_fn *f, jx_array *const *x, uint64_t seed) {
         yb[j] = a.dtype == JX_F64 ? jt_random(s, -1, 1, &seed) : jx_array_zeros(a.dtype, s);
     }
     for (int i = 0; i < n; i++) in[i] = x[i], in[n + i] = dx[i];
-    int okj = jx_eval(jf, 2 * n, in, 2 * m, jo) == JX_OK;
+    int okj = jt_eval(jf, 2 * n, in, 2 * m, jo) == JX_OK;
     if (!okj) fprintf(stderr, "\n  jvp eval failed: %s\n", jx_errmsg());
     for (int j = 0; j < m; j++) in[n + j] = yb[j];
-    int okv = okj && jx_eval(vf, n + m, in, m + n, vo) == JX_OK;
+    int okv = okj && jt_eval(vf, n + m, in, m + n, vo) == JX_OK;
     if (okj && !okv) fprintf(stderr, "\n  vjp eval failed: %s\n", jx_errmsg());
     if (okv) {
         double lhs = 0, rhs = 0;

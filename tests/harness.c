@@ -19,11 +19,80 @@ int jt_run(const char *suite, CU_TestInfo *tests) {
     return failed || ran == 0 ? 1 : 0;
 }
 
+static long jit_checks;
+long jt_jit_checks(void) { return jit_checks; }
+
+static int jit_wanted(void) {
+    static int wanted = -1;
+    if (wanted < 0) {
+        const char *e = getenv("JX_TEST_JIT");
+        wanted = e && *e && strcmp(e, "0") != 0;
+    }
+    return wanted;
+}
+
+/* Tolerance of a jit result against the interpreter, relative to max(1, |want|). */
+static double jit_tol(jx_dtype t) {
+    switch (t) {
+    case JX_F32: return 2e-5;
+    case JX_F64: return 1e-12;
+    case JX_F16: case JX_BF16: return 1e-2;
+    default: return 0;
+    }
+}
+
+/* Asserts the jit's output i equals the interpreter's. */
+static void compare_jit(const jx_fn *f, int i, const jx_array *got, const jx_array *want) {
+    jx_aval ga = jx_array_aval(got), wa = jx_array_aval(want);
+    char b1[64], b2[64];
+    if (!jx_aval_equal(&ga, &wa)) {
+        fprintf(stderr, "\n  jit: %s output %d is %s, interpreter gave %s\n", jx_fn_name(f), i,
+                jx_aval_str(&ga, b1, 64), jx_aval_str(&wa, b2, 64));
+        CU_FAIL("jit output aval differs from the interpreter's");
+        return;
+    }
+    int64_t n = jx_array_size(want);
+    double tol = jit_tol(wa.dtype), worst = 0;
+    int64_t at = -1;
+    for (int64_t k = 0; k < n; k++) {
+        double g = jx_array_get(got, k), w = jx_array_get(want, k);
+        double d;
+        if (isnan(w) || isnan(g)) d = isnan(w) && isnan(g) ? 0 : INFINITY;
+        else if (isinf(w) || isinf(g)) d = g == w ? 0 : INFINITY;
+        else d = fabs(g - w) / (fabs(w) > 1 ? fabs(w) : 1);
+        if (d > worst) worst = d, at = k;
+    }
+    jit_checks++;
+    if (worst > tol) {
+        fprintf(stderr, "\n  jit: %s output %d (%s) differs at element %lld: %.17g vs interpreter %.17g\n",
+                jx_fn_name(f), i, jx_aval_str(&wa, b1, 64), (long long)at, jx_array_get(got, at),
+                jx_array_get(want, at));
+        CU_FAIL("jit output differs from the interpreter's");
+    }
+}
+
+jx_status jt_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out) {
+    jx_status st = jx_eval(f, nin, in, nout, out);
+    if (st != JX_OK || !jit_wanted()) return st;
+    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, NULL);
+    jx_array **got = calloc((size_t)nout + 1, sizeof *got);
+    if (!x || !got || jx_exec_run(x, nin, in, nout, got) != JX_OK) {
+        fprintf(stderr, "\n  jit of %s failed: %s\n", jx_fn_name(f), jx_errmsg());
+        CU_FAIL("jit failed where the interpreter succeeded");
+    } else {
+        for (int i = 0; i < nout; i++) compare_jit(f, i, got[i], out[i]);
+    }
+    for (int i = 0; got && i < nout; i++) jx_array_release(got[i]);
+    free(got);
+    jx_exec_release(x);
+    return st;
+}
+
 jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,
                         jx_array *const *in, int nout, jx_array **out) {
     jx_fn *f = jx_trace("test", body, user, nin, avals, nout);
     if (!f) return jx_errcode();
-    jx_status st = jx_eval(f, nin, in, nout, out);
+    jx_status st = jt_eval(f, nin, in, nout, out);
     jx_fn_release(f);
     return st;
 }

@@ -14,6 +14,15 @@
  * status: 0 when every assertion passed. */
 int jt_run(const char *suite, CU_TestInfo *tests);
 
+/* Evaluates f like jx_eval. Under JX_TEST_JIT=1 (CTest's jit/ copies of every suite) it
+ * also compiles f with jx_jit for the CPU, runs it, and asserts the outputs equal the
+ * interpreter's: integers and bools exactly, f32 within 2e-5 and f64 within 1e-12
+ * (relative to max(1, |value|)), NaNs where the interpreter has NaNs. Returns the
+ * interpreter's outputs, so every suite's own assertions still hold. */
+jx_status jt_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out);
+/* Comparisons made by jt_eval against the jit so far (0 unless JX_TEST_JIT=1). */
+long jt_jit_checks(void);
+
 /* Traces body with the given avals and evaluates it on in[]; out[] receives nout
  * new arrays. Returns the status of the first failing step (message in jx_errmsg). */
 jx_status jt_trace_eval(jx_body body, void *user, int nin, const jx_aval *avals,

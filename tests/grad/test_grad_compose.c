@@ -6,7 +6,7 @@
 
 /* Evaluates f and checks the status; out receives nout new arrays. */
 static void eval_ok(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out) {
-    jx_status st = jx_eval(f, nin, in, nout, out);
+    jx_status st = jt_eval(f, nin, in, nout, out);
     if (st != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
     CU_ASSERT_EQUAL_FATAL(st, JX_OK);
 }

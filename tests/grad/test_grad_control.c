@@ -53,7 +53,7 @@ static jx_status vjp_ones(const jx_fn *f, int n, jx_array *const *x, jx_array **
     jx_array *in[9], *out[9];
     for (int i = 0; i < n; i++) in[i] = x[i];
     in[n] = jx_array_ones(a.dtype, (jx_ints){a.shape, a.rank});
-    jx_status st = jx_eval(v, n + 1, in, n + 1, out);
+    jx_status st = jt_eval(v, n + 1, in, n + 1, out);
     if (st == JX_OK) {
         jx_array_release(out[0]);
         for (int i = 0; i < n; i++) xbar[i] = out[i + 1];
@@ -275,7 +275,7 @@ static void test_scan_prod_value(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     double xv[4] = {2, -3, 0.5, 4}, p = 1.5 * 2 * -3 * 0.5 * 4;
     jx_array *in[2] = {jx_array_scalar(JX_F64, 1.5), jx_array_new(JX_F64, JX_INTS(4), xv)}, *o[2] = {NULL, NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 2, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 2, o), JX_OK);
     double gc = p / 1.5, gx[4];
     for (int i = 0; i < 4; i++) gx[i] = p / xv[i];
     JT_ASSERT_ARRAY(o[0], &gc, 1, 1e-14);
@@ -360,8 +360,8 @@ static void test_scan_equals_unrolled(void) {
         CU_ASSERT_PTR_NOT_NULL_FATAL(gs);
         CU_ASSERT_PTR_NOT_NULL_FATAL(gu);
         jx_array *os[3] = {NULL}, *ou[3] = {NULL};
-        CU_ASSERT_EQUAL_FATAL(jx_eval(gs, 3, in, 3, os), JX_OK);
-        CU_ASSERT_EQUAL_FATAL(jx_eval(gu, 3, in, 3, ou), JX_OK);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(gs, 3, in, 3, os), JX_OK);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(gu, 3, in, 3, ou), JX_OK);
         for (int i = 0; i < 3; i++) {
             double want[NSTEP];
             int64_t n = jx_array_size(ou[i]);
@@ -541,8 +541,8 @@ static void test_higher_order(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h3);
     for (double xv = -1.5; xv <= 1.5; xv += 0.75) {
         jx_array *x = jx_array_scalar(JX_F64, xv), *y = NULL, *z = NULL;
-        CU_ASSERT_EQUAL(jx_eval(g2, 1, &x, 1, &y), JX_OK);
-        CU_ASSERT_EQUAL(jx_eval(h3, 1, &x, 1, &z), JX_OK);
+        CU_ASSERT_EQUAL(jt_eval(g2, 1, &x, 1, &y), JX_OK);
+        CU_ASSERT_EQUAL(jt_eval(h3, 1, &x, 1, &z), JX_OK);
         double w1 = 6 * xv, w2 = -cos(xv);
         JT_ASSERT_ARRAY(y, &w1, 1, 1e-13);
         JT_ASSERT_ARRAY(z, &w2, 1, 1e-14);
@@ -613,7 +613,7 @@ static void test_while_newton(void) {
     double av[3] = {2, 9, 0.25};
     for (int k = 0; k < 3; k++) {
         jx_array *in[2] = {jx_array_scalar(JX_F64, av[k]), jx_array_scalar(JX_F64, 1)}, *o[2] = {NULL, NULL};
-        CU_ASSERT_EQUAL_FATAL(jx_eval(jf, 2, in, 2, o), JX_OK);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(jf, 2, in, 2, o), JX_OK);
         double want[2] = {sqrt(av[k]), 0.5 / sqrt(av[k])};
         JT_ASSERT_ARRAY(o[0], &want[0], 1, 1e-15);
         JT_ASSERT_ARRAY(o[1], &want[1], 1, 1e-12);
@@ -662,7 +662,7 @@ static void test_while_aux_output(void) {
     double xv[2] = {0.5, -1}, wv[2] = {2, 0.25};
     jx_array *in[2] = {jx_array_new(JX_F64, JX_INTS(2), xv), jx_array_new(JX_F64, JX_INTS(2), wv)};
     jx_array *o[3] = {NULL, NULL, NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 3, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 3, o), JX_OK);
     double aux[2], gx[2];
     for (int i = 0; i < 2; i++) {
         double x = xv[i];

@@ -89,7 +89,7 @@ static void test_conv_grad_closed_form(void) {
     double xv[5] = {1, 2, 3, 4, 5}, wv[2] = {10, 100};
     jx_array *in[2] = {jt_array(JX_F64, JX_INTS(1, 1, 5), xv), jt_array(JX_F64, JX_INTS(1, 1, 2), wv)};
     jx_array *out[2] = {NULL, NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 2, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 2, out), JX_OK);
     /* outputs read (x0,x1) and (x2,x3); x4 is never read */
     double gx[5] = {10, 100, 10, 100, 0}, gw[2] = {1 + 3, 2 + 4};
     JT_ASSERT_ARRAY(out[0], gx, 5, 0);
@@ -155,7 +155,7 @@ static void test_max_pool_grad_values(void) {
         int64_t m = k ? 2 : 3;
         jx_array *x = jt_array(JX_F64, JX_INTS(4, 4), img);
         jx_array *ones = jx_array_ones(JX_F64, JX_INTS(m, m)), *in[2] = {x, ones}, *out[2] = {NULL, NULL};
-        CU_ASSERT_EQUAL_FATAL(jx_eval(v, 2, in, 2, out), JX_OK);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(v, 2, in, 2, out), JX_OK);
         /* max 4x4 windows, stride 1, pad 1: the 3x3 windows with rows >= 1 and columns
          * <= 1 see the 9 at (3,0); the other five all see the 8 at (1,2) */
         double gmax[16] = {0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 4, 0, 0, 0};

@@ -29,7 +29,7 @@ static void test_grad_sumsq(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     double xv[4] = {1, -2, 0.5, 3}, want[4] = {6, -12, 3, 18};
     jx_array *x = jx_array_new(JX_F64, JX_INTS(4), xv), *gx = NULL;
-    CU_ASSERT_EQUAL(jx_eval(g, 1, &x, 1, &gx), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(g, 1, &x, 1, &gx), JX_OK);
     JT_ASSERT_ARRAY(gx, want, 4, 1e-15);
     jx_array_release(x);
     jx_array_release(gx);
@@ -50,7 +50,7 @@ static void test_third_derivative(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g3);
     for (double xv = -2; xv <= 2; xv += 0.5) {
         jx_array *x = jx_array_scalar(JX_F64, xv), *y = NULL;
-        CU_ASSERT_EQUAL(jx_eval(g3, 1, &x, 1, &y), JX_OK);
+        CU_ASSERT_EQUAL(jt_eval(g3, 1, &x, 1, &y), JX_OK);
         double want = -cos(xv);
         JT_ASSERT_ARRAY(y, &want, 1, 1e-14);
         jx_array_release(x);
@@ -107,7 +107,7 @@ static void test_value_and_grad_aux(void) {
     CU_ASSERT_EQUAL(jx_fn_num_outputs(g), 4);
     float xv[2] = {1, 2}, yv[2] = {3, 4};
     jx_array *in[2] = {jx_array_new(JX_F32, JX_INTS(2), xv), jx_array_new(JX_F32, JX_INTS(2), yv)}, *o[4] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 4, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 4, o), JX_OK);
     double v = 11, aux[2] = {-1, -2}, gx[2] = {3, 4}, gy[2] = {1, 2};
     JT_ASSERT_ARRAY(o[0], &v, 1, 0);
     JT_ASSERT_ARRAY(o[1], aux, 2, 0);
@@ -139,7 +139,7 @@ static void test_linearize(void) {
     CU_ASSERT_EQUAL(jx_fn_num_outputs(lin), 2);
     double xv[3] = {0.5, -1, 2};
     jx_array *x = jx_array_new(JX_F64, JX_INTS(3), xv), *ko[8] = {0}, *li[8] = {0}, *lo[2] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(known, 1, &x, 2 + nr, ko), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(known, 1, &x, 2 + nr, ko), JX_OK);
     double y[3], dy[3];
     for (int i = 0; i < 3; i++) y[i] = sin(xv[i]) * xv[i];
     JT_ASSERT_ARRAY(ko[0], y, 3, 1e-15);
@@ -148,7 +148,7 @@ static void test_linearize(void) {
         for (int i = 0; i < 3; i++) dy[i] = (cos(xv[i]) * xv[i] + sin(xv[i])) * dxv[i];
         for (int r = 0; r < nr; r++) li[r] = ko[2 + r];
         li[nr] = jx_array_new(JX_F64, JX_INTS(3), dxv);
-        CU_ASSERT_EQUAL_FATAL(jx_eval(lin, nr + 1, li, 2, lo), JX_OK);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(lin, nr + 1, li, 2, lo), JX_OK);
         JT_ASSERT_ARRAY(lo[0], dy, 3, 1e-15);
         double zero[3] = {0, 0, 0};
         JT_ASSERT_ARRAY(lo[1], zero, 3, 0);

@@ -23,7 +23,7 @@ static jx_fn *trace1(const char *name, jx_body body, void *user, int nin, const 
 static jx_array *eval_vec(const jx_fn *f, const double *xv, int64_t n, int which) {
     jx_array *x = jx_array_new(JX_F64, JX_INTS(n), xv), *out[4] = {NULL};
     int m = jx_fn_num_outputs(f);
-    jx_status st = jx_eval(f, 1, &x, m, out);
+    jx_status st = jt_eval(f, 1, &x, m, out);
     if (st != JX_OK) fprintf(stderr, "\n  eval: %s\n", jx_errmsg());
     jx_array_release(x);
     for (int i = 0; i < m; i++)
@@ -71,7 +71,7 @@ static void test_custom_jvp_used(void) {
     /* forward mode: dx = ones gives the sum of the clipped derivatives */
     jx_array *x = jx_array_new(JX_F64, JX_INTS(3), xv), *dx = jx_array_new(JX_F64, JX_INTS(3), (double[]){1, 1, 1});
     jx_array *in[2] = {x, dx}, *o[2] = {NULL, NULL};
-    CU_ASSERT_EQUAL(jx_eval(j, 2, in, 2, o), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(j, 2, in, 2, o), JX_OK);
     double want_dy = 0.5;
     JT_ASSERT_ARRAY(o[0], &want_y, 1, 0);
     JT_ASSERT_ARRAY(o[1], &want_dy, 1, 0);
@@ -106,7 +106,7 @@ static double grad_at(const jx_fn *f, jx_dtype t, double xv) {
     jx_fn *g = jx_grad(f, JX_NOINTS);
     if (!g) return fprintf(stderr, "\n  grad: %s\n", jx_errmsg()), -12345;
     jx_array *x = jx_array_scalar(t, xv), *y = NULL;
-    double r = jx_eval(g, 1, &x, 1, &y) == JX_OK ? jx_array_get(y, 0) : -12345;
+    double r = jt_eval(g, 1, &x, 1, &y) == JX_OK ? jx_array_get(y, 0) : -12345;
     jx_array_release(x);
     jx_array_release(y);
     jx_fn_release(g);
@@ -182,7 +182,7 @@ static void test_custom_vjp_reverse_and_forward(void) {
     JT_ASSERT_ARRAY(gx, want, 3, 1e-15);
     /* forward mode differentiates fn itself: the full cos(x) */
     jx_array *in[2] = {jx_array_new(JX_F64, JX_INTS(3), xv), jx_array_new(JX_F64, JX_INTS(3), dxv)}, *o[2] = {0};
-    CU_ASSERT_EQUAL(jx_eval(j, 2, in, 2, o), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(j, 2, in, 2, o), JX_OK);
     JT_ASSERT_ARRAY(o[1], &want_dy, 1, 1e-14);
     for (int i = 0; i < 2; i++) jx_array_release(o[i]), jx_array_release(in[i]);
     jx_array_release(gx);
@@ -227,7 +227,7 @@ static void test_custom_vjp_two_inputs(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     double xv[2] = {0.3, -0.7}, yv = 1.5;
     jx_array *in[2] = {jx_array_new(JX_F64, JX_INTS(2), xv), jx_array_scalar(JX_F64, yv)}, *o[2] = {0};
-    CU_ASSERT_EQUAL(jx_eval(g, 2, in, 2, o), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(g, 2, in, 2, o), JX_OK);
     double wx[2], wy = 0;
     for (int i = 0; i < 2; i++) {
         double c = cos(xv[i] * yv);
@@ -300,8 +300,8 @@ static void test_checkpoint_same_grads_fewer_residuals(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(gc);
     double xv[5] = {-1.5, -0.2, 0, 0.7, 2.1};
     jx_array *x = jx_array_new(JX_F64, JX_INTS(5), xv), *yp = NULL, *yc = NULL;
-    CU_ASSERT_EQUAL(jx_eval(gp, 1, &x, 1, &yp), JX_OK);
-    CU_ASSERT_EQUAL(jx_eval(gc, 1, &x, 1, &yc), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(gp, 1, &x, 1, &yp), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(gc, 1, &x, 1, &yc), JX_OK);
     CU_ASSERT_FATAL(yp && yc);
     CU_ASSERT_EQUAL(memcmp(jx_array_data(yp), jx_array_data(yc), 5 * sizeof(double)), 0);
     /* residuals: the plain function keeps cos/sin values of every step; checkpoint only x
@@ -356,8 +356,8 @@ static void test_checkpoint_second_order(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(hc);
     double xv[3] = {0.3, -1.1, 0.8};
     jx_array *x = jx_array_new(JX_F64, JX_INTS(3), xv), *yp = NULL, *yc = NULL;
-    CU_ASSERT_EQUAL(jx_eval(hp, 1, &x, 1, &yp), JX_OK);
-    CU_ASSERT_EQUAL(jx_eval(hc, 1, &x, 1, &yc), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(hp, 1, &x, 1, &yp), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(hc, 1, &x, 1, &yc), JX_OK);
     double want[9];
     for (int i = 0; i < 9; i++) want[i] = jx_array_get(yp, i);
     JT_ASSERT_ARRAY(yc, want, 9, 1e-12);
@@ -501,8 +501,8 @@ static void roundtrip(const jx_fn *f, int nin, jx_array *const *x) {
     CU_ASSERT(s2 && strcmp(s, s2) == 0);
     int m = jx_fn_num_outputs(f);
     jx_array *a[4] = {0}, *b[4] = {0};
-    CU_ASSERT_EQUAL(jx_eval(f, nin, x, m, a), JX_OK);
-    CU_ASSERT_EQUAL(jx_eval(p, nin, x, m, b), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(f, nin, x, m, a), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(p, nin, x, m, b), JX_OK);
     for (int i = 0; i < m; i++) {
         CU_ASSERT(a[i] && b[i] && memcmp(jx_array_data(a[i]), jx_array_data(b[i]), sizeof(double)) == 0);
         jx_array_release(a[i]);

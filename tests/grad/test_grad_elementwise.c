@@ -12,7 +12,7 @@ typedef jx_val (*bin_op)(jx_loc, jx_val, jx_val);
 static int eval_scalars(const jx_fn *f, int nin, const double *x, int nout, double *y) {
     jx_array *in[8], *out[8] = {0};
     for (int i = 0; i < nin; i++) in[i] = jx_array_scalar(JX_F64, x[i]);
-    jx_status st = jx_eval(f, nin, in, nout, out);
+    jx_status st = jt_eval(f, nin, in, nout, out);
     if (st != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
     for (int i = 0; i < nout && st == JX_OK; i++) y[i] = jx_array_get(out[i], 0);
     for (int i = 0; i < nin; i++) jx_array_release(in[i]);
@@ -24,7 +24,7 @@ static int eval_scalars(const jx_fn *f, int nin, const double *x, int nout, doub
  * the caller, or NULL. */
 static jx_array *eval_vec(const jx_fn *f, jx_dtype t, jx_ints shape, const double *x) {
     jx_array *in = jt_array(t, shape, x), *out = NULL;
-    if (jx_eval(f, 1, &in, 1, &out) != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
+    if (jt_eval(f, 1, &in, 1, &out) != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
     jx_array_release(in);
     return out;
 }
@@ -238,7 +238,7 @@ static void test_select_compare_values(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     double dv[4] = {1, 1, 1, 1}, wantd[4] = {1, 1, 1, 2};
     jx_array *in[2] = {jt_array(JX_F64, JX_INTS(4), xv), jt_array(JX_F64, JX_INTS(4), dv)}, *o[2] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(j, 2, in, 2, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(j, 2, in, 2, o), JX_OK);
     JT_ASSERT_ARRAY(o[1], wantd, 4, 0);
     for (int i = 0; i < 2; i++) jx_array_release(in[i]), jx_array_release(o[i]);
     jx_fn_release(j);
@@ -444,7 +444,7 @@ static void test_integer_inputs(void) {
     jx_array *in[3] = {jt_array(JX_F64, JX_INTS(3), xv), jt_array(JX_I32, JX_INTS(3), nv),
                        jt_array(JX_F64, JX_NOINTS, &one)};
     jx_array *o[3] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(v, 3, in, 3, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(v, 3, in, 3, o), JX_OK);
     double zeros[3] = {0, 0, 0};
     JT_ASSERT_ARRAY(o[1], nv, 3, 0); /* the i32(x) path contributes nothing */
     CU_ASSERT_EQUAL(jx_array_dtype(o[2]), JX_I32);

@@ -61,7 +61,7 @@ static void grads(loop_cfg c, jx_array *const *x, jx_array **g) {
     jx_fn *gf = jx_grad(f, JX_INTS(0, 1));
     if (!gf) fprintf(stderr, "\n  grad failed: %s\n", jx_errmsg());
     CU_ASSERT_PTR_NOT_NULL_FATAL(gf);
-    CU_ASSERT_EQUAL(jx_eval(gf, 2, x, 2, g), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(gf, 2, x, 2, g), JX_OK);
     jx_fn_release(gf);
     jx_fn_release(f);
 }

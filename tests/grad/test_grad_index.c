@@ -66,7 +66,7 @@ static void test_embedding_grad_counts(void) {
     jx_array *e = jx_array_zeros(JX_F64, JX_INTS(5, 2));
     jx_array *c = jx_array_ones(JX_F64, JX_INTS(7, 2));
     jx_array *in[2] = {e, c}, *ge = NULL;
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 1, &ge), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 1, &ge), JX_OK);
     double want[10] = {2, 2, 3, 3, 0, 0, 1, 1, 1, 1};
     JT_ASSERT_ARRAY(ge, want, 10, 0);
     jx_array_release(ge);
@@ -76,7 +76,7 @@ static void test_embedding_grad_counts(void) {
     for (int i = 0; i < 14; i++) cv[i] = i + 1;
     c = jt_array(JX_F64, JX_INTS(7, 2), cv);
     in[1] = c;
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 2, in, 1, &ge), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 1, &ge), JX_OK);
     double want2[10] = {7 + 13, 8 + 14, 1 + 5 + 9, 2 + 6 + 10, 0, 0, 3, 4, 11, 12};
     JT_ASSERT_ARRAY(ge, want2, 10, 0);
     jx_array_release(ge);
@@ -141,7 +141,7 @@ static void test_scatter_grad_values(void) {
     jx_array *in[3] = {jx_array_zeros(JX_F64, JX_INTS(4)), jx_array_zeros(JX_F64, JX_INTS(5)),
                        jt_array(JX_F64, JX_INTS(4), cv)};
     jx_array *out[2] = {NULL, NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 3, in, 2, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 3, in, 2, out), JX_OK);
     double gu[5] = {30, 10, 30, 0, 0};
     JT_ASSERT_ARRAY(out[0], cv, 4, 0);
     JT_ASSERT_ARRAY(out[1], gu, 5, 0);
@@ -211,7 +211,7 @@ static void test_sort_top_k_tangent_values(void) {
     double xv[6] = {3, 1, 2, -1, -5, 0}, dv[6] = {30, 10, 20, -10, -50, 0};
     jx_array *in[2] = {jt_array(JX_F64, JX_INTS(2, 3), xv), jt_array(JX_F64, JX_INTS(2, 3), dv)};
     jx_array *out[4] = {NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(j, 2, in, 4, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(j, 2, in, 4, out), JX_OK);
     double ys[6] = {1, 2, 3, -5, -1, 0}, dys[6] = {10, 20, 30, -50, -10, 0};
     double yk[4] = {3, 2, 0, -1}, dyk[4] = {30, 20, 0, -10};
     JT_ASSERT_ARRAY(out[0], ys, 6, 0);
@@ -243,7 +243,7 @@ static void test_integer_paths_zero_grad(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     double xv[5] = {0.3, -1, 2, 0.7, 5};
     jx_array *x = jt_array(JX_F64, JX_INTS(5), xv), *gx = NULL;
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 1, &x, 1, &gx), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 1, &x, 1, &gx), JX_OK);
     double zero[5] = {0, 0, 0, 0, 0};
     JT_ASSERT_ARRAY(gx, zero, 5, 0);
     jx_array_release(gx);

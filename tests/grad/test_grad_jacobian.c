@@ -7,7 +7,7 @@
 /* Evaluates a one-output function on its inputs; NULL (assertion failed) on error. */
 static jx_array *eval1(const jx_fn *f, int nin, jx_array *const *in) {
     jx_array *out = NULL;
-    jx_status st = jx_eval(f, nin, in, 1, &out);
+    jx_status st = jt_eval(f, nin, in, 1, &out);
     if (st != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
     CU_ASSERT_EQUAL(st, JX_OK);
     return out;

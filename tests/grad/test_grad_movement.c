@@ -132,7 +132,7 @@ static void expect_grad(jx_body body, void *u, int nin, const jx_aval *av, jx_ar
     if (!g) fprintf(stderr, "\n  %s\n", jx_errmsg());
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jx_array *out[8] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, nin, in, argnums.n, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, nin, in, argnums.n, out), JX_OK);
     for (int i = 0; i < argnums.n; i++) {
         JT_ASSERT_ARRAY(out[i], want[i], jx_array_size(in[argnums.v[i]]), 1e-15);
         jx_array_release(out[i]);
@@ -209,7 +209,7 @@ static void test_integer_operand_zero(void) {
     jx_array *in[3] = {jt_array(JX_F64, JX_INTS(2), (double[]){1.5, -2}), jt_array(JX_I32, JX_INTS(3), (double[]){1, 2, 3}),
                        jx_array_scalar(JX_F64, 1)};
     jx_array *out[3] = {0};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(v, 3, in, 3, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(v, 3, in, 3, out), JX_OK);
     JT_ASSERT_ARRAY(out[0], (double[]){1.5 * 1.5 + 4 + 1 + 4 + 9}, 1, 1e-15);
     JT_ASSERT_ARRAY(out[1], ((double[]){3, -4}), 2, 1e-15);
     CU_ASSERT_EQUAL(jx_array_dtype(out[2]), JX_I32);

@@ -116,7 +116,7 @@ static void expect_grad(jx_body body, void *u, jx_array *x, const double *want, 
     if (!g) fprintf(stderr, "\n  %s\n", jx_errmsg());
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jx_array *gx = NULL;
-    CU_ASSERT_EQUAL_FATAL(jx_eval(g, 1, &x, 1, &gx), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(g, 1, &x, 1, &gx), JX_OK);
     JT_ASSERT_ARRAY(gx, want, jx_array_size(x), tol);
     jx_array_release(gx);
     jx_fn_release(g);

@@ -14,7 +14,7 @@ static jx_fn *trace_ok(const char *name, jx_body body, void *user, int nin, cons
 }
 
 static jx_status eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out) {
-    jx_status st = jx_eval(f, nin, in, nout, out);
+    jx_status st = jt_eval(f, nin, in, nout, out);
     if (st != JX_OK) fprintf(stderr, "\n  eval failed: %s\n", jx_errmsg());
     return st;
 }

@@ -19,7 +19,7 @@ static void test_trace_identity(void) {
     CU_ASSERT_PTR_NULL(NULL);
     jx_array *xr = jx_array_new(JX_F32, JX_INTS(2, 3), jx_array_data(x));
     jx_array *y = NULL;
-    CU_ASSERT_EQUAL(jx_eval(f, 1, &xr, 1, &y), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(f, 1, &xr, 1, &y), JX_OK);
     double want[6] = {0, 1, 2, 3, 4, 5};
     JT_ASSERT_ARRAY(y, want, 6, 0);
     jx_array_release(x);
@@ -48,7 +48,7 @@ static void test_eval_bad_input(void) {
     jx_fn *f = jx_trace("id", identity, NULL, 1, &a, 1);
     jx_array *x = jx_array_zeros(JX_F32, JX_INTS(3, 2));
     jx_array *y = NULL;
-    CU_ASSERT_EQUAL(jx_eval(f, 1, &x, 1, &y), JX_ERR_SHAPE);
+    CU_ASSERT_EQUAL(jt_eval(f, 1, &x, 1, &y), JX_ERR_SHAPE);
     JT_ASSERT_ERR("input 0 of 'id': expected f32[2,3], got f32[3,2]");
     CU_ASSERT_PTR_NULL(y);
     jx_array_release(x);
@@ -87,7 +87,7 @@ static void test_literal_saturation(void) {
     jx_fn *f = jx_trace("big", big_literals, NULL, 0, NULL, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_array *o[4] = {NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 0, NULL, 4, o), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(f, 0, NULL, 4, o), JX_OK);
     CU_ASSERT_EQUAL(((const int32_t *)jx_array_data(o[0]))[0], INT32_MAX);
     CU_ASSERT_EQUAL(((const uint8_t *)jx_array_data(o[1]))[0], 0);
     CU_ASSERT_EQUAL(((const int64_t *)jx_array_data(o[2]))[0], INT64_MIN);

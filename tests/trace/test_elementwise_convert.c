@@ -284,7 +284,7 @@ static void test_full_like_const(void) {
     jx_aval o = jx_fn_output_aval(f, 1);
     CU_ASSERT_EQUAL(o.rank, 0);
     jx_array *x = jx_array_zeros(JX_I32, JX_INTS(2, 2)), *out[6] = {NULL};
-    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 1, &x, 6, out), JX_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_eval(f, 1, &x, 6, out), JX_OK);
     JT_ASSERT_ARRAY(out[0], ((double[]){7, 7, 7, 7, 7, 7}), 6, 0);
     CU_ASSERT_EQUAL(jx_array_rank(out[0]), 2);
     jx_array_release(out[0]);
@@ -311,7 +311,7 @@ static void test_const_scalars_are_exact_literals(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(jx_fn_num_eqns(f), 0); /* literals, not constant equations */
     jx_array *out[3] = {NULL};
-    CU_ASSERT_EQUAL(jx_eval(f, 0, NULL, 3, out), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(f, 0, NULL, 3, out), JX_OK);
     JT_ASSERT_INTS(out[0], JX_I64, (INT64_C(1) << 62) + 1);
     CU_ASSERT_EQUAL(jx_array_get(out[1], 0), 0.1);
     JT_ASSERT_INTS(out[2], JX_BOOL, 1);

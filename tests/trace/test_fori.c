@@ -42,7 +42,7 @@ static jx_status run(bounds *b, double *acc, int64_t *count, jx_fn **fn) {
     jx_status st = jx_fn_typecheck(f);
     double xv[3] = {1, 2, 3};
     jx_array *x = jt_array(JX_F64, (jx_ints){(int64_t[]){3}, 1}, xv), *out[2] = {NULL, NULL};
-    if (st == JX_OK) st = jx_eval(f, 1, &x, 2, out);
+    if (st == JX_OK) st = jt_eval(f, 1, &x, 2, out);
     if (st == JX_OK) {
         const double *p = jx_array_data(out[0]);
         for (int i = 0; i < 3; i++) acc[i] = p[i];

@@ -57,9 +57,9 @@ static void assert_same_results(const jx_fn *f, const jx_fn *g) {
         jx_aval fa = jx_fn_output_aval(f, i), ga = jx_fn_output_aval(g, i);
         CU_ASSERT(jx_aval_equal(&fa, &ga));
     }
-    jx_status sf = jx_eval(f, nin, in, nout, a);
+    jx_status sf = jt_eval(f, nin, in, nout, a);
     if (sf != JX_OK) fprintf(stderr, "\n  eval before: %s\n", jx_errmsg());
-    jx_status sg = jx_eval(g, nin, in, nout, b);
+    jx_status sg = jt_eval(g, nin, in, nout, b);
     if (sg != JX_OK) fprintf(stderr, "\n  eval after: %s\n", jx_errmsg());
     CU_ASSERT_EQUAL(sf, JX_OK);
     CU_ASSERT_EQUAL(sg, JX_OK);
@@ -385,7 +385,7 @@ static void test_fold_keeps_neg_zero_semantics(void) {
     jx_fn *g = jx_fn_simplify(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jx_array *x = jx_array_scalar(JX_F32, -0.0), *y = NULL;
-    CU_ASSERT_EQUAL(jx_eval(g, 1, &x, 1, &y), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(g, 1, &x, 1, &y), JX_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(y);
     CU_ASSERT_EQUAL(jx_array_get(y, 0), 0.0);
     CU_ASSERT(!signbit(jx_array_get(y, 0)));

@@ -26,7 +26,7 @@ static void test_every_prim_has_rules(void) {
 static int needs_no_jvp(int p) {
     static const int none[] = {JX_PRIM_NOT, JX_PRIM_AND, JX_PRIM_OR, JX_PRIM_XOR, JX_PRIM_SHIFT_LEFT,
                                JX_PRIM_SHIFT_RIGHT_LOGICAL, JX_PRIM_SHIFT_RIGHT_ARITHMETIC, JX_PRIM_IOTA,
-                               JX_PRIM_CONSTANT, JX_PRIM_THREEFRY2X32};
+                               JX_PRIM_CONSTANT, JX_PRIM_THREEFRY2X32, JX_PRIM_AXIS_INDEX};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
         if (none[i] == p) return 1;
     return 0;
@@ -49,7 +49,8 @@ static void test_every_prim_has_grad_rules(void) {
                                  JX_PRIM_REDUCE_SUM, JX_PRIM_CUMSUM, JX_PRIM_DOT_GENERAL, JX_PRIM_CONV,
                                  JX_PRIM_REDUCE_WINDOW_SUM, JX_PRIM_SELECT_AND_SCATTER_ADD,
                                  JX_PRIM_SELECT_AND_GATHER_ADD, JX_PRIM_GATHER, JX_PRIM_SCATTER_ADD, JX_PRIM_COND,
-                                 JX_PRIM_SCAN, JX_PRIM_CUSTOM_VJP_TAN, JX_PRIM_CHECKPOINT_TAN};
+                                 JX_PRIM_SCAN, JX_PRIM_CUSTOM_VJP_TAN, JX_PRIM_CHECKPOINT_TAN, JX_PRIM_PSUM,
+                                 JX_PRIM_ALL_GATHER};
     for (size_t i = 0; i < sizeof linear / sizeof linear[0]; i++) {
         if (!jx__transpose_rules[linear[i]]) fprintf(stderr, "\n  %s has no transpose rule", jx__prims[linear[i]].name);
         CU_ASSERT_PTR_NOT_NULL(jx__transpose_rules[linear[i]]);

@@ -139,8 +139,8 @@ static void test_roundtrip_mlp(void) {
     jx_array *ws = jx_array_new(JX_F32, JX_INTS(6, 5), jx_array_data(w));
     jx_array *b = jx_array_full(JX_F32, JX_INTS(5), 0.25);
     jx_array *in[3] = {xs, ws, b}, *o1[4] = {0}, *o2[4] = {0};
-    CU_ASSERT_EQUAL(jx_eval(f, 3, in, 4, o1), JX_OK);
-    CU_ASSERT_EQUAL(jx_eval(g, 3, in, 4, o2), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(f, 3, in, 4, o1), JX_OK);
+    CU_ASSERT_EQUAL(jt_eval(g, 3, in, 4, o2), JX_OK);
     for (int i = 0; i < 4; i++) {
         CU_ASSERT(o1[i] && o2[i] && jx_array_nbytes(o1[i]) == jx_array_nbytes(o2[i]) &&
                   memcmp(jx_array_data(o1[i]), jx_array_data(o2[i]), jx_array_nbytes(o1[i])) == 0);
