@@ -1,34 +1,280 @@
-/* fuse.c: fusion groups (STUB: one opaque group per equation, to be replaced). */
+/* fuse.c: splits a function's top-level equations into fusion groups (backend independent).
+ *
+ * A LOOP group is computed in one pass over one iteration space (the shape of all of its
+ * outputs): the code generator evaluates each output element by walking the group's
+ * equations backwards from it, mapping the index through movement ops and looping over
+ * reduced dims inside reductions. That model is always correct; the rules below only keep
+ * it cheap:
+ *  - an equation joins the open group when its output has the group's shape and every
+ *    value it reads from the group is read at the same index (elementwise), through a
+ *    permutation of the elements (reshape, squeeze, expand_dims, transpose: each element
+ *    still computed once) or is "cheap" (movement or iota of values from outside:
+ *    recomputing it at another index is a load);
+ *  - an equation whose output shape differs (a reduction, a broadcast) may still join and
+ *    become the group's new space, when nothing of the group is used outside the group and
+ *    that equation (no group output would have the old shape), and it reads the group's
+ *    non-cheap values only as a reduction's or a permutation's operand (each element
+ *    read once);
+ *  - dot_general, conv, control flow and everything else are groups of their own. The open
+ *    LOOP group stays open across them when they do not read it, so a bias broadcast
+ *    traced before a matmul still fuses with the add after it.
+ * Groups are listed in an order where each reads only f's inputs and earlier groups. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "jit.h"
 
-static bool uses_var(const jx__eqn *e, int32_t v) {
+/* ------------------------------------------------------------------ classification */
+
+static bool is_movement(int prim) {
+    return prim == JX_PRIM_BROADCAST_IN_DIM || prim == JX_PRIM_RESHAPE || prim == JX_PRIM_TRANSPOSE ||
+           prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS;
+}
+
+/* Movement that reads every element of its operand exactly once. */
+static bool is_permutation(int prim) { return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM; }
+
+static bool is_storage_dtype(jx_dtype t) { return t == JX_F16 || t == JX_BF16; }
+
+/* Whether the code generator computes e inside a loop nest. f16/bf16 are storage types:
+ * only moved, selected and converted. */
+static bool loopable(const jx_fn *f, const jx__eqn *e) {
+    int p = e->prim;
+    jx_dtype t = e->nin > 0 ? jx__atom_aval(f, &e->in[e->nin - 1]).dtype : JX_F32;
+    switch (jx__prims[p].cls) {
+    case JX__UNARY:
+    case JX__BINARY:
+    case JX__COMPARE:
+        if (p == JX_PRIM_CONVERT || p == JX_PRIM_STOP_GRADIENT) return true;
+        return !is_storage_dtype(t);
+    case JX__SHAPE: return is_movement(p);
+    case JX__REDUCE: return !is_storage_dtype(t);
+    default: return p == JX_PRIM_SELECT || (p == JX_PRIM_IOTA && !is_storage_dtype(f->vars[e->out[0]].dtype));
+    }
+}
+
+static jx__gkind kind_of(const jx_fn *f, const jx__eqn *e) {
+    if (loopable(f, e)) return JX__G_LOOP;
+    if (e->prim == JX_PRIM_DOT_GENERAL) return JX__G_DOT;
+    if (e->prim == JX_PRIM_CONV) return JX__G_CONV;
+    if (jx__prims[e->prim].cls == JX__HIGHER) return JX__G_CONTROL;
+    return JX__G_OPAQUE;
+}
+
+static bool same_shape(const jx_aval *a, const jx_aval *b) {
+    if (a->rank != b->rank) return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->shape[d] != b->shape[d]) return false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct fstate {
+    const jx_fn *f;
+    int32_t *producer;  /* var -> eqn producing it, -1 for inputs */
+    int32_t *gid;       /* eqn -> group, -1 while unassigned */
+    int32_t *ustart;    /* var -> first entry in users (CSR, nvars + 1 entries) */
+    int32_t *users;     /* eqns reading each var */
+    bool *fn_out;       /* var is an output of f */
+    bool *cheap;        /* var is movement/iota of values from outside its group */
+    int32_t *order;     /* groups in their final order */
+    int32_t ngroups, norder;
+    /* the open LOOP group */
+    int32_t open;       /* group id or -1 */
+    jx_aval space;
+} fstate;
+
+static bool in_open(const fstate *s, int32_t v) {
+    return v >= 0 && s->open >= 0 && s->producer[v] >= 0 && s->gid[s->producer[v]] == s->open;
+}
+
+/* Whether every use of every value of the open group lies in the group or in eqn k. */
+static bool open_closed_under(const fstate *s, int32_t k) {
+    const jx_fn *f = s->f;
+    for (int32_t q = 0; q < f->neqn; q++) {
+        if (s->gid[q] != s->open) continue;
+        const jx__eqn *e = &f->eqns[q];
+        for (int o = 0; o < e->nout; o++) {
+            int32_t v = e->out[o];
+            if (s->fn_out[v]) return false;
+            for (int32_t u = s->ustart[v]; u < s->ustart[v + 1]; u++)
+                if (s->users[u] != k && s->gid[s->users[u]] != s->open) return false;
+        }
+    }
+    return true;
+}
+
+/* Whether eqn k may join the open group, and whether it changes the group's space. */
+static bool can_join(const fstate *s, int32_t k, bool *respace) {
+    const jx_fn *f = s->f;
+    const jx__eqn *e = &f->eqns[k];
+    const jx_aval *o = &f->vars[e->out[0]];
+    bool same = same_shape(o, &s->space);
+    bool red = jx__prims[e->prim].cls == JX__REDUCE;
+    bool ew = !red && !is_movement(e->prim) && e->prim != JX_PRIM_IOTA;
+    for (int i = 0; i < e->nin; i++) {
+        int32_t v = e->in[i].var;
+        if (!in_open(s, v) || s->cheap[v] || is_permutation(e->prim)) continue;
+        if (same ? !(ew && same_shape(&f->vars[v], o)) : !red) return false;
+    }
+    *respace = !same;
+    return same || open_closed_under(s, k);
+}
+
+static void mark_cheap(fstate *s, int32_t k) {
+    const jx__eqn *e = &s->f->eqns[k];
+    bool c = is_movement(e->prim) || e->prim == JX_PRIM_IOTA;
+    for (int i = 0; c && i < e->nin; i++)
+        if (in_open(s, e->in[i].var) && !s->cheap[e->in[i].var]) c = false;
+    s->cheap[e->out[0]] = c;
+}
+
+static void close_open(fstate *s) {
+    if (s->open >= 0) s->order[s->norder++] = s->open;
+    s->open = -1;
+}
+
+static bool reads_open(const fstate *s, const jx__eqn *e) {
     for (int i = 0; i < e->nin; i++)
-        if (e->in[i].var == v) return true;
+        if (in_open(s, e->in[i].var)) return true;
     return false;
 }
 
-jx__fusion *jx__fuse(const jx_fn *f, bool fuse) {
-    (void)fuse;
-    jx__fusion *fu = calloc(1, sizeof *fu);
-    if (!fu) return NULL;
-    fu->ngroups = f->neqn;
-    fu->groups = calloc((size_t)f->neqn + 1, sizeof *fu->groups);
-    for (int k = 0; k < f->neqn; k++) {
+/* Assigns every equation a group id and fills s->order. */
+static void assign_groups(fstate *s, bool fuse) {
+    const jx_fn *f = s->f;
+    for (int32_t k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
-        jx__group *g = &fu->groups[k];
-        g->kind = JX__G_OPAQUE;
-        g->neqn = 1;
-        g->eqns = malloc(sizeof(int32_t));
-        g->eqns[0] = k;
-        g->in = malloc(sizeof(int32_t) * (size_t)(e->nin + 1));
-        for (int i = 0; i < e->nin; i++)
-            if (e->in[i].var >= 0) g->in[g->nin++] = e->in[i].var;
-        g->out = malloc(sizeof(int32_t) * (size_t)(e->nout + 1));
-        for (int i = 0; i < e->nout; i++) g->out[g->nout++] = e->out[i];
+        jx__gkind kind = kind_of(f, e);
+        if (kind == JX__G_LOOP && fuse) {
+            bool respace = false;
+            if (s->open >= 0 && can_join(s, k, &respace)) {
+                s->gid[k] = s->open;
+                if (respace) s->space = f->vars[e->out[0]];
+            } else {
+                close_open(s);
+                s->open = s->ngroups++;
+                s->gid[k] = s->open;
+                s->space = f->vars[e->out[0]];
+            }
+            mark_cheap(s, k);
+            continue;
+        }
+        if (s->open >= 0 && (!fuse || reads_open(s, e))) close_open(s);
+        s->gid[k] = s->ngroups++;
+        s->order[s->norder++] = s->gid[k];
     }
-    (void)uses_var;
+    close_open(s);
+}
+
+/* ------------------------------------------------------------------ building groups */
+
+static bool push_unique(int32_t *list, int32_t *n, int32_t v) {
+    for (int32_t i = 0; i < *n; i++)
+        if (list[i] == v) return false;
+    list[(*n)++] = v;
+    return true;
+}
+
+/* Fills group g (id `id`) from the equations assigned to it. */
+static bool build_group(const fstate *s, int32_t id, jx__group *g) {
+    const jx_fn *f = s->f;
+    int32_t nin = 0, nout = 0;
+    for (int32_t k = 0; k < f->neqn; k++)
+        if (s->gid[k] == id) g->neqn++, nin += f->eqns[k].nin, nout += f->eqns[k].nout;
+    g->eqns = malloc(sizeof(int32_t) * (size_t)(g->neqn + 1));
+    g->in = malloc(sizeof(int32_t) * (size_t)(nin + 1));
+    g->out = malloc(sizeof(int32_t) * (size_t)(nout + 1));
+    if (!g->eqns || !g->in || !g->out) return false;
+    g->neqn = 0;
+    for (int32_t k = 0; k < f->neqn; k++) {
+        if (s->gid[k] != id) continue;
+        const jx__eqn *e = &f->eqns[k];
+        g->eqns[g->neqn++] = k;
+        if (g->neqn == 1) g->kind = kind_of(f, e);
+        for (int i = 0; i < e->nin; i++) {
+            int32_t v = e->in[i].var;
+            if (v >= 0 && (s->producer[v] < 0 || s->gid[s->producer[v]] != id)) push_unique(g->in, &g->nin, v);
+        }
+        for (int o = 0; o < e->nout; o++) {
+            int32_t v = e->out[o];
+            bool escapes = s->fn_out[v] || g->kind != JX__G_LOOP;
+            for (int32_t u = s->ustart[v]; !escapes && u < s->ustart[v + 1]; u++)
+                escapes = s->gid[s->users[u]] != id;
+            if (escapes) g->out[g->nout++] = v;
+        }
+    }
+    return true;
+}
+
+/* The users CSR and the other per-variable tables. */
+static bool state_init(fstate *s, const jx_fn *f) {
+    size_t nv = (size_t)f->nvars + 1, ne = (size_t)f->neqn + 1;
+    int32_t nuses = 0;
+    for (int32_t k = 0; k < f->neqn; k++) nuses += f->eqns[k].nin;
+    s->f = f;
+    s->open = -1;
+    s->producer = malloc(nv * sizeof(int32_t));
+    s->gid = malloc(ne * sizeof(int32_t));
+    s->ustart = calloc(nv + 1, sizeof(int32_t));
+    s->users = malloc(((size_t)nuses + 1) * sizeof(int32_t));
+    s->fn_out = calloc(nv, sizeof(bool));
+    s->cheap = calloc(nv, sizeof(bool));
+    s->order = malloc(ne * sizeof(int32_t));
+    if (!s->producer || !s->gid || !s->ustart || !s->users || !s->fn_out || !s->cheap || !s->order)
+        return false;
+    for (int32_t v = 0; v < f->nvars; v++) s->producer[v] = -1;
+    for (int32_t k = 0; k < f->neqn; k++) {
+        s->gid[k] = -1;
+        const jx__eqn *e = &f->eqns[k];
+        for (int o = 0; o < e->nout; o++) s->producer[e->out[o]] = k;
+        for (int i = 0; i < e->nin; i++)
+            if (e->in[i].var >= 0) s->ustart[e->in[i].var + 1]++;
+    }
+    for (int32_t v = 0; v < f->nvars; v++) s->ustart[v + 1] += s->ustart[v];
+    int32_t *fill = calloc(nv, sizeof(int32_t));
+    if (!fill) return false;
+    for (int32_t k = 0; k < f->neqn; k++)
+        for (int i = 0; i < f->eqns[k].nin; i++) {
+            int32_t v = f->eqns[k].in[i].var;
+            if (v >= 0) s->users[s->ustart[v] + fill[v]++] = k;
+        }
+    free(fill);
+    for (int32_t i = 0; i < f->nout; i++)
+        if (f->out[i].var >= 0) s->fn_out[f->out[i].var] = true;
+    return true;
+}
+
+static void state_free(fstate *s) {
+    free(s->producer);
+    free(s->gid);
+    free(s->ustart);
+    free(s->users);
+    free(s->fn_out);
+    free(s->cheap);
+    free(s->order);
+}
+
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse) {
+    fstate s = {0};
+    jx__fusion *fu = calloc(1, sizeof *fu);
+    bool ok = fu && state_init(&s, f);
+    if (ok) {
+        assign_groups(&s, fuse);
+        fu->groups = calloc((size_t)s.ngroups + 1, sizeof *fu->groups);
+        ok = fu->groups != NULL;
+        for (int32_t i = 0; ok && i < s.norder; i++) {
+            fu->ngroups++;
+            ok = build_group(&s, s.order[i], &fu->groups[i]);
+        }
+    }
+    state_free(&s);
+    if (!ok) {
+        jx__fusion_free(fu);
+        jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory while fusing %s", f->name ? f->name : "a function");
+        return NULL;
+    }
     return fu;
 }
 
@@ -43,7 +289,23 @@ void jx__fusion_free(jx__fusion *fu) {
     free(fu);
 }
 
+static const char *const kind_names[] = {"loop", "dot", "conv", "control", "opaque"};
+
+static void print_vars(FILE *out, const jx_fn *f, int32_t n, const int32_t *vars) {
+    for (int32_t i = 0; i < n; i++) fprintf(out, "%s%s", i ? " " : "", jx__avs(&f->vars[vars[i]]));
+}
+
 void jx__fusion_print(FILE *out, const jx_fn *f, const jx__fusion *fu) {
-    for (int k = 0; k < fu->ngroups; k++)
-        fprintf(out, "group %d: %s\n", k, jx__prims[f->eqns[fu->groups[k].eqns[0]].prim].name);
+    fprintf(out, "fusion of %s: %d groups\n", f->name ? f->name : "fn", fu->ngroups);
+    for (int k = 0; k < fu->ngroups; k++) {
+        const jx__group *g = &fu->groups[k];
+        fprintf(out, "  group %d %s [", k, kind_names[g->kind]);
+        for (int32_t i = 0; i < g->neqn; i++)
+            fprintf(out, "%s%s", i ? " " : "", jx__prims[f->eqns[g->eqns[i]].prim].name);
+        fprintf(out, "] in (");
+        print_vars(out, f, g->nin, g->in);
+        fprintf(out, ") out (");
+        print_vars(out, f, g->nout, g->out);
+        fprintf(out, ")\n");
+    }
 }

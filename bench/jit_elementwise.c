@@ -1,0 +1,119 @@
+/* jit_elementwise.c: the jit's fused elementwise kernel against the interpreter and
+ * memory bandwidth. The chain of 8 arithmetic ops over 16M f32 (as bench/interp_speed.c)
+ * runs through the interpreter (8 passes over memory), as one generated kernel called
+ * directly on one thread, as that kernel on the thread pool, and through jx_jit (when
+ * the executor can compile it); each is printed as a ratio to one memcpy pass.
+ *   usage: bench_jit_elementwise [reps] */
+#include <jx.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/jit/jit.h"
+#include "bench_util.h"
+
+enum { ELEMS = 16 * 1024 * 1024 };
+
+static void chain(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_val x = in[0], y = in[1];
+    x = jx_add(x, y), x = jx_mul(x, y), x = jx_sub(x, y), x = jx_max(x, y);
+    x = jx_add(x, y), x = jx_mul(x, y), x = jx_min(x, y), x = jx_sub(x, y);
+    out[0] = x;
+}
+
+struct run {
+    jx_fn *f;
+    jx_exec *x;
+    jx_array *in[2];
+    const jx__kernel *k;
+    jx__pool *pool;
+    void *bufs[3];
+};
+
+static void run_interp(void *arg) {
+    struct run *r = arg;
+    jx_array *out = NULL;
+    if (jx_eval(r->f, 2, r->in, 1, &out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
+    jx_array_release(out);
+}
+static void run_kernel(void *arg) {
+    struct run *r = arg;
+    jx__kernel_run(r->k, r->bufs, 0, jx__kernel_size(r->k));
+}
+static void chunk(void *ctx, int64_t b, int64_t e) {
+    struct run *r = ctx;
+    jx__kernel_run(r->k, r->bufs, b, e);
+}
+static void run_pool(void *arg) {
+    struct run *r = arg;
+    jx__pool_for(r->pool, jx__kernel_size(r->k), 1 << 16, chunk, r);
+}
+static void run_exec(void *arg) {
+    struct run *r = arg;
+    jx_array *out = NULL;
+    if (jx_exec_run(r->x, 2, r->in, 1, &out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
+    jx_array_release(out);
+}
+
+struct copy {
+    void *dst, *src;
+    size_t n;
+};
+static void run_copy(void *arg) {
+    struct copy *c = arg;
+    memcpy(c->dst, c->src, c->n);
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    jx_aval ew[2] = {JX_AVAL(JX_F32, ELEMS), JX_AVAL(JX_F32, ELEMS)};
+    struct run r = {.f = jx_trace("chain", chain, NULL, 2, ew, 1),
+                    .in = {jx_array_full(JX_F32, JX_INTS(ELEMS), 1.5), jx_array_full(JX_F32, JX_INTS(ELEMS), 0.5)}};
+    if (!r.f) return fprintf(stderr, "%s\n", jx_errmsg()), 1;
+    size_t bytes = (size_t)ELEMS * 4;
+    struct copy cp = {malloc(bytes), malloc(bytes), bytes};
+    memset(cp.src, 1, bytes);
+    memset(cp.dst, 0, bytes);
+    double tc = bench_best(reps, run_copy, &cp);
+    printf("memcpy 64 MiB: %.2f ms, %.2f GB/s (read + write)\n", tc * 1e3, 2.0 * bytes / tc / 1e9);
+
+    double ti = bench_best(reps, run_interp, &r);
+    printf("interp   chain of 8 over 16M f32: %8.2f ms = %5.2fx memcpy\n", ti * 1e3, ti / tc);
+
+    jx__fusion *fu = jx__fuse(r.f, true);
+    jx__cpu_module *m = jx__cpu_module_new(2);
+    jx__kernel *k = m && fu && fu->ngroups == 1 ? jx__cpu_kernel_add(m, r.f, &fu->groups[0]) : NULL;
+    if (!k || jx__cpu_module_compile(m) != JX_OK) return fprintf(stderr, "%s\n", jx_errmsg()), 1;
+    jx_array *out = jx_array_zeros(JX_F32, JX_INTS(ELEMS));
+    r.k = k;
+    r.bufs[0] = (void *)jx_array_data(r.in[0]);
+    r.bufs[1] = (void *)jx_array_data(r.in[1]);
+    r.bufs[2] = jx_array_data_mut(out);
+    double tk = bench_best(reps, run_kernel, &r);
+    printf("kernel   1 thread:                %8.2f ms = %5.2fx memcpy, %.1fx faster than interp\n", tk * 1e3,
+           tk / tc, ti / tk);
+    r.pool = jx__pool_get(jx__default_threads());
+    double tp = bench_best(reps, run_pool, &r);
+    printf("kernel   %2d threads:              %8.2f ms = %5.2fx memcpy, %.1fx faster than interp\n",
+           jx__pool_size(r.pool), tp * 1e3, tp / tc, ti / tp);
+
+    r.x = jx_jit(r.f, JX_DEVICE_CPU, NULL);
+    if (r.x) {
+        double tx = bench_best(reps, run_exec, &r);
+        printf("jx_jit   executable:              %8.2f ms = %5.2fx memcpy, %.1fx faster than interp\n", tx * 1e3,
+               tx / tc, ti / tx);
+    } else {
+        printf("jx_jit   not available: %s\n", jx_errmsg());
+    }
+    jx_exec_release(r.x);
+    jx_array_release(out);
+    jx__cpu_module_free(m);
+    jx__fusion_free(fu);
+    free(cp.src);
+    free(cp.dst);
+    jx_fn_release(r.f);
+    jx_array_release(r.in[0]);
+    jx_array_release(r.in[1]);
+    return 0;
+}

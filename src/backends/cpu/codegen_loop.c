@@ -1,0 +1,510 @@
+/* codegen_loop.c: one LOOP group as an LLVM function
+ *     void k(void **bufs, int64_t begin, int64_t end)
+ * bufs: the group's inputs (g->in order) then its outputs (g->out), row-major. The
+ * iteration space is the outputs' shape (all of them share it), walked flat from begin
+ * to end: the start is unravelled once, then an inner loop runs along the last dim (the
+ * one LLVM vectorises) and a carry steps the outer dims.
+ *
+ * Each output element is computed by evaluating the group's equations backwards from it
+ * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
+ * transpose, reshape), iota reads it, a reduction loops over its reduced dims in
+ * row-major order with one sequential accumulator (the interpreter's order, so sums are
+ * bit-identical and independent of how the range is split), and a value that comes
+ * from outside the group is loaded. Values are memoised per (variable, index) so a DAG
+ * is not expanded into a tree; every output is computed before any is stored, so an
+ * output may share an input's storage when that input is only read at the written
+ * element (jx__kernel_inplace_ok). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+
+/* ------------------------------------------------------------------ basics */
+
+LLVMTypeRef jx__cg_type(jx__cg *cg, jx_dtype t) {
+    switch (t) {
+    case JX_F32: return cg->f32;
+    case JX_F64: return cg->f64;
+    case JX_I32:
+    case JX_U32: return cg->i32;
+    case JX_I64: return cg->i64;
+    case JX_F16:
+    case JX_BF16: return cg->i16;
+    default: return cg->i8; /* u8, bool */
+    }
+}
+
+LLVMValueRef jx__cg_i64(jx__cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
+
+LLVMValueRef jx__cg_literal(jx__cg *cg, const jx__atom *a) {
+    LLVMTypeRef ty = jx__cg_type(cg, a->dtype);
+    switch (a->dtype) {
+    case JX_F32:
+    case JX_F64: return LLVMConstReal(ty, jx__lit_f64(a));
+    case JX_F16: return LLVMConstInt(ty, jx_f32_to_f16((float)jx__lit_f64(a)), 0);
+    case JX_BF16: return LLVMConstInt(ty, jx_f32_to_bf16((float)jx__lit_f64(a)), 0);
+    default: return LLVMConstInt(ty, (unsigned long long)jx__lit_i64(a), 1);
+    }
+}
+
+LLVMValueRef jx__cg_unsupported(jx__cg *cg, const jx__eqn *e, jx_dtype t, const char *why) {
+    if (!cg->fail_why) {
+        cg->fail_eqn = e;
+        cg->fail_why = why;
+    }
+    return LLVMGetUndef(jx__cg_type(cg, t));
+}
+
+LLVMValueRef jx__cg_call(jx__cg *cg, const char *name, LLVMTypeRef ret, int n, LLVMTypeRef *params,
+                         LLVMValueRef *args) {
+    LLVMTypeRef ft = LLVMFunctionType(ret, params, (unsigned)n, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
+    if (!fn) {
+        fn = LLVMAddFunction(cg->mod, name, ft);
+        static const char *const attrs[] = {"readnone", "nounwind", "willreturn"};
+        for (int i = 0; i < 3; i++) {
+            unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+        }
+        unsigned zext = LLVMGetEnumAttributeKindForName("zeroext", 7);
+        for (int i = 0; i < n; i++) /* f16 bits go as uint16_t */
+            if (params[i] == cg->i16) LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(cg->ctx, zext, 0));
+        if (ret == cg->i16) LLVMAddAttributeAtIndex(fn, LLVMAttributeReturnIndex, LLVMCreateEnumAttribute(cg->ctx, zext, 0));
+    }
+    return LLVMBuildCall2(cg->b, ft, fn, args, (unsigned)n, "");
+}
+
+LLVMValueRef jx__cg_fintrinsic(jx__cg *cg, const char *base, LLVMValueRef a) {
+    LLVMTypeRef ty = LLVMTypeOf(a);
+    char name[40];
+    snprintf(name, sizeof name, "%s.%s", base, ty == cg->f32 ? "f32" : "f64");
+    LLVMTypeRef ft = LLVMFunctionType(ty, &ty, 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
+    if (!fn) fn = LLVMAddFunction(cg->mod, name, ft);
+    return LLVMBuildCall2(cg->b, ft, fn, &a, 1, "");
+}
+
+/* An i64 stack slot in the entry block (promoted to a register by the optimiser). */
+static LLVMValueRef slot_alloca(jx__cg *cg, LLVMTypeRef ty) {
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(cg->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(cg->entry);
+    if (first)
+        LLVMPositionBuilderBefore(ab, first);
+    else
+        LLVMPositionBuilderAtEnd(ab, cg->entry);
+    LLVMValueRef a = LLVMBuildAlloca(ab, ty, "");
+    LLVMDisposeBuilder(ab);
+    return a;
+}
+
+static LLVMBasicBlockRef block(jx__cg *cg, const char *name) {
+    return LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
+}
+
+/* ------------------------------------------------------------------ indices */
+
+static void row_strides(int rank, const int64_t *shape, int64_t *st) {
+    int64_t acc = 1;
+    for (int d = rank - 1; d >= 0; d--) st[d] = acc, acc *= shape[d];
+}
+
+/* An index into shape: from dims (lin computed) or, when dims is NULL, from lin. */
+static const jx__cg_idx *make_idx(jx__cg *cg, const jx_aval *av, const LLVMValueRef *dims, LLVMValueRef lin) {
+    jx__cg_idx *x = calloc(1, sizeof *x);
+    if (!x || (cg->nidx == cg->capidx && !(cg->idxs = realloc(cg->idxs, sizeof(void *) * (size_t)(cg->capidx = 2 * cg->capidx + 16))))) {
+        free(x);
+        return NULL;
+    }
+    cg->idxs[cg->nidx++] = x;
+    x->rank = av->rank;
+    memcpy(x->shape, av->shape, sizeof x->shape);
+    int64_t st[JX_MAX_RANK];
+    row_strides(av->rank, av->shape, st);
+    if (dims) {
+        lin = jx__cg_i64(cg, 0);
+        for (int d = 0; d < av->rank; d++) {
+            x->dim[d] = dims[d];
+            if (av->shape[d] != 1) lin = LLVMBuildAdd(cg->b, lin, LLVMBuildMul(cg->b, dims[d], jx__cg_i64(cg, st[d]), ""), "");
+        }
+    } else {
+        for (int d = 0; d < av->rank; d++) {
+            LLVMValueRef q = st[d] == 1 ? lin : LLVMBuildUDiv(cg->b, lin, jx__cg_i64(cg, st[d]), "");
+            x->dim[d] = d == 0 ? q : LLVMBuildURem(cg->b, q, jx__cg_i64(cg, av->shape[d]), "");
+        }
+    }
+    x->lin = av->rank == 0 ? jx__cg_i64(cg, 0) : lin;
+    return x;
+}
+
+/* The operand index of a reshape (squeeze, expand_dims): dims map one to one when both
+ * shapes have the same dims apart from 1s, else through the row-major offset. */
+static const jx__cg_idx *reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg_idx *I) {
+    int a = 0, c = 0;
+    LLVMValueRef dims[JX_MAX_RANK] = {0};
+    for (;; a++, c++) {
+        while (a < in->rank && in->shape[a] == 1) dims[a++] = jx__cg_i64(cg, 0);
+        while (c < I->rank && I->shape[c] == 1) c++;
+        if (a == in->rank || c == I->rank) break;
+        if (in->shape[a] != I->shape[c]) return make_idx(cg, in, NULL, I->lin);
+        dims[a] = I->dim[c];
+    }
+    return a == in->rank && c == I->rank ? make_idx(cg, in, dims, NULL) : make_idx(cg, in, NULL, I->lin);
+}
+
+/* ------------------------------------------------------------------ evaluation */
+
+static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I);
+
+/* Operand i of e read for the output element at I (rank-0 operands broadcast). */
+static LLVMValueRef eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I) {
+    if (a->var < 0) return jx__cg_literal(cg, a);
+    const jx_aval *av = &cg->f->vars[a->var];
+    if (av->rank == 0 && I->rank != 0) return eval_var(cg, a->var, make_idx(cg, av, NULL, jx__cg_i64(cg, 0)));
+    return eval_var(cg, a->var, I);
+}
+
+static LLVMValueRef load_input(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
+    int s = cg->slot[v];
+    if (s < 0) return NULL;
+    const jx_aval *av = &cg->f->vars[v];
+    LLVMTypeRef ty = jx__cg_type(cg, av->dtype);
+    if (I->lin != cg->root_lin) cg->identity_in[s] = false;
+    LLVMValueRef lin = I->lin;
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, ty, cg->bufs[s], &lin, 1, "");
+    return LLVMBuildLoad2(cg->b, ty, p, "");
+}
+
+/* The identity of reduction prim over dtype t. */
+static LLVMValueRef red_identity(jx__cg *cg, int prim, jx_dtype t) {
+    LLVMTypeRef ty = jx__cg_type(cg, t);
+    bool fl = t == JX_F32 || t == JX_F64, sg = t == JX_I32 || t == JX_I64;
+    int bits = (int)jx_dtype_size(t) * 8;
+    switch (prim) {
+    case JX_PRIM_REDUCE_SUM: return fl ? LLVMConstReal(ty, 0) : LLVMConstInt(ty, 0, 0);
+    case JX_PRIM_REDUCE_PROD: return fl ? LLVMConstReal(ty, 1) : LLVMConstInt(ty, 1, 0);
+    case JX_PRIM_REDUCE_MAX:
+        if (fl) return LLVMConstReal(ty, -INFINITY);
+        return sg ? LLVMConstInt(ty, 1ull << (bits - 1), 0) : LLVMConstInt(ty, 0, 0);
+    default: /* min */
+        if (fl) return LLVMConstReal(ty, INFINITY);
+        if (t == JX_BOOL) return LLVMConstInt(ty, 1, 0);
+        return sg ? LLVMConstInt(ty, ~0ull >> (65 - bits), 0) : LLVMConstAllOnes(ty);
+    }
+}
+
+/* Sum and product: acc op v (ints wrap). Max, min, argmax, argmin: whether v replaces
+ * acc (NaN wins). The interpreter's folds exactly. */
+static LLVMValueRef red_step(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc, LLVMValueRef v) {
+    LLVMBuilderRef b = cg->b;
+    bool fl = t == JX_F32 || t == JX_F64, sg = t == JX_I32 || t == JX_I64;
+    switch (prim) {
+    case JX_PRIM_REDUCE_SUM: return fl ? LLVMBuildFAdd(b, acc, v, "") : LLVMBuildAdd(b, acc, v, "");
+    case JX_PRIM_REDUCE_PROD: return fl ? LLVMBuildFMul(b, acc, v, "") : LLVMBuildMul(b, acc, v, "");
+    default: {
+        bool mx = prim == JX_PRIM_REDUCE_MAX || prim == JX_PRIM_ARGMAX;
+        LLVMValueRef take;
+        if (fl)
+            take = LLVMBuildOr(b, LLVMBuildFCmp(b, mx ? LLVMRealOGT : LLVMRealOLT, v, acc, ""),
+                               LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), "");
+        else
+            take = LLVMBuildICmp(b, mx ? (sg ? LLVMIntSGT : LLVMIntUGT) : (sg ? LLVMIntSLT : LLVMIntULT), v, acc, "");
+        return take;
+    }
+    }
+}
+
+/* A counted loop [0, n) over an i64 counter; returns the counter in the body, where the
+ * builder is left. loop_end closes it. */
+typedef struct cg_loop {
+    LLVMValueRef ctr;
+    LLVMBasicBlockRef cond, exit;
+} cg_loop;
+
+static LLVMValueRef loop_begin(jx__cg *cg, cg_loop *l, LLVMValueRef from, LLVMValueRef to) {
+    l->ctr = slot_alloca(cg, cg->i64);
+    LLVMBuildStore(cg->b, from, l->ctr);
+    l->cond = block(cg, "cond");
+    LLVMBasicBlockRef body = block(cg, "body");
+    l->exit = block(cg, "exit");
+    LLVMBuildBr(cg->b, l->cond);
+    LLVMPositionBuilderAtEnd(cg->b, l->cond);
+    LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i64, l->ctr, "");
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, c, to, ""), body, l->exit);
+    LLVMPositionBuilderAtEnd(cg->b, body);
+    return c;
+}
+
+static void loop_end(jx__cg *cg, cg_loop *l, LLVMValueRef c) {
+    LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, c, jx__cg_i64(cg, 1), ""), l->ctr);
+    LLVMBuildBr(cg->b, l->cond);
+    LLVMPositionBuilderAtEnd(cg->b, l->exit);
+}
+
+/* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
+ * the last innermost) around one sequential accumulator. */
+static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
+    jx_dtype t = xa.dtype, ot = cg->f->vars[e->out[0]].dtype;
+    bool arg = e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN;
+    bool red[JX_MAX_RANK] = {false};
+    if (arg) {
+        red[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] = true;
+    } else {
+        jx_ints axes = jx__attr_ints(e->nattr, e->attrs, JX_A_AXES);
+        for (int i = 0; i < axes.n; i++) red[axes.v[i]] = true;
+    }
+    if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
+        return jx__cg_unsupported(cg, e, ot, "bool sums and products");
+    LLVMTypeRef ty = jx__cg_type(cg, t);
+    LLVMValueRef acc = slot_alloca(cg, ty), best_i = NULL;
+    LLVMBuildStore(cg->b, arg ? LLVMConstNull(ty) : red_identity(cg, e->prim, t), acc);
+    if (arg) {
+        best_i = slot_alloca(cg, cg->i64);
+        LLVMBuildStore(cg->b, jx__cg_i64(cg, 0), best_i);
+    }
+    cg_loop loops[JX_MAX_RANK];
+    LLVMValueRef ctr[JX_MAX_RANK] = {0}, lctr[JX_MAX_RANK] = {0}, dims[JX_MAX_RANK] = {0};
+    int nl = 0;
+    for (int d = 0; d < xa.rank; d++)
+        if (red[d]) {
+            ctr[d] = loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa.shape[d]));
+            lctr[nl++] = ctr[d];
+        }
+    for (int d = 0, k = 0; d < xa.rank; d++) dims[d] = red[d] ? ctr[d] : I->dim[k++];
+    int memo_mark = cg->nmemo;
+    cg->scope++;
+    LLVMValueRef v = eval_atom(cg, &e->in[0], make_idx(cg, &xa, dims, NULL));
+    LLVMValueRef a = LLVMBuildLoad2(cg->b, ty, acc, "");
+    if (arg) { /* the first extreme; the first NaN wins outright */
+        LLVMValueRef j = nl ? ctr[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] : jx__cg_i64(cg, 0);
+        LLVMValueRef take = red_step(cg, e->prim, t, a, v);
+        if (t == JX_F32 || t == JX_F64)
+            take = LLVMBuildAnd(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealORD, a, a, ""), "");
+        take = LLVMBuildOr(cg->b, take, LLVMBuildICmp(cg->b, LLVMIntEQ, j, jx__cg_i64(cg, 0), ""), "");
+        LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, v, a, ""), acc);
+        LLVMValueRef bi = LLVMBuildLoad2(cg->b, cg->i64, best_i, "");
+        LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, j, bi, ""), best_i);
+    } else {
+        LLVMValueRef n = red_step(cg, e->prim, t, a, v);
+        if (e->prim == JX_PRIM_REDUCE_MAX || e->prim == JX_PRIM_REDUCE_MIN) n = LLVMBuildSelect(cg->b, n, v, a, "");
+        LLVMBuildStore(cg->b, n, acc);
+    }
+    cg->scope--;
+    cg->nmemo = memo_mark; /* values of the loop body do not dominate what follows */
+    for (int l = nl - 1; l >= 0; l--) loop_end(cg, &loops[l], lctr[l]);
+    if (arg) return LLVMBuildTrunc(cg->b, LLVMBuildLoad2(cg->b, cg->i64, best_i, ""), jx__cg_type(cg, ot), "");
+    return LLVMBuildLoad2(cg->b, ty, acc, "");
+}
+
+/* The value of equation e's output at I. */
+static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    const jx_fn *f = cg->f;
+    const jx_aval *oa = &f->vars[e->out[0]];
+    const jx_aval in0 = e->nin > 0 ? jx__atom_aval(f, &e->in[0]) : *oa;
+    LLVMValueRef dims[JX_MAX_RANK] = {0};
+    switch (e->prim) {
+    case JX_PRIM_IOTA: {
+        LLVMValueRef k = I->dim[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)];
+        if (oa->dtype == JX_F32 || oa->dtype == JX_F64) return LLVMBuildSIToFP(cg->b, k, jx__cg_type(cg, oa->dtype), "");
+        return jx__cg_convert(cg, k, JX_I64, oa->dtype);
+    }
+    case JX_PRIM_BROADCAST_IN_DIM: {
+        jx_ints bd = jx__attr_ints(e->nattr, e->attrs, JX_A_DIMS);
+        for (int j = 0; j < in0.rank; j++)
+            dims[j] = in0.shape[j] == oa->shape[bd.v[j]] ? I->dim[bd.v[j]] : jx__cg_i64(cg, 0);
+        return eval_atom(cg, &e->in[0], make_idx(cg, &in0, dims, NULL));
+    }
+    case JX_PRIM_TRANSPOSE: {
+        jx_ints perm = jx__attr_ints(e->nattr, e->attrs, JX_A_PERM);
+        for (int d = 0; d < oa->rank; d++) dims[perm.v[d]] = I->dim[d];
+        return eval_atom(cg, &e->in[0], make_idx(cg, &in0, dims, NULL));
+    }
+    case JX_PRIM_RESHAPE:
+    case JX_PRIM_SQUEEZE:
+    case JX_PRIM_EXPAND_DIMS: return eval_atom(cg, &e->in[0], reshape_idx(cg, &in0, I));
+    default: break;
+    }
+    if (jx__prims[e->prim].cls == JX__REDUCE) return eval_reduce(cg, e, I);
+    jx__pclass c = jx__prims[e->prim].cls;
+    if (c != JX__UNARY && c != JX__BINARY && c != JX__COMPARE && e->prim != JX_PRIM_SELECT)
+        return jx__cg_unsupported(cg, e, oa->dtype, "this primitive in a loop kernel");
+    LLVMValueRef in[3];
+    jx_dtype dt[3];
+    for (int i = 0; i < e->nin && i < 3; i++) {
+        in[i] = eval_atom(cg, &e->in[i], I);
+        dt[i] = e->in[i].var >= 0 ? f->vars[e->in[i].var].dtype : e->in[i].dtype;
+    }
+    if (e->prim == JX_PRIM_SELECT) dt[0] = dt[1]; /* the operation's dtype is the branches' */
+    return jx__cg_elementwise(cg, e, dt, in);
+}
+
+static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
+    if (!I) return jx__cg_unsupported(cg, NULL, cg->f->vars[v].dtype, "out of memory");
+    for (int i = cg->nmemo - 1; i >= 0; i--)
+        if (cg->memo[i].var == v && cg->memo[i].idx == I) return cg->memo[i].val;
+    LLVMValueRef r;
+    if (cg->producer[v] < 0) {
+        r = load_input(cg, v, I);
+        if (!r) return jx__cg_unsupported(cg, NULL, cg->f->vars[v].dtype, "a value the group does not receive");
+    } else {
+        r = eval_eqn(cg, &cg->f->eqns[cg->producer[v]], I);
+    }
+    if (cg->nmemo == cg->capmemo) {
+        jx__cg_memo *m = realloc(cg->memo, sizeof *m * (size_t)(cg->capmemo = 2 * cg->capmemo + 32));
+        if (!m) return r;
+        cg->memo = m;
+    }
+    cg->memo[cg->nmemo++] = (jx__cg_memo){v, I, r, cg->scope};
+    return r;
+}
+
+/* ------------------------------------------------------------------ the kernel */
+
+/* The body for one element at the root index: every output evaluated, then stored. */
+static void emit_body(jx__cg *cg, const jx__cg_idx *root) {
+    const jx__group *g = cg->g;
+    LLVMValueRef vals[64], *v = g->nout <= 64 ? vals : malloc(sizeof(LLVMValueRef) * (size_t)g->nout);
+    if (!v) {
+        jx__cg_unsupported(cg, NULL, JX_F32, "out of memory");
+        return;
+    }
+    for (int o = 0; o < g->nout; o++) v[o] = eval_var(cg, g->out[o], root);
+    for (int o = 0; o < g->nout; o++) {
+        LLVMTypeRef ty = jx__cg_type(cg, cg->f->vars[g->out[o]].dtype);
+        LLVMValueRef lin = root->lin;
+        LLVMBuildStore(cg->b, v[o], LLVMBuildInBoundsGEP2(cg->b, ty, cg->bufs[g->nin + o], &lin, 1, ""));
+    }
+    if (v != vals) free(v);
+}
+
+/* The flat walk of [begin, end) over the space (rank >= 1 here; rank 0 walks [1]):
+ * unravel begin once, then rows along the last dim with a carry into the outer dims. */
+static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVMValueRef end) {
+    LLVMBuilderRef b = cg->b;
+    int r = space->rank ? space->rank : 1;
+    int64_t shape[JX_MAX_RANK];
+    for (int d = 0; d < r; d++) shape[d] = space->rank ? space->shape[d] : 1;
+    LLVMValueRef at[JX_MAX_RANK], pos = slot_alloca(cg, cg->i64), rem = begin;
+    for (int d = r - 1; d >= 0; d--) {
+        at[d] = slot_alloca(cg, cg->i64);
+        LLVMBuildStore(b, LLVMBuildURem(b, rem, jx__cg_i64(cg, shape[d]), ""), at[d]);
+        rem = LLVMBuildUDiv(b, rem, jx__cg_i64(cg, shape[d]), "");
+    }
+    LLVMBuildStore(b, begin, pos);
+    /* rows */
+    cg_loop rows = {pos, block(cg, "rows"), NULL};
+    LLVMBasicBlockRef row = block(cg, "row");
+    rows.exit = block(cg, "done");
+    LLVMBuildBr(b, rows.cond);
+    LLVMPositionBuilderAtEnd(b, rows.cond);
+    LLVMValueRef i = LLVMBuildLoad2(b, cg->i64, pos, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, end, ""), row, rows.exit);
+    LLVMPositionBuilderAtEnd(b, row);
+    LLVMValueRef dims[JX_MAX_RANK] = {0};
+    for (int d = 0; d < r - 1; d++) dims[d] = LLVMBuildLoad2(b, cg->i64, at[d], "");
+    LLVMValueRef j0 = LLVMBuildLoad2(b, cg->i64, at[r - 1], "");
+    LLVMValueRef left = LLVMBuildSub(b, end, i, ""), inrow = LLVMBuildSub(b, jx__cg_i64(cg, shape[r - 1]), j0, "");
+    LLVMValueRef cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, inrow, ""), left, inrow, "");
+    /* the inner loop along the last dim */
+    cg_loop inner;
+    dims[r - 1] = loop_begin(cg, &inner, j0, LLVMBuildAdd(b, j0, cnt, ""));
+    const jx__cg_idx *root = make_idx(cg, space, dims, NULL);
+    if (root) {
+        cg->root_lin = root->lin;
+        emit_body(cg, root);
+    }
+    loop_end(cg, &inner, dims[r - 1]);
+    /* next row: carry into the outer dims */
+    LLVMBuildStore(b, LLVMBuildAdd(b, i, cnt, ""), pos);
+    LLVMBuildStore(b, jx__cg_i64(cg, 0), at[r - 1]);
+    LLVMValueRef carry = LLVMConstInt(cg->i1, 1, 0);
+    for (int d = r - 2; d >= 0; d--) {
+        LLVMValueRef nv = LLVMBuildAdd(b, dims[d], LLVMBuildZExt(b, carry, cg->i64, ""), "");
+        LLVMValueRef wrap = LLVMBuildICmp(b, LLVMIntEQ, nv, jx__cg_i64(cg, shape[d]), "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, wrap, jx__cg_i64(cg, 0), nv, ""), at[d]);
+        carry = wrap;
+    }
+    LLVMBuildBr(b, rows.cond);
+    LLVMPositionBuilderAtEnd(b, rows.exit);
+}
+
+/* The space: the shape every output shares. */
+static bool group_space(const jx_fn *f, const jx__group *g, jx_aval *space) {
+    *space = g->nout ? f->vars[g->out[0]] : (jx_aval){JX_F32, 1, {0}};
+    for (int o = 1; o < g->nout; o++) {
+        const jx_aval *a = &f->vars[g->out[o]];
+        if (a->rank != space->rank || memcmp(a->shape, space->shape, sizeof(int64_t) * (size_t)a->rank))
+            return false;
+    }
+    return true;
+}
+
+static void cg_free(jx__cg *cg) {
+    for (int i = 0; i < cg->nidx; i++) free(cg->idxs[i]);
+    free(cg->idxs);
+    free(cg->memo);
+    free(cg->producer);
+    free(cg->slot);
+    free(cg->bufs);
+    if (cg->b) LLVMDisposeBuilder(cg->b);
+}
+
+static jx_status cg_fail(jx__cg *cg, const jx__group *g, const char *why) {
+    const jx__eqn *e = cg->fail_eqn;
+    if (!e && g->neqn) e = &cg->f->eqns[g->eqns[0]];
+    if (!e) return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "the CPU code generator cannot compile %s", why);
+    jx_aval a = e->nin ? jx__atom_aval(cg->f, &e->in[0]) : cg->f->vars[e->out[0]];
+    return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                    "the CPU code generator cannot compile %s (operand %s)", why, jx__avs(&a));
+}
+
+jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn *f, const jx__group *g,
+                             jx__kernel *k) {
+    jx__cg cg = {.ctx = ctx, .mod = mod, .f = f, .g = g, .identity_in = k->identity_in};
+    cg.i1 = LLVMInt1TypeInContext(ctx), cg.i8 = LLVMInt8TypeInContext(ctx), cg.i16 = LLVMInt16TypeInContext(ctx);
+    cg.i32 = LLVMInt32TypeInContext(ctx), cg.i64 = LLVMInt64TypeInContext(ctx);
+    cg.f32 = LLVMFloatTypeInContext(ctx), cg.f64 = LLVMDoubleTypeInContext(ctx);
+    jx_aval space;
+    if (!group_space(f, g, &space)) return cg_fail(&cg, g, "outputs of different shapes");
+    k->size = g->nout ? jx_aval_size(&space) : 0;
+    cg.producer = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
+    cg.slot = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
+    cg.bufs = calloc((size_t)(g->nin + g->nout + 1), sizeof(LLVMValueRef));
+    cg.b = LLVMCreateBuilderInContext(ctx);
+    if (!cg.producer || !cg.slot || !cg.bufs) {
+        cg_free(&cg);
+        return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory generating a kernel");
+    }
+    for (int32_t v = 0; v < f->nvars; v++) cg.producer[v] = cg.slot[v] = -1;
+    for (int32_t i = 0; i < g->neqn; i++) {
+        const jx__eqn *e = &f->eqns[g->eqns[i]];
+        for (int o = 0; o < e->nout; o++) cg.producer[e->out[o]] = g->eqns[i];
+    }
+    for (int32_t i = 0; i < g->nin; i++) cg.slot[g->in[i]] = i, cg.identity_in[i] = true;
+
+    LLVMTypeRef pp = LLVMPointerType(LLVMPointerType(cg.i8, 0), 0);
+    LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(ctx), (LLVMTypeRef[]){pp, cg.i64, cg.i64}, 3, 0);
+    cg.fn = LLVMAddFunction(mod, k->name, ft);
+    cg.entry = block(&cg, "entry");
+    LLVMPositionBuilderAtEnd(cg.b, cg.entry);
+    LLVMValueRef bufs = LLVMGetParam(cg.fn, 0);
+    for (int s = 0; s < g->nin + g->nout; s++) {
+        jx_dtype t = f->vars[s < g->nin ? g->in[s] : g->out[s - g->nin]].dtype;
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(cg.b, LLVMPointerType(cg.i8, 0), bufs, (LLVMValueRef[]){jx__cg_i64(&cg, s)}, 1, "");
+        LLVMValueRef p = LLVMBuildLoad2(cg.b, LLVMPointerType(cg.i8, 0), at, "");
+        cg.bufs[s] = LLVMBuildBitCast(cg.b, p, LLVMPointerType(jx__cg_type(&cg, t), 0), "");
+    }
+    LLVMBasicBlockRef work = block(&cg, "work"), out = block(&cg, "out");
+    LLVMValueRef begin = LLVMGetParam(cg.fn, 1), end = LLVMGetParam(cg.fn, 2);
+    LLVMBuildCondBr(cg.b, LLVMBuildICmp(cg.b, LLVMIntSLT, begin, end, ""), work, out);
+    LLVMPositionBuilderAtEnd(cg.b, work);
+    if (g->nout) emit_walk(&cg, &space, begin, end);
+    LLVMBuildBr(cg.b, out);
+    LLVMPositionBuilderAtEnd(cg.b, out);
+    LLVMBuildRetVoid(cg.b);
+    jx_status st = cg.fail_why ? cg_fail(&cg, g, cg.fail_why) : JX_OK;
+    if (st != JX_OK) LLVMDeleteFunction(cg.fn);
+    cg_free(&cg);
+    return st;
+}

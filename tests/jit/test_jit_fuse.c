@@ -1,0 +1,187 @@
+/* test_jit_fuse.c: fusion groups (jx__fuse): how many groups of which kinds typical
+ * functions split into, what each group reads and writes, the program order of groups,
+ * one group per equation without fusion, and the JX_DUMP=fusion text. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../src/jit/jit.h"
+#include "harness.h"
+
+static jx__fusion *fuse_body(jx_body body, int nin, const jx_aval *av, int nout, bool fuse, jx_fn **fout) {
+    jx_fn *f = jx_trace("f", body, NULL, nin, av, nout);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx__fusion *fu = jx__fuse(f, fuse);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+    *fout = f;
+    return fu;
+}
+
+static int count_kind(const jx__fusion *fu, jx__gkind k) {
+    int n = 0;
+    for (int g = 0; g < fu->ngroups; g++) n += fu->groups[g].kind == k;
+    return n;
+}
+
+/* Every group reads only f's inputs and earlier groups' outputs; every equation is in
+ * exactly one group; every f output comes out of a group. */
+static void check_order(const jx_fn *f, const jx__fusion *fu) {
+    bool *avail = calloc((size_t)f->nvars, sizeof(bool));
+    int *seen = calloc((size_t)f->neqn + 1, sizeof(int));
+    for (int i = 0; i < f->nin; i++) avail[f->in[i]] = true;
+    for (int g = 0; g < fu->ngroups; g++) {
+        const jx__group *gr = &fu->groups[g];
+        for (int i = 0; i < gr->nin; i++) CU_ASSERT(avail[gr->in[i]]);
+        for (int i = 0; i < gr->neqn; i++) seen[gr->eqns[i]]++;
+        for (int o = 0; o < gr->nout; o++) avail[gr->out[o]] = true;
+    }
+    for (int k = 0; k < f->neqn; k++) CU_ASSERT_EQUAL(seen[k], 1);
+    for (int i = 0; i < f->nout; i++) CU_ASSERT(f->out[i].var < 0 || avail[f->out[i].var]);
+    free(avail);
+    free(seen);
+}
+
+static void b_chain(jx_val *o, const jx_val *in, void *u) {
+    jx_val x = in[0], y = in[1];
+    x = jx_add(x, y), x = jx_mul(x, y), x = jx_sub(x, y), x = jx_max(x, y);
+    x = jx_add(x, y), x = jx_mul(x, y), x = jx_min(x, y), x = jx_sub(x, y);
+    o[0] = x;
+}
+
+static void test_chain(void) {
+    jx_fn *f;
+    jx_aval av[2] = {JX_AVAL(JX_F32, 1024), JX_AVAL(JX_F32, 1024)};
+    jx__fusion *fu = fuse_body(b_chain, 2, av, 1, true, &f);
+    CU_ASSERT_EQUAL(fu->ngroups, 1);
+    CU_ASSERT_EQUAL(fu->groups[0].kind, JX__G_LOOP);
+    CU_ASSERT_EQUAL(fu->groups[0].neqn, 8);
+    CU_ASSERT_EQUAL(fu->groups[0].nin, 2);
+    CU_ASSERT_EQUAL(fu->groups[0].nout, 1);
+    CU_ASSERT_EQUAL(fu->groups[0].out[0], f->out[0].var);
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    /* without fusion: one group per equation, still LOOP kind */
+    fu = jx__fuse(f, false);
+    CU_ASSERT_EQUAL(fu->ngroups, 8);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), 8);
+    for (int g = 0; g < 8; g++) CU_ASSERT_EQUAL(fu->groups[g].nout, 1);
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+/* an MLP layer: bias reshaped and broadcast before the matmul, relu after */
+static void b_mlp(jx_val *o, const jx_val *in, void *u) {
+    jx_val b = jx_broadcast_in_dim(jx_reshape(in[2], JX_INTS(1, 16)), JX_INTS(8, 16), JX_INTS(0, 1));
+    jx_val d = jx_matmul(in[0], in[1]);
+    o[0] = jx_relu(jx_add(d, b));
+}
+
+static void test_mlp(void) {
+    jx_fn *f;
+    jx_aval av[3] = {JX_AVAL(JX_F32, 8, 32), JX_AVAL(JX_F32, 32, 16), JX_AVAL(JX_F32, 16)};
+    jx__fusion *fu = fuse_body(b_mlp, 3, av, 1, true, &f);
+    CU_ASSERT_EQUAL(fu->ngroups, 2);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_DOT), 1);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), 1);
+    CU_ASSERT_EQUAL(fu->groups[0].kind, JX__G_DOT); /* the loop group waits for the dot */
+    CU_ASSERT_EQUAL(fu->groups[1].nin, 2);         /* the dot's result and the bias */
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+static void b_softmax(jx_val *o, const jx_val *in, void *u) { o[0] = jx_softmax(in[0], 1); }
+
+static void test_softmax(void) {
+    jx_fn *f;
+    jx_aval av[1] = {JX_AVAL(JX_F32, 64, 100)};
+    jx__fusion *fu = fuse_body(b_softmax, 1, av, 1, true, &f);
+    CU_ASSERT(fu->ngroups >= 2 && fu->ngroups <= 4);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), fu->ngroups);
+    CU_ASSERT(fu->ngroups < jx_fn_num_eqns(f));
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+/* a reduction takes its producers in: sum((x*x + x), axis 1) * 2 is one group */
+static void b_reduce_chain(jx_val *o, const jx_val *in, void *u) {
+    jx_val s = jx_reduce_sum(jx_add(jx_mul(in[0], in[0]), in[0]), JX_INTS(1));
+    o[0] = jx_mul(s, jx_scalar_like(s, 2));
+}
+/* ...but not when the producer is also needed elsewhere */
+static void b_reduce_shared(jx_val *o, const jx_val *in, void *u) {
+    jx_val e = jx_exp(in[0]);
+    o[0] = jx_reduce_sum(e, JX_INTS(1));
+    o[1] = e;
+}
+
+static void test_reductions(void) {
+    jx_fn *f;
+    jx_aval av[1] = {JX_AVAL(JX_F64, 6, 10)};
+    jx__fusion *fu = fuse_body(b_reduce_chain, 1, av, 1, true, &f);
+    CU_ASSERT_EQUAL(fu->ngroups, 1);
+    CU_ASSERT_EQUAL(fu->groups[0].neqn, 4);
+    CU_ASSERT_EQUAL(fu->groups[0].nout, 1);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+    fu = fuse_body(b_reduce_shared, 1, av, 2, true, &f);
+    CU_ASSERT_EQUAL(fu->ngroups, 2);
+    CU_ASSERT_EQUAL(fu->groups[0].nout, 1); /* e, read again by the sum's group */
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+/* control flow and opaque ops are groups of their own; a loop group that one of them
+ * reads is closed before it */
+static void b_mixed(jx_val *o, const jx_val *in, void *u) {
+    jx_val a = jx_exp(in[0]);
+    jx_val s = jx_sort(a, 0);
+    o[0] = jx_add(s, a);
+    o[1] = jx_cumsum(in[0], 0, 0);
+}
+
+static void test_opaque_order(void) {
+    jx_fn *f;
+    jx_aval av[1] = {JX_AVAL(JX_F32, 12)};
+    jx__fusion *fu = fuse_body(b_mixed, 1, av, 2, true, &f);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_OPAQUE), 2);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), 2);
+    CU_ASSERT_EQUAL(fu->groups[0].kind, JX__G_LOOP); /* exp, before the sort reading it */
+    check_order(f, fu);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+static void test_print(void) {
+    jx_fn *f;
+    jx_aval av[3] = {JX_AVAL(JX_F32, 8, 32), JX_AVAL(JX_F32, 32, 16), JX_AVAL(JX_F32, 16)};
+    jx__fusion *fu = fuse_body(b_mlp, 3, av, 1, true, &f);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&buf, &n);
+    jx__fusion_print(out, f, fu);
+    fclose(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "2 groups"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "group 0 dot [dot_general]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "group 1 loop [reshape broadcast_in_dim add max]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "out (f32[8,16])"));
+    free(buf);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
+int main(void) {
+    CU_TestInfo tests[] = {
+        {"chain of 8 elementwise ops is one group", test_chain},
+        {"MLP layer is a dot and one loop", test_mlp},
+        {"softmax is a few loop groups", test_softmax},
+        {"reductions fuse with their producers", test_reductions},
+        {"opaque equations and program order", test_opaque_order},
+        {"JX_DUMP=fusion text", test_print},
+        CU_TEST_INFO_NULL,
+    };
+    return jt_run("jit fusion", tests);
+}
