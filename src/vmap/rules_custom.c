@@ -1,4 +1,224 @@
-/* rules_custom.c: batch rules of the custom group (STUB: to be written). */
+/* rules_custom.c: batch rules of user-defined derivatives and checkpointing
+ * (custom_jvp_call, custom_vjp_call, checkpoint, and grad's custom_vjp_tangent and
+ * checkpoint_tangent). Every nested function is batched consistently, so the batched
+ * equation keeps the user's rule and grad of a vmapped function still uses it:
+ *  - custom_jvp_call[fn jvp]: fn and jvp batched on the same input dims (a tangent is
+ *    mapped where its primal is); an output and its tangent are batched where either
+ *    is in fn or jvp.
+ *  - custom_vjp_call[fn fwd bwd]: fn and fwd batched alike (the residuals as fwd gives
+ *    them); bwd batched on (residuals, output cotangents) gives each input's cotangent
+ *    mapped where the input is, and summed over the lanes for an input every lane shares.
+ *  - checkpoint[fn]: fn batched.
+ *  - the tangent forms (x..., dx..., [residuals...]): x and dx mapped alike (broadcast
+ *    where only one of them is), fn (and bwd, as above) batched on that. */
+#include <string.h>
+
 #include "vmap.h"
 
-void jx__vmap_register_custom(jx__batch_rule *t) { (void)t; }
+/* ------------------------------------------------------------------ scratch */
+
+/* What a rule holds while it runs: the trace it emits on, and an arena for its lists and
+ * for the functions it builds (kept alive until the bind has retained them). */
+typedef struct rule {
+    jx__arena s;
+    jx__trace *t;
+    const jx__vctx *cx;
+    jx_loc loc;
+} rule;
+
+static void rule_init(rule *r, const jx__vctx *cx, const jx__eqn *e) {
+    memset(r, 0, sizeof *r);
+    r->t = jx__trace_top();
+    r->cx = cx;
+    r->loc = e->loc;
+}
+
+static bool live(const rule *r) { return r->t->status == JX_OK; }
+
+static jx_status rule_done(rule *r) {
+    jx_status st = r->t->status;
+    jx__arena_free(&r->s);
+    return st;
+}
+
+static void *take(rule *r, size_t n) {
+    void *p = live(r) ? jx__arena_alloc(&r->s, n ? n : 1) : NULL;
+    if (!p && live(r)) jx__trace_fail(r->t, JX_ERR_NOMEM, r->loc, "vmap", "out of memory");
+    return p;
+}
+#define TAKE(r, T, n) ((T *)take((r), sizeof(T) * (size_t)(n)))
+
+/* f (a new reference, or NULL with the thread's error set) held by the rule's arena;
+ * NULL with the error moved onto the rule's trace. */
+static jx_fn *hold(rule *r, jx_fn *f) {
+    if (!f) {
+        if (live(r))
+            jx__trace_fail(r->t, jx_errcode() ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s", jx_errmsg());
+        return NULL;
+    }
+    if (!jx__arena_keep_fn(&r->s, f)) jx__trace_fail(r->t, JX_ERR_NOMEM, r->loc, "vmap", "out of memory");
+    jx_fn_release(f);
+    return live(r) ? f : NULL;
+}
+
+/* f batched (see jx__vmap_fn); NULL on error. */
+static jx_fn *vfn(rule *r, const jx_fn *f, const int *in_dims, const int *out_dims, bool *out_batched) {
+    return live(r) ? hold(r, jx__vmap_fn(r->cx, f, in_dims, out_dims, out_batched)) : NULL;
+}
+
+static const jx_fn *fn_of(const jx__eqn *e, jx__akey key) {
+    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
+    return a && a->kind == JX_AK_FNS && a->n == 1 ? a->u.fns[0] : NULL;
+}
+
+static int dim_of(bool batched) { return batched ? 0 : JX_NOBATCH; }
+
+static bool same(int n, const bool *a, const bool *b) { return n == 0 || !memcmp(a, b, sizeof *a * (size_t)n); }
+
+/* Binds e's primitive on ops with the function attributes keys[i] = fns[i]. */
+static void bind_fns(const jx__eqn *e, int nin, const jx_val *ops, int nf, const jx__akey *keys, jx_fn **fns,
+                     jx_val *y) {
+    jx__attr a[3];
+    for (int i = 0; i < nf; i++) a[i] = jx__a_fns(keys[i], 1, &fns[i]);
+    jx__bind(e->loc, (jx_prim)e->prim, nin, ops, nf, a, e->nout, y, NULL);
+}
+
+/* ------------------------------------------------------------------ building blocks */
+
+/* bwd batched as a function (residuals..., ybar...) -> (xbar...): its inputs have avals
+ * av, mapped at ind; xbar i comes out mapped at want[i], or, where want[i] is
+ * JX_NOBATCH, summed over the lanes (an input every lane shares gets the sum of the
+ * lanes' cotangents). NULL on error. */
+static jx_fn *bwd_batched(rule *r, const jx_fn *bw, const jx_aval *av, const int *ind, const int *want) {
+    int n = bw->nin, m = bw->nout;
+    jx_val *in = TAKE(r, jx_val, n), *out = TAKE(r, jx_val, m);
+    int *od = TAKE(r, int, m);
+    if (!live(r)) return NULL;
+    jx__trace *t = jx__trace_begin(r->loc, "bwd_batched", n, av, in, false);
+    if (!t) return hold(r, NULL);
+    if (jx__vmap_inline(r->cx, bw, in, ind, out, od) == JX_OK)
+        for (int i = 0; i < m; i++) {
+            if (want[i] != JX_NOBATCH) out[i] = jx__bmove(r->cx, r->loc, out[i], od[i], want[i]);
+            else if (od[i] != JX_NOBATCH) out[i] = jx_reduce_sum_at(r->loc, out[i], JX_INTS(od[i]));
+        }
+    return hold(r, jx__trace_end(t, m, out, NULL, NULL));
+}
+
+/* ------------------------------------------------------------------ custom_jvp_call */
+
+static jx_status b_custom_jvp(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
+                              int *ydim) {
+    rule r;
+    rule_init(&r, cx, e);
+    const jx_fn *f = fn_of(e, JX_A_FN), *j = fn_of(e, JX_A_JVP);
+    int n = e->nin, m = e->nout;
+    int *ind = TAKE(&r, int, 2 * n), *od = TAKE(&r, int, 2 * m);
+    bool *obf = TAKE(&r, bool, m), *obj = TAKE(&r, bool, 2 * m), *ub = TAKE(&r, bool, 2 * m);
+    if (!live(&r)) return rule_done(&r);
+    for (int i = 0; i < n; i++) ind[i] = ind[n + i] = bdim[i];
+    jx_fn *fns[2] = {vfn(&r, f, ind, NULL, obf), vfn(&r, j, ind, NULL, obj)};
+    if (!fns[1]) return rule_done(&r);
+    for (int k = 0; k < m; k++) {
+        ub[k] = ub[m + k] = obf[k] || obj[k] || obj[m + k];
+        od[k] = od[m + k] = dim_of(ub[k]);
+    }
+    if (!same(m, obf, ub)) fns[0] = vfn(&r, f, ind, od, NULL);
+    if (!same(2 * m, obj, ub)) fns[1] = vfn(&r, j, ind, od, NULL);
+    static const jx__akey keys[2] = {JX_A_FN, JX_A_JVP};
+    if (live(&r)) {
+        bind_fns(e, n, x, 2, keys, fns, y);
+        memcpy(ydim, od, sizeof *od * (size_t)m);
+    }
+    return rule_done(&r);
+}
+
+/* ------------------------------------------------------------------ custom_vjp_call */
+
+static jx_status b_custom_vjp(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
+                              int *ydim) {
+    rule r;
+    rule_init(&r, cx, e);
+    const jx_fn *f = fn_of(e, JX_A_FN), *fw = fn_of(e, JX_A_FWD), *bw = fn_of(e, JX_A_BWD);
+    int n = e->nin, m = e->nout, nw = fw->nout, nres = nw - m;
+    int *od = TAKE(&r, int, nw), *bin = TAKE(&r, int, nw);
+    bool *obf = TAKE(&r, bool, m), *obw = TAKE(&r, bool, nw), *ub = TAKE(&r, bool, nw);
+    jx_aval *av = TAKE(&r, jx_aval, nw);
+    if (!live(&r)) return rule_done(&r);
+    jx_fn *fns[3] = {vfn(&r, f, bdim, NULL, obf), vfn(&r, fw, bdim, NULL, obw), NULL};
+    if (!fns[1]) return rule_done(&r);
+    for (int k = 0; k < nw; k++) {
+        ub[k] = obw[k] || (k < m && obf[k]);
+        od[k] = dim_of(ub[k]);
+    }
+    if (!same(m, obf, ub)) fns[0] = vfn(&r, f, bdim, od, NULL);
+    if (!same(nw, obw, ub)) fns[1] = vfn(&r, fw, bdim, od, NULL);
+    if (!fns[0] || !fns[1]) return rule_done(&r);
+    /* bwd takes (residuals..., ybar...) as fwd gives the residuals and fn its outputs */
+    for (int k = 0; k < nres; k++) av[k] = jx_fn_output_aval(fns[1], m + k), bin[k] = od[m + k];
+    for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = od[k];
+    fns[2] = bwd_batched(&r, bw, av, bin, bdim);
+    static const jx__akey keys[3] = {JX_A_FN, JX_A_FWD, JX_A_BWD};
+    if (fns[2]) {
+        bind_fns(e, n, x, 3, keys, fns, y);
+        memcpy(ydim, od, sizeof *od * (size_t)m);
+    }
+    return rule_done(&r);
+}
+
+/* ------------------------------------------------------------------ checkpoint and tangents */
+
+static jx_status b_checkpoint(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
+                              int *ydim) {
+    rule r;
+    rule_init(&r, cx, e);
+    bool *ob = TAKE(&r, bool, e->nout);
+    jx_fn *g = ob ? vfn(&r, fn_of(e, JX_A_FN), bdim, NULL, ob) : NULL;
+    static const jx__akey key = JX_A_FN;
+    if (g) {
+        bind_fns(e, e->nin, x, 1, &key, &g, y);
+        for (int k = 0; k < e->nout; k++) ydim[k] = dim_of(ob[k]);
+    }
+    return rule_done(&r);
+}
+
+/* checkpoint_tangent[fn](x..., dx...) and custom_vjp_tangent[fn bwd](x..., dx...,
+ * residuals...): x[i] and dx[i] must be mapped alike, so both go to 0 where either is
+ * mapped. */
+static jx_status b_tangent(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
+                           int *ydim) {
+    rule r;
+    rule_init(&r, cx, e);
+    const jx_fn *f = fn_of(e, JX_A_FN), *bw = fn_of(e, JX_A_BWD);
+    int n = f->nin, m = f->nout, nres = e->nin - 2 * n;
+    jx_val *ops = TAKE(&r, jx_val, e->nin);
+    int *ind = TAKE(&r, int, n), *bin = TAKE(&r, int, nres + m);
+    bool *ob = TAKE(&r, bool, m);
+    jx_aval *av = TAKE(&r, jx_aval, nres + m);
+    if (!live(&r)) return rule_done(&r);
+    memcpy(ops, x, sizeof *ops * (size_t)e->nin);
+    for (int i = 0; i < n; i++) {
+        ind[i] = dim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
+        if (ind[i] == JX_NOBATCH) continue;
+        ops[i] = jx__bfront(cx, e->loc, x[i], bdim[i]);
+        ops[n + i] = jx__bfront(cx, e->loc, x[n + i], bdim[n + i]);
+    }
+    jx_fn *fns[2] = {vfn(&r, f, ind, NULL, ob), NULL};
+    if (!fns[0]) return rule_done(&r);
+    if (bw) {
+        for (int k = 0; k < nres; k++) av[k] = jx__val_aval(x[2 * n + k]), bin[k] = bdim[2 * n + k];
+        for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = dim_of(ob[k]);
+        if (!(fns[1] = bwd_batched(&r, bw, av, bin, ind))) return rule_done(&r);
+    }
+    static const jx__akey keys[2] = {JX_A_FN, JX_A_BWD};
+    bind_fns(e, e->nin, ops, bw ? 2 : 1, keys, fns, y);
+    for (int k = 0; k < m; k++) ydim[k] = dim_of(ob[k]);
+    return rule_done(&r);
+}
+
+void jx__vmap_register_custom(jx__batch_rule *t) {
+    t[JX_PRIM_CUSTOM_JVP] = b_custom_jvp;
+    t[JX_PRIM_CUSTOM_VJP] = b_custom_vjp;
+    t[JX_PRIM_CHECKPOINT] = b_checkpoint;
+    t[JX_PRIM_CUSTOM_VJP_TAN] = b_tangent;
+    t[JX_PRIM_CHECKPOINT_TAN] = b_tangent;
+}
