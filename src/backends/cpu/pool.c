@@ -1,0 +1,188 @@
+/* pool.c: the CPU thread pool (see jit.h): process-wide pools of pthreads, one per worker
+#define _POSIX_C_SOURCE 200809L
+ * count, running parallel-for loops with a static split. The split of [0, n) depends only
+ * on n, the grain and the pool size, never on timing, so kernels give the same bits
+ * whatever the scheduling; a pool already busy (another thread's run) runs the same
+ * chunks one after another on the calling thread. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../jit/jit.h"
+
+struct jx__pool {
+    int n;                  /* workers, the calling thread included */
+    pthread_t *threads;     /* n - 1 */
+    pthread_mutex_t run;    /* held by the caller of a parallel-for for its duration */
+    pthread_mutex_t mu;     /* guards the fields below */
+    pthread_cond_t wake, done;
+    uint64_t gen;           /* incremented per job */
+    int pending;            /* chunks of the current job not yet finished by workers */
+    bool stop;
+    /* the current job */
+    void (*fn)(void *ctx, int64_t begin, int64_t end);
+    void *ctx;
+    int64_t total;
+    int nchunks;
+    struct jx__pool *next;  /* the process's list of pools */
+};
+
+static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
+static jx__pool *pools;
+static bool atexit_set;
+
+/* Chunk c of [0, total) split into nchunks contiguous ranges. */
+static void chunk_range(int64_t total, int nchunks, int c, int64_t *b, int64_t *e) {
+    *b = (int64_t)((__int128)total * c / nchunks);
+    *e = (int64_t)((__int128)total * (c + 1) / nchunks);
+}
+
+typedef struct worker_arg {
+    jx__pool *p;
+    int index; /* 1 .. n-1: the chunk it runs */
+} worker_arg;
+
+static void *worker(void *arg) {
+    worker_arg wa = *(worker_arg *)arg;
+    free(arg);
+    jx__pool *p = wa.p;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stop) break;
+        seen = p->gen;
+        if (wa.index >= p->nchunks) continue;
+        void (*fn)(void *, int64_t, int64_t) = p->fn;
+        void *ctx = p->ctx;
+        int64_t b, e;
+        chunk_range(p->total, p->nchunks, wa.index, &b, &e);
+        pthread_mutex_unlock(&p->mu);
+        fn(ctx, b, e);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void pool_destroy(jx__pool *p) {
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n - 1; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->run);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    free(p->threads);
+    free(p);
+}
+
+/* Stops every pool's workers at exit, so leak checkers see a clean process. */
+static void pools_shutdown(void) {
+    pthread_mutex_lock(&pools_mu);
+    jx__pool *p = pools;
+    pools = NULL;
+    pthread_mutex_unlock(&pools_mu);
+    while (p) {
+        jx__pool *next = p->next;
+        pool_destroy(p);
+        p = next;
+    }
+}
+
+/* A new pool of n workers; NULL when out of memory or threads. */
+static jx__pool *pool_create(int n) {
+    jx__pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = n;
+    p->threads = calloc((size_t)n, sizeof *p->threads);
+    if (!p->threads) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->run, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (int i = 1; i < n; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (wa) *wa = (worker_arg){p, i};
+        if (!wa || pthread_create(&p->threads[i - 1], NULL, worker, wa) != 0) {
+            free(wa);
+            p->n = i; /* the workers started so far are joined by pool_destroy */
+            pool_destroy(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+jx__pool *jx__pool_get(int n) {
+    if (n < 1) n = jx__default_threads();
+    if (n > 256) n = 256;
+    pthread_mutex_lock(&pools_mu);
+    jx__pool *p = pools;
+    while (p && p->n != n) p = p->next;
+    if (!p && (p = pool_create(n)) != NULL) {
+        p->next = pools;
+        pools = p;
+        if (!atexit_set) atexit_set = atexit(pools_shutdown) == 0;
+    }
+    pthread_mutex_unlock(&pools_mu);
+    if (!p) jx__fail(JX_ERR_RUNTIME, jx__noloc, "jit", "cannot start a pool of %d threads", n);
+    return p;
+}
+
+int jx__pool_size(const jx__pool *p) { return p ? p->n : 1; }
+
+void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
+                  void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int size = jx__pool_size(p);
+    int64_t most = n / grain;
+    int nchunks = most < 1 ? 1 : most < size ? (int)most : size;
+    if (nchunks == 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (pthread_mutex_trylock(&p->run) != 0) {
+        /* busy (another run, or a kernel calling back in): the same chunks, serially */
+        for (int c = 0; c < nchunks; c++) {
+            int64_t b, e;
+            chunk_range(n, nchunks, c, &b, &e);
+            fn(ctx, b, e);
+        }
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->total = n;
+    p->nchunks = nchunks;
+    p->pending = nchunks - 1;
+    p->gen++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    int64_t b, e;
+    chunk_range(n, nchunks, 0, &b, &e);
+    fn(ctx, b, e);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&p->run);
+}
+
+int jx__default_threads(void) {
+    const char *e = getenv("JX_NUM_THREADS");
+    if (e && *e) {
+        long v = strtol(e, NULL, 10);
+        if (v >= 1 && v <= 256) return (int)v;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c >= 1 ? (c > 256 ? 256 : (int)c) : 1;
+}

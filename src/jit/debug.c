@@ -1,0 +1,100 @@
+/* debug.c: the jit's environment switches (see jit.h), read once per process, and the
+#define _POSIX_C_SOURCE 200809L
+ * dump streams (stderr, or numbered files in JX_DUMP_DIR). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static unsigned dump_flags;
+static bool debug_nans;
+static bool fuse_enabled = true;
+static char dump_dir[1024];
+static atomic_int dump_seq;
+
+static bool env_true(const char *name, bool def) {
+    const char *v = getenv(name);
+    if (!v || !*v) return def;
+    return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0);
+}
+
+/* JX_DUMP=ir,passes,...: unknown words are ignored. */
+static unsigned parse_dump(const char *s) {
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } words[] = {{"ir", JX__DUMP_IR},     {"passes", JX__DUMP_PASSES}, {"fusion", JX__DUMP_FUSION},
+                 {"llvm", JX__DUMP_LLVM}, {"asm", JX__DUMP_ASM},       {"plan", JX__DUMP_PLAN},
+                 {"all", ~0u}};
+    unsigned flags = 0;
+    while (s && *s) {
+        size_t n = strcspn(s, ",; ");
+        for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+            if (strlen(words[w].name) == n && strncmp(s, words[w].name, n) == 0) flags |= words[w].flag;
+        s += n;
+        s += strspn(s, ",; ");
+    }
+    return flags;
+}
+
+static void read_env(void) {
+    dump_flags = parse_dump(getenv("JX_DUMP"));
+    debug_nans = env_true("JX_DEBUG_NANS", false);
+    fuse_enabled = env_true("JX_JIT_FUSE", true);
+    const char *d = getenv("JX_DUMP_DIR");
+    if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
+}
+
+unsigned jx__dump_flags(void) {
+    pthread_once(&env_once, read_env);
+    return dump_flags;
+}
+
+bool jx__debug_nans(void) {
+    pthread_once(&env_once, read_env);
+    return debug_nans;
+}
+
+bool jx__jit_fuse_enabled(void) {
+    pthread_once(&env_once, read_env);
+    return fuse_enabled;
+}
+
+/* A file name's extension for a dump kind. */
+static const char *dump_ext(const char *what) {
+    if (strcmp(what, "llvm") == 0) return "ll";
+    if (strcmp(what, "asm") == 0) return "s";
+    return "txt";
+}
+
+FILE *jx__dump_open(const char *name, const char *what) {
+    pthread_once(&env_once, read_env);
+    if (!name) name = "fn";
+    if (!what) what = "dump";
+    if (dump_dir[0]) {
+        /* "<seq>-<name>.<what>.<ext>": one file per dump, in the order they were made;
+         * characters that do not belong in a file name become '_' */
+        char safe[64];
+        size_t n = 0;
+        for (const char *c = name; *c && n + 1 < sizeof safe; c++)
+            safe[n++] = (strchr("/\\:*?\"<>| \t\r\n", *c) ? '_' : *c);
+        safe[n] = 0;
+        char path[1400];
+        int seq = atomic_fetch_add(&dump_seq, 1);
+        snprintf(path, sizeof path, "%s/%04d-%s.%s.%s", dump_dir, seq, safe, what, dump_ext(what));
+        FILE *f = fopen(path, "w");
+        if (f) return f;
+        fprintf(stderr, "jx: cannot write %s, dumping to stderr\n", path);
+    }
+    fprintf(stderr, "==== jx %s: %s ====\n", what, name);
+    return stderr;
+}
+
+void jx__dump_close(FILE *f) {
+    if (!f) return;
+    if (f == stderr) fflush(f);
+    else fclose(f);
+}

@@ -1,0 +1,286 @@
+/* jit.c: the public jit API (jx.h, section "jit"): compiling a function into an
+ * executable, the process-wide compile cache, and running an executable.
+ *
+ * The cache key is the function's full text (jx_fn_to_string: every equation, attribute,
+ * constant value and source line, so equal text means the same computation and the same
+ * error places) with the input avals it declares, the device and the normalised options;
+ * a 64-bit hash picks candidates and the whole key confirms them. Compiling happens
+ * outside the cache lock: two threads compiling the same function both compile, and the
+ * first to finish is kept. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plan.h"
+
+struct jx_exec {
+    atomic_int refs;
+    jx_device device;
+    char *key;       /* the cache key (options header + function text) */
+    uint64_t hash;
+    jx_fn *f;        /* the compiled function: calls inlined, simplified */
+    jx__prog *prog;  /* CPU */
+    jx__cpu_module *mod;
+    jx__pool *pool;
+    bool *donate;    /* per input */
+    jx_exec *next;   /* in the cache */
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static jx_exec *cache;
+static jx_jit_stats stats;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The options with defaults filled in and checked; the donated inputs as flags. */
+typedef struct norm_opts {
+    int nthreads, opt_level;
+    bool *donate; /* per input, malloc'd */
+} norm_opts;
+
+static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, norm_opts *n) {
+    jx_jit_opts d = JX_JIT_DEFAULTS;
+    if (!o) o = &d;
+    n->donate = calloc((size_t)f->nin + 1, sizeof *n->donate);
+    if (!n->donate) return jx__fail(JX_ERR_NOMEM, loc, "jit", "out of memory");
+    if (o->nthreads < 0 || o->nthreads > 256)
+        return jx__fail(JX_ERR_ARG, loc, "jit", "%s: nthreads is %d, want 0 (default) to 256", f->name, o->nthreads);
+    if (o->opt_level < 0 || o->opt_level > 3)
+        return jx__fail(JX_ERR_ARG, loc, "jit", "%s: opt_level is %d, want 0 to 3", f->name, o->opt_level);
+    n->nthreads = o->nthreads ? o->nthreads : jx__default_threads();
+    n->opt_level = o->opt_level ? o->opt_level : 2;
+    if (o->donate.n && !o->donate.v) return jx__fail(JX_ERR_ARG, loc, "jit", "%s: donate list is NULL", f->name);
+    for (int i = 0; i < o->donate.n; i++) {
+        int64_t k = o->donate.v[i];
+        if (k < 0 || k >= f->nin)
+            return jx__fail(JX_ERR_ARG, loc, "jit", "%s: donated input %lld out of range (the function takes %d)",
+                            f->name, (long long)k, f->nin);
+        n->donate[k] = true;
+    }
+    return JX_OK;
+}
+
+/* "jx-jit device=.. threads=.. opt=.. donate=..\n<name>\n<text>", malloc'd. */
+static char *make_key(const jx_fn *f, jx_device device, const norm_opts *n) {
+    char *text = jx_fn_to_string(f);
+    if (!text) return NULL;
+    size_t len = strlen(text) + strlen(f->name) + 96 + 12 * (size_t)f->nin;
+    char *key = malloc(len);
+    if (key) {
+        int at = snprintf(key, len, "jx-jit device=%d threads=%d opt=%d donate=", (int)device, n->nthreads,
+                          n->opt_level);
+        for (int i = 0; i < f->nin; i++)
+            if (n->donate[i]) at += snprintf(key + at, len - (size_t)at, "%d,", i);
+        snprintf(key + at, len - (size_t)at, "\n%s\n%s", f->name, text);
+    } else {
+        jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    }
+    free(text);
+    return key;
+}
+
+static void exec_free(jx_exec *x) {
+    jx__prog_free(x->prog); /* before the module that owns its kernels */
+    jx__cpu_module_free(x->mod);
+    jx_fn_release(x->f);
+    free(x->donate);
+    free(x->key);
+    free(x);
+}
+
+static bool has_kernels(const jx__prog *p) {
+    for (int k = 0; k < p->nsteps; k++) {
+        if (p->steps[k].kernel) return true;
+        for (int i = 0; i < p->steps[k].nsubs; i++)
+            if (has_kernels(p->steps[k].subs[i])) return true;
+    }
+    return false;
+}
+
+static void dump_fusion(FILE *out, const jx__prog *p) {
+    jx__fusion_print(out, p->f, p->fu);
+    for (int k = 0; k < p->nsteps; k++)
+        for (int i = 0; i < p->steps[k].nsubs; i++) dump_fusion(out, p->steps[k].subs[i]);
+}
+
+/* The CPU half of a compile: program, kernels, pool. */
+static jx_status compile_cpu(jx_exec *x, const norm_opts *n) {
+    unsigned dump = jx__dump_flags();
+    x->mod = jx__cpu_module_new(n->opt_level);
+    if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
+    x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->mod, x->donate);
+    if (!x->prog) return jx_errcode();
+    if (x->mod && has_kernels(x->prog) && jx__cpu_module_compile(x->mod) != JX_OK) return jx_errcode();
+    if (dump & JX__DUMP_FUSION) {
+        FILE *out = jx__dump_open(x->f->name, "fusion");
+        dump_fusion(out, x->prog);
+        jx__dump_close(out);
+    }
+    if (dump & JX__DUMP_PLAN) {
+        FILE *out = jx__dump_open(x->f->name, "plan");
+        jx__prog_print(out, x->prog, 0);
+        jx__dump_close(out);
+    }
+    x->pool = jx__pool_get(n->nthreads);
+    return x->pool ? JX_OK : jx_errcode();
+}
+
+static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, char *key, uint64_t hash) {
+    jx_exec *x = calloc(1, sizeof *x);
+    if (!x) {
+        free(key);
+        free(n->donate);
+        return jx__fail(JX_ERR_NOMEM, loc, "jit", "out of memory"), NULL;
+    }
+    atomic_init(&x->refs, 1);
+    x->device = device;
+    x->key = key;
+    x->hash = hash;
+    x->donate = n->donate;
+    n->donate = NULL;
+    x->f = jx__jit_prepare(loc, f);
+    jx_status st = x->f ? JX_OK : jx_errcode();
+    if (st == JX_OK && device == JX_DEVICE_CPU) st = compile_cpu(x, n);
+    if (st != JX_OK) {
+        if (jx_errcode() == JX_OK) jx__fail(st, loc, "jit", "%s: compilation failed", f->name);
+        exec_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_opts *opts) {
+    if (!f) return jx__fail(JX_ERR_ARG, loc, "jit", "function is NULL"), NULL;
+    if ((unsigned)device >= JX_DEVICE_COUNT)
+        return jx__fail(JX_ERR_ARG, loc, "jit", "%s: unknown device %d", f->name, (int)device), NULL;
+    double t0 = now_ms();
+    norm_opts n = {0, 0, NULL};
+    if (normalise(loc, f, opts, &n) != JX_OK) {
+        free(n.donate);
+        return NULL;
+    }
+    char *key = make_key(f, device, &n);
+    if (!key) {
+        free(n.donate);
+        return NULL;
+    }
+    uint64_t hash = fnv1a(key);
+    pthread_mutex_lock(&cache_mu);
+    for (jx_exec *c = cache; c; c = c->next)
+        if (c->hash == hash && strcmp(c->key, key) == 0) {
+            jx_exec_retain(c);
+            stats.hits++;
+            pthread_mutex_unlock(&cache_mu);
+            free(key);
+            free(n.donate);
+            return c;
+        }
+    pthread_mutex_unlock(&cache_mu);
+    jx_exec *x = compile(loc, f, device, &n, key, hash);
+    if (!x) return NULL;
+    pthread_mutex_lock(&cache_mu);
+    stats.misses++;
+    stats.compile_ms += now_ms() - t0;
+    jx_exec *won = NULL;
+    for (jx_exec *c = cache; c && !won; c = c->next)
+        if (c->hash == hash && strcmp(c->key, x->key) == 0) won = c;
+    if (won) {
+        jx_exec_retain(won);
+    } else {
+        jx_exec_retain(x); /* the cache's reference */
+        x->next = cache;
+        cache = x;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (won) {
+        jx_exec_release(x);
+        return won;
+    }
+    return x;
+}
+
+jx_exec *jx_exec_retain(jx_exec *x) {
+    if (x) atomic_fetch_add(&x->refs, 1);
+    return x;
+}
+
+void jx_exec_release(jx_exec *x) {
+    if (x && atomic_fetch_sub(&x->refs, 1) == 1) exec_free(x);
+}
+
+const jx_fn *jx_exec_fn(const jx_exec *x) { return x ? x->f : NULL; }
+
+/* Checks the run's arguments against the function; the error names the input. */
+static jx_status check_args(const jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out) {
+    const jx_fn *f = x->f;
+    if (nin != f->nin)
+        return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "%s: takes %d inputs, got %d", f->name, f->nin, nin);
+    if (nout != f->nout)
+        return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "%s: gives %d outputs, got room for %d", f->name, f->nout,
+                        nout);
+    if ((nin && !in) || (nout && !out))
+        return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "%s: input or output list is NULL", f->name);
+    for (int i = 0; i < nin; i++) {
+        if (!in[i]) return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "%s: input %d is NULL", f->name, i);
+        const jx_aval *want = &f->vars[f->in[i]];
+        if (!jx_aval_equal(&in[i]->aval, want))
+            return jx__fail(JX_ERR_SHAPE, jx__noloc, "jit", "%s: input %d is %s but the function takes %s", f->name,
+                            i, jx__avs(&in[i]->aval), jx__avs(want));
+    }
+    return JX_OK;
+}
+
+jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out) {
+    if (!x) return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "executable is NULL");
+    for (int i = 0; out && i < nout; i++) out[i] = NULL;
+    jx_status st = check_args(x, nin, in, nout, out);
+    if (st != JX_OK) return st;
+    if (x->device == JX_DEVICE_INTERP) return jx_eval(x->f, nin, in, nout, out);
+    /* a donated input is taken only when the caller holds its one reference, and passes
+     * it once */
+    bool db[16];
+    bool *don = nin <= 16 ? db : calloc((size_t)nin, sizeof *don);
+    if (!don) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    for (int i = 0; i < nin; i++) {
+        don[i] = x->donate[i] && atomic_load(&in[i]->refs) == 1;
+        for (int j = 0; don[i] && j < nin; j++) don[i] = j == i || in[j] != in[i];
+    }
+    jx__rt rt = {x->pool, jx__debug_nans()};
+    jx__frame *fr = jx__frame_new(&rt, x->prog);
+    st = fr ? jx__frame_run(fr, in, don, out) : jx_errcode();
+    jx__frame_free(fr);
+    if (don != db) free(don);
+    return st;
+}
+
+jx_jit_stats jx_jit_stats_get(void) {
+    pthread_mutex_lock(&cache_mu);
+    jx_jit_stats s = stats;
+    pthread_mutex_unlock(&cache_mu);
+    s.kernels = jx__cpu_kernels_compiled();
+    return s;
+}
+
+void jx_jit_cache_clear(void) {
+    pthread_mutex_lock(&cache_mu);
+    jx_exec *c = cache;
+    cache = NULL;
+    pthread_mutex_unlock(&cache_mu);
+    while (c) {
+        jx_exec *next = c->next;
+        jx_exec_release(c);
+        c = next;
+    }
+}

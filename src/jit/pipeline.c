@@ -1,0 +1,173 @@
+/* pipeline.c: the IR passes jit runs before fusion: inline every call-like equation
+ * (call, custom_jvp_call, custom_vjp_call, checkpoint: at run time each is just its `fn`),
+ * in nested functions too, then simplify (fold, CSE, DCE). JX_DUMP=ir prints the function
+ * given and the one compiled, JX_DUMP=passes the IR after each pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+/* Whether e is run as its `fn` attribute inlined. */
+static bool inlinable(const jx__eqn *e) {
+    switch (e->prim) {
+    case JX_PRIM_CALL:
+    case JX_PRIM_CUSTOM_JVP:
+    case JX_PRIM_CUSTOM_VJP:
+    case JX_PRIM_CHECKPOINT: return true;
+    default: return false;
+    }
+}
+
+static const jx_fn *fn_attr(const jx__eqn *e) {
+    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_FN);
+    return a && a->kind == JX_AK_FNS && a->n == 1 ? a->u.fns[0] : NULL;
+}
+
+static bool has_fns(const jx__eqn *e) {
+    for (int a = 0; a < e->nattr; a++)
+        if (e->attrs[a].kind == JX_AK_FNS) return true;
+    return false;
+}
+
+/* Whether f or a function nested in it holds something to inline. */
+static bool needs_inline(const jx_fn *f) {
+    for (int k = 0; k < f->neqn; k++) {
+        const jx__eqn *e = &f->eqns[k];
+        if (inlinable(e)) return true;
+        for (int a = 0; a < e->nattr; a++)
+            if (e->attrs[a].kind == JX_AK_FNS)
+                for (int j = 0; j < e->attrs[a].n; j++)
+                    if (needs_inline(e->attrs[a].u.fns[j])) return true;
+    }
+    return false;
+}
+
+/* Frees a block made by inline_attrs, releasing its nfns functions. */
+static void release_attrs(jx__attr *at, int nattr, int nfns) {
+    if (!at) return;
+    jx_fn **fns = (jx_fn **)(at + nattr);
+    for (int i = 0; i < nfns; i++) jx_fn_release(fns[i]);
+    free(at);
+}
+
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f);
+
+/* e's attributes with each nested function inlined, in one malloc'd block whose tail
+ * holds the new functions (*nfns of them, new references). NULL with the error on t. */
+static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, int *nfns) {
+    int n = 0;
+    for (int a = 0; a < e->nattr; a++)
+        if (e->attrs[a].kind == JX_AK_FNS) n += e->attrs[a].n;
+    jx__attr *at = calloc(1, sizeof *at * (size_t)e->nattr + sizeof(jx_fn *) * (size_t)(n + 1));
+    *nfns = 0;
+    if (!at) {
+        jx__trace_fail(t, JX_ERR_NOMEM, loc, "jit", "out of memory while inlining");
+        return NULL;
+    }
+    memcpy(at, e->attrs, sizeof *at * (size_t)e->nattr);
+    jx_fn **fns = (jx_fn **)(at + e->nattr);
+    for (int a = 0; a < e->nattr; a++) {
+        if (at[a].kind != JX_AK_FNS) continue;
+        at[a].u.fns = (jx_fn *const *)(fns + *nfns);
+        for (int j = 0; j < at[a].n; j++) {
+            const jx_fn *old = e->attrs[a].u.fns[j];
+            jx_fn *g = needs_inline(old) ? inline_fn(loc, old) : jx_fn_retain((jx_fn *)old);
+            if (!g) {
+                jx__trace_fail(t, jx_errcode() != JX_OK ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s",
+                               jx_errmsg());
+                release_attrs(at, e->nattr, *nfns);
+                return NULL;
+            }
+            fns[(*nfns)++] = g;
+        }
+    }
+    return at;
+}
+
+/* Replays f's equations on the current trace t with inputs in[], inlining call-likes;
+ * out[] receives f's outputs. Returns t's status. */
+static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out) {
+    jx_val *env = malloc(sizeof *env * (size_t)(f->nvars ? f->nvars : 1));
+    if (!env) {
+        jx__trace_fail(t, JX_ERR_NOMEM, loc, "jit", "out of memory while inlining");
+        return t->status;
+    }
+    for (int i = 0; i < f->nin; i++) env[f->in[i]] = in[i];
+    for (int k = 0; k < f->neqn && t->status == JX_OK; k++) {
+        const jx__eqn *e = &f->eqns[k];
+        jx_loc eloc = e->loc.file ? e->loc : loc;
+        jx_val *args = malloc(sizeof *args * (size_t)(e->nin + 1));
+        jx_val *outs = malloc(sizeof *outs * (size_t)(e->nout + 1));
+        if (!args || !outs) {
+            jx__trace_fail(t, JX_ERR_NOMEM, eloc, "jit", "out of memory while inlining");
+        } else {
+            for (int i = 0; i < e->nin; i++)
+                args[i] = e->in[i].var >= 0 ? env[e->in[i].var] : jx__lit_val(t, e->in[i]);
+            const jx_fn *g = inlinable(e) ? fn_attr(e) : NULL;
+            if (g) {
+                replay(t, eloc, g, args, outs);
+            } else if (has_fns(e)) {
+                /* cond/while/scan (and the grad-internal tangent calls) keep their nested
+                 * functions, inlined themselves */
+                int nfns = 0;
+                jx__attr *attrs = inline_attrs(t, eloc, e, &nfns);
+                if (attrs) jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, attrs, e->nout, outs, NULL);
+                release_attrs(attrs, e->nattr, nfns); /* the bind retained what it keeps */
+            } else {
+                jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, e->attrs, e->nout, outs, NULL);
+            }
+            for (int i = 0; i < e->nout && t->status == JX_OK; i++) env[e->out[i]] = outs[i];
+        }
+        free(args);
+        free(outs);
+    }
+    for (int i = 0; i < f->nout && t->status == JX_OK; i++)
+        out[i] = f->out[i].var >= 0 ? env[f->out[i].var] : jx__lit_val(t, f->out[i]);
+    free(env);
+    return t->status;
+}
+
+/* f with every call-like equation inlined, recursively; a new reference or NULL. */
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f) {
+    jx_aval *av = malloc(sizeof *av * (size_t)(f->nin + 1));
+    jx_val *ins = malloc(sizeof *ins * (size_t)(f->nin + 1));
+    jx_val *outs = malloc(sizeof *outs * (size_t)(f->nout + 1));
+    jx_fn *g = NULL;
+    if (av && ins && outs) {
+        for (int i = 0; i < f->nin; i++) av[i] = f->vars[f->in[i]];
+        jx__trace *t = jx__trace_begin(loc, f->name, f->nin, av, ins, false);
+        if (t) {
+            for (int i = 0; i < f->nout; i++) outs[i] = (jx_val){t->id, -1};
+            replay(t, loc, f, ins, outs);
+            g = jx__trace_end(t, f->nout, outs, NULL, NULL);
+        }
+    } else {
+        jx__fail(JX_ERR_NOMEM, loc, "jit", "out of memory while inlining");
+    }
+    free(av);
+    free(ins);
+    free(outs);
+    return g;
+}
+
+static void dump_fn(const char *name, const char *what, const jx_fn *f) {
+    FILE *out = jx__dump_open(name, what);
+    fprintf(out, "# %s: %d equations (%d with nested functions)\n", what, jx_fn_num_eqns(f),
+            jx_fn_num_eqns_total(f));
+    jx_fn_print(out, f);
+    jx__dump_close(out);
+}
+
+jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f) {
+    unsigned dump = jx__dump_flags();
+    if (dump & JX__DUMP_IR) dump_fn(f->name, "ir-given", f);
+    jx_fn *inl = needs_inline(f) ? inline_fn(loc, f) : jx_fn_retain((jx_fn *)f);
+    if (!inl) return NULL;
+    if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-inline", inl);
+    jx_fn *s = jx_fn_simplify(inl);
+    jx_fn_release(inl);
+    if (!s) return NULL;
+    if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-simplify", s);
+    if (dump & JX__DUMP_IR) dump_fn(f->name, "ir-compiled", s);
+    return s;
+}
