@@ -21,10 +21,10 @@ static jx_array *array_alloc(const jx_aval *a, bool zero) {
     jx_array *x = calloc(1, sizeof *x);
     size_t bytes = (size_t)n * jx_dtype_size(a->dtype);
     size_t alloc = (bytes + 63) & ~(size_t)63;
-    void *d = aligned_alloc(64, alloc ? alloc : 64);
+    void *d = jx__host_alloc(alloc ? alloc : 64);
     if (!x || !d) {
         free(x);
-        free(d);
+        jx__host_free(d, alloc ? alloc : 64);
         jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(a));
         return NULL;
     }
@@ -139,7 +139,7 @@ jx_array *jx_array_retain(jx_array *a) {
 
 void jx_array_release(jx_array *a) {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1) return;
-    free(a->data);
+    jx__host_free(a->data, ((a->nbytes + 63) & ~(size_t)63) ? ((a->nbytes + 63) & ~(size_t)63) : 64);
     free(a);
 }
 

@@ -300,6 +300,11 @@ struct jx_array {
 };
 /* Uninitialised array of an aval (data zeroed); NULL + error on bad aval/OOM. */
 jx_array *jx__array_alloc(const jx_aval *a);
+/* Host storage of arrays (host_alloc.c): 64-byte aligned; large freed blocks are cached
+ * and reused for allocations of the same size. bytes must be what was allocated. */
+void *jx__host_alloc(size_t bytes);
+void jx__host_free(void *p, size_t bytes);
+void jx__host_cache_trim(void); /* frees every cached block */
 /* The same without zeroing, for rules that write every element: it saves a memory pass. */
 jx_array *jx__array_alloc_uninit(const jx_aval *a);
 
