@@ -37,6 +37,7 @@ void jx__grad_register_linalg(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_index(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_control(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_custom(jx__jvp_rule *jvp, jx__transpose_rule *tr);
+void jx__grad_register_collective(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 
 /* ------------------------------------------------------------------ helpers for rules */
 

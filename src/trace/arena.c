@@ -99,6 +99,9 @@ jx__attr *jx__attrs_copy(jx__arena *a, int n, const jx__attr *attrs) {
             t->u.fns = fs;
         } else if (t->kind == JX_AK_ARRAY) {
             if (!jx__arena_keep_array(a, t->u.arr)) return NULL;
+        } else if (t->kind == JX_AK_STR) {
+            t->u.s = jx__arena_strdup(a, attrs[i].u.s ? attrs[i].u.s : "");
+            if (!t->u.s) return NULL;
         }
     }
     return out;

@@ -54,7 +54,8 @@ typedef enum jx__akind {
     JX_AK_F64,   /* f */
     JX_AK_DTYPE, /* i holds a jx_dtype */
     JX_AK_FNS,   /* fns[n]: one or more nested functions, each retained */
-    JX_AK_ARRAY  /* arr, retained */
+    JX_AK_ARRAY, /* arr, retained */
+    JX_AK_STR    /* s: a NUL-terminated string, arena-copied */
 } jx__akind;
 
 typedef struct jx__attr {
@@ -67,6 +68,7 @@ typedef struct jx__attr {
         const int64_t *ints;
         jx_fn *const *fns;
         jx_array *arr;
+        const char *s;
     } u;
 } jx__attr;
 
@@ -75,6 +77,7 @@ const jx__attr *jx__attr_get(int nattr, const jx__attr *attrs, jx__akey key);
 /* Typed getters: `def` when absent (the shape rule reports wrong kinds). */
 int64_t jx__attr_int(int nattr, const jx__attr *attrs, jx__akey key, int64_t def);
 jx_ints jx__attr_ints(int nattr, const jx__attr *attrs, jx__akey key);
+const char *jx__attr_str(int nattr, const jx__attr *attrs, jx__akey key); /* NULL if absent */
 /* Convenience builders for op wrappers (no copying: the bind copies). */
 static inline jx__attr jx__a_int(jx__akey k, int64_t v) {
     jx__attr a = {(uint16_t)k, JX_AK_INT, 0, {.i = v}};
@@ -98,6 +101,10 @@ static inline jx__attr jx__a_fns(jx__akey k, int n, jx_fn *const *fns) {
 }
 static inline jx__attr jx__a_array(jx__akey k, jx_array *arr) {
     jx__attr a = {(uint16_t)k, JX_AK_ARRAY, 0, {.arr = arr}};
+    return a;
+}
+static inline jx__attr jx__a_str(jx__akey k, const char *s) {
+    jx__attr a = {(uint16_t)k, JX_AK_STR, 0, {.s = s}};
     return a;
 }
 bool jx__attrs_equal(int n, const jx__attr *a, int m, const jx__attr *b);

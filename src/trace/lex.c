@@ -50,12 +50,47 @@ jx__tok jx__lex(const char *p) {
             while (is_digit(*q)) q++;
         }
         t.kind = JX__T_NUM;
+    } else if (*q == '"') {
+        for (q++; *q && *q != '"'; q++)
+            if (*q == '\\' && q[1]) q++;
+        t.kind = *q == '"' ? JX__T_STR : JX__T_BAD;
+        if (*q) q++;
     } else {
         t.kind = strchr("{}()[],:=.", *q) ? JX__T_PUNCT : JX__T_BAD;
         q++;
     }
     t.n = (size_t)(q - p);
     return t;
+}
+
+static int hex_val(char c) {
+    return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+}
+
+char *jx__str_decode(const char *s, size_t n, bool *bad) {
+    *bad = false;
+    char *r = malloc(n + 1), *w = r;
+    if (!r) return NULL;
+    for (size_t i = 1; i + 1 < n; i++) { /* inside the quotes */
+        if (s[i] != '\\') {
+            *w++ = s[i];
+            continue;
+        }
+        char c = s[++i];
+        if (c == '"' || c == '\\') {
+            *w++ = c;
+        } else if (c == 'x' && i + 3 < n && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0 &&
+                   (hex_val(s[i + 1]) | hex_val(s[i + 2]))) {
+            *w++ = (char)(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2]));
+            i += 2;
+        } else {
+            *bad = true;
+            free(r);
+            return NULL;
+        }
+    }
+    *w = 0;
+    return r;
 }
 
 bool jx__tok_is(jx__tok t, const char *s) {

@@ -10,6 +10,7 @@ typedef enum jx__tkind {
     JX__T_WORD,  /* -?[A-Za-z_][A-Za-z0-9_]*, and nan(0x...) as one word */
     JX__T_NUM,   /* -?[0-9]+(.[0-9]*)?([eE][+-]?[0-9]+)? */
     JX__T_PUNCT, /* one of { } ( ) [ ] , : = . */
+    JX__T_STR,   /* "..." with escapes \" \\ \xHH (a string attribute) */
     JX__T_BAD    /* any other character */
 } jx__tkind;
 
@@ -28,6 +29,12 @@ bool jx__tok_is(jx__tok t, const char *s);
 bool jx__word_reserved(const char *s, size_t n);
 /* The dtype named by s[0..n), or -1. */
 int jx__dtype_lookup(const char *s, size_t n);
+
+/* The text of a STR token decoded (quotes removed, escapes replaced), malloc'd; NULL on
+ * a bad escape (an unknown one, or \x00) or out of memory (*bad tells which). */
+char *jx__str_decode(const char *s, size_t n, bool *bad);
+/* Whether byte c is written escaped inside a string (quote, backslash, control bytes). */
+static inline bool jx__str_escaped(unsigned char c) { return c < 0x20 || c == 0x7f || c == '"' || c == '\\'; }
 
 /* Integer text (a NUM token without '.' or exponent): sign and magnitude; false on bad
  * syntax or a magnitude beyond 64 bits. */

@@ -236,6 +236,7 @@ static jx_fn *parse_fn(parser *P);
 static void attr_free(jx__attr *a) {
     if (a->kind == JX_AK_INTS) free((void *)a->u.ints);
     if (a->kind == JX_AK_ARRAY) jx_array_release(a->u.arr);
+    if (a->kind == JX_AK_STR) free((void *)a->u.s);
     if (a->kind == JX_AK_FNS) {
         for (int i = 0; i < a->n; i++) jx_fn_release(a->u.fns[i]);
         free((void *)a->u.fns);
@@ -356,6 +357,13 @@ static bool parse_value(parser *P, jx__attr *a) {
         return jx__tok_is(peek(P), "{") ? parse_fns(P, true, a) : parse_ints(P, a);
     }
     next(P);
+    if (t.kind == JX__T_STR) {
+        bool bad;
+        char *str = jx__str_decode(t.s, t.n, &bad);
+        if (!str) return bad ? SYNTAX(P, t.s, "bad escape in the string %.*s", SHOWN(t)) : NOMEM(P);
+        *a = jx__a_str((jx__akey)0, str);
+        return true;
+    }
     if (is_int_text(t)) return tok_int(P, t, &a->u.i);
     uint64_t bits;
     if (jx__real_parse(JX_F64, t.s, t.n, &bits)) {

@@ -50,6 +50,11 @@ jx_ints jx__attr_ints(int nattr, const jx__attr *attrs, jx__akey key) {
     return r;
 }
 
+const char *jx__attr_str(int nattr, const jx__attr *attrs, jx__akey key) {
+    const jx__attr *a = jx__attr_get(nattr, attrs, key);
+    return a && a->kind == JX_AK_STR ? a->u.s : NULL;
+}
+
 static bool attr_equal(const jx__attr *a, const jx__attr *b) {
     if (a->key != b->key || a->kind != b->kind || a->n != b->n) return false;
     switch ((jx__akind)a->kind) {
@@ -62,6 +67,7 @@ static bool attr_equal(const jx__attr *a, const jx__attr *b) {
             if (a->u.fns[i] != b->u.fns[i]) return false;
         return true;
     case JX_AK_ARRAY: return a->u.arr == b->u.arr;
+    case JX_AK_STR: return strcmp(a->u.s, b->u.s) == 0;
     }
     return false;
 }
@@ -98,6 +104,9 @@ uint64_t jx__attrs_hash(int n, const jx__attr *a) {
             for (int j = 0; j < a[i].n; j++) h = mix(h, (uint64_t)(uintptr_t)a[i].u.fns[j]);
             break;
         case JX_AK_ARRAY: h = mix(h, (uint64_t)(uintptr_t)a[i].u.arr); break;
+        case JX_AK_STR:
+            for (const char *c = a[i].u.s; *c; c++) h = mix(h, (unsigned char)*c);
+            break;
         }
     }
     return h;

@@ -202,6 +202,14 @@ static void put_attr(buf *b, const jx__attr *a) {
         }
         put(b, ")");
         break;
+    case JX_AK_STR:
+        put(b, "\"");
+        for (const unsigned char *c = (const unsigned char *)a->u.s; c && *c; c++)
+            if (!jx__str_escaped(*c)) put(b, "%c", *c);
+            else if (*c == '"' || *c == '\\') put(b, "\\%c", *c);
+            else put(b, "\\x%02x", *c);
+        put(b, "\"");
+        break;
     default: put(b, "?"); break;
     }
 }

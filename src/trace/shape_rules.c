@@ -13,6 +13,7 @@ void jx__shape_register_linalg(jx__shape_rule *t);
 void jx__shape_register_index(jx__shape_rule *t);
 void jx__shape_register_control(jx__shape_rule *t);
 void jx__shape_register_custom(jx__shape_rule *t);
+void jx__shape_register_collective(jx__shape_rule *t);
 
 static void init_once(void) {
     jx__shape_register_elementwise(jx__shape_rules);
@@ -22,6 +23,7 @@ static void init_once(void) {
     jx__shape_register_index(jx__shape_rules);
     jx__shape_register_control(jx__shape_rules);
     jx__shape_register_custom(jx__shape_rules);
+    jx__shape_register_collective(jx__shape_rules);
 }
 
 void jx__shape_rules_init(void) {

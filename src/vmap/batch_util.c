@@ -9,7 +9,14 @@ jx_val jx__bmove(const jx__vctx *cx, jx_loc loc, jx_val x, int from, int to) {
     if (from == JX_NOBATCH) {
         int r = a.rank + 1;
         if (to < 0) to += r;
-        JX__ASSERT(to >= 0 && to < r && r <= JX_MAX_RANK);
+        if (r > JX_MAX_RANK) {
+            /* a user's rank-8 value cannot take one more axis: an error, not a crash */
+            jx__trace_fail(jx__trace_top(), JX_ERR_SHAPE, loc, "vmap",
+                           "batching %s needs rank %d, above the maximum %d", jx__avs(&a), r,
+                           JX_MAX_RANK);
+            return x;
+        }
+        JX__ASSERT(to >= 0 && to < r);
         int64_t shape[JX_MAX_RANK], dims[JX_MAX_RANK];
         for (int i = 0, k = 0; i < r; i++) {
             if (i == to) {

@@ -20,7 +20,7 @@ typedef struct jx__vctx {
 /* batch rule: emits the batched form of e on the current trace. x are e's operands as
  * batched values (literal operands arrive as rank-0 values with bdim JX_NOBATCH); bdim[i]
  * is the mapped axis of x[i] in x[i]'s own (batched) rank, or JX_NOBATCH; at least one
- * operand is batched. Writes y[] (e's outputs, batched) and ydim[] (their mapped axes, or
+ * operand is batched, or jx__vmap_binds_axis(cx, e). Writes y[] (e's outputs, batched) and ydim[] (their mapped axes, or
  * JX_NOBATCH for outputs that are the same in every slice). Returns the trace's status. */
 typedef jx_status (*jx__batch_rule)(const jx__vctx *cx, const jx__eqn *e, const jx_val *x,
                                     const int *bdim, jx_val *y, int *ydim);
@@ -37,6 +37,10 @@ void jx__vmap_register_index(jx__batch_rule *t);
 void jx__vmap_register_control(jx__batch_rule *t);
 void jx__vmap_register_custom(jx__batch_rule *t);
 void jx__vmap_register_collective(jx__batch_rule *t);
+
+/* Whether e must go through its batch rule even when no operand is batched: it is, or
+ * its nested functions hold, a collective over cx's axis name (rules_collective.c). */
+bool jx__vmap_binds_axis(const jx__vctx *cx, const jx__eqn *e);
 
 /* ------------------------------------------------------------------ helpers (batch_util.c) */
 

@@ -13,6 +13,7 @@ void jx__impl_register_linalg(jx__impl_rule *t);
 void jx__impl_register_index(jx__impl_rule *t);
 void jx__impl_register_control(jx__impl_rule *t);
 void jx__impl_register_custom(jx__impl_rule *t);
+void jx__impl_register_collective(jx__impl_rule *t);
 
 static void init_once(void) {
     jx__impl_register_elementwise(jx__impl_rules);
@@ -22,6 +23,7 @@ static void init_once(void) {
     jx__impl_register_index(jx__impl_rules);
     jx__impl_register_control(jx__impl_rules);
     jx__impl_register_custom(jx__impl_rules);
+    jx__impl_register_collective(jx__impl_rules);
 }
 
 void jx__impl_rules_init(void) {

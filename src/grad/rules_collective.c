@@ -1,0 +1,73 @@
+/* rules_collective.c: jvp and transpose rules for the collectives over a named axis.
+ *  - psum is linear (its jvp is psum of the tangent); summing over the slices is its own
+ *    transpose: each slice's input reaches every slice's output, so its cotangent is the
+ *    sum of theirs, psum(ct).
+ *  - pmax/pmin: like reduce_max, the tangent is shared equally among the slices whose x
+ *    equals the result (ties split): psum(dx * at) / psum(at), at = (x == y).
+ *  - all_gather is linear; its transpose takes this slice's row of the summed
+ *    cotangents: psum(ct)[axis_index].
+ *  - axis_index has no operand, so no tangent reaches it. */
+#include "grad.h"
+
+#define JVP_ARGS const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy
+#define TR_ARGS                                                                                    \
+    const jx__eqn *e, const jx_val *x, const jx_aval *av, const bool *lin, const jx_val *ct, \
+        jx_val *ct_in
+
+/* e's collective on v with e's attributes (the same axis name). */
+static jx_val same(const jx__eqn *e, jx_val v) {
+    return jx__bind1(e->loc, (jx_prim)e->prim, 1, &v, e->nattr, e->attrs);
+}
+
+/* psum over e's axis. */
+static jx_val psum(const jx__eqn *e, jx_val v) {
+    jx__attr a = jx__a_str(JX_A_AXIS_NAME, jx__attr_str(e->nattr, e->attrs, JX_A_AXIS_NAME));
+    return jx__bind1(e->loc, JX_PRIM_PSUM, 1, &v, 1, &a);
+}
+
+static jx_status jvp_linear(JVP_ARGS) {
+    jx__rebind(e, x, y);
+    dy[0] = same(e, dx[0]);
+    return jx_trace_status();
+}
+
+static jx_status jvp_pextreme(JVP_ARGS) {
+    jx__rebind(e, x, y);
+    jx_aval xa = jx__val_aval(x[0]);
+    jx_val at = jx_convert_at(e->loc, jx_eq_at(e->loc, x[0], y[0]), xa.dtype);
+    dy[0] = jx_div_at(e->loc, psum(e, jx_mul_at(e->loc, dx[0], at)), psum(e, at));
+    return jx_trace_status();
+}
+
+static jx_status tr_psum(TR_ARGS) {
+    (void)x, (void)av, (void)lin;
+    ct_in[0] = psum(e, ct[0]);
+    return jx_trace_status();
+}
+
+static jx_status tr_all_gather(TR_ARGS) {
+    (void)x, (void)lin;
+    jx_loc loc = e->loc;
+    jx__attr a = jx__a_str(JX_A_AXIS_NAME, jx__attr_str(e->nattr, e->attrs, JX_A_AXIS_NAME));
+    jx_val starts[JX_MAX_RANK + 1];
+    int64_t sizes[JX_MAX_RANK + 1], zero = 0;
+    int r = av[0].rank;
+    starts[0] = jx__bind1(loc, JX_PRIM_AXIS_INDEX, 0, NULL, 1, &a);
+    sizes[0] = 1;
+    for (int d = 0; d < r; d++) {
+        starts[d + 1] = jx_scalar_at(loc, JX_I32, 0);
+        sizes[d + 1] = av[0].shape[d];
+    }
+    jx_val row = jx_dynamic_slice_at(loc, psum(e, ct[0]), starts, (jx_ints){sizes, r + 1});
+    ct_in[0] = jx_squeeze_at(loc, row, (jx_ints){&zero, 1});
+    return jx_trace_status();
+}
+
+void jx__grad_register_collective(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
+    jvp[JX_PRIM_PSUM] = jvp_linear;
+    jvp[JX_PRIM_ALL_GATHER] = jvp_linear;
+    jvp[JX_PRIM_PMAX] = jvp_pextreme;
+    jvp[JX_PRIM_PMIN] = jvp_pextreme;
+    tr[JX_PRIM_PSUM] = tr_psum;
+    tr[JX_PRIM_ALL_GATHER] = tr_all_gather;
+}
