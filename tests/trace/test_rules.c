@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "ir.h"
 #include "../grad/grad.h"
+#include "../vmap/vmap.h"
 
 static void test_every_prim_has_rules(void) {
     jx__shape_rules_init();
@@ -57,6 +58,22 @@ static void test_every_prim_has_grad_rules(void) {
     }
 }
 
+/* Every primitive has a batch rule except iota and constant: they take no operands, so
+ * vmap binds them unchanged (axis_index takes none either, but its rule gives the lane). */
+static void test_every_prim_has_batch_rule(void) {
+    jx__vmap_rules_init();
+    int wrong = 0;
+    for (int p = 0; p < JX_PRIM_COUNT; p++) {
+        int none = p == JX_PRIM_IOTA || p == JX_PRIM_CONSTANT;
+        if ((jx__batch_rules[p] == NULL) != none) {
+            fprintf(stderr, "\n  %s: %s", jx__prims[p].name,
+                    jx__batch_rules[p] ? "has an unexpected batch rule" : "has no batch rule");
+            wrong++;
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 static void test_prim_names_unique(void) {
     for (int p = 0; p < JX_PRIM_COUNT; p++) {
         const char *n = jx__prims[p].name;
@@ -74,6 +91,7 @@ int main(void) {
         {"every primitive has a shape and an impl rule", test_every_prim_has_rules},
         {"every differentiable primitive has a jvp rule, every linear one a transpose",
          test_every_prim_has_grad_rules},
+        {"every primitive with operands has a batch rule", test_every_prim_has_batch_rule},
         {"primitive and attribute names are unique", test_prim_names_unique},
         CU_TEST_INFO_NULL,
     };
