@@ -1,0 +1,187 @@
+/* mlp_step.c: jx's jit on the MNIST MLP training step of examples/mnist_mlp.c (784-512-512-10,
+ * relu, log_softmax cross-entropy, SGD step 0.1, f32), the workload bench/peers/ runs in JAX
+ * and PyTorch. Prints machine-readable lines `jx <figure> <value>`:
+ *   threads, batch      the worker count (JX_NUM_THREADS, else every core) and batch size
+ *   trace_ms            tracing the loss, jx_value_and_grad and tracing the step
+ *   compile_ms          the first jx_jit of the step after jx_jit_cache_clear
+ *   cache_hit_ms        a second jx_jit of the same step (answered from the cache)
+ *   step_ms, step_min_ms  median and least time of one step (loss, grads, update; the
+ *                       parameters donated) over `steps` steps after a warm-up
+ *   predict_compile_ms, predict_ms  the same for the forward pass alone (log-probabilities)
+ *   usage: bench_mlp_step [steps] [batch]   (defaults 200, 128) */
+#include <jx.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../src/jit/jit.h"
+#include "bench_util.h"
+
+enum { PIXELS = 784, HIDDEN = 512, CLASSES = 10, NPARAMS = 6, WARMUP = 20 };
+static const int64_t sizes[4] = {PIXELS, HIDDEN, HIDDEN, CLASSES};
+static const double LR = 0.1;
+
+/* ------------------------------------------------------------------ the model (as the example) */
+
+/* p: w1, b1, w2, b2, w3, b3; x (B,784) -> log-probabilities (B,10). */
+static jx_val predict(const jx_val *p, jx_val x) {
+    jx_val h = x;
+    for (int l = 0; l < 2; l++) h = jx_relu(jx_add(jx_matmul(h, p[2 * l]), p[2 * l + 1]));
+    return jx_log_softmax(jx_add(jx_matmul(h, p[4]), p[5]), -1);
+}
+
+static void predict_body(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    out[0] = predict(in, in[NPARAMS]);
+}
+
+/* (params..., x, y one-hot) -> mean cross-entropy. */
+static void loss_body(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    jx_val logp = predict(in, in[NPARAMS]);
+    out[0] = jx_neg(jx_mean(jx_sum(jx_mul(logp, in[NPARAMS + 1]), JX_INTS(1)), JX_NOINTS));
+}
+
+/* (params..., x, y) -> (params - LR * grads..., loss); user: the value_and_grad fn. */
+static void step_body(jx_val *out, const jx_val *in, void *user) {
+    jx_val r[1 + NPARAMS];
+    jx_call(user, NPARAMS + 2, in, 1 + NPARAMS, r);
+    for (int i = 0; i < NPARAMS; i++)
+        out[i] = jx_sub(in[i], jx_mul(r[1 + i], jx_scalar_like(in[i], LR)));
+    out[NPARAMS] = r[0];
+}
+
+/* The avals of the parameters, then x (batch,784) and, with labels, y (batch,10). */
+static void avals(jx_aval *av, int64_t batch) {
+    for (int l = 0; l < 3; l++) {
+        av[2 * l] = JX_AVAL(JX_F32, sizes[l], sizes[l + 1]);
+        av[2 * l + 1] = JX_AVAL(JX_F32, sizes[l + 1]);
+    }
+    av[NPARAMS] = JX_AVAL(JX_F32, batch, PIXELS);
+    av[NPARAMS + 1] = JX_AVAL(JX_F32, batch, CLASSES);
+}
+
+/* ------------------------------------------------------------------ data */
+
+/* A uniform draw in [0, 1) from a 64-bit LCG (the values do not matter for timing). */
+static float uniform(uint64_t *s) {
+    *s = *s * 6364136223846793005u + 1442695040888963407u;
+    return (float)(*s >> 40) / 16777216.0f;
+}
+
+/* An f32 array of aval av filled with scale * (uniform - shift). NULL on OOM. */
+static jx_array *filled(jx_aval av, float scale, float shift, uint64_t *seed) {
+    jx_array *a = jx_array_zeros(JX_F32, (jx_ints){av.shape, av.rank});
+    if (!a) return NULL;
+    float *d = jx_array_data_mut(a);
+    for (int64_t i = 0; i < jx_array_size(a); i++) d[i] = scale * (uniform(seed) - shift);
+    return a;
+}
+
+/* in[0..NPARAMS+1]: parameters ~ U(-0.01, 0.01), pixels in [0, 1), one-hot labels. */
+static int make_inputs(jx_array **in, const jx_aval *av) {
+    uint64_t seed = 42;
+    for (int i = 0; i < NPARAMS; i++)
+        if (!(in[i] = filled(av[i], 0.02f, 0.5f, &seed))) return -1;
+    if (!(in[NPARAMS] = filled(av[NPARAMS], 1.0f, 0.0f, &seed))) return -1;
+    if (!(in[NPARAMS + 1] = jx_array_zeros(JX_F32, (jx_ints){av[NPARAMS + 1].shape, 2})))
+        return -1;
+    float *y = jx_array_data_mut(in[NPARAMS + 1]);
+    for (int64_t b = 0; b < av[NPARAMS].shape[0]; b++)
+        y[b * CLASSES + (int64_t)(uniform(&seed) * CLASSES) % CLASSES] = 1.0f;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ timing */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs x `warmup + n` times on in[] (the first NPARAMS replaced by the outputs when
+ * `donating`); t[0..n) gets the times of the last n runs, sorted. 0, or -1 on failure. */
+static int time_runs(jx_exec *x, jx_array **in, int nout, bool donating, int n, double *t) {
+    jx_array *out[NPARAMS + 1];
+    for (int r = 0; r < WARMUP + n; r++) {
+        double t0 = bench_now();
+        if (jx_exec_run(x, NPARAMS + (donating ? 2 : 1), in, nout, out) != JX_OK) return -1;
+        if (r >= WARMUP) t[r - WARMUP] = bench_now() - t0;
+        for (int i = 0; i < nout; i++) {
+            if (donating && i < NPARAMS) {
+                jx_array_release(in[i]);
+                in[i] = out[i];
+            } else {
+                jx_array_release(out[i]);
+            }
+        }
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int steps = argc > 1 ? atoi(argv[1]) : 200;
+    int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
+    if (steps < 1) steps = 1;
+    if (batch < 1) batch = 128;
+    jx_aval av[NPARAMS + 2];
+    avals(av, batch);
+    jx_array *in[NPARAMS + 2] = {0};
+    double *t = malloc((size_t)steps * sizeof *t);
+    jx_fn *loss = NULL, *vg = NULL, *step = NULL, *fwd = NULL;
+    jx_exec *x = NULL, *x2 = NULL, *px = NULL;
+    int rc = 1;
+    if (!t || make_inputs(in, av) != 0) goto done;
+
+    double t0 = bench_now();
+    loss = jx_trace("loss", loss_body, NULL, NPARAMS + 2, av, 1);
+    vg = loss ? jx_value_and_grad(loss, JX_INTS(0, 1, 2, 3, 4, 5)) : NULL;
+    step = vg ? jx_trace("train_step", step_body, vg, NPARAMS + 2, av, NPARAMS + 1) : NULL;
+    double trace_s = bench_now() - t0;
+    if (!step) goto done;
+
+    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5), 0};
+    jx_jit_cache_clear();
+    jx_jit_stats s0 = jx_jit_stats_get();
+    t0 = bench_now();
+    x = jx_jit(step, JX_DEVICE_CPU, &opts);
+    double compile_s = bench_now() - t0;
+    jx_jit_stats s1 = jx_jit_stats_get();
+    t0 = bench_now();
+    x2 = x ? jx_jit(step, JX_DEVICE_CPU, &opts) : NULL;
+    double hit_s = bench_now() - t0;
+    jx_jit_stats s2 = jx_jit_stats_get();
+    if (!x2) goto done;
+    if (s2.hits != s1.hits + 1) fprintf(stderr, "mlp_step: the second jx_jit was not a hit\n");
+
+    printf("jx threads %d\njx batch %lld\n", jx__default_threads(), (long long)batch);
+    printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\njx kernels %lld\n",
+           trace_s * 1e3, compile_s * 1e3, hit_s * 1e3, (long long)(s1.kernels - s0.kernels));
+    fflush(stdout);
+    if (time_runs(x, in, NPARAMS + 1, true, steps, t) != 0) goto done;
+    printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
+    fflush(stdout);
+
+    fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);
+    jx_jit_opts popts = {0, JX_NOINTS, 0};
+    t0 = bench_now();
+    px = fwd ? jx_jit(fwd, JX_DEVICE_CPU, &popts) : NULL;
+    double pcompile_s = bench_now() - t0;
+    if (!px || time_runs(px, in, 1, false, steps, t) != 0) goto done;
+    printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3,
+           t[steps / 2] * 1e3);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "mlp_step: %s\n", jx_errmsg());
+    jx_exec_release(px);
+    jx_exec_release(x2);
+    jx_exec_release(x);
+    jx_fn_release(fwd);
+    jx_fn_release(step);
+    jx_fn_release(vg);
+    jx_fn_release(loss);
+    for (int i = 0; i < NPARAMS + 2; i++) jx_array_release(in[i]);
+    free(t);
+    return rc;
+}
