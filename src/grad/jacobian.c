@@ -1,63 +1,33 @@
-/* jacobian.c: jx_jacfwd, jx_jacrev and jx_hessian, built as a scan over basis vectors so
- * the IR stays the same size whatever the input size (until vmap replaces the scan). */
+/* jacobian.c: jx_jacfwd, jx_jacrev and jx_hessian, the JAX way: f's jvp is split once into
+ * its primal part (the residuals, computed once) and its linear part, which is then applied
+ * to every basis vector at once by vmap over an identity matrix. jacfwd maps the linear part
+ * (a jvp) over the basis of the input; jacrev maps its transpose (a vjp) over the basis of
+ * output 0. No loop is left in the IR, its size does not depend on the input size, and a
+ * matrix-vector product in f becomes one matrix-matrix product. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../vmap/vmap.h"
 #include "grad.h"
-
-/* What one scan step needs: the linear part of f's jvp, (residuals..., dx) -> (dy0), the
- * residual values (computed once, outside the scan), and the avals of a basis vector and
- * of a step's result. */
-typedef struct jac_ctx {
-    jx_loc loc;
-    const jx_fn *lin;
-    const jx_val *res;
-    int nres;
-    int64_t k;         /* basis size */
-    jx_dtype idx;      /* the step index dtype: i32 unless k needs more */
-    jx_aval basis, y; /* a basis vector's aval (dtype and shape it is reshaped to); a step's result */
-} jac_ctx;
-
-/* Basis vector number i (an integer scalar) of size k, reshaped to c->basis: one-hot built from
- * iota, so only O(k) memory and O(1) equations. */
-static jx_val basis_vec(const jac_ctx *c, jx_val i) {
-    jx_val hot = jx_eq_at(c->loc, jx_iota_at(c->loc, c->idx, (jx_ints){&c->k, 1}, 0), i);
-    jx_val v = jx_convert_at(c->loc, hot, c->basis.dtype);
-    return jx_reshape_at(c->loc, v, (jx_ints){c->basis.shape, c->basis.rank});
-}
 
 static jx_val *alloc_vals(int n) { return malloc(sizeof(jx_val) * (size_t)(n + 1)); }
 
-/* Forward mode step: dy0 for the basis vector in[0] of the input, by the linear part. */
-static void fwd_step(jx_val *out, const jx_val *in, void *user) {
-    const jac_ctx *c = user;
-    jx_val *args = alloc_vals(c->nres + 1), dy = JX_NONE;
-    out[0] = in[0]; /* replaced below; keeps the output valid if something fails */
-    if (!args) {
-        jx__trace_fail(jx__trace_top(), JX_ERR_NOMEM, c->loc, "jacfwd", "out of memory");
-    } else {
-        for (int i = 0; i < c->nres; i++) args[i] = c->res[i];
-        args[c->nres] = basis_vec(c, in[0]);
-        if (jx__inline_fn(c->loc, c->lin, args, &dy) == JX_OK) out[0] = dy;
-    }
-    free(args);
-}
-
-/* Reverse mode step: the input cotangent for basis vector in[0] of output 0, by
- * transposing the linear part. */
-static void rev_step(jx_val *out, const jx_val *in, void *user) {
-    const jac_ctx *c = user;
-    jx_val ct = basis_vec(c, in[0]), xbar = JX_ZERO;
-    out[0] = in[0];
-    if (jx__transpose_inline(c->loc, c->lin, c->nres, c->res, &ct, &xbar) == JX_OK)
-        out[0] = jx__is_zero(xbar) ? jx__zeros(c->loc, &c->y) : xbar;
+/* The k basis vectors of a space of aval a (k = size of a) stacked: the identity matrix
+ * (k, k) reshaped to (k, a.shape...), built from iota and eq, so O(1) equations. */
+static jx_val basis(jx_loc loc, const jx_aval *a) {
+    int64_t k = jx_aval_size(a), kk[2] = {k, k}, shape[JX_MAX_RANK + 1] = {k};
+    jx_dtype idx = k > INT32_MAX ? JX_I64 : JX_I32;
+    jx_ints sq = {kk, 2};
+    jx_val eye = jx_eq_at(loc, jx_iota_at(loc, idx, sq, 0), jx_iota_at(loc, idx, sq, 1));
+    for (int i = 0; i < a->rank; i++) shape[i + 1] = a->shape[i];
+    return jx_reshape_at(loc, jx_convert_at(loc, eye, a->dtype), (jx_ints){shape, a->rank + 1});
 }
 
 /* f's jvp with a tangent for input argnum only, giving d out[0], split by partial
  * evaluation: known (x...) -> (residuals...) [or (dy0, residuals...) when dy0 is a known
- * zero] and lin (residuals..., dx) -> (dy0). Both once, so that the primal work happens
- * outside the scan over basis vectors. */
+ * zero] and lin (residuals..., dx) -> (dy0). Both once, so that the primal work is done
+ * once for all basis vectors. */
 static jx_status split(jx_loc loc, const jx_fn *f, int argnum, jx_fn **known, jx_fn **lin, bool *dy0_known,
                        int *nres) {
     int n = f->nin, m = f->nout;
@@ -97,6 +67,53 @@ done:
     return st;
 }
 
+/* The transpose of lin (residuals..., dx) -> (dy0) as a function (residuals..., ct) -> (xbar)
+ * of aval xa: the vjp that jacrev maps over the basis of output 0. */
+static jx_fn *transposed(jx_loc loc, const jx_fn *lin, int nres, const jx_aval *xa) {
+    jx_aval *av = malloc(sizeof *av * (size_t)(nres + 1));
+    jx_val *in = alloc_vals(nres);
+    jx_fn *r = NULL;
+    if (!av || !in) {
+        jx__fail(JX_ERR_NOMEM, loc, "jacrev", "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nres; i++) av[i] = lin->vars[lin->in[i]];
+    av[nres] = jx_fn_output_aval(lin, 0);
+    char name[256];
+    snprintf(name, sizeof name, "vjp_%s", jx_fn_name(lin));
+    jx__trace *t = jx__trace_begin(loc, name, nres + 1, av, in, false);
+    if (!t) goto done;
+    jx_val xbar = JX_ZERO;
+    if (jx__transpose_inline(loc, lin, nres, in, &in[nres], &xbar) == JX_OK && jx__is_zero(xbar))
+        xbar = jx__zeros(loc, xa);
+    r = jx__trace_end(t, 1, &xbar, NULL, NULL);
+done:
+    free(av);
+    free(in);
+    return r;
+}
+
+/* Emits g (residuals..., v) -> (w) applied to every basis vector of the space of aval
+ * `space` at once: vmap with the residuals unmapped and v mapped over basis(space). The
+ * result has the basis axis at `to` (0 or -1). */
+static jx_val map_basis(jx_loc loc, const jx_fn *g, int nres, const jx_val *res, const jx_aval *space,
+                        int to) {
+    jx__vctx cx = {loc, jx_aval_size(space), NULL};
+    jx_val *args = alloc_vals(nres + 1), w = JX_NONE;
+    int *dims = malloc(sizeof *dims * (size_t)(nres + 1)), wd = JX_NOBATCH;
+    if (!args || !dims) {
+        jx__trace_fail(jx__trace_top(), JX_ERR_NOMEM, loc, "jacobian", "out of memory");
+    } else {
+        for (int i = 0; i < nres; i++) args[i] = res[i], dims[i] = JX_NOBATCH;
+        args[nres] = basis(loc, space);
+        dims[nres] = 0;
+        if (jx__vmap_inline(&cx, g, args, dims, &w, &wd) == JX_OK) w = jx__bmove(&cx, loc, w, wd, to);
+    }
+    free(args);
+    free(dims);
+    return w;
+}
+
 /* Checks f, argnum, and the dtypes of input argnum and output 0; on failure sets the
  * thread error naming the transformation and returns false. */
 static bool check_args(jx_loc loc, const char *what, const jx_fn *f, int argnum) {
@@ -122,51 +139,46 @@ static bool check_args(jx_loc loc, const char *what, const jx_fn *f, int argnum)
     return true;
 }
 
-/* The Jacobian function, unsimplified. Forward mode scans over the basis of input argnum,
- * giving (n, out...) that is moved to out + in; reverse mode scans over the basis of output
- * 0, giving (m, in...) that is already in order. A known dy0 is a zero Jacobian. */
+/* The Jacobian function, unsimplified, of shape out + in. Forward mode maps the linear
+ * part over the basis of input argnum, giving (out..., n) with the basis axis last; reverse
+ * mode maps its transpose over the basis of output 0, giving (m, in...). Either is then
+ * reshaped to out + in. A known dy0, or an empty Jacobian, is zeros. */
 static jx_fn *jacobian(jx_loc loc, const char *what, const jx_fn *f, int argnum, bool fwd) {
     if (!check_args(loc, what, f, argnum)) return NULL;
     int n = f->nin, nres = 0;
     jx_aval xa = f->vars[f->in[argnum]], ya = jx_fn_output_aval(f, 0);
-    jx_fn *known = NULL, *lin = NULL, *r = NULL;
+    jx_fn *known = NULL, *lin = NULL, *g = NULL, *r = NULL;
     bool dy0_known = false;
     if (split(loc, f, argnum, &known, &lin, &dy0_known, &nres) != JX_OK) return NULL;
+    int64_t shape[JX_MAX_RANK];
+    for (int i = 0; i < ya.rank; i++) shape[i] = ya.shape[i];
+    for (int i = 0; i < xa.rank; i++) shape[ya.rank + i] = xa.shape[i];
+    jx_ints jshape = {shape, ya.rank + xa.rank};
+    bool zero = dy0_known || jx_aval_size(&xa) == 0 || jx_aval_size(&ya) == 0;
     jx_aval *av = malloc(sizeof *av * (size_t)(n + 1));
     jx_val *in = alloc_vals(n), *kout = alloc_vals(known->nout);
     if (!av || !in || !kout) {
         jx__fail(JX_ERR_NOMEM, loc, what, "out of memory");
         goto done;
     }
+    if (!zero && !(g = fwd ? jx_fn_retain(lin) : transposed(loc, lin, nres, &xa))) goto done;
     for (int i = 0; i < n; i++) av[i] = f->vars[f->in[i]];
     char name[256];
     snprintf(name, sizeof name, "%s_%s", what, jx_fn_name(f));
     jx__trace *t = jx__trace_begin(loc, name, n, av, in, false);
     if (!t) goto done;
-    int64_t shape[JX_MAX_RANK], perm[JX_MAX_RANK + 1];
-    for (int i = 0; i < ya.rank; i++) shape[i] = ya.shape[i];
-    for (int i = 0; i < xa.rank; i++) shape[ya.rank + i] = xa.shape[i];
-    jx_ints jshape = {shape, ya.rank + xa.rank};
     jx_val jac = JX_NONE;
-    if (dy0_known) {
+    if (zero) {
         jac = jx_full_at(loc, ya.dtype, jshape, 0.0);
     } else if (jx__inline_fn(loc, known, in, kout) == JX_OK) {
-        jac_ctx c = {loc, lin, kout + known->nout - nres, nres, 0, JX_I32, fwd ? xa : ya, fwd ? ya : xa};
-        c.k = jx_aval_size(&c.basis);
-        if (c.k > INT32_MAX) c.idx = JX_I64;
-        jx_val idx = jx_iota_at(loc, c.idx, (jx_ints){&c.k, 1}, 0), ys = JX_NONE;
-        jx_scan_at(loc, fwd ? fwd_step : rev_step, &c, c.k, 0, 0, NULL, 1, &idx, 1, &ys);
-        if (fwd && ya.rank > 0) { /* (n, out...) -> (out..., n) */
-            for (int i = 0; i < ya.rank; i++) perm[i] = i + 1;
-            perm[ya.rank] = 0;
-            ys = jx_transpose_at(loc, ys, (jx_ints){perm, ya.rank + 1});
-        }
-        jac = jx_reshape_at(loc, ys, jshape);
+        jx_val w = map_basis(loc, g, nres, kout + known->nout - nres, fwd ? &xa : &ya, fwd ? -1 : 0);
+        jac = jx_reshape_at(loc, w, jshape);
     }
     r = jx__trace_end(t, 1, &jac, NULL, NULL);
 done:
     jx_fn_release(known);
     jx_fn_release(lin);
+    jx_fn_release(g);
     free(av);
     free(in);
     free(kout);
