@@ -618,6 +618,14 @@ jx_fn *jx_vmap_named_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out
                         int64_t axis_size, const char *axis_name);
 #define jx_vmap_named(...) jx_vmap_named_at(JX_HERE, __VA_ARGS__)
 
+/* vmap applied to traced values inside a body (JAX's vmap(f)(*args)): the mapped size is
+ * taken from the inputs, so mapped inputs of different sizes are an error naming both
+ * inputs and both sizes. in_axes / out_axes as for jx_vmap, counted against the ranks of
+ * the values given. */
+void jx_vmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, int nin,
+                     const jx_val *in, int nout, jx_val *out);
+#define jx_vmap_call(...) jx_vmap_call_at(JX_HERE, __VA_ARGS__)
+
 /* Collectives over a named axis (bound by jx_vmap_named, later by pmap). Outside of
  * any map binding the name they are an error when evaluated or compiled. */
 jx_val jx_psum_at(jx_loc loc, jx_val x, const char *axis_name);
