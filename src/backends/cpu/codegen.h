@@ -1,7 +1,9 @@
 /* codegen.h: what the CPU code generator's files share: the kernel object, the state of
  * one kernel under construction, index values, and the per-primitive scalar emitters.
- *   codegen.c       module, target machine, ORC LLJIT, optimisation, dumps, public API
- *   codegen_loop.c  the kernel function: the loop nest, indices, loads/stores, reductions
+ *   codegen.c       module, optimisation, adding code to the JIT, dumps, public API
+ *   codegen_host.c  once per process: host CPU, target machine, the ORC LLJITs
+ *   codegen_build.c IR pieces: types, constants, calls, stack slots, loops, indices
+ *   codegen_loop.c  the kernel function: the loop nest, evaluation, loads/stores, reductions
  *   codegen_ops.c   scalar code of each elementwise primitive and of conversions
  *
  * Values live in registers in their storage type: f32 float, f64 double, i32/u32 i32,
@@ -11,11 +13,13 @@
 #define JX_CPU_CODEGEN_H
 
 #include <llvm-c/Core.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/TargetMachine.h>
 
 #include "../../jit/jit.h"
 
 struct jx__kernel {
-    char name[24];
+    char name[40];                              /* jx_k<module id>_<index> */
     int64_t size;                               /* the flat iteration count */
     void (*fn)(void *const *bufs, int64_t begin, int64_t end);
     int nin, nout;
@@ -79,6 +83,30 @@ LLVMValueRef jx__cg_call(jx__cg *cg, const char *name, LLVMTypeRef ret, int n, L
 /* An LLVM intrinsic on floats (llvm.sqrt.f32 ...) applied to a. */
 LLVMValueRef jx__cg_fintrinsic(jx__cg *cg, const char *base, LLVMValueRef a);
 
+/* A stack slot of type ty in the entry block (promoted to a register by
+ * the optimiser). */
+LLVMValueRef jx__cg_alloca(jx__cg *cg, LLVMTypeRef ty);
+/* A new block appended to the kernel function. */
+LLVMBasicBlockRef jx__cg_block(jx__cg *cg, const char *name);
+
+/* A counted loop [from, to) over an i64 counter: jx__cg_loop_begin returns the counter
+ * in the body, where the builder is left; jx__cg_loop_end closes it (c: that counter)
+ * and leaves the builder after the loop. */
+typedef struct jx__cg_loop {
+    LLVMValueRef ctr;
+    LLVMBasicBlockRef cond, exit;
+} jx__cg_loop;
+LLVMValueRef jx__cg_loop_begin(jx__cg *cg, jx__cg_loop *l, LLVMValueRef from, LLVMValueRef to);
+void jx__cg_loop_end(jx__cg *cg, jx__cg_loop *l, LLVMValueRef c);
+
+/* An index into a value of aval av: from dims (the offset computed) or, when dims is
+ * NULL, from the row-major offset lin (the dims computed). Owned by cg; NULL when out of
+ * memory. */
+const jx__cg_idx *jx__cg_make_idx(jx__cg *cg, const jx_aval *av, const LLVMValueRef *dims, LLVMValueRef lin);
+/* The operand index of a reshape (squeeze, expand_dims) of `in` read at I: dims map one
+ * to one when both shapes have the same dims apart from 1s, else through the offset. */
+const jx__cg_idx *jx__cg_reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg_idx *I);
+
 /* Scalar code of an elementwise equation e (unary, binary, compare, select, convert,
  * integer_pow, stop_gradient) on operand values in[] of dtypes dt[]; result of e's
  * output dtype. codegen_ops.c. */
@@ -99,5 +127,32 @@ typedef struct jx__cg_symbol {
 } jx__cg_symbol;
 extern const jx__cg_symbol jx__cg_symbols[];
 extern const int jx__cg_nsymbols;
+
+/* ------------------------------------------------------------------ the host (codegen_host.c) */
+
+/* Made once per process: the host CPU's name and features (LLVM strings), the default
+ * target triple and its data layout, and a target machine (code generation level 2)
+ * for the optimiser and assembly dumps. */
+typedef struct jx__cg_host {
+    char *cpu, *features, *triple, *datalayout;
+    LLVMTargetMachineRef tm;
+} jx__cg_host;
+
+/* The host, made on the first call; NULL with jx__fail set if LLVM cannot target it. */
+const jx__cg_host *jx__cg_host_get(void);
+/* A number never returned before in the process (names a module's kernels). */
+unsigned long long jx__cg_host_next_id(void);
+/* The lock that serialises use of the target machines: hold it around the optimiser,
+ * assembly dumps and jx__cg_host_jit up to the last lookup of the module's kernels. */
+void jx__cg_host_lock(void);
+void jx__cg_host_unlock(void);
+/* Under the lock: the process's JIT for code generation level opt_level (0-3), made on
+ * first use, and a new resource tracker in its main JITDylib to add one module's code
+ * under. Release the tracker with jx__cg_host_release. */
+jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTrackerRef *rt);
+/* Frees the code added under rt and the tracker (takes the lock). */
+void jx__cg_host_release(LLVMOrcResourceTrackerRef rt);
+/* Turns an LLVM error into jx's error "<what>: <message>" (consumes it). */
+jx_status jx__cg_llvm_fail(LLVMErrorRef err, const char *what);
 
 #endif /* JX_CPU_CODEGEN_H */

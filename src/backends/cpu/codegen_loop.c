@@ -20,138 +20,6 @@
 
 #include "codegen.h"
 
-/* ------------------------------------------------------------------ basics */
-
-LLVMTypeRef jx__cg_type(jx__cg *cg, jx_dtype t) {
-    switch (t) {
-    case JX_F32: return cg->f32;
-    case JX_F64: return cg->f64;
-    case JX_I32:
-    case JX_U32: return cg->i32;
-    case JX_I64: return cg->i64;
-    case JX_F16:
-    case JX_BF16: return cg->i16;
-    default: return cg->i8; /* u8, bool */
-    }
-}
-
-LLVMValueRef jx__cg_i64(jx__cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
-
-LLVMValueRef jx__cg_literal(jx__cg *cg, const jx__atom *a) {
-    LLVMTypeRef ty = jx__cg_type(cg, a->dtype);
-    switch (a->dtype) {
-    case JX_F32:
-    case JX_F64: return LLVMConstReal(ty, jx__lit_f64(a));
-    case JX_F16: return LLVMConstInt(ty, jx_f32_to_f16((float)jx__lit_f64(a)), 0);
-    case JX_BF16: return LLVMConstInt(ty, jx_f32_to_bf16((float)jx__lit_f64(a)), 0);
-    default: return LLVMConstInt(ty, (unsigned long long)jx__lit_i64(a), 1);
-    }
-}
-
-LLVMValueRef jx__cg_unsupported(jx__cg *cg, const jx__eqn *e, jx_dtype t, const char *why) {
-    if (!cg->fail_why) {
-        cg->fail_eqn = e;
-        cg->fail_why = why;
-    }
-    return LLVMGetUndef(jx__cg_type(cg, t));
-}
-
-LLVMValueRef jx__cg_call(jx__cg *cg, const char *name, LLVMTypeRef ret, int n, LLVMTypeRef *params,
-                         LLVMValueRef *args) {
-    LLVMTypeRef ft = LLVMFunctionType(ret, params, (unsigned)n, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
-    if (!fn) {
-        fn = LLVMAddFunction(cg->mod, name, ft);
-        static const char *const attrs[] = {"readnone", "nounwind", "willreturn"};
-        for (int i = 0; i < 3; i++) {
-            unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
-            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
-        }
-        unsigned zext = LLVMGetEnumAttributeKindForName("zeroext", 7);
-        for (int i = 0; i < n; i++) /* f16 bits go as uint16_t */
-            if (params[i] == cg->i16) LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(cg->ctx, zext, 0));
-        if (ret == cg->i16) LLVMAddAttributeAtIndex(fn, LLVMAttributeReturnIndex, LLVMCreateEnumAttribute(cg->ctx, zext, 0));
-    }
-    return LLVMBuildCall2(cg->b, ft, fn, args, (unsigned)n, "");
-}
-
-LLVMValueRef jx__cg_fintrinsic(jx__cg *cg, const char *base, LLVMValueRef a) {
-    LLVMTypeRef ty = LLVMTypeOf(a);
-    char name[40];
-    snprintf(name, sizeof name, "%s.%s", base, ty == cg->f32 ? "f32" : "f64");
-    LLVMTypeRef ft = LLVMFunctionType(ty, &ty, 1, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
-    if (!fn) fn = LLVMAddFunction(cg->mod, name, ft);
-    return LLVMBuildCall2(cg->b, ft, fn, &a, 1, "");
-}
-
-/* An i64 stack slot in the entry block (promoted to a register by the optimiser). */
-static LLVMValueRef slot_alloca(jx__cg *cg, LLVMTypeRef ty) {
-    LLVMBuilderRef ab = LLVMCreateBuilderInContext(cg->ctx);
-    LLVMValueRef first = LLVMGetFirstInstruction(cg->entry);
-    if (first)
-        LLVMPositionBuilderBefore(ab, first);
-    else
-        LLVMPositionBuilderAtEnd(ab, cg->entry);
-    LLVMValueRef a = LLVMBuildAlloca(ab, ty, "");
-    LLVMDisposeBuilder(ab);
-    return a;
-}
-
-static LLVMBasicBlockRef block(jx__cg *cg, const char *name) {
-    return LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
-}
-
-/* ------------------------------------------------------------------ indices */
-
-static void row_strides(int rank, const int64_t *shape, int64_t *st) {
-    int64_t acc = 1;
-    for (int d = rank - 1; d >= 0; d--) st[d] = acc, acc *= shape[d];
-}
-
-/* An index into shape: from dims (lin computed) or, when dims is NULL, from lin. */
-static const jx__cg_idx *make_idx(jx__cg *cg, const jx_aval *av, const LLVMValueRef *dims, LLVMValueRef lin) {
-    jx__cg_idx *x = calloc(1, sizeof *x);
-    if (!x || (cg->nidx == cg->capidx && !(cg->idxs = realloc(cg->idxs, sizeof(void *) * (size_t)(cg->capidx = 2 * cg->capidx + 16))))) {
-        free(x);
-        return NULL;
-    }
-    cg->idxs[cg->nidx++] = x;
-    x->rank = av->rank;
-    memcpy(x->shape, av->shape, sizeof x->shape);
-    int64_t st[JX_MAX_RANK];
-    row_strides(av->rank, av->shape, st);
-    if (dims) {
-        lin = jx__cg_i64(cg, 0);
-        for (int d = 0; d < av->rank; d++) {
-            x->dim[d] = dims[d];
-            if (av->shape[d] != 1) lin = LLVMBuildAdd(cg->b, lin, LLVMBuildMul(cg->b, dims[d], jx__cg_i64(cg, st[d]), ""), "");
-        }
-    } else {
-        for (int d = 0; d < av->rank; d++) {
-            LLVMValueRef q = st[d] == 1 ? lin : LLVMBuildUDiv(cg->b, lin, jx__cg_i64(cg, st[d]), "");
-            x->dim[d] = d == 0 ? q : LLVMBuildURem(cg->b, q, jx__cg_i64(cg, av->shape[d]), "");
-        }
-    }
-    x->lin = av->rank == 0 ? jx__cg_i64(cg, 0) : lin;
-    return x;
-}
-
-/* The operand index of a reshape (squeeze, expand_dims): dims map one to one when both
- * shapes have the same dims apart from 1s, else through the row-major offset. */
-static const jx__cg_idx *reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg_idx *I) {
-    int a = 0, c = 0;
-    LLVMValueRef dims[JX_MAX_RANK] = {0};
-    for (;; a++, c++) {
-        while (a < in->rank && in->shape[a] == 1) dims[a++] = jx__cg_i64(cg, 0);
-        while (c < I->rank && I->shape[c] == 1) c++;
-        if (a == in->rank || c == I->rank) break;
-        if (in->shape[a] != I->shape[c]) return make_idx(cg, in, NULL, I->lin);
-        dims[a] = I->dim[c];
-    }
-    return a == in->rank && c == I->rank ? make_idx(cg, in, dims, NULL) : make_idx(cg, in, NULL, I->lin);
-}
-
 /* ------------------------------------------------------------------ evaluation */
 
 static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I);
@@ -160,7 +28,7 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I);
 static LLVMValueRef eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I) {
     if (a->var < 0) return jx__cg_literal(cg, a);
     const jx_aval *av = &cg->f->vars[a->var];
-    if (av->rank == 0 && I->rank != 0) return eval_var(cg, a->var, make_idx(cg, av, NULL, jx__cg_i64(cg, 0)));
+    if (av->rank == 0 && I->rank != 0) return eval_var(cg, a->var, jx__cg_make_idx(cg, av, NULL, jx__cg_i64(cg, 0)));
     return eval_var(cg, a->var, I);
 }
 
@@ -214,33 +82,6 @@ static LLVMValueRef red_step(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc,
     }
 }
 
-/* A counted loop [0, n) over an i64 counter; returns the counter in the body, where the
- * builder is left. loop_end closes it. */
-typedef struct cg_loop {
-    LLVMValueRef ctr;
-    LLVMBasicBlockRef cond, exit;
-} cg_loop;
-
-static LLVMValueRef loop_begin(jx__cg *cg, cg_loop *l, LLVMValueRef from, LLVMValueRef to) {
-    l->ctr = slot_alloca(cg, cg->i64);
-    LLVMBuildStore(cg->b, from, l->ctr);
-    l->cond = block(cg, "cond");
-    LLVMBasicBlockRef body = block(cg, "body");
-    l->exit = block(cg, "exit");
-    LLVMBuildBr(cg->b, l->cond);
-    LLVMPositionBuilderAtEnd(cg->b, l->cond);
-    LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i64, l->ctr, "");
-    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, c, to, ""), body, l->exit);
-    LLVMPositionBuilderAtEnd(cg->b, body);
-    return c;
-}
-
-static void loop_end(jx__cg *cg, cg_loop *l, LLVMValueRef c) {
-    LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, c, jx__cg_i64(cg, 1), ""), l->ctr);
-    LLVMBuildBr(cg->b, l->cond);
-    LLVMPositionBuilderAtEnd(cg->b, l->exit);
-}
-
 /* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
  * the last innermost) around one sequential accumulator. */
 static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
@@ -257,24 +98,24 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
         return jx__cg_unsupported(cg, e, ot, "bool sums and products");
     LLVMTypeRef ty = jx__cg_type(cg, t);
-    LLVMValueRef acc = slot_alloca(cg, ty), best_i = NULL;
+    LLVMValueRef acc = jx__cg_alloca(cg, ty), best_i = NULL;
     LLVMBuildStore(cg->b, arg ? LLVMConstNull(ty) : red_identity(cg, e->prim, t), acc);
     if (arg) {
-        best_i = slot_alloca(cg, cg->i64);
+        best_i = jx__cg_alloca(cg, cg->i64);
         LLVMBuildStore(cg->b, jx__cg_i64(cg, 0), best_i);
     }
-    cg_loop loops[JX_MAX_RANK];
+    jx__cg_loop loops[JX_MAX_RANK];
     LLVMValueRef ctr[JX_MAX_RANK] = {0}, lctr[JX_MAX_RANK] = {0}, dims[JX_MAX_RANK] = {0};
     int nl = 0;
     for (int d = 0; d < xa.rank; d++)
         if (red[d]) {
-            ctr[d] = loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa.shape[d]));
+            ctr[d] = jx__cg_loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa.shape[d]));
             lctr[nl++] = ctr[d];
         }
     for (int d = 0, k = 0; d < xa.rank; d++) dims[d] = red[d] ? ctr[d] : I->dim[k++];
     int memo_mark = cg->nmemo;
     cg->scope++;
-    LLVMValueRef v = eval_atom(cg, &e->in[0], make_idx(cg, &xa, dims, NULL));
+    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
     LLVMValueRef a = LLVMBuildLoad2(cg->b, ty, acc, "");
     if (arg) { /* the first extreme; the first NaN wins outright */
         LLVMValueRef j = nl ? ctr[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] : jx__cg_i64(cg, 0);
@@ -292,7 +133,7 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     }
     cg->scope--;
     cg->nmemo = memo_mark; /* values of the loop body do not dominate what follows */
-    for (int l = nl - 1; l >= 0; l--) loop_end(cg, &loops[l], lctr[l]);
+    for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
     if (arg) return LLVMBuildTrunc(cg->b, LLVMBuildLoad2(cg->b, cg->i64, best_i, ""), jx__cg_type(cg, ot), "");
     return LLVMBuildLoad2(cg->b, ty, acc, "");
 }
@@ -313,16 +154,16 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) 
         jx_ints bd = jx__attr_ints(e->nattr, e->attrs, JX_A_DIMS);
         for (int j = 0; j < in0.rank; j++)
             dims[j] = in0.shape[j] == oa->shape[bd.v[j]] ? I->dim[bd.v[j]] : jx__cg_i64(cg, 0);
-        return eval_atom(cg, &e->in[0], make_idx(cg, &in0, dims, NULL));
+        return eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
     }
     case JX_PRIM_TRANSPOSE: {
         jx_ints perm = jx__attr_ints(e->nattr, e->attrs, JX_A_PERM);
         for (int d = 0; d < oa->rank; d++) dims[perm.v[d]] = I->dim[d];
-        return eval_atom(cg, &e->in[0], make_idx(cg, &in0, dims, NULL));
+        return eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
     }
     case JX_PRIM_RESHAPE:
     case JX_PRIM_SQUEEZE:
-    case JX_PRIM_EXPAND_DIMS: return eval_atom(cg, &e->in[0], reshape_idx(cg, &in0, I));
+    case JX_PRIM_EXPAND_DIMS: return eval_atom(cg, &e->in[0], jx__cg_reshape_idx(cg, &in0, I));
     default: break;
     }
     if (jx__prims[e->prim].cls == JX__REDUCE) return eval_reduce(cg, e, I);
@@ -385,17 +226,17 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     int r = space->rank ? space->rank : 1;
     int64_t shape[JX_MAX_RANK];
     for (int d = 0; d < r; d++) shape[d] = space->rank ? space->shape[d] : 1;
-    LLVMValueRef at[JX_MAX_RANK], pos = slot_alloca(cg, cg->i64), rem = begin;
+    LLVMValueRef at[JX_MAX_RANK], pos = jx__cg_alloca(cg, cg->i64), rem = begin;
     for (int d = r - 1; d >= 0; d--) {
-        at[d] = slot_alloca(cg, cg->i64);
+        at[d] = jx__cg_alloca(cg, cg->i64);
         LLVMBuildStore(b, LLVMBuildURem(b, rem, jx__cg_i64(cg, shape[d]), ""), at[d]);
         rem = LLVMBuildUDiv(b, rem, jx__cg_i64(cg, shape[d]), "");
     }
     LLVMBuildStore(b, begin, pos);
     /* rows */
-    cg_loop rows = {pos, block(cg, "rows"), NULL};
-    LLVMBasicBlockRef row = block(cg, "row");
-    rows.exit = block(cg, "done");
+    jx__cg_loop rows = {pos, jx__cg_block(cg, "rows"), NULL};
+    LLVMBasicBlockRef row = jx__cg_block(cg, "row");
+    rows.exit = jx__cg_block(cg, "done");
     LLVMBuildBr(b, rows.cond);
     LLVMPositionBuilderAtEnd(b, rows.cond);
     LLVMValueRef i = LLVMBuildLoad2(b, cg->i64, pos, "");
@@ -407,14 +248,14 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     LLVMValueRef left = LLVMBuildSub(b, end, i, ""), inrow = LLVMBuildSub(b, jx__cg_i64(cg, shape[r - 1]), j0, "");
     LLVMValueRef cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, inrow, ""), left, inrow, "");
     /* the inner loop along the last dim */
-    cg_loop inner;
-    dims[r - 1] = loop_begin(cg, &inner, j0, LLVMBuildAdd(b, j0, cnt, ""));
-    const jx__cg_idx *root = make_idx(cg, space, dims, NULL);
+    jx__cg_loop inner;
+    dims[r - 1] = jx__cg_loop_begin(cg, &inner, j0, LLVMBuildAdd(b, j0, cnt, ""));
+    const jx__cg_idx *root = jx__cg_make_idx(cg, space, dims, NULL);
     if (root) {
         cg->root_lin = root->lin;
         emit_body(cg, root);
     }
-    loop_end(cg, &inner, dims[r - 1]);
+    jx__cg_loop_end(cg, &inner, dims[r - 1]);
     /* next row: carry into the outer dims */
     LLVMBuildStore(b, LLVMBuildAdd(b, i, cnt, ""), pos);
     LLVMBuildStore(b, jx__cg_i64(cg, 0), at[r - 1]);
@@ -486,7 +327,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     LLVMTypeRef pp = LLVMPointerType(LLVMPointerType(cg.i8, 0), 0);
     LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(ctx), (LLVMTypeRef[]){pp, cg.i64, cg.i64}, 3, 0);
     cg.fn = LLVMAddFunction(mod, k->name, ft);
-    cg.entry = block(&cg, "entry");
+    cg.entry = jx__cg_block(&cg, "entry");
     LLVMPositionBuilderAtEnd(cg.b, cg.entry);
     LLVMValueRef bufs = LLVMGetParam(cg.fn, 0);
     for (int s = 0; s < g->nin + g->nout; s++) {
@@ -495,7 +336,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
         LLVMValueRef p = LLVMBuildLoad2(cg.b, LLVMPointerType(cg.i8, 0), at, "");
         cg.bufs[s] = LLVMBuildBitCast(cg.b, p, LLVMPointerType(jx__cg_type(&cg, t), 0), "");
     }
-    LLVMBasicBlockRef work = block(&cg, "work"), out = block(&cg, "out");
+    LLVMBasicBlockRef work = jx__cg_block(&cg, "work"), out = jx__cg_block(&cg, "out");
     LLVMValueRef begin = LLVMGetParam(cg.fn, 1), end = LLVMGetParam(cg.fn, 2);
     LLVMBuildCondBr(cg.b, LLVMBuildICmp(cg.b, LLVMIntSLT, begin, end, ""), work, out);
     LLVMPositionBuilderAtEnd(cg.b, work);
