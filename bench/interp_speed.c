@@ -16,39 +16,13 @@ static void matmul(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_matmul(in[0], in[1]);
 }
 
-/* 8 arithmetic ops, as the jit issue's fused-chain benchmark. */
-static void chain(jx_val *out, const jx_val *in, void *u) {
-    (void)u;
-    jx_val x = in[0], y = in[1];
-    x = jx_add(x, y);
-    x = jx_mul(x, y);
-    x = jx_sub(x, y);
-    x = jx_max(x, y);
-    x = jx_add(x, y);
-    x = jx_mul(x, y);
-    x = jx_min(x, y);
-    x = jx_sub(x, y);
-    out[0] = x;
-}
-
 struct run {
     jx_fn *f;
     jx_array *in[2];
 };
 static void run_fn(void *arg) {
     struct run *r = arg;
-    jx_array *out = NULL;
-    if (jx_eval(r->f, 2, r->in, 1, &out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
-    jx_array_release(out);
-}
-
-struct copy {
-    void *dst, *src;
-    size_t n;
-};
-static void run_copy(void *arg) {
-    struct copy *c = arg;
-    memcpy(c->dst, c->src, c->n);
+    bench_eval(r->f, 2, r->in);
 }
 
 int main(int argc, char **argv) {
@@ -64,21 +38,13 @@ int main(int argc, char **argv) {
     jx_array_release(r.in[1]);
 
     jx_aval ew[2] = {JX_AVAL(JX_F32, ELEMS), JX_AVAL(JX_F32, ELEMS)};
-    struct run c = {jx_trace("chain", chain, NULL, 2, ew, 1),
+    struct run c = {jx_trace("chain", bench_chain8, NULL, 2, ew, 1),
                     {jx_array_full(JX_F32, JX_INTS(ELEMS), 1.5), jx_array_full(JX_F32, JX_INTS(ELEMS), 0.5)}};
     if (!c.f) return fprintf(stderr, "%s\n", jx_errmsg()), 1;
     double te = bench_best(reps, run_fn, &c);
-    size_t bytes = (size_t)ELEMS * 4;
-    struct copy cp = {malloc(bytes), malloc(bytes), bytes};
-    memset(cp.src, 1, bytes);
-    memset(cp.dst, 0, bytes);
-    double tc = bench_best(reps, run_copy, &cp);
-    double bw = 2.0 * bytes / tc / 1e9;
-    printf("memcpy 64 MiB: %.2f ms, %.2f GB/s (read + write)\n", tc * 1e3, bw);
+    double tc = bench_memcpy(reps, (size_t)ELEMS * 4);
     printf("interp chain of %d elementwise ops over 16M f32: %.2f ms = %.2fx one memcpy pass "
            "(a fused kernel would be ~1x)\n", CHAIN, te * 1e3, te / tc);
-    free(cp.src);
-    free(cp.dst);
     jx_fn_release(c.f);
     jx_array_release(c.in[0]);
     jx_array_release(c.in[1]);

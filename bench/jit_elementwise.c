@@ -14,14 +14,6 @@
 
 enum { ELEMS = 16 * 1024 * 1024 };
 
-static void chain(jx_val *out, const jx_val *in, void *u) {
-    (void)u;
-    jx_val x = in[0], y = in[1];
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_sub(x, y), x = jx_max(x, y);
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_min(x, y), x = jx_sub(x, y);
-    out[0] = x;
-}
-
 struct run {
     jx_fn *f;
     jx_exec *x;
@@ -33,9 +25,7 @@ struct run {
 
 static void run_interp(void *arg) {
     struct run *r = arg;
-    jx_array *out = NULL;
-    if (jx_eval(r->f, 2, r->in, 1, &out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
-    jx_array_release(out);
+    bench_eval(r->f, 2, r->in);
 }
 static void run_kernel(void *arg) {
     struct run *r = arg;
@@ -56,27 +46,13 @@ static void run_exec(void *arg) {
     jx_array_release(out);
 }
 
-struct copy {
-    void *dst, *src;
-    size_t n;
-};
-static void run_copy(void *arg) {
-    struct copy *c = arg;
-    memcpy(c->dst, c->src, c->n);
-}
-
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     jx_aval ew[2] = {JX_AVAL(JX_F32, ELEMS), JX_AVAL(JX_F32, ELEMS)};
-    struct run r = {.f = jx_trace("chain", chain, NULL, 2, ew, 1),
+    struct run r = {.f = jx_trace("chain", bench_chain8, NULL, 2, ew, 1),
                     .in = {jx_array_full(JX_F32, JX_INTS(ELEMS), 1.5), jx_array_full(JX_F32, JX_INTS(ELEMS), 0.5)}};
     if (!r.f) return fprintf(stderr, "%s\n", jx_errmsg()), 1;
-    size_t bytes = (size_t)ELEMS * 4;
-    struct copy cp = {malloc(bytes), malloc(bytes), bytes};
-    memset(cp.src, 1, bytes);
-    memset(cp.dst, 0, bytes);
-    double tc = bench_best(reps, run_copy, &cp);
-    printf("memcpy 64 MiB: %.2f ms, %.2f GB/s (read + write)\n", tc * 1e3, 2.0 * bytes / tc / 1e9);
+    double tc = bench_memcpy(reps, (size_t)ELEMS * 4);
 
     double ti = bench_best(reps, run_interp, &r);
     printf("interp   chain of 8 over 16M f32: %8.2f ms = %5.2fx memcpy\n", ti * 1e3, ti / tc);
@@ -110,8 +86,6 @@ int main(int argc, char **argv) {
     jx_array_release(out);
     jx__cpu_module_free(m);
     jx__fusion_free(fu);
-    free(cp.src);
-    free(cp.dst);
     jx_fn_release(r.f);
     jx_array_release(r.in[0]);
     jx_array_release(r.in[1]);

@@ -8,65 +8,12 @@
 #include <string.h>
 
 #include "grad.h"
+#include "rule_scratch.h"
 
 /* ------------------------------------------------------------------ scratch */
 
-/* A rule's temporaries live in one arena freed at the end; the functions it builds are
- * kept alive by the arena until the equations using them have retained them. */
-typedef struct ctx {
-    jx__arena s;
-    jx__trace *t; /* the trace the rule emits on */
-    jx_loc loc;
-} ctx;
-
-static void ctx_init(ctx *c, const jx__eqn *e) {
-    memset(c, 0, sizeof *c);
-    c->t = jx__trace_top();
-    c->loc = e->loc;
-}
-
-static jx_status ctx_done(ctx *c) {
-    jx_status st = c->t->status;
-    jx__arena_free(&c->s);
-    return st;
-}
-
-static bool ok(const ctx *c) { return c->t->status == JX_OK; }
-
-static void *cx_alloc(ctx *c, size_t n) {
-    void *p = jx__arena_alloc(&c->s, n);
-    if (!p) jx__trace_fail(c->t, JX_ERR_NOMEM, c->loc, "grad", "out of memory");
-    return p;
-}
-#define NEW(c, T, n) ((T *)cx_alloc((c), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
-
-/* The thread's error (set by a nested trace that failed) onto the rule's trace. */
-static void pass_error(ctx *c) {
-    if (ok(c)) jx__trace_fail(c->t, jx_errcode() ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s", jx_errmsg());
-}
-
-/* Hands f to the arena (NULL: the error moves onto the rule's trace). */
-static jx_fn *own(ctx *c, jx_fn *f) {
-    if (!f) {
-        pass_error(c);
-        return NULL;
-    }
-    if (!jx__arena_keep_fn(&c->s, f)) jx__trace_fail(c->t, JX_ERR_NOMEM, c->loc, "grad", "out of memory");
-    jx_fn_release(f);
-    return ok(c) ? f : NULL;
-}
-
-/* A closed nested trace for a function the rule builds. */
-static jx__trace *sub_begin(ctx *c, const char *name, int n, const jx_aval *av, jx_val *in) {
-    if (!ok(c)) return NULL;
-    jx__trace *t = jx__trace_begin(c->loc, name, n, av, in, false);
-    if (!t) pass_error(c);
-    return t;
-}
-
-static jx_fn *sub_end(ctx *c, jx__trace *t, int n, const jx_val *out) {
-    return own(c, jx__trace_end(t, n, out, NULL, NULL));
-}
+/* The rule's trace, location and arena (see rule_scratch.h). */
+typedef jx__rs ctx;
 
 static jx_aval in_av(const jx_fn *f, int i) { return f->vars[f->in[i]]; }
 static jx_aval out_av(const jx_fn *f, int i) { return jx__atom_aval(f, &f->out[i]); }
@@ -91,14 +38,14 @@ static jx_val materialise(jx_loc loc, jx_val v, jx_aval a) { return jx__is_zero(
  * NULL) receives which output tangents are non-zero. */
 static jx_fn *jvp_fn(ctx *c, const jx_fn *f, const bool *has, const bool *want, bool *nz) {
     int n = f->nin, m = f->nout, nt = count(n, has), k = n;
-    jx_aval *av = NEW(c, jx_aval, n + nt);
-    jx_val *in = NEW(c, jx_val, n + nt), *dx = NEW(c, jx_val, n), *out = NEW(c, jx_val, 2 * m);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n + nt);
+    jx_val *in = JX_RS_NEW(c, jx_val, n + nt), *dx = JX_RS_NEW(c, jx_val, n), *out = JX_RS_NEW(c, jx_val, 2 * m);
+    if (!jx__rs_ok(c)) return NULL;
     for (int i = 0; i < n; i++) {
         av[i] = in_av(f, i);
         if (has[i]) av[k++] = av[i];
     }
-    jx__trace *t = sub_begin(c, "jvp", n + nt, av, in);
+    jx__trace *t = jx__rs_begin(c, "jvp", n + nt, av, in);
     if (!t) return NULL;
     k = n;
     for (int i = 0; i < n; i++) dx[i] = has[i] ? in[k++] : JX_ZERO;
@@ -109,7 +56,7 @@ static jx_fn *jvp_fn(ctx *c, const jx_fn *f, const bool *has, const bool *want, 
             if (nz) nz[j] = !jx__is_zero(d);
             if (want && want[j]) out[k++] = materialise(c->loc, d, out_av(f, j));
         }
-    return sub_end(c, t, k, out);
+    return jx__rs_end(c, t, k, out);
 }
 
 /* f split by partial evaluation on its first nknown inputs (see grad.h). */
@@ -120,14 +67,14 @@ typedef struct split {
 } split;
 
 static bool split_fn(ctx *c, const jx_fn *f, int nknown, split *s) {
-    s->ok = NEW(c, bool, f->nout);
-    if (!ok(c)) return false;
+    s->ok = JX_RS_NEW(c, bool, f->nout);
+    if (!jx__rs_ok(c)) return false;
     if (jx__partial_eval(c->loc, f, nknown, &s->known, &s->lin, s->ok, &s->nres) != JX_OK) {
-        pass_error(c);
+        jx__rs_pass_error(c);
         return false;
     }
-    s->known = own(c, s->known);
-    s->lin = own(c, s->lin);
+    s->known = jx__rs_own(c, s->known);
+    s->lin = jx__rs_own(c, s->lin);
     if (!s->known || !s->lin) return false;
     s->nko = s->known->nout - s->nres;
     return true;
@@ -151,25 +98,25 @@ static bool primal_known(ctx *c, const split *s, int n) {
  * contribution right. */
 static jx_fn *transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *ctm) {
     int n = f->nin, m = f->nout, nl = count(n, lin), nn = n - nl, nct = count(m, ctm), q = 0;
-    int *perm = NEW(c, int, n);
-    jx_aval *av = NEW(c, jx_aval, n + m);
-    jx_val *in = NEW(c, jx_val, n + m), *args = NEW(c, jx_val, n), *out = NEW(c, jx_val, m);
-    if (!ok(c)) return NULL;
+    int *perm = JX_RS_NEW(c, int, n);
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n + m);
+    jx_val *in = JX_RS_NEW(c, jx_val, n + m), *args = JX_RS_NEW(c, jx_val, n), *out = JX_RS_NEW(c, jx_val, m);
+    if (!jx__rs_ok(c)) return NULL;
     for (int pass = 0; pass < 2; pass++) /* non-linear inputs first */
         for (int i = 0; i < n; i++)
             if (lin[i] == (pass == 1)) perm[q++] = i;
     for (int i = 0; i < n; i++) av[i] = in_av(f, perm[i]);
-    jx__trace *t = sub_begin(c, "reordered", n, av, in);
+    jx__trace *t = jx__rs_begin(c, "reordered", n, av, in);
     if (!t) return NULL;
     for (int i = 0; i < n; i++) args[perm[i]] = in[i];
     jx__inline_fn(c->loc, f, args, out);
     split s;
-    if (!split_fn(c, sub_end(c, t, m, out), nn, &s)) return NULL;
+    if (!split_fn(c, jx__rs_end(c, t, m, out), nn, &s)) return NULL;
     q = nn;
     for (int j = 0; j < m; j++)
         if (ctm[j]) av[q++] = out_av(f, j);
-    jx_val *kout = NEW(c, jx_val, s.known->nout), *cts = NEW(c, jx_val, s.lin->nout), *cin = NEW(c, jx_val, nl);
-    if (!ok(c) || !(t = sub_begin(c, "transpose", nn + nct, av, in))) return NULL;
+    jx_val *kout = JX_RS_NEW(c, jx_val, s.known->nout), *cts = JX_RS_NEW(c, jx_val, s.lin->nout), *cin = JX_RS_NEW(c, jx_val, nl);
+    if (!jx__rs_ok(c) || !(t = jx__rs_begin(c, "transpose", nn + nct, av, in))) return NULL;
     jx__inline_fn(c->loc, s.known, in, kout);
     q = nn;
     for (int j = 0, u = 0; j < m; j++) {
@@ -178,8 +125,8 @@ static jx_fn *transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *
     }
     for (int l = 0; l < nl; l++) cin[l] = JX_ZERO;
     jx__transpose_inline(c->loc, s.lin, s.nres, kout + s.nko, cts, cin);
-    for (int l = 0; l < nl && ok(c); l++) cin[l] = materialise(c->loc, cin[l], in_av(f, perm[nn + l]));
-    return sub_end(c, t, nl, cin);
+    for (int l = 0; l < nl && jx__rs_ok(c); l++) cin[l] = materialise(c->loc, cin[l], in_av(f, perm[nn + l]));
+    return jx__rs_end(c, t, nl, cin);
 }
 
 /* Carry tangents to a fixed point: carry i (of the first nc inputs and outputs of body)
@@ -187,7 +134,7 @@ static jx_fn *transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *
  * receives which of the body's output tangents are then non-zero. */
 static void carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *has, bool *nz) {
     bool again = true;
-    while (again && ok(c)) {
+    while (again && jx__rs_ok(c)) {
         again = false;
         if (!jvp_fn(c, body, has, NULL, nz)) return;
         for (int i = 0; i < nc; i++)
@@ -208,18 +155,18 @@ static jx_status jvp_call(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
 static jx_fn *cond_known(ctx *c, const jx_fn *br, const split *s, int b, int nb, const int *roff,
                          const jx_aval *rav, int m) {
     int n = br->nin, nr = roff[nb];
-    jx_aval *av = NEW(c, jx_aval, n);
-    jx_val *in = NEW(c, jx_val, n), *kout = NEW(c, jx_val, s->known->nout), *out = NEW(c, jx_val, m + nr);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n);
+    jx_val *in = JX_RS_NEW(c, jx_val, n), *kout = JX_RS_NEW(c, jx_val, s->known->nout), *out = JX_RS_NEW(c, jx_val, m + nr);
+    if (!jx__rs_ok(c)) return NULL;
     for (int i = 0; i < n; i++) av[i] = in_av(br, i);
-    jx__trace *t = sub_begin(c, "cond_primal", n, av, in);
+    jx__trace *t = jx__rs_begin(c, "cond_primal", n, av, in);
     if (!t) return NULL;
     if (jx__inline_fn(c->loc, s->known, in, kout) == JX_OK) {
         for (int j = 0; j < m; j++) out[j] = kout[j];
         for (int r = 0; r < nr; r++)
             out[m + r] = r >= roff[b] && r < roff[b + 1] ? kout[s->nko + r - roff[b]] : jx__zeros(c->loc, &rav[r]);
     }
-    return sub_end(c, t, m + nr, out);
+    return jx__rs_end(c, t, m + nr, out);
 }
 
 /* Branch b's tangent function: (residuals of every branch..., tangents...) -> (dy...)
@@ -227,19 +174,19 @@ static jx_fn *cond_known(ctx *c, const jx_fn *br, const split *s, int b, int nb,
 static jx_fn *cond_lin(ctx *c, const split *s, int b, const int *roff, int nr, const jx_aval *rav, int nt,
                        const jx_aval *tav, int m, int nw, const jx_aval *wav) {
     int nres = roff[b + 1] - roff[b];
-    jx_aval *av = NEW(c, jx_aval, nr + nt);
-    jx_val *in = NEW(c, jx_val, nr + nt), *args = NEW(c, jx_val, nres + nt);
-    jx_val *lout = NEW(c, jx_val, s->lin->nout), *out = NEW(c, jx_val, nw);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, nr + nt);
+    jx_val *in = JX_RS_NEW(c, jx_val, nr + nt), *args = JX_RS_NEW(c, jx_val, nres + nt);
+    jx_val *lout = JX_RS_NEW(c, jx_val, s->lin->nout), *out = JX_RS_NEW(c, jx_val, nw);
+    if (!jx__rs_ok(c)) return NULL;
     memcpy(av, rav, sizeof *av * (size_t)nr);
     memcpy(av + nr, tav, sizeof *av * (size_t)nt);
-    jx__trace *t = sub_begin(c, "cond_tangent", nr + nt, av, in);
+    jx__trace *t = jx__rs_begin(c, "cond_tangent", nr + nt, av, in);
     if (!t) return NULL;
     for (int r = 0; r < nres; r++) args[r] = in[roff[b] + r];
     for (int i = 0; i < nt; i++) args[nres + i] = in[nr + i];
     if (jx__inline_fn(c->loc, s->lin, args, lout) == JX_OK)
         for (int j = 0, u = 0; j < nw; j++) out[j] = s->ok[m + j] ? jx__zeros(c->loc, &wav[j]) : lout[u++];
-    return sub_end(c, t, nw, out);
+    return jx__rs_end(c, t, nw, out);
 }
 
 /* cond(i, ops) -> (y, res) = cond(i, ops) over the branches' primal parts, then
@@ -247,40 +194,40 @@ static jx_fn *cond_lin(ctx *c, const split *s, int b, const int *roff, int nr, c
  * each operand with a non-zero tangent and gives one for every float output. */
 static jx_status jvp_cond(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     ctx c;
-    ctx_init(&c, e);
+    jx__rs_init(&c, e, "grad", NULL);
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     int nb = a->n, nop = e->nin - 1, m = e->nout, nt = 0, nw = 0;
     const jx_fn *b0 = a->u.fns[0];
-    bool *has = NEW(&c, bool, nop), *want = NEW(&c, bool, m);
-    split *s = NEW(&c, split, nb);
-    int *roff = NEW(&c, int, nb + 1);
-    jx_fn **kf = NEW(&c, jx_fn *, nb), **lf = NEW(&c, jx_fn *, nb);
-    jx_aval *tav = NEW(&c, jx_aval, nop), *wav = NEW(&c, jx_aval, m);
-    jx_val *ops = NEW(&c, jx_val, e->nin + m);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *has = JX_RS_NEW(&c, bool, nop), *want = JX_RS_NEW(&c, bool, m);
+    split *s = JX_RS_NEW(&c, split, nb);
+    int *roff = JX_RS_NEW(&c, int, nb + 1);
+    jx_fn **kf = JX_RS_NEW(&c, jx_fn *, nb), **lf = JX_RS_NEW(&c, jx_fn *, nb);
+    jx_aval *tav = JX_RS_NEW(&c, jx_aval, nop), *wav = JX_RS_NEW(&c, jx_aval, m);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, e->nin + m);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < nop; i++)
         if ((has[i] = !jx__is_zero(dx[1 + i]))) tav[nt++] = in_av(b0, i);
     for (int j = 0; j < m; j++)
         if ((want[j] = jx__differentiable(out_av(b0, j).dtype))) wav[nw++] = out_av(b0, j);
-    for (int b = 0; b < nb && ok(&c); b++) {
+    for (int b = 0; b < nb && jx__rs_ok(&c); b++) {
         jx_fn *J = jvp_fn(&c, a->u.fns[b], has, want, NULL);
-        if (!J || !split_fn(&c, J, nop, &s[b]) || !primal_known(&c, &s[b], m)) return ctx_done(&c);
+        if (!J || !split_fn(&c, J, nop, &s[b]) || !primal_known(&c, &s[b], m)) return jx__rs_done(&c);
         roff[b + 1] = roff[b] + s[b].nres;
     }
     int nr = roff[nb];
-    jx_aval *rav = NEW(&c, jx_aval, nr);
-    jx_val *outs = NEW(&c, jx_val, m + nr), *touts = NEW(&c, jx_val, nw);
-    for (int b = 0; b < nb && ok(&c); b++)
+    jx_aval *rav = JX_RS_NEW(&c, jx_aval, nr);
+    jx_val *outs = JX_RS_NEW(&c, jx_val, m + nr), *touts = JX_RS_NEW(&c, jx_val, nw);
+    for (int b = 0; b < nb && jx__rs_ok(&c); b++)
         for (int r = 0; r < s[b].nres; r++) rav[roff[b] + r] = out_av(s[b].known, s[b].nko + r);
-    for (int b = 0; b < nb && ok(&c); b++) {
+    for (int b = 0; b < nb && jx__rs_ok(&c); b++) {
         kf[b] = cond_known(&c, a->u.fns[b], &s[b], b, nb, roff, rav, m);
         lf[b] = cond_lin(&c, &s[b], b, roff, nr, rav, nt, tav, m, nw, wav);
     }
-    if (!ok(&c)) return ctx_done(&c);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     jx__attr at = jx__a_fns(JX_A_BRANCHES, nb, kf);
     jx__bind(e->loc, JX_PRIM_COND, e->nin, x, 1, &at, m + nr, outs, NULL);
     for (int j = 0; j < m; j++) y[j] = outs[j];
-    if (nw && ok(&c)) {
+    if (nw && jx__rs_ok(&c)) {
         int k = 0;
         ops[k++] = x[0];
         for (int r = 0; r < nr; r++) ops[k++] = outs[m + r];
@@ -291,7 +238,7 @@ static jx_status jvp_cond(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
         for (int j = 0, q = 0; j < m; j++)
             if (want[j]) dy[j] = touts[q++];
     }
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* The transpose of a cond linear in some operands: a cond with the same index over the
@@ -300,17 +247,17 @@ static jx_status tr_cond(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
                          jx_val *ct_in) {
     (void)av;
     ctx c;
-    ctx_init(&c, e);
+    jx__rs_init(&c, e, "grad", NULL);
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     int nb = a->n, nop = e->nin - 1, m = e->nout, k = 0;
-    bool *bl = NEW(&c, bool, nop), *ctm = NEW(&c, bool, m);
-    jx_fn **tf = NEW(&c, jx_fn *, nb);
-    jx_val *ops = NEW(&c, jx_val, e->nin + m), *outs = NEW(&c, jx_val, nop);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *bl = JX_RS_NEW(&c, bool, nop), *ctm = JX_RS_NEW(&c, bool, m);
+    jx_fn **tf = JX_RS_NEW(&c, jx_fn *, nb);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, e->nin + m), *outs = JX_RS_NEW(&c, jx_val, nop);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < nop; i++) bl[i] = lin[1 + i];
     for (int j = 0; j < m; j++) ctm[j] = !jx__is_zero(ct[j]);
-    for (int b = 0; b < nb && ok(&c); b++) tf[b] = transpose_fn(&c, a->u.fns[b], bl, ctm);
-    if (!ok(&c)) return ctx_done(&c);
+    for (int b = 0; b < nb && jx__rs_ok(&c); b++) tf[b] = transpose_fn(&c, a->u.fns[b], bl, ctm);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     ops[k++] = x[0];
     for (int i = 0; i < nop; i++)
         if (!bl[i]) ops[k++] = x[1 + i];
@@ -319,9 +266,9 @@ static jx_status tr_cond(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
     jx__attr at = jx__a_fns(JX_A_BRANCHES, nb, tf);
     int nl = count(nop, bl);
     jx__bind(e->loc, JX_PRIM_COND, k, ops, 1, &at, nl, outs, NULL);
-    for (int i = 0, q = 0; i < nop && ok(&c); i++)
+    for (int i = 0, q = 0; i < nop && jx__rs_ok(&c); i++)
         if (bl[i]) ct_in[1 + i] = outs[q++];
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* ------------------------------------------------------------------ scan */
@@ -373,18 +320,18 @@ static void classify_residuals(const scan_info *si, const split *s, int *cls, in
 /* The primal body: (c, x_t, k) -> (c', y_t, stacked residuals...). */
 static jx_fn *scan_known(ctx *c, const scan_info *si, const split *s, const int *cls) {
     int n = si->body->nin, m = si->nc + si->ny, k = m;
-    jx_aval *av = NEW(c, jx_aval, n);
-    jx_val *in = NEW(c, jx_val, n), *kout = NEW(c, jx_val, s->known->nout), *out = NEW(c, jx_val, m + s->nres);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n);
+    jx_val *in = JX_RS_NEW(c, jx_val, n), *kout = JX_RS_NEW(c, jx_val, s->known->nout), *out = JX_RS_NEW(c, jx_val, m + s->nres);
+    if (!jx__rs_ok(c)) return NULL;
     for (int i = 0; i < n; i++) av[i] = in_av(si->body, i);
-    jx__trace *t = sub_begin(c, "scan_primal", n, av, in);
+    jx__trace *t = jx__rs_begin(c, "scan_primal", n, av, in);
     if (!t) return NULL;
     if (jx__inline_fn(c->loc, s->known, in, kout) == JX_OK) {
         for (int j = 0; j < m; j++) out[j] = kout[j];
         for (int r = 0; r < s->nres; r++)
             if (cls[r] == RES_STACK) out[k++] = kout[s->nko + r];
     }
-    return sub_end(c, t, k, out);
+    return jx__rs_end(c, t, k, out);
 }
 
 /* Operand groups of the tangent scan, in order: carries dc (nT), xs dx (nxt), residual xs
@@ -399,10 +346,10 @@ static jx_fn *scan_lin(ctx *c, const scan_info *si, const split *s, const bool *
                        const tan_layout *L, const jx_fn *J) {
     const jx_fn *B = si->body;
     int n = L->nin, nres = s->nres, ntan = L->nT + L->nxt + L->nkt, m = si->nc + si->ny;
-    jx_aval *av = NEW(c, jx_aval, n);
-    jx_val *in = NEW(c, jx_val, n), *args = NEW(c, jx_val, nres + ntan);
-    jx_val *lout = NEW(c, jx_val, s->lin->nout), *out = NEW(c, jx_val, L->nout);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n);
+    jx_val *in = JX_RS_NEW(c, jx_val, n), *args = JX_RS_NEW(c, jx_val, nres + ntan);
+    jx_val *lout = JX_RS_NEW(c, jx_val, s->lin->nout), *out = JX_RS_NEW(c, jx_val, L->nout);
+    if (!jx__rs_ok(c)) return NULL;
     /* positions of the groups among the inputs */
     int p_rx = L->nT + L->nxt, p_st = p_rx + L->nrx, p_rk = p_st + L->nst, p_dk = p_rk + L->nrk;
     int q = 0, qx = p_rx, qs = p_st, qk = p_rk;
@@ -417,7 +364,7 @@ static jx_fn *scan_lin(ctx *c, const scan_info *si, const split *s, const bool *
         else if (cls[r] == RES_K) av[qk++] = ra;
         else av[qs++] = ra;
     }
-    jx__trace *t = sub_begin(c, "scan_tangent", n, av, in);
+    jx__trace *t = jx__rs_begin(c, "scan_tangent", n, av, in);
     if (!t) return NULL;
     qx = p_rx, qs = p_st, qk = p_rk;
     for (int r = 0; r < nres; r++) args[r] = in[cls[r] == RES_X ? qx++ : cls[r] == RES_K ? qk++ : qs++];
@@ -428,28 +375,28 @@ static jx_fn *scan_lin(ctx *c, const scan_info *si, const split *s, const bool *
             jx_aval a = out_av(J, m + j);
             out[j] = s->ok[m + j] ? jx__zeros(c->loc, &a) : lout[u++];
         }
-    return sub_end(c, t, L->nout, out);
+    return jx__rs_end(c, t, L->nout, out);
 }
 
 /* scan -> a primal scan returning the per-step residuals as extra ys, and a tangent scan
  * (same direction) over the body's linear part reading them as xs. */
 static jx_status jvp_scan(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     ctx c;
-    ctx_init(&c, e);
+    jx__rs_init(&c, e, "grad", NULL);
     scan_info si = scan_of(e);
     const jx_fn *B = si.body;
     int n = e->nin, m = e->nout;
-    bool *has = NEW(&c, bool, n), *want = NEW(&c, bool, m), *nz = NEW(&c, bool, m);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *has = JX_RS_NEW(&c, bool, n), *want = JX_RS_NEW(&c, bool, m), *nz = JX_RS_NEW(&c, bool, m);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < n; i++) has[i] = !jx__is_zero(dx[i]);
     carry_fixed_point(&c, B, si.nc, has, nz);
-    if (!ok(&c)) return ctx_done(&c);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int j = 0; j < m; j++) want[j] = j < si.nc ? has[j] : nz[j];
     jx_fn *J = jvp_fn(&c, B, has, want, NULL);
     split s;
-    if (!J || !split_fn(&c, J, n, &s) || !primal_known(&c, &s, m)) return ctx_done(&c);
-    int *cls = NEW(&c, int, s.nres), *src = NEW(&c, int, s.nres);
-    if (!ok(&c)) return ctx_done(&c);
+    if (!J || !split_fn(&c, J, n, &s) || !primal_known(&c, &s, m)) return jx__rs_done(&c);
+    int *cls = JX_RS_NEW(&c, int, s.nres), *src = JX_RS_NEW(&c, int, s.nres);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     classify_residuals(&si, &s, cls, &src[0]);
     tan_layout L;
     memset(&L, 0, sizeof L);
@@ -459,11 +406,11 @@ static jx_status jvp_scan(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     L.nout = count(m, want);
     jx_fn *kf = scan_known(&c, &si, &s, cls);
     jx_fn *lf = L.nout ? scan_lin(&c, &si, &s, has, cls, &L, J) : NULL;
-    jx_val *outs = NEW(&c, jx_val, m + L.nst), *ops = NEW(&c, jx_val, L.nin), *touts = NEW(&c, jx_val, L.nout);
-    if (!ok(&c)) return ctx_done(&c);
+    jx_val *outs = JX_RS_NEW(&c, jx_val, m + L.nst), *ops = JX_RS_NEW(&c, jx_val, L.nin), *touts = JX_RS_NEW(&c, jx_val, L.nout);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     bind_scan(e, kf, si.len, si.rev, si.nc, si.nk, n, x, m + L.nst, outs);
     for (int j = 0; j < m; j++) y[j] = outs[j];
-    if (!L.nout || !ok(&c)) return ctx_done(&c);
+    if (!L.nout || !jx__rs_ok(&c)) return jx__rs_done(&c);
     int k = 0;
     for (int i = 0; i < si.nc + si.nx; i++) /* dc, dx */
         if (has[i]) ops[k++] = materialise(e->loc, dx[i], jx__val_aval(x[i]));
@@ -477,7 +424,7 @@ static jx_status jvp_scan(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     bind_scan(e, lf, si.len, si.rev, L.nT, L.nrk + L.nkt, k, ops, L.nout, touts);
     for (int j = 0, q = 0; j < m; j++)
         if (want[j]) dy[j] = touts[q++];
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* The transposed step: (ct_c..., acc..., ct_y_t (non-zero)..., rx_t..., rk...) ->
@@ -487,10 +434,10 @@ static jx_fn *scan_tr_body(ctx *c, const scan_info *si, const jx_fn *tb, const b
     const jx_fn *B = si->body;
     int nc = si->nc, nlx = count(si->nx, bl + nc), nlk = count(si->nk, bl + nc + si->nx);
     int nnl = B->nin - count(B->nin, bl), ncy = count(si->ny, ctm + nc), n = nc + nlk + ncy + nnl, q = 0;
-    jx_aval *av = NEW(c, jx_aval, n);
-    jx_val *in = NEW(c, jx_val, n), *args = NEW(c, jx_val, tb->nin), *o = NEW(c, jx_val, tb->nout);
-    jx_val *out = NEW(c, jx_val, tb->nout);
-    if (!ok(c)) return NULL;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n);
+    jx_val *in = JX_RS_NEW(c, jx_val, n), *args = JX_RS_NEW(c, jx_val, tb->nin), *o = JX_RS_NEW(c, jx_val, tb->nout);
+    jx_val *out = JX_RS_NEW(c, jx_val, tb->nout);
+    if (!jx__rs_ok(c)) return NULL;
     for (int i = 0; i < nc; i++) av[q++] = in_av(B, i);
     for (int i = nc + si->nx; i < B->nin; i++)
         if (bl[i]) av[q++] = in_av(B, i);
@@ -498,7 +445,7 @@ static jx_fn *scan_tr_body(ctx *c, const scan_info *si, const jx_fn *tb, const b
         if (ctm[nc + j]) av[q++] = out_av(B, nc + j);
     for (int i = nc; i < B->nin; i++)
         if (!bl[i]) av[q++] = in_av(B, i);
-    jx__trace *t = sub_begin(c, "scan_transpose", n, av, in);
+    jx__trace *t = jx__rs_begin(c, "scan_transpose", n, av, in);
     if (!t) return NULL;
     int p_acc = nc, p_cy = nc + nlk, p_nl = p_cy + ncy;
     for (int i = 0; i < nnl; i++) args[i] = in[p_nl + i];
@@ -509,7 +456,7 @@ static jx_fn *scan_tr_body(ctx *c, const scan_info *si, const jx_fn *tb, const b
         for (int i = 0; i < nlk; i++) out[nc + i] = jx_add_at(c->loc, in[p_acc + i], o[nc + nlx + i]);
         for (int i = 0; i < nlx; i++) out[nc + nlk + i] = o[nc + i];
     }
-    return sub_end(c, t, nc + nlk + nlx, out);
+    return jx__rs_end(c, t, nc + nlk + nlx, out);
 }
 
 /* The transpose of a scan linear in its carries and some xs and consts: a scan the other
@@ -518,25 +465,25 @@ static jx_fn *scan_tr_body(ctx *c, const scan_info *si, const jx_fn *tb, const b
 static jx_status tr_scan(const jx__eqn *e, const jx_val *x, const jx_aval *av, const bool *lin, const jx_val *ct,
                          jx_val *ct_in) {
     ctx c;
-    ctx_init(&c, e);
+    jx__rs_init(&c, e, "grad", NULL);
     scan_info si = scan_of(e);
     const jx_fn *B = si.body;
     int n = e->nin, m = e->nout, k = 0;
-    bool *bl = NEW(&c, bool, n), *ctm = NEW(&c, bool, m);
-    jx_val *ops = NEW(&c, jx_val, n + m), *outs = NEW(&c, jx_val, n);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *bl = JX_RS_NEW(&c, bool, n), *ctm = JX_RS_NEW(&c, bool, m);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, n + m), *outs = JX_RS_NEW(&c, jx_val, n);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     /* a tangent scan is linear in all its carries jointly, even one known to start at zero */
     for (int i = 0; i < n; i++) bl[i] = lin[i] || (i < si.nc && jx__differentiable(av[i].dtype));
     for (int i = 0; i < si.nc; i++)
         if (!bl[i]) {
             jx__trace_fail(c.t, JX_ERR_UNSUPPORTED, e->loc, "scan",
                            "cannot transpose a scan with a non-linear %s carry", jx__avs(&av[i]));
-            return ctx_done(&c);
+            return jx__rs_done(&c);
         }
     for (int j = 0; j < m; j++) ctm[j] = j < si.nc || !jx__is_zero(ct[j]);
     jx_fn *tb = transpose_fn(&c, B, bl, ctm);
     jx_fn *sb = tb ? scan_tr_body(&c, &si, tb, bl, ctm) : NULL;
-    if (!sb) return ctx_done(&c);
+    if (!sb) return jx__rs_done(&c);
     int nlk = 0, nlx = 0, nrk = 0;
     for (int i = 0; i < si.nc; i++) ops[k++] = materialise(e->loc, ct[i], av[i]);
     for (int i = si.nc + si.nx; i < n; i++)
@@ -548,12 +495,12 @@ static jx_status tr_scan(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
     for (int i = si.nc; i < si.nc + si.nx; i++) nlx += bl[i];
     bind_scan(e, sb, si.len, !si.rev, si.nc + nlk, nrk, k, ops, si.nc + nlk + nlx, outs);
     int pk = si.nc, px = si.nc + nlk;
-    for (int i = 0; i < n && ok(&c); i++) {
+    for (int i = 0; i < n && jx__rs_ok(&c); i++) {
         if (!bl[i]) continue;
         jx_val v = i < si.nc ? outs[i] : i < si.nc + si.nx ? outs[px++] : outs[pk++];
         if (lin[i]) ct_in[i] = v;
     }
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* ------------------------------------------------------------------ while */
@@ -563,20 +510,20 @@ static jx_status tr_scan(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
  * carry, so that the primal outputs stay known to partial evaluation. */
 static jx_status jvp_while(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     ctx c;
-    ctx_init(&c, e);
+    jx__rs_init(&c, e, "grad", NULL);
     const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
     int n = e->nin, nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0), nk = n - nc;
-    bool *has = NEW(&c, bool, n), *nz = NEW(&c, bool, nc);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *has = JX_RS_NEW(&c, bool, n), *nz = JX_RS_NEW(&c, bool, nc);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < n; i++) has[i] = !jx__is_zero(dx[i]);
     carry_fixed_point(&c, B, nc, has, nz);
-    jx_fn *J = ok(&c) ? jvp_fn(&c, B, has, has, NULL) : NULL; /* (c, k, dc, dk) -> (c', dc') */
+    jx_fn *J = jx__rs_ok(&c) ? jvp_fn(&c, B, has, has, NULL) : NULL; /* (c, k, dc, dk) -> (c', dc') */
     int nT = count(nc, has), nkt = count(nk, has + nc), n2 = n + nT + nkt, q = 0;
-    jx_aval *av = NEW(&c, jx_aval, n2);
-    jx_val *in = NEW(&c, jx_val, n2), *args = NEW(&c, jx_val, n2), *out = NEW(&c, jx_val, nc + nT);
-    jx_val *ops = NEW(&c, jx_val, n2), *outs = NEW(&c, jx_val, nc + nT);
+    jx_aval *av = JX_RS_NEW(&c, jx_aval, n2);
+    jx_val *in = JX_RS_NEW(&c, jx_val, n2), *args = JX_RS_NEW(&c, jx_val, n2), *out = JX_RS_NEW(&c, jx_val, nc + nT);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, n2), *outs = JX_RS_NEW(&c, jx_val, nc + nT);
     jx_fn *fns[2] = {NULL, NULL};
-    if (!J || !ok(&c)) return ctx_done(&c);
+    if (!J || !jx__rs_ok(&c)) return jx__rs_done(&c);
     /* both new functions take (c..., dc..., k..., dk...) */
     for (int i = 0; i < nc; i++) av[q++] = in_av(B, i);
     for (int i = 0; i < nc; i++)
@@ -585,16 +532,16 @@ static jx_status jvp_while(const jx__eqn *e, const jx_val *x, const jx_val *dx, 
     for (int i = nc; i < n; i++)
         if (has[i]) av[q++] = in_av(B, i);
     for (int f = 0; f < 2; f++) {
-        jx__trace *t = sub_begin(&c, f ? "while_jvp_body" : "while_jvp_cond", n2, av, in);
-        if (!t) return ctx_done(&c);
+        jx__trace *t = jx__rs_begin(&c, f ? "while_jvp_body" : "while_jvp_cond", n2, av, in);
+        if (!t) return jx__rs_done(&c);
         for (int i = 0; i < nc; i++) args[i] = in[i];
         for (int i = 0; i < nk; i++) args[nc + i] = in[nc + nT + i];
         for (int i = 0; i < nT; i++) args[n + i] = in[nc + i];
         for (int i = 0; i < nkt; i++) args[n + nT + i] = in[nc + nT + nk + i];
         jx__inline_fn(c.loc, f ? J : C, args, out);
-        fns[f] = sub_end(&c, t, f ? nc + nT : 1, out);
+        fns[f] = jx__rs_end(&c, t, f ? nc + nT : 1, out);
     }
-    if (!ok(&c)) return ctx_done(&c);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     q = 0;
     for (int i = 0; i < nc; i++) ops[q++] = x[i];
     for (int i = 0; i < nc; i++)
@@ -606,9 +553,9 @@ static jx_status jvp_while(const jx__eqn *e, const jx_val *x, const jx_val *dx, 
     jx__attr at[3] = {jx__a_fns(JX_A_COND, 1, &fns[0]), jx__a_fns(JX_A_BODY, 1, &fns[1]),
                       jx__a_int(JX_A_NUM_CARRY, nc + nT)};
     jx__bind(e->loc, JX_PRIM_WHILE, n2, ops, 3, at, nc + nT, outs, NULL);
-    for (int i = 0, p = nc; i < nc && ok(&c); i++)
+    for (int i = 0, p = nc; i < nc && jx__rs_ok(&c); i++)
         if (has[i]) dy[i] = outs[p++];
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* A tangent while reached by reverse mode: its trip count is only known at run time. */

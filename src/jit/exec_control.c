@@ -8,32 +8,14 @@
 #include <string.h>
 
 #include "plan.h"
-
-/* A scalar integer or bool array's value (cond's index, while's predicate). */
-static int64_t scalar_i64(const jx_array *x) {
-    switch (x->aval.dtype) {
-    case JX_BOOL:
-    case JX_U8: return *(const uint8_t *)x->data;
-    case JX_I32: return *(const int32_t *)x->data;
-    case JX_U32: return *(const uint32_t *)x->data;
-    case JX_I64: return *(const int64_t *)x->data;
-    default: return (int64_t)jx_array_get(x, 0);
-    }
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) {
-        jx_array_release(a[i]);
-        a[i] = NULL;
-    }
-}
+#include "../backends/control_util.h"
 
 static jx_status oom(const jx__eqn *e) {
     return jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
 }
 
 static jx_status run_cond(const jx__rt *rt, const jx__step *s, jx_array *const *in, jx_array **out) {
-    int64_t i = scalar_i64(in[0]);
+    int64_t i = jx__scalar_i64(in[0]);
     i = i < 0 ? 0 : i >= s->nsubs ? s->nsubs - 1 : i; /* clamped, as lax.switch does */
     jx__frame *fr = jx__frame_new(rt, s->subs[i]);
     if (!fr) return jx_errcode();
@@ -60,16 +42,16 @@ static jx_status run_while(const jx__rt *rt, const jx__step *s, const jx__eqn *e
     while (st == JX_OK) {
         jx_array *pred = NULL;
         if ((st = jx__frame_run(fc, args, NULL, &pred)) != JX_OK) break;
-        bool go = scalar_i64(pred) != 0;
+        bool go = jx__scalar_i64(pred) != 0;
         jx_array_release(pred);
         if (!go) break;
         donate_owned(nc, args, don);
         if ((st = jx__frame_run(fb, args, don, next)) != JX_OK) break;
-        release_all(nc, args);
+        jx__release_all(nc, args);
         memcpy(args, next, sizeof *args * (size_t)nc);
     }
     if (st == JX_OK) memcpy(out, args, sizeof *args * (size_t)nc);
-    else if (args) release_all(nc, args);
+    else if (args) jx__release_all(nc, args);
     jx__frame_free(fc);
     jx__frame_free(fb);
     free(args);
@@ -96,11 +78,8 @@ static jx_status take_slice(jx_array **slice, const jx_array *x, int64_t i, int6
  * (borrowed); res[] receives the body's carry and y for the step. */
 static jx_status run_scan(const jx__rt *rt, const jx__step *s, const jx__eqn *e, jx_array *const *in,
                           const jx_aval *oav, jx_array **out) {
-    int64_t len = jx__attr_int(e->nattr, e->attrs, JX_A_LENGTH, 0);
-    bool rev = jx__attr_int(e->nattr, e->attrs, JX_A_REVERSE, 0) != 0;
-    int nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
-    int nk = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CONSTS, 0);
-    int nx = e->nin - nc - nk, ny = e->nout - nc;
+    jx__scan_attrs at = jx__scan_attrs_of(e);
+    int nc = at.nc, nx = at.nx, ny = at.ny;
     jx_array **args = calloc((size_t)e->nin + 1, sizeof *args);
     jx_array **res = calloc((size_t)e->nout + 1, sizeof *res);
     bool *don = calloc((size_t)e->nin + 1, sizeof *don);
@@ -110,26 +89,23 @@ static jx_status run_scan(const jx__rt *rt, const jx__step *s, const jx__eqn *e,
         args[i] = i < nc ? jx_array_retain(in[i]) : i < nc + nx ? NULL : in[i];
     for (int j = 0; j < ny && st == JX_OK; j++)
         if (!(out[nc + j] = jx__array_alloc_uninit(&oav[nc + j]))) st = jx_errcode();
-    for (int64_t step = 0; step < len && st == JX_OK; step++) {
-        int64_t i = rev ? len - 1 - step : step;
-        for (int j = 0; j < nx && st == JX_OK; j++) st = take_slice(&args[nc + j], in[nc + j], i, len);
+    for (int64_t step = 0; step < at.len && st == JX_OK; step++) {
+        int64_t i = at.rev ? at.len - 1 - step : step;
+        for (int j = 0; j < nx && st == JX_OK; j++) st = take_slice(&args[nc + j], in[nc + j], i, at.len);
         if (st != JX_OK) break;
         donate_owned(nc + nx, args, don);
         if ((st = jx__frame_run(fb, args, don, res)) != JX_OK) break;
-        release_all(nc, args);
+        jx__release_all(nc, args);
         memcpy(args, res, sizeof *res * (size_t)nc);
-        for (int j = 0; j < ny; j++) {
-            jx_array *y = res[nc + j], *ys = out[nc + j];
-            if (y->nbytes) memcpy((char *)ys->data + (size_t)i * y->nbytes, y->data, y->nbytes);
-        }
-        release_all(ny, res + nc);
+        jx__scan_store_ys(ny, res + nc, out + nc, i);
+        jx__release_all(ny, res + nc);
     }
-    if (args) release_all(nx, args + nc);
+    if (args) jx__release_all(nx, args + nc);
     if (st == JX_OK) {
         memcpy(out, args, sizeof *args * (size_t)nc);
     } else {
-        if (args) release_all(nc, args);
-        release_all(ny, out + nc);
+        if (args) jx__release_all(nc, args);
+        jx__release_all(ny, out + nc);
     }
     jx__frame_free(fb);
     free(args);

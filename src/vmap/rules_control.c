@@ -14,72 +14,16 @@
 #include <string.h>
 
 #include "vmap.h"
+#include "rule_scratch.h"
 
 /* ------------------------------------------------------------------ scratch */
 
-/* A rule's temporaries live in one arena freed at the end; the functions it builds are
- * kept alive by the arena until the equations using them have retained them. */
-typedef struct ctx {
-    jx__arena s;
-    jx__trace *t; /* the trace the rule emits on */
-    const jx__vctx *cx;
-    jx_loc loc;
-} ctx;
-
-static void ctx_init(ctx *c, const jx__vctx *cx, const jx__eqn *e) {
-    memset(c, 0, sizeof *c);
-    c->t = jx__trace_top();
-    c->cx = cx;
-    c->loc = e->loc;
-}
-
-static jx_status ctx_done(ctx *c) {
-    jx_status st = c->t->status;
-    jx__arena_free(&c->s);
-    return st;
-}
-
-static bool ok(const ctx *c) { return c->t->status == JX_OK; }
-
-static void *cx_alloc(ctx *c, size_t n) {
-    void *p = jx__arena_alloc(&c->s, n);
-    if (!p) jx__trace_fail(c->t, JX_ERR_NOMEM, c->loc, "vmap", "out of memory");
-    return p;
-}
-#define NEW(c, T, n) ((T *)cx_alloc((c), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
-
-/* The thread's error (set by a nested trace that failed) onto the rule's trace. */
-static void pass_error(ctx *c) {
-    if (ok(c))
-        jx__trace_fail(c->t, jx_errcode() ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s", jx_errmsg());
-}
-
-/* Hands f to the arena (NULL: the error moves onto the rule's trace). */
-static jx_fn *own(ctx *c, jx_fn *f) {
-    if (!f) {
-        pass_error(c);
-        return NULL;
-    }
-    if (!jx__arena_keep_fn(&c->s, f)) jx__trace_fail(c->t, JX_ERR_NOMEM, c->loc, "vmap", "out of memory");
-    jx_fn_release(f);
-    return ok(c) ? f : NULL;
-}
+/* The rule's trace, location and arena (see rule_scratch.h). */
+typedef jx__rs ctx;
 
 /* f batched (see jx__vmap_fn), owned by the rule's arena; NULL on error. */
 static jx_fn *vfn(ctx *c, const jx_fn *f, const int *in_dims, const int *out_dims, bool *out_batched) {
-    return ok(c) ? own(c, jx__vmap_fn(c->cx, f, in_dims, out_dims, out_batched)) : NULL;
-}
-
-/* A closed nested trace for a function the rule builds. */
-static jx__trace *sub_begin(ctx *c, const char *name, int n, const jx_aval *av, jx_val *in) {
-    if (!ok(c)) return NULL;
-    jx__trace *t = jx__trace_begin(c->loc, name, n, av, in, false);
-    if (!t) pass_error(c);
-    return t;
-}
-
-static jx_fn *sub_end(ctx *c, jx__trace *t, int n, const jx_val *out) {
-    return own(c, jx__trace_end(t, n, out, NULL, NULL));
+    return jx__rs_ok(c) ? jx__rs_own(c, jx__vmap_fn(c->cx, f, in_dims, out_dims, out_batched)) : NULL;
 }
 
 static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key) {
@@ -94,8 +38,8 @@ static bool same(int n, const bool *a, const bool *b) { return n == 0 || !memcmp
  * attribute keys[k] becomes the nfns[k] functions fns[k]. */
 static void rebind_fns(ctx *c, const jx__eqn *e, int nin, const jx_val *ops, int nkeys, const jx__akey *keys,
                        jx_fn *const *const *fns, const int *nfns, jx_val *y) {
-    jx__attr *at = NEW(c, jx__attr, e->nattr);
-    if (!ok(c)) return;
+    jx__attr *at = JX_RS_NEW(c, jx__attr, e->nattr);
+    if (!jx__rs_ok(c)) return;
     memcpy(at, e->attrs, sizeof *at * (size_t)e->nattr);
     for (int a = 0; a < e->nattr; a++)
         for (int k = 0; k < nkeys; k++)
@@ -122,14 +66,14 @@ static jx_val lane_pred(jx_loc loc, jx_val pred, jx_val like) {
 static jx_status b_call(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                         int *ydim) {
     ctx c;
-    ctx_init(&c, cx, e);
-    bool *ob = NEW(&c, bool, e->nout);
+    jx__rs_init(&c, e, "vmap", cx);
+    bool *ob = JX_RS_NEW(&c, bool, e->nout);
     jx_fn *g = vfn(&c, fn_attr(e, JX_A_FN), bdim, NULL, ob);
     if (g) {
         rebind_fn(&c, e, e->nin, x, JX_A_FN, g, y);
         for (int j = 0; j < e->nout; j++) ydim[j] = dim_of(ob[j]);
     }
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* ------------------------------------------------------------------ cond */
@@ -139,19 +83,19 @@ static jx_status b_call(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
 static void cond_same_index(ctx *c, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y, int *ydim) {
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     int nb = a->n, m = e->nout;
-    bool *ob = NEW(c, bool, nb * m), *ub = NEW(c, bool, m);
-    int *od = NEW(c, int, m);
-    jx_fn **fns = NEW(c, jx_fn *, nb);
-    for (int b = 0; b < nb && ok(c); b++) fns[b] = vfn(c, a->u.fns[b], bdim + 1, NULL, ob + b * m);
-    if (!ok(c)) return;
+    bool *ob = JX_RS_NEW(c, bool, nb * m), *ub = JX_RS_NEW(c, bool, m);
+    int *od = JX_RS_NEW(c, int, m);
+    jx_fn **fns = JX_RS_NEW(c, jx_fn *, nb);
+    for (int b = 0; b < nb && jx__rs_ok(c); b++) fns[b] = vfn(c, a->u.fns[b], bdim + 1, NULL, ob + b * m);
+    if (!jx__rs_ok(c)) return;
     for (int j = 0; j < m; j++) {
         ub[j] = false;
         for (int b = 0; b < nb; b++) ub[j] |= ob[b * m + j];
         od[j] = dim_of(ub[j]);
     }
-    for (int b = 0; b < nb && ok(c); b++)
+    for (int b = 0; b < nb && jx__rs_ok(c); b++)
         if (!same(m, ob + b * m, ub)) fns[b] = vfn(c, a->u.fns[b], bdim + 1, od, NULL);
-    if (!ok(c)) return;
+    if (!jx__rs_ok(c)) return;
     jx__akey key = JX_A_BRANCHES;
     jx_fn *const *fp = fns;
     rebind_fns(c, e, e->nin, x, 1, &key, &fp, &nb, y);
@@ -163,10 +107,10 @@ static void cond_same_index(ctx *c, const jx__eqn *e, const jx_val *x, const int
 static void cond_per_lane(ctx *c, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y, int *ydim) {
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     int nb = a->n, m = e->nout;
-    jx_val *outs = NEW(c, jx_val, nb * m), *pred = NEW(c, jx_val, nb);
-    int *od = NEW(c, int, nb * m);
-    for (int b = 0; b < nb && ok(c); b++) jx__vmap_inline(c->cx, a->u.fns[b], x + 1, bdim + 1, outs + b * m, od + b * m);
-    if (!ok(c)) return;
+    jx_val *outs = JX_RS_NEW(c, jx_val, nb * m), *pred = JX_RS_NEW(c, jx_val, nb);
+    int *od = JX_RS_NEW(c, int, nb * m);
+    for (int b = 0; b < nb && jx__rs_ok(c); b++) jx__vmap_inline(c->cx, a->u.fns[b], x + 1, bdim + 1, outs + b * m, od + b * m);
+    if (!jx__rs_ok(c)) return;
     if (nb == 1) {
         memcpy(y, outs, sizeof *y * (size_t)m);
         memcpy(ydim, od, sizeof *od * (size_t)m);
@@ -180,7 +124,7 @@ static void cond_per_lane(ctx *c, const jx__eqn *e, const jx_val *x, const int *
         idx = jx_min_at(c->loc, idx, jx_scalar_like_at(c->loc, idx, nb - 1));
         for (int b = 1; b < nb; b++) pred[b] = jx_eq_at(c->loc, idx, jx_scalar_like_at(c->loc, idx, b));
     }
-    for (int j = 0; j < m && ok(c); j++) {
+    for (int j = 0; j < m && jx__rs_ok(c); j++) {
         jx_val r = jx__bfront(c->cx, c->loc, outs[j], od[j]);
         for (int b = 1; b < nb; b++) {
             jx_val v = jx__bfront(c->cx, c->loc, outs[b * m + j], od[b * m + j]);
@@ -194,10 +138,10 @@ static void cond_per_lane(ctx *c, const jx__eqn *e, const jx_val *x, const int *
 static jx_status b_cond(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                         int *ydim) {
     ctx c;
-    ctx_init(&c, cx, e);
+    jx__rs_init(&c, e, "vmap", cx);
     if (bdim[0] == JX_NOBATCH) cond_same_index(&c, e, x, bdim, y, ydim);
     else cond_per_lane(&c, e, x, bdim, y, ydim);
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* ------------------------------------------------------------------ loops */
@@ -209,7 +153,7 @@ static jx_status b_cond(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
  * where batched) or NULL. */
 static jx_fn *carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *cb, int *ind, bool *ob) {
     jx_fn *g = NULL;
-    for (bool again = true; again && ok(c);) {
+    for (bool again = true; again && jx__rs_ok(c);) {
         again = false;
         for (int i = 0; i < nc; i++) ind[i] = dim_of(cb[i]);
         if (!(g = vfn(c, body, ind, NULL, ob))) return NULL;
@@ -227,13 +171,13 @@ static jx_fn *carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *cb, int
 static void while_lanes(ctx *c, const jx__eqn *e, const jx_val *ops, const int *ind, jx_fn **fns) {
     const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
     int n = e->nin, nc = e->nout, pd = JX_NOBATCH;
-    jx_aval *av = NEW(c, jx_aval, n);
-    jx_val *in = NEW(c, jx_val, n), *step = NEW(c, jx_val, nc), *out = NEW(c, jx_val, nc);
-    int *sd = NEW(c, int, nc);
-    if (!ok(c)) return;
+    jx_aval *av = JX_RS_NEW(c, jx_aval, n);
+    jx_val *in = JX_RS_NEW(c, jx_val, n), *step = JX_RS_NEW(c, jx_val, nc), *out = JX_RS_NEW(c, jx_val, nc);
+    int *sd = JX_RS_NEW(c, int, nc);
+    if (!jx__rs_ok(c)) return;
     for (int i = 0; i < n; i++) av[i] = jx__val_aval(ops[i]);
-    for (int f = 0; f < 2 && ok(c); f++) {
-        jx__trace *t = sub_begin(c, f ? "while_lanes_body" : "while_lanes_cond", n, av, in);
+    for (int f = 0; f < 2 && jx__rs_ok(c); f++) {
+        jx__trace *t = jx__rs_begin(c, f ? "while_lanes_body" : "while_lanes_cond", n, av, in);
         if (!t) return;
         jx_val p;
         if (jx__vmap_inline(c->cx, C, in, ind, &p, &pd) == JX_OK) {
@@ -247,39 +191,39 @@ static void while_lanes(ctx *c, const jx__eqn *e, const jx_val *ops, const int *
                 }
             }
         }
-        fns[f] = sub_end(c, t, f ? nc : 1, out);
+        fns[f] = jx__rs_end(c, t, f ? nc : 1, out);
     }
 }
 
 static jx_status b_while(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                          int *ydim) {
     ctx c;
-    ctx_init(&c, cx, e);
+    jx__rs_init(&c, e, "vmap", cx);
     const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
     int n = e->nin, nc = e->nout;
-    bool *cb = NEW(&c, bool, nc), *ob = NEW(&c, bool, nc), pb = false;
-    int *ind = NEW(&c, int, n), *od = NEW(&c, int, nc);
-    jx_val *ops = NEW(&c, jx_val, n);
+    bool *cb = JX_RS_NEW(&c, bool, nc), *ob = JX_RS_NEW(&c, bool, nc), pb = false;
+    int *ind = JX_RS_NEW(&c, int, n), *od = JX_RS_NEW(&c, int, nc);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, n);
     jx_fn *fns[2] = {NULL, NULL};
-    if (!ok(&c)) return ctx_done(&c);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < n; i++) ind[i] = bdim[i];
     for (int i = 0; i < nc; i++) cb[i] = bdim[i] != JX_NOBATCH;
     fns[1] = carry_fixed_point(&c, B, nc, cb, ind, ob);
     fns[0] = fns[1] ? vfn(&c, C, ind, NULL, &pb) : NULL;
-    if (!fns[0]) return ctx_done(&c);
+    if (!fns[0]) return jx__rs_done(&c);
     if (pb)
         for (int i = 0; i < nc; i++) cb[i] = true, ind[i] = 0;
     for (int i = 0; i < n; i++) ops[i] = i < nc && cb[i] ? jx__bfront(cx, e->loc, x[i], bdim[i]) : x[i];
     for (int i = 0; i < nc; i++) od[i] = dim_of(cb[i]);
     if (pb) while_lanes(&c, e, ops, ind, fns);
     else if (!same(nc, ob, cb)) fns[1] = vfn(&c, B, ind, od, NULL);
-    if (!ok(&c)) return ctx_done(&c);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     static const jx__akey keys[2] = {JX_A_COND, JX_A_BODY};
     jx_fn *const *fp[2] = {&fns[0], &fns[1]};
     static const int ones[2] = {1, 1};
     rebind_fns(&c, e, n, ops, 2, keys, fp, ones, y);
     memcpy(ydim, od, sizeof *od * (size_t)nc);
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 /* ------------------------------------------------------------------ scan */
@@ -287,15 +231,15 @@ static jx_status b_while(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, 
 static jx_status b_scan(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                         int *ydim) {
     ctx c;
-    ctx_init(&c, cx, e);
+    jx__rs_init(&c, e, "vmap", cx);
     const jx_fn *B = fn_attr(e, JX_A_BODY);
     int n = e->nin, m = e->nout;
     int nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
     int nk = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CONSTS, 0), nx = n - nc - nk;
-    bool *cb = NEW(&c, bool, nc), *ob = NEW(&c, bool, m);
-    int *ind = NEW(&c, int, n), *od = NEW(&c, int, m);
-    jx_val *ops = NEW(&c, jx_val, n);
-    if (!ok(&c)) return ctx_done(&c);
+    bool *cb = JX_RS_NEW(&c, bool, nc), *ob = JX_RS_NEW(&c, bool, m);
+    int *ind = JX_RS_NEW(&c, int, n), *od = JX_RS_NEW(&c, int, m);
+    jx_val *ops = JX_RS_NEW(&c, jx_val, n);
+    if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < nc; i++) cb[i] = bdim[i] != JX_NOBATCH;
     for (int i = nc; i < n; i++) {
         ops[i] = x[i];
@@ -306,7 +250,7 @@ static jx_status b_scan(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
         ind[i] = bdim[i] == 0 ? 0 : bdim[i] - 1;
     }
     jx_fn *g = carry_fixed_point(&c, B, nc, cb, ind, ob);
-    if (!g) return ctx_done(&c);
+    if (!g) return jx__rs_done(&c);
     for (int i = 0; i < nc; i++) ops[i] = cb[i] ? jx__bfront(cx, e->loc, x[i], bdim[i]) : x[i];
     for (int j = 0; j < m; j++) od[j] = dim_of(j < nc ? cb[j] : ob[j]);
     if (!same(nc, ob, cb)) g = vfn(&c, B, ind, od, NULL);
@@ -314,7 +258,7 @@ static jx_status b_scan(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
         rebind_fn(&c, e, n, ops, JX_A_BODY, g, y);
         for (int j = 0; j < m; j++) ydim[j] = j < nc || od[j] == JX_NOBATCH ? od[j] : 1; /* ys: stacked in front */
     }
-    return ctx_done(&c);
+    return jx__rs_done(&c);
 }
 
 void jx__vmap_register_control(jx__batch_rule *t) {

@@ -14,56 +14,16 @@
 #include <string.h>
 
 #include "vmap.h"
+#include "rule_scratch.h"
 
 /* ------------------------------------------------------------------ scratch */
 
-/* What a rule holds while it runs: the trace it emits on, and an arena for its lists and
- * for the functions it builds (kept alive until the bind has retained them). */
-typedef struct rule {
-    jx__arena s;
-    jx__trace *t;
-    const jx__vctx *cx;
-    jx_loc loc;
-} rule;
-
-static void rule_init(rule *r, const jx__vctx *cx, const jx__eqn *e) {
-    memset(r, 0, sizeof *r);
-    r->t = jx__trace_top();
-    r->cx = cx;
-    r->loc = e->loc;
-}
-
-static bool live(const rule *r) { return r->t->status == JX_OK; }
-
-static jx_status rule_done(rule *r) {
-    jx_status st = r->t->status;
-    jx__arena_free(&r->s);
-    return st;
-}
-
-static void *take(rule *r, size_t n) {
-    void *p = live(r) ? jx__arena_alloc(&r->s, n ? n : 1) : NULL;
-    if (!p && live(r)) jx__trace_fail(r->t, JX_ERR_NOMEM, r->loc, "vmap", "out of memory");
-    return p;
-}
-#define TAKE(r, T, n) ((T *)take((r), sizeof(T) * (size_t)(n)))
-
-/* f (a new reference, or NULL with the thread's error set) held by the rule's arena;
- * NULL with the error moved onto the rule's trace. */
-static jx_fn *hold(rule *r, jx_fn *f) {
-    if (!f) {
-        if (live(r))
-            jx__trace_fail(r->t, jx_errcode() ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s", jx_errmsg());
-        return NULL;
-    }
-    if (!jx__arena_keep_fn(&r->s, f)) jx__trace_fail(r->t, JX_ERR_NOMEM, r->loc, "vmap", "out of memory");
-    jx_fn_release(f);
-    return live(r) ? f : NULL;
-}
+/* The rule's trace, location and arena (see rule_scratch.h). */
+typedef jx__rs rule;
 
 /* f batched (see jx__vmap_fn); NULL on error. */
 static jx_fn *vfn(rule *r, const jx_fn *f, const int *in_dims, const int *out_dims, bool *out_batched) {
-    return live(r) ? hold(r, jx__vmap_fn(r->cx, f, in_dims, out_dims, out_batched)) : NULL;
+    return jx__rs_ok(r) ? jx__rs_own(r, jx__vmap_fn(r->cx, f, in_dims, out_dims, out_batched)) : NULL;
 }
 
 static const jx_fn *fn_of(const jx__eqn *e, jx__akey key) {
@@ -91,17 +51,17 @@ static void bind_fns(const jx__eqn *e, int nin, const jx_val *ops, int nf, const
  * lanes' cotangents). NULL on error. */
 static jx_fn *bwd_batched(rule *r, const jx_fn *bw, const jx_aval *av, const int *ind, const int *want) {
     int n = bw->nin, m = bw->nout;
-    jx_val *in = TAKE(r, jx_val, n), *out = TAKE(r, jx_val, m);
-    int *od = TAKE(r, int, m);
-    if (!live(r)) return NULL;
+    jx_val *in = JX_RS_NEW(r, jx_val, n), *out = JX_RS_NEW(r, jx_val, m);
+    int *od = JX_RS_NEW(r, int, m);
+    if (!jx__rs_ok(r)) return NULL;
     jx__trace *t = jx__trace_begin(r->loc, "bwd_batched", n, av, in, false);
-    if (!t) return hold(r, NULL);
+    if (!t) return jx__rs_own(r, NULL);
     if (jx__vmap_inline(r->cx, bw, in, ind, out, od) == JX_OK)
         for (int i = 0; i < m; i++) {
             if (want[i] != JX_NOBATCH) out[i] = jx__bmove(r->cx, r->loc, out[i], od[i], want[i]);
             else if (od[i] != JX_NOBATCH) out[i] = jx_reduce_sum_at(r->loc, out[i], JX_INTS(od[i]));
         }
-    return hold(r, jx__trace_end(t, m, out, NULL, NULL));
+    return jx__rs_own(r, jx__trace_end(t, m, out, NULL, NULL));
 }
 
 /* ------------------------------------------------------------------ custom_jvp_call */
@@ -109,15 +69,15 @@ static jx_fn *bwd_batched(rule *r, const jx_fn *bw, const jx_aval *av, const int
 static jx_status b_custom_jvp(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                               int *ydim) {
     rule r;
-    rule_init(&r, cx, e);
+    jx__rs_init(&r, e, "vmap", cx);
     const jx_fn *f = fn_of(e, JX_A_FN), *j = fn_of(e, JX_A_JVP);
     int n = e->nin, m = e->nout;
-    int *ind = TAKE(&r, int, 2 * n), *od = TAKE(&r, int, 2 * m);
-    bool *obf = TAKE(&r, bool, m), *obj = TAKE(&r, bool, 2 * m), *ub = TAKE(&r, bool, 2 * m);
-    if (!live(&r)) return rule_done(&r);
+    int *ind = JX_RS_NEW(&r, int, 2 * n), *od = JX_RS_NEW(&r, int, 2 * m);
+    bool *obf = JX_RS_NEW(&r, bool, m), *obj = JX_RS_NEW(&r, bool, 2 * m), *ub = JX_RS_NEW(&r, bool, 2 * m);
+    if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     for (int i = 0; i < n; i++) ind[i] = ind[n + i] = bdim[i];
     jx_fn *fns[2] = {vfn(&r, f, ind, NULL, obf), vfn(&r, j, ind, NULL, obj)};
-    if (!fns[1]) return rule_done(&r);
+    if (!fns[1]) return jx__rs_done(&r);
     for (int k = 0; k < m; k++) {
         ub[k] = ub[m + k] = obf[k] || obj[k] || obj[m + k];
         od[k] = od[m + k] = dim_of(ub[k]);
@@ -125,11 +85,11 @@ static jx_status b_custom_jvp(const jx__vctx *cx, const jx__eqn *e, const jx_val
     if (!same(m, obf, ub)) fns[0] = vfn(&r, f, ind, od, NULL);
     if (!same(2 * m, obj, ub)) fns[1] = vfn(&r, j, ind, od, NULL);
     static const jx__akey keys[2] = {JX_A_FN, JX_A_JVP};
-    if (live(&r)) {
+    if (jx__rs_ok(&r)) {
         bind_fns(e, n, x, 2, keys, fns, y);
         memcpy(ydim, od, sizeof *od * (size_t)m);
     }
-    return rule_done(&r);
+    return jx__rs_done(&r);
 }
 
 /* ------------------------------------------------------------------ custom_vjp_call */
@@ -137,22 +97,22 @@ static jx_status b_custom_jvp(const jx__vctx *cx, const jx__eqn *e, const jx_val
 static jx_status b_custom_vjp(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                               int *ydim) {
     rule r;
-    rule_init(&r, cx, e);
+    jx__rs_init(&r, e, "vmap", cx);
     const jx_fn *f = fn_of(e, JX_A_FN), *fw = fn_of(e, JX_A_FWD), *bw = fn_of(e, JX_A_BWD);
     int n = e->nin, m = e->nout, nw = fw->nout, nres = nw - m;
-    int *od = TAKE(&r, int, nw), *bin = TAKE(&r, int, nw);
-    bool *obf = TAKE(&r, bool, m), *obw = TAKE(&r, bool, nw), *ub = TAKE(&r, bool, nw);
-    jx_aval *av = TAKE(&r, jx_aval, nw);
-    if (!live(&r)) return rule_done(&r);
+    int *od = JX_RS_NEW(&r, int, nw), *bin = JX_RS_NEW(&r, int, nw);
+    bool *obf = JX_RS_NEW(&r, bool, m), *obw = JX_RS_NEW(&r, bool, nw), *ub = JX_RS_NEW(&r, bool, nw);
+    jx_aval *av = JX_RS_NEW(&r, jx_aval, nw);
+    if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     jx_fn *fns[3] = {vfn(&r, f, bdim, NULL, obf), vfn(&r, fw, bdim, NULL, obw), NULL};
-    if (!fns[1]) return rule_done(&r);
+    if (!fns[1]) return jx__rs_done(&r);
     for (int k = 0; k < nw; k++) {
         ub[k] = obw[k] || (k < m && obf[k]);
         od[k] = dim_of(ub[k]);
     }
     if (!same(m, obf, ub)) fns[0] = vfn(&r, f, bdim, od, NULL);
     if (!same(nw, obw, ub)) fns[1] = vfn(&r, fw, bdim, od, NULL);
-    if (!fns[0] || !fns[1]) return rule_done(&r);
+    if (!fns[0] || !fns[1]) return jx__rs_done(&r);
     /* bwd takes (residuals..., ybar...) as fwd gives the residuals and fn its outputs */
     for (int k = 0; k < nres; k++) av[k] = jx_fn_output_aval(fns[1], m + k), bin[k] = od[m + k];
     for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = od[k];
@@ -162,7 +122,7 @@ static jx_status b_custom_vjp(const jx__vctx *cx, const jx__eqn *e, const jx_val
         bind_fns(e, n, x, 3, keys, fns, y);
         memcpy(ydim, od, sizeof *od * (size_t)m);
     }
-    return rule_done(&r);
+    return jx__rs_done(&r);
 }
 
 /* ------------------------------------------------------------------ checkpoint and tangents */
@@ -170,15 +130,15 @@ static jx_status b_custom_vjp(const jx__vctx *cx, const jx__eqn *e, const jx_val
 static jx_status b_checkpoint(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                               int *ydim) {
     rule r;
-    rule_init(&r, cx, e);
-    bool *ob = TAKE(&r, bool, e->nout);
+    jx__rs_init(&r, e, "vmap", cx);
+    bool *ob = JX_RS_NEW(&r, bool, e->nout);
     jx_fn *g = ob ? vfn(&r, fn_of(e, JX_A_FN), bdim, NULL, ob) : NULL;
     static const jx__akey key = JX_A_FN;
     if (g) {
         bind_fns(e, e->nin, x, 1, &key, &g, y);
         for (int k = 0; k < e->nout; k++) ydim[k] = dim_of(ob[k]);
     }
-    return rule_done(&r);
+    return jx__rs_done(&r);
 }
 
 /* checkpoint_tangent[fn](x..., dx...) and custom_vjp_tangent[fn bwd](x..., dx...,
@@ -187,14 +147,14 @@ static jx_status b_checkpoint(const jx__vctx *cx, const jx__eqn *e, const jx_val
 static jx_status b_tangent(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                            int *ydim) {
     rule r;
-    rule_init(&r, cx, e);
+    jx__rs_init(&r, e, "vmap", cx);
     const jx_fn *f = fn_of(e, JX_A_FN), *bw = fn_of(e, JX_A_BWD);
     int n = f->nin, m = f->nout, nres = e->nin - 2 * n;
-    jx_val *ops = TAKE(&r, jx_val, e->nin);
-    int *ind = TAKE(&r, int, n), *bin = TAKE(&r, int, nres + m);
-    bool *ob = TAKE(&r, bool, m);
-    jx_aval *av = TAKE(&r, jx_aval, nres + m);
-    if (!live(&r)) return rule_done(&r);
+    jx_val *ops = JX_RS_NEW(&r, jx_val, e->nin);
+    int *ind = JX_RS_NEW(&r, int, n), *bin = JX_RS_NEW(&r, int, nres + m);
+    bool *ob = JX_RS_NEW(&r, bool, m);
+    jx_aval *av = JX_RS_NEW(&r, jx_aval, nres + m);
+    if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     memcpy(ops, x, sizeof *ops * (size_t)e->nin);
     for (int i = 0; i < n; i++) {
         ind[i] = dim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
@@ -203,16 +163,16 @@ static jx_status b_tangent(const jx__vctx *cx, const jx__eqn *e, const jx_val *x
         ops[n + i] = jx__bfront(cx, e->loc, x[n + i], bdim[n + i]);
     }
     jx_fn *fns[2] = {vfn(&r, f, ind, NULL, ob), NULL};
-    if (!fns[0]) return rule_done(&r);
+    if (!fns[0]) return jx__rs_done(&r);
     if (bw) {
         for (int k = 0; k < nres; k++) av[k] = jx__val_aval(x[2 * n + k]), bin[k] = bdim[2 * n + k];
         for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = dim_of(ob[k]);
-        if (!(fns[1] = bwd_batched(&r, bw, av, bin, ind))) return rule_done(&r);
+        if (!(fns[1] = bwd_batched(&r, bw, av, bin, ind))) return jx__rs_done(&r);
     }
     static const jx__akey keys[2] = {JX_A_FN, JX_A_BWD};
     bind_fns(e, e->nin, ops, bw ? 2 : 1, keys, fns, y);
     for (int k = 0; k < m; k++) ydim[k] = dim_of(ob[k]);
-    return rule_done(&r);
+    return jx__rs_done(&r);
 }
 
 void jx__vmap_register_custom(jx__batch_rule *t) {

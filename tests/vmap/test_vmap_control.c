@@ -11,26 +11,16 @@
 /* ------------------------------------------------------------------ helpers */
 
 /* A deterministic array of small, distinct values (seed picks the pattern). */
-static jx_array *arr(jx_dtype t, jx_ints shape, int seed) {
-    int64_t n = 1;
-    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
-    for (int64_t k = 0; k < n; k++) v[k] = 0.25 * (double)((k * 7 + seed * 3) % 11) - 1.0 + 0.1 * seed;
-    jx_array *a = jt_array(t, shape, v);
-    free(v);
-    return a;
+static double arr_val(int64_t k, int seed) {
+    return 0.25 * (double)((k * 7 + seed * 3) % 11) - 1.0 + 0.1 * seed;
 }
+
+static jx_array *arr(jx_dtype t, jx_ints shape, int seed) { return jt_pattern(t, shape, arr_val, seed); }
 
 static jx_array *ints(jx_dtype t, jx_ints shape, const double *v) { return jt_array(t, shape, v); }
 
 static jx_fn *trace(const char *name, jx_body body, int nin, const jx_aval *av, int nout) {
-    jx_fn *f = jx_trace(name, body, NULL, nin, av, nout);
-    if (!f) fprintf(stderr, "\n  trace %s: %s\n", name, jx_errmsg());
-    return f;
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) jx_array_release(a[i]);
+    return jt_trace_or_say(name, body, NULL, nin, av, nout);
 }
 
 /* How many times `what` (e.g. " = while[") occurs in g's text. */
@@ -62,10 +52,10 @@ static void test_call(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_array *in[2] = {arr(JX_F32, JX_INTS(4, 3), 1), arr(JX_F32, JX_INTS(3), 2)};
     jt_check_vmap("call x@0", f, JX_INTS(0, JX_NOT_MAPPED), 2, in, 1e-6);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_array *in2[2] = {arr(JX_F32, JX_INTS(3, 5), 1), arr(JX_F32, JX_INTS(5, 3), 2)};
     jt_check_vmap("call x@1 w@0", f, JX_INTS(1, 0), 2, in2, 1e-6);
-    release_all(2, in2);
+    jt_release_arrays(2, in2);
     jx_fn_release(f);
     jx_fn_release(g_callee);
 }
@@ -115,13 +105,13 @@ static void test_cond_unbatched_index(void) {
     for (int k = 0; k < 4; k++) {
         jx_array *in[3] = {ints(JX_I32, JX_NOINTS, &idx[k]), arr(JX_F32, JX_INTS(4, 3), 1), arr(JX_F32, JX_INTS(3), 2)};
         jt_check_vmap("cond index unmapped, x@0", f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), 3, in, 1e-6);
-        release_all(3, in);
+        jt_release_arrays(3, in);
         jx_array *in2[3] = {ints(JX_I32, JX_NOINTS, &idx[k]), arr(JX_F32, JX_INTS(3, 5), 1), arr(JX_F32, JX_INTS(5, 3), 3)};
         jt_check_vmap("cond index unmapped, x@-1 w@0", f, JX_INTS(JX_NOT_MAPPED, -1, 0), 3, in2, 1e-6);
-        release_all(3, in2);
+        jt_release_arrays(3, in2);
         jx_array *in3[3] = {ints(JX_I32, JX_NOINTS, &idx[k]), arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(3, 2), 3)};
         jt_check_vmap("cond index unmapped, w@1", f, JX_INTS(JX_NOT_MAPPED, JX_NOT_MAPPED, 1), 3, in3, 1e-6);
-        release_all(3, in3);
+        jt_release_arrays(3, in3);
     }
     /* one cond is left, not a select per branch */
     jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_NOINTS, 4);
@@ -138,14 +128,14 @@ static void test_cond_batched_index(void) {
     double idx[6] = {0, 1, 2, -4, 7, 1}; /* out of range ones are clamped */
     jx_array *in[3] = {ints(JX_I32, JX_INTS(6), idx), arr(JX_F32, JX_INTS(6, 3), 1), arr(JX_F32, JX_INTS(3), 2)};
     jt_check_vmap("cond index@0 x@0", f, JX_INTS(0, 0, JX_NOT_MAPPED), 3, in, 1e-6);
-    release_all(3, in);
+    jt_release_arrays(3, in);
     jx_array *in2[3] = {ints(JX_I32, JX_INTS(6), idx), arr(JX_F32, JX_INTS(3, 6), 1), arr(JX_F32, JX_INTS(3, 6), 2)};
     jt_check_vmap("cond index@0 x@1 w@1", f, JX_INTS(0, 1, 1), 3, in2, 1e-6);
-    release_all(3, in2);
+    jt_release_arrays(3, in2);
     /* only the index is mapped */
     jx_array *in3[3] = {ints(JX_I32, JX_INTS(6), idx), arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(3), 2)};
     jt_check_vmap("cond only index mapped", f, JX_INTS(0, JX_NOT_MAPPED, JX_NOT_MAPPED), 3, in3, 1e-6);
-    release_all(3, in3);
+    jt_release_arrays(3, in3);
     /* selects, no cond left */
     jx_fn *g = jx_vmap(f, JX_INTS(0, 0, JX_NOT_MAPPED), JX_NOINTS, 6);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
@@ -162,20 +152,20 @@ static void test_cond_bool_index(void) {
     double p[5] = {1, -1, 0.5, -2, 0};
     jx_array *in[2] = {arr(JX_F32, JX_INTS(3, 5), 1), jt_array(JX_F32, JX_INTS(5), p)};
     jt_check_vmap("cond bool index@0, x@1", f, JX_INTS(1, 0), 2, in, 1e-6);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_array *in2[2] = {arr(JX_F32, JX_INTS(3), 1), jt_array(JX_F32, JX_INTS(5), p)};
     jt_check_vmap("cond bool index@0, x unmapped", f, JX_INTS(JX_NOT_MAPPED, 0), 2, in2, 1e-6);
-    release_all(2, in2);
+    jt_release_arrays(2, in2);
     jx_array *in3[2] = {arr(JX_F32, JX_INTS(5, 3), 1), jt_array(JX_F32, JX_NOINTS, p)};
     jt_check_vmap("cond bool index unmapped", f, JX_INTS(0, JX_NOT_MAPPED), 2, in3, 1e-6);
-    release_all(2, in3);
+    jt_release_arrays(2, in3);
     jx_fn_release(f);
     jx_aval av2[2] = {JX_AVAL(JX_F32, 3), JX_AVAL(JX_F32, 3)};
     jx_fn *f2 = trace("cond_bool_x", b_cond_bool_x, 2, av2, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f2);
     jx_array *in4[2] = {arr(JX_F32, JX_INTS(6, 3), 0), arr(JX_F32, JX_INTS(3), 5)};
     jt_check_vmap("cond bool from x", f2, JX_INTS(0, JX_NOT_MAPPED), 2, in4, 1e-6);
-    release_all(2, in4);
+    jt_release_arrays(2, in4);
     jx_fn_release(f2);
 }
 
@@ -210,11 +200,11 @@ static void test_while_unbatched_pred(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_array *in[3] = {arr(JX_F32, JX_INTS(4, 3), 1), arr(JX_F32, JX_INTS(3), 2), arr(JX_F32, JX_NOINTS, 3)};
     jt_check_vmap("while v0@0", f, JX_INTS(0, JX_NOT_MAPPED, JX_NOT_MAPPED), 3, in, 1e-6);
-    release_all(3, in);
+    jt_release_arrays(3, in);
     /* carries unbatched on entry become batched through the consts (fixed point) */
     jx_array *in2[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(3, 4), 2), arr(JX_F32, JX_INTS(4), 3)};
     jt_check_vmap("while consts c@1 s@0", f, JX_INTS(JX_NOT_MAPPED, 1, 0), 3, in2, 1e-6);
-    release_all(3, in2);
+    jt_release_arrays(3, in2);
     jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 1, 0), JX_NOINTS, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     CU_ASSERT_EQUAL(count_in_ir(g, " = while["), 1);
@@ -255,12 +245,12 @@ static void test_while_batched_pred(void) {
     CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 2, o), JX_OK);
     JT_ASSERT_ARRAY(o[0], n, 5, 0);
     CU_ASSERT_EQUAL(count_in_ir(g, " = while["), 1);
-    release_all(2, o);
+    jt_release_arrays(2, o);
     jx_fn_release(g);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_array *in2[2] = {ints(JX_I32, JX_INTS(5), n), arr(JX_F32, JX_INTS(2), 1)};
     jt_check_vmap("while limit@0 v unmapped", f, JX_INTS(0, JX_NOT_MAPPED), 2, in2, 1e-6);
-    release_all(2, in2);
+    jt_release_arrays(2, in2);
     jx_fn_release(f);
 }
 
@@ -291,26 +281,26 @@ static void test_scan(void) {
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
         jx_array *a1[3] = {arr(JX_F32, JX_INTS(5, 3), 1), arr(JX_F32, JX_INTS(4, 3), 2), arr(JX_F32, JX_INTS(3), 3)};
         jt_check_vmap("scan carry only", f, JX_INTS(0, JX_NOT_MAPPED, JX_NOT_MAPPED), 3, a1, 1e-5);
-        release_all(3, a1);
+        jt_release_arrays(3, a1);
         jx_array *a2[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(5, 4, 3), 2), arr(JX_F32, JX_INTS(3), 3)};
         jt_check_vmap("scan xs only @0", f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), 3, a2, 1e-5);
-        release_all(3, a2);
+        jt_release_arrays(3, a2);
         jx_array *a3[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(4, 3, 5), 2), arr(JX_F32, JX_INTS(3), 3)};
         jt_check_vmap("scan xs only @2", f, JX_INTS(JX_NOT_MAPPED, 2, JX_NOT_MAPPED), 3, a3, 1e-5);
-        release_all(3, a3);
+        jt_release_arrays(3, a3);
         jx_array *a4[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(4, 3), 2), arr(JX_F32, JX_INTS(3, 5), 3)};
         jt_check_vmap("scan consts only @1", f, JX_INTS(JX_NOT_MAPPED, JX_NOT_MAPPED, 1), 3, a4, 1e-5);
-        release_all(3, a4);
+        jt_release_arrays(3, a4);
         jx_array *a5[3] = {arr(JX_F32, JX_INTS(3, 5), 1), arr(JX_F32, JX_INTS(4, 5, 3), 2), arr(JX_F32, JX_INTS(5, 3), 3)};
         jt_check_vmap("scan all mapped", f, JX_INTS(1, 1, 0), 3, a5, 1e-5);
-        release_all(3, a5);
+        jt_release_arrays(3, a5);
         jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_INTS(0, 2), 5);
         CU_ASSERT_PTR_NOT_NULL_FATAL(g);
         CU_ASSERT_EQUAL(count_in_ir(g, " = scan["), 1);
         jx_fn_release(g);
         jx_array *a6[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(5, 4, 3), 2), arr(JX_F32, JX_INTS(3), 3)};
         jt_check_vmap_out("scan out_axes (0, 2)", f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_INTS(0, 2), 3, a6, 1e-5);
-        release_all(3, a6);
+        jt_release_arrays(3, a6);
         jx_fn_release(f);
     }
 }
@@ -327,7 +317,7 @@ static void test_nested_vmap(void) {
     double n[6] = {0, 4, 2, 1, 3, 5};
     jx_array *in[2] = {ints(JX_I32, JX_INTS(3, 2), n), arr(JX_F32, JX_INTS(3, 2), 1)};
     jt_check_vmapped("vmap of vmap of while", v1, v2, JX_INTS(1, JX_NOT_MAPPED), JX_NOINTS, 2, 2, in, 1e-6);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_fn_release(v2);
     jx_fn_release(v1);
     jx_fn_release(f);
@@ -359,10 +349,10 @@ static void test_vmap_of_grad(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jx_array *in[2] = {arr(JX_F32, JX_INTS(6, 3), 1), arr(JX_F32, JX_INTS(6), 2)};
     jt_check_vmap("vmap(grad(scan+cond)) all mapped", g, JX_INTS(0, 0), 2, in, 1e-4);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_array *in2[2] = {arr(JX_F32, JX_INTS(3, 6), 1), arr(JX_F32, JX_NOINTS, 2)};
     jt_check_vmap("vmap(grad(scan+cond)) x@1", g, JX_INTS(1, JX_NOT_MAPPED), 2, in2, 1e-4);
-    release_all(2, in2);
+    jt_release_arrays(2, in2);
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -395,13 +385,13 @@ static void test_grad_of_vmap(void) {
         CU_ASSERT_EQUAL_FATAL(jx_eval(gf, 2, xs, 2, go), JX_OK);
         for (int i = 0; i < 3; i++) want_x[b * 3 + i] = jx_array_get(go[0], i);
         want_w += jx_array_get(go[1], 0);
-        release_all(2, xs);
-        release_all(2, go);
+        jt_release_arrays(2, xs);
+        jt_release_arrays(2, go);
     }
     JT_ASSERT_ARRAY(o[0], want_x, 12, 1e-4);
     JT_ASSERT_ARRAY(o[1], &want_w, 1, 1e-4);
-    release_all(2, o);
-    release_all(2, in);
+    jt_release_arrays(2, o);
+    jt_release_arrays(2, in);
     jx_fn_release(gf);
     jx_fn_release(gh);
     jx_fn_release(h);

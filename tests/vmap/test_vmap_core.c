@@ -7,24 +7,6 @@
 #include "../../src/vmap/vmap.h"
 #include "vmap_check.h"
 
-/* A deterministic array of dtype t with values in [lo, hi). */
-static jx_array *rnd(jx_dtype t, jx_ints shape, double lo, double hi, unsigned seed) {
-    int64_t n = 1;
-    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        v[i] = lo + (hi - lo) * (double)((seed >> 8) & 0xffff) / 65536.0;
-    }
-    jx_array *a = jt_array(t, shape, v);
-    free(v);
-    return a;
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) jx_array_release(a[i]);
-}
-
 /* f(x[2,3], y[3]) = (x * broadcast(y) + sin(x), exp(y)) */
 static void body_xy(jx_val *out, const jx_val *in, void *user) {
     (void)user;
@@ -50,15 +32,15 @@ static void test_in_axes(void) {
         {JX_NOT_MAPPED, -2, JX_INTS(2, 3), JX_INTS(4, 3)},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        jx_array *in[2] = {rnd(JX_F32, cases[k].xs, -2, 2, 1 + (unsigned)k),
-                           rnd(JX_F32, cases[k].ys, -2, 2, 7 + (unsigned)k)};
+        jx_array *in[2] = {jt_rnd(JX_F32, cases[k].xs, -2, 2, 1 + (unsigned)k),
+                           jt_rnd(JX_F32, cases[k].ys, -2, 2, 7 + (unsigned)k)};
         char what[64];
         snprintf(what, sizeof what, "in_axes case %zu", k);
         jt_check_vmap(what, f, (jx_ints){(int64_t[]){cases[k].a, cases[k].b}, 2}, 2, in, 1e-6);
-        release_all(2, in);
+        jt_release_arrays(2, in);
     }
     /* JX_NOINTS maps axis 0 of every input */
-    jx_array *in[2] = {rnd(JX_F32, JX_INTS(5, 2, 3), -1, 1, 3), rnd(JX_F32, JX_INTS(5, 3), -1, 1, 4)};
+    jx_array *in[2] = {jt_rnd(JX_F32, JX_INTS(5, 2, 3), -1, 1, 3), jt_rnd(JX_F32, JX_INTS(5, 3), -1, 1, 4)};
     jx_fn *g = jx_vmap(f, JX_NOINTS, JX_NOINTS, 5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     jx_aval a0 = jx_fn_input_aval(g, 0), want = JX_AVAL(JX_F32, 5, 2, 3);
@@ -66,14 +48,14 @@ static void test_in_axes(void) {
     CU_ASSERT_STRING_EQUAL(jx_fn_name(g), "vmap_xy");
     jt_check_vmapped("in_axes default", f, g, JX_NOINTS, JX_NOINTS, 5, 2, in, 1e-6);
     jx_fn_release(g);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
 }
 
 static void test_out_axes(void) {
     jx_fn *f = trace_xy();
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx_array *in[2] = {rnd(JX_F32, JX_INTS(4, 2, 3), -2, 2, 11), rnd(JX_F32, JX_INTS(3, 4), -2, 2, 12)};
+    jx_array *in[2] = {jt_rnd(JX_F32, JX_INTS(4, 2, 3), -2, 2, 11), jt_rnd(JX_F32, JX_INTS(3, 4), -2, 2, 12)};
     jx_ints ia = JX_INTS(0, 1);
     jt_check_vmap_out("out_axes (1,1)", f, ia, JX_INTS(1, 1), 2, in, 1e-6);
     jt_check_vmap_out("out_axes (-1,0)", f, ia, JX_INTS(-1, 0), 2, in, 1e-6);
@@ -85,7 +67,7 @@ static void test_out_axes(void) {
     CU_ASSERT(jx_aval_equal(&o0, &w0));
     CU_ASSERT(jx_aval_equal(&o1, &w1));
     jx_fn_release(g);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
 }
 
@@ -100,9 +82,9 @@ static void test_unmapped_outputs(void) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 3), JX_AVAL(JX_F32, 2)};
     jx_fn *f = jx_trace("unmapped", body_unmapped_out, NULL, 2, av, 3);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx_array *in[2] = {rnd(JX_F32, JX_INTS(3, 4), -1, 1, 5), rnd(JX_F32, JX_INTS(2), -1, 1, 6)};
+    jx_array *in[2] = {jt_rnd(JX_F32, JX_INTS(3, 4), -1, 1, 5), jt_rnd(JX_F32, JX_INTS(2), -1, 1, 6)};
     jt_check_vmap_out("unmapped outputs", f, JX_INTS(-1, JX_NOT_MAPPED), JX_INTS(1, 0, 0), 2, in, 1e-6);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
 }
 
@@ -252,7 +234,7 @@ static void test_nested(void) {
     jx_aval w0 = JX_AVAL(JX_F32, 4, 5, 2, 3), w1 = JX_AVAL(JX_F32, 5, 3);
     CU_ASSERT(jx_aval_equal(&a0, &w0));
     CU_ASSERT(jx_aval_equal(&a1, &w1));
-    jx_array *in[2] = {rnd(JX_F32, JX_INTS(4, 5, 2, 3), -2, 2, 21), rnd(JX_F32, JX_INTS(5, 3), -2, 2, 22)};
+    jx_array *in[2] = {jt_rnd(JX_F32, JX_INTS(4, 5, 2, 3), -2, 2, 21), jt_rnd(JX_F32, JX_INTS(5, 3), -2, 2, 22)};
     jx_array *y[2] = {0};
     CU_ASSERT_EQUAL_FATAL(jt_eval(outer, 2, in, 2, y), JX_OK);
     /* out[0][j][i] = f(x[i][j], y[j])[0]; out[1][j][i] = f(...)[1] */
@@ -272,14 +254,14 @@ static void test_nested(void) {
                 jx_array_release(oj);
                 jx_array_release(oji);
             }
-            release_all(2, r);
+            jt_release_arrays(2, r);
             jx_array_release(xi);
             jx_array_release(xij);
             jx_array_release(yj);
         }
     CU_ASSERT_EQUAL(bad, 0);
-    release_all(2, y);
-    release_all(2, in);
+    jt_release_arrays(2, y);
+    jt_release_arrays(2, in);
     jx_fn_release(outer);
     jx_fn_release(inner);
     jx_fn_release(f);
@@ -313,11 +295,11 @@ static void test_mlp_eqn_count(void) {
     CU_ASSERT(counts[0] > 0);
     CU_ASSERT_EQUAL(counts[0], counts[1]);
     CU_ASSERT_EQUAL(counts[1], counts[2]);
-    jx_array *in[5] = {rnd(JX_F32, JX_INTS(8, 6), -1, 1, 31), rnd(JX_F32, JX_INTS(6, 5), -1, 1, 32),
-                       rnd(JX_F32, JX_INTS(5), -1, 1, 33), rnd(JX_F32, JX_INTS(5, 4), -1, 1, 34),
-                       rnd(JX_F32, JX_INTS(4), -1, 1, 35)};
+    jx_array *in[5] = {jt_rnd(JX_F32, JX_INTS(8, 6), -1, 1, 31), jt_rnd(JX_F32, JX_INTS(6, 5), -1, 1, 32),
+                       jt_rnd(JX_F32, JX_INTS(5), -1, 1, 33), jt_rnd(JX_F32, JX_INTS(5, 4), -1, 1, 34),
+                       jt_rnd(JX_F32, JX_INTS(4), -1, 1, 35)};
     jt_check_vmap("mlp batch 8", f, ia, 5, in, 1e-5);
-    release_all(5, in);
+    jt_release_arrays(5, in);
     jx_fn_release(f);
 }
 
@@ -338,7 +320,7 @@ static void test_call_inlined(void) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 2, 3), JX_AVAL(JX_F32, 3)};
     jx_fn *h = jx_trace("caller", body_caller, &c, 2, av, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    jx_array *in[2] = {rnd(JX_F32, JX_INTS(2, 3, 4), -2, 2, 41), rnd(JX_F32, JX_INTS(4, 3), -2, 2, 42)};
+    jx_array *in[2] = {jt_rnd(JX_F32, JX_INTS(2, 3, 4), -2, 2, 41), jt_rnd(JX_F32, JX_INTS(4, 3), -2, 2, 42)};
     jt_check_vmap("call inside", h, JX_INTS(-1, 0), 2, in, 1e-6);
     jx_fn *g = jx_vmap(h, JX_INTS(-1, 0), JX_NOINTS, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
@@ -348,7 +330,7 @@ static void test_call_inlined(void) {
     if (text) CU_ASSERT_PTR_NULL(strstr(text, "= call["));
     free(text);
     jx_fn_release(g);
-    release_all(2, in);
+    jt_release_arrays(2, in);
     jx_fn_release(h);
     jx_fn_release(f);
 }

@@ -8,24 +8,14 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static jx_array *arr(jx_dtype t, jx_ints shape, int seed) {
-    int64_t n = 1;
-    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
-    for (int64_t k = 0; k < n; k++) v[k] = 0.3 * (double)((k * 5 + seed * 3) % 13) - 1.7 + 0.05 * seed;
-    jx_array *a = jt_array(t, shape, v);
-    free(v);
-    return a;
+static double arr_val(int64_t k, int seed) {
+    return 0.3 * (double)((k * 5 + seed * 3) % 13) - 1.7 + 0.05 * seed;
 }
+
+static jx_array *arr(jx_dtype t, jx_ints shape, int seed) { return jt_pattern(t, shape, arr_val, seed); }
 
 static jx_fn *trace(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
-    jx_fn *f = jx_trace(name, body, user, nin, av, nout);
-    if (!f) fprintf(stderr, "\n  trace %s: %s\n", name, jx_errmsg());
-    return f;
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) jx_array_release(a[i]);
+    return jt_trace_or_say(name, body, user, nin, av, nout);
 }
 
 /* The nested functions a body uses. */
@@ -104,7 +94,7 @@ static void test_custom_jvp(void) {
     jx_array *dx = jx_array_ones(JX_F64, JX_INTS(4, 3)), *in[2] = {x0, dx}, *o[2] = {NULL, NULL};
     CU_ASSERT_EQUAL_FATAL(jt_eval(jf, 2, in, 2, o), JX_OK);
     JT_ASSERT_ARRAY(o[1], want, 12, 0);
-    release_all(2, o);
+    jt_release_arrays(2, o);
     jx_array_release(dx);
     jx_fn_release(jf);
     jx_fn_release(vf);
@@ -145,8 +135,8 @@ static void test_custom_jvp_shared_input(void) {
         }
     JT_ASSERT_ARRAY(g[0], wx, 15, 1e-12);
     JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
-    release_all(2, g);
-    release_all(2, in);
+    jt_release_arrays(2, g);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
     release_fns(&u);
 }
@@ -194,7 +184,7 @@ static void test_custom_vjp(void) {
     jt_check_vmap("custom_vjp w unmapped", f, JX_INTS(0, JX_NOT_MAPPED), 2, in, 1e-12);
     jx_array *in2[2] = {arr(JX_F64, JX_INTS(3, 4), 1), arr(JX_F64, JX_INTS(4, 3), 2)};
     jt_check_vmap("custom_vjp x@1 w@0", f, JX_INTS(1, 0), 2, in2, 1e-12);
-    release_all(2, in2);
+    jt_release_arrays(2, in2);
     /* grad of the vmapped function runs the batched bwd; the shared w sums the lanes */
     CU_ASSERT_EQUAL_FATAL(grad_sum_vmap(f, JX_INTS(0, JX_NOT_MAPPED), 4, 2, in, g), JX_OK);
     double wx[12], ww[3] = {0, 0, 0};
@@ -206,8 +196,8 @@ static void test_custom_vjp(void) {
         }
     JT_ASSERT_ARRAY(g[0], wx, 12, 1e-12);
     JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
-    release_all(2, g);
-    release_all(2, in);
+    jt_release_arrays(2, g);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
     release_fns(&u);
 }
@@ -238,8 +228,8 @@ static void test_checkpoint(void) {
         }
     JT_ASSERT_ARRAY(g[0], wx, 12, 1e-12);
     JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
-    release_all(2, g);
-    release_all(2, in);
+    jt_release_arrays(2, g);
+    jt_release_arrays(2, in);
     jx_fn_release(f);
     release_fns(&u);
 }
@@ -263,15 +253,15 @@ static void check_tangent(const char *what, jx_body use) {
     jx_array *in2[4] = {arr(JX_F64, JX_INTS(3), 1), arr(JX_F64, JX_INTS(3), 2), arr(JX_F64, JX_INTS(4, 3), 3),
                         arr(JX_F64, JX_INTS(3), 4)};
     jt_check_vmap(what, jf, JX_INTS(JX_NOT_MAPPED, JX_NOT_MAPPED, 0, JX_NOT_MAPPED), 4, in2, 1e-12);
-    release_all(4, in2);
+    jt_release_arrays(4, in2);
     /* jvp of the vmapped function */
     jx_fn *vf = jx_vmap(f, JX_INTS(0, JX_NOT_MAPPED), JX_NOINTS, 4), *jvf = vf ? jx_jvp(vf) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(jvf);
     jx_array *in3[4] = {arr(JX_F64, JX_INTS(4, 3), 1), arr(JX_F64, JX_INTS(3), 2), arr(JX_F64, JX_INTS(4, 3), 3),
                         arr(JX_F64, JX_INTS(3), 4)};
     jt_check_vmapped(what, jf, jvf, JX_INTS(0, JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_NOINTS, 4, 4, in3, 1e-12);
-    release_all(4, in3);
-    release_all(4, in);
+    jt_release_arrays(4, in3);
+    jt_release_arrays(4, in);
     jx_fn_release(jvf);
     jx_fn_release(vf);
     jx_fn_release(jf);

@@ -12,21 +12,6 @@ typedef jx_val (*bin_op)(jx_loc, jx_val, jx_val);
 
 #define B 4 /* the mapped size */
 
-/* A deterministic array with values in [lo, hi), floored for integer and bool dtypes. */
-static jx_array *rnd(jx_dtype t, jx_ints shape, double lo, double hi, unsigned seed) {
-    int64_t n = 1;
-    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        v[i] = lo + (hi - lo) * (double)((seed >> 8) & 0xffff) / 65536.0;
-        if (!jx_dtype_is_float(t)) v[i] = floor(v[i]);
-    }
-    jx_array *a = jt_array(t, shape, v);
-    free(v);
-    return a;
-}
-
 /* The batched shape of f's aval `s` with B inserted at axis (JX_NOT_MAPPED: s itself). */
 static jx_ints batched(jx_ints s, int64_t axis, int64_t *buf) {
     if (axis == JX_NOT_MAPPED) {
@@ -98,7 +83,7 @@ static void check_unary(const unary_case *c, jx_dtype t, jx_ints s, const int64_
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     for (int k = 0; k < n; k++) {
         int64_t buf[JX_MAX_RANK];
-        jx_array *x = rnd(t, batched(s, axes[k], buf), c->lo, c->hi, 17u + (unsigned)k);
+        jx_array *x = jt_rnd(t, batched(s, axes[k], buf), c->lo, c->hi, 17u + (unsigned)k);
         char what[128];
         snprintf(what, sizeof what, "%s %s rank %d in_axes %s", c->name, dn(t), s.n, axs(axes[k]));
         jt_check_vmap(what, f, (jx_ints){&axes[k], 1}, 1, &x, 1e-6);
@@ -176,8 +161,8 @@ static void check_binary(const binary_case *c, jx_dtype t, const shape_case *s) 
     for (int k = 0; k < s->naxes; k++) {
         int64_t b1[JX_MAX_RANK], b2[JX_MAX_RANK];
         const int64_t *ax = s->axes[k];
-        jx_array *in[2] = {rnd(t, batched(s->sa, ax[0], b1), c->alo, c->ahi, 5u + (unsigned)k),
-                           rnd(t, batched(s->sb, ax[1], b2), c->blo, c->bhi, 9u + (unsigned)k)};
+        jx_array *in[2] = {jt_rnd(t, batched(s->sa, ax[0], b1), c->alo, c->ahi, 5u + (unsigned)k),
+                           jt_rnd(t, batched(s->sb, ax[1], b2), c->blo, c->bhi, 9u + (unsigned)k)};
         char what[160];
         snprintf(what, sizeof what, "%s %s ranks %d,%d in_axes (%s,%s)", c->name, dn(t), s->sa.n,
                  s->sb.n, axs(ax[0]), axs(ax[1]));
@@ -192,7 +177,7 @@ static void check_binary_lit(const binary_case *c, jx_dtype t) {
     jx_aval av = JX_AVAL(t, 2, 3);
     jx_fn *f = jx_trace(c->name, body_binary_lit, (void *)c, 1, &av, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx_array *x = rnd(t, JX_INTS(2, B, 3), c->alo, c->ahi, 3);
+    jx_array *x = jt_rnd(t, JX_INTS(2, B, 3), c->alo, c->ahi, 3);
     char what[128];
     snprintf(what, sizeof what, "%s %s with a literal", c->name, dn(t));
     jt_check_vmap(what, f, JX_INTS(1), 1, &x, 1e-6);
@@ -230,9 +215,9 @@ static void check_select(jx_dtype t, jx_ints sp, jx_ints st, jx_ints sf, const i
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     for (int k = 0; k < n; k++) {
         int64_t b0[JX_MAX_RANK], b1[JX_MAX_RANK], b2[JX_MAX_RANK];
-        jx_array *in[3] = {rnd(JX_BOOL, batched(sp, axes[k][0], b0), 0, 2, 1u + (unsigned)k),
-                           rnd(t, batched(st, axes[k][1], b1), -5, 5, 2u + (unsigned)k),
-                           rnd(t, batched(sf, axes[k][2], b2), -5, 5, 3u + (unsigned)k)};
+        jx_array *in[3] = {jt_rnd(JX_BOOL, batched(sp, axes[k][0], b0), 0, 2, 1u + (unsigned)k),
+                           jt_rnd(t, batched(st, axes[k][1], b1), -5, 5, 2u + (unsigned)k),
+                           jt_rnd(t, batched(sf, axes[k][2], b2), -5, 5, 3u + (unsigned)k)};
         char what[160];
         snprintf(what, sizeof what, "select %s ranks %d,%d,%d in_axes (%s,%s,%s)", dn(t), sp.n,
                  st.n, sf.n, axs(axes[k][0]), axs(axes[k][1]), axs(axes[k][2]));

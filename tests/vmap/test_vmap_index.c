@@ -13,13 +13,9 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* One input of a case: what f sees (av), where the mapped axis goes (in_axes entry),
- * and the range [lo, hi) of its random values (whole numbers for integer dtypes). */
-typedef struct inp {
-    jx_aval av;
-    int64_t axis;
-    double lo, hi;
-} inp;
+/* One input of a case; its values are drawn from [lo, hi) (whole numbers for integer
+ * dtypes). */
+typedef jt_vinput inp;
 
 static uint64_t rng = 777;
 
@@ -28,53 +24,23 @@ static double next_unit(void) {
     return (double)(rng >> 11) / (double)(1ULL << 53);
 }
 
-/* The batched input for in: av's shape with B inserted at in.axis (none if unmapped). */
-static jx_array *batched(const inp *in) {
-    int64_t shape[JX_MAX_RANK + 1], n = 1;
-    int r = in->av.rank + (in->axis != NM);
-    int64_t ax = in->axis == NM ? -1 : in->axis < 0 ? in->axis + r : in->axis;
-    for (int d = 0, k = 0; d < r; d++) shape[d] = d == ax ? B : in->av.shape[k++];
-    for (int d = 0; d < r; d++) n *= shape[d];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+static void fill(const inp *in, int64_t n, double *v) {
     for (int64_t i = 0; i < n; i++) {
         v[i] = in->lo + next_unit() * (in->hi - in->lo);
         if (!jx_dtype_is_float(in->av.dtype)) v[i] = floor(v[i]);
     }
-    jx_array *a = jt_array(in->av.dtype, (jx_ints){shape, r}, v);
-    free(v);
-    return a;
 }
 
 /* Checks the vmap of f (in_axes from in[]) against the loop, exactly. */
 static int check_fn(const char *what, const jx_fn *f, int nin, const inp *in) {
-    int64_t axes[8];
-    jx_array *xs[8];
-    for (int i = 0; i < nin; i++) {
-        axes[i] = in[i].axis;
-        xs[i] = batched(&in[i]);
-    }
-    int ok = jt_check_vmap(what, f, (jx_ints){axes, nin}, nin, xs, 1e-12);
-    for (int i = 0; i < nin; i++) jx_array_release(xs[i]);
-    return ok;
+    return jt_check_vmap_inputs(what, f, nin, in, B, fill, 1e-12);
 }
 
 /* Traces body on the avals of in[] and checks its vmap; the vmapped function goes to *g
  * when g is not NULL (release it). */
 static int check(const char *what, jx_body body, void *user, int nin, const inp *in, int nout,
                  jx_fn **g) {
-    jx_aval av[8];
-    int64_t axes[8];
-    for (int i = 0; i < nin; i++) {
-        av[i] = in[i].av;
-        axes[i] = in[i].axis;
-    }
-    jx_fn *f = jx_trace(what, body, user, nin, av, nout);
-    if (!f) fprintf(stderr, "\n  %s: %s\n", what, jx_errmsg());
-    CU_ASSERT_PTR_NOT_NULL(f);
-    int ok = f && check_fn(what, f, nin, in);
-    if (g) *g = f ? jx_vmap(f, (jx_ints){axes, nin}, JX_NOINTS, B) : NULL;
-    jx_fn_release(f);
-    return ok;
+    return jt_check_vmap_avals(what, body, user, nin, in, nout, B, fill, 1e-12, g);
 }
 
 /* Equations of primitive p at f's top level. */

@@ -13,11 +13,8 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* One input of a case: what f sees (av), where the mapped axis goes (in_axes entry). */
-typedef struct inp {
-    jx_aval av;
-    int64_t axis;
-} inp;
+/* One input of a case (lo and hi unused: values come from next_val). */
+typedef jt_vinput inp;
 
 static uint64_t rng = 12345;
 
@@ -27,52 +24,22 @@ static double next_val(void) {
     return (double)(rng >> 11) / (double)(1ULL << 53) * 4.0 - 2.0;
 }
 
-/* The batched input for in: av's shape with B inserted at in.axis (none if unmapped),
- * random values (small integers for integer dtypes). */
-static jx_array *batched(const inp *in) {
-    int64_t shape[JX_MAX_RANK + 1], n = 1;
-    int r = in->av.rank + (in->axis != NM);
-    int64_t ax = in->axis == NM ? -1 : in->axis < 0 ? in->axis + r : in->axis;
-    for (int d = 0, k = 0; d < r; d++) shape[d] = d == ax ? B : in->av.shape[k++];
-    for (int d = 0; d < r; d++) n *= shape[d];
-    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+/* Random values, small integers for integer dtypes. */
+static void fill(const inp *in, int64_t n, double *v) {
     for (int64_t i = 0; i < n; i++)
         v[i] = jx_dtype_is_float(in->av.dtype) ? next_val() : floor(next_val() * 2);
-    jx_array *a = jt_array(in->av.dtype, (jx_ints){shape, r}, v);
-    free(v);
-    return a;
 }
 
 /* Checks the vmap of f (in_axes from in[]) against the loop within tol. */
 static int check_fn(const char *what, const jx_fn *f, int nin, const inp *in, double tol) {
-    int64_t axes[8];
-    jx_array *xs[8];
-    for (int i = 0; i < nin; i++) {
-        axes[i] = in[i].axis;
-        xs[i] = batched(&in[i]);
-    }
-    int ok = jt_check_vmap(what, f, (jx_ints){axes, nin}, nin, xs, tol);
-    for (int i = 0; i < nin; i++) jx_array_release(xs[i]);
-    return ok;
+    return jt_check_vmap_inputs(what, f, nin, in, B, fill, tol);
 }
 
 /* Traces body on the avals of in[] and checks its vmap; the vmapped function goes to *g
  * when g is not NULL (release it). */
 static int check(const char *what, jx_body body, void *user, int nin, const inp *in, int nout,
                  double tol, jx_fn **g) {
-    jx_aval av[8];
-    int64_t axes[8];
-    for (int i = 0; i < nin; i++) {
-        av[i] = in[i].av;
-        axes[i] = in[i].axis;
-    }
-    jx_fn *f = jx_trace(what, body, user, nin, av, nout);
-    if (!f) fprintf(stderr, "\n  %s: %s\n", what, jx_errmsg());
-    CU_ASSERT_PTR_NOT_NULL(f);
-    int ok = f && check_fn(what, f, nin, in, tol);
-    if (g) *g = f ? jx_vmap(f, (jx_ints){axes, nin}, JX_NOINTS, B) : NULL;
-    jx_fn_release(f);
-    return ok;
+    return jt_check_vmap_avals(what, body, user, nin, in, nout, B, fill, tol, g);
 }
 
 /* Equations of primitive p in f, nested functions included. */
@@ -110,7 +77,7 @@ static void check_dot(const char *what, const dot_case *c, jx_aval l, jx_aval r,
         char name[128];
         snprintf(name, sizeof name, "%s in_axes (%lld,%lld)", what, (long long)axes[i][0],
                  (long long)axes[i][1]);
-        inp in[2] = {{l, axes[i][0]}, {r, axes[i][1]}};
+        inp in[2] = {{.av = l, .axis = axes[i][0]}, {.av = r, .axis = axes[i][1]}};
         jx_fn *g = NULL;
         CU_ASSERT(check(name, dot_body, (void *)c, 2, in, 1, 1e-12, &g));
         CU_ASSERT_EQUAL(count_prim(g, JX_PRIM_DOT_GENERAL), 1);
@@ -146,7 +113,7 @@ static void test_dot_batch_dims(void) {
  * when the mapped lhs axis leads, no transpose either (the output comes out mapped at 0). */
 static void test_dot_ir(void) {
     dot_case c = {JX_INTS(1), JX_INTS(0), JX_NOINTS, JX_NOINTS};
-    inp in[2] = {{JX_AVAL(JX_F32, 2, 4), 0}, {JX_AVAL(JX_F32, 4, 5), NM}};
+    inp in[2] = {{.av = JX_AVAL(JX_F32, 2, 4), .axis = 0}, {.av = JX_AVAL(JX_F32, 4, 5), .axis = NM}};
     jx_fn *g = NULL;
     CU_ASSERT(check("matmul lhs mapped", dot_body, &c, 2, in, 1, 1e-5, &g));
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
@@ -154,13 +121,13 @@ static void test_dot_ir(void) {
     CU_ASSERT_EQUAL(count_prim(g, JX_PRIM_BROADCAST_IN_DIM), 0);
     jx_fn_release(g);
     /* both mapped: a batch pair, still a single equation */
-    inp both[2] = {{JX_AVAL(JX_F32, 2, 4), 0}, {JX_AVAL(JX_F32, 4, 5), 0}};
+    inp both[2] = {{.av = JX_AVAL(JX_F32, 2, 4), .axis = 0}, {.av = JX_AVAL(JX_F32, 4, 5), .axis = 0}};
     CU_ASSERT(check("matmul both mapped", dot_body, &c, 2, both, 1, 1e-5, &g));
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     CU_ASSERT_EQUAL(jx_fn_num_eqns(g), 1);
     jx_fn_release(g);
     /* rhs mapped at 0 lands after lhs's free dim: one transpose to out_axes 0, no copy */
-    inp rhs[2] = {{JX_AVAL(JX_F32, 2, 4), NM}, {JX_AVAL(JX_F32, 4, 5), 0}};
+    inp rhs[2] = {{.av = JX_AVAL(JX_F32, 2, 4), .axis = NM}, {.av = JX_AVAL(JX_F32, 4, 5), .axis = 0}};
     CU_ASSERT(check("matmul rhs mapped", dot_body, &c, 2, rhs, 1, 1e-5, &g));
     CU_ASSERT_EQUAL(count_prim(g, JX_PRIM_DOT_GENERAL), 1);
     CU_ASSERT_EQUAL(count_prim(g, JX_PRIM_BROADCAST_IN_DIM), 0);
@@ -182,7 +149,7 @@ static void check_conv(const char *what, jx_aval l, jx_aval r, const jx_conv_opt
         char name[128];
         snprintf(name, sizeof name, "%s in_axes (%lld,%lld)", what, (long long)axes[i][0],
                  (long long)axes[i][1]);
-        inp in[2] = {{l, axes[i][0]}, {r, axes[i][1]}};
+        inp in[2] = {{.av = l, .axis = axes[i][0]}, {.av = r, .axis = axes[i][1]}};
         jx_fn *g = NULL;
         CU_ASSERT(check(name, conv_body, (void *)o, 2, in, 1, 1e-12, &g));
         CU_ASSERT_EQUAL(count_prim(g, JX_PRIM_CONV), 1);
@@ -268,7 +235,7 @@ static void test_reduce_window(void) {
             w.kind = kinds[k];
             char name[96];
             snprintf(name, sizeof name, "reduce_window kind %d in_axes (%lld)", k, (long long)axes[i]);
-            inp in = {JX_AVAL(JX_F64, 4, 6), axes[i]};
+            inp in = {.av = JX_AVAL(JX_F64, 4, 6), .axis = axes[i]};
             jx_fn *g = NULL;
             CU_ASSERT(check(name, pool_body, &w, 1, &in, 1, 1e-12, &g));
             CU_ASSERT(!has_loop(g));
@@ -277,7 +244,7 @@ static void test_reduce_window(void) {
     /* integer max pooling */
     win_case w = pool;
     w.kind = JX_WINDOW_MAX;
-    inp in = {JX_AVAL(JX_I32, 4, 6), 1};
+    inp in = {.av = JX_AVAL(JX_I32, 4, 6), .axis = 1};
     CU_ASSERT(check("reduce_window_max i32", pool_body, &w, 1, &in, 1, 0, NULL));
 }
 
@@ -289,11 +256,11 @@ static void test_select_and_add(void) {
         char name[96];
         snprintf(name, sizeof name, "select_and_scatter_add in_axes (%lld,%lld)", (long long)axes[i][0],
                  (long long)axes[i][1]);
-        inp in[2] = {{src, axes[i][0]}, {op, axes[i][1]}};
+        inp in[2] = {{.av = src, .axis = axes[i][0]}, {.av = op, .axis = axes[i][1]}};
         CU_ASSERT(check(name, sas_body, (void *)&pool, 2, in, 1, 1e-12, NULL));
         snprintf(name, sizeof name, "select_and_gather_add in_axes (%lld,%lld)", (long long)axes[i][0],
                  (long long)axes[i][1]);
-        inp ing[2] = {{op, axes[i][0]}, {op, axes[i][1]}};
+        inp ing[2] = {{.av = op, .axis = axes[i][0]}, {.av = op, .axis = axes[i][1]}};
         CU_ASSERT(check(name, sag_body, (void *)&pool, 2, ing, 1, 1e-12, NULL));
     }
 }
@@ -320,8 +287,8 @@ static void test_nested(void) {
             jx_fn *vf = jx_vmap(fn, (jx_ints){inner[i], 2}, JX_NOINTS, 2);
             CU_ASSERT_PTR_NOT_NULL_FATAL(vf);
             for (int o = 0; o < 3; o++) {
-                inp in[2] = {{jx_fn_input_aval(vf, 0), outer[o][0]},
-                             {jx_fn_input_aval(vf, 1), outer[o][1]}};
+                inp in[2] = {{.av = jx_fn_input_aval(vf, 0), .axis = outer[o][0]},
+                             {.av = jx_fn_input_aval(vf, 1), .axis = outer[o][1]}};
                 char name[96];
                 snprintf(name, sizeof name, "%s nested: inner %d outer %d", f ? "matmul" : "conv", i,
                          o);
@@ -353,7 +320,7 @@ static void test_per_example_grad(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     static const int64_t axes[][2] = {{NM, 0}, {0, 0}, {-1, NM}};
     for (int i = 0; i < 3; i++) {
-        inp in[2] = {{av[0], axes[i][0]}, {av[1], axes[i][1]}};
+        inp in[2] = {{.av = av[0], .axis = axes[i][0]}, {.av = av[1], .axis = axes[i][1]}};
         char name[96];
         snprintf(name, sizeof name, "per-example cnn grad in_axes (%lld,%lld)", (long long)axes[i][0],
                  (long long)axes[i][1]);

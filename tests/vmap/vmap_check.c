@@ -141,3 +141,80 @@ int jt_check_vmap(const char *what, const jx_fn *f, jx_ints in_axes, int nin,
                   jx_array *const *in, double tol) {
     return jt_check_vmap_out(what, f, in_axes, JX_NOINTS, nin, in, tol);
 }
+
+jx_array *jt_vmap_input(const jt_vinput *in, int64_t size, jt_vfill fill) {
+    int64_t shape[JX_MAX_RANK + 1], n = 1;
+    int r = in->av.rank + (in->axis != JX_NOT_MAPPED);
+    int64_t ax = in->axis == JX_NOT_MAPPED ? -1 : in->axis < 0 ? in->axis + r : in->axis;
+    for (int d = 0, k = 0; d < r; d++) shape[d] = d == ax ? size : in->av.shape[k++];
+    for (int d = 0; d < r; d++) n *= shape[d];
+    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+    fill(in, n, v);
+    jx_array *a = jt_array(in->av.dtype, (jx_ints){shape, r}, v);
+    free(v);
+    return a;
+}
+
+int jt_check_vmap_inputs(const char *what, const jx_fn *f, int nin, const jt_vinput *in,
+                         int64_t size, jt_vfill fill, double tol) {
+    int64_t axes[8];
+    jx_array *xs[8] = {NULL};
+    for (int i = 0; i < nin; i++) {
+        axes[i] = in[i].axis;
+        xs[i] = jt_vmap_input(&in[i], size, fill);
+    }
+    int ok = jt_check_vmap(what, f, (jx_ints){axes, nin}, nin, xs, tol);
+    for (int i = 0; i < nin; i++) jx_array_release(xs[i]);
+    return ok;
+}
+
+int jt_check_vmap_avals(const char *what, jx_body body, void *user, int nin, const jt_vinput *in,
+                        int nout, int64_t size, jt_vfill fill, double tol, jx_fn **g) {
+    jx_aval av[8];
+    int64_t axes[8];
+    for (int i = 0; i < nin; i++) {
+        av[i] = in[i].av;
+        axes[i] = in[i].axis;
+    }
+    jx_fn *f = jx_trace(what, body, user, nin, av, nout);
+    if (!f) fprintf(stderr, "\n  %s: %s\n", what, jx_errmsg());
+    CU_ASSERT_PTR_NOT_NULL(f);
+    int ok = f && jt_check_vmap_inputs(what, f, nin, in, size, fill, tol);
+    if (g) *g = f ? jx_vmap(f, (jx_ints){axes, nin}, JX_NOINTS, size) : NULL;
+    jx_fn_release(f);
+    return ok;
+}
+
+jx_array *jt_rnd(jx_dtype t, jx_ints shape, double lo, double hi, unsigned seed) {
+    int64_t n = 1;
+    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
+    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        v[i] = lo + (hi - lo) * (double)((seed >> 8) & 0xffff) / 65536.0;
+        if (!jx_dtype_is_float(t)) v[i] = floor(v[i]);
+    }
+    jx_array *a = jt_array(t, shape, v);
+    free(v);
+    return a;
+}
+
+jx_array *jt_pattern(jx_dtype t, jx_ints shape, double (*val)(int64_t k, int seed), int seed) {
+    int64_t n = 1;
+    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
+    double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+    for (int64_t k = 0; k < n; k++) v[k] = val(k, seed);
+    jx_array *a = jt_array(t, shape, v);
+    free(v);
+    return a;
+}
+
+jx_fn *jt_trace_or_say(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
+    jx_fn *f = jx_trace(name, body, user, nin, av, nout);
+    if (!f) fprintf(stderr, "\n  trace %s: %s\n", name, jx_errmsg());
+    return f;
+}
+
+void jt_release_arrays(int n, jx_array **a) {
+    for (int i = 0; i < n; i++) jx_array_release(a[i]);
+}

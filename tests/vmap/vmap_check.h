@@ -28,4 +28,46 @@ int jt_check_vmapped(const char *what, const jx_fn *f, const jx_fn *g, jx_ints i
                      jx_ints out_axes, int64_t axis_size, int nin, jx_array *const *in,
                      double tol);
 
+/* One input of a vmap case: what f sees (av), where its mapped axis goes (its in_axes
+ * entry, or JX_NOT_MAPPED), and the range [lo, hi) of its values (for fill, which may
+ * ignore it). */
+typedef struct jt_vinput {
+    jx_aval av;
+    int64_t axis;
+    double lo, hi;
+} jt_vinput;
+
+/* A suite's value generator: fills v[0..n) for a batched array of input in. */
+typedef void (*jt_vfill)(const jt_vinput *in, int64_t n, double *v);
+
+/* The batched array for in: av's shape with size inserted at in->axis (negative counts
+ * from the end of the batched rank; nothing inserted when unmapped), values from fill. */
+jx_array *jt_vmap_input(const jt_vinput *in, int64_t size, jt_vfill fill);
+
+/* jt_check_vmap of f on batched inputs made by jt_vmap_input from in[0..nin) (nin <= 8),
+ * in_axes from in[i].axis. */
+int jt_check_vmap_inputs(const char *what, const jx_fn *f, int nin, const jt_vinput *in,
+                         int64_t size, jt_vfill fill, double tol);
+
+/* Traces body on the avals of in[0..nin) (nin <= 8) and checks its vmap as
+ * jt_check_vmap_inputs does; when g is not NULL, vmap(f, in's axes, out axes 0, size)
+ * goes to *g (NULL if tracing failed; release it). */
+int jt_check_vmap_avals(const char *what, jx_body body, void *user, int nin, const jt_vinput *in,
+                        int nout, int64_t size, jt_vfill fill, double tol, jx_fn **g);
+
+/* ------------------------------------------------------------------ suite helpers */
+
+/* A deterministic array of dtype t with values in [lo, hi) (an LCG started at seed),
+ * floored for integer and bool dtypes. */
+jx_array *jt_rnd(jx_dtype t, jx_ints shape, double lo, double hi, unsigned seed);
+
+/* An array of dtype t whose element k (row-major) is val(k, seed). */
+jx_array *jt_pattern(jx_dtype t, jx_ints shape, double (*val)(int64_t k, int seed), int seed);
+
+/* jx_trace, printing the error (naming `name`) to stderr when it fails. */
+jx_fn *jt_trace_or_say(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout);
+
+/* Releases a[0..n) (NULL entries allowed). */
+void jt_release_arrays(int n, jx_array **a);
+
 #endif

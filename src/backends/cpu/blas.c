@@ -4,6 +4,7 @@
  * one end) is passed as it is, with a transpose flag; any other is first copied into
  * (batch, m, k) / (batch, k, n) order. */
 #include "blas.h"
+#include "../dims.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -56,22 +57,6 @@ static bool is_identity(const int *perm, int r) {
     return true;
 }
 
-/* perm = batch dims, then free dims (in order) and contract dims, contract first when
- * contract_first; returns the product of the free dims' sizes. */
-static int64_t order(const jx_aval *x, jx_ints batch, jx_ints contract, bool contract_first, int *perm) {
-    bool used[JX_MAX_RANK] = {false};
-    int n = 0;
-    int64_t size = 1;
-    for (int i = 0; i < batch.n; i++) perm[n++] = (int)batch.v[i], used[batch.v[i]] = true;
-    for (int i = 0; i < contract.n; i++) used[contract.v[i]] = true;
-    int nfree = x->rank - batch.n - contract.n;
-    int cpos = contract_first ? n : n + nfree, fpos = contract_first ? n + contract.n : n;
-    for (int i = 0; i < contract.n; i++) perm[cpos + i] = (int)contract.v[i];
-    for (int d = 0; d < x->rank; d++)
-        if (!used[d]) perm[fpos++] = d, size *= x->shape[d];
-    return size;
-}
-
 /* The plan for operands of avals l, r under e's dimension numbers; false if the
  * attributes do not fit the operands (an unchecked IR). */
 static bool dot_plan_make(const jx__eqn *e, const jx_aval *l, const jx_aval *r, dot_plan *p) {
@@ -88,12 +73,12 @@ static bool dot_plan_make(const jx__eqn *e, const jx_aval *l, const jx_aval *r, 
     for (int i = 0; i < lb.n; i++) p->nb *= l->shape[lb.v[i]];
     for (int i = 0; i < lc.n; i++) p->k *= l->shape[lc.v[i]];
     int alt[JX_MAX_RANK];
-    p->m = order(l, lb, lc, false, p->lperm);
-    order(l, lb, lc, true, alt);
+    p->m = jx__dot_layout(l, lb, lc, false, p->lperm);
+    jx__dot_layout(l, lb, lc, true, alt);
     p->ta = !is_identity(p->lperm, l->rank) && is_identity(alt, l->rank);
     p->lcopy = !is_identity(p->lperm, l->rank) && !p->ta;
-    p->n = order(r, rb, rc, true, p->rperm);
-    order(r, rb, rc, false, alt);
+    p->n = jx__dot_layout(r, rb, rc, true, p->rperm);
+    jx__dot_layout(r, rb, rc, false, alt);
     p->tb = !is_identity(p->rperm, r->rank) && is_identity(alt, r->rank);
     p->rcopy = !is_identity(p->rperm, r->rank) && !p->tb;
     return true;

@@ -12,6 +12,7 @@
  * added in part order. Tiles and parts depend only on the shapes, so the results do not
  * depend on the thread count. */
 #include "blas.h"
+#include "../dims.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,22 +35,6 @@ typedef struct conv_job {
     char *y;                            /* y (N, O, out...) */
     atomic_bool oom;
 } conv_job;
-
-/* tab[t * out + o]: the input index tap t of output o reads, at position o*stride +
- * t*k_dil - lo of the dilated input, or -1 on padding or a hole. NULL on OOM. */
-static int64_t *tap_table(int64_t in, int64_t in_dil, int64_t lo, int64_t k, int64_t k_dil, int64_t stride,
-                          int64_t out) {
-    int64_t n = k * out;
-    int64_t *tab = malloc(sizeof *tab * (size_t)(n ? n : 1));
-    if (!tab) return NULL;
-    int64_t dilated = in ? (in - 1) * in_dil + 1 : 0;
-    for (int64_t t = 0; t < k; t++)
-        for (int64_t o = 0; o < out; o++) {
-            int64_t p = o * stride + t * k_dil - lo;
-            tab[t * out + o] = p >= 0 && p < dilated && p % in_dil == 0 ? p / in_dil : -1;
-        }
-    return tab;
-}
 
 /* dst[i] = x[ox + i] for i < run along a row whose tap reads src[o + r[2]] for o in
  * [r[0], r[1]) and padding elsewhere: the stride-1 case as zeros and one memcpy. */
@@ -250,9 +235,10 @@ static jx_status conv_job_make(const jx__eqn *e, const jx_aval *xa, const jx_ava
         j->ksz *= j->k[d];
         j->osz *= j->out[d];
         if (s < 0)
-            j->tab[d] = tap_table(1, 1, 0, 1, 1, 1, 1);
+            j->tab[d] = jx__conv_tap_table(1, 1, 0, 1, 1, 1, 1);
         else /* strides lo lhs_dilation rhs_dilation */
-            j->tab[d] = tap_table(j->in[d], l[2].v[s], l[1].v[s], j->k[d], l[3].v[s], l[0].v[s], j->out[d]);
+            j->tab[d] = jx__conv_tap_table(j->in[d], l[2].v[s], l[1].v[s], j->k[d], l[3].v[s], l[0].v[s],
+                                           j->out[d]);
         if (!j->tab[d])
             return fail_oom(e, xa, wa);
         bool ident = j->k[d] == 1 && j->out[d] == j->in[d];

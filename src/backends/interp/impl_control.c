@@ -4,33 +4,15 @@
 #include <string.h>
 
 #include "../../trace/ir.h"
+#include "../control_util.h"
 
 static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key, int i) {
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
     return a && a->kind == JX_AK_FNS && i < a->n ? a->u.fns[i] : NULL;
 }
 
-/* A scalar integer or bool array's value (index and predicate operands). */
-static int64_t scalar_i64(const jx_array *x) {
-    switch (x->aval.dtype) {
-    case JX_BOOL:
-    case JX_U8: return *(const uint8_t *)x->data;
-    case JX_I32: return *(const int32_t *)x->data;
-    case JX_U32: return *(const uint32_t *)x->data;
-    case JX_I64: return *(const int64_t *)x->data;
-    default: return (int64_t)jx_array_get(x, 0);
-    }
-}
-
 static jx_status no_fn(const jx__eqn *e) {
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "nested function missing");
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) {
-        jx_array_release(a[i]);
-        a[i] = NULL;
-    }
 }
 
 static jx_status impl_call(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
@@ -43,7 +25,7 @@ static jx_status impl_cond(const jx__eqn *e, jx_array *const *in, const jx_aval 
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     (void)oav;
     if (!a || a->kind != JX_AK_FNS || a->n < 1) return no_fn(e);
-    int64_t i = scalar_i64(in[0]);
+    int64_t i = jx__scalar_i64(in[0]);
     i = i < 0 ? 0 : i >= a->n ? a->n - 1 : i; /* clamped, as lax.switch does */
     return jx__interp_eval(a->u.fns[i], in + 1, out);
 }
@@ -66,15 +48,15 @@ static jx_status impl_while(const jx__eqn *e, jx_array *const *in, const jx_aval
     for (;;) {
         jx_array *pred = NULL;
         st = jx__interp_eval(c, args, &pred);
-        bool go = st == JX_OK && scalar_i64(pred) != 0;
+        bool go = st == JX_OK && jx__scalar_i64(pred) != 0;
         jx_array_release(pred);
         if (!go) break;
         if ((st = jx__interp_eval(b, args, next)) != JX_OK) break;
-        release_all(nc, args);
+        jx__release_all(nc, args);
         memcpy(args, next, sizeof *args * (size_t)nc);
     }
     if (st == JX_OK) memcpy(out, args, sizeof *args * (size_t)nc);
-    else release_all(nc, args);
+    else jx__release_all(nc, args);
     free(args);
     free(next);
     return st;
@@ -92,11 +74,8 @@ static jx_array *block_of(const jx_array *x, int64_t i, int64_t n, const jx_aval
 static jx_status impl_scan(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
     const jx_fn *b = fn_attr(e, JX_A_BODY, 0);
     if (!b) return no_fn(e);
-    int64_t len = jx__attr_int(e->nattr, e->attrs, JX_A_LENGTH, 0);
-    bool rev = jx__attr_int(e->nattr, e->attrs, JX_A_REVERSE, 0) != 0;
-    int nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
-    int nk = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CONSTS, 0);
-    int nx = e->nin - nc - nk, ny = e->nout - nc;
+    jx__scan_attrs at = jx__scan_attrs_of(e);
+    int nc = at.nc, nx = at.nx, ny = at.ny;
     jx_array **args = calloc((size_t)e->nin + 1, sizeof *args);
     jx_array **res = calloc((size_t)e->nout + 1, sizeof *res);
     if (!args || !res) {
@@ -108,29 +87,26 @@ static jx_status impl_scan(const jx__eqn *e, jx_array *const *in, const jx_aval 
     for (int i = 0; i < e->nin; i++) args[i] = i < nc ? jx_array_retain(in[i]) : i < nc + nx ? NULL : in[i];
     for (int j = 0; j < ny && st == JX_OK; j++)
         if (!(out[nc + j] = jx__array_alloc(&oav[nc + j]))) st = jx_errcode();
-    for (int64_t step = 0; step < len && st == JX_OK; step++) {
-        int64_t i = rev ? len - 1 - step : step;
+    for (int64_t step = 0; step < at.len && st == JX_OK; step++) {
+        int64_t i = at.rev ? at.len - 1 - step : step;
         for (int j = 0; j < nx && st == JX_OK; j++) {
             const jx_array *x = in[nc + j];
             jx_aval sa = jx_aval_make(x->aval.dtype, (jx_ints){x->aval.shape + 1, x->aval.rank - 1});
-            if (!(args[nc + j] = block_of(x, i, len, &sa))) st = jx_errcode();
+            if (!(args[nc + j] = block_of(x, i, at.len, &sa))) st = jx_errcode();
         }
         if (st == JX_OK) st = jx__interp_eval(b, args, res);
-        release_all(nx, args + nc);
+        jx__release_all(nx, args + nc);
         if (st != JX_OK) break;
-        release_all(nc, args);
+        jx__release_all(nc, args);
         memcpy(args, res, sizeof *res * (size_t)nc);
-        for (int j = 0; j < ny; j++) {
-            jx_array *y = res[nc + j], *ys = out[nc + j];
-            if (y->nbytes) memcpy((char *)ys->data + (size_t)i * y->nbytes, y->data, y->nbytes);
-        }
-        release_all(ny, res + nc);
+        jx__scan_store_ys(ny, res + nc, out + nc, i);
+        jx__release_all(ny, res + nc);
     }
     if (st == JX_OK) {
         memcpy(out, args, sizeof *args * (size_t)nc);
     } else {
-        release_all(nc, args);
-        release_all(ny, out + nc);
+        jx__release_all(nc, args);
+        jx__release_all(ny, out + nc);
     }
     free(args);
     free(res);

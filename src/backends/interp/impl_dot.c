@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../trace/reduce_util.h"
+#include "../dims.h"
 
 /* c (nb,m,n) += a (nb,m,k) . b (nb,k,n); c starts zeroed. */
 #define DEF_GEMM(NAME, U)                                                                  \
@@ -71,22 +72,6 @@ static const void *permuted(const jx_array *x, const int *perm, void **owned) {
     return p;
 }
 
-/* perm = batch dims, then the dims in neither list (in order), then contract dims,
- * or contract before free when contract_first (the rhs). Returns the free size. */
-static int64_t layout(const jx_aval *x, jx_ints batch, jx_ints contract, bool contract_first, int *perm) {
-    bool used[JX_MAX_RANK] = {false};
-    int n = 0;
-    int64_t free_size = 1;
-    for (int i = 0; i < batch.n; i++) perm[n++] = (int)batch.v[i], used[batch.v[i]] = true;
-    for (int i = 0; i < contract.n; i++) used[contract.v[i]] = true;
-    int nfree = x->rank - batch.n - contract.n;
-    int cpos = contract_first ? n : n + nfree, fpos = contract_first ? n + contract.n : n;
-    for (int i = 0; i < contract.n; i++) perm[cpos + i] = (int)contract.v[i];
-    for (int d = 0; d < x->rank; d++)
-        if (!used[d]) perm[fpos++] = d, free_size *= x->shape[d];
-    return free_size;
-}
-
 jx_status jx__impl_dot_general(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
     jx_ints lc = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_CONTRACT);
     jx_ints rc = jx__attr_ints(e->nattr, e->attrs, JX_A_RHS_CONTRACT);
@@ -106,8 +91,8 @@ jx_status jx__impl_dot_general(const jx__eqn *e, jx_array *const *in, const jx_a
     int64_t nb = 1, k = 1;
     for (int i = 0; i < lb.n; i++) nb *= l->aval.shape[lb.v[i]];
     for (int i = 0; i < lc.n; i++) k *= l->aval.shape[lc.v[i]];
-    int64_t m = layout(&l->aval, lb, lc, false, lperm);
-    int64_t n = layout(&r->aval, rb, rc, true, rperm);
+    int64_t m = jx__dot_layout(&l->aval, lb, lc, false, lperm);
+    int64_t n = jx__dot_layout(&r->aval, rb, rc, true, rperm);
     jx_array *y = jx__array_alloc(&oav[0]);
     if (!y) return jx_errcode();
     void *lown, *rown;

@@ -7,24 +7,7 @@
 #include <string.h>
 
 #include "../../trace/ir.h"
-
-/* For one dim: the input index each (tap k, output o) reads, tab[k * out + o], or -1
- * where it falls on padding or on a hole of the dilated input. Position in the padded,
- * dilated input: o*stride + k*k_dil; minus lo it indexes the dilated input. NULL on OOM. */
-static int64_t *tap_table(int64_t in, int64_t in_dil, int64_t lo, int64_t k, int64_t k_dil,
-                          int64_t stride, int64_t out) {
-    int64_t n;
-    if (__builtin_mul_overflow(k, out, &n) || (uint64_t)n > SIZE_MAX / sizeof(int64_t)) return NULL;
-    int64_t *tab = malloc(sizeof *tab * (size_t)(n ? n : 1));
-    if (!tab) return NULL;
-    int64_t dilated = in ? (in - 1) * in_dil + 1 : 0;
-    for (int64_t t = 0; t < k; t++)
-        for (int64_t o = 0; o < out; o++) {
-            int64_t p = o * stride + t * k_dil - lo;
-            tab[t * out + o] = p >= 0 && p < dilated && p % in_dil == 0 ? p / in_dil : -1;
-        }
-    return tab;
-}
+#include "../dims.h"
 
 static jx_status oom(const jx__eqn *e) {
     return jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
@@ -111,8 +94,8 @@ static jx_status impl_conv(const jx__eqn *e, jx_array *const *in, const jx_aval 
         p.in[d] = s < 0 ? 1 : xa->shape[2 + s];
         p.k[d] = s < 0 ? 1 : wa->shape[2 + s];
         p.out[d] = s < 0 ? 1 : ya->shape[2 + s];
-        p.tab[d] = s < 0 ? tap_table(1, 1, 0, 1, 1, 1, 1)
-                         : tap_table(p.in[d], l[2].v[s], l[1].v[s], p.k[d], l[3].v[s], l[0].v[s], p.out[d]);
+        p.tab[d] = s < 0 ? jx__conv_tap_table(1, 1, 0, 1, 1, 1, 1)
+                         : jx__conv_tap_table(p.in[d], l[2].v[s], l[1].v[s], p.k[d], l[3].v[s], l[0].v[s], p.out[d]);
         if (!p.tab[d]) st = oom(e);
     }
     int64_t osz = p.out[0] * p.out[1] * p.out[2];
@@ -168,7 +151,7 @@ static jx_status win_plan_make(const jx__eqn *e, const jx_aval *x, const jx_aval
     }
     bool ok = true;
     for (int d = 0; d < x->rank; d++) {
-        p->tab[d] = tap_table(x->shape[d], 1, l[2].v[d], p->win[d], 1, l[1].v[d], p->out[d]);
+        p->tab[d] = jx__conv_tap_table(x->shape[d], 1, l[2].v[d], p->win[d], 1, l[1].v[d], p->out[d]);
         ok = ok && p->tab[d];
     }
     p->offs = malloc(sizeof *p->offs * (size_t)(most ? most : 1));
