@@ -243,7 +243,7 @@ jx_status jx_fn_typecheck(const jx_fn *f); /* re-runs every shape rule */
 jx_fn *jx_fn_dce(const jx_fn *f);          /* drops equations no output needs */
 jx_fn *jx_fn_cse(const jx_fn *f);          /* merges identical equations */
 jx_fn *jx_fn_fold(const jx_fn *f);         /* evaluates equations on literals */
-jx_fn *jx_fn_simplify(const jx_fn *f);     /* fold, cse, dce until nothing changes */
+jx_fn *jx_fn_simplify(const jx_fn *f); /* fold, transposes into dots, cse, dce until nothing changes */
 
 /* ------------------------------------------------------------------ evaluation */
 

@@ -151,7 +151,7 @@ done:
 
 jx_fn *jx_fn_simplify(const jx_fn *f) {
     if (!f) return jx__fail(JX_ERR_ARG, jx__noloc, "jx_fn_simplify", "function is NULL"), NULL;
-    static const jx__pass_fn passes[] = {jx_fn_fold, jx_fn_cse, jx_fn_dce};
+    static const jx__pass_fn passes[] = {jx_fn_fold, jx__fn_fold_dot_transpose, jx_fn_cse, jx_fn_dce};
     jx_fn *cur = NULL;
     int count = jx__count_eqns_total(f);
     for (int round = 0; round < 8; round++) {

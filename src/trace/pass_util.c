@@ -15,6 +15,7 @@ typedef struct memo_slot {
 
 typedef struct rebuild {
     const jx_fn *f;
+    const jx__eqn *eqns; /* f->eqns, or a pass's edited copy */
     jx__trace *t;
     jx__pass_fn nested;
     memo_slot *memo;
@@ -96,8 +97,8 @@ static bool memo_init(rebuild *r, const uint8_t *keep) {
     size_t n = 0;
     for (int k = 0; k < r->f->neqn; k++)
         if (!keep || keep[k])
-            for (int a = 0; a < r->f->eqns[k].nattr; a++)
-                if (r->f->eqns[k].attrs[a].kind == JX_AK_FNS) n += (size_t)r->f->eqns[k].attrs[a].n;
+            for (int a = 0; a < r->eqns[k].nattr; a++)
+                if (r->eqns[k].attrs[a].kind == JX_AK_FNS) n += (size_t)r->eqns[k].attrs[a].n;
     if (!n || !r->nested) return true;
     r->memo_cap = 8;
     while (r->memo_cap < 2 * n) r->memo_cap *= 2;
@@ -116,7 +117,7 @@ static jx_val atom_val(jx__trace *t, const jx_val *env, jx__atom a) {
 
 /* Replays equation k; false once the trace has an error. */
 static bool replay(rebuild *r, int k, const jx__atom *sub, jx_val *env, jx_val *args, jx_val *outs) {
-    const jx__eqn *e = &r->f->eqns[k];
+    const jx__eqn *e = &r->eqns[k];
     jx__trace *t = r->t;
     for (int i = 0; i < e->nin; i++) args[i] = atom_val(t, env, jx__sub_atom(sub, &e->in[i]));
     jx__attr *attrs = r->nested && has_fns(e) ? map_attrs(r, e) : e->attrs;
@@ -146,14 +147,20 @@ static bool replay(rebuild *r, int k, const jx__atom *sub, jx_val *env, jx_val *
 }
 
 jx_fn *jx__fn_rebuild(const jx_fn *f, const uint8_t *keep, const jx__atom *sub, jx__pass_fn nested) {
+    return jx__fn_rebuild_eqns(f, f->eqns, keep, sub, nested);
+}
+
+jx_fn *jx__fn_rebuild_eqns(const jx_fn *f, const jx__eqn *eqns, const uint8_t *keep, const jx__atom *sub,
+                           jx__pass_fn nested) {
     int maxin = f->nin, maxout = f->nout;
     for (int k = 0; k < f->neqn; k++) {
-        if (f->eqns[k].nin > maxin) maxin = f->eqns[k].nin;
-        if (f->eqns[k].nout > maxout) maxout = f->eqns[k].nout;
+        if (eqns[k].nin > maxin) maxin = eqns[k].nin;
+        if (eqns[k].nout > maxout) maxout = eqns[k].nout;
     }
     rebuild r;
     memset(&r, 0, sizeof r);
     r.f = f;
+    r.eqns = eqns;
     r.nested = nested;
     jx_aval *inav = malloc(sizeof *inav * (size_t)(f->nin ? f->nin : 1));
     jx_val *env = malloc(sizeof *env * (size_t)(f->nvars ? f->nvars : 1));

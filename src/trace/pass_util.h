@@ -19,6 +19,20 @@ typedef jx_fn *(*jx__pass_fn)(const jx_fn *f);
 jx_fn *jx__fn_rebuild(const jx_fn *f, const uint8_t *keep, const jx__atom *sub,
                       jx__pass_fn nested);
 
+/* jx__fn_rebuild replaying eqns[k] in place of f->eqns[k] (f->neqn entries): a pass
+ * that rewrites an equation into another primitive edits a copy of f->eqns. A replaced
+ * equation keeps its out ids and must give the avals f records for them. */
+jx_fn *jx__fn_rebuild_eqns(const jx_fn *f, const jx__eqn *eqns, const uint8_t *keep, const jx__atom *sub,
+                           jx__pass_fn nested);
+
+/* Rewrites transposes around matmuls (pass_dot.c): y = transpose(dot_general(a, b)),
+ * where the dot has no other use and the perm swaps its lhs-free and rhs-free output
+ * groups (batch dims first, in place), becomes y = dot_general(b, a) with the lhs/rhs
+ * attributes swapped; transpose(transpose(x)) becomes one transpose, or x when the
+ * composition is the identity. Nested bodies are rewritten inside. Part of
+ * jx_fn_simplify. Returns a new function, or NULL with jx_errmsg() set. */
+jx_fn *jx__fn_fold_dot_transpose(const jx_fn *f);
+
 /* A malloc'd substitution table with sub[v] = v for every variable of f (free() it);
  * NULL with the error set when out of memory. */
 jx__atom *jx__sub_identity(const jx_fn *f);
