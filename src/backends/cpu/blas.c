@@ -148,11 +148,13 @@ static void *permute_copy(jx__pool *p, const void *x, const jx_aval *a, const in
 
 /* ------------------------------------------------------------------ tiled, batched GEMM */
 
+/* Tiles depend on the shape only, never on the pool, so results do not depend on the
+ * thread count. 64x64 tiles cost the MNIST step's GEMMs ~13% against one call (128x128:
+ * ~3%), so tiles stay at 128 or more: a 128x512 output gives 4 tiles. */
 enum {
-    TILE_TARGET = 16,    /* tiles enough to keep a pool of 16 busy */
-    TILE_BIG = 128,      /* tile dims split down to this first, */
-    TILE_SMALL = 64,     /* then, if there are still too few tiles, to this: OpenBLAS loses */
-                         /* ~10% on 64x64 tiles against 128x128 and much more below 64 */
+    TILE_TARGET = 8,     /* tiles enough to keep a small pool busy */
+    TILE_BIG = 256,      /* tile dims split down to this first, */
+    TILE_SMALL = 128,    /* then, if there are still too few tiles, to this */
     TILE_WORK = 1 << 19  /* no split leaves a tile below this many multiply-adds */
 };
 
