@@ -2,7 +2,9 @@
  * memory bandwidth. The chain of 8 arithmetic ops over 16M f32 (as bench/interp_speed.c)
  * runs through the interpreter (8 passes over memory), as one generated kernel called
  * directly on one thread, as that kernel on the thread pool, and through jx_jit (when
- * the executor can compile it); each is printed as a ratio to one memcpy pass.
+ * the executor can compile it); each is printed as a ratio to one memcpy pass. Then
+ * the column sum (reduce_sum over axis 0, the bias gradient) of f32[128,512] and
+ * f32[4096,4096] as one kernel on one thread.
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
 #include <stdio.h>
@@ -46,6 +48,36 @@ static void run_exec(void *arg) {
     jx_array_release(out);
 }
 
+static void b_colsum(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_reduce_sum_at(JX_HERE, in[0], JX_INTS(0));
+}
+
+/* The column sum of f32[rows, cols] as one generated kernel on one thread. */
+static void bench_colsum(int reps, int64_t rows, int64_t cols) {
+    jx_aval av = JX_AVAL(JX_F32, rows, cols);
+    struct run r = {.f = jx_trace("colsum", b_colsum, NULL, 1, &av, 1),
+                    .in = {jx_array_full(JX_F32, JX_INTS(rows, cols), 0.25)}};
+    jx__fusion *fu = r.f ? jx__fuse(r.f, true) : NULL;
+    jx__cpu_module *m = jx__cpu_module_new(2);
+    r.k = m && fu && fu->ngroups == 1 ? jx__cpu_kernel_add(m, r.f, &fu->groups[0]) : NULL;
+    jx_array *out = jx_array_zeros(JX_F32, JX_INTS(cols));
+    if (r.k && jx__cpu_module_compile(m) == JX_OK) {
+        r.bufs[0] = (void *)jx_array_data(r.in[0]);
+        r.bufs[1] = jx_array_data_mut(out);
+        double tk = bench_best(reps * 20, run_kernel, &r);
+        printf("kernel   column sum f32[%lld,%lld], 1 thread: %8.4f ms, %.2f GB/s\n", (long long)rows,
+               (long long)cols, tk * 1e3, (double)(rows * cols * 4) / tk * 1e-9);
+    } else {
+        fprintf(stderr, "%s\n", jx_errmsg());
+    }
+    jx_array_release(out);
+    jx__cpu_module_free(m);
+    jx__fusion_free(fu);
+    jx_fn_release(r.f);
+    jx_array_release(r.in[0]);
+}
+
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     jx_aval ew[2] = {JX_AVAL(JX_F32, ELEMS), JX_AVAL(JX_F32, ELEMS)};
@@ -82,6 +114,8 @@ int main(int argc, char **argv) {
     } else {
         printf("jx_jit   not available: %s\n", jx_errmsg());
     }
+    bench_colsum(reps, 128, 512);
+    bench_colsum(reps, 4096, 4096);
     jx_exec_release(r.x);
     jx_array_release(out);
     jx__cpu_module_free(m);

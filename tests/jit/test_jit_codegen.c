@@ -3,7 +3,8 @@
  * directly (jx__kernel_run, the range split into uneven chunks), and the outputs must
  * equal jx_eval's bit for bit (NaN matching NaN): every elementwise primitive on every
  * dtype it takes, conversions between all dtypes, broadcasts, transposes, reshapes,
- * reductions over each axis, argmax/argmin, iota, softmax; plus kernel counts, in-place
+ * reductions over each axis, argmax/argmin, column reductions (tiles, ragged sizes,
+ * pools of 1/2/4 threads), iota, softmax; plus kernel counts, in-place
  * answers and the error for a group the generator cannot compile. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,8 +14,19 @@
 
 /* ------------------------------------------------------------------ running fused code */
 
+/* The pieces of a kernel's range run on a pool (jx__pool_for). */
+typedef struct pool_run {
+    const jx__kernel *k;
+    void *const *bufs;
+} pool_run;
+static void pool_chunk(void *ctx, int64_t b, int64_t e) {
+    const pool_run *r = ctx;
+    jx__kernel_run(r->k, r->bufs, b, e);
+}
+
 /* Runs f's groups (all must be LOOP) as compiled kernels; out receives new references.
- * Each kernel's range is run in `chunks` uneven pieces. */
+ * Each kernel's range is run in `chunks` uneven pieces, or when chunks < 0 on the pool
+ * of -chunks threads (grain 1). */
 static jx_status run_kernels(const jx_fn *f, jx_array *const *in, jx_array **out, int chunks, bool fuse,
                              int *ngroups) {
     jx__fusion *fu = jx__fuse(f, fuse);
@@ -37,6 +49,7 @@ static jx_status run_kernels(const jx_fn *f, jx_array *const *in, jx_array **out
             bufs[gr->nin + o] = vals[gr->out[o]]->data;
         }
         int64_t n = jx__kernel_size(ks[g]), at = 0;
+        if (chunks < 0) jx__pool_for(jx__pool_get(-chunks), n, 1, pool_chunk, &(pool_run){ks[g], bufs});
         for (int c = 0; c < chunks; c++) {
             int64_t to = c == chunks - 1 ? n : at + (n - at) * (c + 1) / (chunks + 1);
             jx__kernel_run(ks[g], bufs, at, to);
@@ -68,9 +81,11 @@ static bool same_bits(const jx_array *a, const jx_array *b) {
     return true;
 }
 
-/* Traces body over avals, runs it both ways on in[], and compares; returns the number
- * of groups, or -1 when the trace is refused (an op/dtype pair that does not exist). */
-static int check_body(const char *what, jx_body body, void *user, int nin, jx_array *const *in, int nout) {
+/* Traces body over avals, runs it both ways on in[] (the kernels' ranges split as
+ * run_kernels' chunks says), and compares; returns the number of groups, or -1 when the
+ * trace is refused (an op/dtype pair that does not exist). */
+static int check_split(const char *what, jx_body body, void *user, int nin, jx_array *const *in, int nout,
+                       int chunks) {
     jx_aval av[8];
     for (int i = 0; i < nin; i++) av[i] = in[i]->aval;
     jx_fn *f = jx_trace(what, body, user, nin, av, nout);
@@ -78,7 +93,7 @@ static int check_body(const char *what, jx_body body, void *user, int nin, jx_ar
     jx_array *want[4] = {0}, *got[4] = {0};
     int ngroups = 0;
     CU_ASSERT_EQUAL_FATAL(jx_eval(f, nin, in, nout, want), JX_OK);
-    jx_status st = run_kernels(f, in, got, 3, true, &ngroups);
+    jx_status st = run_kernels(f, in, got, chunks, true, &ngroups);
     if (st != JX_OK) fprintf(stderr, "\n  %s: %s\n", what, jx_errmsg());
     CU_ASSERT_EQUAL(st, JX_OK);
     for (int o = 0; st == JX_OK && o < nout; o++) {
@@ -89,6 +104,10 @@ static int check_body(const char *what, jx_body body, void *user, int nin, jx_ar
     for (int o = 0; o < nout; o++) jx_array_release(want[o]), jx_array_release(got[o]);
     jx_fn_release(f);
     return ngroups;
+}
+
+static int check_body(const char *what, jx_body body, void *user, int nin, jx_array *const *in, int nout) {
+    return check_split(what, body, user, nin, in, nout, 3);
 }
 
 /* Deterministic test data of dtype t with the awkward values of the dtype mixed in. */
@@ -306,6 +325,58 @@ static void test_reductions(void) {
     }
 }
 
+/* Column reductions (the operand's last axis kept): accumulated by tiles of an output
+ * row, row by row of the operand; shapes with ragged tails, rows longer than a tile
+ * (1024) and a last dim of 1. */
+static void b_col_bias(jx_val *o, const jx_val *in, void *u) { /* a fused broadcast producer */
+    R *r = u;
+    o[0] = r->op(JX_HERE, jx_mul(jx_add(in[0], in[1]), in[1]), r->axes);
+}
+static void b_col_three(jx_val *o, const jx_val *in, void *u) { /* three in one kernel, two outputs */
+    R *r = u;
+    o[0] = jx_sub(r->op(JX_HERE, in[0], r->axes), jx_reduce_max(in[0], r->axes));
+    o[1] = jx_mul(jx_reduce_min(in[0], r->axes), in[1]);
+}
+
+static void test_column_reductions(void) {
+    static const reduce_op ops[] = {jx_reduce_sum_at, jx_reduce_max_at, jx_reduce_min_at, jx_reduce_prod_at};
+    static const jx_dtype ts[] = {JX_F32, JX_F64, JX_I32};
+    static const struct {
+        int64_t shape[4];
+        int rank;
+        int64_t axes[2];
+        int naxes;
+    } cases[] = {
+        {{7, 13}, 2, {0}, 1},      {{3, 1030}, 2, {0}, 1},       {{5, 3, 37}, 3, {0}, 1},
+        {{5, 3, 37}, 3, {1}, 1},   {{5, 3, 37}, 3, {0, 1}, 2},   {{2, 3, 4, 5}, 4, {0, 2}, 2},
+        {{9, 2, 1}, 3, {0}, 1},    {{2, 3, 2050}, 3, {1}, 1},
+    };
+    enum { NC = sizeof cases / sizeof cases[0] };
+    int checked = 0;
+    for (int c = 0; c < NC; c++)
+        for (int t = 0; t < 3; t++) {
+            jx_ints shape = {cases[c].shape, cases[c].rank}, last = {&cases[c].shape[cases[c].rank - 1], 1};
+            jx_ints axes = {cases[c].axes, cases[c].naxes};
+            jx_array *x[2] = {data(ts[t], shape, (unsigned)(c * 3 + t)), data(ts[t], last, (unsigned)(c + 40))};
+            for (int k = 0; k < 4; k++) {
+                R r = {ops[k], axes, 0, false};
+                checked += check_body("column reduce", b_reduce, &r, 1, x, 1) == 1;
+                checked += check_body("column reduce of chain", b_reduce_of_chain, &r, 1, x, 1) == 1;
+                checked += check_body("column reduce of a broadcast", b_col_bias, &r, 2, x, 1) == 1;
+                checked += check_body("three column reductions", b_col_three, &r, 2, x, 2) == 1;
+            }
+            /* pools of 1, 2 and 4 threads (grain 1) on the biggest shapes */
+            for (int p = 1; p <= 4 && c % 3 == 1; p *= 2) {
+                R r = {ops[t], axes, 0, false};
+                checked += check_split("column reduce on a pool", b_col_bias, &r, 2, x, 1, -p) == 1;
+                checked += check_split("three column reductions on a pool", b_col_three, &r, 2, x, 2, -p) == 1;
+            }
+            jx_array_release(x[0]);
+            jx_array_release(x[1]);
+        }
+    CU_ASSERT_EQUAL(checked, NC * 3 * 4 * 4 + 3 * 3 * 3 * 2);
+}
+
 static void b_softmax(jx_val *o, const jx_val *in, void *u) { o[0] = jx_softmax(in[0], *(int *)u); }
 static void b_logsumexp(jx_val *o, const jx_val *in, void *u) { o[0] = jx_logsumexp(in[0], *(int *)u); }
 
@@ -428,6 +499,7 @@ int main(void) {
         {"convert between every pair of dtypes", test_convert},
         {"broadcast, transpose, reshape, squeeze, iota", test_movement},
         {"reductions over each axis, argmax/argmin", test_reductions},
+        {"column reductions, fused, on pools", test_column_reductions},
         {"softmax and logsumexp", test_composites},
         {"chain of 8, kernel count, in-place", test_chain_and_inplace},
         {"a group the generator cannot do", test_unsupported_group},

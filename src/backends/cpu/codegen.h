@@ -43,6 +43,10 @@ typedef struct jx__cg_memo {
     int scope;
 } jx__cg_memo;
 
+/* At most this many column reductions per kernel (codegen_loop.c; each takes up to
+ * 32 KiB of stack); more take the element-by-element path. */
+enum { JX__CG_MAXCOL = 4 };
+
 /* One kernel being generated. */
 typedef struct jx__cg {
     LLVMContextRef ctx;
@@ -58,6 +62,16 @@ typedef struct jx__cg {
     LLVMValueRef *bufs;  /* typed data pointer of each input then output */
     bool *identity_in;   /* per input: every load so far was at the written element */
     LLVMValueRef root_lin; /* the written element's offset */
+    const jx__cg_idx *root; /* the written element's index */
+    /* Column reductions: reductions of the space's shape read at the written element
+     * whose operand's last axis is kept. Each is accumulated for a tile of an output row
+     * into its stack array col_acc (row by row of the operand, the innermost loop along
+     * the tile) before the tile's elements are evaluated; col_j0 is the tile's first
+     * index along the last dim. */
+    int ncol;
+    int32_t col_eqn[JX__CG_MAXCOL];
+    LLVMValueRef col_acc[JX__CG_MAXCOL];
+    LLVMValueRef col_j0;
     jx__cg_memo *memo;
     int nmemo, capmemo, scope;
     jx__cg_idx **idxs;   /* every index made, freed with the state */

@@ -10,7 +10,16 @@
  * transpose, reshape), iota reads it, a reduction loops over its reduced dims in
  * row-major order with one sequential accumulator (the interpreter's order, so sums are
  * bit-identical and independent of how the range is split), and a value that comes
- * from outside the group is loaded. Values are memoised per (variable, index) so a DAG
+ * from outside the group is loaded.
+ *
+ * A reduction whose operand's last axis is kept (a column sum: the bias gradient's
+ * f32[128,512] -> f32[512]) would read its operand with a stride there. When such a
+ * "column reduction" has the space's shape and is read at the written element, the walk
+ * goes by tiles of at most COL_TILE elements of an output row, and before evaluating a
+ * tile it accumulates the reduction for the whole tile into a stack array: loops over
+ * the reduced dims (ascending) around an innermost loop along the tile, so the operand
+ * is read contiguously and the loop vectorises. Each output element still folds its
+ * values in the interpreter's order, sequentially: bit-identical as before. Values are memoised per (variable, index) so a DAG
  * is not expanded into a tree; every output is computed before any is stored, so an
  * output may share an input's storage when that input is only read at the written
  * element (jx__kernel_inplace_ok). */
@@ -82,19 +91,38 @@ static LLVMValueRef red_step(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc,
     }
 }
 
+/* Reduction (not arg*) accumulator acc with v folded in. */
+static LLVMValueRef red_fold(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc, LLVMValueRef v) {
+    LLVMValueRef n = red_step(cg, prim, t, acc, v);
+    if (prim == JX_PRIM_REDUCE_MAX || prim == JX_PRIM_REDUCE_MIN) n = LLVMBuildSelect(cg->b, n, v, acc, "");
+    return n;
+}
+
+/* Which dims of its operand the reduction (or argmax/argmin) e reduces. */
+static void red_dims(const jx__eqn *e, bool red[JX_MAX_RANK]) {
+    memset(red, 0, sizeof(bool) * JX_MAX_RANK);
+    if (e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN) {
+        red[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] = true;
+        return;
+    }
+    jx_ints axes = jx__attr_ints(e->nattr, e->attrs, JX_A_AXES);
+    for (int i = 0; i < axes.n; i++) red[axes.v[i]] = true;
+}
+
+static LLVMValueRef col_load(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at);
+
 /* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
- * the last innermost) around one sequential accumulator. */
+ * the last innermost) around one sequential accumulator; a column reduction at the
+ * written element is loaded from its tile's accumulators. */
 static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
     jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
     jx_dtype t = xa.dtype, ot = cg->f->vars[e->out[0]].dtype;
     bool arg = e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN;
-    bool red[JX_MAX_RANK] = {false};
-    if (arg) {
-        red[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] = true;
-    } else {
-        jx_ints axes = jx__attr_ints(e->nattr, e->attrs, JX_A_AXES);
-        for (int i = 0; i < axes.n; i++) red[axes.v[i]] = true;
-    }
+    bool red[JX_MAX_RANK];
+    red_dims(e, red);
+    for (int c = 0; c < cg->ncol && I == cg->root; c++)
+        if (&cg->f->eqns[cg->col_eqn[c]] == e)
+            return col_load(cg, c, t, LLVMBuildSub(cg->b, I->dim[I->rank - 1], cg->col_j0, ""));
     if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
         return jx__cg_unsupported(cg, e, ot, "bool sums and products");
     LLVMTypeRef ty = jx__cg_type(cg, t);
@@ -127,9 +155,7 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
         LLVMValueRef bi = LLVMBuildLoad2(cg->b, cg->i64, best_i, "");
         LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, j, bi, ""), best_i);
     } else {
-        LLVMValueRef n = red_step(cg, e->prim, t, a, v);
-        if (e->prim == JX_PRIM_REDUCE_MAX || e->prim == JX_PRIM_REDUCE_MIN) n = LLVMBuildSelect(cg->b, n, v, a, "");
-        LLVMBuildStore(cg->b, n, acc);
+        LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, a, v), acc);
     }
     cg->scope--;
     cg->nmemo = memo_mark; /* values of the loop body do not dominate what follows */
@@ -200,6 +226,110 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     return r;
 }
 
+/* ------------------------------------------------------------------ column reductions */
+
+/* Elements of an output row per tile: rows up to 4096 are read as one stream (the best
+ * of 512-4096 for f32[4096,4096]); at most 32 KiB of stack per column reduction. */
+enum { COL_TILE = 4096 };
+
+/* Pointer to column reduction c's accumulator at tile position at. */
+static LLVMValueRef col_ptr(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at) {
+    LLVMValueRef idx[2] = {jx__cg_i64(cg, 0), at};
+    return LLVMBuildInBoundsGEP2(cg->b, LLVMArrayType(jx__cg_type(cg, t), COL_TILE), cg->col_acc[c], idx, 2, "");
+}
+
+static LLVMValueRef col_load(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at) {
+    return LLVMBuildLoad2(cg->b, jx__cg_type(cg, t), col_ptr(cg, c, t, at), "");
+}
+
+static bool same_shape(const jx_aval *a, const jx_aval *b) {
+    return a->rank == b->rank && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank);
+}
+
+/* Whether eqn k is a reduction that can be accumulated by columns in space: sum, prod,
+ * max or min, of the space's shape, keeping its operand's last axis. */
+static bool col_reduction(const jx__cg *cg, int32_t k, const jx_aval *space) {
+    const jx__eqn *e = &cg->f->eqns[k];
+    int p = e->prim;
+    if (p != JX_PRIM_REDUCE_SUM && p != JX_PRIM_REDUCE_PROD && p != JX_PRIM_REDUCE_MAX && p != JX_PRIM_REDUCE_MIN)
+        return false;
+    jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
+    if (xa.dtype == JX_F16 || xa.dtype == JX_BF16) return false;
+    if (xa.dtype == JX_BOOL && (p == JX_PRIM_REDUCE_SUM || p == JX_PRIM_REDUCE_PROD)) return false;
+    bool red[JX_MAX_RANK];
+    red_dims(e, red);
+    return space->rank >= 1 && xa.rank > space->rank && !red[xa.rank - 1] &&
+           same_shape(&cg->f->vars[e->out[0]], space);
+}
+
+/* Finds the column reductions: those reached from the outputs through elementwise
+ * equations only (so read at the written element). */
+static void find_col_reductions(jx__cg *cg, const jx_aval *space) {
+    const jx_fn *f = cg->f;
+    bool *seen = calloc((size_t)f->nvars + 1, sizeof(bool));
+    int32_t *stack = malloc(sizeof(int32_t) * ((size_t)f->nvars + 1));
+    int n = 0;
+    for (int o = 0; seen && stack && o < cg->g->nout; o++)
+        if (!seen[cg->g->out[o]]) seen[cg->g->out[o]] = true, stack[n++] = cg->g->out[o];
+    while (seen && stack && n > 0) {
+        int32_t v = stack[--n], k = cg->producer[v];
+        if (k < 0) continue;
+        const jx__eqn *e = &f->eqns[k];
+        jx__pclass c = jx__prims[e->prim].cls;
+        if (c == JX__REDUCE) {
+            if (cg->ncol < JX__CG_MAXCOL && col_reduction(cg, k, space)) cg->col_eqn[cg->ncol++] = k;
+            continue;
+        }
+        if (c != JX__UNARY && c != JX__BINARY && c != JX__COMPARE && e->prim != JX_PRIM_SELECT) continue;
+        for (int i = 0; i < e->nin; i++) {
+            int32_t u = e->in[i].var;
+            if (u >= 0 && !seen[u] && same_shape(&f->vars[u], space)) seen[u] = true, stack[n++] = u;
+        }
+    }
+    free(seen);
+    free(stack);
+    for (int c = 0; c < cg->ncol; c++) {
+        jx_dtype t = jx__atom_aval(f, &f->eqns[cg->col_eqn[c]].in[0]).dtype;
+        cg->col_acc[c] = jx__cg_alloca(cg, LLVMArrayType(jx__cg_type(cg, t), COL_TILE));
+    }
+}
+
+/* Accumulates column reduction c for the tile [j0, j0 + cnt) of the output row whose
+ * other dims are outer[]: identities, then for each reduced index (ascending) a loop
+ * along the tile folding the operand's element in. */
+static void emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLVMValueRef j0, LLVMValueRef cnt) {
+    const jx__eqn *e = &cg->f->eqns[cg->col_eqn[c]];
+    jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
+    jx_dtype t = xa.dtype;
+    bool red[JX_MAX_RANK];
+    red_dims(e, red);
+    jx__cg_loop init, tile, loops[JX_MAX_RANK];
+    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), cnt);
+    LLVMBuildStore(cg->b, red_identity(cg, e->prim, t), col_ptr(cg, c, t, at));
+    jx__cg_loop_end(cg, &init, at);
+    LLVMValueRef dims[JX_MAX_RANK] = {0}, lctr[JX_MAX_RANK] = {0};
+    int nl = 0;
+    for (int d = 0, k = 0; d < xa.rank; d++) {
+        if (red[d]) {
+            dims[d] = lctr[nl] = jx__cg_loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa.shape[d]));
+            nl++;
+        } else if (d < xa.rank - 1) {
+            dims[d] = outer[k++];
+        }
+    }
+    at = jx__cg_loop_begin(cg, &tile, jx__cg_i64(cg, 0), cnt);
+    dims[xa.rank - 1] = LLVMBuildAdd(cg->b, j0, at, "");
+    int memo_mark = cg->nmemo;
+    cg->scope++;
+    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
+    LLVMValueRef p = col_ptr(cg, c, t, at);
+    LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, jx__cg_type(cg, t), p, ""), v), p);
+    cg->scope--;
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &tile, at);
+    for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
+}
+
 /* ------------------------------------------------------------------ the kernel */
 
 /* The body for one element at the root index: every output evaluated, then stored. */
@@ -220,7 +350,8 @@ static void emit_body(jx__cg *cg, const jx__cg_idx *root) {
 }
 
 /* The flat walk of [begin, end) over the space (rank >= 1 here; rank 0 walks [1]):
- * unravel begin once, then rows along the last dim with a carry into the outer dims. */
+ * unravel begin once, then rows along the last dim (in tiles of COL_TILE when there are
+ * column reductions, accumulated first) with a carry into the outer dims. */
 static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVMValueRef end) {
     LLVMBuilderRef b = cg->b;
     int r = space->rank ? space->rank : 1;
@@ -247,19 +378,27 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     LLVMValueRef j0 = LLVMBuildLoad2(b, cg->i64, at[r - 1], "");
     LLVMValueRef left = LLVMBuildSub(b, end, i, ""), inrow = LLVMBuildSub(b, jx__cg_i64(cg, shape[r - 1]), j0, "");
     LLVMValueRef cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, inrow, ""), left, inrow, "");
+    if (cg->ncol) {
+        LLVMValueRef tile = jx__cg_i64(cg, COL_TILE);
+        cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, cnt, tile, ""), cnt, tile, "");
+        cg->col_j0 = j0;
+        for (int c = 0; c < cg->ncol; c++) emit_col_reduction(cg, c, dims, j0, cnt);
+    }
     /* the inner loop along the last dim */
     jx__cg_loop inner;
-    dims[r - 1] = jx__cg_loop_begin(cg, &inner, j0, LLVMBuildAdd(b, j0, cnt, ""));
+    LLVMValueRef j1 = LLVMBuildAdd(b, j0, cnt, "");
+    dims[r - 1] = jx__cg_loop_begin(cg, &inner, j0, j1);
     const jx__cg_idx *root = jx__cg_make_idx(cg, space, dims, NULL);
     if (root) {
         cg->root_lin = root->lin;
+        cg->root = root;
         emit_body(cg, root);
     }
     jx__cg_loop_end(cg, &inner, dims[r - 1]);
-    /* next row: carry into the outer dims */
+    /* next row or tile: carry into the outer dims at the end of a row */
     LLVMBuildStore(b, LLVMBuildAdd(b, i, cnt, ""), pos);
-    LLVMBuildStore(b, jx__cg_i64(cg, 0), at[r - 1]);
-    LLVMValueRef carry = LLVMConstInt(cg->i1, 1, 0);
+    LLVMValueRef carry = LLVMBuildICmp(b, LLVMIntEQ, j1, jx__cg_i64(cg, shape[r - 1]), "");
+    LLVMBuildStore(b, LLVMBuildSelect(b, carry, jx__cg_i64(cg, 0), j1, ""), at[r - 1]);
     for (int d = r - 2; d >= 0; d--) {
         LLVMValueRef nv = LLVMBuildAdd(b, dims[d], LLVMBuildZExt(b, carry, cg->i64, ""), "");
         LLVMValueRef wrap = LLVMBuildICmp(b, LLVMIntEQ, nv, jx__cg_i64(cg, shape[d]), "");
@@ -275,8 +414,7 @@ static bool group_space(const jx_fn *f, const jx__group *g, jx_aval *space) {
     *space = g->nout ? f->vars[g->out[0]] : (jx_aval){JX_F32, 1, {0}};
     for (int o = 1; o < g->nout; o++) {
         const jx_aval *a = &f->vars[g->out[o]];
-        if (a->rank != space->rank || memcmp(a->shape, space->shape, sizeof(int64_t) * (size_t)a->rank))
-            return false;
+        if (!same_shape(a, space)) return false;
     }
     return true;
 }
@@ -340,6 +478,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     LLVMValueRef begin = LLVMGetParam(cg.fn, 1), end = LLVMGetParam(cg.fn, 2);
     LLVMBuildCondBr(cg.b, LLVMBuildICmp(cg.b, LLVMIntSLT, begin, end, ""), work, out);
     LLVMPositionBuilderAtEnd(cg.b, work);
+    if (g->nout) find_col_reductions(&cg, &space);
     if (g->nout) emit_walk(&cg, &space, begin, end);
     LLVMBuildBr(cg.b, out);
     LLVMPositionBuilderAtEnd(cg.b, out);
