@@ -33,15 +33,6 @@ void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                     (int)ldc);
 }
 
-void jx__cpu_par_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
-                     void *ctx) {
-    if (n <= 0) return;
-    if (!p || jx__pool_size(p) <= 1)
-        fn(ctx, 0, n);
-    else
-        jx__pool_for(p, n, grain, fn, ctx);
-}
-
 /* ------------------------------------------------------------------ the plan */
 
 typedef struct dot_plan {
@@ -142,7 +133,7 @@ static void *permute_copy(jx__pool *p, const void *x, const jx_aval *a, const in
     int64_t xstride[JX_MAX_RANK], acc = 1;
     for (int d = a->rank - 1; d >= 0; d--) xstride[d] = acc, acc *= a->shape[d];
     for (int i = 0; i < a->rank; i++) j.shape[i] = a->shape[perm[i]], j.stride[i] = xstride[perm[i]];
-    jx__cpu_par_for(p, total, 1 << 14, esz == 4 ? perm_chunk32 : perm_chunk64, &j);
+    jx__pool_for(p, total, 1 << 14, esz == 4 ? perm_chunk32 : perm_chunk64, &j);
     return dst;
 }
 
@@ -225,7 +216,7 @@ jx_status jx__cpu_dot(jx__pool *p, const jx__eqn *e, const jx_aval *av, const vo
     choose_tiles(pl.nb, pl.m, pl.n, pl.k, &j.bm, &j.bn);
     j.tm = cdiv(pl.m, j.bm);
     j.tn = cdiv(pl.n, j.bn);
-    jx__cpu_par_for(p, pl.nb * j.tm * j.tn, 1, dot_tiles, &j);
+    jx__pool_for(p, pl.nb * j.tm * j.tn, 1, dot_tiles, &j);
     free(lown);
     free(rown);
     return JX_OK;

@@ -1,9 +1,10 @@
 /* blas.h: the GEMM layer shared by the CPU backend's library calls (blas.c, conv.c):
- * deterministic single-threaded OpenBLAS calls and a pool loop that also runs without
- * a pool. Determinism: OpenBLAS's own threading blocks K differently for 1 and for
- * more threads, so results would change with the thread count; jx therefore keeps
- * OpenBLAS at one thread and splits GEMMs itself into tiles whose shapes depend only on
- * the problem's shape, run in parallel on the jx__pool. */
+ * deterministic single-threaded OpenBLAS calls, run in parallel with jx__pool_for (a
+ * NULL pool runs fn(ctx, 0, n) on this thread). Determinism: OpenBLAS's own threading
+ * blocks K differently for 1 and for more threads, so results would change with the
+ * thread count; jx therefore keeps OpenBLAS at one thread and splits GEMMs itself into
+ * tiles whose shapes depend only on the problem's shape, run in parallel on the
+ * jx__pool. */
 #ifndef JX_CPU_BLAS_H
 #define JX_CPU_BLAS_H
 
@@ -21,10 +22,5 @@ void jx__cpu_blas_single(void);
  * Single-threaded: the result depends only on the arguments. */
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                   int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc);
-
-/* jx__pool_for(p, n, grain, fn, ctx), or fn(ctx, 0, n) on this thread when p is NULL
- * or has one worker; nothing when n is 0. */
-void jx__cpu_par_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
-                     void *ctx);
 
 #endif /* JX_CPU_BLAS_H */

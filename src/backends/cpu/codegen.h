@@ -40,7 +40,6 @@ typedef struct jx__cg_memo {
     int32_t var;
     const jx__cg_idx *idx;
     LLVMValueRef val;
-    int scope;
 } jx__cg_memo;
 
 /* At most this many column reductions per kernel (codegen_loop.c; each takes up to
@@ -61,8 +60,7 @@ typedef struct jx__cg {
     int32_t *slot;       /* var -> its position in bufs (group inputs), or -1 */
     LLVMValueRef *bufs;  /* typed data pointer of each input then output */
     bool *identity_in;   /* per input: every load so far was at the written element */
-    LLVMValueRef root_lin; /* the written element's offset */
-    const jx__cg_idx *root; /* the written element's index */
+    const jx__cg_idx *root; /* the written element's index (NULL until the inner loop) */
     /* Column reductions: reductions of the space's shape read at the written element
      * whose operand's last axis is kept. Each is accumulated for a tile of an output row
      * into its stack array col_acc (row by row of the operand, the innermost loop along
@@ -73,7 +71,7 @@ typedef struct jx__cg {
     LLVMValueRef col_acc[JX__CG_MAXCOL];
     LLVMValueRef col_j0;
     jx__cg_memo *memo;
-    int nmemo, capmemo, scope;
+    int nmemo, capmemo;
     jx__cg_idx **idxs;   /* every index made, freed with the state */
     int nidx, capidx;
     const jx__eqn *fail_eqn; /* the first equation the generator could not do */

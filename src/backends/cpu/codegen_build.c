@@ -98,7 +98,12 @@ static void row_strides(int rank, const int64_t *shape, int64_t *st) {
 /* An index into shape: from dims (lin computed) or, when dims is NULL, from lin. */
 const jx__cg_idx *jx__cg_make_idx(jx__cg *cg, const jx_aval *av, const LLVMValueRef *dims, LLVMValueRef lin) {
     jx__cg_idx *x = calloc(1, sizeof *x);
-    if (!x || (cg->nidx == cg->capidx && !(cg->idxs = realloc(cg->idxs, sizeof(void *) * (size_t)(cg->capidx = 2 * cg->capidx + 16))))) {
+    if (x && cg->nidx == cg->capidx) { /* on failure the old list stays, freed with cg */
+        int cap = 2 * cg->capidx + 16;
+        jx__cg_idx **grown = realloc(cg->idxs, sizeof *grown * (size_t)cap);
+        if (grown) cg->idxs = grown, cg->capidx = cap;
+    }
+    if (!x || cg->nidx == cg->capidx) {
         free(x);
         return NULL;
     }

@@ -19,10 +19,10 @@
  * tile it accumulates the reduction for the whole tile into a stack array: loops over
  * the reduced dims (ascending) around an innermost loop along the tile, so the operand
  * is read contiguously and the loop vectorises. Each output element still folds its
- * values in the interpreter's order, sequentially: bit-identical as before. Values are memoised per (variable, index) so a DAG
- * is not expanded into a tree; every output is computed before any is stored, so an
- * output may share an input's storage when that input is only read at the written
- * element (jx__kernel_inplace_ok). */
+ * values in the interpreter's order, sequentially: bit-identical as before. Values are
+ * memoised per (variable, index) so a DAG is not expanded into a tree; every output is
+ * computed before any is stored, so an output may share an input's storage when that
+ * input is only read at the written element (jx__kernel_inplace_ok). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@
 
 static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I);
 
-/* Operand i of e read for the output element at I (rank-0 operands broadcast). */
+/* Atom a read for the output element at I (rank-0 operands broadcast). */
 static LLVMValueRef eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I) {
     if (a->var < 0) return jx__cg_literal(cg, a);
     const jx_aval *av = &cg->f->vars[a->var];
@@ -46,7 +46,7 @@ static LLVMValueRef load_input(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     if (s < 0) return NULL;
     const jx_aval *av = &cg->f->vars[v];
     LLVMTypeRef ty = jx__cg_type(cg, av->dtype);
-    if (I->lin != cg->root_lin) cg->identity_in[s] = false;
+    if (!cg->root || I->lin != cg->root->lin) cg->identity_in[s] = false; /* none yet: a column sum */
     LLVMValueRef lin = I->lin;
     LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, ty, cg->bufs[s], &lin, 1, "");
     return LLVMBuildLoad2(cg->b, ty, p, "");
@@ -80,13 +80,10 @@ static LLVMValueRef red_step(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc,
     case JX_PRIM_REDUCE_PROD: return fl ? LLVMBuildFMul(b, acc, v, "") : LLVMBuildMul(b, acc, v, "");
     default: {
         bool mx = prim == JX_PRIM_REDUCE_MAX || prim == JX_PRIM_ARGMAX;
-        LLVMValueRef take;
         if (fl)
-            take = LLVMBuildOr(b, LLVMBuildFCmp(b, mx ? LLVMRealOGT : LLVMRealOLT, v, acc, ""),
+            return LLVMBuildOr(b, LLVMBuildFCmp(b, mx ? LLVMRealOGT : LLVMRealOLT, v, acc, ""),
                                LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), "");
-        else
-            take = LLVMBuildICmp(b, mx ? (sg ? LLVMIntSGT : LLVMIntUGT) : (sg ? LLVMIntSLT : LLVMIntULT), v, acc, "");
-        return take;
+        return LLVMBuildICmp(b, mx ? (sg ? LLVMIntSGT : LLVMIntUGT) : (sg ? LLVMIntSLT : LLVMIntULT), v, acc, "");
     }
     }
 }
@@ -142,7 +139,6 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
         }
     for (int d = 0, k = 0; d < xa.rank; d++) dims[d] = red[d] ? ctr[d] : I->dim[k++];
     int memo_mark = cg->nmemo;
-    cg->scope++;
     LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
     LLVMValueRef a = LLVMBuildLoad2(cg->b, ty, acc, "");
     if (arg) { /* the first extreme; the first NaN wins outright */
@@ -157,7 +153,6 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     } else {
         LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, a, v), acc);
     }
-    cg->scope--;
     cg->nmemo = memo_mark; /* values of the loop body do not dominate what follows */
     for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
     if (arg) return LLVMBuildTrunc(cg->b, LLVMBuildLoad2(cg->b, cg->i64, best_i, ""), jx__cg_type(cg, ot), "");
@@ -222,7 +217,7 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
         if (!m) return r;
         cg->memo = m;
     }
-    cg->memo[cg->nmemo++] = (jx__cg_memo){v, I, r, cg->scope};
+    cg->memo[cg->nmemo++] = (jx__cg_memo){v, I, r};
     return r;
 }
 
@@ -320,11 +315,9 @@ static void emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLV
     at = jx__cg_loop_begin(cg, &tile, jx__cg_i64(cg, 0), cnt);
     dims[xa.rank - 1] = LLVMBuildAdd(cg->b, j0, at, "");
     int memo_mark = cg->nmemo;
-    cg->scope++;
     LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
     LLVMValueRef p = col_ptr(cg, c, t, at);
     LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, jx__cg_type(cg, t), p, ""), v), p);
-    cg->scope--;
     cg->nmemo = memo_mark;
     jx__cg_loop_end(cg, &tile, at);
     for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
@@ -390,7 +383,6 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     dims[r - 1] = jx__cg_loop_begin(cg, &inner, j0, j1);
     const jx__cg_idx *root = jx__cg_make_idx(cg, space, dims, NULL);
     if (root) {
-        cg->root_lin = root->lin;
         cg->root = root;
         emit_body(cg, root);
     }

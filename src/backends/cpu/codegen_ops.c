@@ -162,9 +162,10 @@ static LLVMValueRef int_divrem(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef a,
 static LLVMValueRef int_binary(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef a, LLVMValueRef c) {
     LLVMBuilderRef b = cg->b;
     bool u = is_unsigned(t);
-    LLVMValueRef zero = iconst(cg, t, 0), bits = iconst(cg, t, bits_of(t));
-    LLVMValueRef big = LLVMBuildICmp(b, LLVMIntUGE, c, bits, ""); /* shift count out of range */
+    LLVMValueRef zero = iconst(cg, t, 0), big = NULL;
     if (t == JX_BOOL && prim != JX_PRIM_AND && prim != JX_PRIM_OR && prim != JX_PRIM_XOR) return NULL;
+    if (prim == JX_PRIM_SHIFT_LEFT || prim == JX_PRIM_SHIFT_RIGHT_LOGICAL || prim == JX_PRIM_SHIFT_RIGHT_ARITHMETIC)
+        big = LLVMBuildICmp(b, LLVMIntUGE, c, iconst(cg, t, bits_of(t)), ""); /* shift count out of range */
     switch (prim) {
     case JX_PRIM_ADD: return LLVMBuildAdd(b, a, c, "");
     case JX_PRIM_SUB: return LLVMBuildSub(b, a, c, "");

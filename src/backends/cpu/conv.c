@@ -305,9 +305,9 @@ jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const v
     j.w = in[1];
     j.y = out;
     atomic_init(&j.oom, false);
-    jx__cpu_par_for(p, j.n * j.ntiles * j.nparts, 1, conv_items, &j);
+    jx__pool_for(p, j.n * j.ntiles * j.nparts, 1, conv_items, &j);
     if (j.nparts > 1 && !atomic_load(&j.oom))
-        jx__cpu_par_for(p, jx_aval_size(oav), 1 << 14, j.t == JX_F32 ? sum_parts_f32 : sum_parts_f64, &j);
+        jx__pool_for(p, jx_aval_size(oav), 1 << 14, j.t == JX_F32 ? sum_parts_f32 : sum_parts_f64, &j);
     conv_job_free(&j);
     if (atomic_load(&j.oom))
         return jx__fail(JX_ERR_NOMEM, e->loc, "conv_general_dilated", "out of memory for im2col of %s * %s",
