@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int jt_run(const char *suite, CU_TestInfo *tests) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
@@ -153,4 +154,12 @@ const char *jt_place(const char *file, int line) {
     static char buf[512];
     snprintf(buf, sizeof buf, "%s:%d:", file, line);
     return buf;
+}
+
+int jt_count_in_ir(const jx_fn *f, const char *what) {
+    char *s = jx_fn_to_string(f);
+    int k = 0;
+    for (const char *p = s; p && (p = strstr(p, what)); p++) k++;
+    free(s);
+    return k;
 }

@@ -65,4 +65,7 @@ int jt_err_has(const char *s);
 /* "file.c:123:" for this file and a given line, to check an error names the place. */
 const char *jt_place(const char *file, int line);
 
+/* How many times `what` (e.g. " = scan[") occurs in f's text (jx_fn_to_string). */
+int jt_count_in_ir(const jx_fn *f, const char *what);
+
 #endif

@@ -12,17 +12,16 @@ donated. Prints lines `jax <figure> <value>` with the names bench_mlp_step uses:
 
   usage: python3 mlp_step_jax.py [steps] [batch]   (threads: see bench/peers/run.sh)
 """
-import statistics
 import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from peer_timing import median_ms
 
 SIZES = [784, 512, 512, 10]
 LR = 0.1
-WARMUP = 20
 
 
 def predict(params, x):
@@ -55,17 +54,6 @@ def make_inputs(batch):
 
 def copy_params(params):
     return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), params)
-
-
-def median_ms(fn, steps):
-    """Median and least time of fn() (which blocks) over `steps` calls after a warm-up."""
-    t = []
-    for r in range(WARMUP + steps):
-        t0 = time.perf_counter()
-        fn()
-        if r >= WARMUP:
-            t.append(time.perf_counter() - t0)
-    return statistics.median(t) * 1e3, min(t) * 1e3
 
 
 def main():

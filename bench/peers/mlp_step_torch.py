@@ -11,16 +11,15 @@ Prints lines `torch <figure> <value>` with the names bench_mlp_step uses:
 
   usage: python3 mlp_step_torch.py [steps] [batch] [threads]   (threads 0: torch's default)
 """
-import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+from peer_timing import median_ms
 
 SIZES = [784, 512, 512, 10]
 LR = 0.1
-WARMUP = 20
 
 
 def make_inputs(batch):
@@ -49,17 +48,6 @@ def step(params, x, y):
         for p, g in zip(params, grads):
             p.sub_(LR * g)
     return loss.detach()
-
-
-def median_ms(fn, steps):
-    """Median and least time of fn() over `steps` calls after a warm-up, in ms."""
-    t = []
-    for r in range(WARMUP + steps):
-        t0 = time.perf_counter()
-        fn()
-        if r >= WARMUP:
-            t.append(time.perf_counter() - t0)
-    return statistics.median(t) * 1e3, min(t) * 1e3
 
 
 def try_compile(params, x, y, steps):

@@ -3,6 +3,7 @@
  * dilations, groups, transposed convs), average/max/min pooling, the select_and_*_add
  * pair, closed-form gradients, and a small CNN loss end to end. */
 #include "gradcheck.h"
+#include "op_bodies.h"
 #include "ir.h"
 
 /* ------------------------------------------------------------------ convolution */
@@ -104,52 +105,42 @@ static void test_conv_grad_closed_form(void) {
 
 /* ------------------------------------------------------------------ windows */
 
-typedef struct win_case {
-    jx_window_kind kind;
-    jx_ints window, strides, lo, hi;
-} win_case;
-
-static void pool_body(jx_val *out, const jx_val *in, void *user) {
-    const win_case *w = user;
-    out[0] = jx_reduce_window(in[0], w->kind, w->window, w->strides, w->lo, w->hi);
-}
-
-static int check_pool(const char *name, jx_ints xs, const win_case *w) {
+static int check_pool(const char *name, jx_ints xs, const jt_window *w) {
     jx_aval a = jx_aval_make(JX_F64, xs);
-    return jt_check_grads(name, pool_body, (void *)w, 1, &a, -2, 2, 1e-6);
+    return jt_check_grads(name, jt_b_pool, (void *)w, 1, &a, -2, 2, 1e-6);
 }
 
 static void test_avg_pool_grads(void) {
-    win_case p = {JX_WINDOW_SUM, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS};
+    jt_window p = {JX_WINDOW_SUM, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS};
     CU_ASSERT(check_pool("sum pool 2x2/2", JX_INTS(2, 3, 6, 6), &p));
-    win_case same = {JX_WINDOW_SUM, JX_INTS(1, 1, 3, 3), JX_NOINTS, JX_INTS(0, 0, 1, 1), JX_INTS(0, 0, 1, 1)};
+    jt_window same = {JX_WINDOW_SUM, JX_INTS(1, 1, 3, 3), JX_NOINTS, JX_INTS(0, 0, 1, 1), JX_INTS(0, 0, 1, 1)};
     CU_ASSERT(check_pool("sum pool 3x3 same", JX_INTS(1, 2, 5, 4), &same));
-    win_case odd = {JX_WINDOW_SUM, JX_INTS(3, 2), JX_INTS(2, 3), JX_INTS(1, -1), JX_INTS(2, 0)};
+    jt_window odd = {JX_WINDOW_SUM, JX_INTS(3, 2), JX_INTS(2, 3), JX_INTS(1, -1), JX_INTS(2, 0)};
     CU_ASSERT(check_pool("sum pool overlapping, cropped", JX_INTS(7, 9), &odd));
-    win_case r0 = {JX_WINDOW_SUM, JX_NOINTS, JX_NOINTS, JX_NOINTS, JX_NOINTS};
+    jt_window r0 = {JX_WINDOW_SUM, JX_NOINTS, JX_NOINTS, JX_NOINTS, JX_NOINTS};
     CU_ASSERT(check_pool("sum pool rank 0", JX_NOINTS, &r0));
 }
 
 static void test_max_min_pool_grads(void) {
-    win_case p = {JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS};
+    jt_window p = {JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS};
     CU_ASSERT(check_pool("max pool 2x2/2", JX_INTS(2, 3, 6, 6), &p));
-    win_case ov = {JX_WINDOW_MAX, JX_INTS(1, 3, 3), JX_INTS(1, 2, 1), JX_INTS(0, 1, 1), JX_INTS(0, 1, 0)};
+    jt_window ov = {JX_WINDOW_MAX, JX_INTS(1, 3, 3), JX_INTS(1, 2, 1), JX_INTS(0, 1, 1), JX_INTS(0, 1, 0)};
     CU_ASSERT(check_pool("max pool 3x3 overlapping, padded", JX_INTS(2, 5, 4), &ov));
-    win_case mn = {JX_WINDOW_MIN, JX_INTS(2, 3), JX_INTS(1, 2), JX_INTS(1, 0), JX_INTS(0, 2)};
+    jt_window mn = {JX_WINDOW_MIN, JX_INTS(2, 3), JX_INTS(1, 2), JX_INTS(1, 0), JX_INTS(0, 2)};
     CU_ASSERT(check_pool("min pool", JX_INTS(4, 7), &mn));
 }
 
 /* d sum(maxpool(x)) / dx is 1 at each window's first maximum (ties: the first). */
 static void test_max_pool_grad_values(void) {
     static const double img[16] = {1, 5, 2, 0, 3, 4, 8, 7, -1, 0, 6, 6, 9, 2, 6, 3};
-    win_case p = {JX_WINDOW_MAX, JX_INTS(4, 4), JX_INTS(1, 1), JX_INTS(1, 1), JX_INTS(1, 1)};
+    jt_window p = {JX_WINDOW_MAX, JX_INTS(4, 4), JX_INTS(1, 1), JX_INTS(1, 1), JX_INTS(1, 1)};
     jx_aval a = JX_AVAL(JX_F64, 4, 4);
     for (int k = 0; k < 2; k++) {
         p.kind = k ? JX_WINDOW_MIN : JX_WINDOW_MAX;
         p.window = k ? JX_INTS(2, 2) : JX_INTS(4, 4);
         p.strides = k ? JX_INTS(2, 2) : JX_INTS(1, 1);
         p.lo = p.hi = k ? JX_NOINTS : JX_INTS(1, 1);
-        jx_fn *f = jx_trace("pool", pool_body, &p, 1, &a, 1);
+        jx_fn *f = jx_trace("pool", jt_b_pool, &p, 1, &a, 1);
         jx_fn *v = f ? jx_vjp(f) : NULL;
         CU_ASSERT_PTR_NOT_NULL_FATAL(v);
         int64_t m = k ? 2 : 3;
@@ -197,7 +188,7 @@ static void test_select_and_add_grads(void) {
  * the transposes above, so checking the gradient's own jvp and vjp differentiates
  * those (Hessian-vector products). */
 static void f_second(jx_val *out, const jx_val *in, void *u) {
-    const win_case *w = u;
+    const jt_window *w = u;
     jx_conv_opts o = {JX_INTS(1, 2), JX_INTS(1, 0), JX_INTS(0, 1), JX_NOINTS, JX_INTS(2, 1), 2};
     jx_val h = jx_conv(in[0], in[1], &o);
     h = jx_reduce_window(h, w->kind, w->window, w->strides, w->lo, w->hi);
@@ -205,7 +196,7 @@ static void f_second(jx_val *out, const jx_val *in, void *u) {
 }
 
 static void test_second_order(void) {
-    win_case pools[3] = {
+    jt_window pools[3] = {
         {JX_WINDOW_SUM, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 1, 2), JX_INTS(0, 0, 1, 0), JX_NOINTS},
         {JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 1), JX_NOINTS, JX_INTS(0, 0, 0, 1)},
         {JX_WINDOW_MIN, JX_INTS(1, 2, 1, 2), JX_INTS(1, 1, 1, 1), JX_NOINTS, JX_NOINTS},

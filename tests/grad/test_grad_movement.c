@@ -2,31 +2,10 @@
  * finite differences and each other (jt_check_grads), at several shapes, plus gradients
  * with closed forms and the zero gradient of integer operands. */
 #include "gradcheck.h"
+#include "op_bodies.h"
 
-/* Op parameters for the bodies below; starts are literal i32 indices. */
-typedef struct P {
-    jx_ints a, b, c;
-    int n, axis;
-} P;
-
-/* Each body applies one op and then sin, so the checks also carry a residual. */
-#define BODY(name, expr)                                               \
-    static void name(jx_val *o, const jx_val *in, void *u) {           \
-        const P *p = u;                                                \
-        (void)p;                                                       \
-        o[0] = jx_sin(expr);                                           \
-    }
-BODY(b_bcast, jx_broadcast_in_dim(in[0], p->a, p->b))
-BODY(b_bcast_to, jx_broadcast_to(in[0], p->a))
-BODY(b_reshape, jx_reshape(in[0], p->a))
-BODY(b_transpose, jx_transpose(in[0], p->a))
-BODY(b_squeeze, jx_squeeze(in[0], p->a))
-BODY(b_expand, jx_expand_dims(in[0], p->a))
-BODY(b_rev, jx_rev(in[0], p->a))
-BODY(b_slice, jx_slice(in[0], p->a, p->b, p->c))
-BODY(b_pad, jx_pad(in[0], in[1], p->a, p->b, p->c))
-BODY(b_pad_lit, jx_pad(in[0], jx_scalar(JX_F64, 0.5), p->a, p->b, p->c))
-BODY(b_concat, jx_concatenate(p->n, in, p->axis))
+/* Op parameters for the bodies (op_bodies.h); starts are literal i32 indices. */
+typedef jt_move P;
 
 static void starts_of(const P *p, jx_val *s) {
     for (int i = 0; i < p->b.n; i++) s[i] = jx_scalar(JX_I32, (double)p->b.v[i]);
@@ -55,36 +34,36 @@ static int check(const char *name, jx_body body, P p, int nin, const jx_ints *sh
 #define CHECK1(name, body, p, s) CU_ASSERT(check(name, body, p, 1, (jx_ints[]){s}))
 
 static void test_broadcast_in_dim(void) {
-    CHECK1("bcast row", b_bcast, ((P){.a = JX_INTS(2, 3), .b = JX_INTS(1)}), JX_INTS(3));
-    CHECK1("bcast size-1 dims", b_bcast, ((P){.a = JX_INTS(2, 3, 4), .b = JX_INTS(1, 2)}), JX_INTS(3, 1));
-    CHECK1("bcast all size-1", b_bcast, ((P){.a = JX_INTS(2, 5), .b = JX_INTS(0, 1)}), JX_INTS(1, 1));
-    CHECK1("bcast keep size-1", b_bcast, ((P){.a = JX_INTS(1, 4, 3), .b = JX_INTS(0, 2)}), JX_INTS(1, 3));
-    CHECK1("bcast scalar", b_bcast, ((P){.a = JX_INTS(2, 3), .b = JX_NOINTS}), JX_NOINTS);
-    CHECK1("bcast size 0", b_bcast, ((P){.a = JX_INTS(0, 3), .b = JX_INTS(1)}), JX_INTS(3));
-    CHECK1("broadcast_to", b_bcast_to, ((P){.a = JX_INTS(4, 2, 3)}), JX_INTS(2, 1));
+    CHECK1("bcast row", jt_b_bcast, ((P){.a = JX_INTS(2, 3), .b = JX_INTS(1)}), JX_INTS(3));
+    CHECK1("bcast size-1 dims", jt_b_bcast, ((P){.a = JX_INTS(2, 3, 4), .b = JX_INTS(1, 2)}), JX_INTS(3, 1));
+    CHECK1("bcast all size-1", jt_b_bcast, ((P){.a = JX_INTS(2, 5), .b = JX_INTS(0, 1)}), JX_INTS(1, 1));
+    CHECK1("bcast keep size-1", jt_b_bcast, ((P){.a = JX_INTS(1, 4, 3), .b = JX_INTS(0, 2)}), JX_INTS(1, 3));
+    CHECK1("bcast scalar", jt_b_bcast, ((P){.a = JX_INTS(2, 3), .b = JX_NOINTS}), JX_NOINTS);
+    CHECK1("bcast size 0", jt_b_bcast, ((P){.a = JX_INTS(0, 3), .b = JX_INTS(1)}), JX_INTS(3));
+    CHECK1("broadcast_to", jt_b_bcast_to, ((P){.a = JX_INTS(4, 2, 3)}), JX_INTS(2, 1));
 }
 
 static void test_reshape_transpose(void) {
-    CHECK1("reshape", b_reshape, ((P){.a = JX_INTS(6, 4)}), JX_INTS(2, 3, 4));
-    CHECK1("reshape -1", b_reshape, ((P){.a = JX_INTS(2, -1)}), JX_INTS(6));
-    CHECK1("reshape rank 0", b_reshape, ((P){.a = JX_INTS(1, 1)}), JX_NOINTS);
-    CHECK1("transpose", b_transpose, ((P){.a = JX_INTS(2, 0, 1)}), JX_INTS(2, 3, 4));
-    CHECK1("transpose negative", b_transpose, ((P){.a = JX_INTS(-1, 0)}), JX_INTS(3, 5));
-    CHECK1("squeeze", b_squeeze, ((P){.a = JX_INTS(1, -1)}), JX_INTS(2, 1, 3, 1));
-    CHECK1("squeeze to rank 0", b_squeeze, ((P){.a = JX_INTS(0)}), JX_INTS(1));
-    CHECK1("expand_dims", b_expand, ((P){.a = JX_INTS(0, 3)}), JX_INTS(2, 3));
-    CHECK1("expand_dims rank 0", b_expand, ((P){.a = JX_INTS(-1)}), JX_NOINTS);
-    CHECK1("rev", b_rev, ((P){.a = JX_INTS(0, 1)}), JX_INTS(3, 4));
-    CHECK1("rev one axis", b_rev, ((P){.a = JX_INTS(-1)}), JX_INTS(2, 3, 4));
+    CHECK1("reshape", jt_b_reshape, ((P){.a = JX_INTS(6, 4)}), JX_INTS(2, 3, 4));
+    CHECK1("reshape -1", jt_b_reshape, ((P){.a = JX_INTS(2, -1)}), JX_INTS(6));
+    CHECK1("reshape rank 0", jt_b_reshape, ((P){.a = JX_INTS(1, 1)}), JX_NOINTS);
+    CHECK1("transpose", jt_b_transpose, ((P){.a = JX_INTS(2, 0, 1)}), JX_INTS(2, 3, 4));
+    CHECK1("transpose negative", jt_b_transpose, ((P){.a = JX_INTS(-1, 0)}), JX_INTS(3, 5));
+    CHECK1("squeeze", jt_b_squeeze, ((P){.a = JX_INTS(1, -1)}), JX_INTS(2, 1, 3, 1));
+    CHECK1("squeeze to rank 0", jt_b_squeeze, ((P){.a = JX_INTS(0)}), JX_INTS(1));
+    CHECK1("expand_dims", jt_b_expand, ((P){.a = JX_INTS(0, 3)}), JX_INTS(2, 3));
+    CHECK1("expand_dims rank 0", jt_b_expand, ((P){.a = JX_INTS(-1)}), JX_NOINTS);
+    CHECK1("rev", jt_b_rev, ((P){.a = JX_INTS(0, 1)}), JX_INTS(3, 4));
+    CHECK1("rev one axis", jt_b_rev, ((P){.a = JX_INTS(-1)}), JX_INTS(2, 3, 4));
 }
 
 static void test_slice(void) {
-    CHECK1("slice", b_slice, ((P){.a = JX_INTS(1), .b = JX_INTS(4), .c = JX_NOINTS}), JX_INTS(6));
-    CHECK1("slice strided", b_slice, ((P){.a = JX_INTS(1, 0), .b = JX_INTS(7, 5), .c = JX_INTS(2, 3)}), JX_INTS(7, 6));
-    CHECK1("slice stride past end", b_slice, ((P){.a = JX_INTS(0, 2), .b = JX_INTS(5, 3), .c = JX_INTS(4, 1)}),
+    CHECK1("slice", jt_b_slice, ((P){.a = JX_INTS(1), .b = JX_INTS(4), .c = JX_NOINTS}), JX_INTS(6));
+    CHECK1("slice strided", jt_b_slice, ((P){.a = JX_INTS(1, 0), .b = JX_INTS(7, 5), .c = JX_INTS(2, 3)}), JX_INTS(7, 6));
+    CHECK1("slice stride past end", jt_b_slice, ((P){.a = JX_INTS(0, 2), .b = JX_INTS(5, 3), .c = JX_INTS(4, 1)}),
            JX_INTS(6, 3));
-    CHECK1("slice empty", b_slice, ((P){.a = JX_INTS(2, 0), .b = JX_INTS(2, 3), .c = JX_NOINTS}), JX_INTS(4, 3));
-    CHECK1("slice rank 3", b_slice, ((P){.a = JX_INTS(0, 1, 1), .b = JX_INTS(2, 3, 5), .c = JX_INTS(1, 2, 3)}),
+    CHECK1("slice empty", jt_b_slice, ((P){.a = JX_INTS(2, 0), .b = JX_INTS(2, 3), .c = JX_NOINTS}), JX_INTS(4, 3));
+    CHECK1("slice rank 3", jt_b_slice, ((P){.a = JX_INTS(0, 1, 1), .b = JX_INTS(2, 3, 5), .c = JX_INTS(1, 2, 3)}),
            JX_INTS(2, 3, 5));
 }
 
@@ -99,26 +78,26 @@ static void test_dynamic_slice(void) {
 
 static void test_pad(void) {
     jx_ints s2[2] = {JX_INTS(3, 4), JX_NOINTS};
-    CU_ASSERT(check("pad", b_pad, (P){.a = JX_INTS(1, 2), .b = JX_INTS(0, 1), .c = JX_INTS(0, 0)}, 2, s2));
-    CU_ASSERT(check("pad negative", b_pad, (P){.a = JX_INTS(-1, 2), .b = JX_INTS(1, -2), .c = JX_INTS(0, 0)}, 2, s2));
-    CU_ASSERT(check("pad interior", b_pad, (P){.a = JX_INTS(1, 0), .b = JX_INTS(0, 2), .c = JX_INTS(2, 1)}, 2, s2));
-    CU_ASSERT(check("pad interior negative", b_pad,
+    CU_ASSERT(check("pad", jt_b_pad, (P){.a = JX_INTS(1, 2), .b = JX_INTS(0, 1), .c = JX_INTS(0, 0)}, 2, s2));
+    CU_ASSERT(check("pad negative", jt_b_pad, (P){.a = JX_INTS(-1, 2), .b = JX_INTS(1, -2), .c = JX_INTS(0, 0)}, 2, s2));
+    CU_ASSERT(check("pad interior", jt_b_pad, (P){.a = JX_INTS(1, 0), .b = JX_INTS(0, 2), .c = JX_INTS(2, 1)}, 2, s2));
+    CU_ASSERT(check("pad interior negative", jt_b_pad,
                     (P){.a = JX_INTS(-2, -1), .b = JX_INTS(-1, 1), .c = JX_INTS(1, 2)}, 2, s2));
-    CU_ASSERT(check("pad crops into interior", b_pad, (P){.a = JX_INTS(-3), .b = JX_INTS(-2), .c = JX_INTS(3)}, 2,
+    CU_ASSERT(check("pad crops into interior", jt_b_pad, (P){.a = JX_INTS(-3), .b = JX_INTS(-2), .c = JX_INTS(3)}, 2,
                     (jx_ints[]){JX_INTS(4), JX_NOINTS}));
-    CHECK1("pad literal value", b_pad_lit, ((P){.a = JX_INTS(1, -1), .b = JX_INTS(2, 0), .c = JX_INTS(1, 0)}),
+    CHECK1("pad literal value", jt_b_pad_lit, ((P){.a = JX_INTS(1, -1), .b = JX_INTS(2, 0), .c = JX_INTS(1, 0)}),
            JX_INTS(3, 4));
-    CU_ASSERT(check("pad empty", b_pad, (P){.a = JX_INTS(1), .b = JX_INTS(2), .c = JX_INTS(1)}, 2,
+    CU_ASSERT(check("pad empty", jt_b_pad, (P){.a = JX_INTS(1), .b = JX_INTS(2), .c = JX_INTS(1)}, 2,
                     (jx_ints[]){JX_INTS(0), JX_NOINTS}));
 }
 
 static void test_concatenate(void) {
     jx_ints s[3] = {JX_INTS(2, 1), JX_INTS(2, 3), JX_INTS(2, 2)};
-    CU_ASSERT(check("concat 3", b_concat, (P){.n = 3, .axis = 1}, 3, s));
-    CU_ASSERT(check("concat axis -1", b_concat, (P){.n = 3, .axis = -1}, 3, s));
+    CU_ASSERT(check("concat 3", jt_b_concat, (P){.n = 3, .axis = 1}, 3, s));
+    CU_ASSERT(check("concat axis -1", jt_b_concat, (P){.n = 3, .axis = -1}, 3, s));
     jx_ints t[3] = {JX_INTS(1, 3), JX_INTS(0, 3), JX_INTS(4, 3)};
-    CU_ASSERT(check("concat axis 0 with empty", b_concat, (P){.n = 3, .axis = 0}, 3, t));
-    CU_ASSERT(check("concat 2", b_concat, (P){.n = 2, .axis = 0}, 2, (jx_ints[]){JX_INTS(3), JX_INTS(2)}));
+    CU_ASSERT(check("concat axis 0 with empty", jt_b_concat, (P){.n = 3, .axis = 0}, 3, t));
+    CU_ASSERT(check("concat 2", jt_b_concat, (P){.n = 2, .axis = 0}, 2, (jx_ints[]){JX_INTS(3), JX_INTS(2)}));
 }
 
 /* ------------------------------------------------------------------ closed forms */

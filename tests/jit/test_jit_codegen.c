@@ -11,6 +11,7 @@
 
 #include "../../src/jit/jit.h"
 #include "harness.h"
+#include "jit_util.h"
 
 /* ------------------------------------------------------------------ running fused code */
 
@@ -398,20 +399,14 @@ static void test_composites(void) {
 
 /* ------------------------------------------------------------------ kernels, errors */
 
-static void b_chain(jx_val *o, const jx_val *in, void *u) {
-    jx_val x = in[0], y = in[1];
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_sub(x, y), x = jx_max(x, y);
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_min(x, y), x = jx_sub(x, y);
-    o[0] = x;
-}
 static void b_transposed_read(jx_val *o, const jx_val *in, void *u) { o[0] = jx_add(in[0], jx_transpose(in[1], JX_INTS(1, 0))); }
 
 static void test_chain_and_inplace(void) {
     jx_array *x[2] = {data(JX_F32, JX_INTS(1000), 1), data(JX_F32, JX_INTS(1000), 2)};
     int64_t before = jx__cpu_kernels_compiled();
-    CU_ASSERT(check_body("chain of 8", b_chain, NULL, 2, x, 1) == 1);
+    CU_ASSERT(check_body("chain of 8", ju_chain8, NULL, 2, x, 1) == 1);
     CU_ASSERT_EQUAL(jx__cpu_kernels_compiled(), before + 1);
-    jx_fn *f = jx_trace("chain", b_chain, NULL, 2, (jx_aval[]){x[0]->aval, x[1]->aval}, 1);
+    jx_fn *f = jx_trace("chain", ju_chain8, NULL, 2, (jx_aval[]){x[0]->aval, x[1]->aval}, 1);
     jx__fusion *fu = jx__fuse(f, true);
     jx__cpu_module *m = jx__cpu_module_new(3);
     jx__kernel *k = jx__cpu_kernel_add(m, f, &fu->groups[0]);

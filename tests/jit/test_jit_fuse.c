@@ -7,6 +7,7 @@
 
 #include "../../src/jit/jit.h"
 #include "harness.h"
+#include "jit_util.h"
 
 static jx__fusion *fuse_body(jx_body body, int nin, const jx_aval *av, int nout, bool fuse, jx_fn **fout) {
     jx_fn *f = jx_trace("f", body, NULL, nin, av, nout);
@@ -41,17 +42,10 @@ static void check_order(const jx_fn *f, const jx__fusion *fu) {
     free(seen);
 }
 
-static void b_chain(jx_val *o, const jx_val *in, void *u) {
-    jx_val x = in[0], y = in[1];
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_sub(x, y), x = jx_max(x, y);
-    x = jx_add(x, y), x = jx_mul(x, y), x = jx_min(x, y), x = jx_sub(x, y);
-    o[0] = x;
-}
-
 static void test_chain(void) {
     jx_fn *f;
     jx_aval av[2] = {JX_AVAL(JX_F32, 1024), JX_AVAL(JX_F32, 1024)};
-    jx__fusion *fu = fuse_body(b_chain, 2, av, 1, true, &f);
+    jx__fusion *fu = fuse_body(ju_chain8, 2, av, 1, true, &f);
     CU_ASSERT_EQUAL(fu->ngroups, 1);
     CU_ASSERT_EQUAL(fu->groups[0].kind, JX__G_LOOP);
     CU_ASSERT_EQUAL(fu->groups[0].neqn, 8);

@@ -23,15 +23,6 @@ static jx_fn *trace(const char *name, jx_body body, int nin, const jx_aval *av, 
     return jt_trace_or_say(name, body, NULL, nin, av, nout);
 }
 
-/* How many times `what` (e.g. " = while[") occurs in g's text. */
-static int count_in_ir(const jx_fn *g, const char *what) {
-    char *s = jx_fn_to_string(g);
-    int k = 0;
-    for (const char *p = s; p && (p = strstr(p, what)); p++) k++;
-    free(s);
-    return k;
-}
-
 /* ------------------------------------------------------------------ call */
 
 static void b_callee(jx_val *out, const jx_val *in, void *u) {
@@ -116,7 +107,7 @@ static void test_cond_unbatched_index(void) {
     /* one cond is left, not a select per branch */
     jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_NOINTS, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-    CU_ASSERT_EQUAL(count_in_ir(g, " = cond["), 1);
+    CU_ASSERT_EQUAL(jt_count_in_ir(g, " = cond["), 1);
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -139,8 +130,8 @@ static void test_cond_batched_index(void) {
     /* selects, no cond left */
     jx_fn *g = jx_vmap(f, JX_INTS(0, 0, JX_NOT_MAPPED), JX_NOINTS, 6);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-    CU_ASSERT_EQUAL(count_in_ir(g, " = cond["), 0);
-    CU_ASSERT(count_in_ir(g, " = select ") >= 2);
+    CU_ASSERT_EQUAL(jt_count_in_ir(g, " = cond["), 0);
+    CU_ASSERT(jt_count_in_ir(g, " = select ") >= 2);
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -207,8 +198,8 @@ static void test_while_unbatched_pred(void) {
     jt_release_arrays(3, in2);
     jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 1, 0), JX_NOINTS, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-    CU_ASSERT_EQUAL(count_in_ir(g, " = while["), 1);
-    CU_ASSERT_EQUAL(count_in_ir(g, " = select "), 0); /* the predicate is the same for every lane */
+    CU_ASSERT_EQUAL(jt_count_in_ir(g, " = while["), 1);
+    CU_ASSERT_EQUAL(jt_count_in_ir(g, " = select "), 0); /* the predicate is the same for every lane */
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -244,7 +235,7 @@ static void test_while_batched_pred(void) {
     jx_array *o[2] = {NULL, NULL};
     CU_ASSERT_EQUAL_FATAL(jt_eval(g, 2, in, 2, o), JX_OK);
     JT_ASSERT_ARRAY(o[0], n, 5, 0);
-    CU_ASSERT_EQUAL(count_in_ir(g, " = while["), 1);
+    CU_ASSERT_EQUAL(jt_count_in_ir(g, " = while["), 1);
     jt_release_arrays(2, o);
     jx_fn_release(g);
     jt_release_arrays(2, in);
@@ -296,7 +287,7 @@ static void test_scan(void) {
         jt_release_arrays(3, a5);
         jx_fn *g = jx_vmap(f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_INTS(0, 2), 5);
         CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-        CU_ASSERT_EQUAL(count_in_ir(g, " = scan["), 1);
+        CU_ASSERT_EQUAL(jt_count_in_ir(g, " = scan["), 1);
         jx_fn_release(g);
         jx_array *a6[3] = {arr(JX_F32, JX_INTS(3), 1), arr(JX_F32, JX_INTS(5, 4, 3), 2), arr(JX_F32, JX_INTS(3), 3)};
         jt_check_vmap_out("scan out_axes (0, 2)", f, JX_INTS(JX_NOT_MAPPED, 0, JX_NOT_MAPPED), JX_INTS(0, 2), 3, a6, 1e-5);
@@ -311,15 +302,11 @@ static void test_nested_vmap(void) {
     jx_aval av[2] = {JX_SCALAR(JX_I32), JX_AVAL(JX_F32, 2)};
     jx_fn *f = trace("while_count", b_while_count, 2, av, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx_fn *v1 = jx_vmap(f, JX_INTS(0, 0), JX_NOINTS, 3);
-    jx_fn *v2 = v1 ? jx_vmap(v1, JX_INTS(1, JX_NOT_MAPPED), JX_NOINTS, 2) : NULL;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(v2);
     double n[6] = {0, 4, 2, 1, 3, 5};
     jx_array *in[2] = {ints(JX_I32, JX_INTS(3, 2), n), arr(JX_F32, JX_INTS(3, 2), 1)};
-    jt_check_vmapped("vmap of vmap of while", v1, v2, JX_INTS(1, JX_NOT_MAPPED), JX_NOINTS, 2, 2, in, 1e-6);
+    CU_ASSERT(jt_check_vmap_nested("vmap of vmap of while", f, JX_INTS(0, 0), JX_NOINTS, 3,
+                                   JX_INTS(1, JX_NOT_MAPPED), JX_NOINTS, 2, 2, in, 1e-6));
     jt_release_arrays(2, in);
-    jx_fn_release(v2);
-    jx_fn_release(v1);
     jx_fn_release(f);
 }
 

@@ -64,13 +64,13 @@ static void b_square(jx_val *out, const jx_val *in, void *u) {
 }
 /* A deliberately different derivative: 2x clipped to [-1, 1]. */
 static void b_square_jvp(jx_val *out, const jx_val *in, void *u) {
-    (void)u;
-    out[0] = jx_mul(in[0], in[0]);
+    b_square(out, in, u);
     out[1] = jx_mul(jx_clamp(jx_mul(in[0], jx_scalar(JX_F64, 2.0)), -1.0, 1.0), in[1]);
 }
+/* custom_jvp_call of u->f (its inputs all from in) with the rule u->a. */
 static void b_use_jvp(jx_val *out, const jx_val *in, void *user) {
     fns *u = user;
-    jx_custom_jvp_call(u->f, u->a, 1, in, 1, out);
+    jx_custom_jvp_call(u->f, u->a, jx_fn_num_inputs(u->f), in, 1, out);
 }
 
 static void test_custom_jvp(void) {
@@ -110,19 +110,14 @@ static void b_xw(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(in[0], in[1]);
 }
 static void b_xw_jvp(jx_val *out, const jx_val *in, void *u) {
-    (void)u;
-    out[0] = jx_mul(in[0], in[1]);
+    b_xw(out, in, u);
     out[1] = jx_add(jx_mul(jx_mul(in[2], in[1]), jx_scalar(JX_F64, 5.0)), jx_mul(in[3], in[0]));
-}
-static void b_use_xw(jx_val *out, const jx_val *in, void *user) {
-    fns *u = user;
-    jx_custom_jvp_call(u->f, u->a, 2, in, 1, out);
 }
 
 static void test_custom_jvp_shared_input(void) {
     jx_aval a = JX_AVAL(JX_F64, 3), a2[2] = {a, a}, a4[4] = {a, a, a, a};
     fns u = {trace("xw", b_xw, NULL, 2, a2, 1), trace("xw_jvp", b_xw_jvp, NULL, 4, a4, 2), NULL};
-    jx_fn *f = trace("use_xw", b_use_xw, &u, 2, a2, 1);
+    jx_fn *f = trace("use_xw", b_use_jvp, &u, 2, a2, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_array *in[2] = {arr(JX_F64, JX_INTS(5, 3), 1), arr(JX_F64, JX_INTS(3), 2)}, *g[2] = {NULL, NULL};
     jt_check_vmap("custom_jvp w unmapped", f, JX_INTS(0, JX_NOT_MAPPED), 2, in, 1e-12);
@@ -149,8 +144,7 @@ static void b_sinw(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(jx_sin(in[0]), in[1]);
 }
 static void b_sinw_fwd(jx_val *out, const jx_val *in, void *u) {
-    (void)u;
-    out[0] = jx_mul(jx_sin(in[0]), in[1]);
+    b_sinw(out, in, u);
     out[1] = in[0];
     out[2] = in[1];
 }
@@ -175,6 +169,23 @@ static fns sinw_fns(void) {
     return u;
 }
 
+/* Asserts g, the gradient of sum(vmap(sinw-like f)) over 4 lanes with w (3) shared, at
+ * in: element i of lane b of x (at flat b * sb + i * si) gets kx cos(x) w, and w the sum
+ * over lanes of kw sin(x). */
+static void assert_sinw_grad(jx_array *const *in, jx_array *const *g, int sb, int si, double kx,
+                             double kw) {
+    double wx[12], ww[3] = {0, 0, 0};
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < 3; i++) {
+            int k = b * sb + i * si;
+            double x = jx_array_get(in[0], k), w = jx_array_get(in[1], i);
+            wx[k] = kx * cos(x) * w;
+            ww[i] += kw * sin(x);
+        }
+    JT_ASSERT_ARRAY(g[0], wx, 12, 1e-12);
+    JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
+}
+
 static void test_custom_vjp(void) {
     fns u = sinw_fns();
     jx_aval a2[2] = {JX_AVAL(JX_F64, 3), JX_AVAL(JX_F64, 3)};
@@ -187,15 +198,7 @@ static void test_custom_vjp(void) {
     jt_release_arrays(2, in2);
     /* grad of the vmapped function runs the batched bwd; the shared w sums the lanes */
     CU_ASSERT_EQUAL_FATAL(grad_sum_vmap(f, JX_INTS(0, JX_NOT_MAPPED), 4, 2, in, g), JX_OK);
-    double wx[12], ww[3] = {0, 0, 0};
-    for (int b = 0; b < 4; b++)
-        for (int i = 0; i < 3; i++) {
-            double x = jx_array_get(in[0], b * 3 + i), w = jx_array_get(in[1], i);
-            wx[b * 3 + i] = 10 * cos(x) * w;
-            ww[i] += 3 * sin(x);
-        }
-    JT_ASSERT_ARRAY(g[0], wx, 12, 1e-12);
-    JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
+    assert_sinw_grad(in, g, 3, 1, 10, 3);
     jt_release_arrays(2, g);
     jt_release_arrays(2, in);
     jx_fn_release(f);
@@ -219,15 +222,7 @@ static void test_checkpoint(void) {
     jx_fn_release(vf);
     /* grad of the vmapped checkpoint: the true derivatives, recomputed */
     CU_ASSERT_EQUAL_FATAL(grad_sum_vmap(f, JX_INTS(1, JX_NOT_MAPPED), 4, 2, in, g), JX_OK);
-    double wx[12], ww[3] = {0, 0, 0};
-    for (int i = 0; i < 3; i++)
-        for (int b = 0; b < 4; b++) {
-            double x = jx_array_get(in[0], i * 4 + b), w = jx_array_get(in[1], i);
-            wx[i * 4 + b] = cos(x) * w;
-            ww[i] += sin(x);
-        }
-    JT_ASSERT_ARRAY(g[0], wx, 12, 1e-12);
-    JT_ASSERT_ARRAY(g[1], ww, 3, 1e-12);
+    assert_sinw_grad(in, g, 1, 4, 1, 1);
     jt_release_arrays(2, g);
     jt_release_arrays(2, in);
     jx_fn_release(f);

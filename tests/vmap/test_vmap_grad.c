@@ -13,28 +13,13 @@
 /* ------------------------------------------------------------------ helpers */
 
 static jx_fn *trace(const char *name, jx_body body, int nin, const jx_aval *av, int nout) {
-    jx_fn *f = jx_trace(name, body, NULL, nin, av, nout);
-    if (!f) fprintf(stderr, "\n  trace %s: %s\n", name, jx_errmsg());
-    return f;
+    return jt_trace_or_say(name, body, NULL, nin, av, nout);
 }
 
 /* Reports a NULL result of a transformation with its error message. */
 static jx_fn *made(jx_fn *f, const char *what) {
     if (!f) fprintf(stderr, "\n  %s: %s\n", what, jx_errmsg());
     return f;
-}
-
-static void release_all(int n, jx_array **a) {
-    for (int i = 0; i < n; i++) jx_array_release(a[i]);
-}
-
-/* How many times `what` (e.g. " = scan[") occurs in f's text. */
-static int count_in_ir(const jx_fn *f, const char *what) {
-    char *s = jx_fn_to_string(f);
-    int k = 0;
-    for (const char *p = s; p && (p = strstr(p, what)); p++) k++;
-    free(s);
-    return k;
 }
 
 /* Asserts a and b have the same shape and values within tol (relative to max(1, |b|)). */
@@ -117,14 +102,14 @@ static void test_per_example_grads(void) {
         jx_fn *v = made(jx_vmap(g, (jx_ints){mlp_axes, 8}, JX_NOINTS, sizes[k]), "vmap");
         CU_ASSERT_PTR_NOT_NULL_FATAL(v);
         counts[k] = jx_fn_num_eqns_total(v);
-        CU_ASSERT_EQUAL(count_in_ir(v, " = scan["), 0);
-        CU_ASSERT_EQUAL(count_in_ir(v, " = while["), 0);
+        CU_ASSERT_EQUAL(jt_count_in_ir(v, " = scan["), 0);
+        CU_ASSERT_EQUAL(jt_count_in_ir(v, " = while["), 0);
         jx_fn_release(v);
     }
     CU_ASSERT(counts[0] > 0);
     CU_ASSERT_EQUAL(counts[0], counts[1]);
     jx_array_release(xt);
-    release_all(8, in);
+    jt_release_arrays(8, in);
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -165,16 +150,16 @@ static void test_grad_of_vmap(void) {
         CU_ASSERT_EQUAL_FATAL(jx_eval(g, 8, xs, NPARAM, gs), JX_OK);
         for (int p = 0; p < NPARAM; p++)
             for (int64_t k = 0; k < jx_array_size(gs[p]); k++) want[p][k] += jx_array_get(gs[p], k);
-        release_all(8, xs);
-        release_all(NPARAM, gs);
+        jt_release_arrays(8, xs);
+        jt_release_arrays(NPARAM, gs);
     }
     for (int p = 0; p < NPARAM; p++) {
         CU_ASSERT_EQUAL(jx_array_size(got[p]), jx_array_size(in[p]));
         JT_ASSERT_ARRAY(got[p], want[p], jx_array_size(in[p]), 1e-12);
         free(want[p]);
     }
-    release_all(NPARAM, got);
-    release_all(8, in);
+    jt_release_arrays(NPARAM, got);
+    jt_release_arrays(8, in);
     jx_fn_release(gb);
     jx_fn_release(g);
     jx_fn_release(bl);
@@ -217,7 +202,7 @@ static void test_vmap_of_jvp(void) {
     jx_array *in3[4] = {Ab, xb, dAb, dxb};
     jt_check_vmap("vmap(jvp) all mapped", j, JX_INTS(-1, 0, 0, -1), 4, in3, 1e-12);
     jx_array *all[8] = {A, x, dA, dx, Ab, xb, dAb, dxb};
-    release_all(8, all);
+    jt_release_arrays(8, all);
     jx_fn_release(j);
     jx_fn_release(f);
 }
@@ -241,7 +226,7 @@ static void test_vmap_of_vjp(void) {
     jx_array *in3[4] = {A, xb, yb0b, yb1b};
     jt_check_vmap("vmap(vjp) x and cotangents mapped", j, JX_INTS(NM, -1, -1, 0), 4, in3, 1e-12);
     jx_array *all[8] = {A, x, yb0, yb1, Ab, xb, yb0b, yb1b};
-    release_all(8, all);
+    jt_release_arrays(8, all);
     jx_fn_release(j);
     jx_fn_release(f);
 }
@@ -299,11 +284,11 @@ static void test_vmap_grad_loop_cond(void) {
     jt_check_vmap("vmap(grad(loop with cond)) both mapped", g, JX_INTS(1, 0), 2, in2, 1e-12);
     jx_fn *v = made(jx_vmap(g, JX_INTS(NM, 0), JX_NOINTS, 6), "vmap");
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-    CU_ASSERT_EQUAL(count_in_ir(v, " = cond["), 0); /* a batched predicate becomes selects */
-    CU_ASSERT(count_in_ir(v, " = scan[") >= 1);     /* the loop stays one loop */
+    CU_ASSERT_EQUAL(jt_count_in_ir(v, " = cond["), 0); /* a batched predicate becomes selects */
+    CU_ASSERT(jt_count_in_ir(v, " = scan[") >= 1);     /* the loop stays one loop */
     jx_fn_release(v);
     jx_array *all[3] = {x, w, wb};
-    release_all(3, all);
+    jt_release_arrays(3, all);
     jx_fn_release(g);
     jx_fn_release(f);
 }
@@ -347,9 +332,9 @@ static void test_vmap_vmap_grad(void) {
                 CU_ASSERT_DOUBLE_EQUAL(jx_array_get(out[0], (b * 4 + e) * 3 + i), want_w, 1e-12);
                 CU_ASSERT_DOUBLE_EQUAL(jx_array_get(out[1], (e * 3 + i) * 2 + b), want_x, 1e-12);
             }
-    release_all(2, out);
+    jt_release_arrays(2, out);
     jx_array *all[4] = {w, x, ws, xs};
-    release_all(4, all);
+    jt_release_arrays(4, all);
     jx_fn_release(v2);
     jx_fn_release(v1);
     jx_fn_release(g);
@@ -388,7 +373,7 @@ static void test_jacobian_of_vmap(void) {
         CU_ASSERT_PTR_NOT_NULL_FATAL(jA);
         CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
         CU_ASSERT_PTR_NOT_NULL_FATAL(j0);
-        CU_ASSERT_EQUAL(count_in_ir(jX, " = scan["), 0);
+        CU_ASSERT_EQUAL(jt_count_in_ir(jX, " = scan["), 0);
         jx_array *Jx = NULL, *JA = NULL;
         CU_ASSERT_EQUAL_FATAL(jt_eval(jX, 2, in, 1, &Jx), JX_OK);
         CU_ASSERT_EQUAL_FATAL(jt_eval(jA, 2, in, 1, &JA), JX_OK);
@@ -408,7 +393,7 @@ static void test_jacobian_of_vmap(void) {
             jx_array *JAb = jt_slice_axis(JA, 0, b);
             assert_same(JAb, J0, 1e-12);
             jx_array *rel[5] = {xs[0], xs[1], J1, J0, JAb};
-            release_all(5, rel);
+            jt_release_arrays(5, rel);
         }
         /* vmap of the Jacobian: per-example Jacobians at once */
         jt_check_vmap(mode ? "vmap(jacrev)" : "vmap(jacfwd)", j1, JX_INTS(NM, 0), 2, in, 1e-12);

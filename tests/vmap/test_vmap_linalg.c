@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ir.h"
+#include "op_bodies.h"
 #include "vmap/vmap_check.h"
 
 #define NM JX_NOT_MAPPED
@@ -200,30 +201,20 @@ static void test_conv_empty_axis(void) {
 
 /* ------------------------------------------------------------------ windows */
 
-typedef struct win_case {
-    jx_window_kind kind;
-    jx_ints window, strides, lo, hi;
-} win_case;
-
-static void pool_body(jx_val *out, const jx_val *in, void *u) {
-    const win_case *w = u;
-    out[0] = jx_reduce_window(in[0], w->kind, w->window, w->strides, w->lo, w->hi);
-}
-
 static void sas_body(jx_val *out, const jx_val *in, void *u) {
-    const win_case *w = u;
+    const jt_window *w = u;
     out[0] = jx_select_and_scatter_add(in[0], in[1], w->window, w->strides, w->lo, w->hi);
 }
 
 /* select_and_gather_add has no public op: bound as the max pool's jvp binds it. */
 static void sag_body(jx_val *out, const jx_val *in, void *u) {
-    const win_case *w = u;
+    const jt_window *w = u;
     jx__attr at[4] = {jx__a_ints(JX_A_WINDOW, w->window), jx__a_ints(JX_A_STRIDES, w->strides),
                       jx__a_ints(JX_A_LO, w->lo), jx__a_ints(JX_A_HI, w->hi)};
     out[0] = jx__bind1(JX_HERE, JX_PRIM_SELECT_AND_GATHER_ADD, 2, in, 4, at);
 }
 
-static const win_case pool = {JX_WINDOW_SUM, JX_INTS(2, 3), JX_INTS(1, 2), JX_INTS(1, 0),
+static const jt_window pool = {JX_WINDOW_SUM, JX_INTS(2, 3), JX_INTS(1, 2), JX_INTS(1, 0),
                               JX_INTS(0, 1)};
 
 static void test_reduce_window(void) {
@@ -231,21 +222,21 @@ static void test_reduce_window(void) {
     static const int64_t axes[4] = {0, 1, -1, 2};
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < 4; i++) {
-            win_case w = pool;
+            jt_window w = pool;
             w.kind = kinds[k];
             char name[96];
             snprintf(name, sizeof name, "reduce_window kind %d in_axes (%lld)", k, (long long)axes[i]);
             inp in = {.av = JX_AVAL(JX_F64, 4, 6), .axis = axes[i]};
             jx_fn *g = NULL;
-            CU_ASSERT(check(name, pool_body, &w, 1, &in, 1, 1e-12, &g));
+            CU_ASSERT(check(name, jt_b_pool, &w, 1, &in, 1, 1e-12, &g));
             CU_ASSERT(!has_loop(g));
             jx_fn_release(g);
         }
     /* integer max pooling */
-    win_case w = pool;
+    jt_window w = pool;
     w.kind = JX_WINDOW_MAX;
     inp in = {.av = JX_AVAL(JX_I32, 4, 6), .axis = 1};
-    CU_ASSERT(check("reduce_window_max i32", pool_body, &w, 1, &in, 1, 0, NULL));
+    CU_ASSERT(check("reduce_window_max i32", jt_b_pool, &w, 1, &in, 1, 0, NULL));
 }
 
 /* (source or tangent, operand): each mapped or not. */

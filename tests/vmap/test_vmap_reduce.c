@@ -152,16 +152,10 @@ static void test_nested(void) {
     for (int k = 0; k < 2; k++) {
         jx_fn *f = jx_trace("f", bodies[k], ps[k], 1, &av, 1);
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-        jx_fn *inner = jx_vmap(f, I(-1), I(0), 5);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(inner);
-        jx_fn *outer = jx_vmap(inner, I(1), I(0), 2);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(outer);
         uint64_t seed = 5;
         jx_array *x = jt_random(I(3, 2, 4, 5), -1, 1, &seed); /* outer axis 1, inner last */
-        jt_check_vmapped("nested", inner, outer, I(1), I(0), -1, 1, &x, 1e-12);
+        CU_ASSERT(jt_check_vmap_nested("nested", f, I(-1), I(0), 5, I(1), I(0), 2, 1, &x, 1e-12));
         jx_array_release(x);
-        jx_fn_release(outer);
-        jx_fn_release(inner);
         jx_fn_release(f);
     }
 }

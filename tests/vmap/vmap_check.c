@@ -142,6 +142,23 @@ int jt_check_vmap(const char *what, const jx_fn *f, jx_ints in_axes, int nin,
     return jt_check_vmap_out(what, f, in_axes, JX_NOINTS, nin, in, tol);
 }
 
+int jt_check_vmap_nested(const char *what, const jx_fn *f, jx_ints in1, jx_ints out1,
+                         int64_t size1, jx_ints in2, jx_ints out2, int64_t size2, int nin,
+                         jx_array *const *in, double tol) {
+    jx_fn *inner = jx_vmap(f, in1, out1, size1);
+    jx_fn *outer = inner ? jx_vmap(inner, in2, out2, size2) : NULL;
+    int ok = 0;
+    if (!outer) {
+        fprintf(stderr, "\n  %s: vmap failed: %s\n", what, jx_errmsg());
+        CU_FAIL("jt_check_vmap_nested: vmap failed");
+    } else {
+        ok = jt_check_vmapped(what, inner, outer, in2, out2, size2, nin, in, tol);
+    }
+    jx_fn_release(outer);
+    jx_fn_release(inner);
+    return ok;
+}
+
 jx_array *jt_vmap_input(const jt_vinput *in, int64_t size, jt_vfill fill) {
     int64_t shape[JX_MAX_RANK + 1], n = 1;
     int r = in->av.rank + (in->axis != JX_NOT_MAPPED);

@@ -28,6 +28,13 @@ int jt_check_vmapped(const char *what, const jx_fn *f, const jx_fn *g, jx_ints i
                      jx_ints out_axes, int64_t axis_size, int nin, jx_array *const *in,
                      double tol);
 
+/* vmap of vmap: outer = vmap(vmap(f, in1, out1, size1), in2, out2, size2), checked with
+ * jt_check_vmapped against the inner vmap run on slices along in2's axes (in are the
+ * doubly batched inputs). A vmap that fails is a CUnit failure (returns 0). */
+int jt_check_vmap_nested(const char *what, const jx_fn *f, jx_ints in1, jx_ints out1,
+                         int64_t size1, jx_ints in2, jx_ints out2, int64_t size2, int nin,
+                         jx_array *const *in, double tol);
+
 /* One input of a vmap case: what f sees (av), where its mapped axis goes (its in_axes
  * entry, or JX_NOT_MAPPED), and the range [lo, hi) of its values (for fill, which may
  * ignore it). */
