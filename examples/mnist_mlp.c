@@ -388,7 +388,7 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--batch")) bad = parse_long(a, v, 1, 1 << 20, &n), o->batch = (int)n;
         else if (!strcmp(a, "--limit")) bad = parse_long(a, v, 1, 1L << 40, &o->limit);
         else if (!strcmp(a, "--test-limit")) bad = parse_long(a, v, 1, 1L << 40, &o->test_limit);
-        else if (!strcmp(a, "--threads")) bad = parse_long(a, v, 1, 4096, &n), o->threads = (int)n;
+        else if (!strcmp(a, "--threads")) bad = parse_long(a, v, 1, 256, &n), o->threads = (int)n;
         else if (!strcmp(a, "--seed")) bad = parse_long(a, v, 0, LONG_MAX, &n), o->seed = n;
         else if (!strcmp(a, "--lr")) bad = parse_positive(a, v, &o->lr);
         else if (!strcmp(a, "--init")) bad = parse_positive(a, v, &o->init);

@@ -5,6 +5,10 @@
 
 #include "../trace/ir.h"
 
+/* The size of the storage block of an array of `bytes` bytes: whole 64-byte lines, at
+ * least one (the block jx__host_alloc is given and jx__host_free is told). */
+static size_t storage_bytes(size_t bytes) { return bytes ? (bytes + 63) & ~(size_t)63 : 64; }
+
 static jx_array *array_alloc(const jx_aval *a, bool zero) {
     if (a->rank < 0 || a->rank > JX_MAX_RANK || (unsigned)a->dtype >= JX_DTYPE_COUNT) {
         jx__fail(JX_ERR_ARG, jx__noloc, "jx_array", "invalid dtype or shape %s", jx__avs(a));
@@ -20,15 +24,15 @@ static jx_array *array_alloc(const jx_aval *a, bool zero) {
     }
     jx_array *x = calloc(1, sizeof *x);
     size_t bytes = (size_t)n * jx_dtype_size(a->dtype);
-    size_t alloc = (bytes + 63) & ~(size_t)63;
-    void *d = jx__host_alloc(alloc ? alloc : 64);
+    size_t alloc = storage_bytes(bytes);
+    void *d = jx__host_alloc(alloc);
     if (!x || !d) {
         free(x);
-        jx__host_free(d, alloc ? alloc : 64);
+        jx__host_free(d, alloc);
         jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(a));
         return NULL;
     }
-    if (zero) memset(d, 0, alloc ? alloc : 64);
+    if (zero) memset(d, 0, alloc);
     atomic_init(&x->refs, 1);
     x->aval = *a;
     x->nbytes = bytes;
@@ -139,7 +143,7 @@ jx_array *jx_array_retain(jx_array *a) {
 
 void jx_array_release(jx_array *a) {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1) return;
-    jx__host_free(a->data, ((a->nbytes + 63) & ~(size_t)63) ? ((a->nbytes + 63) & ~(size_t)63) : 64);
+    jx__host_free(a->data, storage_bytes(a->nbytes));
     free(a);
 }
 

@@ -1,6 +1,6 @@
 /* debug.c: the jit's environment switches (see jit.h), read once per process, and the
-#define _POSIX_C_SOURCE 200809L
  * dump streams (stderr, or numbered files in JX_DUMP_DIR). */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -45,9 +45,15 @@ void jx__frame_free(jx__frame *fr) {
     free(fr);
 }
 
+/* Whether a is an input of this run that the caller donated. */
+static bool is_donated(const jx__frame *fr, const jx_array *a) {
+    for (int i = 0; i < fr->ndon; i++)
+        if (fr->don[i] == a) return true;
+    return false;
+}
+
 /* Whether the frame may overwrite a's data: nobody but the frame (and, for an input the
  * caller donated, the caller) holds it. */
-static bool is_donated(const jx__frame *fr, const jx_array *a);
 static bool writable(const jx__frame *fr, const jx_array *a) {
     return atomic_load(&((jx_array *)a)->refs) == 1 + (is_donated(fr, a) ? 1 : 0);
 }
@@ -64,12 +70,6 @@ static void kill_var(jx__frame *fr, int32_t v) {
     } else {
         jx_array_release(a);
     }
-}
-
-static bool is_donated(const jx__frame *fr, const jx_array *a) {
-    for (int i = 0; i < fr->ndon; i++)
-        if (fr->don[i] == a) return true;
-    return false;
 }
 
 /* Storage for variable v produced by a step that writes every element: the array of an
@@ -166,6 +166,15 @@ static jx_status run_lib(jx__frame *fr, const jx__step *s) {
     return st;
 }
 
+/* After a step that made its own array for variable v (not through out_array): the
+ * spare of v's slot, whose memory that array replaces, is dropped. */
+static void drop_spare(jx__frame *fr, int32_t v) {
+    int32_t sl = fr->p->slot[v];
+    if (sl < 0) return;
+    jx_array_release(fr->spare[sl]);
+    fr->spare[sl] = NULL;
+}
+
 static jx_status run_control(jx__frame *fr, const jx__step *s) {
     const jx__eqn *e = &fr->p->f->eqns[s->g->eqns[0]];
     jx_array **in = calloc((size_t)e->nin + 1, sizeof *in), **tmp = calloc((size_t)e->nin + 1, sizeof *tmp);
@@ -175,11 +184,8 @@ static jx_status run_control(jx__frame *fr, const jx__step *s) {
         if (!(in[i] = operand(fr, &e->in[i], &tmp[i]))) st = jx_errcode();
     if (st == JX_OK) st = jx__control_run(fr->rt, s, fr->p->f, e, in, out);
     for (int o = 0; st == JX_OK && o < e->nout; o++) {
-        int32_t v = e->out[o], sl = fr->p->slot[v];
-        if (sl >= 0) { /* memory the new array replaces */
-            jx_array_release(fr->spare[sl]);
-            fr->spare[sl] = NULL;
-        }
+        int32_t v = e->out[o];
+        drop_spare(fr, v);
         jx_array_release(fr->env[v]);
         fr->env[v] = out[o];
     }
@@ -204,14 +210,7 @@ static jx_status run_opaque(jx__frame *fr, const jx__step *s) {
         jx_array_release(r);
         fr->env[g->out[o]] = jx_array_retain(a);
     }
-    /* the spares the new arrays replace are dropped */
-    for (int o = 0; o < g->nout; o++) {
-        int32_t sl = p->slot[g->out[o]];
-        if (sl >= 0 && fr->spare[sl]) {
-            jx_array_release(fr->spare[sl]);
-            fr->spare[sl] = NULL;
-        }
-    }
+    for (int o = 0; o < g->nout; o++) drop_spare(fr, g->out[o]);
     /* values internal to the group (a kernel the code generator declined) */
     for (int j = 0; j < g->neqn; j++) {
         const jx__eqn *e = &p->f->eqns[g->eqns[j]];
@@ -258,7 +257,6 @@ static jx_status run_step(jx__frame *fr, const jx__step *s) {
 jx_status jx__frame_run(jx__frame *fr, jx_array *const *in, const bool *donated, jx_array **out) {
     const jx__prog *p = fr->p;
     const jx_fn *f = p->f;
-    jx__impl_rules_init();
     fr->ndon = 0;
     for (int i = 0; i < f->nin; i++) {
         jx_array_release(fr->env[f->in[i]]); /* an input listed twice keeps one reference */

@@ -247,7 +247,7 @@ jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_arr
     for (int i = 0; out && i < nout; i++) out[i] = NULL;
     jx_status st = check_args(x, nin, in, nout, out);
     if (st != JX_OK) return st;
-    if (x->device == JX_DEVICE_INTERP) return jx_eval(x->f, nin, in, nout, out);
+    if (x->device == JX_DEVICE_INTERP) return jx__interp_eval(x->f, in, out); /* checked above */
     /* a donated input is taken only when the caller holds its one reference, and passes
      * it once */
     bool db[16];

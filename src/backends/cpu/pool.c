@@ -1,9 +1,9 @@
 /* pool.c: the CPU thread pool (see jit.h): process-wide pools of pthreads, one per worker
-#define _POSIX_C_SOURCE 200809L
  * count, running parallel-for loops with a static split. The split of [0, n) depends only
  * on n, the grain and the pool size, never on timing, so kernels give the same bits
  * whatever the scheduling; a pool already busy (another thread's run) runs the same
  * chunks one after another on the calling thread. */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
