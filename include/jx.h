@@ -605,7 +605,9 @@ void jx_checkpoint_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int
 /* in_axes: one entry per input of f: the axis of the input that is mapped (negative
  * counts from the end of the batched input's rank) or JX_NOT_MAPPED; JX_NOINTS maps
  * axis 0 of every input. out_axes: one entry per output: where the mapped axis goes
- * (negative counts from the end of the batched output's rank); JX_NOINTS puts it first.
+ * (negative counts from the end of the batched output's rank), or JX_NOT_MAPPED for an
+ * output every slice gives alike (an error if it depends on the mapped axis); JX_NOINTS
+ * puts it first.
  * axis_size: the mapped size (f's avals do not hold it, so it is always given; the
  * batched inputs then have it at their mapped axes). Mapped values of different sizes
  * meeting inside a transformation are an error naming both inputs and sizes; an axis
@@ -621,7 +623,7 @@ jx_fn *jx_vmap_named_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out
 /* vmap applied to traced values inside a body (JAX's vmap(f)(*args)): the mapped size is
  * taken from the inputs, so mapped inputs of different sizes are an error naming both
  * inputs and both sizes. in_axes / out_axes as for jx_vmap, counted against the ranks of
- * the values given. */
+ * the values given; every output gets the mapped axis (out_axes takes no JX_NOT_MAPPED). */
 void jx_vmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, int nin,
                      const jx_val *in, int nout, jx_val *out);
 #define jx_vmap_call(...) jx_vmap_call_at(JX_HERE, __VA_ARGS__)

@@ -19,11 +19,11 @@ static jx_val same(const jx__eqn *e, jx_val v) {
     return jx__bind1(e->loc, (jx_prim)e->prim, 1, &v, e->nattr, e->attrs);
 }
 
+/* e's axis name. */
+static const char *axis_of(const jx__eqn *e) { return jx__attr_str(e->nattr, e->attrs, JX_A_AXIS_NAME); }
+
 /* psum over e's axis. */
-static jx_val psum(const jx__eqn *e, jx_val v) {
-    jx__attr a = jx__a_str(JX_A_AXIS_NAME, jx__attr_str(e->nattr, e->attrs, JX_A_AXIS_NAME));
-    return jx__bind1(e->loc, JX_PRIM_PSUM, 1, &v, 1, &a);
-}
+static jx_val psum(const jx__eqn *e, jx_val v) { return jx_psum_at(e->loc, v, axis_of(e)); }
 
 static jx_status jvp_linear(JVP_ARGS) {
     jx__rebind(e, x, y);
@@ -48,11 +48,10 @@ static jx_status tr_psum(TR_ARGS) {
 static jx_status tr_all_gather(TR_ARGS) {
     (void)x, (void)lin;
     jx_loc loc = e->loc;
-    jx__attr a = jx__a_str(JX_A_AXIS_NAME, jx__attr_str(e->nattr, e->attrs, JX_A_AXIS_NAME));
     jx_val starts[JX_MAX_RANK + 1];
     int64_t sizes[JX_MAX_RANK + 1], zero = 0;
     int r = av[0].rank;
-    starts[0] = jx__bind1(loc, JX_PRIM_AXIS_INDEX, 0, NULL, 1, &a);
+    starts[0] = jx_axis_index_at(loc, axis_of(e));
     sizes[0] = 1;
     for (int d = 0; d < r; d++) {
         starts[d + 1] = jx_scalar_at(loc, JX_I32, 0);

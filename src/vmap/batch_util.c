@@ -1,7 +1,11 @@
 /* batch_util.c: helpers batch rules are written with: moving a value's mapped axis
  * (a transpose), giving an unmapped value the mapped axis (a broadcast, which the jit
- * fuses rather than copies), and the aval a value had before batching. */
+ * fuses rather than copies), the aval a value had before batching, and the batching of
+ * a rule's nested functions. */
+#include <string.h>
+
 #include "vmap.h"
+#include "rule_scratch.h"
 
 jx_val jx__bmove(const jx__vctx *cx, jx_loc loc, jx_val x, int from, int to) {
     jx_aval a = jx__val_aval(x);
@@ -50,4 +54,35 @@ jx_aval jx__unbatched_aval(jx_val x, int bdim) {
     for (int i = bdim; i + 1 < a.rank; i++) a.shape[i] = a.shape[i + 1];
     a.rank--;
     return a;
+}
+
+jx_val jx__bspread(const jx__vctx *cx, jx_loc loc, jx_val x, const jx_aval *full, int d) {
+    int64_t shape[JX_MAX_RANK + 1], dim = d;
+    for (int k = 0, j = 0; k <= full->rank; k++) shape[k] = k == d ? cx->size : full->shape[j++];
+    return jx_broadcast_in_dim_at(loc, x, (jx_ints){shape, full->rank + 1}, (jx_ints){&dim, 1});
+}
+
+jx_val jx__vrebind(const jx__eqn *e, int nin, const jx_val *x, int nrep, const jx__attr *rep) {
+    jx__attr a[32];
+    int n = 0;
+    JX__ASSERT(e->nattr + nrep <= 32);
+    bool used[32] = {false};
+    for (int i = 0; i < e->nattr; i++) {
+        a[n] = e->attrs[i];
+        for (int j = 0; j < nrep; j++)
+            if (rep[j].key == e->attrs[i].key) a[n] = rep[j], used[j] = true;
+        n++;
+    }
+    for (int j = 0; j < nrep; j++)
+        if (!used[j]) a[n++] = rep[j];
+    return jx__bind1(e->loc, (jx_prim)e->prim, nin, x, n, a);
+}
+
+jx_fn *jx__vmap_fn_rs(jx__rs *r, const jx_fn *f, const int *in_dims, const int *out_dims,
+                      bool *out_batched) {
+    return jx__rs_ok(r) ? jx__rs_own(r, jx__vmap_fn(r->cx, f, in_dims, out_dims, out_batched)) : NULL;
+}
+
+bool jx__bools_same(int n, const bool *a, const bool *b) {
+    return n == 0 || !memcmp(a, b, sizeof *a * (size_t)n);
 }

@@ -21,18 +21,10 @@
 /* The rule's trace, location and arena (see rule_scratch.h). */
 typedef jx__rs ctx;
 
-/* f batched (see jx__vmap_fn), owned by the rule's arena; NULL on error. */
-static jx_fn *vfn(ctx *c, const jx_fn *f, const int *in_dims, const int *out_dims, bool *out_batched) {
-    return jx__rs_ok(c) ? jx__rs_own(c, jx__vmap_fn(c->cx, f, in_dims, out_dims, out_batched)) : NULL;
-}
 
 static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key) {
     return jx__attr_get(e->nattr, e->attrs, key)->u.fns[0];
 }
-
-static int dim_of(bool batched) { return batched ? 0 : JX_NOBATCH; }
-
-static bool same(int n, const bool *a, const bool *b) { return n == 0 || !memcmp(a, b, sizeof *a * (size_t)n); }
 
 /* Binds e's primitive again on ops with e's attributes, except that each function
  * attribute keys[k] becomes the nfns[k] functions fns[k]. */
@@ -68,10 +60,10 @@ static jx_status b_call(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
     ctx c;
     jx__rs_init(&c, e, "vmap", cx);
     bool *ob = JX_RS_NEW(&c, bool, e->nout);
-    jx_fn *g = vfn(&c, fn_attr(e, JX_A_FN), bdim, NULL, ob);
+    jx_fn *g = jx__vmap_fn_rs(&c, fn_attr(e, JX_A_FN), bdim, NULL, ob);
     if (g) {
         rebind_fn(&c, e, e->nin, x, JX_A_FN, g, y);
-        for (int j = 0; j < e->nout; j++) ydim[j] = dim_of(ob[j]);
+        for (int j = 0; j < e->nout; j++) ydim[j] = jx__bdim_of(ob[j]);
     }
     return jx__rs_done(&c);
 }
@@ -86,15 +78,15 @@ static void cond_same_index(ctx *c, const jx__eqn *e, const jx_val *x, const int
     bool *ob = JX_RS_NEW(c, bool, nb * m), *ub = JX_RS_NEW(c, bool, m);
     int *od = JX_RS_NEW(c, int, m);
     jx_fn **fns = JX_RS_NEW(c, jx_fn *, nb);
-    for (int b = 0; b < nb && jx__rs_ok(c); b++) fns[b] = vfn(c, a->u.fns[b], bdim + 1, NULL, ob + b * m);
+    for (int b = 0; b < nb && jx__rs_ok(c); b++) fns[b] = jx__vmap_fn_rs(c, a->u.fns[b], bdim + 1, NULL, ob + b * m);
     if (!jx__rs_ok(c)) return;
     for (int j = 0; j < m; j++) {
         ub[j] = false;
         for (int b = 0; b < nb; b++) ub[j] |= ob[b * m + j];
-        od[j] = dim_of(ub[j]);
+        od[j] = jx__bdim_of(ub[j]);
     }
     for (int b = 0; b < nb && jx__rs_ok(c); b++)
-        if (!same(m, ob + b * m, ub)) fns[b] = vfn(c, a->u.fns[b], bdim + 1, od, NULL);
+        if (!jx__bools_same(m, ob + b * m, ub)) fns[b] = jx__vmap_fn_rs(c, a->u.fns[b], bdim + 1, od, NULL);
     if (!jx__rs_ok(c)) return;
     jx__akey key = JX_A_BRANCHES;
     jx_fn *const *fp = fns;
@@ -155,8 +147,8 @@ static jx_fn *carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *cb, int
     jx_fn *g = NULL;
     for (bool again = true; again && jx__rs_ok(c);) {
         again = false;
-        for (int i = 0; i < nc; i++) ind[i] = dim_of(cb[i]);
-        if (!(g = vfn(c, body, ind, NULL, ob))) return NULL;
+        for (int i = 0; i < nc; i++) ind[i] = jx__bdim_of(cb[i]);
+        if (!(g = jx__vmap_fn_rs(c, body, ind, NULL, ob))) return NULL;
         for (int i = 0; i < nc; i++)
             if (ob[i] && !cb[i]) cb[i] = again = true;
     }
@@ -209,14 +201,14 @@ static jx_status b_while(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, 
     for (int i = 0; i < n; i++) ind[i] = bdim[i];
     for (int i = 0; i < nc; i++) cb[i] = bdim[i] != JX_NOBATCH;
     fns[1] = carry_fixed_point(&c, B, nc, cb, ind, ob);
-    fns[0] = fns[1] ? vfn(&c, C, ind, NULL, &pb) : NULL;
+    fns[0] = fns[1] ? jx__vmap_fn_rs(&c, C, ind, NULL, &pb) : NULL;
     if (!fns[0]) return jx__rs_done(&c);
     if (pb)
         for (int i = 0; i < nc; i++) cb[i] = true, ind[i] = 0;
     for (int i = 0; i < n; i++) ops[i] = i < nc && cb[i] ? jx__bfront(cx, e->loc, x[i], bdim[i]) : x[i];
-    for (int i = 0; i < nc; i++) od[i] = dim_of(cb[i]);
+    for (int i = 0; i < nc; i++) od[i] = jx__bdim_of(cb[i]);
     if (pb) while_lanes(&c, e, ops, ind, fns);
-    else if (!same(nc, ob, cb)) fns[1] = vfn(&c, B, ind, od, NULL);
+    else if (!jx__bools_same(nc, ob, cb)) fns[1] = jx__vmap_fn_rs(&c, B, ind, od, NULL);
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     static const jx__akey keys[2] = {JX_A_COND, JX_A_BODY};
     jx_fn *const *fp[2] = {&fns[0], &fns[1]};
@@ -252,8 +244,8 @@ static jx_status b_scan(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
     jx_fn *g = carry_fixed_point(&c, B, nc, cb, ind, ob);
     if (!g) return jx__rs_done(&c);
     for (int i = 0; i < nc; i++) ops[i] = cb[i] ? jx__bfront(cx, e->loc, x[i], bdim[i]) : x[i];
-    for (int j = 0; j < m; j++) od[j] = dim_of(j < nc ? cb[j] : ob[j]);
-    if (!same(nc, ob, cb)) g = vfn(&c, B, ind, od, NULL);
+    for (int j = 0; j < m; j++) od[j] = jx__bdim_of(j < nc ? cb[j] : ob[j]);
+    if (!jx__bools_same(nc, ob, cb)) g = jx__vmap_fn_rs(&c, B, ind, od, NULL);
     if (g) {
         rebind_fn(&c, e, n, ops, JX_A_BODY, g, y);
         for (int j = 0; j < m; j++) ydim[j] = j < nc || od[j] == JX_NOBATCH ? od[j] : 1; /* ys: stacked in front */

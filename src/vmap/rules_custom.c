@@ -21,19 +21,10 @@
 /* The rule's trace, location and arena (see rule_scratch.h). */
 typedef jx__rs rule;
 
-/* f batched (see jx__vmap_fn); NULL on error. */
-static jx_fn *vfn(rule *r, const jx_fn *f, const int *in_dims, const int *out_dims, bool *out_batched) {
-    return jx__rs_ok(r) ? jx__rs_own(r, jx__vmap_fn(r->cx, f, in_dims, out_dims, out_batched)) : NULL;
-}
-
 static const jx_fn *fn_of(const jx__eqn *e, jx__akey key) {
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
     return a && a->kind == JX_AK_FNS && a->n == 1 ? a->u.fns[0] : NULL;
 }
-
-static int dim_of(bool batched) { return batched ? 0 : JX_NOBATCH; }
-
-static bool same(int n, const bool *a, const bool *b) { return n == 0 || !memcmp(a, b, sizeof *a * (size_t)n); }
 
 /* Binds e's primitive on ops with the function attributes keys[i] = fns[i]. */
 static void bind_fns(const jx__eqn *e, int nin, const jx_val *ops, int nf, const jx__akey *keys, jx_fn **fns,
@@ -54,14 +45,34 @@ static jx_fn *bwd_batched(rule *r, const jx_fn *bw, const jx_aval *av, const int
     jx_val *in = JX_RS_NEW(r, jx_val, n), *out = JX_RS_NEW(r, jx_val, m);
     int *od = JX_RS_NEW(r, int, m);
     if (!jx__rs_ok(r)) return NULL;
-    jx__trace *t = jx__trace_begin(r->loc, "bwd_batched", n, av, in, false);
-    if (!t) return jx__rs_own(r, NULL);
+    jx__trace *t = jx__rs_begin(r, "bwd_batched", n, av, in);
+    if (!t) return NULL;
     if (jx__vmap_inline(r->cx, bw, in, ind, out, od) == JX_OK)
         for (int i = 0; i < m; i++) {
             if (want[i] != JX_NOBATCH) out[i] = jx__bmove(r->cx, r->loc, out[i], od[i], want[i]);
             else if (od[i] != JX_NOBATCH) out[i] = jx_reduce_sum_at(r->loc, out[i], JX_INTS(od[i]));
         }
-    return jx__rs_own(r, jx__trace_end(t, m, out, NULL, NULL));
+    return jx__rs_end(r, t, m, out);
+}
+
+/* f (m outputs) and g batched on ind into fns[0] and fns[1], each output of g below ntie
+ * (m <= ntie <= g->nout) tied to f's output k % m: all of a tie come out mapped at 0 where
+ * any of them is, in either function; g's other outputs as g gives them. od (g->nout
+ * entries) receives the output dims, f's first. false on error. */
+static bool batch_tied(rule *r, const jx_fn *f, const jx_fn *g, const int *ind, int ntie, int *od, jx_fn **fns) {
+    int m = f->nout, ng = g->nout;
+    bool *obf = JX_RS_NEW(r, bool, m), *obg = JX_RS_NEW(r, bool, ng), *ub = JX_RS_NEW(r, bool, ng);
+    if (!jx__rs_ok(r)) return false;
+    fns[0] = jx__vmap_fn_rs(r, f, ind, NULL, obf);
+    fns[1] = jx__vmap_fn_rs(r, g, ind, NULL, obg);
+    if (!fns[1]) return false;
+    for (int k = 0; k < ng; k++) ub[k] = k < m ? obf[k] || obg[k] : obg[k];
+    for (int k = m; k < ntie; k++) ub[k % m] |= obg[k];
+    for (int k = 0; k < ng; k++) od[k] = jx__bdim_of(k < ntie ? ub[k % m] : ub[k]);
+    for (int k = 0; k < ng; k++) ub[k] = od[k] != JX_NOBATCH;
+    if (!jx__bools_same(m, obf, ub)) fns[0] = jx__vmap_fn_rs(r, f, ind, od, NULL);
+    if (!jx__bools_same(ng, obg, ub)) fns[1] = jx__vmap_fn_rs(r, g, ind, od, NULL);
+    return fns[0] && fns[1];
 }
 
 /* ------------------------------------------------------------------ custom_jvp_call */
@@ -73,19 +84,12 @@ static jx_status b_custom_jvp(const jx__vctx *cx, const jx__eqn *e, const jx_val
     const jx_fn *f = fn_of(e, JX_A_FN), *j = fn_of(e, JX_A_JVP);
     int n = e->nin, m = e->nout;
     int *ind = JX_RS_NEW(&r, int, 2 * n), *od = JX_RS_NEW(&r, int, 2 * m);
-    bool *obf = JX_RS_NEW(&r, bool, m), *obj = JX_RS_NEW(&r, bool, 2 * m), *ub = JX_RS_NEW(&r, bool, 2 * m);
     if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     for (int i = 0; i < n; i++) ind[i] = ind[n + i] = bdim[i];
-    jx_fn *fns[2] = {vfn(&r, f, ind, NULL, obf), vfn(&r, j, ind, NULL, obj)};
-    if (!fns[1]) return jx__rs_done(&r);
-    for (int k = 0; k < m; k++) {
-        ub[k] = ub[m + k] = obf[k] || obj[k] || obj[m + k];
-        od[k] = od[m + k] = dim_of(ub[k]);
-    }
-    if (!same(m, obf, ub)) fns[0] = vfn(&r, f, ind, od, NULL);
-    if (!same(2 * m, obj, ub)) fns[1] = vfn(&r, j, ind, od, NULL);
+    jx_fn *fns[2];
     static const jx__akey keys[2] = {JX_A_FN, JX_A_JVP};
-    if (jx__rs_ok(&r)) {
+    /* jvp gives (y..., dy...): y[k] and dy[k] are tied to fn's y[k] */
+    if (batch_tied(&r, f, j, ind, 2 * m, od, fns)) {
         bind_fns(e, n, x, 2, keys, fns, y);
         memcpy(ydim, od, sizeof *od * (size_t)m);
     }
@@ -101,18 +105,10 @@ static jx_status b_custom_vjp(const jx__vctx *cx, const jx__eqn *e, const jx_val
     const jx_fn *f = fn_of(e, JX_A_FN), *fw = fn_of(e, JX_A_FWD), *bw = fn_of(e, JX_A_BWD);
     int n = e->nin, m = e->nout, nw = fw->nout, nres = nw - m;
     int *od = JX_RS_NEW(&r, int, nw), *bin = JX_RS_NEW(&r, int, nw);
-    bool *obf = JX_RS_NEW(&r, bool, m), *obw = JX_RS_NEW(&r, bool, nw), *ub = JX_RS_NEW(&r, bool, nw);
     jx_aval *av = JX_RS_NEW(&r, jx_aval, nw);
-    if (!jx__rs_ok(&r)) return jx__rs_done(&r);
-    jx_fn *fns[3] = {vfn(&r, f, bdim, NULL, obf), vfn(&r, fw, bdim, NULL, obw), NULL};
-    if (!fns[1]) return jx__rs_done(&r);
-    for (int k = 0; k < nw; k++) {
-        ub[k] = obw[k] || (k < m && obf[k]);
-        od[k] = dim_of(ub[k]);
-    }
-    if (!same(m, obf, ub)) fns[0] = vfn(&r, f, bdim, od, NULL);
-    if (!same(nw, obw, ub)) fns[1] = vfn(&r, fw, bdim, od, NULL);
-    if (!fns[0] || !fns[1]) return jx__rs_done(&r);
+    jx_fn *fns[3] = {NULL, NULL, NULL};
+    /* fwd gives (y..., residuals...): y[k] is tied to fn's y[k] */
+    if (!jx__rs_ok(&r) || !batch_tied(&r, f, fw, bdim, m, od, fns)) return jx__rs_done(&r);
     /* bwd takes (residuals..., ybar...) as fwd gives the residuals and fn its outputs */
     for (int k = 0; k < nres; k++) av[k] = jx_fn_output_aval(fns[1], m + k), bin[k] = od[m + k];
     for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = od[k];
@@ -132,11 +128,11 @@ static jx_status b_checkpoint(const jx__vctx *cx, const jx__eqn *e, const jx_val
     rule r;
     jx__rs_init(&r, e, "vmap", cx);
     bool *ob = JX_RS_NEW(&r, bool, e->nout);
-    jx_fn *g = ob ? vfn(&r, fn_of(e, JX_A_FN), bdim, NULL, ob) : NULL;
+    jx_fn *g = ob ? jx__vmap_fn_rs(&r, fn_of(e, JX_A_FN), bdim, NULL, ob) : NULL;
     static const jx__akey key = JX_A_FN;
     if (g) {
         bind_fns(e, e->nin, x, 1, &key, &g, y);
-        for (int k = 0; k < e->nout; k++) ydim[k] = dim_of(ob[k]);
+        for (int k = 0; k < e->nout; k++) ydim[k] = jx__bdim_of(ob[k]);
     }
     return jx__rs_done(&r);
 }
@@ -157,21 +153,21 @@ static jx_status b_tangent(const jx__vctx *cx, const jx__eqn *e, const jx_val *x
     if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     memcpy(ops, x, sizeof *ops * (size_t)e->nin);
     for (int i = 0; i < n; i++) {
-        ind[i] = dim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
+        ind[i] = jx__bdim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
         if (ind[i] == JX_NOBATCH) continue;
         ops[i] = jx__bfront(cx, e->loc, x[i], bdim[i]);
         ops[n + i] = jx__bfront(cx, e->loc, x[n + i], bdim[n + i]);
     }
-    jx_fn *fns[2] = {vfn(&r, f, ind, NULL, ob), NULL};
+    jx_fn *fns[2] = {jx__vmap_fn_rs(&r, f, ind, NULL, ob), NULL};
     if (!fns[0]) return jx__rs_done(&r);
     if (bw) {
         for (int k = 0; k < nres; k++) av[k] = jx__val_aval(x[2 * n + k]), bin[k] = bdim[2 * n + k];
-        for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = dim_of(ob[k]);
+        for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = jx__bdim_of(ob[k]);
         if (!(fns[1] = bwd_batched(&r, bw, av, bin, ind))) return jx__rs_done(&r);
     }
     static const jx__akey keys[2] = {JX_A_FN, JX_A_BWD};
     bind_fns(e, e->nin, ops, bw ? 2 : 1, keys, fns, y);
-    for (int k = 0; k < m; k++) ydim[k] = dim_of(ob[k]);
+    for (int k = 0; k < m; k++) ydim[k] = jx__bdim_of(ob[k]);
     return jx__rs_done(&r);
 }
 

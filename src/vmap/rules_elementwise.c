@@ -43,9 +43,7 @@ static jx_status rule_nary(const jx__vctx *cx, const jx__eqn *e, const jx_val *x
             /* a mapped operand that was rank 0 in f (shape [size]) spreads over the full
              * operand's shape, its values along the mapped axis d */
             JX__ASSERT(un[i].rank == 0 && bdim[i] == 0);
-            int64_t shape[JX_MAX_RANK], dim = d;
-            for (int k = 0, j = 0; k <= r; k++) shape[k] = k == d ? cx->size : un[full].shape[j++];
-            z[i] = jx_broadcast_in_dim_at(e->loc, x[i], (jx_ints){shape, r + 1}, (jx_ints){&dim, 1});
+            z[i] = jx__bspread(cx, e->loc, x[i], &un[full], d);
         }
     }
     jx_status st = jx__bind(e->loc, (jx_prim)e->prim, n, z, e->nattr, e->attrs, 1, y, NULL);

@@ -132,11 +132,7 @@ static jx_status batch_threefry(const jx__vctx *cx, const jx__eqn *e, const jx_v
         } else if (!scalar_key || ctr.rank == 0) {
             in[i] = jx__bmove(cx, e->loc, x[i], bdim[i], p);
         } else { /* a scalar key per slice: (B) -> the counters' batched shape */
-            int64_t shape[JX_MAX_RANK + 1];
-            for (int d = 0, k = 0; d <= ctr.rank; d++) shape[d] = d == p ? cx->size : ctr.shape[k++];
-            int64_t dim = p;
-            in[i] = jx_broadcast_in_dim_at(e->loc, x[i], (jx_ints){shape, ctr.rank + 1},
-                                           (jx_ints){&dim, 1});
+            in[i] = jx__bspread(cx, e->loc, x[i], &ctr, p);
         }
     }
     jx__bind(e->loc, JX_PRIM_THREEFRY2X32, 4, in, e->nattr, e->attrs, 2, y, NULL);

@@ -15,26 +15,7 @@
 /* Room for a batched value's axes: one more than the unbatched rank. */
 #define NAX (JX_MAX_RANK + 1)
 
-jx_val jx__vrebind(const jx__eqn *e, int nin, const jx_val *x, int nrep, const jx__attr *rep) {
-    jx__attr a[32];
-    int n = 0;
-    JX__ASSERT(e->nattr + nrep <= 32);
-    bool used[32] = {false};
-    for (int i = 0; i < e->nattr; i++) {
-        a[n] = e->attrs[i];
-        for (int j = 0; j < nrep; j++)
-            if (rep[j].key == e->attrs[i].key) a[n] = rep[j], used[j] = true;
-        n++;
-    }
-    for (int j = 0; j < nrep; j++)
-        if (!used[j]) a[n++] = rep[j];
-    return jx__bind1(e->loc, (jx_prim)e->prim, nin, x, n, a);
-}
-
 static jx_ints attr(const jx__eqn *e, jx__akey k) { return jx__attr_ints(e->nattr, e->attrs, k); }
-
-/* Axis a of the unbatched value, numbered in the batched value whose mapped axis is bd. */
-static int64_t bax(int64_t a, int bd) { return a < bd ? a : a + 1; }
 
 /* v with `val` inserted at position `at`, written to buf (NAX entries). */
 static jx_ints ins(int64_t *buf, jx_ints v, int at, int64_t val) {
@@ -42,9 +23,9 @@ static jx_ints ins(int64_t *buf, jx_ints v, int at, int64_t val) {
     return (jx_ints){buf, v.n + 1};
 }
 
-/* Every entry of an axis list renumbered with bax, written to buf. */
+/* Every entry of an axis list renumbered with jx__bax, written to buf. */
 static jx_ints bax_all(int64_t *buf, jx_ints v, int bd) {
-    for (int i = 0; i < v.n; i++) buf[i] = bax(v.v[i], bd);
+    for (int i = 0; i < v.n; i++) buf[i] = jx__bax(v.v[i], bd);
     return (jx_ints){buf, v.n};
 }
 
@@ -92,7 +73,7 @@ static jx_status b_transpose(BARGS) {
     int bd = bdim[0];
     jx_ints perm = attr(e, JX_A_PERM);
     int64_t q[NAX];
-    for (int i = 0; i <= perm.n; i++) q[i] = i == bd ? bd : bax(perm.v[i < bd ? i : i - 1], bd);
+    for (int i = 0; i <= perm.n; i++) q[i] = i == bd ? bd : jx__bax(perm.v[i < bd ? i : i - 1], bd);
     jx__attr a = jx__a_ints(JX_A_PERM, (jx_ints){q, perm.n + 1});
     y[0] = jx__vrebind(e, 1, x, 1, &a);
     ydim[0] = bd;
@@ -154,7 +135,7 @@ static jx_status b_concatenate(BARGS) {
         return jx_trace_status();
     }
     for (int i = 0; i < e->nin; i++) xs[i] = jx__bmove(cx, e->loc, x[i], bdim[i], b);
-    jx__attr a = jx__a_int(JX_A_AXIS, bax(jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0), b));
+    jx__attr a = jx__a_int(JX_A_AXIS, jx__bax(jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0), b));
     y[0] = jx__vrebind(e, e->nin, xs, 1, &a);
     ydim[0] = b;
     if (xs != buf) free(xs);

@@ -8,9 +8,6 @@
     const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y, \
         int *ydim
 
-/* Axis a of the unbatched operand, numbered in the batched operand (mapped axis bd). */
-static int64_t bax(int64_t a, int bd) { return a < bd ? a : a + 1; }
-
 /* reduce_*: the axes shift past the mapped axis (still sorted); the output's mapped axis
  * moves down by the number of reduced axes below it. */
 static jx_status b_reduce(BARGS) {
@@ -19,7 +16,7 @@ static jx_status b_reduce(BARGS) {
     jx_ints axes = jx__attr_ints(e->nattr, e->attrs, JX_A_AXES);
     int64_t a[JX_MAX_RANK + 1];
     for (int i = 0; i < axes.n; i++) {
-        a[i] = bax(axes.v[i], bd);
+        a[i] = jx__bax(axes.v[i], bd);
         below += axes.v[i] < bd;
     }
     jx__attr at = jx__a_ints(JX_A_AXES, (jx_ints){a, axes.n});
@@ -33,7 +30,7 @@ static jx_status b_axis(BARGS) {
     (void)cx;
     int bd = bdim[0];
     int64_t axis = jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0);
-    jx__attr at = jx__a_int(JX_A_AXIS, bax(axis, bd));
+    jx__attr at = jx__a_int(JX_A_AXIS, jx__bax(axis, bd));
     y[0] = jx__vrebind(e, 1, x, 1, &at);
     bool drops = e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN;
     ydim[0] = drops && axis < bd ? bd - 1 : bd;

@@ -52,9 +52,13 @@ jx_val jx__bmove(const jx__vctx *cx, jx_loc loc, jx_val x, int from, int to);
 jx_val jx__bfront(const jx__vctx *cx, jx_loc loc, jx_val x, int from);
 /* Rank and aval of a batched value without its mapped axis (what f saw). */
 jx_aval jx__unbatched_aval(jx_val x, int bdim);
+/* Axis a of the unbatched value, numbered in the batched value whose mapped axis is bd. */
+static inline int64_t jx__bax(int64_t a, int bd) { return a < bd ? a : a + 1; }
+/* x of shape (size), one scalar per slice, broadcast to the batched shape of an operand
+ * of unbatched aval `full` mapped at d: x's values along axis d. */
+jx_val jx__bspread(const jx__vctx *cx, jx_loc loc, jx_val x, const jx_aval *full, int d);
 /* e's primitive bound again on nin operands x with e's attributes, those whose key is in
- * rep[0..nrep) replaced by rep's (appended when e lacks them); one output
- * (rules_movement.c). */
+ * rep[0..nrep) replaced by rep's (appended when e lacks them); one output. */
 jx_val jx__vrebind(const jx__eqn *e, int nin, const jx_val *x, int nrep, const jx__attr *rep);
 
 /* ------------------------------------------------------------------ the transformation (vmap.c) */
@@ -73,5 +77,18 @@ jx_status jx__vmap_inline(const jx__vctx *cx, const jx_fn *f, const jx_val *x, c
  * rules to batch nested functions. Not simplified. */
 jx_fn *jx__vmap_fn(const jx__vctx *cx, const jx_fn *f, const int *in_dims, const int *out_dims,
                    bool *out_batched);
+
+/* ------------------------------------------------------------------ nested functions (batch_util.c) */
+
+/* What the control and custom-derivative rules use to batch their nested functions. */
+struct jx__rs;
+/* f batched (jx__vmap_fn with the rule's vmap context r->cx), owned by the rule's arena;
+ * NULL on error or when the rule's trace has already failed. */
+jx_fn *jx__vmap_fn_rs(struct jx__rs *r, const jx_fn *f, const int *in_dims, const int *out_dims,
+                      bool *out_batched);
+/* The mapped axis jx__vmap_fn gives an output that is batched (0) or not (JX_NOBATCH). */
+static inline int jx__bdim_of(bool batched) { return batched ? 0 : JX_NOBATCH; }
+/* Whether the n flags a and b agree. */
+bool jx__bools_same(int n, const bool *a, const bool *b);
 
 #endif /* JX_VMAP_H */
