@@ -18,10 +18,6 @@ typedef jx__rs ctx;
 static jx_aval in_av(const jx_fn *f, int i) { return f->vars[f->in[i]]; }
 static jx_aval out_av(const jx_fn *f, int i) { return jx__atom_aval(f, &f->out[i]); }
 
-static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key) {
-    return jx__attr_get(e->nattr, e->attrs, key)->u.fns[0];
-}
-
 static int count(int n, const bool *b) {
     int k = 0;
     for (int i = 0; i < n; i++) k += b[i];
@@ -145,7 +141,7 @@ static void carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *has, bool
 /* ------------------------------------------------------------------ call */
 
 static jx_status jvp_call(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
-    return jx__jvp_inline(e->loc, fn_attr(e, JX_A_FN), x, dx, y, dy);
+    return jx__jvp_inline(e->loc, jx__eqn_fn(e, JX_A_FN, 0), x, dx, y, dy);
 }
 
 /* ------------------------------------------------------------------ cond */
@@ -281,7 +277,7 @@ typedef struct scan_info {
 
 static scan_info scan_of(const jx__eqn *e) {
     scan_info s;
-    s.body = fn_attr(e, JX_A_BODY);
+    s.body = jx__eqn_fn(e, JX_A_BODY, 0);
     s.len = jx__attr_int(e->nattr, e->attrs, JX_A_LENGTH, 0);
     s.rev = jx__attr_int(e->nattr, e->attrs, JX_A_REVERSE, 0);
     s.nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
@@ -511,7 +507,7 @@ static jx_status tr_scan(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
 static jx_status jvp_while(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     ctx c;
     jx__rs_init(&c, e, "grad", NULL);
-    const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
+    const jx_fn *C = jx__eqn_fn(e, JX_A_COND, 0), *B = jx__eqn_fn(e, JX_A_BODY, 0);
     int n = e->nin, nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0), nk = n - nc;
     bool *has = JX_RS_NEW(&c, bool, n), *nz = JX_RS_NEW(&c, bool, nc);
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);

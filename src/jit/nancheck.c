@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../trace/pass_util.h"
 #include "plan.h"
 
 bool jx__array_has_nan(const jx_array *a) {
@@ -46,46 +45,9 @@ jx_status jx__nan_fail(const jx__eqn *e) {
 
 /* Runs equation e of f on env; its outputs replace env's entries. */
 static jx_status run_eqn(const jx_fn *f, const jx__eqn *e, jx_array **env, bool check_nan) {
-    const char *pname = jx__prims[e->prim].name;
-    jx_array *ib[16], *tb[16], *ob[16];
-    jx_aval ab[16];
-    jx_array **ins = e->nin <= 16 ? ib : calloc((size_t)e->nin, sizeof *ins);
-    jx_array **tmp = e->nin <= 16 ? tb : calloc((size_t)e->nin, sizeof *tmp);
-    jx_array **outs = e->nout <= 16 ? ob : calloc((size_t)e->nout, sizeof *outs);
-    jx_aval *oav = e->nout <= 16 ? ab : calloc((size_t)e->nout, sizeof *oav);
-    jx_status st = JX_OK;
-    jx__impl_rule rule = jx__impl_rules[e->prim];
-    if (!ins || !tmp || !outs || !oav) st = jx__fail(JX_ERR_NOMEM, e->loc, pname, "out of memory");
-    else if (!rule) st = jx__fail(JX_ERR_UNSUPPORTED, e->loc, pname, "the interpreter has no rule for this primitive");
-    for (int i = 0; tmp && i < e->nin; i++) tmp[i] = NULL;
-    for (int i = 0; st == JX_OK && i < e->nin; i++) {
-        ins[i] = e->in[i].var >= 0 ? env[e->in[i].var] : (tmp[i] = jx__lit_array(&e->in[i]));
-        if (!ins[i]) st = jx__fail(JX_ERR_INTERNAL, e->loc, pname, "operand %d unavailable", i);
-    }
-    for (int i = 0; outs && oav && i < e->nout; i++) {
-        outs[i] = NULL;
-        oav[i] = f->vars[e->out[i]];
-    }
-    if (st == JX_OK) st = rule(e, ins, oav, outs);
-    for (int i = 0; st == JX_OK && i < e->nout; i++)
-        if (!outs[i] || !jx_aval_equal(&outs[i]->aval, &oav[i]))
-            st = jx__fail(JX_ERR_INTERNAL, e->loc, pname, "impl produced %s for output %d, expected %s",
-                          outs[i] ? jx__avs(&outs[i]->aval) : "nothing", i, jx__avs(&oav[i]));
-    for (int i = 0; outs && i < e->nout; i++) {
-        if (st == JX_OK) {
-            jx_array_release(env[e->out[i]]);
-            env[e->out[i]] = outs[i];
-        } else {
-            jx_array_release(outs[i]);
-        }
-    }
+    jx_status st = jx__interp_eqn(f, e, env);
     for (int i = 0; st == JX_OK && check_nan && i < e->nout; i++)
         if (jx__array_has_nan(env[e->out[i]])) st = jx__nan_fail(e);
-    for (int i = 0; tmp && i < e->nin; i++) jx_array_release(tmp[i]);
-    if (ins != ib) free(ins);
-    if (tmp != tb) free(tmp);
-    if (outs != ob) free(outs);
-    if (oav != ab) free(oav);
     return st;
 }
 

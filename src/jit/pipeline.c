@@ -18,11 +18,6 @@ static bool inlinable(const jx__eqn *e) {
     }
 }
 
-static const jx_fn *fn_attr(const jx__eqn *e) {
-    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_FN);
-    return a && a->kind == JX_AK_FNS && a->n == 1 ? a->u.fns[0] : NULL;
-}
-
 static bool has_fns(const jx__eqn *e) {
     for (int a = 0; a < e->nattr; a++)
         if (e->attrs[a].kind == JX_AK_FNS) return true;
@@ -103,7 +98,7 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
         } else {
             for (int i = 0; i < e->nin; i++)
                 args[i] = e->in[i].var >= 0 ? env[e->in[i].var] : jx__lit_val(t, e->in[i]);
-            const jx_fn *g = inlinable(e) ? fn_attr(e) : NULL;
+            const jx_fn *g = inlinable(e) ? jx__eqn_fn(e, JX_A_FN, 0) : NULL;
             if (g) {
                 replay(t, eloc, g, args, outs);
             } else if (has_fns(e)) {

@@ -16,11 +16,6 @@ static size_t var_bytes(const jx_fn *f, int32_t v) {
     return (size_t)jx_aval_size(&f->vars[v]) * jx_dtype_size(f->vars[v].dtype);
 }
 
-static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key, int i) {
-    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
-    return a && a->kind == JX_AK_FNS && i < a->n ? a->u.fns[i] : NULL;
-}
-
 /* The nested programs of a CONTROL step; false (error set) on failure, or when the
  * equation is not one the executor runs itself (then the step becomes OPAQUE). */
 static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, jx__cpu_module *mod, bool *ok) {
@@ -32,10 +27,10 @@ static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, jx__cpu_module 
         if (!a || a->kind != JX_AK_FNS || a->n < 1 || a->n > 64) return false;
         for (int i = 0; i < a->n; i++) fns[n++] = a->u.fns[i];
     } else if (e->prim == JX_PRIM_WHILE) {
-        fns[n++] = fn_attr(e, JX_A_COND, 0);
-        fns[n++] = fn_attr(e, JX_A_BODY, 0);
+        fns[n++] = jx__eqn_fn(e, JX_A_COND, 0);
+        fns[n++] = jx__eqn_fn(e, JX_A_BODY, 0);
     } else if (e->prim == JX_PRIM_SCAN) {
-        fns[n++] = fn_attr(e, JX_A_BODY, 0);
+        fns[n++] = jx__eqn_fn(e, JX_A_BODY, 0);
     } else {
         return false;
     }

@@ -167,6 +167,9 @@ struct jx_fn {
     jx__atom *out;
 };
 
+/* Nested function i of e's function attribute `key`; NULL when absent. */
+const jx_fn *jx__eqn_fn(const jx__eqn *e, jx__akey key, int i);
+
 static inline jx_aval jx__atom_aval(const jx_fn *f, const jx__atom *a) {
     if (a->var >= 0) return f->vars[a->var];
     jx_aval s = {a->dtype, 0, {0}};
@@ -324,6 +327,9 @@ typedef jx_status (*jx__impl_rule)(const jx__eqn *e, jx_array *const *in, const 
                                    jx_array **out);
 extern jx__impl_rule jx__impl_rules[JX_PRIM_COUNT];
 void jx__impl_rules_init(void);
+/* Runs one equation e of f with its impl rule: operands are read from env (indexed by
+ * variable; literals are made on the fly), outputs replace env's entries (released). */
+jx_status jx__interp_eqn(const jx_fn *f, const jx__eqn *e, jx_array **env);
 /* Evaluates f with the interpreter: in are borrowed, out receive new references. */
 jx_status jx__interp_eval(const jx_fn *f, jx_array *const *in, jx_array **out);
 

@@ -35,6 +35,11 @@ const jx__attr *jx__attr_get(int nattr, const jx__attr *attrs, jx__akey key) {
     return NULL;
 }
 
+const jx_fn *jx__eqn_fn(const jx__eqn *e, jx__akey key, int i) {
+    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
+    return a && a->kind == JX_AK_FNS && i >= 0 && i < a->n ? a->u.fns[i] : NULL;
+}
+
 int64_t jx__attr_int(int nattr, const jx__attr *attrs, jx__akey key, int64_t def) {
     const jx__attr *a = jx__attr_get(nattr, attrs, key);
     return a && (a->kind == JX_AK_INT || a->kind == JX_AK_DTYPE) ? a->u.i : def;

@@ -22,10 +22,6 @@
 typedef jx__rs ctx;
 
 
-static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key) {
-    return jx__attr_get(e->nattr, e->attrs, key)->u.fns[0];
-}
-
 /* Binds e's primitive again on ops with e's attributes, except that each function
  * attribute keys[k] becomes the nfns[k] functions fns[k]. */
 static void rebind_fns(ctx *c, const jx__eqn *e, int nin, const jx_val *ops, int nkeys, const jx__akey *keys,
@@ -60,7 +56,7 @@ static jx_status b_call(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
     ctx c;
     jx__rs_init(&c, e, "vmap", cx);
     bool *ob = JX_RS_NEW(&c, bool, e->nout);
-    jx_fn *g = jx__vmap_fn_rs(&c, fn_attr(e, JX_A_FN), bdim, NULL, ob);
+    jx_fn *g = jx__vmap_fn_rs(&c, jx__eqn_fn(e, JX_A_FN, 0), bdim, NULL, ob);
     if (g) {
         rebind_fn(&c, e, e->nin, x, JX_A_FN, g, y);
         for (int j = 0; j < e->nout; j++) ydim[j] = jx__bdim_of(ob[j]);
@@ -161,7 +157,7 @@ static jx_fn *carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *cb, int
  * steps every lane and keeps the old carry where the lane's predicate is false. All
  * carries are mapped at 0 (ind[0..nc) are 0); the consts keep their dims ind[nc..n). */
 static void while_lanes(ctx *c, const jx__eqn *e, const jx_val *ops, const int *ind, jx_fn **fns) {
-    const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
+    const jx_fn *C = jx__eqn_fn(e, JX_A_COND, 0), *B = jx__eqn_fn(e, JX_A_BODY, 0);
     int n = e->nin, nc = e->nout, pd = JX_NOBATCH;
     jx_aval *av = JX_RS_NEW(c, jx_aval, n);
     jx_val *in = JX_RS_NEW(c, jx_val, n), *step = JX_RS_NEW(c, jx_val, nc), *out = JX_RS_NEW(c, jx_val, nc);
@@ -191,7 +187,7 @@ static jx_status b_while(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, 
                          int *ydim) {
     ctx c;
     jx__rs_init(&c, e, "vmap", cx);
-    const jx_fn *C = fn_attr(e, JX_A_COND), *B = fn_attr(e, JX_A_BODY);
+    const jx_fn *C = jx__eqn_fn(e, JX_A_COND, 0), *B = jx__eqn_fn(e, JX_A_BODY, 0);
     int n = e->nin, nc = e->nout;
     bool *cb = JX_RS_NEW(&c, bool, nc), *ob = JX_RS_NEW(&c, bool, nc), pb = false;
     int *ind = JX_RS_NEW(&c, int, n), *od = JX_RS_NEW(&c, int, nc);
@@ -224,7 +220,7 @@ static jx_status b_scan(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, c
                         int *ydim) {
     ctx c;
     jx__rs_init(&c, e, "vmap", cx);
-    const jx_fn *B = fn_attr(e, JX_A_BODY);
+    const jx_fn *B = jx__eqn_fn(e, JX_A_BODY, 0);
     int n = e->nin, m = e->nout;
     int nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
     int nk = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CONSTS, 0), nx = n - nc - nk;

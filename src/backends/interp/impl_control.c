@@ -6,17 +6,12 @@
 #include "../../trace/ir.h"
 #include "../control_util.h"
 
-static const jx_fn *fn_attr(const jx__eqn *e, jx__akey key, int i) {
-    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, key);
-    return a && a->kind == JX_AK_FNS && i < a->n ? a->u.fns[i] : NULL;
-}
-
 static jx_status no_fn(const jx__eqn *e) {
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "nested function missing");
 }
 
 static jx_status impl_call(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *f = fn_attr(e, JX_A_FN, 0);
+    const jx_fn *f = jx__eqn_fn(e, JX_A_FN, 0);
     (void)oav;
     return f ? jx__interp_eval(f, in, out) : no_fn(e);
 }
@@ -32,7 +27,7 @@ static jx_status impl_cond(const jx__eqn *e, jx_array *const *in, const jx_aval 
 
 /* while: args[] holds the carry (owned) followed by the consts (borrowed). */
 static jx_status impl_while(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *c = fn_attr(e, JX_A_COND, 0), *b = fn_attr(e, JX_A_BODY, 0);
+    const jx_fn *c = jx__eqn_fn(e, JX_A_COND, 0), *b = jx__eqn_fn(e, JX_A_BODY, 0);
     int nc = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NUM_CARRY, 0);
     (void)oav;
     if (!c || !b) return no_fn(e);
@@ -72,7 +67,7 @@ static jx_array *block_of(const jx_array *x, int64_t i, int64_t n, const jx_aval
 /* scan: per step, args[] holds the carry (owned), the x slices (owned) and the consts
  * (borrowed); res[] receives the body's carry and y for the step. */
 static jx_status impl_scan(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *b = fn_attr(e, JX_A_BODY, 0);
+    const jx_fn *b = jx__eqn_fn(e, JX_A_BODY, 0);
     if (!b) return no_fn(e);
     jx__scan_attrs at = jx__scan_attrs_of(e);
     int nc = at.nc, nx = at.nx, ny = at.ny;

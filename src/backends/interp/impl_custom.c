@@ -6,17 +6,12 @@
 
 #include "../../grad/grad.h"
 
-static const jx_fn *fn_attr(const jx__eqn *e) {
-    const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_FN);
-    return a && a->kind == JX_AK_FNS && a->n == 1 ? a->u.fns[0] : NULL;
-}
-
 static jx_status no_fn(const jx__eqn *e) {
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "nested function missing");
 }
 
 static jx_status impl_fn(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *f = fn_attr(e);
+    const jx_fn *f = jx__eqn_fn(e, JX_A_FN, 0);
     (void)oav;
     return f ? jx__interp_eval(f, in, out) : no_fn(e);
 }
@@ -24,7 +19,7 @@ static jx_status impl_fn(const jx__eqn *e, jx_array *const *in, const jx_aval *o
 /* custom_vjp_tangent / checkpoint_tangent: (x..., dx..., residuals...) -> fn's jvp at
  * x applied to dx; the residuals (custom_vjp's) only serve the transpose. */
 static jx_status impl_tangent(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *f = fn_attr(e);
+    const jx_fn *f = jx__eqn_fn(e, JX_A_FN, 0);
     (void)oav;
     if (!f) return no_fn(e);
     jx_fn *jf = jx__jvp_fn(e->loc, f);

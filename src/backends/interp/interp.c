@@ -28,6 +28,50 @@ static jx_array *literal_array(const jx__atom *a) {
     return x;
 }
 
+jx_status jx__interp_eqn(const jx_fn *f, const jx__eqn *e, jx_array **env) {
+    jx_status st = JX_OK;
+    jx_array *ibuf[16], *obuf[16];
+    jx_aval abuf[16];
+    jx_array **ins = e->nin <= 16 ? ibuf : calloc((size_t)e->nin, sizeof *ins);
+    jx_array **outs = e->nout <= 16 ? obuf : calloc((size_t)e->nout, sizeof *outs);
+    jx_aval *oav = e->nout <= 16 ? abuf : calloc((size_t)e->nout, sizeof *oav);
+    if (!ins || !outs || !oav) {
+        st = jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
+    } else {
+        for (int i = 0; i < e->nin; i++) {
+            ins[i] = e->in[i].var >= 0 ? env[e->in[i].var] : literal_array(&e->in[i]);
+            if (!ins[i]) st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "operand %d unavailable", i);
+        }
+        for (int i = 0; i < e->nout; i++) {
+            oav[i] = f->vars[e->out[i]];
+            outs[i] = NULL;
+        }
+        jx__impl_rule rule = jx__impl_rules[e->prim];
+        if (st == JX_OK && !rule)
+            st = jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                          "the interpreter has no rule for this primitive");
+        if (st == JX_OK) st = rule(e, ins, oav, outs);
+        for (int i = 0; i < e->nout; i++) {
+            if (st == JX_OK && (!outs[i] || !jx_aval_equal(&outs[i]->aval, &oav[i])))
+                st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name,
+                              "impl produced %s for output %d, expected %s",
+                              outs[i] ? jx__avs(&outs[i]->aval) : "nothing", i, jx__avs(&oav[i]));
+            if (st == JX_OK) {
+                jx_array_release(env[e->out[i]]);
+                env[e->out[i]] = outs[i];
+            } else {
+                jx_array_release(outs[i]);
+            }
+        }
+        for (int i = 0; i < e->nin; i++)
+            if (e->in[i].var < 0) jx_array_release(ins[i]);
+    }
+    if (ins != ibuf) free(ins);
+    if (outs != obuf) free(outs);
+    if (oav != abuf) free(oav);
+    return st;
+}
+
 jx_status jx__interp_eval(const jx_fn *f, jx_array *const *in, jx_array **out) {
     jx__impl_rules_init();
     size_t nv = (size_t)(f->nvars ? f->nvars : 1);
@@ -52,45 +96,7 @@ jx_status jx__interp_eval(const jx_fn *f, jx_array *const *in, jx_array **out) {
     jx_status st = JX_OK;
     for (int32_t k = 0; k < f->neqn && st == JX_OK; k++) {
         const jx__eqn *e = &f->eqns[k];
-        jx_array *ibuf[16], *obuf[16];
-        jx_aval abuf[16];
-        jx_array **ins = e->nin <= 16 ? ibuf : calloc((size_t)e->nin, sizeof *ins);
-        jx_array **outs = e->nout <= 16 ? obuf : calloc((size_t)e->nout, sizeof *outs);
-        jx_aval *oav = e->nout <= 16 ? abuf : calloc((size_t)e->nout, sizeof *oav);
-        if (!ins || !outs || !oav) {
-            st = jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
-        } else {
-            for (int i = 0; i < e->nin; i++) {
-                ins[i] = e->in[i].var >= 0 ? env[e->in[i].var] : literal_array(&e->in[i]);
-                if (!ins[i]) st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "operand %d unavailable", i);
-            }
-            for (int i = 0; i < e->nout; i++) {
-                oav[i] = f->vars[e->out[i]];
-                outs[i] = NULL;
-            }
-            jx__impl_rule rule = jx__impl_rules[e->prim];
-            if (st == JX_OK && !rule)
-                st = jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
-                              "the interpreter has no rule for this primitive");
-            if (st == JX_OK) st = rule(e, ins, oav, outs);
-            for (int i = 0; i < e->nout; i++) {
-                if (st == JX_OK && (!outs[i] || !jx_aval_equal(&outs[i]->aval, &oav[i])))
-                    st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name,
-                                  "impl produced %s for output %d, expected %s",
-                                  outs[i] ? jx__avs(&outs[i]->aval) : "nothing", i, jx__avs(&oav[i]));
-                if (st == JX_OK) {
-                    jx_array_release(env[e->out[i]]);
-                    env[e->out[i]] = outs[i];
-                } else {
-                    jx_array_release(outs[i]);
-                }
-            }
-            for (int i = 0; i < e->nin; i++)
-                if (e->in[i].var < 0) jx_array_release(ins[i]);
-        }
-        if (ins != ibuf) free(ins);
-        if (outs != obuf) free(outs);
-        if (oav != abuf) free(oav);
+        st = jx__interp_eqn(f, e, env);
         for (int i = 0; i < e->nin; i++) {
             int32_t v = e->in[i].var;
             if (v >= 0 && last[v] == k) {
