@@ -8,9 +8,10 @@
  * Each output element is computed by evaluating the group's equations backwards from it
  * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
  * transpose, reshape), iota reads it, a reduction loops over its reduced dims in
- * row-major order with one sequential accumulator (the interpreter's order, so sums are
- * bit-identical and independent of how the range is split), and a value that comes
- * from outside the group is loaded.
+ * row-major order with one sequential accumulator, or, for a floating sum or product of
+ * more than JX__RED_BLOCK values, in blocks combined pairwise (reduce_util.h): the
+ * interpreter's order either way, so results are bit-identical to it and independent of
+ * how the range is split; a value that comes from outside the group is loaded.
  *
  * A reduction whose operand's last axis is kept (a column sum: the bias gradient's
  * f32[128,512] -> f32[512]) would read its operand with a stride there. When such a
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../trace/reduce_util.h"
 #include "codegen.h"
 
 /* ------------------------------------------------------------------ evaluation */
@@ -108,6 +110,114 @@ static void red_dims(const jx__eqn *e, bool red[JX_MAX_RANK]) {
 
 static LLVMValueRef col_load(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at);
 
+/* The number of values each output of reduction e folds, and whether it is a floating
+ * sum or product longer than a block (folded by emit_blocked). */
+static int64_t red_count(const jx_aval *xa, const bool *red) {
+    int64_t n = 1;
+    for (int d = 0; d < xa->rank; d++)
+        if (red[d]) n *= xa->shape[d];
+    return n;
+}
+
+static bool red_blocked(const jx__eqn *e, const jx_aval *xa, const bool *red) {
+    return (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD) &&
+           (xa->dtype == JX_F32 || xa->dtype == JX_F64) && red_count(xa, red) > JX__RED_BLOCK;
+}
+
+/* A while loop: cond() emitted at the head decides whether body runs again. */
+typedef struct wloop {
+    LLVMBasicBlockRef head, body, exit;
+} wloop;
+
+static void wloop_begin(jx__cg *cg, wloop *w, LLVMValueRef (*cond)(jx__cg *, void *), void *arg) {
+    w->head = jx__cg_block(cg, "whead"), w->body = jx__cg_block(cg, "wbody"), w->exit = jx__cg_block(cg, "wexit");
+    LLVMBuildBr(cg->b, w->head);
+    LLVMPositionBuilderAtEnd(cg->b, w->head);
+    LLVMBuildCondBr(cg->b, cond(cg, arg), w->body, w->exit);
+    LLVMPositionBuilderAtEnd(cg->b, w->body);
+}
+
+static void wloop_end(jx__cg *cg, wloop *w) {
+    LLVMBuildBr(cg->b, w->head);
+    LLVMPositionBuilderAtEnd(cg->b, w->exit);
+}
+
+static LLVMValueRef even_cond(jx__cg *cg, void *slot) { /* the counter in slot is even */
+    LLVMValueRef t = LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+    return LLVMBuildICmp(cg->b, LLVMIntEQ, LLVMBuildAnd(cg->b, t, jx__cg_i64(cg, 1), ""), jx__cg_i64(cg, 0), "");
+}
+
+static LLVMValueRef nonempty_cond(jx__cg *cg, void *slot) { /* the stack top in slot > 0 */
+    LLVMValueRef t = LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+    return LLVMBuildICmp(cg->b, LLVMIntSGT, t, jx__cg_i64(cg, 0), "");
+}
+
+/* stack[top - 1] after top is decremented. */
+static LLVMValueRef pop(jx__cg *cg, LLVMTypeRef sty, LLVMTypeRef ty, LLVMValueRef stack, LLVMValueRef top) {
+    LLVMValueRef t = LLVMBuildSub(cg->b, LLVMBuildLoad2(cg->b, cg->i64, top, ""), jx__cg_i64(cg, 1), "");
+    LLVMBuildStore(cg->b, t, top);
+    LLVMValueRef idx[2] = {jx__cg_i64(cg, 0), t};
+    return LLVMBuildLoad2(cg->b, ty, LLVMBuildInBoundsGEP2(cg->b, sty, stack, idx, 2, ""), "");
+}
+
+/* A floating sum or product of n > JX__RED_BLOCK values at output index I, in the
+ * blocked pairwise order of reduce_util.h: per block a sequential fold over the flat
+ * reduced index (unravelled into the reduced dims), then the binary-counter merges on a
+ * stack of JX__RED_STACK partial results, then the stack folded from its top. */
+static LLVMValueRef emit_blocked(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                 const bool *red) {
+    LLVMBuilderRef b = cg->b;
+    jx_dtype t = xa->dtype;
+    LLVMTypeRef ty = jx__cg_type(cg, t), sty = LLVMArrayType(ty, JX__RED_STACK);
+    int64_t n = red_count(xa, red);
+    LLVMValueRef stack = jx__cg_alloca(cg, sty), top = jx__cg_alloca(cg, cg->i64);
+    LLVMValueRef acc = jx__cg_alloca(cg, ty), cnt = jx__cg_alloca(cg, cg->i64);
+    LLVMBuildStore(b, jx__cg_i64(cg, 0), top);
+    jx__cg_loop blk, in;
+    LLVMValueRef s = jx__cg_loop_begin(cg, &blk, jx__cg_i64(cg, 0), jx__cg_i64(cg, (n + JX__RED_BLOCK - 1) / JX__RED_BLOCK));
+    LLVMValueRef from = LLVMBuildMul(b, s, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    LLVMValueRef to = LLVMBuildAdd(b, from, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    to = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, to, jx__cg_i64(cg, n), ""), to, jx__cg_i64(cg, n), "");
+    LLVMBuildStore(b, red_identity(cg, e->prim, t), acc);
+    LLVMValueRef r = jx__cg_loop_begin(cg, &in, from, to);
+    LLVMValueRef dims[JX_MAX_RANK] = {0}, rem = r;
+    for (int d = xa->rank - 1, k = I->rank - 1; d >= 0; d--) {
+        if (!red[d]) {
+            dims[d] = I->dim[k--];
+            continue;
+        }
+        LLVMValueRef sz = jx__cg_i64(cg, xa->shape[d]);
+        dims[d] = LLVMBuildURem(b, rem, sz, "");
+        rem = LLVMBuildUDiv(b, rem, sz, "");
+    }
+    int memo_mark = cg->nmemo;
+    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, xa, dims, NULL));
+    LLVMBuildStore(b, red_fold(cg, e->prim, t, LLVMBuildLoad2(b, ty, acc, ""), v), acc);
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &in, r);
+    /* merges: one per trailing zero bit of the block count s + 1 */
+    LLVMBuildStore(b, LLVMBuildAdd(b, s, jx__cg_i64(cg, 1), ""), cnt);
+    wloop m;
+    wloop_begin(cg, &m, even_cond, cnt);
+    LLVMValueRef left = pop(cg, sty, ty, stack, top);
+    LLVMBuildStore(b, red_fold(cg, e->prim, t, left, LLVMBuildLoad2(b, ty, acc, "")), acc);
+    LLVMBuildStore(b, LLVMBuildLShr(b, LLVMBuildLoad2(b, cg->i64, cnt, ""), jx__cg_i64(cg, 1), ""), cnt);
+    wloop_end(cg, &m);
+    LLVMValueRef tp = LLVMBuildLoad2(b, cg->i64, top, "");
+    LLVMValueRef idx[2] = {jx__cg_i64(cg, 0), tp};
+    LLVMBuildStore(b, LLVMBuildLoad2(b, ty, acc, ""), LLVMBuildInBoundsGEP2(b, sty, stack, idx, 2, ""));
+    LLVMBuildStore(b, LLVMBuildAdd(b, tp, jx__cg_i64(cg, 1), ""), top);
+    jx__cg_loop_end(cg, &blk, s);
+    /* the stack folded from its top down */
+    LLVMBuildStore(b, pop(cg, sty, ty, stack, top), acc);
+    wloop f;
+    wloop_begin(cg, &f, nonempty_cond, top);
+    LLVMValueRef below = pop(cg, sty, ty, stack, top);
+    LLVMBuildStore(b, red_fold(cg, e->prim, t, below, LLVMBuildLoad2(b, ty, acc, "")), acc);
+    wloop_end(cg, &f);
+    return LLVMBuildLoad2(b, ty, acc, "");
+}
+
 /* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
  * the last innermost) around one sequential accumulator; a column reduction at the
  * written element is loaded from its tile's accumulators. */
@@ -122,6 +232,7 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
             return col_load(cg, c, t, LLVMBuildSub(cg->b, I->dim[I->rank - 1], cg->col_j0, ""));
     if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
         return jx__cg_unsupported(cg, e, ot, "bool sums and products");
+    if (red_blocked(e, &xa, red)) return emit_blocked(cg, e, I, &xa, red);
     LLVMTypeRef ty = jx__cg_type(cg, t);
     LLVMValueRef acc = jx__cg_alloca(cg, ty), best_i = NULL;
     LLVMBuildStore(cg->b, arg ? LLVMConstNull(ty) : red_identity(cg, e->prim, t), acc);
@@ -253,7 +364,7 @@ static bool col_reduction(const jx__cg *cg, int32_t k, const jx_aval *space) {
     if (xa.dtype == JX_BOOL && (p == JX_PRIM_REDUCE_SUM || p == JX_PRIM_REDUCE_PROD)) return false;
     bool red[JX_MAX_RANK];
     red_dims(e, red);
-    return space->rank >= 1 && xa.rank > space->rank && !red[xa.rank - 1] &&
+    return space->rank >= 1 && xa.rank > space->rank && !red[xa.rank - 1] && !red_blocked(e, &xa, red) &&
            same_shape(&cg->f->vars[e->out[0]], space);
 }
 

@@ -1,9 +1,13 @@
 /* impl_reduce.c: reference implementations of the reductions (reduce_*, argmax/argmin)
  * and the cumulative ops; registers dot_general from impl_dot.c. Kernels are typed
- * loops generated per dtype; integer sums and products wrap through unsigned types. */
+ * loops generated per dtype; integer sums and products wrap through unsigned types.
+ * Floating sums and products longer than JX__RED_BLOCK fold in blocks combined pairwise
+ * (the order reduce_util.h defines, which the code generators follow too). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "../../trace/reduce_util.h"
+#include "strided.h"
 
 /* X(OP, ENUM, T, U, LO, HI, NANQ): storage type T, arithmetic type U (unsigned for
  * ints, so overflow wraps), LO/HI the identities of max/min, NANQ the NaN test. */
@@ -117,6 +121,64 @@ static jx_status no_kernel(const jx__eqn *e, const jx_array *x, jx_array *y) {
     return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name, "no kernel for %s", jx__avs(&x->aval));
 }
 
+/* The blocked fold of reduce_util.h over nout rows of n > JX__RED_BLOCK contiguous values. */
+#define DEF_BLOCKED(OP, T)                                                                     \
+    static void blk_##OP##_##T(const T *x, T *y, int64_t nout, int64_t n) {                    \
+        for (int64_t o = 0; o < nout; o++, x += n) {                                           \
+            T stack[JX__RED_STACK], acc = 0;                                                   \
+            int top = 0;                                                                       \
+            for (int64_t s = 0, c = 1; s < n; s += JX__RED_BLOCK, c++) {                        \
+                int64_t end = n - s < JX__RED_BLOCK ? n : s + JX__RED_BLOCK;                   \
+                acc = (T)ID_##OP(0, 0);                                                        \
+                for (int64_t j = s; j < end; j++) acc = OP_##OP(T, T, NO_NAN, acc, x[j]);      \
+                for (int64_t t = c; !(t & 1); t >>= 1) acc = OP_##OP(T, T, NO_NAN, stack[--top], acc); \
+                stack[top++] = acc;                                                            \
+            }                                                                                  \
+            acc = stack[--top];                                                                \
+            while (top > 0) acc = OP_##OP(T, T, NO_NAN, stack[--top], acc);                    \
+            y[o] = acc;                                                                        \
+        }                                                                                      \
+    }
+DEF_BLOCKED(SUM, float)
+DEF_BLOCKED(SUM, double)
+DEF_BLOCKED(PROD, float)
+DEF_BLOCKED(PROD, double)
+
+/* Long floating sums and products (op 0 or 1): the reduced dims moved last (a strided
+ * copy, unless they already are) so each output's values are contiguous, then folded in
+ * blocks. False when out of memory. */
+static bool reduce_blocked(int op, const jx_array *x, jx_ints axes, jx_array *y, int64_t nout) {
+    const jx_aval *a = &x->aval;
+    bool red[JX_MAX_RANK] = {false};
+    for (int i = 0; i < axes.n; i++) red[axes.v[i]] = true;
+    int64_t st[JX_MAX_RANK], shape[JX_MAX_RANK], pst[JX_MAX_RANK], dst[JX_MAX_RANK];
+    int k = 0;
+    bool moved = false;
+    jx__row_strides(a->rank, a->shape, st);
+    for (int pass = 0; pass < 2; pass++)
+        for (int d = 0; d < a->rank; d++)
+            if (red[d] == (pass == 1)) {
+                moved |= k != d;
+                shape[k] = a->shape[d], pst[k++] = st[d];
+            }
+    const void *src = x->data;
+    void *tmp = NULL;
+    int64_t n = jx_aval_size(a) / nout;
+    if (moved) {
+        size_t es = jx_dtype_size(a->dtype);
+        if (!(tmp = malloc(es * (size_t)jx_aval_size(a)))) return false;
+        jx__row_strides(a->rank, shape, dst);
+        jx__strided_copy(a->rank, shape, es, tmp, 0, dst, x->data, 0, pst);
+        src = tmp;
+    }
+    if (a->dtype == JX_F32)
+        (op ? blk_PROD_float : blk_SUM_float)(src, y->data, nout, n);
+    else
+        (op ? blk_PROD_double : blk_SUM_double)(src, y->data, nout, n);
+    free(tmp);
+    return true;
+}
+
 static jx_status impl_reduce(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
     static const int group[4] = {JX_PRIM_REDUCE_SUM, JX_PRIM_REDUCE_PROD, JX_PRIM_REDUCE_MAX, JX_PRIM_REDUCE_MIN};
     const jx_array *x = in[0];
@@ -125,9 +187,20 @@ static jx_status impl_reduce(const jx__eqn *e, jx_array *const *in, const jx_ava
     int op = op_index(e->prim, group);
     red_kernel k = op >= 0 ? red_kernels[op][x->aval.dtype] : NULL;
     if (!k || (op < 2 && x->aval.dtype == JX_BOOL)) return no_kernel(e, x, y);
+    jx_ints axes = jx__attr_ints(e->nattr, e->attrs, JX_A_AXES);
+    int64_t nin = jx_aval_size(&x->aval), nout = jx_aval_size(&oav[0]);
+    bool fl = x->aval.dtype == JX_F32 || x->aval.dtype == JX_F64;
+    if (op < 2 && fl && nout > 0 && nin / nout > JX__RED_BLOCK) {
+        if (!reduce_blocked(op, x, axes, y, nout)) {
+            jx_array_release(y);
+            return jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory for %s", jx__avs(&x->aval));
+        }
+        out[0] = y;
+        return JX_OK;
+    }
     red_geom g;
-    red_geom_make(&x->aval, jx__attr_ints(e->nattr, e->attrs, JX_A_AXES), &g);
-    k(x->data, y->data, &g, jx_aval_size(&x->aval), jx_aval_size(&oav[0]));
+    red_geom_make(&x->aval, axes, &g);
+    k(x->data, y->data, &g, nin, nout);
     out[0] = y;
     return JX_OK;
 }

@@ -1,0 +1,165 @@
+/* test_jit_reduce_order.c: the blocked pairwise order of floating sums and products
+ * (src/trace/reduce_util.h): an f32 sum of 2^22 values within 1e-6 of the exact sum;
+ * the interpreter equal, bit for bit, to an independent fold in the documented order,
+ * over one axis, several axes, leading axes (column sums) and products; the jit equal
+ * bit for bit to the interpreter with 1 and 2 threads, fused with an elementwise
+ * producer or not. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "jit_util.h"
+
+/* splitmix64 of i as a uniform [0,1) double (bench/reduce_accuracy.c's generator). */
+static double gen(uint64_t i) {
+    uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1p-53;
+}
+
+typedef struct {
+    int64_t axes[4];
+    int naxes;
+    bool prod, square; /* reduce_prod instead of reduce_sum; x * x fused as the operand */
+} red_spec;
+
+static void body_red(jx_val *out, const jx_val *in, void *u) {
+    const red_spec *s = u;
+    jx_val x = s->square ? jx_mul(in[0], in[0]) : in[0];
+    jx_ints axes = s->naxes ? (jx_ints){s->axes, s->naxes} : JX_NOINTS;
+    out[0] = s->prod ? jx_reduce_prod(x, axes) : jx_reduce_sum(x, axes);
+}
+
+/* The documented order over n values v (double arithmetic rounded to f32 when f32). */
+static double ref_fold(const double *v, int64_t n, bool f32, bool prod) {
+    double stack[64], acc = prod;
+    int top = 0;
+#define RND(a) (f32 ? (double)(float)(a) : (a))
+#define OP(a, b) RND(prod ? (a) * (b) : (a) + (b))
+    for (int64_t s = 0, c = 1; s < n; s += 128, c++) {
+        acc = prod;
+        for (int64_t j = s; j < n && j < s + 128; j++) acc = OP(acc, v[j]);
+        for (int64_t t = c; !(t & 1); t >>= 1) acc = OP(stack[--top], acc);
+        stack[top++] = acc;
+    }
+    if (top) acc = stack[--top];
+    while (top > 0) acc = OP(stack[--top], acc);
+    return acc;
+#undef OP
+#undef RND
+}
+
+/* x of dtype t and shape sh (values near 1 for products), reduced per spec through the
+ * interpreter (checked against ref_fold on each output's values in row-major order)
+ * and the jit with 1 and 2 threads (checked bit for bit against the interpreter). */
+static void check_order(jx_dtype t, jx_ints sh, red_spec s) {
+    jx_aval av = jx_aval_make(t, sh);
+    int64_t n = jx_aval_size(&av);
+    double *v = malloc(sizeof(double) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = s.prod ? 1 + (gen((uint64_t)i) - 0.5) / 64 : gen((uint64_t)i);
+        if (t == JX_F32) v[i] = (float)v[i];
+    }
+    jx_array *x = jt_array(t, sh, v);
+    jx_fn *f = jx_trace("red", body_red, &s, 1, &av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *yi = NULL;
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 1, &x, 1, &yi), JX_OK);
+    /* reference: per output, its values in row-major order of the reduced dims */
+    bool red[JX_MAX_RANK] = {false};
+    for (int i = 0; i < s.naxes; i++) red[s.axes[i]] = true;
+    if (!s.naxes)
+        for (int d = 0; d < av.rank; d++) red[d] = true;
+    int64_t nout = jx_array_size(yi), m = n / nout, st[JX_MAX_RANK], acc = 1;
+    for (int d = av.rank - 1; d >= 0; d--) st[d] = acc, acc *= av.shape[d];
+    double *vals = malloc(sizeof(double) * (size_t)m);
+    int bad = 0;
+    for (int64_t o = 0; o < nout; o++) {
+        for (int64_t r = 0; r < m; r++) { /* o over kept dims, r over reduced dims */
+            int64_t off = 0, oo = o, rr = r;
+            for (int d = av.rank - 1; d >= 0; d--) {
+                int64_t *k = red[d] ? &rr : &oo;
+                off += (*k % av.shape[d]) * st[d], *k /= av.shape[d];
+            }
+            vals[r] = s.square ? (t == JX_F32 ? (double)(float)(v[off] * v[off]) : v[off] * v[off]) : v[off];
+        }
+        double want = ref_fold(vals, m, t == JX_F32, s.prod), got = jx_array_get(yi, o);
+        if (got != want && bad++ == 0) fprintf(stderr, "\n  output %lld: %.17g, want %.17g\n", (long long)o, got, want);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    for (int th = 1; th <= 2; th++) {
+        jx_jit_opts o = JX_JIT_DEFAULTS;
+        o.nthreads = th;
+        jx_exec *ex = jx_jit(f, JX_DEVICE_CPU, &o);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+        jx_array *yj = NULL;
+        CU_ASSERT_EQUAL(jx_exec_run(ex, 1, &x, 1, &yj), JX_OK);
+        CU_ASSERT(yj && ju_same_bits(yj, yi));
+        jx_array_release(yj);
+        jx_exec_release(ex);
+    }
+    free(vals);
+    free(v);
+    jx_array_release(yi);
+    jx_array_release(x);
+    jx_fn_release(f);
+}
+
+static void test_long_sum_accuracy(void) {
+    enum { N = 1 << 22 };
+    float *x = malloc(sizeof(float) * N);
+    long double exact = 0, c = 0;
+    for (int64_t i = 0; i < N; i++) {
+        x[i] = (float)gen((uint64_t)i);
+        long double y = (long double)x[i] - c, s = exact + y;
+        c = (s - exact) - y, exact = s;
+    }
+    jx_array *a = jx_array_new(JX_F32, JX_INTS(N), x);
+    red_spec s = {{0}, 0, false, false};
+    jx_aval av = JX_AVAL(JX_F32, N);
+    jx_fn *f = jx_trace("sum", body_red, &s, 1, &av, 1);
+    jx_array *y = NULL;
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 1, &a, 1, &y), JX_OK);
+    double got = *(const float *)jx_array_data(y);
+    CU_ASSERT(fabsl((got - exact) / exact) < 1e-6);
+    jx_array_release(y);
+    jx_array_release(a);
+    jx_fn_release(f);
+    free(x);
+}
+
+static void test_order_one_axis(void) {
+    check_order(JX_F32, JX_INTS(3, 1000), (red_spec){{1}, 1, false, false});
+    check_order(JX_F64, JX_INTS(2, 129), (red_spec){{1}, 1, false, true});
+    check_order(JX_F32, JX_INTS(40000), (red_spec){{0}, 1, false, true});
+}
+
+static void test_order_several_axes(void) {
+    check_order(JX_F32, JX_INTS(40, 3, 50), (red_spec){{0, 2}, 2, false, false});
+    check_order(JX_F64, JX_INTS(7, 11, 13), (red_spec){{0}, 0, false, false});
+}
+
+static void test_order_leading_axes(void) { /* column sums: the jit's tiled path below a block */
+    check_order(JX_F32, JX_INTS(3000, 5), (red_spec){{0}, 1, false, true});
+    check_order(JX_F32, JX_INTS(100, 6), (red_spec){{0}, 1, false, false});
+}
+
+static void test_order_products(void) {
+    check_order(JX_F32, JX_INTS(5, 700), (red_spec){{1}, 1, true, false});
+    check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false});
+}
+
+int main(void) {
+    CU_TestInfo tests[] = {
+        {"f32 sum of 2^22 within 1e-6", test_long_sum_accuracy},
+        {"order over one axis", test_order_one_axis},
+        {"order over several axes", test_order_several_axes},
+        {"order over leading axes", test_order_leading_axes},
+        {"order of products", test_order_products},
+        CU_TEST_INFO_NULL,
+    };
+    return jt_run("jit_reduce_order", tests);
+}
