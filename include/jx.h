@@ -484,6 +484,7 @@ void jx_threefry2x32_at(jx_loc loc, jx_val k0, jx_val k1, jx_val x0, jx_val x1, 
 
 /* ------------------------------------------------------------------ composites */
 
+/* relu(x) = max(x, 0), NaN passing through; its derivative at 0 is 0 as jax.nn.relu's. */
 jx_val jx_relu_at(jx_loc loc, jx_val x);
 #define jx_relu(...) jx_relu_at(JX_HERE, __VA_ARGS__)
 jx_val jx_gelu_at(jx_loc loc, jx_val x); /* tanh approximation, as jax.nn.gelu */

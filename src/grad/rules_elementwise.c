@@ -69,7 +69,8 @@ static jx_status jvp_unary(const jx__eqn *e, const jx_val *x, const jx_val *dx, 
     case JX_PRIM_COS: d = jx_mul_at(l, t, jx_neg_at(l, jx_sin_at(l, v))); break;
     case JX_PRIM_SQRT: d = jx_mul_at(l, t, jx_div_at(l, lit(l, r, 0.5), r)); break;
     case JX_PRIM_RSQRT: d = jx_mul_at(l, t, jx_mul_at(l, lit(l, r, -0.5), jx_div_at(l, r, v))); break;
-    case JX_PRIM_ABS: d = jx_mul_at(l, t, jx_sign_at(l, v)); break;
+    /* JAX: select(x >= 0, t, -t), so abs'(0) = abs'(-0.0) = 1 */
+    case JX_PRIM_ABS: d = jx_select_at(l, jx_ge_at(l, v, lit(l, v, 0)), t, jx_neg_at(l, t)); break;
     case JX_PRIM_INTEGER_POW: d = integer_pow_tan(l, e, v, t); break;
     case JX_PRIM_CONVERT: {
         /* between float dtypes the tangent converts; an int or half result has none */
@@ -124,16 +125,15 @@ static jx_status jvp_rem(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx
     return put(e, y, dy, dx[0], b);
 }
 
-/* d/da a^b = b == 0 ? 0 : b a^(b-1);  d/db a^b = log(a == 0 ? 1 : a) a^b  (JAX's forms:
- * finite where a = 0). */
+/* d/da a^b = b a^(b-1) (JAX's float-exponent form: NaN at a = 0, b = 0, as 0 * inf);
+ * d/db a^b = log(a == 0 ? 1 : a) a^b (finite where a = 0). */
 static jx_status jvp_pow(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     if (jx__rebind(e, x, y) != JX_OK) return jx_trace_status();
     jx_loc l = e->loc;
     jx_val a = JX_ZERO, b = JX_ZERO;
     if (!jx__is_zero(dx[0])) {
-        jx_val p = x[1], pz = replace_zero(l, p);
-        jx_val j = jx_mul_at(l, pz, jx_pow_at(l, x[0], jx_sub_at(l, pz, lit(l, p, 1))));
-        a = jx_mul_at(l, dx[0], jx_select_at(l, jx_eq_at(l, p, lit(l, p, 0)), lit(l, p, 0), j));
+        jx_val p = x[1];
+        a = jx_mul_at(l, dx[0], jx_mul_at(l, p, jx_pow_at(l, x[0], jx_sub_at(l, p, lit(l, p, 1)))));
     }
     if (!jx__is_zero(dx[1])) b = jx_mul_at(l, dx[1], jx_mul_at(l, jx_log_at(l, replace_zero(l, x[0])), y[0]));
     return put(e, y, dy, a, b);

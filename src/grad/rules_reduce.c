@@ -7,10 +7,10 @@
  *    to the result (ties split).
  *  - reduce_prod: d prod = sum_i dx_i * prod_{j != i} x_j, with the products of the
  *    others taken as exclusive cumulative products from both sides, so zeros are exact.
- *  - cumprod: dy = y * cumsum(dx / x): exact for non-zero x only (a zero gives inf/NaN
- *    tangents from there on; JAX's associative-scan form would be needed to fix that).
- *  - cummax/cummin: each output takes the tangent of the element that currently holds
- *    the running extreme (the latest one on ties), picked with a gather.
+ *  - cumprod, cummax, cummin: JAX differentiates lax.associative_scan of mul, max or
+ *    min; so does jx, building the same scan tree over (value, tangent) pairs, so the
+ *    tangents are JAX's: exact with zeros for cumprod (no division by x), and a tie in
+ *    cummax/cummin split in halves at each combine where it meets, as JAX's max does.
  *  - argmax/argmin: integer results, no tangent. */
 #include "grad.h"
 
@@ -109,35 +109,81 @@ static jx_status jvp_reduce_prod(JVP_ARGS) {
 static int cum_axis(const jx__eqn *e) { return (int)jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0); }
 static int cum_reverse(const jx__eqn *e) { return (int)jx__attr_int(e->nattr, e->attrs, JX_A_REVERSE, 0); }
 
-static jx_status jvp_cumprod(JVP_ARGS) {
-    jx__rebind(e, x, y);
-    jx_val r = jx_div_at(e->loc, jx_scalar_like_at(e->loc, x[0], 1), x[0]);
-    jx_val s = jx_cumsum_at(e->loc, jx_mul_at(e->loc, dx[0], r), cum_axis(e), cum_reverse(e));
-    dy[0] = jx_mul_at(e->loc, s, y[0]);
-    return jx_trace_status();
+/* A value and its tangent along the scan. */
+typedef struct vt {
+    jx_val v, t;
+} vt;
+
+/* x[start:limit:stride] along axis. */
+static jx_val slice_axis(jx_loc loc, jx_val x, int axis, int64_t start, int64_t limit, int64_t stride) {
+    jx_aval a = jx__val_aval(x);
+    int64_t lo[JX_MAX_RANK] = {0}, hi[JX_MAX_RANK], st[JX_MAX_RANK];
+    for (int d = 0; d < a.rank; d++) hi[d] = a.shape[d], st[d] = 1;
+    lo[axis] = start, hi[axis] = limit, st[axis] = stride;
+    return jx_slice_at(loc, x, (jx_ints){lo, a.rank}, (jx_ints){hi, a.rank}, (jx_ints){st, a.rank});
 }
 
-/* Output i holds x at the nearest position j (j <= i, or j >= i when reverse) where x
- * equals the running extreme y; that index comes from a running max (min) of such j's,
- * and the tangent is gathered from it along the axis (moved last for gather). */
-static jx_status jvp_cum_extreme(JVP_ARGS) {
+static vt slice_vt(jx_loc loc, vt x, int axis, int64_t start, int64_t limit, int64_t stride) {
+    return (vt){slice_axis(loc, x.v, axis, start, limit, stride), slice_axis(loc, x.t, axis, start, limit, stride)};
+}
+
+/* The share of u in r = max/min(u, w): JAX's _balanced_eq, 1/2 each on a tie. */
+static jx_val tie_share(jx_loc l, jx_val u, jx_val w, jx_val r) {
+    jx_val half_or_one = jx_select_at(l, jx_eq_at(l, w, r), jx_scalar_like_at(l, r, 0.5), jx_scalar_like_at(l, r, 1));
+    return jx_select_at(l, jx_eq_at(l, u, r), half_or_one, jx_scalar_like_at(l, r, 0));
+}
+
+/* combine(a, b) of the scan and its jvp: mul, or max/min with tied shares. */
+static vt combine(jx_loc l, jx_prim p, vt a, vt b) {
+    if (p == JX_PRIM_CUMPROD)
+        return (vt){jx_mul_at(l, a.v, b.v), jx_add_at(l, jx_mul_at(l, a.t, b.v), jx_mul_at(l, a.v, b.t))};
+    jx_val r = p == JX_PRIM_CUMMAX ? jx_max_at(l, a.v, b.v) : jx_min_at(l, a.v, b.v);
+    return (vt){r, jx_add_at(l, jx_mul_at(l, a.t, tie_share(l, a.v, b.v, r)), jx_mul_at(l, b.t, tie_share(l, b.v, a.v, r)))};
+}
+
+/* a and b interleaved along axis (a[0], b[0], a[1], ...; a has as many or one more):
+ * each padded with holes (interior 1) and added, as JAX's _interleave. */
+static jx_val interleave(jx_loc l, jx_val a, jx_val b, int axis) {
+    jx_aval aa = jx__val_aval(a), ba = jx__val_aval(b);
+    int r = aa.rank;
+    int64_t lo[JX_MAX_RANK] = {0}, hi[JX_MAX_RANK] = {0}, in[JX_MAX_RANK] = {0};
+    jx_val z = jx_scalar_like_at(l, a, 0);
+    in[axis] = 1;
+    hi[axis] = aa.shape[axis] == ba.shape[axis];
+    jx_val pa = jx_pad_at(l, a, z, (jx_ints){lo, r}, (jx_ints){hi, r}, (jx_ints){in, r});
+    lo[axis] = 1, hi[axis] = aa.shape[axis] == ba.shape[axis] + 1;
+    jx_val pb = jx_pad_at(l, b, z, (jx_ints){lo, r}, (jx_ints){hi, r}, (jx_ints){in, r});
+    return jx_add_at(l, pa, pb);
+}
+
+/* lax.associative_scan's recursion (_scan) along axis over n elements. */
+static vt assoc_scan(jx_loc l, jx_prim p, vt e, int axis, int64_t n) {
+    if (n < 2) return e;
+    vt red = combine(l, p, slice_vt(l, e, axis, 0, n - 1, 2), slice_vt(l, e, axis, 1, n, 2));
+    int64_t no = n / 2;
+    vt odd = assoc_scan(l, p, red, axis, no);
+    vt first = slice_vt(l, e, axis, 0, 1, 1), even = first;
+    if (n > 2) {
+        vt rest = n % 2 == 0 ? slice_vt(l, odd, axis, 0, no - 1, 1) : odd;
+        vt c = combine(l, p, rest, slice_vt(l, e, axis, 2, n, 2));
+        even.v = jx_concatenate_at(l, 2, (jx_val[2]){first.v, c.v}, axis);
+        even.t = jx_concatenate_at(l, 2, (jx_val[2]){first.t, c.t}, axis);
+    }
+    return (vt){interleave(l, even.v, odd.v, axis), interleave(l, even.t, odd.t, axis)};
+}
+
+/* cumprod, cummax, cummin: the tangent of the associative scan (reversed: of the scan
+ * of the reversed operand, reversed back, as JAX does). */
+static jx_status jvp_cum_assoc(JVP_ARGS) {
     jx__rebind(e, x, y);
-    jx_loc loc = e->loc;
-    jx_aval xa = jx__val_aval(x[0]);
-    int axis = cum_axis(e), rev = cum_reverse(e), r = xa.rank;
-    jx_dtype it = xa.shape[axis] > INT32_MAX ? JX_I64 : JX_I32;
-    jx_val iota = jx_iota_at(loc, it, (jx_ints){xa.shape, r}, axis);
-    jx_val here = jx_eq_at(loc, x[0], y[0]);
-    jx_val idx = rev ? jx_cummin_at(loc, jx_select_at(loc, here, iota, jx_scalar_at(loc, it, (double)xa.shape[axis] - 1)), axis, 1)
-                     : jx_cummax_at(loc, jx_select_at(loc, here, iota, jx_scalar_at(loc, it, 0)), axis, 0);
-    int64_t perm[JX_MAX_RANK], inv[JX_MAX_RANK];
-    for (int d = 0, k = 0; d < r; d++)
-        if (d != axis) perm[k++] = d;
-    perm[r - 1] = axis;
-    for (int i = 0; i < r; i++) inv[perm[i]] = i;
-    jx_ints p = {perm, r}, q = {inv, r};
-    jx_val g = jx_gather_at(loc, jx_transpose_at(loc, dx[0], p), jx_transpose_at(loc, idx, p), r - 1, r - 1);
-    dy[0] = jx_transpose_at(loc, g, q);
+    jx_loc l = e->loc;
+    int axis = cum_axis(e), rev = cum_reverse(e);
+    int64_t ax = axis;
+    jx_ints dims = {&ax, 1};
+    vt in = {x[0], dx[0]};
+    if (rev) in = (vt){jx_rev_at(l, x[0], dims), jx_rev_at(l, dx[0], dims)};
+    vt out = assoc_scan(l, (jx_prim)e->prim, in, axis, jx__val_aval(x[0]).shape[axis]);
+    dy[0] = rev ? jx_rev_at(l, out.t, dims) : out.t;
     return jx_trace_status();
 }
 
@@ -219,9 +265,9 @@ void jx__grad_register_reduce(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
     jvp[JX_PRIM_REDUCE_PROD] = jvp_reduce_prod;
     jvp[JX_PRIM_ARGMAX] = jvp_none;
     jvp[JX_PRIM_ARGMIN] = jvp_none;
-    jvp[JX_PRIM_CUMPROD] = jvp_cumprod;
-    jvp[JX_PRIM_CUMMAX] = jvp_cum_extreme;
-    jvp[JX_PRIM_CUMMIN] = jvp_cum_extreme;
+    jvp[JX_PRIM_CUMPROD] = jvp_cum_assoc;
+    jvp[JX_PRIM_CUMMAX] = jvp_cum_assoc;
+    jvp[JX_PRIM_CUMMIN] = jvp_cum_assoc;
     jvp[JX_PRIM_DOT_GENERAL] = jvp_dot_general;
     tr[JX_PRIM_REDUCE_SUM] = tr_reduce_sum;
     tr[JX_PRIM_CUMSUM] = tr_cumsum;

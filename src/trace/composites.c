@@ -6,7 +6,12 @@
 
 #include "reduce_util.h"
 
-jx_val jx_relu_at(jx_loc loc, jx_val x) { return jx_max_at(loc, x, jx_scalar_like_at(loc, x, 0)); }
+/* jax.nn.relu: max(x, 0) with derivative 0 at 0 (JAX's custom jvp, select(x > 0, g, 0)):
+ * x <= 0 ? 0 : x, whose tangent is the same select; NaN passes through as in max. */
+jx_val jx_relu_at(jx_loc loc, jx_val x) {
+    jx_val z = jx_scalar_like_at(loc, x, 0);
+    return jx_select_at(loc, jx_le_at(loc, x, z), z, x);
+}
 
 /* jax.nn.gelu(approximate=True): x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) */
 jx_val jx_gelu_at(jx_loc loc, jx_val x) {
