@@ -431,6 +431,23 @@ jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contrac
 jx_val jx_matmul_at(jx_loc loc, jx_val a, jx_val b);
 #define jx_matmul(...) jx_matmul_at(JX_HERE, __VA_ARGS__)
 
+/* Dimension numbers of a convolution, as lax.conv_general_dilated takes them: one
+ * letter per dim of lhs ('N' batch, 'C' features), rhs ('O' output and 'I' input
+ * features) and the output ('N', 'C'); the other letters name the spatial dims and
+ * must be the same set in all three (e.g. "HW"). Spatial dims are taken in the order
+ * rhs lists them: strides, padding and dilations give one entry per spatial dim in
+ * that order. All NULL means the canonical {"NC..", "OI..", "NC.."} (NCHW). */
+typedef struct jx_conv_dims {
+    const char *lhs, *rhs, *out;
+} jx_conv_dims;
+#define JX_CONV_NCHW ((jx_conv_dims){"NCHW", "OIHW", "NCHW"})
+#define JX_CONV_NHWC ((jx_conv_dims){"NHWC", "HWIO", "NHWC"}) /* flax/TF layout */
+#define JX_CONV_NWC ((jx_conv_dims){"NWC", "WIO", "NWC"})
+#define JX_CONV_NDHWC ((jx_conv_dims){"NDHWC", "DHWIO", "NDHWC"})
+/* JX_PADDING_EXPLICIT uses pad_lo/pad_hi; SAME pads so that out = ceil(in / stride)
+ * (the odd cell at the end, like lax's "SAME"); VALID pads nothing. */
+typedef enum jx_padding { JX_PADDING_EXPLICIT, JX_PADDING_SAME, JX_PADDING_VALID } jx_padding;
+
 /* Convolution on lhs (N,C,spatial...) and rhs (O,C/groups,spatial...) giving
  * (N,O,spatial...). Zero-initialised fields take defaults: strides and dilations 1,
  * padding 0, one feature group. lhs_dilation > 1 makes a transposed convolution. */
@@ -440,6 +457,19 @@ typedef struct jx_conv_opts {
 } jx_conv_opts;
 jx_val jx_conv_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_conv_opts *opts);
 #define jx_conv(...) jx_conv_at(JX_HERE, __VA_ARGS__)
+/* lax.conv_general_dilated with dimension numbers and a padding mode: jx_conv on
+ * operands laid out as `dims` says (e.g. JX_CONV_NHWC: NHWC images, HWIO kernels, NHWC
+ * result); opts as for jx_conv, its lists in the spatial order of dims.rhs; with SAME
+ * or VALID padding, opts->pad_lo/pad_hi must be empty. Traced as transposes around the
+ * one canonical conv_general_dilated primitive (docs/decisions.md), so grad, vmap and
+ * jit see only that. */
+jx_val jx_conv_general_dilated_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_conv_opts *opts,
+                                  jx_conv_dims dims, jx_padding padding);
+#define jx_conv_general_dilated(...) jx_conv_general_dilated_at(JX_HERE, __VA_ARGS__)
+/* 2-D convolution of x (N,H,W,C) with w (KH,KW,C/groups,O) giving (N,H',W',O): the
+ * layout of flax.linen.Conv, stride (sh, sw), SAME or VALID padding, one group. */
+jx_val jx_conv2d_nhwc_at(jx_loc loc, jx_val x, jx_val w, int64_t sh, int64_t sw, jx_padding padding);
+#define jx_conv2d_nhwc(...) jx_conv2d_nhwc_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */
