@@ -310,6 +310,39 @@ jx_val jx_not_at(jx_loc loc, jx_val x);
 #define jx_not(...) jx_not_at(JX_HERE, __VA_ARGS__)
 jx_val jx_integer_pow_at(jx_loc loc, jx_val x, int y); /* x**y, y a C int */
 #define jx_integer_pow(...) jx_integer_pow_at(JX_HERE, __VA_ARGS__)
+/* Special and inverse functions on f32/f64, with lax's names and derivatives: erf,
+ * erfc, lgamma (log |gamma|), digamma (its derivative: NaN at 0 and the negative
+ * integers, as in JAX), tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh; outside
+ * their domain they give NaN, at its edges +-inf (C's libm values). */
+jx_val jx_erf_at(jx_loc loc, jx_val x);
+#define jx_erf(...) jx_erf_at(JX_HERE, __VA_ARGS__)
+jx_val jx_erfc_at(jx_loc loc, jx_val x);
+#define jx_erfc(...) jx_erfc_at(JX_HERE, __VA_ARGS__)
+jx_val jx_lgamma_at(jx_loc loc, jx_val x);
+#define jx_lgamma(...) jx_lgamma_at(JX_HERE, __VA_ARGS__)
+jx_val jx_digamma_at(jx_loc loc, jx_val x);
+#define jx_digamma(...) jx_digamma_at(JX_HERE, __VA_ARGS__)
+jx_val jx_tan_at(jx_loc loc, jx_val x);
+#define jx_tan(...) jx_tan_at(JX_HERE, __VA_ARGS__)
+jx_val jx_asin_at(jx_loc loc, jx_val x);
+#define jx_asin(...) jx_asin_at(JX_HERE, __VA_ARGS__)
+jx_val jx_acos_at(jx_loc loc, jx_val x);
+#define jx_acos(...) jx_acos_at(JX_HERE, __VA_ARGS__)
+jx_val jx_atan_at(jx_loc loc, jx_val x);
+#define jx_atan(...) jx_atan_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sinh_at(jx_loc loc, jx_val x);
+#define jx_sinh(...) jx_sinh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cosh_at(jx_loc loc, jx_val x);
+#define jx_cosh(...) jx_cosh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_asinh_at(jx_loc loc, jx_val x);
+#define jx_asinh(...) jx_asinh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_acosh_at(jx_loc loc, jx_val x);
+#define jx_acosh(...) jx_acosh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_atanh_at(jx_loc loc, jx_val x);
+#define jx_atanh(...) jx_atanh_at(JX_HERE, __VA_ARGS__)
+/* bool: x is neither infinite nor NaN (f32/f64). */
+jx_val jx_is_finite_at(jx_loc loc, jx_val x);
+#define jx_is_finite(...) jx_is_finite_at(JX_HERE, __VA_ARGS__)
 
 /* Elementwise binary, numpy broadcasting, equal dtypes.
  * Integers wrap on overflow (two's complement); x/0 is -1 for signed and all ones for
@@ -518,6 +551,9 @@ jx_val jx_relu_at(jx_loc loc, jx_val x);
 #define jx_relu(...) jx_relu_at(JX_HERE, __VA_ARGS__)
 jx_val jx_gelu_at(jx_loc loc, jx_val x); /* tanh approximation, as jax.nn.gelu */
 #define jx_gelu(...) jx_gelu_at(JX_HERE, __VA_ARGS__)
+/* The exact gelu, x * Phi(x) = x/2 * erfc(-x/sqrt(2)): jax.nn.gelu(x, approximate=False). */
+jx_val jx_gelu_exact_at(jx_loc loc, jx_val x);
+#define jx_gelu_exact(...) jx_gelu_exact_at(JX_HERE, __VA_ARGS__)
 jx_val jx_sigmoid_at(jx_loc loc, jx_val x);
 #define jx_sigmoid(...) jx_sigmoid_at(JX_HERE, __VA_ARGS__)
 jx_val jx_square_at(jx_loc loc, jx_val x);
