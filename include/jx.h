@@ -573,6 +573,59 @@ jx_val jx_softmax_at(jx_loc loc, jx_val x, int axis);
 #define jx_softmax(...) jx_softmax_at(JX_HERE, __VA_ARGS__)
 jx_val jx_log_softmax_at(jx_loc loc, jx_val x, int axis);
 #define jx_log_softmax(...) jx_log_softmax_at(JX_HERE, __VA_ARGS__)
+/* numpy's stack: n operands of one aval stacked along a new dim `axis` of the result. */
+jx_val jx_stack_at(jx_loc loc, int n, const jx_val *xs, int axis);
+#define jx_stack(...) jx_stack_at(JX_HERE, __VA_ARGS__)
+/* lax.split: x cut along axis into sizes.n pieces of sizes.v[i] (they must add up to the
+ * axis); out[] receives sizes.n values. */
+void jx_split_at(jx_loc loc, jx_val x, jx_ints sizes, int axis, jx_val *out);
+#define jx_split(...) jx_split_at(JX_HERE, __VA_ARGS__)
+/* numpy's tile: x repeated reps[d] times along dim d (the shorter of x's shape and reps
+ * padded with leading ones). */
+jx_val jx_tile_at(jx_loc loc, jx_val x, jx_ints reps);
+#define jx_tile(...) jx_tile_at(JX_HERE, __VA_ARGS__)
+/* numpy's repeat with one count: each element repeated `repeats` times along axis. */
+jx_val jx_repeat_at(jx_loc loc, jx_val x, int64_t repeats, int axis);
+#define jx_repeat(...) jx_repeat_at(JX_HERE, __VA_ARGS__)
+/* jnp.clip with traced bounds: min(max(x, lo), hi); lo and hi broadcast against x (a
+ * scalar, a per-channel vector, ...), NaN passes through; gradients as JAX's (max/min:
+ * ties split evenly). jx_clamp above takes C doubles. */
+jx_val jx_clip_at(jx_loc loc, jx_val x, jx_val lo, jx_val hi);
+#define jx_clip(...) jx_clip_at(JX_HERE, __VA_ARGS__)
+/* jx_top_k along any axis (negative counts from the end): values and i32 indices have
+ * x's shape with k along that axis. */
+void jx_top_k_axis_at(jx_loc loc, jx_val x, int k, int axis, jx_val *values, jx_val *indices);
+#define jx_top_k_axis(...) jx_top_k_axis_at(JX_HERE, __VA_ARGS__)
+/* jnp.einsum on n operands: subscripts like "bij,bjk->bik", "ij,ij->", "...ij,...jk"
+ * (letters a-z A-Z, "..." for leading dims, the output implicit as in numpy when "->"
+ * is absent). Lowered to reduce_sum, dot_general (left to right) and transpose, so grad,
+ * vmap and jit see only those. Repeated labels in one operand (diagonals) are an error. */
+jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs);
+#define jx_einsum(...) jx_einsum_at(JX_HERE, __VA_ARGS__)
+
+/* Binary ops with a C double as the second operand (first for rsub/rdiv): x * 2.0 is
+ * jx_mul_s(x, 2.0). The scalar takes x's dtype, like JAX's weak-typed Python scalars,
+ * except that jx never promotes: a value that x's dtype cannot hold exactly as an
+ * integer (2.5 or 300 for u8) is an error, not a promotion. */
+jx_val jx_add_s_at(jx_loc loc, jx_val x, double v);
+#define jx_add_s(...) jx_add_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sub_s_at(jx_loc loc, jx_val x, double v); /* x - v */
+#define jx_sub_s(...) jx_sub_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_mul_s_at(jx_loc loc, jx_val x, double v);
+#define jx_mul_s(...) jx_mul_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_div_s_at(jx_loc loc, jx_val x, double v); /* x / v */
+#define jx_div_s(...) jx_div_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pow_s_at(jx_loc loc, jx_val x, double v); /* x ** v (floats) */
+#define jx_pow_s(...) jx_pow_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_max_s_at(jx_loc loc, jx_val x, double v);
+#define jx_max_s(...) jx_max_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_min_s_at(jx_loc loc, jx_val x, double v);
+#define jx_min_s(...) jx_min_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rsub_s_at(jx_loc loc, double v, jx_val x); /* v - x */
+#define jx_rsub_s(...) jx_rsub_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rdiv_s_at(jx_loc loc, double v, jx_val x); /* v / x */
+#define jx_rdiv_s(...) jx_rdiv_s_at(JX_HERE, __VA_ARGS__)
+
 /* indices (any int dtype, shape S) -> S + [n] of dtype, 1 where index == class. */
 jx_val jx_one_hot_at(jx_loc loc, jx_val indices, int64_t n, jx_dtype dtype);
 #define jx_one_hot(...) jx_one_hot_at(JX_HERE, __VA_ARGS__)
