@@ -310,6 +310,39 @@ jx_val jx_not_at(jx_loc loc, jx_val x);
 #define jx_not(...) jx_not_at(JX_HERE, __VA_ARGS__)
 jx_val jx_integer_pow_at(jx_loc loc, jx_val x, int y); /* x**y, y a C int */
 #define jx_integer_pow(...) jx_integer_pow_at(JX_HERE, __VA_ARGS__)
+/* Special and inverse functions on f32/f64, with lax's names and derivatives: erf,
+ * erfc, lgamma (log |gamma|), digamma (its derivative: NaN at 0 and the negative
+ * integers, as in JAX), tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh; outside
+ * their domain they give NaN, at its edges +-inf (C's libm values). */
+jx_val jx_erf_at(jx_loc loc, jx_val x);
+#define jx_erf(...) jx_erf_at(JX_HERE, __VA_ARGS__)
+jx_val jx_erfc_at(jx_loc loc, jx_val x);
+#define jx_erfc(...) jx_erfc_at(JX_HERE, __VA_ARGS__)
+jx_val jx_lgamma_at(jx_loc loc, jx_val x);
+#define jx_lgamma(...) jx_lgamma_at(JX_HERE, __VA_ARGS__)
+jx_val jx_digamma_at(jx_loc loc, jx_val x);
+#define jx_digamma(...) jx_digamma_at(JX_HERE, __VA_ARGS__)
+jx_val jx_tan_at(jx_loc loc, jx_val x);
+#define jx_tan(...) jx_tan_at(JX_HERE, __VA_ARGS__)
+jx_val jx_asin_at(jx_loc loc, jx_val x);
+#define jx_asin(...) jx_asin_at(JX_HERE, __VA_ARGS__)
+jx_val jx_acos_at(jx_loc loc, jx_val x);
+#define jx_acos(...) jx_acos_at(JX_HERE, __VA_ARGS__)
+jx_val jx_atan_at(jx_loc loc, jx_val x);
+#define jx_atan(...) jx_atan_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sinh_at(jx_loc loc, jx_val x);
+#define jx_sinh(...) jx_sinh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_cosh_at(jx_loc loc, jx_val x);
+#define jx_cosh(...) jx_cosh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_asinh_at(jx_loc loc, jx_val x);
+#define jx_asinh(...) jx_asinh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_acosh_at(jx_loc loc, jx_val x);
+#define jx_acosh(...) jx_acosh_at(JX_HERE, __VA_ARGS__)
+jx_val jx_atanh_at(jx_loc loc, jx_val x);
+#define jx_atanh(...) jx_atanh_at(JX_HERE, __VA_ARGS__)
+/* bool: x is neither infinite nor NaN (f32/f64). */
+jx_val jx_is_finite_at(jx_loc loc, jx_val x);
+#define jx_is_finite(...) jx_is_finite_at(JX_HERE, __VA_ARGS__)
 
 /* Elementwise binary, numpy broadcasting, equal dtypes.
  * Integers wrap on overflow (two's complement); x/0 is -1 for signed and all ones for
@@ -431,6 +464,23 @@ jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contrac
 jx_val jx_matmul_at(jx_loc loc, jx_val a, jx_val b);
 #define jx_matmul(...) jx_matmul_at(JX_HERE, __VA_ARGS__)
 
+/* Dimension numbers of a convolution, as lax.conv_general_dilated takes them: one
+ * letter per dim of lhs ('N' batch, 'C' features), rhs ('O' output and 'I' input
+ * features) and the output ('N', 'C'); the other letters name the spatial dims and
+ * must be the same set in all three (e.g. "HW"). Spatial dims are taken in the order
+ * rhs lists them: strides, padding and dilations give one entry per spatial dim in
+ * that order. All NULL means the canonical {"NC..", "OI..", "NC.."} (NCHW). */
+typedef struct jx_conv_dims {
+    const char *lhs, *rhs, *out;
+} jx_conv_dims;
+#define JX_CONV_NCHW ((jx_conv_dims){"NCHW", "OIHW", "NCHW"})
+#define JX_CONV_NHWC ((jx_conv_dims){"NHWC", "HWIO", "NHWC"}) /* flax/TF layout */
+#define JX_CONV_NWC ((jx_conv_dims){"NWC", "WIO", "NWC"})
+#define JX_CONV_NDHWC ((jx_conv_dims){"NDHWC", "DHWIO", "NDHWC"})
+/* JX_PADDING_EXPLICIT uses pad_lo/pad_hi; SAME pads so that out = ceil(in / stride)
+ * (the odd cell at the end, like lax's "SAME"); VALID pads nothing. */
+typedef enum jx_padding { JX_PADDING_EXPLICIT, JX_PADDING_SAME, JX_PADDING_VALID } jx_padding;
+
 /* Convolution on lhs (N,C,spatial...) and rhs (O,C/groups,spatial...) giving
  * (N,O,spatial...). Zero-initialised fields take defaults: strides and dilations 1,
  * padding 0, one feature group. lhs_dilation > 1 makes a transposed convolution. */
@@ -440,6 +490,19 @@ typedef struct jx_conv_opts {
 } jx_conv_opts;
 jx_val jx_conv_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_conv_opts *opts);
 #define jx_conv(...) jx_conv_at(JX_HERE, __VA_ARGS__)
+/* lax.conv_general_dilated with dimension numbers and a padding mode: jx_conv on
+ * operands laid out as `dims` says (e.g. JX_CONV_NHWC: NHWC images, HWIO kernels, NHWC
+ * result); opts as for jx_conv, its lists in the spatial order of dims.rhs; with SAME
+ * or VALID padding, opts->pad_lo/pad_hi must be empty. Traced as transposes around the
+ * one canonical conv_general_dilated primitive (docs/decisions.md), so grad, vmap and
+ * jit see only that. */
+jx_val jx_conv_general_dilated_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_conv_opts *opts,
+                                  jx_conv_dims dims, jx_padding padding);
+#define jx_conv_general_dilated(...) jx_conv_general_dilated_at(JX_HERE, __VA_ARGS__)
+/* 2-D convolution of x (N,H,W,C) with w (KH,KW,C/groups,O) giving (N,H',W',O): the
+ * layout of flax.linen.Conv, stride (sh, sw), SAME or VALID padding, one group. */
+jx_val jx_conv2d_nhwc_at(jx_loc loc, jx_val x, jx_val w, int64_t sh, int64_t sw, jx_padding padding);
+#define jx_conv2d_nhwc(...) jx_conv2d_nhwc_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */
@@ -489,6 +552,9 @@ jx_val jx_relu_at(jx_loc loc, jx_val x);
 #define jx_relu(...) jx_relu_at(JX_HERE, __VA_ARGS__)
 jx_val jx_gelu_at(jx_loc loc, jx_val x); /* tanh approximation, as jax.nn.gelu */
 #define jx_gelu(...) jx_gelu_at(JX_HERE, __VA_ARGS__)
+/* The exact gelu, x * Phi(x) = x/2 * erfc(-x/sqrt(2)): jax.nn.gelu(x, approximate=False). */
+jx_val jx_gelu_exact_at(jx_loc loc, jx_val x);
+#define jx_gelu_exact(...) jx_gelu_exact_at(JX_HERE, __VA_ARGS__)
 jx_val jx_sigmoid_at(jx_loc loc, jx_val x);
 #define jx_sigmoid(...) jx_sigmoid_at(JX_HERE, __VA_ARGS__)
 jx_val jx_square_at(jx_loc loc, jx_val x);
@@ -508,6 +574,59 @@ jx_val jx_softmax_at(jx_loc loc, jx_val x, int axis);
 #define jx_softmax(...) jx_softmax_at(JX_HERE, __VA_ARGS__)
 jx_val jx_log_softmax_at(jx_loc loc, jx_val x, int axis);
 #define jx_log_softmax(...) jx_log_softmax_at(JX_HERE, __VA_ARGS__)
+/* numpy's stack: n operands of one aval stacked along a new dim `axis` of the result. */
+jx_val jx_stack_at(jx_loc loc, int n, const jx_val *xs, int axis);
+#define jx_stack(...) jx_stack_at(JX_HERE, __VA_ARGS__)
+/* lax.split: x cut along axis into sizes.n pieces of sizes.v[i] (they must add up to the
+ * axis); out[] receives sizes.n values. */
+void jx_split_at(jx_loc loc, jx_val x, jx_ints sizes, int axis, jx_val *out);
+#define jx_split(...) jx_split_at(JX_HERE, __VA_ARGS__)
+/* numpy's tile: x repeated reps[d] times along dim d (the shorter of x's shape and reps
+ * padded with leading ones). */
+jx_val jx_tile_at(jx_loc loc, jx_val x, jx_ints reps);
+#define jx_tile(...) jx_tile_at(JX_HERE, __VA_ARGS__)
+/* numpy's repeat with one count: each element repeated `repeats` times along axis. */
+jx_val jx_repeat_at(jx_loc loc, jx_val x, int64_t repeats, int axis);
+#define jx_repeat(...) jx_repeat_at(JX_HERE, __VA_ARGS__)
+/* jnp.clip with traced bounds: min(max(x, lo), hi); lo and hi broadcast against x (a
+ * scalar, a per-channel vector, ...), NaN passes through; gradients as JAX's (max/min:
+ * ties split evenly). jx_clamp above takes C doubles. */
+jx_val jx_clip_at(jx_loc loc, jx_val x, jx_val lo, jx_val hi);
+#define jx_clip(...) jx_clip_at(JX_HERE, __VA_ARGS__)
+/* jx_top_k along any axis (negative counts from the end): values and i32 indices have
+ * x's shape with k along that axis. */
+void jx_top_k_axis_at(jx_loc loc, jx_val x, int k, int axis, jx_val *values, jx_val *indices);
+#define jx_top_k_axis(...) jx_top_k_axis_at(JX_HERE, __VA_ARGS__)
+/* jnp.einsum on n operands: subscripts like "bij,bjk->bik", "ij,ij->", "...ij,...jk"
+ * (letters a-z A-Z, "..." for leading dims, the output implicit as in numpy when "->"
+ * is absent). Lowered to reduce_sum, dot_general (left to right) and transpose, so grad,
+ * vmap and jit see only those. Repeated labels in one operand (diagonals) are an error. */
+jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs);
+#define jx_einsum(...) jx_einsum_at(JX_HERE, __VA_ARGS__)
+
+/* Binary ops with a C double as the second operand (first for rsub/rdiv): x * 2.0 is
+ * jx_mul_s(x, 2.0). The scalar takes x's dtype, like JAX's weak-typed Python scalars,
+ * except that jx never promotes: a value that x's dtype cannot hold exactly as an
+ * integer (2.5 or 300 for u8) is an error, not a promotion. */
+jx_val jx_add_s_at(jx_loc loc, jx_val x, double v);
+#define jx_add_s(...) jx_add_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_sub_s_at(jx_loc loc, jx_val x, double v); /* x - v */
+#define jx_sub_s(...) jx_sub_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_mul_s_at(jx_loc loc, jx_val x, double v);
+#define jx_mul_s(...) jx_mul_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_div_s_at(jx_loc loc, jx_val x, double v); /* x / v */
+#define jx_div_s(...) jx_div_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_pow_s_at(jx_loc loc, jx_val x, double v); /* x ** v (floats) */
+#define jx_pow_s(...) jx_pow_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_max_s_at(jx_loc loc, jx_val x, double v);
+#define jx_max_s(...) jx_max_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_min_s_at(jx_loc loc, jx_val x, double v);
+#define jx_min_s(...) jx_min_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rsub_s_at(jx_loc loc, double v, jx_val x); /* v - x */
+#define jx_rsub_s(...) jx_rsub_s_at(JX_HERE, __VA_ARGS__)
+jx_val jx_rdiv_s_at(jx_loc loc, double v, jx_val x); /* v / x */
+#define jx_rdiv_s(...) jx_rdiv_s_at(JX_HERE, __VA_ARGS__)
+
 /* indices (any int dtype, shape S) -> S + [n] of dtype, 1 where index == class. */
 jx_val jx_one_hot_at(jx_loc loc, jx_val indices, int64_t n, jx_dtype dtype);
 #define jx_one_hot(...) jx_one_hot_at(JX_HERE, __VA_ARGS__)

@@ -4,6 +4,8 @@
  * in it with primal-only other operands (mul, div by a primal, neg, select on a primal
  * predicate, convert, add), so reverse mode can transpose it. Derivatives follow JAX's
  * conventions (lax.py) so values, including at ties and zeros, match. */
+#include <math.h>
+
 #include "grad.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -49,6 +51,37 @@ static jx_val integer_pow_tan(jx_loc l, const jx__eqn *e, jx_val x, jx_val t) {
     return jx_mul_at(l, t, jx_mul_at(l, lit(l, x, (double)n), p));
 }
 
+/* trigamma(x) = polygamma(1, x), digamma's derivative, written with jx's ops so that it
+ * differentiates again (jvp's operations on t stay linear: trigamma only multiplies it):
+ * x < 0 reflects (psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x)),
+ * then psi1(z) = sum_{k<10} 1/(z+k)^2 + psi1(z + 10), the last by its asymptotic series
+ * 1/w + 1/(2w^2) + sum B_2k / w^(2k+1) through w^-15 (error below 1e-15 for w >= 10). */
+#define PI 3.14159265358979323846
+static jx_val trigamma(jx_loc l, jx_val x) {
+    static const double bern[] = {7.0 / 6, -691.0 / 2730, 5.0 / 66, -1.0 / 30, 1.0 / 42, -1.0 / 30, 1.0 / 6};
+    jx_val neg = jx_lt_at(l, x, lit(l, x, 0));
+    jx_val z = jx_select_at(l, neg, jx_sub_at(l, lit(l, x, 1), x), x);
+    jx_val acc = jx_integer_pow_at(l, z, -2);
+    for (int k = 1; k < 10; k++) acc = jx_add_at(l, acc, jx_integer_pow_at(l, jx_add_at(l, z, lit(l, z, k)), -2));
+    jx_val w = jx_add_at(l, z, lit(l, z, 10)), w2 = jx_integer_pow_at(l, w, -2);
+    jx_val s = lit(l, w, bern[0]);
+    for (int k = 1; k < 7; k++) s = jx_add_at(l, lit(l, w, bern[k]), jx_mul_at(l, w2, s));
+    jx_val iw = jx_integer_pow_at(l, w, -1);
+    jx_val asym = jx_add_at(l, jx_add_at(l, iw, jx_mul_at(l, lit(l, w, 0.5), w2)), jx_mul_at(l, jx_mul_at(l, iw, w2), s));
+    jx_val pos = jx_add_at(l, acc, asym);
+    /* sin^2(pi x) has period 1: reduce x by its nearest integer first (exact) */
+    jx_val sp = jx_sin_at(l, jx_mul_at(l, lit(l, x, PI), jx_sub_at(l, x, jx_round_at(l, x))));
+    jx_val refl = jx_sub_at(l, jx_div_at(l, lit(l, x, PI * PI), jx_mul_at(l, sp, sp)), pos);
+    /* the poles: 0, the negative integers and -inf give +inf, as in JAX */
+    jx_val pole = jx_and_at(l, jx_le_at(l, x, lit(l, x, 0)), jx_eq_at(l, x, jx_floor_at(l, x)));
+    return jx_select_at(l, pole, lit(l, x, INFINITY), jx_select_at(l, neg, refl, pos));
+}
+
+/* 1 - x^2, (x - 1)(x + 1) and the like: a + s * x^2 */
+static jx_val one_sq(jx_loc l, jx_val x, double a, double s) {
+    return jx_add_at(l, lit(l, x, a), jx_mul_at(l, lit(l, x, s), jx_mul_at(l, x, x)));
+}
+
 /* One rule for the unary primitives: x the operand, r the rebound result, t = dx. */
 static jx_status jvp_unary(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     if (jx__rebind(e, x, y) != JX_OK) return jx_trace_status();
@@ -72,6 +105,27 @@ static jx_status jvp_unary(const jx__eqn *e, const jx_val *x, const jx_val *dx, 
     /* JAX: select(x >= 0, t, -t), so abs'(0) = abs'(-0.0) = 1 */
     case JX_PRIM_ABS: d = jx_select_at(l, jx_ge_at(l, v, lit(l, v, 0)), t, jx_neg_at(l, t)); break;
     case JX_PRIM_INTEGER_POW: d = integer_pow_tan(l, e, v, t); break;
+    /* the rest as lax.py and special.py define them */
+    case JX_PRIM_ERF:
+    case JX_PRIM_ERFC: {
+        double c = e->prim == JX_PRIM_ERF ? 1.1283791670955126 : -1.1283791670955126; /* 2/sqrt(pi) */
+        d = jx_mul_at(l, lit(l, v, c), jx_mul_at(l, t, jx_exp_at(l, jx_neg_at(l, jx_mul_at(l, v, v)))));
+        break;
+    }
+    case JX_PRIM_LGAMMA: d = jx_mul_at(l, t, jx_digamma_at(l, v)); break;
+    case JX_PRIM_DIGAMMA: d = jx_mul_at(l, t, trigamma(l, v)); break;
+    case JX_PRIM_TAN: d = jx_mul_at(l, t, jx_add_at(l, lit(l, r, 1), jx_mul_at(l, r, r))); break;
+    case JX_PRIM_ASIN: d = jx_mul_at(l, t, jx_rsqrt_at(l, one_sq(l, v, 1, -1))); break;
+    case JX_PRIM_ACOS: d = jx_mul_at(l, t, jx_neg_at(l, jx_rsqrt_at(l, one_sq(l, v, 1, -1)))); break;
+    case JX_PRIM_ATAN: d = jx_div_at(l, t, one_sq(l, v, 1, 1)); break;
+    case JX_PRIM_SINH: d = jx_mul_at(l, t, jx_cosh_at(l, v)); break;
+    case JX_PRIM_COSH: d = jx_mul_at(l, t, jx_sinh_at(l, v)); break;
+    case JX_PRIM_ASINH: d = jx_mul_at(l, t, jx_rsqrt_at(l, one_sq(l, v, 1, 1))); break;
+    case JX_PRIM_ACOSH: d = jx_mul_at(l, t, jx_rsqrt_at(l, one_sq(l, v, -1, 1))); break;
+    case JX_PRIM_ATANH:
+        d = jx_mul_at(l, jx_div_at(l, lit(l, v, 1), jx_add_at(l, lit(l, v, 1), v)),
+                      jx_div_at(l, t, jx_sub_at(l, lit(l, v, 1), v)));
+        break;
     case JX_PRIM_CONVERT: {
         /* between float dtypes the tangent converts; an int or half result has none */
         jx_dtype to = jx__val_aval(r).dtype;
@@ -246,9 +300,12 @@ void jx__grad_register_elementwise(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
     static const jx_prim unary[] = {JX_PRIM_NEG,  JX_PRIM_EXP,   JX_PRIM_LOG,         JX_PRIM_LOG1P,
                                     JX_PRIM_EXPM1, JX_PRIM_TANH, JX_PRIM_LOGISTIC,   JX_PRIM_SIN,
                                     JX_PRIM_COS,  JX_PRIM_SQRT,  JX_PRIM_RSQRT,       JX_PRIM_ABS,
-                                    JX_PRIM_INTEGER_POW, JX_PRIM_CONVERT};
+                                    JX_PRIM_INTEGER_POW, JX_PRIM_CONVERT, JX_PRIM_ERF,   JX_PRIM_ERFC,
+                                    JX_PRIM_LGAMMA, JX_PRIM_DIGAMMA, JX_PRIM_TAN,   JX_PRIM_ASIN,
+                                    JX_PRIM_ACOS, JX_PRIM_ATAN,  JX_PRIM_SINH,  JX_PRIM_COSH,
+                                    JX_PRIM_ASINH, JX_PRIM_ACOSH, JX_PRIM_ATANH};
     static const jx_prim zero[] = {JX_PRIM_SIGN, JX_PRIM_FLOOR, JX_PRIM_CEIL, JX_PRIM_ROUND,
-                                   JX_PRIM_STOP_GRADIENT};
+                                   JX_PRIM_STOP_GRADIENT, JX_PRIM_IS_FINITE};
     for (size_t i = 0; i < sizeof unary / sizeof *unary; i++) jvp[unary[i]] = jvp_unary;
     for (size_t i = 0; i < sizeof zero / sizeof *zero; i++) jvp[zero[i]] = jvp_zero;
     for (int p = JX_PRIM_EQ; p <= JX_PRIM_GE; p++) jvp[p] = jvp_zero;

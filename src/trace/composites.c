@@ -22,6 +22,12 @@ jx_val jx_gelu_at(jx_loc loc, jx_val x) {
     return jx_mul_at(loc, x, cdf);
 }
 
+/* jax.nn.gelu(approximate=False): x * 0.5 * erfc(-x / sqrt(2)), JAX's exact form */
+jx_val jx_gelu_exact_at(jx_loc loc, jx_val x) {
+    jx_val c = jx_erfc_at(loc, jx_mul_at(loc, x, jx_scalar_like_at(loc, x, -0.7071067811865476 /* -sqrt(1/2) */)));
+    return jx_mul_at(loc, jx_mul_at(loc, jx_scalar_like_at(loc, x, 0.5), x), c);
+}
+
 jx_val jx_sigmoid_at(jx_loc loc, jx_val x) { return jx_logistic_at(loc, x); }
 
 jx_val jx_square_at(jx_loc loc, jx_val x) { return jx_integer_pow_at(loc, x, 2); }

@@ -71,6 +71,16 @@ UNARY_RULE(rule_unary_signed, M_SIGNED)
 UNARY_RULE(rule_unary_intb, M_INTB)
 UNARY_RULE(rule_unary_any, M_ANY)
 
+/* float -> bool of the same shape */
+static jx_status rule_is_finite(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout,
+                                jx_aval *out, int *nout, jx__rule_err *err) {
+    if (check_dtype(M_FLOAT, &in[0], err)) return err->code;
+    out[0] = in[0];
+    out[0].dtype = JX_BOOL;
+    *nout = 1;
+    return JX_OK;
+}
+
 static jx_status rule_integer_pow(int nin, const jx_aval *in, int nattr, const jx__attr *attrs,
                                   int maxout, jx_aval *out, int *nout, jx__rule_err *err) {
     const jx__attr *y = jx__attr_get(nattr, attrs, JX_A_Y);
@@ -194,13 +204,16 @@ void jx__shape_register_elementwise(jx__shape_rule *t) {
     static const jx_prim float_unary[] = {
         JX_PRIM_EXP,  JX_PRIM_LOG,  JX_PRIM_LOG1P, JX_PRIM_EXPM1, JX_PRIM_TANH, JX_PRIM_LOGISTIC,
         JX_PRIM_SIN,  JX_PRIM_COS,  JX_PRIM_SQRT,  JX_PRIM_RSQRT, JX_PRIM_FLOOR, JX_PRIM_CEIL,
-        JX_PRIM_ROUND};
+        JX_PRIM_ROUND, JX_PRIM_ERF, JX_PRIM_ERFC, JX_PRIM_LGAMMA, JX_PRIM_DIGAMMA, JX_PRIM_TAN,
+        JX_PRIM_ASIN, JX_PRIM_ACOS, JX_PRIM_ATAN, JX_PRIM_SINH, JX_PRIM_COSH, JX_PRIM_ASINH,
+        JX_PRIM_ACOSH, JX_PRIM_ATANH};
     for (size_t i = 0; i < sizeof float_unary / sizeof *float_unary; i++)
         t[float_unary[i]] = rule_unary_float;
     t[JX_PRIM_NEG] = t[JX_PRIM_ABS] = t[JX_PRIM_SIGN] = rule_unary_signed;
     t[JX_PRIM_NOT] = rule_unary_intb;
     t[JX_PRIM_STOP_GRADIENT] = rule_unary_any;
     t[JX_PRIM_INTEGER_POW] = rule_integer_pow;
+    t[JX_PRIM_IS_FINITE] = rule_is_finite;
     t[JX_PRIM_CONVERT] = rule_convert;
 
     t[JX_PRIM_ADD] = t[JX_PRIM_SUB] = t[JX_PRIM_MUL] = rule_binary_num;

@@ -162,7 +162,10 @@ static void b_binary_lit_left(jx_val *o, const jx_val *in, void *u) {
 static void test_unary(void) {
     static const unary_op ops[] = {jx_neg_at,  jx_exp_at,  jx_log_at,  jx_log1p_at, jx_expm1_at, jx_tanh_at,
                                    jx_logistic_at, jx_sin_at, jx_cos_at, jx_sqrt_at, jx_rsqrt_at, jx_abs_at,
-                                   jx_sign_at, jx_floor_at, jx_ceil_at, jx_round_at, jx_not_at, jx_stop_gradient_at};
+                                   jx_sign_at, jx_floor_at, jx_ceil_at, jx_round_at, jx_not_at, jx_stop_gradient_at,
+                                   jx_erf_at, jx_erfc_at, jx_lgamma_at, jx_digamma_at, jx_tan_at, jx_asin_at,
+                                   jx_acos_at, jx_atan_at, jx_sinh_at, jx_cosh_at, jx_asinh_at, jx_acosh_at,
+                                   jx_atanh_at, jx_is_finite_at};
     int checked = 0;
     for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
         for (int t = 0; t < NALL; t++) {
@@ -171,7 +174,7 @@ static void test_unary(void) {
             checked += check_body("unary", b_unary, &p, 1, &x, 1) > 0;
             jx_array_release(x);
         }
-    CU_ASSERT(checked >= 16 * 2 + 4 * 3); /* every float op, the integer ones on ints */
+    CU_ASSERT(checked >= 30 * 2 + 4 * 3); /* every float op, the integer ones on ints */
 }
 
 static void test_binary(void) {

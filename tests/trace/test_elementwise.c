@@ -41,7 +41,13 @@ static const struct {
     {"sqrt", jx_sqrt_at, sqrt, sqrtf},           {"rsqrt", jx_rsqrt_at, ref_rsqrt, ref_rsqrtf},
     {"abs", jx_abs_at, fabs, fabsf},             {"sign", jx_sign_at, ref_sign, ref_signf},
     {"floor", jx_floor_at, floor, floorf},       {"ceil", jx_ceil_at, ceil, ceilf},
-    {"round", jx_round_at, round, roundf},
+    {"round", jx_round_at, round, roundf},       {"erf", jx_erf_at, erf, erff},
+    {"erfc", jx_erfc_at, erfc, erfcf},           {"lgamma", jx_lgamma_at, lgamma, lgammaf},
+    {"tan", jx_tan_at, tan, tanf},               {"asin", jx_asin_at, asin, asinf},
+    {"acos", jx_acos_at, acos, acosf},           {"atan", jx_atan_at, atan, atanf},
+    {"sinh", jx_sinh_at, sinh, sinhf},           {"cosh", jx_cosh_at, cosh, coshf},
+    {"asinh", jx_asinh_at, asinh, asinhf},       {"acosh", jx_acosh_at, acosh, acoshf},
+    {"atanh", jx_atanh_at, atanh, atanhf},
 };
 
 static void test_float_unary(void) {

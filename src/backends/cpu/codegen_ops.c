@@ -8,14 +8,20 @@
 #include <math.h>
 
 #include "codegen.h"
+#include "../special.h"
 
 /* ------------------------------------------------------------------ helper symbols */
 
 #define MATH_FNS(X) \
-    X(exp) X(log) X(log1p) X(expm1) X(tanh) X(sin) X(cos) X(pow) X(atan2)
+    X(exp) X(log) X(log1p) X(expm1) X(tanh) X(sin) X(cos) X(pow) X(atan2) X(erf) X(erfc) X(tan) \
+    X(asin) X(acos) X(atan) X(sinh) X(cosh) X(asinh) X(acosh) X(atanh)
 #define SYM2(fn) {"jx_cg_" #fn, (void *)fn}, {"jx_cg_" #fn "f", (void *)fn##f},
 const jx__cg_symbol jx__cg_symbols[] = {
     MATH_FNS(SYM2)
+    {"jx_cg_lgamma", (void *)jx__lgamma},
+    {"jx_cg_lgammaf", (void *)jx__lgammaf},
+    {"jx_cg_digamma", (void *)jx__digamma},
+    {"jx_cg_digammaf", (void *)jx__digammaf},
     {"jx_cg_f16_to_f32", (void *)jx_f16_to_f32},
     {"jx_cg_f32_to_f16", (void *)jx_f32_to_f16},
     {"jx_cg_bf16_to_f32", (void *)jx_bf16_to_f32},
@@ -61,6 +67,22 @@ static LLVMValueRef float_unary(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef a
     case JX_PRIM_TANH: return math(cg, "tanh", t, 1, a, NULL);
     case JX_PRIM_SIN: return math(cg, "sin", t, 1, a, NULL);
     case JX_PRIM_COS: return math(cg, "cos", t, 1, a, NULL);
+    case JX_PRIM_ERF: return math(cg, "erf", t, 1, a, NULL);
+    case JX_PRIM_ERFC: return math(cg, "erfc", t, 1, a, NULL);
+    case JX_PRIM_LGAMMA: return math(cg, "lgamma", t, 1, a, NULL);
+    case JX_PRIM_DIGAMMA: return math(cg, "digamma", t, 1, a, NULL);
+    case JX_PRIM_TAN: return math(cg, "tan", t, 1, a, NULL);
+    case JX_PRIM_ASIN: return math(cg, "asin", t, 1, a, NULL);
+    case JX_PRIM_ACOS: return math(cg, "acos", t, 1, a, NULL);
+    case JX_PRIM_ATAN: return math(cg, "atan", t, 1, a, NULL);
+    case JX_PRIM_SINH: return math(cg, "sinh", t, 1, a, NULL);
+    case JX_PRIM_COSH: return math(cg, "cosh", t, 1, a, NULL);
+    case JX_PRIM_ASINH: return math(cg, "asinh", t, 1, a, NULL);
+    case JX_PRIM_ACOSH: return math(cg, "acosh", t, 1, a, NULL);
+    case JX_PRIM_ATANH: return math(cg, "atanh", t, 1, a, NULL);
+    case JX_PRIM_IS_FINITE: /* ordered and not equal: false for NaN and +-inf */
+        return zext8(cg, LLVMBuildFCmp(b, LLVMRealONE, jx__cg_fintrinsic(cg, "llvm.fabs", a),
+                                       fconst(cg, t, INFINITY), ""));
     case JX_PRIM_LOGISTIC: { /* exp of -|a| only: exp(-a) for a >= 0, exp(a) below */
         LLVMValueRef e = math(cg, "exp", t, 1, LLVMBuildFNeg(b, jx__cg_fintrinsic(cg, "llvm.fabs", a), ""), NULL);
         LLVMValueRef den = LLVMBuildFAdd(b, one, e, "");

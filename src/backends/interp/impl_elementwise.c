@@ -17,6 +17,10 @@
 
 #include "../../trace/ir.h"
 #include "impl_elementwise.h"
+#include "../special.h"
+
+/* jx__name for doubles, jx__namef for floats (the backends' shared special functions) */
+#define SPECIAL(name, a) _Generic((a), float: jx__##name##f, default: jx__##name)(a)
 
 /* ------------------------------------------------------------------ dtype classes */
 
@@ -58,6 +62,19 @@
     X(FLOAT, FLOOR, floor(a))                                                          \
     X(FLOAT, CEIL, ceil(a))                                                            \
     X(FLOAT, ROUND, round(a)) /* C's round: half away from zero */                     \
+    X(FLOAT, ERF, erf(a))                                                              \
+    X(FLOAT, ERFC, erfc(a))                                                            \
+    X(FLOAT, LGAMMA, SPECIAL(lgamma, a))                                               \
+    X(FLOAT, DIGAMMA, SPECIAL(digamma, a))                                             \
+    X(FLOAT, TAN, tan(a))                                                              \
+    X(FLOAT, ASIN, asin(a))                                                            \
+    X(FLOAT, ACOS, acos(a))                                                            \
+    X(FLOAT, ATAN, atan(a))                                                            \
+    X(FLOAT, SINH, sinh(a))                                                            \
+    X(FLOAT, COSH, cosh(a))                                                            \
+    X(FLOAT, ASINH, asinh(a))                                                          \
+    X(FLOAT, ACOSH, acosh(a))                                                          \
+    X(FLOAT, ATANH, atanh(a))                                                          \
     X(INT, NOT, (elem)~a)                                                              \
     X(BOOL, NOT, (elem)!a)
 
@@ -92,6 +109,22 @@ static jx_status impl_unary(const jx__eqn *e, jx_array *const *in, const jx_aval
 static jx_status impl_stop_gradient(const jx__eqn *e, jx_array *const *in, const jx_aval *oav,
                                     jx_array **out) {
     out[0] = jx_array_retain(in[0]); /* arrays are immutable once shared */
+    return JX_OK;
+}
+
+/* f32/f64 -> bool */
+static jx_status impl_is_finite(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    jx_dtype t = in[0]->aval.dtype;
+    if (t != JX_F32 && t != JX_F64) return jx__impl_no_kernel(e, &in[0]->aval);
+    jx_array *y = jx__array_alloc_uninit(&oav[0]);
+    if (!y) return jx_errcode();
+    int64_t n = jx_aval_size(&oav[0]);
+    uint8_t *r = y->data;
+    if (t == JX_F32)
+        for (int64_t i = 0; i < n; i++) r[i] = (uint8_t)isfinite(((const float *)in[0]->data)[i]);
+    else
+        for (int64_t i = 0; i < n; i++) r[i] = (uint8_t)isfinite(((const double *)in[0]->data)[i]);
+    out[0] = y;
     return JX_OK;
 }
 
@@ -233,4 +266,5 @@ void jx__impl_register_elementwise(jx__impl_rule *t) {
     t[JX_PRIM_STOP_GRADIENT] = impl_stop_gradient;
     t[JX_PRIM_SELECT] = impl_select;
     jx__impl_register_convert(t);
+    t[JX_PRIM_IS_FINITE] = impl_is_finite;
 }
