@@ -53,6 +53,27 @@ static size_t read_full(gzFile gz, const char *path, void *buf, size_t want, con
     return got;
 }
 
+/* Counts the bytes left in gz after the data (a file longer than its header says holds
+ * something other than what the header describes). */
+static uint64_t count_rest(gzFile gz, const char *path, const char **zerr) {
+    unsigned char scratch[1 << 14];
+    uint64_t extra = 0;
+    size_t n;
+    do {
+        n = read_full(gz, path, scratch, sizeof scratch, zerr);
+        extra += n;
+    } while (n == sizeof scratch && !*zerr);
+    return extra;
+}
+
+/* "3 labels" or "3 images of 28x28", what a header declares (static buffer). */
+static const char *header_says(const uint32_t *dims, int rank) {
+    static _Thread_local char s[64];
+    if (rank == 1) snprintf(s, sizeof s, "%u labels", dims[0]);
+    else snprintf(s, sizeof s, "%u images of %ux%u", dims[0], dims[1], dims[2]);
+    return s;
+}
+
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
@@ -81,14 +102,18 @@ static unsigned char *read_data(gzFile gz, const char *path, const uint32_t *dim
         buf = nb;
         cap = ncap;
     }
-    if (got == bytes) return buf;
+    if (got == bytes) {
+        uint64_t extra = count_rest(gz, path, &zerr);
+        if (!zerr && !extra) return buf;
+        free(buf);
+        if (zerr) return fail(err, errlen, path, "cannot read the data: %s", zerr);
+        return fail(err, errlen, path, "%llu bytes more than the header declares (%s)",
+                    (unsigned long long)extra, header_says(dims, rank));
+    }
     free(buf);
     if (zerr) return fail(err, errlen, path, "cannot read the data: %s", zerr);
-    if (rank == 1)
-        return fail(err, errlen, path, "truncated: header says %u labels but the data ends after "
-                    "%llu bytes", dims[0], (unsigned long long)got);
-    return fail(err, errlen, path, "truncated: header says %u images of %ux%u but the data ends "
-                "after %llu bytes", dims[0], dims[1], dims[2], (unsigned long long)got);
+    return fail(err, errlen, path, "truncated: header says %s but the data ends after %llu bytes",
+                header_says(dims, rank), (unsigned long long)got);
 }
 
 /* Checks the magic (and the kind the caller wants); returns the rank or 0 with err set. */
@@ -212,4 +237,26 @@ void idx_split_free(idx_split *s) {
     jx_array_release(s->images);
     jx_array_release(s->labels);
     s->images = s->labels = NULL;
+}
+
+int idx_check_labels(const jx_array *labels, int nclasses, const char *name, char *err,
+                     size_t errlen) {
+    if (err && errlen) err[0] = '\0';
+    if (!name) name = "labels";
+    if (!labels || jx_array_dtype(labels) != JX_U8 || jx_array_rank(labels) != 1) {
+        fail(err, errlen, name, "not a rank-1 u8 array of labels");
+        return -1;
+    }
+    if (nclasses < 1) {
+        fail(err, errlen, name, "a class count of %d (it must be at least 1)", nclasses);
+        return -1;
+    }
+    const unsigned char *d = jx_array_data(labels);
+    for (int64_t i = 0; i < jx_array_size(labels); i++)
+        if (d[i] >= nclasses) {
+            fail(err, errlen, name, "label %lld is %u, outside the %d classes 0..%d",
+                 (long long)i, d[i], nclasses, nclasses - 1);
+            return -1;
+        }
+    return 0;
 }

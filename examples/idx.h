@@ -20,9 +20,19 @@ typedef enum idx_kind { IDX_ANY = 0, IDX_LABELS = 1, IDX_IMAGES = 3 } idx_kind;
  * (count) for labels or (count, rows, cols) for images; release it when done. Returns
  * NULL on failure with a message naming path in err (errlen bytes, always terminated):
  * a file that cannot be opened (strerror), a wrong magic, a kind other than `kind`, an
- * image size of 0, a header or data shorter than the header says, a corrupt gzip stream.
+ * image size of 0, a header or data shorter than the header says, more data than the
+ * header declares ("5 bytes more than the header declares (3 labels)"), a corrupt gzip
+ * stream.
  * Nothing is left allocated on failure. */
 jx_array *idx_read(const char *path, idx_kind kind, char *err, size_t errlen);
+
+/* Checks that every label in `labels` (a rank-1 u8 array, as idx_read returns) is a class
+ * in 0..nclasses-1. Returns 0, or -1 with err naming `name` (the file, say), the first bad
+ * index and its value: "t10k-labels-idx1-ubyte.gz: label 17 is 200, outside the 10 classes
+ * 0..9". A trainer calls it before training, so a bad label is not silently a wrong
+ * one-hot row. */
+int idx_check_labels(const jx_array *labels, int nclasses, const char *name, char *err,
+                     size_t errlen);
 
 /* One split of an MNIST-style data set: images (n, rows, cols) and labels (n), both u8. */
 typedef struct idx_split {

@@ -2,8 +2,9 @@
 # test.sh: the project's test command (README's second line; .ci/run calls it).
 # 1. installs the dependencies, 2. builds warning-clean and runs every CTest suite,
 # 3. rebuilds with clang, AddressSanitizer and UndefinedBehaviorSanitizer and runs them again,
-# 4. runs a subset under valgrind memcheck (zero errors, zero leaks), 5. checks that an
-# installed jx is usable through find_package(jx) and pkg-config.
+# 4. builds every libFuzzer target with clang and runs each briefly on its corpus (a crash
+# fails), 5. runs a subset under valgrind memcheck (zero errors, zero leaks), 6. checks that
+# an installed jx is usable through find_package(jx) and pkg-config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -21,6 +22,12 @@ CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJX_SANITIZE=address
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzz targets (clang, libFuzzer + ASan/UBSan): each runs JX_FUZZ_SECONDS on its corpus"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_FUZZ=ON -DJX_WERROR=ON \
+      -DJX_BUILD_EXAMPLES=OFF -DJX_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target jx_fuzz
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
 
 echo "== valgrind memcheck"
 ./tools/valgrind.sh build

@@ -15,13 +15,22 @@ static bool fuse_enabled = true;
 static char dump_dir[1024];
 static atomic_int dump_seq;
 
-static bool env_true(const char *name, bool def) {
+/* A yes/no switch: 1/true/on/yes or 0/false/off/no; anything else is warned about once
+ * (read_env runs once) and gives the default, so a typo is never silently a choice. */
+static bool env_bool(const char *name, bool def) {
     const char *v = getenv(name);
     if (!v || !*v) return def;
-    return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0);
+    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false", "off", "no"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0) return true;
+        if (strcmp(v, no[i]) == 0) return false;
+    }
+    fprintf(stderr, "jx: warning: %s=%s is not 1, true, on, yes, 0, false, off or no; using %s\n",
+            name, v, def ? "on" : "off");
+    return def;
 }
 
-/* JX_DUMP=ir,passes,...: unknown words are ignored. */
+/* JX_DUMP=ir,passes,...: an unknown word is warned about (once: read_env runs once). */
 static unsigned parse_dump(const char *s) {
     static const struct {
         const char *name;
@@ -32,8 +41,13 @@ static unsigned parse_dump(const char *s) {
     unsigned flags = 0;
     while (s && *s) {
         size_t n = strcspn(s, ",; ");
-        for (size_t w = 0; w < sizeof words / sizeof *words; w++)
-            if (strlen(words[w].name) == n && strncmp(s, words[w].name, n) == 0) flags |= words[w].flag;
+        size_t w = 0;
+        while (w < sizeof words / sizeof *words &&
+               !(strlen(words[w].name) == n && strncmp(s, words[w].name, n) == 0))
+            w++;
+        if (w < sizeof words / sizeof *words) flags |= words[w].flag;
+        else fprintf(stderr, "jx: warning: JX_DUMP: unknown key '%.*s' ignored (known: ir, passes, "
+                     "fusion, plan, llvm, asm, all)\n", (int)n, s);
         s += n;
         s += strspn(s, ",; ");
     }
@@ -42,8 +56,8 @@ static unsigned parse_dump(const char *s) {
 
 static void read_env(void) {
     dump_flags = parse_dump(getenv("JX_DUMP"));
-    debug_nans = env_true("JX_DEBUG_NANS", false);
-    fuse_enabled = env_true("JX_JIT_FUSE", true);
+    debug_nans = env_bool("JX_DEBUG_NANS", false);
+    fuse_enabled = env_bool("JX_JIT_FUSE", true);
     const char *d = getenv("JX_DUMP_DIR");
     if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
 }

@@ -108,7 +108,9 @@ jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const v
  *   JX_DUMP_DIR=dir   write the dumps to files there instead of stderr
  *   JX_DEBUG_NANS=1   check every step's float outputs; name the first NaN's primitive and line
  *   JX_JIT_FUSE=0     no fusion: one group per equation
- *   JX_NUM_THREADS=n  default worker count */
+ *   JX_NUM_THREADS=n  default worker count
+ * A value that means nothing (JX_NUM_THREADS=abc, an unknown JX_DUMP key, JX_DEBUG_NANS=maybe)
+ * gets one "jx: warning: ..." line on stderr and the default, never silence. */
 enum {
     JX__DUMP_IR = 1 << 0,     /* the function given to jit and the one compiled */
     JX__DUMP_PASSES = 1 << 1, /* the IR after each pass */

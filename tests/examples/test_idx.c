@@ -228,29 +228,83 @@ static void test_load_split(void) {
     ASSERT_ERR_HAS("/t10k-images-idx3-ubyte.gz: cannot open: No such file or directory");
 }
 
-/* The repository's MNIST test labels, when shared/data is there. */
-static void test_real_mnist(void) {
+/* A file holding more data than its header declares is an error, raw or gzipped. */
+static void test_extra_data(void) {
+    unsigned char buf[256];
+    size_t n = make_idx(buf, 0x801, 1, (uint32_t[]){3}, 8);
+    write_file("long", buf, n, 0);
+    CU_ASSERT_PTR_NULL(idx_read(tpath("long"), IDX_LABELS, err, sizeof err));
+    ASSERT_ERR_HAS("/long: 5 bytes more than the header declares (3 labels)");
+    n = make_idx(buf, 0x803, 3, (uint32_t[]){2, 2, 3}, 12 + 1);
+    write_file("long.gz", buf, n, 1);
+    CU_ASSERT_PTR_NULL(idx_read(tpath("long.gz"), IDX_ANY, err, sizeof err));
+    ASSERT_ERR_HAS("/long.gz: 1 bytes more than the header declares (2 images of 2x3)");
+    /* more than one scratch block of excess is counted whole */
+    unsigned char *big = calloc(1, 8 + 40000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    n = make_idx(big, 0x801, 1, (uint32_t[]){0}, 40000);
+    write_file("long.gz", big, n, 1);
+    free(big);
+    CU_ASSERT_PTR_NULL(idx_read(tpath("long.gz"), IDX_LABELS, err, sizeof err));
+    ASSERT_ERR_HAS("/long.gz: 40000 bytes more than the header declares (0 labels)");
+}
+
+/* Labels outside the class range are named by index and value. */
+static void test_check_labels(void) {
+    unsigned char buf[64];
+    size_t n = make_idx(buf, 0x801, 1, (uint32_t[]){4}, 0);
+    memcpy(buf + n, (unsigned char[]){9, 0, 200, 10}, 4);
+    write_file("lab", buf, n + 4, 0);
+    jx_array *a = idx_read(tpath("lab"), IDX_LABELS, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(idx_check_labels(a, 10, "lab", err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "lab: label 2 is 200, outside the 10 classes 0..9");
+    CU_ASSERT_EQUAL(idx_check_labels(a, 201, "lab", err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+    CU_ASSERT_EQUAL(idx_check_labels(a, 0, "lab", err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "lab: a class count of 0 (it must be at least 1)");
+    CU_ASSERT_EQUAL(idx_check_labels(NULL, 10, NULL, err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "labels: not a rank-1 u8 array of labels");
+    jx_array_release(a);
+}
+
+/* Real test labels and images: the repository's MNIST when shared/data is there, else
+ * Debian's Fashion-MNIST (dataset-fashion-mnist); reported as skipped when neither is. */
+static void test_real_data(void) {
     const char *src = getenv("JX_SOURCE_DIR");
-    char p[1024];
-    snprintf(p, sizeof p, "%s/../shared/data/mnist/t10k-labels-idx1-ubyte.gz", src ? src : "..");
-    if (access(p, R_OK) != 0) {
-        printf("\n  skipped: %s not found\n", p);
+    char dirs[2][1024];
+    snprintf(dirs[0], sizeof dirs[0], "%s/../shared/data/mnist", src ? src : "..");
+    snprintf(dirs[1], sizeof dirs[1], "/usr/share/datasets/fashion-mnist");
+    const int first[2] = {7, 9}; /* the first test label of each */
+    int d = 0;
+    char p[1100];
+    for (; d < 2; d++) {
+        snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte.gz", dirs[d]);
+        if (access(p, R_OK) == 0) break;
+    }
+    if (d == 2) {
+        printf("\n  skipped: neither %s nor %s is there\n", dirs[0], dirs[1]);
         return;
     }
-    jx_array *a = idx_read(p, IDX_LABELS, err, sizeof err);
-    if (!a) fprintf(stderr, "\n  %s\n", err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    CU_ASSERT_EQUAL(jx_array_rank(a), 1);
-    CU_ASSERT_EQUAL(jx_array_shape(a)[0], 10000);
-    CU_ASSERT_EQUAL(((const unsigned char *)jx_array_data(a))[0], 7);
-    jx_array_release(a);
+    printf("\n  data: %s\n", dirs[d]);
+    idx_split s;
+    int rc = idx_load_split(dirs[d], "t10k", &s, err, sizeof err);
+    if (rc) fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(jx_array_shape(s.labels)[0], 10000);
+    CU_ASSERT_EQUAL(jx_array_shape(s.images)[1], 28);
+    CU_ASSERT_EQUAL(((const unsigned char *)jx_array_data(s.labels))[0], first[d]);
+    CU_ASSERT_EQUAL(idx_check_labels(s.labels, 10, p, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(idx_check_labels(s.labels, 9, p, err, sizeof err), -1);
+    ASSERT_ERR_HAS(" is 9, outside the 9 classes 0..8");
+    idx_split_free(&s);
 }
 
 /* Removes every file the tests wrote, then the directory. */
 static void cleanup(void) {
     const char *names[] = {"l", "l.gz", "i", "i.gz", "big.gz", "t-images.gz", "t-labels",
                            "t-head", "empty", "cut.gz", "zip", "inner.gz", "twice.gz", "f32",
-                           "r2", "lab", "zero", "huge", "none", "bad.gz",
+                           "r2", "lab", "long", "long.gz", "zero", "huge", "none", "bad.gz",
                            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tpath(names[i]));
     rmdir(tmpdir);
@@ -271,7 +325,9 @@ int main(void) {
         {"bad dimensions", test_wrong_dims},
         {"missing, unreadable and corrupt files", test_missing_and_corrupt},
         {"a split: images and labels together", test_load_split},
-        {"the real MNIST test labels", test_real_mnist},
+        {"more data than the header declares", test_extra_data},
+        {"labels outside the class range", test_check_labels},
+        {"real MNIST or Fashion-MNIST test data", test_real_data},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("examples idx", tests);

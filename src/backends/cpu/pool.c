@@ -5,6 +5,8 @@
  * chunks one after another on the calling thread. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -178,11 +180,17 @@ void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, i
 }
 
 int jx__default_threads(void) {
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    int cores = c >= 1 ? (c > 256 ? 256 : (int)c) : 1;
     const char *e = getenv("JX_NUM_THREADS");
     if (e && *e) {
-        long v = strtol(e, NULL, 10);
-        if (v >= 1 && v <= 256) return (int)v;
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (v >= 1 && v <= 256 && *end == 0) return (int)v;
+        if (!atomic_flag_test_and_set(&warned))
+            fprintf(stderr, "jx: warning: JX_NUM_THREADS=%s is not a whole number from 1 to 256; "
+                    "using %d (the online cores)\n", e, cores);
     }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c >= 1 ? (c > 256 ? 256 : (int)c) : 1;
+    return cores;
 }

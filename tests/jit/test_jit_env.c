@@ -1,0 +1,102 @@
+/* test_jit_env.c: the environment switches read by the jit and the CPU pool. Each case runs
+ * this program again as a child with one variable set (JX_NUM_THREADS, JX_DUMP,
+ * JX_DEBUG_NANS) and checks what the child read and that an invalid value gave exactly one
+ * warning on stderr, however often the value is read. */
+#define _POSIX_C_SOURCE 200809L
+#include <unistd.h>
+
+#include "../../src/jit/jit.h"
+#include "jit_util.h"
+
+static char self[4096];
+
+/* The child: reads every switch twice and prints what it got. */
+static int child(void) {
+    int t1 = jx__default_threads(), t2 = jx__default_threads();
+    unsigned d1 = jx__dump_flags(), d2 = jx__dump_flags();
+    bool n1 = jx__debug_nans(), n2 = jx__debug_nans();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("threads=%s dump=%u nans=%d\n", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
+           d1 == d2 ? d1 : 999, n1 == n2 ? n1 : 9);
+    return 0;
+}
+
+/* Runs `env self child` and returns its stdout and stderr together (static buffer). */
+static const char *run_child(const char *env) {
+    static char out[4096];
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "env -u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS %s '%s' child 2>&1",
+             env, self);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    CU_ASSERT_EQUAL(pclose(p), 0);
+    return out;
+}
+
+#define ASSERT_OUT(env, want)                                                        \
+    do {                                                                             \
+        const char *got_ = run_child(env);                                           \
+        if (strcmp(got_, (want)) != 0)                                               \
+            fprintf(stderr, "\n  %s: got\n%s  wanted\n%s", (env), got_, (want));     \
+        CU_ASSERT_STRING_EQUAL(got_, (want));                                        \
+    } while (0)
+
+static void test_valid(void) {
+    ASSERT_OUT("", "threads=cores dump=0 nans=0\n");
+    ASSERT_OUT(sysconf(_SC_NPROCESSORS_ONLN) == 3 ? "JX_NUM_THREADS=4" : "JX_NUM_THREADS=3",
+               "threads=set dump=0 nans=0\n");
+    ASSERT_OUT("JX_DUMP=", "threads=cores dump=0 nans=0\n");
+    ASSERT_OUT("JX_DEBUG_NANS=on", "threads=cores dump=0 nans=1\n");
+    ASSERT_OUT("JX_DEBUG_NANS=0", "threads=cores dump=0 nans=0\n");
+}
+
+static void test_num_threads(void) {
+    char want[256];
+    snprintf(want, sizeof want, "jx: warning: JX_NUM_THREADS=%%s is not a whole number from 1 to "
+             "256; using %ld (the online cores)\nthreads=cores dump=0 nans=0\n",
+             sysconf(_SC_NPROCESSORS_ONLN));
+    char w[300];
+    const char *bad[] = {"abc", "0", "3x", "999"};
+    for (int i = 0; i < 4; i++) {
+        char env[64];
+        snprintf(env, sizeof env, "JX_NUM_THREADS=%s", bad[i]);
+        snprintf(w, sizeof w, want, bad[i]);
+        ASSERT_OUT(env, w);
+    }
+}
+
+static void test_dump(void) {
+    ASSERT_OUT("JX_DUMP=bogus", "jx: warning: JX_DUMP: unknown key 'bogus' ignored (known: ir, "
+               "passes, fusion, plan, llvm, asm, all)\nthreads=cores dump=0 nans=0\n");
+    /* known keys still count beside an unknown one */
+    char want[256];
+    snprintf(want, sizeof want, "jx: warning: JX_DUMP: unknown key 'fuse' ignored (known: ir, "
+             "passes, fusion, plan, llvm, asm, all)\nthreads=cores dump=%d nans=0\n",
+             JX__DUMP_PLAN);
+    ASSERT_OUT("JX_DUMP=fuse,plan", want);
+}
+
+static void test_debug_nans(void) {
+    ASSERT_OUT("JX_DEBUG_NANS=maybe", "jx: warning: JX_DEBUG_NANS=maybe is not 1, true, on, yes, "
+               "0, false, off or no; using off\nthreads=cores dump=0 nans=0\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "child") == 0) return child();
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        perror("readlink /proc/self/exe");
+        return 1;
+    }
+    self[n] = 0;
+    CU_TestInfo tests[] = {
+        {"valid values are read without a word", test_valid},
+        {"JX_NUM_THREADS not a count: one warning", test_num_threads},
+        {"JX_DUMP with an unknown key: one warning", test_dump},
+        {"JX_DEBUG_NANS neither yes nor no: one warning", test_debug_nans},
+        CU_TEST_INFO_NULL,
+    };
+    return jt_run("jit_env", tests);
+}
