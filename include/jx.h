@@ -213,6 +213,14 @@ jx_fn *jx_trace_at(jx_loc loc, const char *name, jx_body body, void *user, int n
  * lets a body stop early once something went wrong. */
 jx_status jx_trace_status(void);
 
+/* Records an error on the innermost trace with the caller's place, as a failing op does
+ * (the first error wins; later ops do nothing): for libraries built on jx, such as the
+ * layers of jx/nn, that check their own arguments. The message reads
+ * "file:line: what: <fmt...>". Outside any trace it sets jx_errmsg(). Returns an
+ * invalid value, so `return jx_trace_error_at(...)` reads well in a layer. */
+jx_val jx_trace_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Queries on traced values; invalid values give rank -1 / dtype JX_DTYPE_COUNT. */
 jx_aval jx_aval_of(jx_val x);
 int jx_rank(jx_val x);

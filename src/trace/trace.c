@@ -1,6 +1,8 @@
 /* trace.c: the tracer. A thread-local stack of traces; ops bind equations onto the
  * innermost one after running the primitive's shape rule; values of enclosing traces
  * used inside a nested body are captured as extra inputs (closure conversion). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,6 +399,21 @@ jx_fn *jx_trace_at(jx_loc loc, const char *name, jx_body body, void *user, int n
 }
 
 jx_status jx_trace_status(void) { return top ? top->status : JX_OK; }
+
+jx_val jx_trace_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (code == JX_OK) code = JX_ERR_ARG;
+    if (!top) {
+        jx__fail(code, loc, what, "%s", msg);
+        return JX_NONE;
+    }
+    jx__trace_fail(top, code, loc, what, "%s", msg);
+    return (jx_val){top->id, -1};
+}
 
 jx_aval jx_aval_of(jx_val x) { return jx__val_aval(x); }
 int jx_rank(jx_val x) { return jx__val_aval(x).rank; }

@@ -1,0 +1,67 @@
+/* jx/plot.h: PNG plots of training curves and of a confusion matrix, drawn with cairo
+ * (Debian's libcairo2) and written atomically (temporary file, fsync, rename).
+ *
+ *     double loss[10] = {...}, acc[10] = {...};
+ *     jx_plot_series s[2] = {{"train loss", NULL, loss, 10}, {"test loss", NULL, tl, 10}};
+ *     jx_plot_lines("out/loss.png", "MNIST MLP", "epoch", "loss", 2, s, 0, 0);
+ *     jx_plot_confusion("out/confusion.png", "test set", 10, m.confusion, NULL, 0);
+ *
+ * Where jx was built without cairo these return JX_ERR_UNSUPPORTED (jx_plot_available()
+ * says which). Errors (a bad argument, an unwritable path) return a status with
+ * jx_errmsg() naming the function and the file; an existing file is then left as it was.
+ */
+#ifndef JX_PLOT_H
+#define JX_PLOT_H
+
+#include <jx.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when jx was built with cairo, else 0. */
+int jx_plot_available(void);
+
+/* One curve: n points (x[i], y[i]); x NULL means 0, 1, ..., n-1. NaN y values leave a gap.
+ * label (may be NULL) goes into the legend. */
+typedef struct jx_plot_series {
+    const char *label;
+    const double *x;
+    const double *y;
+    int64_t n;
+} jx_plot_series;
+
+/* The fixed layout, in pixels, so that tests and users can locate the plot area: it spans
+ * [LEFT, width - RIGHT) x [TOP, height - BOTTOM). */
+#define JX_PLOT_LEFT 80
+#define JX_PLOT_RIGHT 20
+#define JX_PLOT_TOP 40
+#define JX_PLOT_BOTTOM 60
+
+/* Series colours (RGB 0-255), used in order: series i gets colour i % JX_PLOT_NCOLORS. */
+#define JX_PLOT_NCOLORS 6
+extern const unsigned char jx_plot_colors[JX_PLOT_NCOLORS][3];
+
+/* Line plot of nseries curves with a title, axis labels (may be NULL), grid, ticks and a
+ * legend, as a width x height PNG (0 for the default 800 x 500). The axes span the data
+ * (y padded by 5% and rounded to ticks). */
+jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
+                        const char *ylabel, int nseries, const jx_plot_series *series, int width,
+                        int height);
+
+/* The layout of the confusion matrix: cell (true i, predicted j) is the square at
+ * (CM_LEFT + j * cell, CM_TOP + i * cell) of side cell. */
+#define JX_PLOT_CM_LEFT 80
+#define JX_PLOT_CM_TOP 60
+
+/* Confusion matrix as a heat map: k x k counts, counts[true * k + predicted] (the layout
+ * of jx_metrics.confusion). Each cell is shaded by its share of its row (white 0 to dark
+ * blue 1) and shows its count; class_names (may be NULL: "0", "1", ...) label the rows
+ * (true) and columns (predicted). cell is the side of a cell in pixels (0: 40). */
+jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, const int64_t *counts,
+                            const char *const *class_names, int cell);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JX_PLOT_H */
