@@ -42,6 +42,17 @@ void jx__trace_fail(jx__trace *t, jx_status code, jx_loc loc, const char *what, 
     if (t->errmsg) strcpy(t->errmsg, m);
 }
 
+jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (top) jx__trace_fail(top, code, loc, what, "%s", msg);
+    else jx__fail(code, loc, what, "%s", msg);
+    return code;
+}
+
 static bool oom(jx__trace *t) {
     jx__trace_fail(t, JX_ERR_NOMEM, t->loc, t->name, "out of memory while tracing");
     return false;

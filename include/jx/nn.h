@@ -1,0 +1,10 @@
+/* jx/nn.h: the layer users write models in, on top of jx.h: trees of parameters
+ * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
+ * (jx/optim.h) and checkpoints (jx/checkpoint.h). docs/nn.md walks through them. */
+#ifndef JX_NN_H
+#define JX_NN_H
+
+#include <jx.h>
+#include <jx/tree.h>
+
+#endif /* JX_NN_H */
