@@ -5,6 +5,8 @@
 #define JX_NN_H
 
 #include <jx.h>
+#include <jx/init.h>
+#include <jx/random.h>
 #include <jx/tree.h>
 
 #endif /* JX_NN_H */
