@@ -213,12 +213,11 @@ jx_fn *jx_trace_at(jx_loc loc, const char *name, jx_body body, void *user, int n
  * lets a body stop early once something went wrong. */
 jx_status jx_trace_status(void);
 
-/* Records an error on the innermost trace with the caller's place, as a failing op does
- * (the first error wins; later ops do nothing): for libraries built on jx, such as the
- * layers of jx/nn, that check their own arguments. The message reads
- * "file:line: what: <fmt...>". Outside any trace it sets jx_errmsg(). Returns an
- * invalid value, so `return jx_trace_error_at(...)` reads well in a layer. */
-jx_val jx_trace_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...)
+/* Records an error for code built on jx (src/nn, a user's library), as jx's own ops do:
+ * "<file>:<line>: <what>: <message>". Inside a trace it becomes the innermost trace's
+ * sticky error (the first one wins, jx_trace then fails with it); outside of any trace it
+ * is this thread's last error. what may be NULL. Returns code. */
+jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Queries on traced values; invalid values give rank -1 / dtype JX_DTYPE_COUNT. */

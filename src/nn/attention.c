@@ -16,7 +16,7 @@ static int check_mask(jx_loc loc, jx_val mask, const int64_t want[4]) {
         ok = d == 1 || d == w;
     }
     if (!ok)
-        jx_trace_error_at(loc, JX_ERR_SHAPE, "attention",
+        jx__nn_fail(loc, JX_ERR_SHAPE, "attention",
                           "mask %s must be bool and broadcast to (B,H,Tq,Tk) = (%lld,%lld,%lld,%lld)",
                           jx__nn_avs(mask), (long long)want[0], (long long)want[1],
                           (long long)want[2], (long long)want[3]);
@@ -59,13 +59,13 @@ static jx_val project(jx_loc loc, const char *name, jx_val x, jx_val w, jx_val b
 
 jx_val jx_nn_mha_at(jx_loc loc, jx_val xq, jx_val xkv, const jx_nn_mha_params *p, jx_val mask) {
     const char *what = "mha";
-    if (!p) return jx_trace_error_at(loc, JX_ERR_ARG, what, "params must not be NULL");
+    if (!p) return jx__nn_fail(loc, JX_ERR_ARG, what, "params must not be NULL");
     if (!jx__nn_rank(loc, what, "query input", xq, 3) || !jx__nn_rank(loc, what, "key/value input", xkv, 3) ||
         !jx__nn_rank(loc, what, "wq", p->wq, 3) || !jx__nn_rank(loc, what, "wo", p->wo, 3))
         return JX_NONE;
     int64_t h = jx_dim(p->wq, 1), d = jx_dim(p->wq, 2), f = jx_dim(p->wo, 2);
     if (jx_dim(xkv, 0) != jx_dim(xq, 0) || jx_dim(xkv, 2) != jx_dim(xq, 2))
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "query input %s and key/value input %s differ in batch or features",
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "query input %s and key/value input %s differ in batch or features",
                                  jx__nn_avs(xq), jx__nn_avs(xkv));
     jx_ints hd = JX_INTS(h, d);
     if (!jx__nn_param(loc, what, "bq", p->bq, xq, hd) || !jx__nn_param(loc, what, "bk", p->bk, xq, hd) ||
@@ -82,6 +82,6 @@ jx_val jx_nn_mha_at(jx_loc loc, jx_val xq, jx_val xkv, const jx_nn_mha_params *p
 }
 
 jx_val jx_nn_causal_mask_at(jx_loc loc, int64_t t) {
-    if (t < 0) return jx_trace_error_at(loc, JX_ERR_ARG, "causal_mask", "length %lld is negative", (long long)t);
+    if (t < 0) return jx__nn_fail(loc, JX_ERR_ARG, "causal_mask", "length %lld is negative", (long long)t);
     return jx_ge_at(loc, jx_iota_at(loc, JX_I32, JX_INTS(t, t), 0), jx_iota_at(loc, JX_I32, JX_INTS(t, t), 1));
 }

@@ -11,7 +11,7 @@ jx_val jx_nn_dense_at(jx_loc loc, jx_val x, jx_val w, jx_val b) {
     int r = jx_rank(x);
     int64_t in = jx_dim(x, -1), out = jx_dim(w, 1);
     if (jx_dim(w, 0) != in)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what,
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what,
                                  "kernel %s wants %lld input features, input %s has %lld",
                                  jx__nn_avs(w), (long long)jx_dim(w, 0), jx__nn_avs(x),
                                  (long long)in);
@@ -40,7 +40,7 @@ static int check_conv(jx_loc loc, const char *what, jx_val x, jx_val w, jx_val b
         return 0;
     int64_t c = jx_dim(x, 3), kc = jx_dim(w, 2), o = jx_dim(w, 3);
     if (groups < 1 || c % groups || o % groups) {
-        jx_trace_error_at(loc, JX_ERR_SHAPE, what,
+        jx__nn_fail(loc, JX_ERR_SHAPE, what,
                           "%lld groups do not divide the %lld input and %lld output channels "
                           "of input %s and kernel %s",
                           (long long)groups, (long long)c, (long long)o, jx__nn_avs(x),
@@ -48,14 +48,14 @@ static int check_conv(jx_loc loc, const char *what, jx_val x, jx_val w, jx_val b
         return 0;
     }
     if (kc * groups != c) {
-        jx_trace_error_at(loc, JX_ERR_SHAPE, what,
+        jx__nn_fail(loc, JX_ERR_SHAPE, what,
                           "kernel %s wants %lld input channels (groups %lld), input %s has %lld",
                           jx__nn_avs(w), (long long)(kc * groups), (long long)groups,
                           jx__nn_avs(x), (long long)c);
         return 0;
     }
     if (jx_dtype_of(w) != jx_dtype_of(x)) {
-        jx_trace_error_at(loc, JX_ERR_DTYPE, what, "kernel %s and input %s differ in dtype",
+        jx__nn_fail(loc, JX_ERR_DTYPE, what, "kernel %s and input %s differ in dtype",
                           jx__nn_avs(w), jx__nn_avs(x));
         return 0;
     }
@@ -76,13 +76,13 @@ static jx_nn_conv2d_opts conv_defaults(const jx_nn_conv2d_opts *opts) {
 static int check_opts(jx_loc loc, const char *what, const jx_nn_conv2d_opts *o) {
     for (int i = 0; i < 2; i++)
         if (o->stride[i] < 1 || o->dilation[i] < 1) {
-            jx_trace_error_at(loc, JX_ERR_ARG, what, "stride (%lld,%lld) and dilation (%lld,%lld) must be positive",
+            jx__nn_fail(loc, JX_ERR_ARG, what, "stride (%lld,%lld) and dilation (%lld,%lld) must be positive",
                               (long long)o->stride[0], (long long)o->stride[1],
                               (long long)o->dilation[0], (long long)o->dilation[1]);
             return 0;
         }
     if ((unsigned)o->padding > JX_NN_PAD_EXPLICIT) {
-        jx_trace_error_at(loc, JX_ERR_ARG, what, "unknown padding kind %d", (int)o->padding);
+        jx__nn_fail(loc, JX_ERR_ARG, what, "unknown padding kind %d", (int)o->padding);
         return 0;
     }
     return 1;
@@ -124,7 +124,7 @@ jx_val jx_nn_conv_transpose2d_at(jx_loc loc, jx_val x, jx_val w, jx_val b,
     jx_nn_conv2d_opts o = conv_defaults(opts);
     if (!check_opts(loc, what, &o)) return JX_NONE;
     if (o.groups != 1)
-        return jx_trace_error_at(loc, JX_ERR_UNSUPPORTED, what, "groups %lld: only 1 is supported",
+        return jx__nn_fail(loc, JX_ERR_UNSUPPORTED, what, "groups %lld: only 1 is supported",
                                  (long long)o.groups);
     if (!check_conv(loc, what, x, w, b, 1)) return JX_NONE;
     int64_t lo[2], hi[2], one[2] = {1, 1};

@@ -31,13 +31,13 @@ jx_val jx_nn_dropout_at(jx_loc loc, jx_val x, double rate, jx_val key) {
     if (!jx__nn_float(loc, what, "input", x) || !jx__nn_valid(loc, what, "key", key)) return JX_NONE;
     jx_aval k = jx_aval_of(key);
     if (k.dtype != JX_U32 || k.rank != 1 || k.shape[0] != 2)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "key %s must be u32[2]", jx__nn_avs(key));
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "key %s must be u32[2]", jx__nn_avs(key));
     if (!(rate >= 0 && rate <= 1))
-        return jx_trace_error_at(loc, JX_ERR_ARG, what, "rate %g must be in [0, 1]", rate);
+        return jx__nn_fail(loc, JX_ERR_ARG, what, "rate %g must be in [0, 1]", rate);
     int64_t n = 1;
     for (int i = 0; i < jx_rank(x); i++) n *= jx_dim(x, i);
     if (n > (int64_t)UINT32_MAX)
-        return jx_trace_error_at(loc, JX_ERR_UNSUPPORTED, what, "input %s has 2^32 elements or more",
+        return jx__nn_fail(loc, JX_ERR_UNSUPPORTED, what, "input %s has 2^32 elements or more",
                                  jx__nn_avs(x));
     if (rate == 0) return x;
     jx_val zero = jx_zeros_like_at(loc, x);

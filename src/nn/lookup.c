@@ -13,7 +13,7 @@ jx_val jx_nn_embedding_at(jx_loc loc, jx_val table, jx_val ids) {
     if (!jx__nn_rank(loc, what, "table", table, 2) || !jx__nn_valid(loc, what, "ids", ids))
         return JX_NONE;
     if (!jx_dtype_is_int(jx_dtype_of(ids)))
-        return jx_trace_error_at(loc, JX_ERR_DTYPE, what, "ids %s must be integers", jx__nn_avs(ids));
+        return jx__nn_fail(loc, JX_ERR_DTYPE, what, "ids %s must be integers", jx__nn_avs(ids));
     return jx_gather_at(loc, table, ids, 0, 0);
 }
 
@@ -22,7 +22,7 @@ jx_val jx_nn_embedding_at(jx_loc loc, jx_val table, jx_val ids) {
 static jx_val nearest_axis(jx_loc loc, jx_val x, int axis, int64_t n) {
     int64_t m = jx_dim(x, axis);
     jx_array *idx = jx_array_zeros(JX_I32, JX_INTS(n));
-    if (!idx) return jx_trace_error_at(loc, JX_ERR_NOMEM, "resize", "out of memory");
+    if (!idx) return jx__nn_fail(loc, JX_ERR_NOMEM, "resize", "out of memory");
     int32_t *p = jx_array_data_mut(idx);
     for (int64_t i = 0; i < n; i++) {
         float o = ((float)i + 0.5f) * (float)m / (float)n;
@@ -61,7 +61,7 @@ static jx_array *bilinear_weights(int64_t m, int64_t n, jx_dtype t) {
 static jx_val bilinear_axis(jx_loc loc, jx_val x, int axis, int64_t n) {
     int r = jx_rank(x);
     jx_array *w = bilinear_weights(jx_dim(x, axis), n, jx_dtype_of(x));
-    if (!w) return jx_trace_error_at(loc, JX_ERR_NOMEM, "resize", "out of memory");
+    if (!w) return jx__nn_fail(loc, JX_ERR_NOMEM, "resize", "out of memory");
     jx_val y = jx_dot_general_at(loc, x, jx_const_at(loc, w), JX_INTS(axis), JX_INTS(0), JX_NOINTS,
                                  JX_NOINTS);
     jx_array_release(w);
@@ -75,12 +75,12 @@ jx_val jx_nn_resize_at(jx_loc loc, jx_val x, int64_t oh, int64_t ow, jx_nn_resiz
     const char *what = "resize";
     if (!jx__nn_rank(loc, what, "input", x, 4)) return JX_NONE;
     if (oh < 1 || ow < 1)
-        return jx_trace_error_at(loc, JX_ERR_ARG, what, "output size (%lld,%lld) of input %s must be positive",
+        return jx__nn_fail(loc, JX_ERR_ARG, what, "output size (%lld,%lld) of input %s must be positive",
                                  (long long)oh, (long long)ow, jx__nn_avs(x));
     if (method != JX_NN_RESIZE_NEAREST && method != JX_NN_RESIZE_BILINEAR)
-        return jx_trace_error_at(loc, JX_ERR_ARG, what, "unknown method %d", (int)method);
+        return jx__nn_fail(loc, JX_ERR_ARG, what, "unknown method %d", (int)method);
     if (jx_dim(x, 1) < 1 || jx_dim(x, 2) < 1)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "input %s is empty", jx__nn_avs(x));
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "input %s is empty", jx__nn_avs(x));
     int64_t size[2] = {oh, ow};
     for (int a = 1; a <= 2; a++) {
         if (jx_dim(x, a) == size[a - 1]) continue;
@@ -93,6 +93,6 @@ jx_val jx_nn_resize_at(jx_loc loc, jx_val x, int64_t oh, int64_t ow, jx_nn_resiz
 jx_val jx_nn_upsample_at(jx_loc loc, jx_val x, int64_t factor, jx_nn_resize method) {
     if (!jx__nn_rank(loc, "upsample", "input", x, 4)) return JX_NONE;
     if (factor < 1)
-        return jx_trace_error_at(loc, JX_ERR_ARG, "upsample", "factor %lld must be positive", (long long)factor);
+        return jx__nn_fail(loc, JX_ERR_ARG, "upsample", "factor %lld must be positive", (long long)factor);
     return jx_nn_resize_at(loc, x, jx_dim(x, 1) * factor, jx_dim(x, 2) * factor, method);
 }

@@ -10,7 +10,7 @@ static int check_pair(jx_loc loc, const char *what, const char *na, jx_val a, co
     if (!jx__nn_float(loc, what, na, a) || !jx__nn_float(loc, what, nb, b)) return 0;
     jx_aval x = jx_aval_of(a), y = jx_aval_of(b);
     if (jx_aval_equal(&x, &y)) return 1;
-    jx_trace_error_at(loc, JX_ERR_SHAPE, what, "%s %s and %s %s differ", na, jx__nn_avs(a), nb,
+    jx__nn_fail(loc, JX_ERR_SHAPE, what, "%s %s and %s %s differ", na, jx__nn_avs(a), nb,
                       jx__nn_avs(b));
     return 0;
 }
@@ -22,11 +22,11 @@ static jx_val ce_int(jx_loc loc, const char *what, jx_val logits, jx_val labels,
         return JX_NONE;
     jx_aval l = jx_aval_of(logits), y = jx_aval_of(labels);
     if (!jx_dtype_is_int(y.dtype))
-        return jx_trace_error_at(loc, JX_ERR_DTYPE, what, "labels %s must be integers", jx__nn_avs(labels));
+        return jx__nn_fail(loc, JX_ERR_DTYPE, what, "labels %s must be integers", jx__nn_avs(labels));
     int same = y.rank == l.rank - 1;
     for (int i = 0; same && i < y.rank; i++) same = y.shape[i] == l.shape[i];
     if (!same)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "labels %s should have the shape of logits %s without its last (class) axis",
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "labels %s should have the shape of logits %s without its last (class) axis",
                                  jx__nn_avs(labels), jx__nn_avs(logits));
     int64_t k = l.shape[l.rank - 1];
     jx_val lse = jx_logsumexp_at(loc, logits, -1);
@@ -99,7 +99,7 @@ jx_val jx_loss_abs_error_at(jx_loc loc, jx_val pred, jx_val target) {
 
 jx_val jx_loss_huber_at(jx_loc loc, jx_val pred, jx_val target, double delta) {
     if (!check_pair(loc, "huber", "predictions", pred, "targets", target)) return JX_NONE;
-    if (!(delta > 0)) return jx_trace_error_at(loc, JX_ERR_ARG, "huber", "delta %g must be positive", delta);
+    if (!(delta > 0)) return jx__nn_fail(loc, JX_ERR_ARG, "huber", "delta %g must be positive", delta);
     jx_val a = jx_abs_at(loc, jx_sub_at(loc, pred, target));
     jx_val q = jx_min_at(loc, a, jx_scalar_like_at(loc, a, delta));
     jx_val lin = jx_sub_at(loc, a, q);

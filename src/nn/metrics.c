@@ -18,7 +18,7 @@ static jx_status fail(jx_status code, const char *what, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    jx_trace_error_at(noloc, code, what, "%s", msg);
+    jx__nn_fail(noloc, code, what, "%s", msg);
     return code;
 }
 

@@ -1,4 +1,7 @@
 /* nn_util.c: argument checks and small helpers shared by the layers and losses. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "nn_util.h"
 
 const char *jx__nn_avs(jx_val v) {
@@ -15,7 +18,7 @@ int jx__nn_given(jx_val p) { return !(p.trace == JX_NONE.trace && p.id == JX_NON
 int jx__nn_valid(jx_loc loc, const char *what, const char *name, jx_val x) {
     if (jx_trace_status() != JX_OK) return 0;
     if (jx_val_ok(x)) return 1;
-    jx_trace_error_at(loc, JX_ERR_ARG, what, "%s is not a valid traced value", name);
+    jx__nn_fail(loc, JX_ERR_ARG, what, "%s is not a valid traced value", name);
     return 0;
 }
 
@@ -23,7 +26,7 @@ int jx__nn_float(jx_loc loc, const char *what, const char *name, jx_val x) {
     if (!jx__nn_valid(loc, what, name, x)) return 0;
     jx_dtype t = jx_dtype_of(x);
     if (t == JX_F32 || t == JX_F64) return 1;
-    jx_trace_error_at(loc, JX_ERR_DTYPE, what, "%s %s must be f32 or f64", name, jx__nn_avs(x));
+    jx__nn_fail(loc, JX_ERR_DTYPE, what, "%s %s must be f32 or f64", name, jx__nn_avs(x));
     return 0;
 }
 
@@ -31,7 +34,7 @@ int jx__nn_rank(jx_loc loc, const char *what, const char *name, jx_val x, int ra
     if (!jx__nn_float(loc, what, name, x)) return 0;
     int r = jx_rank(x);
     if (rank >= 0 ? r == rank : r >= -rank) return 1;
-    jx_trace_error_at(loc, JX_ERR_SHAPE, what, "%s %s must have rank %s%d", name, jx__nn_avs(x),
+    jx__nn_fail(loc, JX_ERR_SHAPE, what, "%s %s must have rank %s%d", name, jx__nn_avs(x),
                       rank >= 0 ? "" : "at least ", rank >= 0 ? rank : -rank);
     return 0;
 }
@@ -46,12 +49,12 @@ int jx__nn_param(jx_loc loc, const char *what, const char *name, jx_val p, jx_va
     if (!same) {
         jx_aval want = jx_aval_make(a.dtype, shape);
         char wb[96];
-        jx_trace_error_at(loc, JX_ERR_SHAPE, what, "%s %s should be %s for input %s", name,
+        jx__nn_fail(loc, JX_ERR_SHAPE, what, "%s %s should be %s for input %s", name,
                           jx__nn_avs(p), jx_aval_str(&want, wb, sizeof wb), jx__nn_avs(like));
         return 0;
     }
     if (a.dtype != jx_dtype_of(like)) {
-        jx_trace_error_at(loc, JX_ERR_DTYPE, what, "%s %s and input %s differ in dtype", name,
+        jx__nn_fail(loc, JX_ERR_DTYPE, what, "%s %s and input %s differ in dtype", name,
                           jx__nn_avs(p), jx__nn_avs(like));
         return 0;
     }
@@ -70,4 +73,35 @@ void jx__nn_same_pads(int64_t n, int64_t k, int64_t stride, int64_t *lo, int64_t
     if (total < 0) total = 0;
     *lo = total / 2;
     *hi = total - *lo;
+}
+
+jx_val jx__nn_fail(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
+    char msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jx_error_at(loc, code, what, "%s", msg);
+    return JX_NONE;
+}
+
+jx_array *jx__nn_eval1(jx_loc loc, const char *name, jx_body body, void *user, int nin, jx_array *const *in) {
+    jx_aval avals[8];
+    if (nin > 8) {
+        jx_error_at(loc, JX_ERR_INTERNAL, name, "too many inputs");
+        return NULL;
+    }
+    for (int i = 0; i < nin; i++) {
+        if (!in[i]) {
+            jx_error_at(loc, JX_ERR_ARG, name, "input %d is NULL", i);
+            return NULL;
+        }
+        avals[i] = jx_array_aval(in[i]);
+    }
+    jx_fn *f = jx_trace_at(loc, name, body, user, nin, avals, 1);
+    if (!f) return NULL;
+    jx_array *out = NULL;
+    jx_status st = jx_eval(f, nin, in, 1, &out);
+    jx_fn_release(f);
+    return st == JX_OK ? out : NULL;
 }

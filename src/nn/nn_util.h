@@ -1,5 +1,6 @@
-/* nn_util.h: argument checks shared by the layers and losses of src/nn. Each check
- * records an error at the caller's place (jx_trace_error_at) naming the layer, the
+/* nn_util.h: helpers shared by src/nn: argument checks for the layers and losses, failing
+ * with an invalid value, and evaluating a small traced body on host arrays. Each check
+ * records an error at the caller's place (jx_error_at) naming the layer, the
  * argument and its aval, and returns 0, so a layer reads
  * `if (!jx__nn_rank(loc, "dense", "x", x, -2)) return JX_NONE;`. src/nn is a user of
  * the public API only. */
@@ -31,5 +32,14 @@ jx_val jx__nn_affine(jx_loc loc, jx_val x, jx_val s, jx_val b);
 /* Padding (lo, hi) of one spatial axis of size n for a window of size k (already
  * dilated) and a stride, as lax.padtype_to_pads does for SAME and VALID. */
 void jx__nn_same_pads(int64_t n, int64_t k, int64_t stride, int64_t *lo, int64_t *hi);
+
+/* Records the error (jx_error_at) and returns JX_NONE, for ops that give a value. */
+jx_val jx__nn_fail(jx_loc loc, jx_status code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Traces body (nin inputs of in's avals, one output) and evaluates it on in with the
+ * reference interpreter; returns the output (a new reference) or NULL with the error set.
+ * The host forms of the PRNG and the initializers are built on it. */
+jx_array *jx__nn_eval1(jx_loc loc, const char *name, jx_body body, void *user, int nin, jx_array *const *in);
 
 #endif

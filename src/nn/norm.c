@@ -83,7 +83,7 @@ jx_val jx_nn_group_norm_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, int6
     int r = jx_rank(x);
     int64_t c = jx_dim(x, -1);
     if (groups < 1 || c % groups)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "%lld groups do not divide the %lld channels of input %s",
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "%lld groups do not divide the %lld channels of input %s",
                                  (long long)groups, (long long)c, jx__nn_avs(x));
     /* (N,...,C) -> (N,...,G,C/G), statistics over all but N and G */
     int64_t shape[JX_MAX_RANK + 1], axes[JX_MAX_RANK];
@@ -92,7 +92,7 @@ jx_val jx_nn_group_norm_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, int6
     shape[r - 1] = groups;
     shape[r] = c / groups;
     if (r + 1 > JX_MAX_RANK)
-        return jx_trace_error_at(loc, JX_ERR_SHAPE, what, "input %s: rank %d is too large to split channels",
+        return jx__nn_fail(loc, JX_ERR_SHAPE, what, "input %s: rank %d is too large to split channels",
                                  jx__nn_avs(x), r);
     for (int i = 1; i < r - 1; i++) axes[na++] = i;
     axes[na++] = r;

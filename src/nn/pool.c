@@ -8,12 +8,12 @@ static int pool_setup(jx_loc loc, const char *what, jx_val x, int64_t kh, int64_
                       int64_t lo[4], int64_t hi[4]) {
     if (!jx__nn_rank(loc, what, "input", x, 4)) return 0;
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1) {
-        jx_trace_error_at(loc, JX_ERR_ARG, what, "window (%lld,%lld) and strides (%lld,%lld) must be positive",
+        jx__nn_fail(loc, JX_ERR_ARG, what, "window (%lld,%lld) and strides (%lld,%lld) must be positive",
                           (long long)kh, (long long)kw, (long long)sh, (long long)sw);
         return 0;
     }
     if (padding != JX_NN_PAD_SAME && padding != JX_NN_PAD_VALID) {
-        jx_trace_error_at(loc, JX_ERR_ARG, what, "padding must be SAME or VALID");
+        jx__nn_fail(loc, JX_ERR_ARG, what, "padding must be SAME or VALID");
         return 0;
     }
     int64_t k[2] = {kh, kw}, s[2] = {sh, sw};
@@ -24,7 +24,7 @@ static int pool_setup(jx_loc loc, const char *what, jx_val x, int64_t kh, int64_
         str[1 + i] = s[i];
         if (padding == JX_NN_PAD_SAME) jx__nn_same_pads(n, k[i], s[i], &lo[1 + i], &hi[1 + i]);
         else if (n < k[i]) {
-            jx_trace_error_at(loc, JX_ERR_SHAPE, what, "window (%lld,%lld) is larger than input %s (VALID padding)",
+            jx__nn_fail(loc, JX_ERR_SHAPE, what, "window (%lld,%lld) is larger than input %s (VALID padding)",
                               (long long)kh, (long long)kw, jx__nn_avs(x));
             return 0;
         }

@@ -109,9 +109,9 @@ jx_val jx_nn_rnn_at(jx_loc loc, jx_nn_cell cell, const jx_val *params, jx_val x,
     if (carry_out)
         for (int i = 0; i < ncarry; i++) carry_out[i] = JX_NONE;
     if (cell != JX_NN_CELL_LSTM && cell != JX_NN_CELL_GRU)
-        return jx_trace_error_at(loc, JX_ERR_ARG, what, "unknown cell kind %d", (int)cell);
+        return jx__nn_fail(loc, JX_ERR_ARG, what, "unknown cell kind %d", (int)cell);
     if (!params || !carry)
-        return jx_trace_error_at(loc, JX_ERR_ARG, what, "params and carry must not be NULL");
+        return jx__nn_fail(loc, JX_ERR_ARG, what, "params and carry must not be NULL");
     if (!jx__nn_rank(loc, what, "input", x, 3)) return JX_NONE;
     if (!check_cell(loc, what, cell, x, jx_dim(x, 0), jx_dim(x, 2), params, carry)) return JX_NONE;
     rnn_ctx ctx = {loc, cell, params};

@@ -44,6 +44,17 @@ void jx__trace_fail(jx__trace *t, jx_status code, jx_loc loc, const char *what, 
     if (t->errmsg) strcpy(t->errmsg, m);
 }
 
+jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (top) jx__trace_fail(top, code, loc, what, "%s", msg);
+    else jx__fail(code, loc, what, "%s", msg);
+    return code;
+}
+
 static bool oom(jx__trace *t) {
     jx__trace_fail(t, JX_ERR_NOMEM, t->loc, t->name, "out of memory while tracing");
     return false;
@@ -399,21 +410,6 @@ jx_fn *jx_trace_at(jx_loc loc, const char *name, jx_body body, void *user, int n
 }
 
 jx_status jx_trace_status(void) { return top ? top->status : JX_OK; }
-
-jx_val jx_trace_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (code == JX_OK) code = JX_ERR_ARG;
-    if (!top) {
-        jx__fail(code, loc, what, "%s", msg);
-        return JX_NONE;
-    }
-    jx__trace_fail(top, code, loc, what, "%s", msg);
-    return (jx_val){top->id, -1};
-}
 
 jx_aval jx_aval_of(jx_val x) { return jx__val_aval(x); }
 int jx_rank(jx_val x) { return jx__val_aval(x).rank; }

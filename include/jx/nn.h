@@ -1,0 +1,17 @@
+/* jx/nn.h: the layer users write models in, on top of jx.h: trees of parameters
+ * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
+ * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
+ * metrics (jx/metrics.h) and plots (jx/plot.h). docs/nn.md walks through them. */
+#ifndef JX_NN_H
+#define JX_NN_H
+
+#include <jx.h>
+#include <jx/init.h>
+#include <jx/layers.h>
+#include <jx/losses.h>
+#include <jx/metrics.h>
+#include <jx/plot.h>
+#include <jx/random.h>
+#include <jx/tree.h>
+
+#endif /* JX_NN_H */
