@@ -72,10 +72,13 @@ jx_val jx_loss_smooth_labels_at(jx_loc loc, jx_val targets, double alpha) {
     return jx_add_at(loc, t, jx_scalar_like_at(loc, targets, alpha / k));
 }
 
-/* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow, exact gradients. */
+/* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow, exact gradients. |x| is
+ * x * sign(x), whose derivative at 0 is 0 (abs'(0) is 1, JAX's convention), so with
+ * max's tie rule (half to each side) the derivative at 0 is sigmoid(0) = 0.5. */
 static jx_val softplus(jx_loc loc, jx_val x) {
     jx_val pos = jx_max_at(loc, x, jx_scalar_like_at(loc, x, 0.0));
-    return jx_add_at(loc, pos, jx_log1p_at(loc, jx_exp_at(loc, jx_neg_at(loc, jx_abs_at(loc, x)))));
+    jx_val absx = jx_mul_at(loc, x, jx_sign_at(loc, x));
+    return jx_add_at(loc, pos, jx_log1p_at(loc, jx_exp_at(loc, jx_neg_at(loc, absx))));
 }
 
 jx_val jx_loss_sigmoid_bce_at(jx_loc loc, jx_val logits, jx_val labels) {
