@@ -522,6 +522,10 @@ enum {
  * or of JX_SOLVE_*. */
 jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags);
 #define jx_triangular_solve(...) jx_triangular_solve_at(JX_HERE, __VA_ARGS__)
+/* jax.scipy.linalg.cho_solve((L, True), b): x with (L L^T) x = b for the lower factor L
+ * of jx_cholesky, b (..., n, k); two triangular solves. */
+jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
+#define jx_cho_solve(...) jx_cho_solve_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */

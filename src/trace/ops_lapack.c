@@ -1,4 +1,4 @@
-/* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve). cholesky
+/* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve). cholesky
  * symmetrizes its input first, as lax.linalg.cholesky does, so its derivative is that
  * of a symmetric matrix. */
 #include "ops_util.h"
@@ -25,4 +25,9 @@ jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags) {
                          jx__a_int(JX_A_UNIT_DIAGONAL, !!(flags & JX_SOLVE_UNIT_DIAGONAL))};
     jx_val in[2] = {a, b};
     return jx__bind1(loc, JX_PRIM_TRIANGULAR_SOLVE, 2, in, 4, attrs);
+}
+
+jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b) {
+    jx_val y = jx_triangular_solve_at(loc, L, b, JX_SOLVE_LEFT | JX_SOLVE_LOWER);
+    return jx_triangular_solve_at(loc, L, y, JX_SOLVE_LEFT | JX_SOLVE_LOWER | JX_SOLVE_TRANSPOSE_A);
 }

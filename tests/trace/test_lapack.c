@@ -184,6 +184,30 @@ static void test_vmap(void) {
     }
 }
 
+/* x = cho_solve(cholesky(s), b) for s = m m^T + 3 I (u non-NULL: s x, which is b); its
+ * derivatives in m and b */
+static void cho_body(jx_val *out, const jx_val *in, void *u) {
+    jx_val s = jx_matmul(in[0], jx_transpose(in[0], JX_INTS(0, 2, 1)));
+    jx_val eye = jx_convert(jx_eq(jx_iota(JX_I32, JX_INTS(3, 3), 0), jx_iota(JX_I32, JX_INTS(3, 3), 1)), JX_F64);
+    s = jx_add(s, jx_mul_s(eye, 3.0));
+    jx_val x = jx_cho_solve(jx_cholesky(s), in[1]);
+    out[0] = u ? jx_matmul(s, x) : x;
+}
+
+static void test_cho_solve(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F64, 2, 3, 3), JX_AVAL(JX_F64, 2, 3, 2)};
+    double mv[18], bv[12];
+    pattern(mv, 18, 0.2);
+    pattern(bv, 12, 1.7);
+    jx_array *in[2] = {jt_array(JX_F64, JX_INTS(2, 3, 3), mv), jt_array(JX_F64, JX_INTS(2, 3, 2), bv)};
+    int product = 1;
+    jx_array *y = jt_eval1(cho_body, &product, 2, in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    JT_ASSERT_ARRAY(y, bv, 12, 1e-13);
+    jx_array_release(y);
+    CU_ASSERT(jt_check_grads("cho_solve", cho_body, NULL, 2, av, -1, 1, 1e-6));
+}
+
 static int err_line;
 static void err_body(jx_val *out, const jx_val *in, void *u) {
     int flags = *(int *)u;
@@ -215,6 +239,7 @@ int main(void) {
         {"cholesky vs JAX", test_cholesky},
         {"triangular_solve, 16 flag combinations, vs JAX", test_triangular_solve},
         {"L L^T = x", test_reconstruct},
+        {"cho_solve", test_cho_solve},
         {"jvp/vjp vs finite differences", test_grads_fd},
         {"vmap vs a loop", test_vmap},
         {"errors", test_errors},
