@@ -208,6 +208,30 @@ static void test_cho_solve(void) {
     CU_ASSERT(jt_check_grads("cho_solve", cho_body, NULL, 2, av, -1, 1, 1e-6));
 }
 
+/* The text form prints the new attributes and parses back to the same text. */
+static void text_body(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_triangular_solve(jx_cholesky(in[0]), in[1], JX_SOLVE_LEFT | JX_SOLVE_LOWER | JX_SOLVE_UNIT_DIAGONAL);
+}
+
+static void test_text(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 3, 3), JX_AVAL(JX_F32, 3, 2)};
+    jx_fn *f = jt_trace_or_say("text", text_body, NULL, 2, av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char *t1 = jx_fn_to_string(f);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t1, "= cholesky "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t1, "= triangular_solve[left_side=1 lower=1 transpose_a=0 unit_diagonal=1] "));
+    jx_fn *g = jx_fn_parse(t1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    char *t2 = jx_fn_to_string(g);
+    CU_ASSERT_STRING_EQUAL(t1, t2);
+    free(t1);
+    free(t2);
+    jx_fn_release(g);
+    jx_fn_release(f);
+}
+
 static int err_line;
 static void err_body(jx_val *out, const jx_val *in, void *u) {
     int flags = *(int *)u;
@@ -240,6 +264,7 @@ int main(void) {
         {"triangular_solve, 16 flag combinations, vs JAX", test_triangular_solve},
         {"L L^T = x", test_reconstruct},
         {"cho_solve", test_cho_solve},
+        {"text form", test_text},
         {"jvp/vjp vs finite differences", test_grads_fd},
         {"vmap vs a loop", test_vmap},
         {"errors", test_errors},
