@@ -622,7 +622,8 @@ void jx_top_k_axis_at(jx_loc loc, jx_val x, int k, int axis, jx_val *values, jx_
 /* jnp.einsum on n operands: subscripts like "bij,bjk->bik", "ij,ij->", "...ij,...jk"
  * (letters a-z A-Z, "..." for leading dims, the output implicit as in numpy when "->"
  * is absent). Lowered to reduce_sum, dot_general (left to right) and transpose, so grad,
- * vmap and jit see only those. Repeated labels in one operand (diagonals) are an error. */
+ * vmap and jit see only those. A label repeated in one operand takes the diagonal ("ii->i",
+ * "ii->" the trace). */
 jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs);
 #define jx_einsum(...) jx_einsum_at(JX_HERE, __VA_ARGS__)
 
