@@ -2,7 +2,8 @@
  * jx traces conv_general_dilated with dimension numbers as transposes around the one
  * canonical primitive (docs/decisions.md); this prints, for a conv layer's forward pass
  * and for its forward + backward (value_and_grad of sum(conv(x, w)^2)), the jitted time
- * with NCHW/OIHW operands and with NHWC/HWIO ones, and their ratio.
+ * with NCHW/OIHW operands and with NHWC/HWIO ones, and their ratio; then what one of
+ * the transposes costs alone against a memcpy of the same bytes.
  *   usage: bench_conv_layout [reps] */
 #include <jx.h>
 #include <stdio.h>
@@ -17,6 +18,11 @@ static void conv_body(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_conv_general_dilated(in[0], in[1], &o, *d, JX_PADDING_SAME);
 }
 
+static void nhwc_to_nchw(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_transpose(in[0], JX_INTS(0, 3, 1, 2));
+}
+
 static void loss_body(jx_val *out, const jx_val *in, void *u) {
     jx_val y;
     conv_body(&y, in, u);
@@ -26,26 +32,26 @@ static void loss_body(jx_val *out, const jx_val *in, void *u) {
 struct run {
     jx_exec *x;
     jx_array *in[2];
-    int nout;
+    int nout, nin;
 };
 
 static void run_exec(void *arg) {
     struct run *r = arg;
     jx_array *out[3] = {NULL, NULL, NULL};
-    if (jx_exec_run(r->x, 2, r->in, r->nout, out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
+    if (jx_exec_run(r->x, r->nin, r->in, r->nout, out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
     for (int i = 0; i < r->nout; i++) jx_array_release(out[i]);
 }
 
 /* Jitted time of body (grad: value_and_grad of it) on x, w; -1 on failure. */
 static double time_one(int reps, jx_body body, bool grad, jx_conv_dims *d, jx_aval xa, jx_aval wa) {
     jx_aval av[2] = {xa, wa};
-    jx_fn *f = jx_trace("conv", body, d, 2, av, 1);
+    jx_fn *f = jx_trace("conv", body, d, wa.rank ? 2 : 1, av, 1);
     jx_fn *g = f && grad ? jx_value_and_grad(f, JX_INTS(0, 1)) : NULL;
     jx_jit_opts opts = JX_JIT_DEFAULTS;
-    struct run r = {jx_jit(grad ? g : f, JX_DEVICE_CPU, &opts), {NULL, NULL}, grad ? 3 : 1};
+    struct run r = {jx_jit(grad ? g : f, JX_DEVICE_CPU, &opts), {NULL, NULL}, grad ? 3 : 1, wa.rank ? 2 : 1};
     if (!r.x) return fprintf(stderr, "%s\n", jx_errmsg()), -1;
     r.in[0] = jx_array_full(JX_F32, (jx_ints){xa.shape, xa.rank}, 0.5);
-    r.in[1] = jx_array_full(JX_F32, (jx_ints){wa.shape, wa.rank}, 0.01);
+    if (r.nin == 2) r.in[1] = jx_array_full(JX_F32, (jx_ints){wa.shape, wa.rank}, 0.01);
     run_exec(&r);
     double t = bench_best(reps, run_exec, &r);
     jx_array_release(r.in[0]);
@@ -73,5 +79,9 @@ int main(int argc, char **argv) {
                    grad ? "fwd+bwd:" : "forward:", t0 * 1e3, t1 * 1e3, t1 / t0);
         }
     }
+    /* the first layer's input transpose alone (a rank-0 second aval: one input) */
+    double tt = time_one(reps, nhwc_to_nchw, false, NULL, JX_AVAL(JX_F32, 32, 28, 28, 32), jx_aval_make(JX_F32, JX_NOINTS));
+    printf("transpose f32[32,28,28,32] NHWC -> NCHW alone: %.3f ms\n", tt * 1e3);
+    bench_memcpy(reps, (size_t)32 * 28 * 28 * 32 * 4);
     return 0;
 }

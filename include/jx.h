@@ -511,6 +511,29 @@ jx_val jx_conv_general_dilated_at(jx_loc loc, jx_val lhs, jx_val rhs, const jx_c
 jx_val jx_conv2d_nhwc_at(jx_loc loc, jx_val x, jx_val w, int64_t sh, int64_t sw, jx_padding padding);
 #define jx_conv2d_nhwc(...) jx_conv2d_nhwc_at(JX_HERE, __VA_ARGS__)
 
+/* Linear algebra, as jax.lax.linalg (LAPACK/BLAS through OpenBLAS): leading dims are
+ * batch dims, matrices are the last two; f32 or f64.
+ * cholesky: the lower factor L of (x + x^T)/2 (x symmetric positive definite; a matrix
+ * that is not gives NaNs in the lower triangle, like JAX). L's upper triangle is zero. */
+jx_val jx_cholesky_at(jx_loc loc, jx_val x);
+#define jx_cholesky(...) jx_cholesky_at(JX_HERE, __VA_ARGS__)
+/* Flags of jx_triangular_solve (0: lax's defaults, right side and upper). */
+enum {
+    JX_SOLVE_LEFT = 1,          /* solve op(a) x = b rather than x op(a) = b */
+    JX_SOLVE_LOWER = 2,         /* a is lower triangular (its other triangle is ignored) */
+    JX_SOLVE_TRANSPOSE_A = 4,   /* op(a) = a^T */
+    JX_SOLVE_UNIT_DIAGONAL = 8, /* a's diagonal is taken as ones */
+};
+/* lax.linalg.triangular_solve: x with op(a) x = b (JX_SOLVE_LEFT; b (..., m, n)) or
+ * x op(a) = b (b (..., n, m)), a (..., m, m) triangular, batch dims equal. flags: an
+ * or of JX_SOLVE_*. */
+jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags);
+#define jx_triangular_solve(...) jx_triangular_solve_at(JX_HERE, __VA_ARGS__)
+/* jax.scipy.linalg.cho_solve((L, True), b): x with (L L^T) x = b for the lower factor L
+ * of jx_cholesky, b (..., n, k); two triangular solves. */
+jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
+#define jx_cho_solve(...) jx_cho_solve_at(JX_HERE, __VA_ARGS__)
+
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */
 typedef enum jx_window_kind { JX_WINDOW_SUM, JX_WINDOW_MAX, JX_WINDOW_MIN } jx_window_kind;
@@ -607,7 +630,8 @@ void jx_top_k_axis_at(jx_loc loc, jx_val x, int k, int axis, jx_val *values, jx_
 /* jnp.einsum on n operands: subscripts like "bij,bjk->bik", "ij,ij->", "...ij,...jk"
  * (letters a-z A-Z, "..." for leading dims, the output implicit as in numpy when "->"
  * is absent). Lowered to reduce_sum, dot_general (left to right) and transpose, so grad,
- * vmap and jit see only those. Repeated labels in one operand (diagonals) are an error. */
+ * vmap and jit see only those. A label repeated in one operand takes the diagonal ("ii->i",
+ * "ii->" the trace). */
 jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs);
 #define jx_einsum(...) jx_einsum_at(JX_HERE, __VA_ARGS__)
 

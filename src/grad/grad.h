@@ -34,6 +34,7 @@ void jx__grad_register_elementwise(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_movement(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_reduce(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_linalg(jx__jvp_rule *jvp, jx__transpose_rule *tr);
+void jx__grad_register_lapack(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_index(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_control(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_custom(jx__jvp_rule *jvp, jx__transpose_rule *tr);

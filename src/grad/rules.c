@@ -13,6 +13,7 @@ static void init_once(void) {
     jx__grad_register_movement(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_reduce(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_linalg(jx__jvp_rules, jx__transpose_rules);
+    jx__grad_register_lapack(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_index(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_control(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_custom(jx__jvp_rules, jx__transpose_rules);

@@ -3,7 +3,8 @@
  * operand only and not in the output are summed out first; then the operands are
  * contracted left to right with dot_general (a label shared by both sides is a batch dim
  * when the output or a later operand still needs it, else contracted); a final
- * transpose puts the output's order. Every error quotes the subscripts. */
+ * transpose puts the output's order. A label repeated within one operand takes its
+ * diagonal first. Every error quotes the subscripts. */
 #include <string.h>
 
 #include "ops_util.h"
@@ -91,6 +92,23 @@ static const char *term_str(const term *t, char *buf) {
     return buf;
 }
 
+/* x with every label repeated in t reduced to its diagonal (jnp.einsum("ii->i")): x times
+ * the mask "index i == index j" summed over j, until no label repeats. */
+static jx_val diagonals(ctx *c, jx_val x, term *t) {
+    for (int i = 0; i < t->n; i++)
+        for (int j = i + 1; j < t->n; j++) {
+            if (t->lab[j] != t->lab[i]) continue;
+            jx_aval a = jx__val_aval(x);
+            jx_ints shape = {a.shape, a.rank};
+            jx_val eq = jx_eq_at(c->loc, jx_iota_at(c->loc, JX_I32, shape, i), jx_iota_at(c->loc, JX_I32, shape, j));
+            x = jx_reduce_sum_at(c->loc, jx_mul_at(c->loc, x, jx_convert_at(c->loc, eq, a.dtype)), JX_INTS(j));
+            for (int k = j; k + 1 < t->n; k++) t->lab[k] = t->lab[k + 1];
+            t->n--;
+            j--;
+        }
+    return x;
+}
+
 /* Sums out the dims of x (labels t) whose label `keep` says is not needed. */
 static jx_val sum_unneeded(ctx *c, jx_val x, term *t, const bool *keep) {
     int64_t axes[JX_MAX_RANK];
@@ -138,9 +156,6 @@ jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs)
             return FAIL(c, "'%s': operand %d (%s, term '%.*s') has %s", c->sub, k, jx__avs(&av[k]), len[k], start[k], why);
         for (int i = 0; i < t[k].n; i++) {
             int l = t[k].lab[i];
-            if (find(&t[k], l) != i)
-                return FAIL(c, "'%s': label '%c' repeats in operand %d (%s); diagonals are not supported", c->sub,
-                            label_char(l), k, jx__avs(&av[k]));
             if (size[l] >= 0 && size[l] != av[k].shape[i]) {
                 if (l >= NLETTER)
                     return FAIL(c, "'%s': the '...' dims of operand %d (%s) differ from another operand's (size %lld)",
@@ -187,7 +202,7 @@ jx_val jx_einsum_at(jx_loc loc, const char *subscripts, int n, const jx_val *xs)
     for (int k = 0; k < n; k++) {
         bool keep[MAX_LABEL];
         for (int l = 0; l < MAX_LABEL; l++) keep[l] = in_out[l] || count[l] > 1;
-        v[k] = sum_unneeded(c, xs[k], &t[k], keep);
+        v[k] = sum_unneeded(c, diagonals(c, xs[k], &t[k]), &t[k], keep);
     }
     jx_val acc = v[0];
     term cur = t[0];

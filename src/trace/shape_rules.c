@@ -10,6 +10,7 @@ void jx__shape_register_elementwise(jx__shape_rule *t);
 void jx__shape_register_movement(jx__shape_rule *t);
 void jx__shape_register_reduce(jx__shape_rule *t);
 void jx__shape_register_linalg(jx__shape_rule *t);
+void jx__shape_register_lapack(jx__shape_rule *t);
 void jx__shape_register_index(jx__shape_rule *t);
 void jx__shape_register_control(jx__shape_rule *t);
 void jx__shape_register_custom(jx__shape_rule *t);
@@ -20,6 +21,7 @@ static void init_once(void) {
     jx__shape_register_movement(jx__shape_rules);
     jx__shape_register_reduce(jx__shape_rules);
     jx__shape_register_linalg(jx__shape_rules);
+    jx__shape_register_lapack(jx__shape_rules);
     jx__shape_register_index(jx__shape_rules);
     jx__shape_register_control(jx__shape_rules);
     jx__shape_register_custom(jx__shape_rules);

@@ -10,6 +10,7 @@ static void init_once(void) {
     jx__vmap_register_movement(jx__batch_rules);
     jx__vmap_register_reduce(jx__batch_rules);
     jx__vmap_register_linalg(jx__batch_rules);
+    jx__vmap_register_lapack(jx__batch_rules);
     jx__vmap_register_index(jx__batch_rules);
     jx__vmap_register_control(jx__batch_rules);
     jx__vmap_register_custom(jx__batch_rules);

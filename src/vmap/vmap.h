@@ -33,6 +33,7 @@ void jx__vmap_register_elementwise(jx__batch_rule *t);
 void jx__vmap_register_movement(jx__batch_rule *t);
 void jx__vmap_register_reduce(jx__batch_rule *t);
 void jx__vmap_register_linalg(jx__batch_rule *t);
+void jx__vmap_register_lapack(jx__batch_rule *t);
 void jx__vmap_register_index(jx__batch_rule *t);
 void jx__vmap_register_control(jx__batch_rule *t);
 void jx__vmap_register_custom(jx__batch_rule *t);

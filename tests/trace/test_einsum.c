@@ -1,7 +1,7 @@
 /* test_einsum.c: jx_einsum against the definition written as a loop here (every
  * assignment of the labels, products summed into the output): two and three operands,
  * batch dims, outer products, full reductions, labels summed in one operand, implicit
- * outputs and "..."; its derivatives against finite differences (f64), vmap against a
+ * outputs, "..." and diagonals (a label repeated in one operand); its derivatives against finite differences (f64), vmap against a
  * loop, the IR it makes (dot_general, no loops) and its errors quoting the subscripts. */
 #include <stdlib.h>
 
@@ -31,6 +31,10 @@ static const ecase cases[] = {
     {"ijx,jk->ki", 2, {3, 2}, {{2, 3, 4}, {3, 5}}},
     {"ab,c->cba", 2, {2, 1}, {{2, 3}, {4}}},
     {"bij,jk->bik", 2, {3, 2}, {{2, 3, 4}, {4, 5}}},
+    {"ii->i", 1, {2}, {{4, 4}}},
+    {"ii->", 1, {2}, {{4, 4}}},
+    {"bii,bij->bj", 2, {3, 3}, {{2, 3, 3}, {2, 3, 4}}},
+    {"iji->j", 1, {3}, {{3, 2, 3}}},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -128,11 +132,12 @@ static void test_implicit_and_ellipsis(void) {
     check(&cases[0], " i j , j k -> i k ", JX_F64);     /* spaces */
     check(&cases[1], "...ij,...jk->...ik", JX_F64);    /* -> bik */
     check(&cases[13], "...ij,jk", JX_F64);             /* -> ...ik: "..." is b in one operand only */
+    check(&cases[15], "ii", JX_F64);                   /* numpy: a repeated label is summed: the trace */
 }
 
 static void test_grads(void) {
-    int pick[4] = {1, 7, 8, 10};
-    for (int i = 0; i < 4; i++) {
+    int pick[5] = {1, 7, 8, 10, 16};
+    for (int i = 0; i < 5; i++) {
         const ecase *c = &cases[pick[i]];
         jx_aval av[3];
         for (int k = 0; k < c->n; k++) av[k] = jx_aval_make(JX_F64, (jx_ints){c->shape[k], c->rank[k]});
@@ -174,7 +179,7 @@ static void test_errors(void) {
         int n;
         const char *msg;
     } e[] = {
-        {"ii->i", 1, "einsum: 'ii->i': label 'i' repeats in operand 0 (f32[3,3]); diagonals are not supported"},
+        {"ij,kk->ij", 2, "einsum: 'ij,kk->ij': label 'k' has size 4 in operand 1 (f32[3,4]) and 3 before"},
         {"ij,jk->il", 2, "einsum: 'ij,jk->il': output label 'l' is in no operand"},
         {"ij,kj->ik", 2, "einsum: 'ij,kj->ik': label 'j' has size 4 in operand 1 (f32[3,4]) and 3 before"},
         {"ijk,jk->ik", 2, "einsum: 'ijk,jk->ik': operand 0 (f32[3,3], term 'ijk') has subscripts that do not match the operand's rank"},

@@ -51,7 +51,7 @@ static void test_every_prim_has_grad_rules(void) {
                                  JX_PRIM_REDUCE_WINDOW_SUM, JX_PRIM_SELECT_AND_SCATTER_ADD,
                                  JX_PRIM_SELECT_AND_GATHER_ADD, JX_PRIM_GATHER, JX_PRIM_SCATTER_ADD, JX_PRIM_COND,
                                  JX_PRIM_SCAN, JX_PRIM_CUSTOM_VJP_TAN, JX_PRIM_CHECKPOINT_TAN, JX_PRIM_PSUM,
-                                 JX_PRIM_ALL_GATHER};
+                                 JX_PRIM_ALL_GATHER, JX_PRIM_TRIANGULAR_SOLVE};
     for (size_t i = 0; i < sizeof linear / sizeof linear[0]; i++) {
         if (!jx__transpose_rules[linear[i]]) fprintf(stderr, "\n  %s has no transpose rule", jx__prims[linear[i]].name);
         CU_ASSERT_PTR_NOT_NULL(jx__transpose_rules[linear[i]]);

@@ -10,6 +10,7 @@ void jx__impl_register_elementwise(jx__impl_rule *t);
 void jx__impl_register_movement(jx__impl_rule *t);
 void jx__impl_register_reduce(jx__impl_rule *t);
 void jx__impl_register_linalg(jx__impl_rule *t);
+void jx__impl_register_lapack(jx__impl_rule *t);
 void jx__impl_register_index(jx__impl_rule *t);
 void jx__impl_register_control(jx__impl_rule *t);
 void jx__impl_register_custom(jx__impl_rule *t);
@@ -20,6 +21,7 @@ static void init_once(void) {
     jx__impl_register_movement(jx__impl_rules);
     jx__impl_register_reduce(jx__impl_rules);
     jx__impl_register_linalg(jx__impl_rules);
+    jx__impl_register_lapack(jx__impl_rules);
     jx__impl_register_index(jx__impl_rules);
     jx__impl_register_control(jx__impl_rules);
     jx__impl_register_custom(jx__impl_rules);

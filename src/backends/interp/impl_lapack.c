@@ -1,0 +1,93 @@
+/* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
+ * trsm), one call per matrix of the batch. jx's arrays are row-major: a row-major
+ * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
+ * runs these equations through the interpreter (its OPAQUE steps). */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "../../trace/ir.h"
+
+/* LAPACK's Cholesky (Fortran interface, 32-bit integers: OpenBLAS's default build) */
+void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info);
+void dpotrf_(const char *uplo, const blasint *n, double *a, const blasint *lda, blasint *info);
+
+/* The number of matrices (the product of the leading dims) and their rows and columns;
+ * an error when a matrix dim does not fit LAPACK's int. */
+static jx_status dims(const jx__eqn *e, const jx_aval *a, int64_t *batch, int *rows, int *cols) {
+    int r = a->rank;
+    *batch = 1;
+    for (int d = 0; d < r - 2; d++) *batch *= a->shape[d];
+    if (a->shape[r - 1] > INT_MAX / 2 || a->shape[r - 2] > INT_MAX / 2)
+        return jx__fail(JX_ERR_ARG, e->loc, jx__prims[e->prim].name, "matrices of %s are too large for LAPACK",
+                        jx__avs(a));
+    *rows = (int)a->shape[r - 2];
+    *cols = (int)a->shape[r - 1];
+    return JX_OK;
+}
+
+static jx_status impl_cholesky(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int n, cols;
+    if (dims(e, xa, &batch, &n, &cols) != JX_OK) return jx_errcode();
+    jx_array *y = jx__array_alloc_uninit(&oav[0]);
+    if (!y) return jx_errcode();
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)n * (size_t)n;
+    memcpy(y->data, in[0]->data, (size_t)batch * mat * es);
+    for (int64_t b = 0; b < batch; b++) {
+        blasint nn = n, info = 0;
+        char *m = (char *)y->data + (size_t)b * mat * es;
+        if (n > 0) {
+            if (xa->dtype == JX_F32) spotrf_("U", &nn, (float *)m, &nn, &info);
+            else dpotrf_("U", &nn, (double *)m, &nn, &info);
+        }
+        /* zero the row-major upper triangle; NaNs in the lower one where the matrix is not
+         * positive definite (JAX's values) */
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                if (j <= i && info == 0) continue;
+                double v = j > i ? 0 : NAN;
+                size_t k = (size_t)i * (size_t)n + (size_t)j;
+                if (xa->dtype == JX_F32) ((float *)m)[k] = (float)v;
+                else ((double *)m)[k] = v;
+            }
+    }
+    out[0] = y;
+    return JX_OK;
+}
+
+static jx_status impl_triangular_solve(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *aa = &in[0]->aval, *ba = &in[1]->aval;
+    int64_t batch;
+    int m, mc, rows, cols;
+    if (dims(e, aa, &batch, &m, &mc) != JX_OK || dims(e, ba, &batch, &rows, &cols) != JX_OK) return jx_errcode();
+    bool left = jx__attr_int(e->nattr, e->attrs, JX_A_LEFT_SIDE, 0), lower = jx__attr_int(e->nattr, e->attrs, JX_A_LOWER, 0);
+    bool trans = jx__attr_int(e->nattr, e->attrs, JX_A_TRANSPOSE_A, 0);
+    bool unit = jx__attr_int(e->nattr, e->attrs, JX_A_UNIT_DIAGONAL, 0);
+    jx_array *y = jx__array_alloc_uninit(&oav[0]);
+    if (!y) return jx_errcode();
+    size_t es = jx_dtype_size(aa->dtype), amat = (size_t)m * (size_t)m, bmat = (size_t)rows * (size_t)cols;
+    memcpy(y->data, in[1]->data, (size_t)batch * bmat * es);
+    if (rows > 0 && cols > 0)
+        for (int64_t b = 0; b < batch; b++) {
+            const char *a = (const char *)in[0]->data + (size_t)b * amat * es;
+            char *x = (char *)y->data + (size_t)b * bmat * es;
+            enum CBLAS_SIDE side = left ? CblasLeft : CblasRight;
+            enum CBLAS_UPLO uplo = lower ? CblasLower : CblasUpper;
+            enum CBLAS_TRANSPOSE ta = trans ? CblasTrans : CblasNoTrans;
+            enum CBLAS_DIAG diag = unit ? CblasUnit : CblasNonUnit;
+            if (aa->dtype == JX_F32)
+                cblas_strsm(CblasRowMajor, side, uplo, ta, diag, rows, cols, 1.0f, (const float *)a, m, (float *)x, cols);
+            else
+                cblas_dtrsm(CblasRowMajor, side, uplo, ta, diag, rows, cols, 1.0, (const double *)a, m, (double *)x, cols);
+        }
+    out[0] = y;
+    return JX_OK;
+}
+
+void jx__impl_register_lapack(jx__impl_rule *t) {
+    t[JX_PRIM_CHOLESKY] = impl_cholesky;
+    t[JX_PRIM_TRIANGULAR_SOLVE] = impl_triangular_solve;
+}

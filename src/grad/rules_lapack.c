@@ -1,0 +1,84 @@
+/* rules_lapack.c: jvp and transpose rules of the linear-algebra primitives (cholesky,
+ * triangular_solve; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
+ * jx's ops. triangular_solve is linear in b (its transpose solves with op(a)
+ * transposed) and not in a. */
+#include "grad.h"
+
+/* The flags (JX_SOLVE_*) of a triangular_solve equation. */
+static int solve_flags(const jx__eqn *e) {
+    return (jx__attr_int(e->nattr, e->attrs, JX_A_LEFT_SIDE, 0) ? JX_SOLVE_LEFT : 0) |
+           (jx__attr_int(e->nattr, e->attrs, JX_A_LOWER, 0) ? JX_SOLVE_LOWER : 0) |
+           (jx__attr_int(e->nattr, e->attrs, JX_A_TRANSPOSE_A, 0) ? JX_SOLVE_TRANSPOSE_A : 0) |
+           (jx__attr_int(e->nattr, e->attrs, JX_A_UNIT_DIAGONAL, 0) ? JX_SOLVE_UNIT_DIAGONAL : 0);
+}
+
+/* An (n, n) mask of like's dtype: 1 strictly below (lower) or above the diagonal, diag
+ * on it. It broadcasts over batch dims when multiplied. */
+static jx_val tri_mask(jx_loc l, jx_val like, int64_t n, bool lower, double diag) {
+    jx_val r = jx_iota_at(l, JX_I32, JX_INTS(n, n), 0), c = jx_iota_at(l, JX_I32, JX_INTS(n, n), 1);
+    jx_val off = lower ? jx_gt_at(l, r, c) : jx_lt_at(l, r, c);
+    jx_val one = jx_scalar_like_at(l, like, 1), zero = jx_scalar_like_at(l, like, 0);
+    jx_val d = jx_select_at(l, jx_eq_at(l, r, c), jx_scalar_like_at(l, like, diag), zero);
+    return jx_select_at(l, off, jx_broadcast_to_at(l, one, JX_INTS(n, n)), d);
+}
+
+/* x with its last two dims swapped. */
+static jx_val swap_last(jx_loc l, jx_val x) {
+    jx_aval a = jx__val_aval(x);
+    int64_t perm[JX_MAX_RANK];
+    for (int d = 0; d < a.rank; d++) perm[d] = d;
+    perm[a.rank - 2] = a.rank - 1;
+    perm[a.rank - 1] = a.rank - 2;
+    return jx_transpose_at(l, x, (jx_ints){perm, a.rank});
+}
+
+/* L_dot = L phi(L^-1 sigma_dot L^-T), phi: the lower triangle with the diagonal halved
+ * (Murray 2016, arXiv:1602.07527; JAX's _cholesky_jvp_rule). */
+static jx_status jvp_cholesky(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
+    if (jx__rebind(e, x, y) != JX_OK || jx__is_zero(dx[0])) return jx_trace_status();
+    jx_loc l = e->loc;
+    jx_val L = y[0];
+    jx_aval a = jx__val_aval(L);
+    jx_val tmp = jx_triangular_solve_at(l, L, dx[0], JX_SOLVE_LOWER | JX_SOLVE_TRANSPOSE_A);
+    jx_val inner = jx_triangular_solve_at(l, L, tmp, JX_SOLVE_LEFT | JX_SOLVE_LOWER);
+    jx_val phi = jx_mul_at(l, inner, tri_mask(l, L, a.shape[a.rank - 1], true, 0.5));
+    dy[0] = jx_matmul_at(l, L, phi);
+    return jx_trace_status();
+}
+
+/* d x = a^-1 (db - da x) on the left, (db - x da) a^-1 on the right, da restricted to
+ * the triangle the solve reads (without the diagonal when it is taken as ones). */
+static jx_status jvp_triangular_solve(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
+    if (jx__rebind(e, x, y) != JX_OK) return jx_trace_status();
+    jx_loc l = e->loc;
+    int f = solve_flags(e);
+    jx_val ta = JX_ZERO, tb = JX_ZERO;
+    if (!jx__is_zero(dx[1])) tb = jx_triangular_solve_at(l, x[0], dx[1], f);
+    if (!jx__is_zero(dx[0])) {
+        jx_aval a = jx__val_aval(x[0]);
+        jx_val mask = tri_mask(l, x[0], a.shape[a.rank - 1], f & JX_SOLVE_LOWER, f & JX_SOLVE_UNIT_DIAGONAL ? 0 : 1);
+        jx_val g = jx_neg_at(l, jx_mul_at(l, dx[0], mask));
+        if (f & JX_SOLVE_TRANSPOSE_A) g = swap_last(l, g);
+        jx_val rhs = f & JX_SOLVE_LEFT ? jx_matmul_at(l, g, y[0]) : jx_matmul_at(l, y[0], g);
+        ta = jx_triangular_solve_at(l, x[0], rhs, f);
+    }
+    dy[0] = jx__add_tan(l, ta, tb);
+    return jx_trace_status();
+}
+
+static jx_status tr_triangular_solve(const jx__eqn *e, const jx_val *x, const jx_aval *av, const bool *lin,
+                                     const jx_val *ct, jx_val *ct_in) {
+    (void)av;
+    if (lin[0]) {
+        jx__trace_fail(jx__trace_top(), JX_ERR_INTERNAL, e->loc, "triangular_solve", "transpose with respect to a");
+        return jx_trace_status();
+    }
+    ct_in[1] = jx_triangular_solve_at(e->loc, x[0], ct[0], solve_flags(e) ^ JX_SOLVE_TRANSPOSE_A);
+    return jx_trace_status();
+}
+
+void jx__grad_register_lapack(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
+    jvp[JX_PRIM_CHOLESKY] = jvp_cholesky;
+    jvp[JX_PRIM_TRIANGULAR_SOLVE] = jvp_triangular_solve;
+    tr[JX_PRIM_TRIANGULAR_SOLVE] = tr_triangular_solve;
+}
