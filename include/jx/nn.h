@@ -6,6 +6,7 @@
 
 #include <jx.h>
 #include <jx/init.h>
+#include <jx/optim.h>
 #include <jx/random.h>
 #include <jx/tree.h>
 
