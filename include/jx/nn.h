@@ -7,6 +7,7 @@
 #include <jx.h>
 #include <jx/init.h>
 #include <jx/optim.h>
+#include <jx/checkpoint.h>
 #include <jx/random.h>
 #include <jx/tree.h>
 
