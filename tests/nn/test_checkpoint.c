@@ -72,6 +72,15 @@ static void test_roundtrip(void) {
     CU_ASSERT(jx_checkpoint_load(file("a.safetensors"), 1, one, ot, out + 1, NULL) == JX_OK);
     jx_tree_free(out[1]);
     jx_tree_free(all), jx_tree_free(out[0]);
+    /* a file written by Python's safetensors (the fuzz corpus' seed) */
+    jx_ckpt_meta pm;
+    all = jx_checkpoint_read("fuzz/corpus_safetensors/small.safetensors", &pm);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+    CU_ASSERT_EQUAL(jx_array_get(jx_tree_get_array(all, "params.w"), 5), 5.0);
+    CU_ASSERT_EQUAL(jx_array_get(jx_tree_get_array(all, "count"), 0), 3.0);
+    CU_ASSERT_EQUAL(pm.step, 3);
+    CU_ASSERT_EQUAL(pm.key[1], 42);
+    jx_tree_free(all);
     jx_tree_free(p), jx_tree_free(o);
 }
 
