@@ -11,6 +11,8 @@
 #include <jx/losses.h>
 #include <jx/metrics.h>
 #include <jx/plot.h>
+#include <jx/optim.h>
+#include <jx/checkpoint.h>
 #include <jx/random.h>
 #include <jx/tree.h>
 
