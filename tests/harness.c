@@ -156,6 +156,15 @@ const char *jt_place(const char *file, int line) {
     return buf;
 }
 
+void jt_assert_trace_fails(jx_body body, void *user, int nin, const jx_aval *av, const char *msg,
+                           const char *file, const int *line) {
+    jx_fn *f = jx_trace("fails", body, user, nin, av, 1);
+    CU_ASSERT_PTR_NULL(f);
+    JT_ASSERT_ERR(msg);
+    JT_ASSERT_ERR(jt_place(file, *line));
+    jx_fn_release(f);
+}
+
 int jt_count_in_ir(const jx_fn *f, const char *what) {
     char *s = jx_fn_to_string(f);
     int k = 0;

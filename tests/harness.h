@@ -64,6 +64,10 @@ int jt_err_has(const char *s);
 
 /* "file.c:123:" for this file and a given line, to check an error names the place. */
 const char *jt_place(const char *file, int line);
+/* Traces body (one output) on av[0..nin) and asserts that it fails with an error that
+ * contains msg and names file:*line (the body sets *line to its failing op's line). */
+void jt_assert_trace_fails(jx_body body, void *user, int nin, const jx_aval *av, const char *msg,
+                           const char *file, const int *line);
 
 /* How many times `what` (e.g. " = scan[") occurs in f's text (jx_fn_to_string). */
 int jt_count_in_ir(const jx_fn *f, const char *what);

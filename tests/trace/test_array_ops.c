@@ -319,13 +319,8 @@ static void test_errors(void) {
         {e_topk, "top_k: axis -4 is out of range for f32[3]"},
     };
     jx_aval av[2] = {JX_AVAL(JX_F32, 3), JX_AVAL(JX_F32, 2)};
-    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        jx_fn *f = jx_trace("err", err_body, (void *)&cases[k].f, 2, av, 1);
-        CU_ASSERT_PTR_NULL(f);
-        JT_ASSERT_ERR(cases[k].msg);
-        JT_ASSERT_ERR(jt_place(__FILE__, err_line));
-        if (f) jx_fn_release(f);
-    }
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        jt_assert_trace_fails(err_body, (void *)&cases[k].f, 2, av, cases[k].msg, __FILE__, &err_line);
 }
 
 int main(void) {

@@ -206,11 +206,7 @@ static void err_body(jx_val *out, const jx_val *in, void *user) {
 
 static void check_err(const err_case *e, const char *msg) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 1, 5, 5, 3), JX_AVAL(JX_F32, 3, 3, 3, 4)};
-    jx_fn *f = jx_trace("err", err_body, (void *)e, 2, av, 1);
-    CU_ASSERT_PTR_NULL(f);
-    JT_ASSERT_ERR(msg);
-    JT_ASSERT_ERR(jt_place(__FILE__, err_line));
-    if (f) jx_fn_release(f);
+    jt_assert_trace_fails(err_body, (void *)e, 2, av, msg, __FILE__, &err_line);
 }
 
 static void test_errors(void) {

@@ -192,11 +192,7 @@ static void test_errors(void) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 3, 3), JX_AVAL(JX_F32, 3, 4)};
     for (size_t k = 0; k < sizeof e / sizeof *e; k++) {
         call cl = {e[k].sub, e[k].n};
-        jx_fn *f = jx_trace("err", err_body, &cl, 2, av, 1);
-        CU_ASSERT_PTR_NULL(f);
-        JT_ASSERT_ERR(e[k].msg);
-        JT_ASSERT_ERR(jt_place(__FILE__, err_line));
-        if (f) jx_fn_release(f);
+        jt_assert_trace_fails(err_body, &cl, 2, av, e[k].msg, __FILE__, &err_line);
     }
 }
 

@@ -249,13 +249,8 @@ static void test_errors(void) {
         {64, "triangular_solve: unknown flags 0x40"},
     };
     jx_aval av[2] = {JX_AVAL(JX_F32, 2, 3, 3), JX_AVAL(JX_F32, 2, 4, 3)};
-    for (size_t k = 0; k < sizeof e / sizeof *e; k++) {
-        jx_fn *f = jx_trace("err", err_body, (void *)&e[k].flags, 2, av, 1);
-        CU_ASSERT_PTR_NULL(f);
-        JT_ASSERT_ERR(e[k].msg);
-        JT_ASSERT_ERR(jt_place(__FILE__, err_line));
-        if (f) jx_fn_release(f);
-    }
+    for (size_t k = 0; k < sizeof e / sizeof *e; k++)
+        jt_assert_trace_fails(err_body, (void *)&e[k].flags, 2, av, e[k].msg, __FILE__, &err_line);
 }
 
 int main(void) {
