@@ -2,21 +2,33 @@
  * and the per-class scores derived from it (jx/metrics.h). Counts are exact integers;
  * an update checks the whole batch before counting any of it. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jx/metrics.h>
 
-#include "nn_util.h"
+static const jx_loc noloc = {NULL, 0};
 
+static jx_status fail(jx_status code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static jx_status fail(jx_status code, const char *what, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jx_trace_error_at(noloc, code, what, "%s", msg);
+    return code;
+}
 
 jx_status jx_metrics_init(jx_metrics *m, int64_t num_classes, int64_t ignore_label) {
     if (!m || num_classes < 1 || num_classes > (1 << 16))
-        return jx__nn_fail(JX_ERR_ARG, "metrics_init", "num_classes %lld must be in [1, %d]",
+        return fail(JX_ERR_ARG, "metrics_init", "num_classes %lld must be in [1, %d]",
                     (long long)num_classes, 1 << 16);
     memset(m, 0, sizeof *m);
     m->confusion = calloc((size_t)(num_classes * num_classes), sizeof *m->confusion);
-    if (!m->confusion) return jx__nn_fail(JX_ERR_NOMEM, "metrics_init", "out of memory for %lld classes",
+    if (!m->confusion) return fail(JX_ERR_NOMEM, "metrics_init", "out of memory for %lld classes",
                                    (long long)num_classes);
     m->num_classes = num_classes;
     m->ignore_label = ignore_label;
@@ -45,11 +57,11 @@ static jx_status check_values(const jx_metrics *m, const char *what, const jx_ar
         double y = jx_array_get(labels, i);
         if ((int64_t)y == m->ignore_label) continue;
         if (y < 0 || y >= (double)m->num_classes)
-            return jx__nn_fail(JX_ERR_ARG, what, "label %lld at index %lld is not a class nor the ignore label",
+            return fail(JX_ERR_ARG, what, "label %lld at index %lld is not a class nor the ignore label",
                         (long long)y, (long long)i);
         double p = pred ? jx_array_get(pred, i) : 0;
         if (p < 0 || p >= (double)m->num_classes)
-            return jx__nn_fail(JX_ERR_ARG, what, "prediction %lld at index %lld is not a class", (long long)p,
+            return fail(JX_ERR_ARG, what, "prediction %lld at index %lld is not a class", (long long)p,
                         (long long)i);
     }
     return JX_OK;
@@ -64,13 +76,13 @@ static void count(jx_metrics *m, int64_t y, int64_t p) {
 
 jx_status jx_metrics_update(jx_metrics *m, const jx_array *pred, const jx_array *labels) {
     const char *what = "metrics_update";
-    if (!m || !m->confusion) return jx__nn_fail(JX_ERR_ARG, what, "metrics not initialised");
+    if (!m || !m->confusion) return fail(JX_ERR_ARG, what, "metrics not initialised");
     if (!is_int_array(pred) || !is_int_array(labels))
-        return jx__nn_fail(JX_ERR_DTYPE, what, "predictions and labels must be integer arrays");
+        return fail(JX_ERR_DTYPE, what, "predictions and labels must be integer arrays");
     jx_aval a = jx_array_aval(pred), b = jx_array_aval(labels);
     if (a.rank != b.rank || memcmp(a.shape, b.shape, sizeof(int64_t) * (size_t)a.rank)) {
         char sa[96], sb[96];
-        return jx__nn_fail(JX_ERR_SHAPE, what, "predictions %s and labels %s differ in shape",
+        return fail(JX_ERR_SHAPE, what, "predictions %s and labels %s differ in shape",
                     jx_aval_str(&a, sa, sizeof sa), jx_aval_str(&b, sb, sizeof sb));
     }
     int64_t n = jx_array_size(labels);
@@ -84,19 +96,19 @@ jx_status jx_metrics_update(jx_metrics *m, const jx_array *pred, const jx_array 
 jx_status jx_metrics_update_logits(jx_metrics *m, const jx_array *logits, const jx_array *labels,
                                    int64_t k) {
     const char *what = "metrics_update_logits";
-    if (!m || !m->confusion) return jx__nn_fail(JX_ERR_ARG, what, "metrics not initialised");
+    if (!m || !m->confusion) return fail(JX_ERR_ARG, what, "metrics not initialised");
     if (!logits || !jx_dtype_is_float(jx_array_dtype(logits)) || !is_int_array(labels))
-        return jx__nn_fail(JX_ERR_DTYPE, what, "logits must be a float array and labels an integer one");
+        return fail(JX_ERR_DTYPE, what, "logits must be a float array and labels an integer one");
     jx_aval a = jx_array_aval(logits), b = jx_array_aval(labels);
     int same = a.rank == b.rank + 1 && a.shape[a.rank - 1] == m->num_classes;
     for (int i = 0; same && i < b.rank; i++) same = a.shape[i] == b.shape[i];
     if (!same) {
         char sa[96], sb[96];
-        return jx__nn_fail(JX_ERR_SHAPE, what, "logits %s should be labels %s with a last axis of %lld classes",
+        return fail(JX_ERR_SHAPE, what, "logits %s should be labels %s with a last axis of %lld classes",
                     jx_aval_str(&a, sa, sizeof sa), jx_aval_str(&b, sb, sizeof sb),
                     (long long)m->num_classes);
     }
-    if (k < 0) return jx__nn_fail(JX_ERR_ARG, what, "k %lld must not be negative", (long long)k);
+    if (k < 0) return fail(JX_ERR_ARG, what, "k %lld must not be negative", (long long)k);
     int64_t n = jx_array_size(labels), c = m->num_classes;
     jx_status s = check_values(m, what, labels, NULL, n);
     if (s != JX_OK) return s;
@@ -173,7 +185,7 @@ double jx_metrics_mean_iou(const jx_metrics *m) { return mean_defined(m, jx_metr
 double jx_metrics_macro_f1(const jx_metrics *m) { return mean_defined(m, jx_metrics_f1); }
 
 jx_status jx_metrics_print(FILE *out, const jx_metrics *m) {
-    if (!out || !m || !m->confusion) return jx__nn_fail(JX_ERR_ARG, "metrics_print", "nothing to print");
+    if (!out || !m || !m->confusion) return fail(JX_ERR_ARG, "metrics_print", "nothing to print");
     fprintf(out, "class  precision  recall      f1     iou  support\n");
     for (int64_t c = 0; c < m->num_classes; c++) {
         int64_t support = 0;

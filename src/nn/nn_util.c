@@ -1,9 +1,6 @@
 /* nn_util.c: argument checks and small helpers shared by the layers and losses. */
 #include "nn_util.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-
 const char *jx__nn_avs(jx_val v) {
     static _Thread_local char buf[8][96];
     static _Thread_local int i;
@@ -73,14 +70,4 @@ void jx__nn_same_pads(int64_t n, int64_t k, int64_t stride, int64_t *lo, int64_t
     if (total < 0) total = 0;
     *lo = total / 2;
     *hi = total - *lo;
-}
-
-jx_status jx__nn_fail(jx_status code, const char *what, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jx_trace_error_at((jx_loc){NULL, 0}, code, what, "%s", msg);
-    return code;
 }

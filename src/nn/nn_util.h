@@ -28,11 +28,6 @@ int jx__nn_given(jx_val p);
 /* x * s + b with s, b of shape (C) broadcast over x's last axis; either may be absent. */
 jx_val jx__nn_affine(jx_loc loc, jx_val x, jx_val s, jx_val b);
 
-/* For host-side functions (metrics, plots): records "what: <fmt...>" as the thread's
- * error (no place: the caller gets the status) and returns code. */
-jx_status jx__nn_fail(jx_status code, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Padding (lo, hi) of one spatial axis of size n for a window of size k (already
  * dilated) and a stride, as lax.padtype_to_pads does for SAME and VALID. */
 void jx__nn_same_pads(int64_t n, int64_t k, int64_t stride, int64_t *lo, int64_t *hi);

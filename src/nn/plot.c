@@ -5,9 +5,8 @@
 #define _POSIX_C_SOURCE 200809L /* mkstemp, fsync, fileno */
 #include <jx/plot.h>
 
-#include "nn_util.h"
-
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,20 @@
 const unsigned char jx_plot_colors[JX_PLOT_NCOLORS][3] = {
     {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189}, {140, 86, 75}};
 
+static const jx_loc noloc = {NULL, 0};
 #define JX__PI 3.14159265358979323846
+
+static jx_status fail(jx_status code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static jx_status fail(jx_status code, const char *what, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jx_trace_error_at(noloc, code, what, "%s", msg);
+    return code;
+}
 
 #ifndef JX_HAVE_CAIRO
 
@@ -24,12 +36,12 @@ int jx_plot_available(void) { return 0; }
 
 jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
                         int nseries, const jx_plot_series *series, int width, int height) {
-    return jx__nn_fail(JX_ERR_UNSUPPORTED, "plot_lines", "%s: jx was built without cairo", path ? path : "(null)");
+    return fail(JX_ERR_UNSUPPORTED, "plot_lines", "%s: jx was built without cairo", path ? path : "(null)");
 }
 
 jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, const int64_t *counts,
                             const char *const *class_names, int cell) {
-    return jx__nn_fail(JX_ERR_UNSUPPORTED, "plot_confusion", "%s: jx was built without cairo", path ? path : "(null)");
+    return fail(JX_ERR_UNSUPPORTED, "plot_confusion", "%s: jx was built without cairo", path ? path : "(null)");
 }
 
 #else
@@ -48,12 +60,12 @@ static cairo_status_t write_stream(void *closure, const unsigned char *data, uns
 static jx_status save_png(cairo_surface_t *s, const char *what, const char *path) {
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
-    if (!tmp) return jx__nn_fail(JX_ERR_NOMEM, what, "%s: out of memory", path);
+    if (!tmp) return fail(JX_ERR_NOMEM, what, "%s: out of memory", path);
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        jx_status st = jx__nn_fail(JX_ERR_IO, what, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        jx_status st = fail(JX_ERR_IO, what, "%s: cannot create a temporary file: %s", path, strerror(errno));
         free(tmp);
         return st;
     }
@@ -65,17 +77,7 @@ static jx_status save_png(cairo_surface_t *s, const char *what, const char *path
     if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
     if (!ok) unlink(tmp);
     free(tmp);
-    return ok ? JX_OK : jx__nn_fail(JX_ERR_IO, what, "%s: cannot write the PNG: %s", path, strerror(err));
-}
-
-/* Ends the drawing and saves it: frees cr and surf either way. */
-static jx_status finish(cairo_t *cr, cairo_surface_t *surf, const char *what, const char *path) {
-    cairo_destroy(cr);
-    jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                       ? save_png(surf, what, path)
-                       : jx__nn_fail(JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
-    cairo_surface_destroy(surf);
-    return st;
+    return ok ? JX_OK : fail(JX_ERR_IO, what, "%s: cannot write the PNG: %s", path, strerror(err));
 }
 
 static void set_rgb(cairo_t *cr, const unsigned char c[3]) {
@@ -119,18 +121,18 @@ static int data_range(int n, const jx_plot_series *s, double *x0, double *x1, do
 jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
                         int nseries, const jx_plot_series *series, int width, int height) {
     const char *what = "plot_lines";
-    if (!path || nseries < 1 || !series) return jx__nn_fail(JX_ERR_ARG, what, "needs a path and at least one series");
+    if (!path || nseries < 1 || !series) return fail(JX_ERR_ARG, what, "needs a path and at least one series");
     if (width == 0) width = 800;
     if (height == 0) height = 500;
     if (width < JX_PLOT_LEFT + JX_PLOT_RIGHT + 50 || height < JX_PLOT_TOP + JX_PLOT_BOTTOM + 50 ||
         width > 8000 || height > 8000)
-        return jx__nn_fail(JX_ERR_ARG, what, "%s: size %dx%d is out of range", path, width, height);
+        return fail(JX_ERR_ARG, what, "%s: size %dx%d is out of range", path, width, height);
     for (int k = 0; k < nseries; k++)
         if (series[k].n < 0 || (series[k].n > 0 && !series[k].y))
-            return jx__nn_fail(JX_ERR_ARG, what, "%s: series %d has no y values", path, k);
+            return fail(JX_ERR_ARG, what, "%s: series %d has no y values", path, k);
     double x0, x1, y0, y1;
     if (!data_range(nseries, series, &x0, &x1, &y0, &y1))
-        return jx__nn_fail(JX_ERR_ARG, what, "%s: no finite point to plot", path);
+        return fail(JX_ERR_ARG, what, "%s: no finite point to plot", path);
     double ys = nice_step(y1 - y0, 6);
     y0 = floor(y0 / ys) * ys, y1 = ceil(y1 / ys) * ys;
     double xs = nice_step(x1 - x0, 8);
@@ -219,15 +221,20 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
     }
 #undef PX
 #undef PY
-    return finish(cr, surf, what, path);
+    cairo_destroy(cr);
+    jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
+                       ? save_png(surf, what, path)
+                       : fail(JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
+    cairo_surface_destroy(surf);
+    return st;
 }
 
 jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, const int64_t *counts,
                             const char *const *class_names, int cell) {
     const char *what = "plot_confusion";
-    if (!path || !counts || k < 1 || k > 1000) return jx__nn_fail(JX_ERR_ARG, what, "needs a path, counts and 1 to 1000 classes");
+    if (!path || !counts || k < 1 || k > 1000) return fail(JX_ERR_ARG, what, "needs a path, counts and 1 to 1000 classes");
     if (cell == 0) cell = 40;
-    if (cell < 4 || cell * k > 8000) return jx__nn_fail(JX_ERR_ARG, what, "%s: cell size %d is out of range", path, cell);
+    if (cell < 4 || cell * k > 8000) return fail(JX_ERR_ARG, what, "%s: cell size %d is out of range", path, cell);
     int width = JX_PLOT_CM_LEFT + (int)k * cell + 20, height = JX_PLOT_CM_TOP + (int)k * cell + 20;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     cairo_t *cr = cairo_create(surf);
@@ -264,7 +271,12 @@ jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, cons
         cairo_set_font_size(cr, 14);
         text(cr, width / 2.0, 14, 0.5, 0.5, title);
     }
-    return finish(cr, surf, what, path);
+    cairo_destroy(cr);
+    jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
+                       ? save_png(surf, what, path)
+                       : fail(JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
+    cairo_surface_destroy(surf);
+    return st;
 }
 
 #endif /* JX_HAVE_CAIRO */
