@@ -22,6 +22,7 @@ BODY(b_dense) { out[0] = jx_nn_dense(in[0], in[1], in[2]); }
 
 static const jx_nn_conv2d_opts o_same_stride = {{2, 1}, {1, 1}, JX_NN_PAD_SAME, {0}, 1};
 static const jx_nn_conv2d_opts o_dil_explicit = {{1, 1}, {2, 1}, JX_NN_PAD_EXPLICIT, {1, 0, 2, 1}, 0};
+static const jx_nn_conv2d_opts o_same_dil = {{2, 2}, {2, 2}, JX_NN_PAD_SAME, {0}, 0};
 static const jx_nn_conv2d_opts o_groups = {{0}, {0}, JX_NN_PAD_VALID, {0}, 2};
 static const jx_nn_conv2d_opts o_t_same = {{2, 2}, {0}, JX_NN_PAD_SAME, {0}, 0};
 static const jx_nn_conv2d_opts o_t_valid = {{2, 2}, {0}, JX_NN_PAD_VALID, {0}, 0};
@@ -47,6 +48,7 @@ BODY(b_resize) {
     const resize_case *r = user;
     out[0] = jx_nn_resize(in[0], r->oh, r->ow, r->method);
 }
+BODY(b_upsample) { out[0] = jx_nn_upsample(in[0], 2, JX_NN_RESIZE_BILINEAR); }
 BODY(b_lstm_cell) { jx_nn_lstm_cell(in[0], in[1], in[2], in[3], in[4], in[5], &out[0], &out[1]); }
 BODY(b_gru_cell) { out[0] = jx_nn_gru_cell(in[0], in[1], in[2], in[3], in[4], in[5]); }
 BODY(b_rnn_lstm) { out[0] = jx_nn_rnn(JX_NN_CELL_LSTM, in + 3, in[0], in + 1, 0, out + 1); }
@@ -117,6 +119,8 @@ static const ref_body bodies[] = {
     {"huber", b_huber, NULL},
     {"dice_softmax", b_dice, NULL},
     {"dice_sigmoid", b_dice, &yes},
+    {"upsample_bilinear", b_upsample, NULL},
+    {"conv2d_same_dilated_strided", b_conv_opts, &o_same_dil},
 };
 #define NBODIES ((int)(sizeof bodies / sizeof bodies[0]))
 
@@ -258,7 +262,7 @@ GROUP(test_dense_conv, "dense", "conv")
 GROUP(test_pool, "max_pool", "avg_pool")
 GROUP(test_norm, "batch_norm", "layer_norm", "group_norm")
 GROUP(test_dropout_embedding, "dropout", "embedding")
-GROUP(test_resize, "resize")
+GROUP(test_resize, "resize", "upsample")
 GROUP(test_recurrent, "lstm", "gru", "rnn")
 GROUP(test_attention, "attention", "mha")
 GROUP(test_losses_ce, "ce_")

@@ -309,6 +309,12 @@ case("dice_softmax", [("logits", logits), ("targets", tg)], lambda l, t: dice(l,
 case("dice_sigmoid", [("logits", logits), ("targets", tg)], lambda l, t: dice(l, t, True))
 
 
+# ---------------------------------------------------------------- later additions
+case("upsample_bilinear", [("x", r(1, 3, 3, 2))], lambda x: jax.image.resize(x, (1, 6, 6, 2), "bilinear"))
+conv_case("conv2d_same_dilated_strided", (1, 7, 7, 2), (3, 3, 2, 2), True, strides=(2, 2), padding="SAME",
+          kernel_dilation=(2, 2))
+
+
 # ---------------------------------------------------------------- output
 def kind(a):
     return {np.float64: "f", np.int32: "i", np.uint32: "u", np.bool_: "b"}[a.dtype.type]
