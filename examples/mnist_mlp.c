@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/trainer_opts.h"
 #include "idx.h"
 
 enum { PIXELS = 784, HIDDEN = 512, CLASSES = 10, NPARAMS = 6 };
@@ -319,90 +320,25 @@ done:
 
 /* ------------------------------------------------------------------ options */
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: mnist_mlp [options]\n"
-            "Trains an MLP 784-512-512-10 on (Fashion-)MNIST with minibatch SGD, jitted by jx.\n"
-            "  --data DIR       the IDX files (default /usr/share/datasets/fashion-mnist;\n"
-            "                   MNIST itself works the same)\n"
-            "  --epochs N       passes over the training set (default 5)\n"
-            "  --batch N        images per step (default 128)\n"
-            "  --lr X           SGD step size (default 0.1)\n"
-            "  --init X         initial parameters ~ X * N(0, 1) (default 0.01)\n"
-            "  --limit N        train on the first N images only (default all)\n"
-            "  --test-limit N   score the first N test images only (default all)\n"
-            "  --threads N      worker threads (default JX_NUM_THREADS, else every core)\n"
-            "  --seed N         parameter initialisation seed (default 0)\n"
-            "  --device D       cpu (LLVM kernels + OpenBLAS, default) or interp (the\n"
-            "                   reference interpreter, slow)\n"
-            "  --help           this text\n"
-            "Epoch times count training only, not the test-set evaluation.\n");
-}
-
-/* Parses a whole number in [lo, hi]; -1 with a message when it is not one. */
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "mnist_mlp: %s wants a whole number from %ld to %ld, not '%s'\n", opt, lo,
-                hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Parses a finite number above 0; -1 with a message when it is not one. */
-static int parse_positive(const char *opt, const char *s, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0) || isinf(v)) {
-        fprintf(stderr, "mnist_mlp: %s wants a positive number, not '%s'\n", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Fills o from argv; returns 0 to run, 1 after --help, 2 on a usage error. */
+/* Fills o from argv with the options every trainer shares (examples/common) and this
+ * one's --init and --test-limit; returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, options *o) {
-    *o = (options){.data = "/usr/share/datasets/fashion-mnist", .epochs = 5, .batch = 128,
-                   .lr = 0.1, .init = 0.01, .device = JX_DEVICE_CPU};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 1;
-        }
-        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
-            fprintf(stderr, "mnist_mlp: %s '%s' (try --help)\n",
-                    strncmp(a, "--", 2) ? "unexpected argument" : "missing value after", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        long n = 0;
-        int bad = 0;
-        if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--epochs")) bad = parse_long(a, v, 0, 100000, &n), o->epochs = (int)n;
-        else if (!strcmp(a, "--batch")) bad = parse_long(a, v, 1, 1 << 20, &n), o->batch = (int)n;
-        else if (!strcmp(a, "--limit")) bad = parse_long(a, v, 1, 1L << 40, &o->limit);
-        else if (!strcmp(a, "--test-limit")) bad = parse_long(a, v, 1, 1L << 40, &o->test_limit);
-        else if (!strcmp(a, "--threads")) bad = parse_long(a, v, 1, 256, &n), o->threads = (int)n;
-        else if (!strcmp(a, "--seed")) bad = parse_long(a, v, 0, LONG_MAX, &n), o->seed = n;
-        else if (!strcmp(a, "--lr")) bad = parse_positive(a, v, &o->lr);
-        else if (!strcmp(a, "--init")) bad = parse_positive(a, v, &o->init);
-        else if (!strcmp(a, "--device")) {
-            if (!strcmp(v, "cpu")) o->device = JX_DEVICE_CPU;
-            else if (!strcmp(v, "interp")) o->device = JX_DEVICE_INTERP;
-            else fprintf(stderr, "mnist_mlp: --device is cpu or interp, not '%s'\n", v), bad = -1;
-        } else {
-            fprintf(stderr, "mnist_mlp: unknown option '%s' (try --help)\n", a);
-            bad = -1;
-        }
-        if (bad) return 2;
-    }
-    return 0;
+    trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 5, .batch = 128, .lr = 0.1,
+                      .device = JX_DEVICE_CPU};
+    double init = 0.01;
+    long test_limit = 0;
+    trainer_extra extra[] = {
+        {"--init", "X", "initial parameters ~ X * N(0, 1) (default 0.01)", TRAINER_POSITIVE, 0, 0, &init},
+        {"--test-limit", "N", "score the first N test images only (default all)", TRAINER_LONG, 1, 1L << 40,
+         &test_limit},
+    };
+    int r = trainer_parse("mnist_mlp",
+                          "Trains an MLP 784-512-512-10 on (Fashion-)MNIST with minibatch SGD, jitted by jx.\n"
+                          "Epoch times count training only, not the test-set evaluation.",
+                          argc, argv, &t, extra, 2);
+    *o = (options){.data = t.data, .epochs = t.epochs, .batch = t.batch, .threads = t.threads, .limit = t.limit,
+                   .test_limit = test_limit, .lr = t.lr, .init = init, .seed = t.seed, .device = t.device};
+    return r;
 }
 
 int main(int argc, char **argv) {
