@@ -1,0 +1,110 @@
+/* trainer_opts.c: see trainer_opts.h. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trainer_opts.h"
+
+void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_opts *d, const trainer_extra *extras,
+                   int nextras) {
+    fprintf(f, "usage: %s [options]\n%s\n", prog, about);
+    fprintf(f, "  --data DIR       the IDX files (default %s;\n"
+               "                   MNIST itself works the same)\n", d->data);
+    fprintf(f, "  --epochs N       passes over the training set (default %d)\n", d->epochs);
+    fprintf(f, "  --batch N        images per step (default %d)\n", d->batch);
+    fprintf(f, "  --lr X           learning rate (default %g)\n", d->lr);
+    fprintf(f, "  --limit N        train on the first N images only (default all)\n");
+    fprintf(f, "  --threads N      worker threads (default JX_NUM_THREADS, else every core)\n");
+    fprintf(f, "  --seed N         initialisation seed (default %llu)\n", (unsigned long long)d->seed);
+    fprintf(f, "  --device D       cpu (LLVM kernels + OpenBLAS, default) or interp (the\n"
+               "                   reference interpreter, slow)\n");
+    if (d->checkpoints)
+        fprintf(f, "  --out DIR        write a checkpoint there after every epoch\n"
+                   "  --resume FILE    continue from a checkpoint written with --out\n");
+    for (int i = 0; i < nextras; i++) {
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "%s %s", extras[i].name, extras[i].arg);
+        fprintf(f, "  %-16s %s\n", lhs, extras[i].help);
+    }
+    fprintf(f, "  --help           this text\n");
+}
+
+/* A whole number in [lo, hi]; -1 with a message when it is not one. */
+static int parse_long(const char *prog, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s wants a whole number from %ld to %ld, not '%s'\n", prog, opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A finite number above 0; -1 with a message when it is not one. */
+static int parse_positive(const char *prog, const char *opt, const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || isinf(v)) {
+        fprintf(stderr, "%s: %s wants a positive number, not '%s'\n", prog, opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_extra(const char *prog, const trainer_extra *e, const char *v) {
+    switch (e->kind) {
+    case TRAINER_LONG: return parse_long(prog, e->name, v, e->lo, e->hi, e->dst);
+    case TRAINER_POSITIVE: return parse_positive(prog, e->name, v, e->dst);
+    case TRAINER_STRING: *(const char **)e->dst = v; return 0;
+    }
+    return -1;
+}
+
+int trainer_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
+                  const trainer_extra *extras, int nextras) {
+    trainer_opts defaults = *o;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            trainer_usage(stdout, prog, about, &defaults, extras, nextras);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "%s: %s '%s' (try --help)\n", prog,
+                    strncmp(a, "--", 2) ? "unexpected argument" : "missing value after", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        long n = 0;
+        int bad = 0, known = 1;
+        if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--epochs")) bad = parse_long(prog, a, v, 0, 100000, &n), o->epochs = (int)n;
+        else if (!strcmp(a, "--batch")) bad = parse_long(prog, a, v, 1, 1 << 20, &n), o->batch = (int)n;
+        else if (!strcmp(a, "--limit")) bad = parse_long(prog, a, v, 1, 1L << 40, &o->limit);
+        else if (!strcmp(a, "--threads")) bad = parse_long(prog, a, v, 1, 256, &n), o->threads = (int)n;
+        else if (!strcmp(a, "--seed")) bad = parse_long(prog, a, v, 0, LONG_MAX, &n), o->seed = (uint64_t)n;
+        else if (!strcmp(a, "--lr")) bad = parse_positive(prog, a, v, &o->lr);
+        else if (!strcmp(a, "--out") && o->checkpoints) o->out = v;
+        else if (!strcmp(a, "--resume") && o->checkpoints) o->resume = v;
+        else if (!strcmp(a, "--device")) {
+            if (!strcmp(v, "cpu")) o->device = JX_DEVICE_CPU;
+            else if (!strcmp(v, "interp")) o->device = JX_DEVICE_INTERP;
+            else fprintf(stderr, "%s: --device is cpu or interp, not '%s'\n", prog, v), bad = -1;
+        } else {
+            known = 0;
+            for (int k = 0; k < nextras && !known; k++)
+                if (!strcmp(a, extras[k].name)) known = 1, bad = parse_extra(prog, &extras[k], v);
+        }
+        if (!known) {
+            fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, a);
+            return 2;
+        }
+        if (bad) return 2;
+    }
+    return 0;
+}
