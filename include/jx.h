@@ -386,7 +386,12 @@ jx_val jx_expand_dims_at(jx_loc loc, jx_val x, jx_ints dims); /* dims of the out
 /* strides may be JX_NOINTS for all ones. */
 jx_val jx_slice_at(jx_loc loc, jx_val x, jx_ints start, jx_ints limit, jx_ints strides);
 #define jx_slice(...) jx_slice_at(JX_HERE, __VA_ARGS__)
-/* starts: rank scalar integer values; clamped so the slice stays in bounds. */
+/* starts: rank scalar integer values, read as JAX's lax.dynamic_slice reads them: a
+ * negative start is wrapped once by the dim's size (s + n), then the start is clamped
+ * so the slice stays in bounds: dynamic_slice(arange(5), -1, sizes 3) is [2, 3, 4], a
+ * start of -7 gives [0, 1, 2]. jx_dynamic_update_slice reads its starts the same way.
+ * (The IR primitives only clamp; the wrap is emitted before them, a select on a traced
+ * start, nothing for a literal.) */
 jx_val jx_dynamic_slice_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes);
 #define jx_dynamic_slice(...) jx_dynamic_slice_at(JX_HERE, __VA_ARGS__)
 jx_val jx_dynamic_update_slice_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts);
@@ -456,8 +461,11 @@ jx_val jx_select_and_scatter_add_at(jx_loc loc, jx_val source, jx_val operand,
 
 /* Indexing. The first nbatch dims of x and indices are shared batch dims (0 for
  * plain take). gather: out = x.shape[:axis] + indices.shape[nbatch:] +
- * x.shape[axis+1:], with indices clamped into range. scatter_add is its transpose:
- * updates has gather's output shape; out-of-range indices are dropped. */
+ * x.shape[axis+1:]. scatter_add is its transpose: updates has gather's output shape.
+ * Indices follow jnp indexing (x[i], x.at[i].add(u)), not lax.gather: a negative
+ * index is wrapped once by the axis size (-1 is the last element), then gather clamps
+ * what is still out of range ([-1, 7, -7] on 5 elements reads 4, 4, 0) and
+ * scatter_add drops it. (lax.gather itself does not wrap: it reads 0 for -1.) */
 jx_val jx_gather_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch);
 #define jx_gather(...) jx_gather_at(JX_HERE, __VA_ARGS__)
 jx_val jx_scatter_add_at(jx_loc loc, jx_val x, jx_val indices, jx_val updates, int axis,
