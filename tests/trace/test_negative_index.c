@@ -64,6 +64,19 @@ static void test_gather_scatter(void) {
     }
 }
 
+/* Evaluates g on (arange(5.), start), asserts the n values want, and releases g, f and
+ * the arrays. */
+static void eval_release(jx_fn *g, jx_fn *f, jx_array *start, const double *want, int n) {
+    jx_array *in[2] = {jx_array_arange(JX_F64, 0, 5, 1), start}, *y = NULL;
+    CU_ASSERT_EQUAL(jt_eval(g, 2, in, 1, &y), JX_OK);
+    JT_ASSERT_ARRAY(y, want, n, 0);
+    jx_array_release(y);
+    jx_array_release(in[0]);
+    jx_array_release(in[1]);
+    jx_fn_release(g);
+    jx_fn_release(f);
+}
+
 /* vmap over the start: jax.vmap(lambda s: lax.dynamic_slice(x, (s,), (3,)))([-1, 0, -7]) */
 static void test_vmap_starts(void) {
     spec s = {0, 0, 0};
@@ -73,14 +86,7 @@ static void test_vmap_starts(void) {
     jx_fn *v = f ? jx_vmap(f, (jx_ints){ia, 2}, (jx_ints){oa, 1}, 3) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
     double st[3] = {-1, 0, -7}, want[9] = {2, 3, 4, 0, 1, 2, 0, 1, 2};
-    jx_array *in[2] = {jx_array_arange(JX_F64, 0, 5, 1), jt_array(JX_I32, JX_INTS(3), st)}, *y = NULL;
-    CU_ASSERT_EQUAL(jt_eval(v, 2, in, 1, &y), JX_OK);
-    JT_ASSERT_ARRAY(y, want, 9, 0);
-    jx_array_release(y);
-    jx_array_release(in[0]);
-    jx_array_release(in[1]);
-    jx_fn_release(v);
-    jx_fn_release(f);
+    eval_release(v, f, jt_array(JX_I32, JX_INTS(3), st), want, 9);
 }
 
 static void body_sum(jx_val *out, const jx_val *in, void *u) {
@@ -96,14 +102,7 @@ static void test_grad(void) {
     jx_fn *f = jx_trace("ds", body_sum, &s, 2, av, 1), *g = f ? jx_grad(f, JX_INTS(0)) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     double want[5] = {0, 0, 1, 1, 1};
-    jx_array *in[2] = {jx_array_arange(JX_F64, 0, 5, 1), jx_array_scalar(JX_I32, -1)}, *y = NULL;
-    CU_ASSERT_EQUAL(jt_eval(g, 2, in, 1, &y), JX_OK);
-    JT_ASSERT_ARRAY(y, want, 5, 0);
-    jx_array_release(y);
-    jx_array_release(in[0]);
-    jx_array_release(in[1]);
-    jx_fn_release(g);
-    jx_fn_release(f);
+    eval_release(g, f, jx_array_scalar(JX_I32, -1), want, 5);
 }
 
 int main(void) {
