@@ -119,7 +119,15 @@ float jx_bf16_to_f32(uint16_t h);
 
 /* ------------------------------------------------------------------ shapes */
 
-/* A list of integers passed by value: JX_INTS(128, 784), or JX_NOINTS for none. */
+/* A list of integers passed by value: JX_INTS(128, 784), or JX_NOINTS for none.
+ * jx reads a list only during the call it is given to and copies whatever it keeps
+ * (attributes, avals, jit options, argnums), so JX_INTS(...) written in a call's
+ * arguments is always safe. JX_INTS is a C compound literal: its array lives only until
+ * the end of the enclosing block (the braces of an if, a loop body or a switch case).
+ * A jx_ints stored in a variable or struct that is used after that block dangles, e.g.
+ *     switch (k) { case 0: { opts.donate = JX_INTS(0); break; } }  jx_jit(f, dev, &opts);
+ * Store a list with an array that lives long enough instead:
+ *     static const int64_t first[] = {0};  opts.donate = (jx_ints){first, 1}; */
 typedef struct jx_ints {
     const int64_t *v;
     int n;
@@ -262,7 +270,9 @@ jx_status jx_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_arr
  * Each op below is a macro: jx_exp(x) calls jx_exp_at(JX_HERE, x). The _at forms
  * take an explicit place, for code that generates code on a user's behalf. */
 
-/* Constants. A scalar becomes a literal in the IR; an array becomes a `constant`. */
+/* Constants. A scalar becomes a literal in the IR; an array becomes a `constant`.
+ * An integer scalar's value must fit its dtype (jx_scalar(JX_U8, 300) is an error naming
+ * the value, the dtype and its range, as JAX raises one); a fraction truncates. */
 jx_val jx_scalar_at(jx_loc loc, jx_dtype dtype, double value);
 #define jx_scalar(...) jx_scalar_at(JX_HERE, __VA_ARGS__)
 jx_val jx_scalar_like_at(jx_loc loc, jx_val like, double value); /* like's dtype */
@@ -426,7 +436,12 @@ jx_val jx_expand_dims_at(jx_loc loc, jx_val x, jx_ints dims); /* dims of the out
 /* strides may be JX_NOINTS for all ones. */
 jx_val jx_slice_at(jx_loc loc, jx_val x, jx_ints start, jx_ints limit, jx_ints strides);
 #define jx_slice(...) jx_slice_at(JX_HERE, __VA_ARGS__)
-/* starts: rank scalar integer values; clamped so the slice stays in bounds. */
+/* starts: rank scalar integer values, read as JAX's lax.dynamic_slice reads them: a
+ * negative start is wrapped once by the dim's size (s + n), then the start is clamped
+ * so the slice stays in bounds: dynamic_slice(arange(5), -1, sizes 3) is [2, 3, 4], a
+ * start of -7 gives [0, 1, 2]. jx_dynamic_update_slice reads its starts the same way.
+ * (The IR primitives only clamp; the wrap is emitted before them, a select on a traced
+ * start, nothing for a literal.) */
 jx_val jx_dynamic_slice_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes);
 #define jx_dynamic_slice(...) jx_dynamic_slice_at(JX_HERE, __VA_ARGS__)
 jx_val jx_dynamic_update_slice_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts);
@@ -549,8 +564,11 @@ jx_val jx_select_and_scatter_add_at(jx_loc loc, jx_val source, jx_val operand,
 
 /* Indexing. The first nbatch dims of x and indices are shared batch dims (0 for
  * plain take). gather: out = x.shape[:axis] + indices.shape[nbatch:] +
- * x.shape[axis+1:], with indices clamped into range. scatter_add is its transpose:
- * updates has gather's output shape; out-of-range indices are dropped. */
+ * x.shape[axis+1:]. scatter_add is its transpose: updates has gather's output shape.
+ * Indices follow jnp indexing (x[i], x.at[i].add(u)), not lax.gather: a negative
+ * index is wrapped once by the axis size (-1 is the last element), then gather clamps
+ * what is still out of range ([-1, 7, -7] on 5 elements reads 4, 4, 0) and
+ * scatter_add drops it. (lax.gather itself does not wrap: it reads 0 for -1.) */
 jx_val jx_gather_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch);
 #define jx_gather(...) jx_gather_at(JX_HERE, __VA_ARGS__)
 jx_val jx_scatter_add_at(jx_loc loc, jx_val x, jx_val indices, jx_val updates, int axis,
@@ -669,11 +687,21 @@ jx_val jx_one_hot_at(jx_loc loc, jx_val indices, int64_t n, jx_dtype dtype);
 /* Calls a jx_fn from inside a traced body (a `call` equation). */
 void jx_call_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int nout, jx_val *out);
 #define jx_call(...) jx_call_at(JX_HERE, __VA_ARGS__)
-/* Runs branches[index] (index an integer scalar, clamped; or a bool: false picks 0).
- * Every branch takes the nin operands and gives nout outputs of the same avals. */
-void jx_cond_at(jx_loc loc, jx_val index, int nbranches, const jx_body *branches, void *user,
-                int nin, const jx_val *in, int nout, jx_val *out);
+/* lax.cond(pred, true_fun, false_fun, *operands): runs true_fn when pred (a bool or
+ * integer scalar; an integer is true when nonzero) holds, else false_fn. Both take the
+ * nin operands and give nout outputs of the same avals; both are traced (a `cond`
+ * equation holding them, false_fn as branch 0 as in JAX's IR). Under vmap a batched
+ * pred runs both and selects. */
+void jx_cond_at(jx_loc loc, jx_val pred, jx_body true_fn, jx_body false_fn, void *user, int nin,
+                const jx_val *in, int nout, jx_val *out);
 #define jx_cond(...) jx_cond_at(JX_HERE, __VA_ARGS__)
+/* lax.switch(index, branches, *operands): runs branches[index], the index an integer
+ * scalar clamped into [0, nbranches - 1] as JAX clamps it (a bool picks 0 for false, 1
+ * for true, with exactly 2 branches). Every branch takes the nin operands and gives
+ * nout outputs of the same avals. Errors name the `cond` equation it binds. */
+void jx_switch_at(jx_loc loc, jx_val index, int nbranches, const jx_body *branches, void *user,
+                  int nin, const jx_val *in, int nout, jx_val *out);
+#define jx_switch(...) jx_switch_at(JX_HERE, __VA_ARGS__)
 /* while cond(carry) { carry = body(carry) }: cond gives a bool scalar. */
 void jx_while_at(jx_loc loc, jx_body cond, jx_body body, void *user, int n, const jx_val *init,
                  jx_val *out);

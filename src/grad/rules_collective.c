@@ -57,7 +57,7 @@ static jx_status tr_all_gather(TR_ARGS) {
         starts[d + 1] = jx_scalar_at(loc, JX_I32, 0);
         sizes[d + 1] = av[0].shape[d];
     }
-    jx_val row = jx_dynamic_slice_at(loc, psum(e, ct[0]), starts, (jx_ints){sizes, r + 1});
+    jx_val row = jx__dynamic_slice_clamped_at(loc, psum(e, ct[0]), starts, (jx_ints){sizes, r + 1});
     ct_in[0] = jx_squeeze_at(loc, row, (jx_ints){&zero, 1});
     return jx_trace_status();
 }

@@ -90,7 +90,7 @@ static jx_status tr_scatter_add(const jx__eqn *e, const jx_val *x, const jx_aval
  * with every other dim a batch dim. */
 static jx_val take_last(jx_loc loc, jx_val t, jx_val idx) {
     int r = jx_rank(t);
-    return jx_gather_at(loc, t, idx, r - 1, r - 1);
+    return jx__gather_clamped_at(loc, t, idx, r - 1, r - 1);
 }
 
 /* take_along_axis on any axis: move it last, take, move it back. */

@@ -111,14 +111,14 @@ static jx_status tr_slice(TR_ARGS) {
 
 static jx_status tr_dynamic_slice(TR_ARGS) {
     (void)lin;
-    ct_in[0] = jx_dynamic_update_slice_at(e->loc, jx__zeros(e->loc, &av[0]), ct[0], x + 1);
+    ct_in[0] = jx__dynamic_update_slice_clamped_at(e->loc, jx__zeros(e->loc, &av[0]), ct[0], x + 1);
     return jx_trace_status();
 }
 
 /* The operand keeps the cotangent outside the window, the update gets the window. */
 static jx_status tr_dynamic_update_slice(TR_ARGS) {
-    if (lin[0]) ct_in[0] = jx_dynamic_update_slice_at(e->loc, ct[0], jx__zeros(e->loc, &av[1]), x + 2);
-    if (lin[1]) ct_in[1] = jx_dynamic_slice_at(e->loc, ct[0], x + 2, shape_of(&av[1]));
+    if (lin[0]) ct_in[0] = jx__dynamic_update_slice_clamped_at(e->loc, ct[0], jx__zeros(e->loc, &av[1]), x + 2);
+    if (lin[1]) ct_in[1] = jx__dynamic_slice_clamped_at(e->loc, ct[0], x + 2, shape_of(&av[1]));
     return jx_trace_status();
 }
 

@@ -103,6 +103,8 @@ jx_val jx_logsumexp_at(jx_loc loc, jx_val x, int axis) {
     jx_aval xa;
     int64_t ax[1];
     if (!one_axis(loc, "logsumexp", x, axis, &xa, ax)) return jx__ops_invalid();
+    if (xa.dtype != JX_F32 && xa.dtype != JX_F64)
+        return jx__ops_fail(loc, JX_ERR_DTYPE, "logsumexp", "needs f32 or f64, got %s", jx__avs(&xa));
     jx_val m = jx_reduce_max_at(loc, x, (jx_ints){ax, 1});
     jx_val finite = jx_lt_at(loc, jx_abs_at(loc, m), jx_scalar_like_at(loc, m, INFINITY));
     m = jx_stop_gradient_at(loc, jx_select_at(loc, finite, m, jx_scalar_like_at(loc, m, 0)));

@@ -289,6 +289,13 @@ bool jx__resolve(jx__trace *t, jx_loc loc, const char *what, jx_val v, jx__atom 
 /* The aval of a value (of any live trace); rank -1 if invalid. */
 jx_aval jx__val_aval(jx_val v);
 
+/* The primitives' own index reading for rules that build IR: like jx_gather,
+ * jx_dynamic_slice, jx_dynamic_update_slice but without wrapping negative indices
+ * (they clamp as the primitives do), for indices already wrapped or meant as they are. */
+jx_val jx__gather_clamped_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch);
+jx_val jx__dynamic_slice_clamped_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes);
+jx_val jx__dynamic_update_slice_clamped_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts);
+
 /* Replays the equations of f on the current trace with inputs in[], writing its
  * outputs to out[] (inlining). Used by call inlining and by transformations. */
 jx_status jx__inline_fn(jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out);

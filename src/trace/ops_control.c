@@ -212,7 +212,7 @@ void jx_call_at(jx_loc loc, const jx_fn *f, int nin, const jx_val *in, int nout,
     jx__bind(loc, JX_PRIM_CALL, nin, in, 1, &a, nout, out, NULL);
 }
 
-void jx_cond_at(jx_loc loc, jx_val index, int nbranches, const jx_body *branches, void *user, int nin,
+void jx_switch_at(jx_loc loc, jx_val index, int nbranches, const jx_body *branches, void *user, int nin,
                 const jx_val *in, int nout, jx_val *out) {
     jx__trace *t = jx__trace_top();
     if (!op_begin(t, loc, "cond", nout, out) || !check_lists(t, loc, "cond", nin, in, nout, out)) return;
@@ -254,6 +254,20 @@ done:
     free(consts);
     traced_free(nbranches, tb);
     release_fns(nbranches, fns);
+}
+
+void jx_cond_at(jx_loc loc, jx_val pred, jx_body true_fn, jx_body false_fn, void *user, int nin,
+                const jx_val *in, int nout, jx_val *out) {
+    jx__trace *t = jx__trace_top();
+    if (t && t->status == JX_OK && (!true_fn || !false_fn)) {
+        fail(t, JX_ERR_ARG, loc, "cond", "%s is NULL", true_fn ? "false_fn" : "true_fn");
+        for (int i = 0; out && i < nout; i++) out[i] = (jx_val){t->id, -1};
+        return;
+    }
+    jx_aval a = jx__val_aval(pred);
+    bool integer = a.dtype == JX_I32 || a.dtype == JX_I64 || a.dtype == JX_U32 || a.dtype == JX_U8;
+    if (a.rank == 0 && integer) pred = jx_ne_at(loc, pred, jx_scalar_at(loc, a.dtype, 0)); /* nonzero is true */
+    jx_switch_at(loc, pred, 2, (const jx_body[2]){false_fn, true_fn}, user, nin, in, nout, out);
 }
 
 void jx_while_at(jx_loc loc, jx_body cond, jx_body body, void *user, int n, const jx_val *init,

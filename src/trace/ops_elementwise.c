@@ -13,6 +13,20 @@ jx_val jx_scalar_at(jx_loc loc, jx_dtype dtype, double value) {
     if (t->status != JX_OK) return jx__ops_invalid();
     if ((unsigned)dtype >= JX_DTYPE_COUNT)
         return jx__ops_fail(loc, JX_ERR_DTYPE, "scalar", "invalid dtype %d", (int)dtype);
+    int64_t lo = 0, hi = -1; /* the integer dtypes' ranges */
+    switch (dtype) {
+    case JX_U8: hi = UINT8_MAX; break;
+    case JX_U32: hi = UINT32_MAX; break;
+    case JX_I32: lo = INT32_MIN, hi = INT32_MAX; break;
+    case JX_I64: lo = INT64_MIN, hi = INT64_MAX; break;
+    default: break;
+    }
+    /* truncation toward zero must land in [lo, hi] ((double)hi + 1 is exact for all four;
+     * (double)lo - 1 rounds to lo for i64, whose lo itself is allowed); NaN never fits */
+    bool fits = (value > (double)lo - 1 || value == (double)lo) && value < (double)hi + 1;
+    if (hi > lo && !fits)
+        return jx__ops_fail(loc, JX_ERR_ARG, "scalar", "%.17g is out of range for %s [%lld, %lld]", value,
+                            jx_dtype_name(dtype), (long long)lo, (long long)hi);
     return jx__lit_val(t, jx__lit_make(dtype, value));
 }
 

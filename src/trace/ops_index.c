@@ -11,16 +11,27 @@ static int64_t norm_axis_of(jx_val x, int axis) {
     return ax >= 0 ? ax : axis;
 }
 
-jx_val jx_gather_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch) {
+/* indices with negative entries wrapped once by the size of x's axis (jnp indexing). */
+static jx_val wrap_indices(jx_loc loc, jx_val x, jx_val indices, int64_t axis) {
+    jx_aval a = jx__val_aval(x);
+    return axis >= 0 && axis < a.rank ? jx__wrap_index(loc, indices, a.shape[axis]) : indices;
+}
+
+jx_val jx__gather_clamped_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch) {
     jx__attr at[2] = {jx__a_int(JX_A_AXIS, norm_axis_of(x, axis)), jx__a_int(JX_A_NBATCH, nbatch)};
     jx_val in[2] = {x, indices};
     return jx__bind1(loc, JX_PRIM_GATHER, 2, in, 2, at);
 }
 
+jx_val jx_gather_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch) {
+    return jx__gather_clamped_at(loc, x, wrap_indices(loc, x, indices, norm_axis_of(x, axis)), axis, nbatch);
+}
+
 jx_val jx_scatter_add_at(jx_loc loc, jx_val x, jx_val indices, jx_val updates, int axis,
                          int nbatch) {
-    jx__attr at[2] = {jx__a_int(JX_A_AXIS, norm_axis_of(x, axis)), jx__a_int(JX_A_NBATCH, nbatch)};
-    jx_val in[3] = {x, indices, updates};
+    int64_t ax = norm_axis_of(x, axis);
+    jx__attr at[2] = {jx__a_int(JX_A_AXIS, ax), jx__a_int(JX_A_NBATCH, nbatch)};
+    jx_val in[3] = {x, wrap_indices(loc, x, indices, ax), updates};
     return jx__bind1(loc, JX_PRIM_SCATTER_ADD, 3, in, 2, at);
 }
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ops_util.h"
 
 /* Records an op wrapper's own error on the innermost trace; returns an invalid value. */
 static jx_val op_fail(jx_loc loc, const char *op, jx_status code, const char *fmt, ...)
@@ -177,27 +177,38 @@ jx_val jx_slice_at(jx_loc loc, jx_val x, jx_ints start, jx_ints limit, jx_ints s
     return bind_x(loc, JX_PRIM_SLICE, x, 3, at);
 }
 
-/* x, then `pre` more operands, then rank(x) start indices. */
+/* x, then `pre` more operands, then rank(x) start indices (wrapped once when negative,
+ * as JAX's public dynamic_slice does, when wrap). */
 static jx_val dynamic_op(jx_loc loc, jx_prim p, jx_val x, const jx_val *pre, int npre, const jx_val *starts,
-                         int nattr, const jx__attr *attrs) {
+                         int nattr, const jx__attr *attrs, bool wrap) {
     jx_aval a;
     jx_val ops[2 + JX_MAX_RANK];
     ops[0] = x;
     for (int i = 0; i < npre; i++) ops[1 + i] = pre[i];
     if (!usable(x, &a)) return plain_bind(loc, p, 1 + npre, ops);
     if (a.rank > 0 && !starts) return op_fail(loc, jx__prims[p].name, JX_ERR_ARG, "starts is NULL for %s", jx__avs(&a));
-    for (int i = 0; i < a.rank; i++) ops[1 + npre + i] = starts[i];
+    for (int i = 0; i < a.rank; i++) ops[1 + npre + i] = wrap ? jx__wrap_index(loc, starts[i], a.shape[i]) : starts[i];
     return jx__bind1(loc, p, 1 + npre + a.rank, ops, nattr, attrs);
 }
 
-jx_val jx_dynamic_slice_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes) {
+static jx_val dynamic_slice(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes, bool wrap) {
     if (!ints_ok(loc, "dynamic_slice", "sizes", sizes)) return plain_bind(loc, JX_PRIM_DYNAMIC_SLICE, 1, &x);
     jx__attr at = jx__a_ints(JX_A_SIZES, sizes);
-    return dynamic_op(loc, JX_PRIM_DYNAMIC_SLICE, x, NULL, 0, starts, 1, &at);
+    return dynamic_op(loc, JX_PRIM_DYNAMIC_SLICE, x, NULL, 0, starts, 1, &at, wrap);
+}
+
+jx_val jx_dynamic_slice_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes) {
+    return dynamic_slice(loc, x, starts, sizes, true);
+}
+jx_val jx__dynamic_slice_clamped_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes) {
+    return dynamic_slice(loc, x, starts, sizes, false);
 }
 
 jx_val jx_dynamic_update_slice_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts) {
-    return dynamic_op(loc, JX_PRIM_DYNAMIC_UPDATE_SLICE, x, &update, 1, starts, 0, NULL);
+    return dynamic_op(loc, JX_PRIM_DYNAMIC_UPDATE_SLICE, x, &update, 1, starts, 0, NULL, true);
+}
+jx_val jx__dynamic_update_slice_clamped_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts) {
+    return dynamic_op(loc, JX_PRIM_DYNAMIC_UPDATE_SLICE, x, &update, 1, starts, 0, NULL, false);
 }
 
 jx_val jx_pad_at(jx_loc loc, jx_val x, jx_val padding_value, jx_ints lo, jx_ints hi, jx_ints interior) {

@@ -72,3 +72,15 @@ jx_val jx__broadcast_to_aval(jx_loc loc, jx_val x, const jx_aval *to) {
     return jx_broadcast_in_dim_at(loc, x, shape, d);
 }
 
+
+jx_val jx__wrap_index(jx_loc loc, jx_val s, int64_t n) {
+    jx__trace *t = jx__trace_top();
+    jx_aval a = jx__val_aval(s);
+    if (!t || t->status != JX_OK || (a.dtype != JX_I32 && a.dtype != JX_I64) || a.rank < 0) return s;
+    jx__atom at;
+    if (!jx__resolve(t, loc, "index", s, &at)) return s;
+    if (at.var < 0 && a.rank == 0) /* a literal: wrapped now */
+        return at.lit.i < 0 ? jx__lit_val(t, jx__lit_make(a.dtype, (double)(at.lit.i + n))) : s;
+    jx_val z = jx_scalar_at(loc, a.dtype, 0);
+    return jx_select_at(loc, jx_lt_at(loc, s, z), jx_add_at(loc, s, jx_scalar_at(loc, a.dtype, (double)n)), s);
+}

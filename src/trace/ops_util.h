@@ -32,4 +32,10 @@ bool jx__broadcast_shapes(const jx_aval *a, const jx_aval *b, jx_aval *out);
  * already has that shape. The caller has checked the shapes broadcast. */
 jx_val jx__broadcast_to_aval(jx_loc loc, jx_val x, const jx_aval *to);
 
+/* JAX's reading of a start or index s into a dim of size n: s < 0 ? s + n : s, once
+ * (the primitive then clamps, or drops, what is still out of range). A literal wraps at
+ * trace time; a traced signed integer value gets a select; anything else (unsigned,
+ * not an integer, invalid) comes back as it is, for the primitive's rule to judge. */
+jx_val jx__wrap_index(jx_loc loc, jx_val s, int64_t n);
+
 #endif /* JX_OPS_UTIL_H */

@@ -250,10 +250,10 @@ static jx_status b_dynamic_slice(BARGS) {
         s = jx_reshape_at(e->loc, s, JX_INTS(cx->size, 1));
         jx_val idx = jx_add_at(e->loc, s, jx_iota_at(e->loc, t, JX_INTS(1, sizes.v[d]), 1));
         if (cb == JX_NOBATCH) {
-            cur = jx_gather_at(e->loc, cur, idx, d, 0); /* (x[:d], B, size, x[d+1:]) */
+            cur = jx__gather_clamped_at(e->loc, cur, idx, d, 0); /* (x[:d], B, size, x[d+1:]) */
             cur = jx__bfront(cx, e->loc, cur, d);
         } else {
-            cur = jx_gather_at(e->loc, jx__bfront(cx, e->loc, cur, cb), idx, d + 1, 1);
+            cur = jx__gather_clamped_at(e->loc, jx__bfront(cx, e->loc, cur, cb), idx, d + 1, 1);
         }
         cb = 0;
     }
@@ -283,7 +283,7 @@ static jx_val dus_batched(const jx__vctx *cx, const jx__eqn *e, const jx_val *x,
                       : jx_iota_at(loc, t, JX_INTS(xa.shape[d]), 0);
         if (sb) s = jx_reshape_at(loc, s, JX_INTS(cx->size, 1));
         jx_val idx = jx_sub_at(loc, p, s); /* (B, X_d) or (X_d) */
-        u = jx_gather_at(loc, u, idx, d + 1, sb ? 1 : 0);
+        u = jx__gather_clamped_at(loc, u, idx, d + 1, sb ? 1 : 0);
         jx_val ok = jx_and_at(loc, jx_ge_at(loc, idx, jx_scalar_at(loc, t, 0)),
                               jx_lt_at(loc, idx, jx_scalar_at(loc, t, (double)ua.shape[d])));
         ok = jx_broadcast_in_dim_at(loc, ok, (jx_ints){full, r + 1},

@@ -127,7 +127,7 @@ static void cond_body(jx_val *out, jx_val index, jx_val x, jx_val y, int nb, con
     static const jx_body brs[3] = {br0, br1, br2};
     e->w = jx_sin(y);
     jx_val in[2] = {x, y}, r;
-    jx_cond(index, nb, brs, e, 2, in, 1, &r);
+    jx_switch(index, nb, brs, e, 2, in, 1, &r);
     out[0] = jx_mul(r, y);
 }
 
@@ -231,7 +231,7 @@ static void mixed1(jx_val *out, const jx_val *in, void *u) {
 static void f_cond_mixed(jx_val *out, const jx_val *in, void *u) {
     static const jx_body brs[2] = {mixed0, mixed1};
     jx_val r[3];
-    jx_cond(jx_scalar(JX_I32, *(int *)u), 2, brs, NULL, 1, in, 3, r);
+    jx_switch(jx_scalar(JX_I32, *(int *)u), 2, brs, NULL, 1, in, 3, r);
     out[0] = jx_add(jx_mul(r[0], r[2]), jx_convert(r[1], JX_F64));
     out[1] = r[1];
 }
@@ -398,7 +398,7 @@ static void counter_step(jx_val *out, const jx_val *in, void *u) {
     static const jx_body brs[2] = {even_br, odd_br};
     counter_env *e = u;
     jx_val idx = jx_rem(in[0], jx_scalar(JX_I32, 2)), ops[2] = {in[1], jx_mul(in[2], e->w)}, r;
-    jx_cond(idx, 2, brs, NULL, 2, ops, 1, &r);
+    jx_switch(idx, 2, brs, NULL, 2, ops, 1, &r);
     out[0] = jx_add(in[0], jx_scalar(JX_I32, 1));
     out[1] = r;
     out[2] = jx_mul(r, in[2]);
@@ -467,7 +467,7 @@ static void plain_br(jx_val *out, const jx_val *in, void *u) {
 }
 static void f_scan_in_cond(jx_val *out, const jx_val *in, void *u) {
     static const jx_body brs[2] = {scan_br, plain_br};
-    jx_cond(jx_scalar(JX_I32, *(int *)u), 2, brs, NULL, 2, in, 1, out);
+    jx_switch(jx_scalar(JX_I32, *(int *)u), 2, brs, NULL, 2, in, 1, out);
 }
 
 static void test_nested(void) {
@@ -525,7 +525,7 @@ static void sin_br(jx_val *out, const jx_val *in, void *u) {
 static void f_cond_sin(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     static const jx_body brs[2] = {sin_br, sin_br};
-    jx_cond(jx_scalar(JX_I32, 1), 2, brs, NULL, 1, in, 1, out);
+    jx_switch(jx_scalar(JX_I32, 1), 2, brs, NULL, 1, in, 1, out);
 }
 
 static void test_higher_order(void) {

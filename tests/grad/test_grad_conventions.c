@@ -46,11 +46,10 @@ static void body(jx_val *out, const jx_val *in, void *u) {
 static void check_grad(int line, op_id op, int nin, const double *x, int n, int k, const double *want) {
     jx_aval av[2];
     jx_array *in[2];
-    for (int i = 0; i < nin; i++) {
+    for (int i = 0; i < nin; i++) { /* n values make one vector input, else nin scalars */
         av[i] = n ? JX_AVAL(JX_F64, n) : JX_SCALAR(JX_F64);
-        in[i] = jt_array(JX_F64, n ? JX_INTS(n) : JX_NOINTS, x + i);
+        in[i] = n ? jt_array(JX_F64, JX_INTS(n), x) : jt_array(JX_F64, JX_NOINTS, x + i);
     }
-    if (n) in[0] = jt_array(JX_F64, JX_INTS(n), x);
     int64_t arg = k;
     jx_fn *f = jx_trace("f", body, (void *)(intptr_t)op, nin, av, 1), *g = f ? jx_grad(f, (jx_ints){&arg, 1}) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);

@@ -28,7 +28,7 @@ static void br_lit(jx_val *out, const jx_val *in, void *user) {
 static void cond3(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     jx_body br[3] = {br_exp, br_neg, br_lit};
-    jx_cond(in[0], 3, br, NULL, 2, in + 1, 2, out);
+    jx_switch(in[0], 3, br, NULL, 2, in + 1, 2, out);
 }
 
 static void test_cond(void) {
@@ -62,7 +62,7 @@ static void cond_bool(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     jx_body br[2] = {pick_neg, pick_pos};
     jx_val p = jx_gt(jx_sum(in[0], JX_NOINTS), jx_scalar(JX_F32, 0));
-    jx_cond(p, 2, br, NULL, 1, in, 1, out);
+    jx_switch(p, 2, br, NULL, 1, in, 1, out);
 }
 
 static void test_cond_bool(void) {
@@ -191,7 +191,7 @@ static void outer_step(jx_val *out, const jx_val *in, void *user) {
     jx_val p = jx_eq(jx_rem(in[0], jx_scalar(JX_I32, 2)), jx_scalar(JX_I32, 0));
     jx_val c;
     jx_val a = jx_abs(w[1]);
-    jx_cond(p, 2, br, NULL, 1, &a, 1, &c);
+    jx_switch(p, 2, br, NULL, 1, &a, 1, &c);
     out[0] = jx_add(jx_mul(in[1], jx_scalar(JX_F32, 0.5)), jx_mul(c, jx_scalar(JX_F32, 0.01)));
 }
 

@@ -160,6 +160,7 @@ static void test_print(void) {
     fclose(out);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "2 groups"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "group 0 dot [dot_general]"));
+    /* relu is x <= 0 ? 0 : x (derivative 0 at 0, as jax.nn.relu) */
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "group 1 loop [reshape broadcast_in_dim add le select]"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "out (f32[8,16])"));
     free(buf);

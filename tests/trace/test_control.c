@@ -82,7 +82,7 @@ static const jx_body three[3] = {br_add1, br_mul2, br_neg};
 
 static void cond3(jx_val *out, const jx_val *in, void *user) {
     (void)user;
-    jx_cond(in[0], 3, three, NULL, 1, &in[1], 1, out);
+    jx_switch(in[0], 3, three, NULL, 1, &in[1], 1, out);
 }
 
 /* Evaluates f(index, x) with an index array of the given dtype. */
@@ -118,7 +118,7 @@ static void test_cond_index(void) {
 static void cond_bool(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     jx_val p = jx_lt(in[0], jx_scalar(JX_F32, 0));
-    jx_cond(p, 2, (const jx_body[]){br_mul2, br_neg}, NULL, 1, in, 1, out);
+    jx_switch(p, 2, (const jx_body[]){br_mul2, br_neg}, NULL, 1, in, 1, out);
 }
 
 static void test_cond_bool(void) {
@@ -147,7 +147,7 @@ static void cap_ret(jx_val *out, const jx_val *in, void *user) {
 static void cond_caps(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     jx_val ab[2] = {in[2], in[3]};
-    jx_cond(in[0], 3, (const jx_body[]){cap_a, cap_b, cap_ret}, ab, 1, &in[1], 1, out);
+    jx_switch(in[0], 3, (const jx_body[]){cap_a, cap_b, cap_ret}, ab, 1, &in[1], 1, out);
 }
 
 static void test_cond_captures(void) {
@@ -186,7 +186,7 @@ static void br_id(jx_val *out, const jx_val *in, void *user) {
 }
 static void cond_lit(jx_val *out, const jx_val *in, void *user) {
     (void)user;
-    jx_cond(in[0], 2, (const jx_body[]){br_lit, br_id}, NULL, 1, &in[1], 1, out);
+    jx_switch(in[0], 2, (const jx_body[]){br_lit, br_id}, NULL, 1, &in[1], 1, out);
 }
 
 static void test_cond_literal_branch(void) {
@@ -215,7 +215,7 @@ static void pick_y(jx_val *out, const jx_val *in, void *user) {
 }
 static void cond_no_operands(jx_val *out, const jx_val *in, void *user) {
     (void)user;
-    jx_cond(in[0], 2, (const jx_body[]){pick_x, pick_y}, (void *)&in[1], 0, NULL, 1, out);
+    jx_switch(in[0], 2, (const jx_body[]){pick_x, pick_y}, (void *)&in[1], 0, NULL, 1, out);
 }
 
 static void test_cond_no_operands(void) {
@@ -524,7 +524,7 @@ static void neg_br(jx_val *out, const jx_val *in, void *user) {
 }
 static void cond_in_scan_body(jx_val *out, const jx_val *in, void *user) {
     jx_val p = jx_gt(in[1], jx_scalar(JX_F32, 0));
-    jx_cond(p, 2, (const jx_body[]){neg_br, pos_br}, user, 2, in, 1, out);
+    jx_switch(p, 2, (const jx_body[]){neg_br, pos_br}, user, 2, in, 1, out);
     out[1] = out[0];
 }
 static void cond_in_scan(jx_val *out, const jx_val *in, void *user) {

@@ -33,7 +33,7 @@ static void id_body(jx_val *out, const jx_val *in, void *user) {
 
 static void cond_bad_branch(jx_val *out, const jx_val *in, void *user) {
     (void)user;
-    jx_cond(jx_scalar(JX_I32, 1), 2, (const jx_body[]){id_body, bad_add}, (void *)&in[1], 1, in, 1, out);
+    jx_switch(jx_scalar(JX_I32, 1), 2, (const jx_body[]){id_body, bad_add}, (void *)&in[1], 1, in, 1, out);
     out[0] = jx_neg(out[0]); /* later ops are no-ops */
 }
 
@@ -71,7 +71,7 @@ static void test_error_in_scan_body(void) {
 
 /* An error two levels down (a branch inside a scan body) still names its own line. */
 static void nested_body(jx_val *out, const jx_val *in, void *user) {
-    jx_cond(jx_scalar(JX_BOOL, 0), 2, (const jx_body[]){bad_add, id_body}, user, 1, in, 1, out);
+    jx_switch(jx_scalar(JX_BOOL, 0), 2, (const jx_body[]){bad_add, id_body}, user, 1, in, 1, out);
 }
 static void nested_bad(jx_val *out, const jx_val *in, void *user) {
     (void)user;
@@ -108,7 +108,7 @@ static void ret_user(jx_val *out, const jx_val *in, void *user) {
 static void cond_mismatch(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     line = __LINE__ + 1;
-    jx_cond(jx_scalar(JX_I32, 0), 2, (const jx_body[]){id_body, ret_user}, (void *)&in[1], 1, in, 1, out);
+    jx_switch(jx_scalar(JX_I32, 0), 2, (const jx_body[]){id_body, ret_user}, (void *)&in[1], 1, in, 1, out);
 }
 
 static void test_cond_outputs_differ(void) {
@@ -125,7 +125,7 @@ static void counting(jx_val *out, const jx_val *in, void *user) {
 static void cond_index(jx_val *out, const jx_val *in, void *user) {
     int nb = *(const int *)user;
     line = __LINE__ + 1;
-    jx_cond(in[1], nb, (const jx_body[]){counting, counting, counting}, NULL, 1, in, 1, out);
+    jx_switch(in[1], nb, (const jx_body[]){counting, counting, counting}, NULL, 1, in, 1, out);
 }
 
 static void test_cond_bad_index(void) {
@@ -145,7 +145,7 @@ static void fail_then_cond(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     line = __LINE__ + 1;
     jx_val bad = jx_add(in[0], jx_zeros_like(in[1]));
-    jx_cond(jx_scalar(JX_I32, 0), 1, (const jx_body[]){counting}, NULL, 1, &bad, 1, out);
+    jx_switch(jx_scalar(JX_I32, 0), 1, (const jx_body[]){counting}, NULL, 1, &bad, 1, out);
     CU_ASSERT_EQUAL(out[0].id, -1);
 }
 
@@ -255,7 +255,7 @@ static void test_outside_trace(void) {
     JT_ASSERT_ERR("call: called outside of a trace");
     JT_ASSERT_ERR(jt_place(__FILE__, line));
     y = (jx_val){7, 7};
-    jx_cond(x, 1, (const jx_body[]){id_body}, NULL, 1, &x, 1, &y);
+    jx_switch(x, 1, (const jx_body[]){id_body}, NULL, 1, &x, 1, &y);
     CU_ASSERT_EQUAL(y.id, -1);
     JT_ASSERT_ERR("cond: called outside of a trace");
     jx_fn_release(f);
@@ -266,7 +266,7 @@ static void cond_none(jx_val *out, const jx_val *in, void *user) {
     (void)in;
     jx_val x = JX_NONE;
     line = __LINE__ + 1;
-    jx_cond(jx_scalar(JX_I32, 0), 1, (const jx_body[]){id_body}, NULL, 1, &x, 1, out);
+    jx_switch(jx_scalar(JX_I32, 0), 1, (const jx_body[]){id_body}, NULL, 1, &x, 1, out);
 }
 
 static void test_invalid_operand(void) {

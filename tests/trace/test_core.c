@@ -74,26 +74,52 @@ static void test_f16_roundtrip(void) {
     CU_ASSERT(isnan(jx_f16_to_f32(jx_f32_to_f16(NAN))));
 }
 
-/* Out-of-range C doubles saturate into integer literals, as jx_convert does. */
-static void big_literals(jx_val *out, const jx_val *in, void *user) {
-    (void)in; (void)user;
-    out[0] = jx_scalar(JX_I32, 1e30);
-    out[1] = jx_scalar(JX_U8, -5.0);
-    out[2] = jx_scalar(JX_I64, -1e300);
-    out[3] = jx_scalar(JX_U32, NAN);
+/* An integer scalar must fit its dtype (JAX raises OverflowError for jnp.uint8(300)):
+ * the error names the value, the dtype, its range and the caller's line; a fraction
+ * truncates, and each dtype's extremes fit. */
+static int scalar_line;
+static void bad_scalar(jx_val *out, const jx_val *in, void *user) {
+    (void)in;
+    const double *v = user;
+    scalar_line = __LINE__ + 1;
+    out[0] = jx_scalar((jx_dtype)v[0], v[1]);
 }
 
-static void test_literal_saturation(void) {
-    jx_fn *f = jx_trace("big", big_literals, NULL, 0, NULL, 4);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx_array *o[4] = {NULL};
-    CU_ASSERT_EQUAL_FATAL(jt_eval(f, 0, NULL, 4, o), JX_OK);
-    CU_ASSERT_EQUAL(((const int32_t *)jx_array_data(o[0]))[0], INT32_MAX);
-    CU_ASSERT_EQUAL(((const uint8_t *)jx_array_data(o[1]))[0], 0);
-    CU_ASSERT_EQUAL(((const int64_t *)jx_array_data(o[2]))[0], INT64_MIN);
-    CU_ASSERT_EQUAL(((const uint32_t *)jx_array_data(o[3]))[0], 0u);
-    for (int i = 0; i < 4; i++) jx_array_release(o[i]);
-    jx_fn_release(f);
+static void test_scalar_range(void) {
+    struct {
+        jx_dtype t;
+        double v;
+        const char *msg;
+    } bad[] = {
+        {JX_U8, 300, "scalar: 300 is out of range for u8 [0, 255]"},
+        {JX_U8, -1, "scalar: -1 is out of range for u8 [0, 255]"},
+        {JX_I32, 1e30, "scalar: 1e+30 is out of range for i32 [-2147483648, 2147483647]"},
+        {JX_I64, -1e300, "out of range for i64 [-9223372036854775808, 9223372036854775807]"},
+        {JX_U32, NAN, "scalar: nan is out of range for u32 [0, 4294967295]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        double u[2] = {bad[i].t, bad[i].v};
+        jx_fn *f = jx_trace("bad", bad_scalar, u, 0, NULL, 1);
+        CU_ASSERT_PTR_NULL(f);
+        CU_ASSERT_EQUAL(jx_errcode(), JX_ERR_ARG);
+        JT_ASSERT_ERR(bad[i].msg);
+        JT_ASSERT_ERR(jt_place(__FILE__, scalar_line));
+    }
+    struct {
+        jx_dtype t;
+        double v, want;
+    } good[] = {{JX_U8, 255.9, 255}, {JX_U8, -0.5, 0}, {JX_I32, -2147483648.0, INT32_MIN},
+                {JX_I64, -0x1p63, -0x1p63}, {JX_U32, 4294967295.0, 4294967295.0}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        double u[2] = {good[i].t, good[i].v};
+        jx_fn *f = jx_trace("ok", bad_scalar, u, 0, NULL, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        jx_array *o = NULL;
+        CU_ASSERT_EQUAL_FATAL(jt_eval(f, 0, NULL, 1, &o), JX_OK);
+        CU_ASSERT_EQUAL(jx_array_get(o, 0), good[i].want);
+        jx_array_release(o);
+        jx_fn_release(f);
+    }
 }
 
 int main(void) {
@@ -103,7 +129,7 @@ int main(void) {
         {"eval checks input avals", test_eval_bad_input},
         {"status and dtype names", test_status_names},
         {"f16/bf16 conversions", test_f16_roundtrip},
-        {"integer literals saturate", test_literal_saturation},
+        {"integer scalars must fit their dtype", test_scalar_range},
         CU_TEST_INFO_NULL,
     };
     return jt_run("trace core", tests);

@@ -155,8 +155,8 @@ static void test_dynamic_slice(void) {
     dslice_case(JX_I32, (double[]){1, 2}, JX_INTS(2, 2), (double[]){7, 8, 11, 12});
     dslice_case(JX_I64, (double[]){1, 2}, JX_INTS(2, 2), (double[]){7, 8, 11, 12});
     dslice_case(JX_U32, (double[]){0, 1}, JX_INTS(1, 3), (double[]){2, 3, 4});
-    /* clamped: row 5 -> 1, col -3 -> 0 */
-    dslice_case(JX_I32, (double[]){5, -3}, JX_INTS(2, 2), (double[]){5, 6, 9, 10});
+    /* row 5 clamps to 1; col -3 wraps to 1 (JAX) */
+    dslice_case(JX_I32, (double[]){5, -3}, JX_INTS(2, 2), (double[]){6, 7, 10, 11});
     dslice_case(JX_I64, (double[]){-9, 99}, JX_INTS(3, 1), (double[]){4, 8, 12});
     dslice_case(JX_U32, (double[]){4000000000.0, 0}, JX_INTS(1, 4), (double[]){9, 10, 11, 12});
     dslice_case(JX_I32, (double[]){1, 1}, JX_INTS(0, 2), NULL);
@@ -173,7 +173,7 @@ static void b_dslice_lit(jx_val *o, const jx_val *in, void *u) {
 
 static void test_dynamic_slice_literal_starts(void) {
     jx_array *x = seq(JX_F32, JX_INTS(3, 4), 1);
-    expect_in(b_dslice_lit, NULL, 1, &x, JX_INTS(2, 3), (double[]){5, 6, 7, 9, 10, 11});
+    expect_in(b_dslice_lit, NULL, 1, &x, JX_INTS(2, 3), (double[]){6, 7, 8, 10, 11, 12}); /* -1 wraps to 3, clamps to 1 */
     jx_array_release(x);
 }
 
@@ -198,8 +198,8 @@ static void dus_case(jx_dtype st, const double *starts, const double *want) {
 static void test_dynamic_update_slice(void) {
     dus_case(JX_I32, (double[]){1, 1}, (double[]){1, 2, 3, 4, 5, 100, 101, 8, 9, 102, 103, 12});
     dus_case(JX_I64, (double[]){0, 2}, (double[]){1, 2, 100, 101, 5, 6, 102, 103, 9, 10, 11, 12});
-    /* clamped: row 7 -> 1, col -1 -> 0 */
-    dus_case(JX_I32, (double[]){7, -1}, (double[]){1, 2, 3, 4, 100, 101, 7, 8, 102, 103, 11, 12});
+    /* row 7 clamps to 1; col -1 wraps to 3, then clamps to 2 (JAX) */
+    dus_case(JX_I32, (double[]){7, -1}, (double[]){1, 2, 3, 4, 5, 6, 100, 101, 9, 10, 102, 103});
     dus_case(JX_U32, (double[]){9, 9}, (double[]){1, 2, 3, 4, 5, 6, 100, 101, 9, 10, 102, 103});
     /* a size-0 update changes nothing */
     jx_array *in[4] = {seq(JX_F32, JX_INTS(2, 2), 1), jx_array_zeros(JX_F32, JX_INTS(0, 2)),

@@ -494,7 +494,7 @@ static void with_cond(jx_val *out, const jx_val *in, void *user) {
     (void)user;
     jx_body br[2] = {branch0, branch1};
     jx_val pred = jx_gt(jx_reduce_sum(in[0], JX_NOINTS), jx_scalar(JX_F32, 0));
-    jx_cond(pred, 2, br, NULL, 2, in, 1, out);
+    jx_switch(pred, 2, br, NULL, 2, in, 1, out);
 }
 
 static void test_passes_recurse_into_cond(void) {

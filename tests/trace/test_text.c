@@ -172,7 +172,7 @@ static void scan_body(jx_val *o, const jx_val *in, void *u) {
     jx_body bs[2] = {neg_body, exp_body};
     jx_val sel = jx_gt(jx_sum(in[1], JX_NOINTS), jx_scalar(JX_F32, 0));
     jx_val c;
-    jx_cond(sel, 2, bs, u, 1, &in[1], 1, &c);
+    jx_switch(sel, 2, bs, u, 1, &in[1], 1, &c);
     o[0] = jx_add(in[0], c);
     o[1] = jx_sum(c, JX_NOINTS);
 }
@@ -180,7 +180,7 @@ static void control(jx_val *out, const jx_val *in, void *user) {
     jx_fn *sq = user;
     jx_call(sq, 1, in, 1, &out[0]);
     jx_body bs[3] = {neg_body, exp_body, id_body};
-    jx_cond(in[1], 3, bs, NULL, 1, &in[0], 1, &out[1]);
+    jx_switch(in[1], 3, bs, NULL, 1, &in[0], 1, &out[1]);
     jx_val init[2] = {in[1], in[2]}, r[2];
     jx_while(lt_body, step_body, NULL, 2, init, r);
     out[2] = r[1];

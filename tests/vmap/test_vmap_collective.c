@@ -290,7 +290,7 @@ static void loop_body(jx_val *o, const jx_val *in, void *u) {
 static void b_control(jx_val *o, const jx_val *in, void *u) {
     (void)u;
     jx_body br[2] = {br_index, br_psum};
-    jx_cond(in[0], 2, br, NULL, 1, &in[1], 1, &o[0]);
+    jx_switch(in[0], 2, br, NULL, 1, &in[1], 1, &o[0]);
     jx_val zero = jx_scalar(JX_F64, 0);
     jx_fori_loop(0, 3, loop_body, NULL, 1, &zero, &o[1]);
 }

@@ -72,12 +72,12 @@ static void br2(jx_val *out, const jx_val *in, void *u) {
 static void b_cond3(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     jx_body br[3] = {br0, br1, br2};
-    jx_cond(in[0], 3, br, NULL, 2, in + 1, 2, out);
+    jx_switch(in[0], 3, br, NULL, 2, in + 1, 2, out);
 }
 static void b_cond_bool(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     jx_body br[2] = {br0, br2};
-    jx_cond(jx_gt(in[1], jx_scalar(JX_F32, 0.0)), 2, br, NULL, 2, in, 2, out);
+    jx_switch(jx_gt(in[1], jx_scalar(JX_F32, 0.0)), 2, br, NULL, 2, in, 2, out);
     out[1] = jx_add(out[1], in[0]); /* an out of the cond used again */
 }
 /* the bool predicate reads one element of x: batched with x */
@@ -85,7 +85,7 @@ static void b_cond_bool_x(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     jx_body br[2] = {br0, br2};
     jx_val p = jx_gt(jx_reduce_sum(in[0], JX_NOINTS), jx_scalar(JX_F32, 0.0));
-    jx_cond(p, 2, br, NULL, 2, in, 2, out);
+    jx_switch(p, 2, br, NULL, 2, in, 2, out);
 }
 
 static void test_cond_unbatched_index(void) {
@@ -324,7 +324,7 @@ static void b_loss(jx_val *out, const jx_val *in, void *u) {
     jx_scan(s_body2, &k, 3, 0, 1, &c0, 1, &xs, 1, ys);
     jx_body br[2] = {br0, br2};
     jx_val ops[2] = {in[0], in[1]}, co[2];
-    jx_cond(jx_gt(ys[0], jx_scalar(JX_F32, 0.0)), 2, br, NULL, 2, ops, 2, co);
+    jx_switch(jx_gt(ys[0], jx_scalar(JX_F32, 0.0)), 2, br, NULL, 2, ops, 2, co);
     out[0] = jx_add(jx_add(ys[0], jx_reduce_sum(ys[1], JX_NOINTS)), jx_reduce_sum(jx_mul(co[0], co[1]), JX_NOINTS));
 }
 

@@ -251,7 +251,7 @@ static void loop_body(jx_val *out, const jx_val *in, void *u) {
                                    jx_scalar(JX_F64, 0));
     jx_body br[2] = {br_square, br_scale};
     jx_val in2[2] = {c, wx[0]}, r;
-    jx_cond(pred, 2, br, NULL, 2, in2, 1, &r);
+    jx_switch(pred, 2, br, NULL, 2, in2, 1, &r);
     jx_val t = jx_mul(jx_convert(in[0], JX_F64), wx[1]);
     out[0] = jx_add(r, jx_mul(jx_cos(t), jx_scalar(JX_F64, 0.5)));
 }
