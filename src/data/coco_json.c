@@ -352,8 +352,9 @@ static int open_container(void *ctxp, int type) {
 
 static int close_container(void *ctxp) {
     parser *p = ctxp;
-    if (p->skip && --p->skip) return 1;
-    if (!p->skip) {
+    if (p->skip) {
+        if (--p->skip) return 1; /* still inside the skipped value */
+    } else {
         if (!on_close(p)) return 0;
         p->depth--;
     }
@@ -389,7 +390,8 @@ typedef struct feed {
 } feed;
 
 static jx_status syntax_error(feed *fd, const unsigned char *chunk, size_t n) {
-    size_t at = yajl_get_bytes_consumed(fd->h);
+    size_t at = n ? yajl_get_bytes_consumed(fd->h) : 0;
+    at -= at > 0; /* consumed counts the offending character */
     for (size_t i = 0; i < at && i < n; i++)
         if (chunk[i] == '\n') fd->line++, fd->line_start = fd->offset + i + 1;
     unsigned char *e = yajl_get_error(fd->h, 0, chunk, n);
