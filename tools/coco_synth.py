@@ -20,6 +20,7 @@ a = ap.parse_args()
 
 src = json.load(open(a.src))
 imgs, anns = src["images"], src["annotations"]
+img_index = {im["id"]: k for k, im in enumerate(imgs)}
 rng = random.Random(0)
 sep = (",", ":")
 
@@ -47,7 +48,10 @@ with open(a.out, "w") as f:
     for i in range(a.annotations):
         x = dict(anns[i % len(anns)])
         x["id"] = i + 1
-        x["image_id"] = rng.randrange(a.images) + 1
+        # an image that copies the annotation's own image, so sizes agree
+        src_img = img_index[x["image_id"]]
+        copies = (a.images - src_img - 1) // len(imgs) + 1
+        x["image_id"] = rng.randrange(copies) * len(imgs) + src_img + 1
         if isinstance(x["segmentation"], list):
             seg = []
             for p in x["segmentation"]:

@@ -202,9 +202,9 @@ void jx_resize_nearest(const uint8_t *src, int32_t sh, int32_t sw, int32_t c, ui
 
 /* ------------------------------------------------------------------ augmentation */
 
-/* Counter-based random numbers: Threefry-2x32 with 20 rounds (JAX's PRNG), key = the 64-bit
- * seed, counter = (stream, index). The same (seed, stream, index) gives the same 64 bits on
- * any thread, in any order. */
+/* Counter-based random numbers: Threefry-2x32 with 20 rounds (JAX's PRNG). The stream's key
+ * is threefry(seed, stream) and the result threefry(that key, (index, 0)), so the same
+ * (seed, stream, index) gives the same 64 bits on any thread, in any order. */
 uint64_t jx_rng_bits(uint64_t seed, uint64_t stream, uint32_t index);
 
 /* One sample's geometric transform, from the output (oh x ow) back to the source image. */
@@ -214,11 +214,11 @@ typedef struct jx_augment {
     int flip;                /* mirror left-right after cropping */
 } jx_augment;
 
-/* The transform of a sample: without randomness (rng_stream < 0 ... see docs) the source
- * is stretched to oh x ow. With augment, the stretched image is scaled again by a factor
- * drawn uniformly in [scale_min, scale_max], a crop of oh x ow is taken at a uniform offset
- * (centred padding when the scaled image is smaller) and flipped with probability 1/2 when
- * flip is set; the draws are jx_rng_bits(seed, stream, 0..2). */
+/* The transform of a sample of sh x sw to oh x ow. Without augment the source is stretched
+ * to the output. With augment the stretched image is scaled again by a factor drawn
+ * uniformly in [scale_min, scale_max], an oh x ow crop is taken at a uniform whole-pixel
+ * offset (or centred, with padding, when the scaled image is smaller), and it is mirrored
+ * with probability 1/2 when flip is set. The draws are jx_rng_bits(seed, stream, 0..3). */
 jx_augment jx_augment_draw(int32_t sh, int32_t sw, int32_t oh, int32_t ow, int augment, double scale_min,
                            double scale_max, int flip, uint64_t seed, uint64_t stream);
 

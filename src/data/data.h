@@ -19,6 +19,9 @@ int jx__data_parse_double(const char *s, size_t len, double *out);
 
 #endif
 
+/* Threefry-2x32, 20 rounds: x is encrypted in place with key k (JAX's threefry_2x32). */
+void jx__threefry2x32(const uint32_t k[2], uint32_t x[2]);
+
 /* A loaded instances file (coco.c builds the indexes, coco_json.c parses). Strings and
  * segmentation data live in a few pools that the public structs point into. */
 struct jx_coco {
