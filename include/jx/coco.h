@@ -116,7 +116,7 @@ typedef struct jx_coco_ann {
 
 /* Reads an instances JSON file (COCO's format; other top-level keys are skipped) with a
  * streaming parser, so memory is about what the annotations hold: the full
- * instances_train2017.json (448 MB) loads in about 1.5 GB. On success *out holds the data
+ * instances_train2017.json (448 MB) loads in under 0.5 GB. On success *out holds the data
  * (free with jx_coco_free). On failure *out is NULL and jx_errmsg() names the file and the
  * JSON path, e.g. "x.json: annotations[17].segmentation[0]: a polygon has an odd number of
  * coordinates (7)", or the line and column of a syntax error. Checked: syntax, field types,
@@ -156,12 +156,13 @@ jx_status jx_coco_ann_rle(const jx_coco *c, const jx_coco_ann *a, jx_rle *out);
 /* pycocotools annToMask: height x width bytes of the annotation's image, row-major, 0/1. */
 jx_status jx_coco_ann_mask(const jx_coco *c, const jx_coco_ann *a, uint8_t *mask);
 
-/* The semantic mask of image index i: height x width bytes, row-major. Pixels of no
- * annotation are 0. Non-crowd annotations paint label_of[category index] (or the category
- * id itself when label_of is NULL, which then must be 1..254) in order of decreasing area
- * (the file's "area"; ties by increasing annotation id), so a smaller object in front of a
- * larger one keeps its pixels. Crowd regions are 255 (ignore) where no non-crowd
- * annotation covers them. label_of entries of 0 leave the annotation as background. */
+/* The semantic mask of image index i: height x width bytes, row-major. Every pixel starts
+ * at 0 (background); crowd annotations whose label is not 0 paint 255 (ignore); then the
+ * non-crowd annotations paint their label in order of decreasing area (the file's "area";
+ * ties by increasing annotation id), so a smaller object in front of a larger one keeps its
+ * pixels and an instance over a crowd region wins. The label is label_of[category index],
+ * or the category id itself when label_of is NULL (it must then be 1..254); a label of 0
+ * paints background. */
 jx_status jx_coco_semantic_mask(const jx_coco *c, size_t i, const uint8_t *label_of, uint8_t *out);
 
 /* ------------------------------------------------------------------ images */
