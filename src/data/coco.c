@@ -67,9 +67,10 @@ jx_status jx__coco_finish(jx_coco *c, jx__ann_off *offs, const size_t *img_name,
     }
     for (size_t i = 0; i < c->n_anns; i++) {
         jx_coco_ann *a = &c->anns[i];
-        a->poly_len = c->poly_len + offs[i].poly;
-        a->coords = c->coords + offs[i].coord;
-        a->rle.counts = c->counts + offs[i].count;
+        /* pools stay NULL when nothing went into them */
+        a->poly_len = c->poly_len ? c->poly_len + offs[i].poly : NULL;
+        a->coords = c->coords ? c->coords + offs[i].coord : NULL;
+        a->rle.counts = c->counts ? c->counts + offs[i].count : NULL;
     }
     free(offs);
     int64_t *ikeys = NULL, *ckeys = NULL;

@@ -92,7 +92,7 @@ static int parse_int(parser *p, const char *s, size_t len, int64_t lo, int64_t h
         else v = v * 10 + (s[j] - '0');
     }
     if (simple) v = i ? -v : v;
-    else if (jx__data_parse_double(s, len, &d) && d == (double)(int64_t)d && d > -9.2e18 && d < 9.2e18) v = (int64_t)d;
+    else if (jx__data_parse_double(s, len, &d) && d > -9.2e18 && d < 9.2e18 && d == (double)(int64_t)d) v = (int64_t)d;
     else return fail(p, 0, "expected an integer, found %.*s", (int)(len > 40 ? 40 : len), s);
     if (v < lo || v > hi) return fail(p, 0, "%lld is outside %lld..%lld", (long long)v, (long long)lo, (long long)hi);
     *out = v;

@@ -61,6 +61,17 @@ static void test_reads(void) {
     CU_ASSERT_EQUAL(jx_rle_area(&r), 1);
     jx_rle_free(&r);
     jx_coco_free(c);
+    /* nothing but empty lists: every pool stays empty */
+    CU_ASSERT_EQUAL_FATAL(load("{\"images\": [], \"annotations\": [], \"other\": [[{}]]}", &c), JX_OK);
+    jx_coco_images(c, &ni);
+    CU_ASSERT(ni == 0 && jx_coco_find_image(c, 1) == -1);
+    jx_coco_free(c);
+    CU_ASSERT_EQUAL_FATAL(load(HEAD "\"annotations\": [{\"id\": 1, \"image_id\": 9, \"category_id\": 1}]}", &c), JX_OK);
+    a = jx_coco_anns(c, &na);
+    CU_ASSERT(na == 1 && a[0].kind == JX_COCO_SEG_NONE && a[0].poly_len == NULL && a[0].rle.counts == NULL);
+    CU_ASSERT_EQUAL(jx_coco_ann_rle(c, &a[0], &r), JX_ERR_ARG);
+    JT_ASSERT_ERR("coco_ann_rle: annotation 1 has no segmentation");
+    jx_coco_free(c);
 }
 
 /* Loads json and asserts it fails with a message containing want. */
@@ -85,6 +96,7 @@ static void test_errors(void) {
     FAILS("{\"images\": [{\"id\": 1, \"width\": 3, \"file_name\": \"x\"}]}", "t.json: images[0]: missing \"height\"");
     FAILS("{\"images\": [{\"id\": \"1\"}]}", "t.json: images[0].id: expected a number, found a string");
     FAILS("{\"images\": [{\"id\": 1.5}]}", "t.json: images[0].id: expected an integer, found 1.5");
+    FAILS("{\"images\": [{\"id\": 1e30}]}", "t.json: images[0].id: expected an integer, found 1e30");
     FAILS("{\"images\": [{\"id\": 1, \"width\": 0}]}", "t.json: images[0].width: 0 is outside 1..1048576");
     FAILS(ANN("{\"id\": 2, \"image_id\": 7, \"category_id\": 1, \"segmentation\": [[0, 0, 1, 0, 1]]}"),
           "t.json: annotations[1].segmentation[0]: a polygon has an odd number of coordinates (5)");
