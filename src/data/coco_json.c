@@ -294,8 +294,8 @@ static int on_close(parser *p) {
         return 1;
     case C_POLY: {
         size_t n = p->n_coord - p->poly_start;
-        if (n % 2 || n == 0)
-            return fail(p, 1, "a polygon has an odd number of coordinates (%zu)", n);
+        if (n == 0) return fail(p, 1, "an empty polygon");
+        if (n % 2) return fail(p, 1, "a polygon has an odd number of coordinates (%zu)", n);
         if (!RESERVE(p, c->poly_len, p->cap_poly, p->n_poly + 1)) return 0;
         c->poly_len[p->n_poly++] = (uint32_t)n;
         c->anns[c->n_anns].n_polys++;

@@ -102,6 +102,8 @@ static void test_errors(void) {
           "t.json: annotations[1].segmentation[0]: a polygon has an odd number of coordinates (5)");
     FAILS(ANN("{\"id\": 2, \"image_id\": 7, \"category_id\": 1, \"segmentation\": [[0, 0, 1, 0], [1, 2, \"a\"]]}"),
           "t.json: annotations[1].segmentation[1][2]: expected a number, found a string");
+    FAILS(ANN("{\"id\": 2, \"image_id\": 7, \"category_id\": 1, \"segmentation\": [[0, 0, 1, 1], []]}"),
+          "t.json: annotations[1].segmentation[1]: an empty polygon");
     FAILS(ANN("{\"id\": 2, \"image_id\": 8, \"category_id\": 1}"), "t.json: annotations[1].image_id: image 8 does not exist");
     FAILS(ANN("{\"id\": 2, \"image_id\": 7, \"category_id\": 2}"), "t.json: annotations[1].category_id: category 2 does not exist");
     FAILS(ANN("{\"id\": 1, \"image_id\": 7, \"category_id\": 1}"), "t.json: annotations[1].id: id 1 is also annotations[0]'s");
