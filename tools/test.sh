@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the project's test command (README's second line; .ci/run calls it).
 # 1. installs the dependencies, 2. builds warning-clean and runs every CTest suite,
-# 3. rebuilds with clang, AddressSanitizer and UndefinedBehaviorSanitizer and runs them again,
+# 3. rebuilds with clang, AddressSanitizer and UndefinedBehaviorSanitizer and runs them again
+# (there tests/fault makes the Nth allocation fail for a sample of N in several programs),
 # 4. builds every libFuzzer target with clang and runs each briefly on its corpus (a crash
 # fails), 5. runs a subset under valgrind memcheck (zero errors, zero leaks), 6. checks that
 # an installed jx is usable through find_package(jx) and pkg-config.
@@ -17,8 +18,9 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang, -Werror: the second compiler)"
+# (with the allocation-failure hooks compiled in: they stay off except in tests/fault)
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJX_SANITIZE=address,undefined \
-      -DJX_WERROR=ON >/dev/null
+      -DJX_WERROR=ON -DJX_FAULT_INJECT=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
