@@ -4,8 +4,9 @@
 # 3. rebuilds with clang, AddressSanitizer and UndefinedBehaviorSanitizer and runs them again
 # (there tests/fault makes the Nth allocation fail for a sample of N in several programs),
 # 4. builds every libFuzzer target with clang and runs each briefly on its corpus (a crash
-# fails), 5. runs a subset under valgrind memcheck (zero errors, zero leaks), 6. checks that
-# an installed jx is usable through find_package(jx) and pkg-config.
+# fails), 5. runs tests/thread under ThreadSanitizer, 6. runs a subset under valgrind
+# memcheck (zero errors, zero leaks), 7. checks that an installed jx is usable through
+# find_package(jx) and pkg-config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -30,6 +31,12 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_FUZZ=ON
       -DJX_BUILD_EXAMPLES=OFF -DJX_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target jx_fuzz
 ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
+
+echo "== ThreadSanitizer (clang): the concurrency jx.h promises (tests/thread)"
+CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_SANITIZE=thread -DJX_WERROR=ON \
+      -DJX_BUILD_EXAMPLES=OFF -DJX_BUILD_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" --target thread_test_threads
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^thread/' --output-on-failure
 
 echo "== valgrind memcheck"
 ./tools/valgrind.sh build
