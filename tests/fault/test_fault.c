@@ -1,6 +1,7 @@
 /* test_fault.c: allocation-failure injection (built with -DJX_FAULT_INJECT=ON, see
  * src/trace/fault.h; any other build reports the suite as skipped). Each program below
- * (trace and parse, grad, vmap of grad, jit compile and run, the IDX reader) first runs
+ * (trace and parse, grad, vmap of grad, jit compile and run, grad of a scan compiled, the
+ * IDX reader) first runs
  * clean, counting the allocations jx makes; then for N = 1, 2, 3, ... it runs with the Nth
  * allocation failing, until a run completes without reaching N. Every failed run must
  * end with JX_ERR_NOMEM and "out of memory" in its message (or succeed, when jx can do
@@ -170,6 +171,45 @@ static jx_status prog_jit(uint64_t *h) {
     return st;
 }
 
+/* rnn(w, h0, xs) = sum(h_T), h_t = tanh(h_{t-1} @ w + x_t): a scan, differentiated and
+ * compiled (nested functions through grad and the jit's loop bodies). */
+static void rnn_step(jx_val *out, const jx_val *in, void *user) {
+    out[0] = jx_tanh(jx_add(jx_matmul(in[0], *(const jx_val *)user), in[1]));
+}
+
+static void rnn(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    jx_val h;
+    jx_scan(rnn_step, (void *)&in[0], 4, 0, 1, &in[1], 1, &in[2], 0, &h);
+    out[0] = jx_sum(h, JX_NOINTS);
+}
+
+static jx_status prog_scan(uint64_t *h) {
+    jx_jit_cache_clear();
+    jx_aval av[3] = {JX_AVAL(JX_F32, 3, 3), JX_AVAL(JX_F32, 1, 3), JX_AVAL(JX_F32, 4, 1, 3)};
+    float w[9], h0[3] = {0.1f, -0.2f, 0.3f}, xs[12];
+    for (int i = 0; i < 9; i++) w[i] = (float)((i * 4 % 7) - 3) / 5;
+    for (int i = 0; i < 12; i++) xs[i] = (float)((i * 5 % 9) - 4) / 6;
+    jx_array *in[3] = {0}, *out[2] = {0};
+    jx_fn *f = jx_trace("rnn", rnn, NULL, 3, av, 1), *g = f ? jx_value_and_grad(f, JX_INTS(0)) : NULL;
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = 1;
+    jx_exec *x = g ? jx_jit(g, JX_DEVICE_CPU, &o) : NULL;
+    jx_status st = x ? JX_OK : jx_errcode();
+    if (st == JX_OK && (!(in[0] = jx_array_new(JX_F32, JX_INTS(3, 3), w)) ||
+                        !(in[1] = jx_array_new(JX_F32, JX_INTS(1, 3), h0)) ||
+                        !(in[2] = jx_array_new(JX_F32, JX_INTS(4, 1, 3), xs))))
+        st = jx_errcode();
+    if (st == JX_OK) st = jx_exec_run(x, 3, in, 2, out);
+    if (st == JX_OK) *h = hash_arrays(2, out);
+    release_all(2, out);
+    release_all(3, in);
+    jx_exec_release(x);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
 /* The IDX reader (examples/idx.c, compiled into this suite with the hooks too). */
 static jx_status prog_idx(uint64_t *h) {
     char err[IDX_ERR_MAX];
@@ -186,6 +226,10 @@ static jx_status prog_idx(uint64_t *h) {
 }
 
 /* ------------------------------------------------------------------ the driver */
+
+/* LeakSanitizer's check on demand, when the suite runs under it (JX_FAULT_VERBOSE): a leak
+ * is then reported right after the run that made it. */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 /* Runs p with the Nth allocation failing for each N of the schedule; returns the number
  * of failures that did not end as they should (each printed). */
@@ -235,6 +279,8 @@ static int sweep(const char *name, jx_status (*p)(uint64_t *)) {
                     jx_status_name(st), jx_errmsg());
             bad++;
         }
+        if (getenv("JX_FAULT_VERBOSE") && __lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check())
+            fprintf(stderr, "\n  %s: the run with allocation %ld failing leaked (above)", name, n);
         h = 0;
         st = p(&h);
         if (st != JX_OK || h != ref) {
@@ -253,6 +299,7 @@ static void test_trace(void) { CU_ASSERT_EQUAL(sweep("trace+parse", prog_trace),
 static void test_grad(void) { CU_ASSERT_EQUAL(sweep("value_and_grad", prog_grad), 0); }
 static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap), 0); }
 static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit), 0); }
+static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan), 0); }
 static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx), 0); }
 
 int main(void) {
@@ -276,6 +323,7 @@ int main(void) {
         {"value_and_grad evaluated", test_grad},
         {"vmap of grad evaluated", test_vmap},
         {"jit compile and run", test_jit},
+        {"grad of a scan, compiled", test_scan},
         {"the IDX reader", test_idx},
         CU_TEST_INFO_NULL,
     };
