@@ -36,6 +36,15 @@
  *    in their trace and need no freeing. jx never frees memory the caller supplied.
  *  - Binary ops broadcast numpy-style (a size-1 or missing leading dim stretches);
  *    dtypes must match exactly: convert with jx_convert().
+ *  - Threads: every call may run in several threads at once on different objects. A
+ *    trace, its jx_vals and the last error belong to the thread that made them (tracing
+ *    state and jx_errmsg() are per thread). jx_fn, jx_exec and jx_array are immutable
+ *    once made and reference counted atomically, so one function may be transformed,
+ *    evaluated or compiled, and one executable run (jx_exec_run), from several threads at
+ *    once; concurrent jx_jit calls share the compile cache safely (equal functions may
+ *    compile twice, one result is kept). Writing an array's data (jx_array_data_mut)
+ *    while another thread reads it is the caller's race. tests/thread checks this under
+ *    ThreadSanitizer.
  */
 #ifndef JX_H
 #define JX_H

@@ -87,6 +87,8 @@ jx_status jx__partial_eval(jx_loc loc, const jx_fn *f, int nknown, jx_fn **known
     t = jx__trace_begin(loc, "linear", nr + nu, av, vals, false);
     if (!t) {
         st = jx_errcode();
+        jx_fn_release(*known);
+        *known = NULL;
         goto done;
     }
     for (int r = 0; r < nr; r++) env[res[r]] = vals[r];

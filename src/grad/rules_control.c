@@ -63,6 +63,7 @@ typedef struct split {
 } split;
 
 static bool split_fn(ctx *c, const jx_fn *f, int nknown, split *s) {
+    if (!f) return false; /* the trace that should have made it failed (error kept) */
     s->ok = JX_RS_NEW(c, bool, f->nout);
     if (!jx__rs_ok(c)) return false;
     if (jx__partial_eval(c->loc, f, nknown, &s->known, &s->lin, s->ok, &s->nres) != JX_OK) {

@@ -114,7 +114,7 @@ static jx_status run_loop(jx__frame *fr, const jx__step *s) {
     const jx__group *g = s->g;
     void *bb[32];
     void **bufs = g->nin + g->nout <= 32 ? bb : malloc(sizeof *bufs * (size_t)(g->nin + g->nout));
-    jx_array *ob[16];
+    jx_array *ob[16] = {0}; /* NULL: a failure part-way releases only what was made */
     jx_array **outs = g->nout <= 16 ? ob : calloc((size_t)g->nout, sizeof *outs);
     jx_status st = JX_OK;
     if (!bufs || !outs) st = jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");

@@ -118,7 +118,8 @@ static void dump_fusion(FILE *out, const jx__prog *p) {
 /* The CPU half of a compile: program, kernels, pool. */
 static jx_status compile_cpu(jx_exec *x, const norm_opts *n) {
     unsigned dump = jx__dump_flags();
-    x->mod = jx__cpu_module_new(n->opt_level);
+    x->mod = jx__cpu_module_new(n->opt_level); /* NULL sets the error: NOMEM, or no host */
+    if (!x->mod && jx_errcode() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->mod, x->donate);
     if (!x->prog) return jx_errcode();

@@ -79,6 +79,7 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, jx__cp
             break;
         }
         if (!(s->kernel = jx__cpu_kernel_add(mod, f, g))) {
+            if (jx_errcode() == JX_ERR_NOMEM) return false; /* fail rather than run slower */
             /* the code generator declined: run the group's equations one by one */
             s->kind = JX__G_OPAQUE, s->note = "kernel not generated";
             jx_clear_error();

@@ -107,7 +107,7 @@ static bool memo_init(rebuild *r, const uint8_t *keep) {
 }
 
 static void memo_free(rebuild *r) {
-    for (size_t i = 0; i < r->memo_cap; i++) jx_fn_release(r->memo[i].new_fn);
+    for (size_t i = 0; r->memo && i < r->memo_cap; i++) jx_fn_release(r->memo[i].new_fn);
     free(r->memo);
 }
 

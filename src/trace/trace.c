@@ -108,6 +108,10 @@ jx__trace *jx__trace_begin(jx_loc loc, const char *name, int nin, const jx_aval 
     t->name = jx__arena_strdup(&t->arena, name ? name : "fn");
     t->allow_capture = allow_capture;
     top = t;
+    if (!t->name) {
+        t->name = "fn"; /* static: the failed trace still needs a name for its messages */
+        oom(t);
+    }
     for (int i = 0; i < nin; i++) {
         jx_val v = add_input(t, &in[i]);
         if (in_vals) in_vals[i] = v;
@@ -305,7 +309,7 @@ jx_fn *jx__trace_end(jx__trace *t, int nout, const jx_val *out, jx_val **caps_ou
     if (t->status == JX_OK) f = jx__fn_alloc();
     if (t->status == JX_OK && !f) oom(t);
     if (t->status != JX_OK) {
-        jx__fail(t->status, jx__noloc, NULL, "%s", t->errmsg ? t->errmsg : "tracing failed");
+        jx__fail(t->status, jx__noloc, NULL, "%s", t->errmsg ? t->errmsg : jx_status_message(t->status));
         free(f);
         jx__trace_abort(t);
         return NULL;

@@ -105,6 +105,7 @@ const jx__cg_idx *jx__cg_make_idx(jx__cg *cg, const jx_aval *av, const LLVMValue
     }
     if (!x || cg->nidx == cg->capidx) {
         free(x);
+        jx__cg_unsupported(cg, NULL, JX_F32, "out of memory"); /* the kernel fails, never skips */
         return NULL;
     }
     cg->idxs[cg->nidx++] = x;

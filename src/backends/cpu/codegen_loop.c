@@ -324,9 +324,10 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
         r = eval_eqn(cg, &cg->f->eqns[cg->producer[v]], I);
     }
     if (cg->nmemo == cg->capmemo) {
-        jx__cg_memo *m = realloc(cg->memo, sizeof *m * (size_t)(cg->capmemo = 2 * cg->capmemo + 32));
-        if (!m) return r;
+        jx__cg_memo *m = realloc(cg->memo, sizeof *m * (size_t)(2 * cg->capmemo + 32));
+        if (!m) return r; /* not memoised: the value is still right */
         cg->memo = m;
+        cg->capmemo = 2 * cg->capmemo + 32;
     }
     cg->memo[cg->nmemo++] = (jx__cg_memo){v, I, r};
     return r;
@@ -535,6 +536,8 @@ static void cg_free(jx__cg *cg) {
 static jx_status cg_fail(jx__cg *cg, const jx__group *g, const char *why) {
     const jx__eqn *e = cg->fail_eqn;
     if (!e && g->neqn) e = &cg->f->eqns[g->eqns[0]];
+    if (strcmp(why, "out of memory") == 0) /* not a decline: the jit must fail, not fall back */
+        return jx__fail(JX_ERR_NOMEM, e ? e->loc : jx__noloc, "jit", "out of memory generating a kernel");
     if (!e) return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "the CPU code generator cannot compile %s", why);
     jx_aval a = e->nin ? jx__atom_aval(cg->f, &e->in[0]) : cg->f->vars[e->out[0]];
     return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,

@@ -40,7 +40,9 @@ jx_status jx__interp_eqn(const jx_fn *f, const jx__eqn *e, jx_array **env) {
     } else {
         for (int i = 0; i < e->nin; i++) {
             ins[i] = e->in[i].var >= 0 ? env[e->in[i].var] : literal_array(&e->in[i]);
-            if (!ins[i]) st = jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "operand %d unavailable", i);
+            if (!ins[i] && st == JX_OK) /* a literal without memory, or a bug */
+                st = e->in[i].var < 0 ? jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory")
+                                      : jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "operand %d unavailable", i);
         }
         for (int i = 0; i < e->nout; i++) {
             oav[i] = f->vars[e->out[i]];
@@ -113,7 +115,9 @@ jx_status jx__interp_eval(const jx_fn *f, jx_array *const *in, jx_array **out) {
     for (int i = 0; i < f->nout; i++) out[i] = NULL;
     for (int i = 0; i < f->nout && st == JX_OK; i++) {
         out[i] = f->out[i].var >= 0 ? jx_array_retain(env[f->out[i].var]) : literal_array(&f->out[i]);
-        if (!out[i]) st = jx__fail(JX_ERR_INTERNAL, jx__noloc, f->name, "output %d unavailable", i);
+        if (!out[i])
+            st = f->out[i].var < 0 ? jx__fail(JX_ERR_NOMEM, jx__noloc, f->name, "out of memory")
+                                   : jx__fail(JX_ERR_INTERNAL, jx__noloc, f->name, "output %d unavailable", i);
     }
     if (st != JX_OK)
         for (int i = 0; i < f->nout; i++) {

@@ -1,0 +1,336 @@
+/* test_fault.c: allocation-failure injection (built with -DJX_FAULT_INJECT=ON, see
+ * src/trace/fault.h; any other build reports the suite as skipped). Each program below
+ * (trace and parse, grad, vmap of grad, jit compile and run, grad of a scan compiled, the
+ * IDX reader) first runs
+ * clean, counting the allocations jx makes; then for N = 1, 2, 3, ... it runs with the Nth
+ * allocation failing, until a run completes without reaching N. Every failed run must
+ * end with JX_ERR_NOMEM and "out of memory" in its message (or succeed, when jx can do
+ * without that allocation), and the clean run after it must give the clean result bit
+ * for bit (no state left corrupted). Crashes, aborts and leaks are caught by the
+ * sanitizers this suite runs under in CI (tools/test.sh: the ASan build).
+ * N schedule: every N up to 24, then JX_FAULT_SAMPLES (default 40) more spread over the
+ * rest; JX_FAULT_ALL=1 runs every N (`cmake --build B --target fault_exhaustive`), and
+ * JX_FAULT_PROGRAM=jit (say) only that program, JX_FAULT_FROM=N from that N on. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../../examples/idx.h"
+#include "fault.h"
+#include "harness.h"
+#include "ir.h"
+
+static char tmpdir[256], idx_path[300];
+
+/* FNV-1a over bytes, chained. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211u;
+    return h;
+}
+#define FNV0 14695981039346656037u
+
+static uint64_t hash_arrays(int n, jx_array *const *a) {
+    uint64_t h = FNV0;
+    for (int i = 0; i < n; i++) {
+        jx_aval av = jx_array_aval(a[i]);
+        h = fnv(h, &av, sizeof av);
+        h = fnv(h, jx_array_data(a[i]), jx_array_nbytes(a[i]));
+    }
+    return h;
+}
+
+static void release_all(int n, jx_array **a) {
+    for (int i = 0; i < n; i++) jx_array_release(a[i]);
+}
+
+/* ------------------------------------------------------------------ the programs
+ * Each returns JX_OK with a hash of its result in *h, or the failing status (the
+ * thread's error then says why). */
+
+/* loss(w, b, x, y) = mean(-sum(one_hot(y) * log_softmax(relu(x @ w + b)))) */
+static void mlp_loss(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    jx_val z = jx_relu(jx_add(jx_matmul(in[2], in[0]), in[1]));
+    jx_val l = jx_mul(jx_one_hot(in[3], 3, JX_F32), jx_log_softmax(z, -1));
+    out[0] = jx_neg(jx_mean(jx_sum(l, JX_INTS(1)), JX_NOINTS));
+}
+
+static jx_fn *trace_loss(void) {
+    jx_aval av[4] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 3), JX_AVAL(JX_F32, 5, 4),
+                     JX_AVAL(JX_I32, 5)};
+    return jx_trace("mlp_loss", mlp_loss, NULL, 4, av, 1);
+}
+
+/* The loss's inputs, fixed. NULL entries on failure (release_all is safe on them). */
+static int make_inputs(jx_array **in) {
+    float w[12], b[3], x[20];
+    int32_t y[5] = {0, 2, 1, 1, 0};
+    for (int i = 0; i < 12; i++) w[i] = (float)((i * 7 % 11) - 5) / 8;
+    for (int i = 0; i < 3; i++) b[i] = (float)i / 10;
+    for (int i = 0; i < 20; i++) x[i] = (float)((i * 5 % 13) - 6) / 4;
+    in[0] = jx_array_new(JX_F32, JX_INTS(4, 3), w);
+    in[1] = jx_array_new(JX_F32, JX_INTS(3), b);
+    in[2] = jx_array_new(JX_F32, JX_INTS(5, 4), x);
+    in[3] = jx_array_new(JX_I32, JX_INTS(5), y);
+    return in[0] && in[1] && in[2] && in[3];
+}
+
+/* Trace, print, parse the text back, print again: the texts must agree. */
+static jx_status prog_trace(uint64_t *h) {
+    jx_fn *f = trace_loss(), *g = NULL;
+    char *s1 = NULL, *s2 = NULL;
+    jx_status st = JX_OK;
+    if (!f || !(s1 = jx_fn_to_string(f)) || !(g = jx_fn_parse(s1)) || !(s2 = jx_fn_to_string(g)))
+        st = jx_errcode();
+    else if (strcmp(s1, s2) != 0)
+        st = JX_ERR_INTERNAL;
+    else
+        *h = fnv(FNV0, s1, strlen(s1));
+    free(s1);
+    free(s2);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
+/* Evaluates fn(f) on the loss's inputs with the interpreter. */
+static jx_status eval_hash(jx_fn *f, int nin, jx_array **in, uint64_t *h) {
+    if (!f) return jx_errcode();
+    int nout = jx_fn_num_outputs(f);
+    jx_array *out[8] = {0};
+    jx_status st = jx_eval(f, nin, in, nout, out);
+    if (st == JX_OK) *h = hash_arrays(nout, out);
+    release_all(nout, out);
+    return st;
+}
+
+static jx_status prog_grad(uint64_t *h) {
+    jx_array *in[4] = {0};
+    jx_fn *f = trace_loss(), *g = f ? jx_value_and_grad(f, JX_INTS(0, 1)) : NULL;
+    jx_status st = !g ? jx_errcode() : !make_inputs(in) ? jx_errcode() : eval_hash(g, 4, in, h);
+    release_all(4, in);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
+/* Per-example gradients: vmap(grad(loss)) over x and y, the parameters shared. */
+static jx_status prog_vmap(uint64_t *h) {
+    jx_array *in[4] = {0};
+    jx_fn *f = trace_loss(), *g = f ? jx_grad(f, JX_INTS(0)) : NULL;
+    jx_fn *v = g ? jx_vmap(g, JX_INTS(JX_NOT_MAPPED, JX_NOT_MAPPED, 0, 0), JX_NOINTS, 2) : NULL;
+    jx_status st = !v ? jx_errcode() : JX_OK;
+    if (st == JX_OK && make_inputs(in)) {
+        /* x and y with a leading axis of 2: the same batch twice, reshaped */
+        float x2[40];
+        int32_t y2[10];
+        memcpy(x2, jx_array_data(in[2]), sizeof x2 / 2);
+        memcpy(x2 + 20, jx_array_data(in[2]), sizeof x2 / 2);
+        memcpy(y2, jx_array_data(in[3]), sizeof y2 / 2);
+        memcpy(y2 + 5, jx_array_data(in[3]), sizeof y2 / 2);
+        jx_array_release(in[2]);
+        jx_array_release(in[3]);
+        in[2] = jx_array_new(JX_F32, JX_INTS(2, 5, 4), x2);
+        in[3] = jx_array_new(JX_I32, JX_INTS(2, 5), y2);
+        st = in[2] && in[3] ? eval_hash(v, 4, in, h) : jx_errcode();
+    } else if (st == JX_OK) {
+        st = jx_errcode();
+    }
+    release_all(4, in);
+    jx_fn_release(v);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
+/* jit of value_and_grad on one thread (so allocations come in a fixed order), compiled
+ * afresh (cache cleared) and run twice. */
+static jx_status prog_jit(uint64_t *h) {
+    jx_jit_cache_clear();
+    jx_array *in[4] = {0}, *out[3] = {0};
+    jx_fn *f = trace_loss(), *g = f ? jx_value_and_grad(f, JX_INTS(0, 1)) : NULL;
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = 1;
+    jx_exec *x = g ? jx_jit(g, JX_DEVICE_CPU, &o) : NULL;
+    jx_status st = !x ? jx_errcode() : !make_inputs(in) ? jx_errcode() : JX_OK;
+    for (int rep = 0; rep < 2 && st == JX_OK; rep++) {
+        release_all(3, out);
+        memset(out, 0, sizeof out);
+        st = jx_exec_run(x, 4, in, 3, out);
+    }
+    if (st == JX_OK) *h = hash_arrays(3, out);
+    release_all(3, out);
+    release_all(4, in);
+    jx_exec_release(x);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
+/* rnn(w, h0, xs) = sum(h_T), h_t = tanh(h_{t-1} @ w + x_t): a scan, differentiated and
+ * compiled (nested functions through grad and the jit's loop bodies). */
+static void rnn_step(jx_val *out, const jx_val *in, void *user) {
+    out[0] = jx_tanh(jx_add(jx_matmul(in[0], *(const jx_val *)user), in[1]));
+}
+
+static void rnn(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    jx_val h;
+    jx_scan(rnn_step, (void *)&in[0], 4, 0, 1, &in[1], 1, &in[2], 0, &h);
+    out[0] = jx_sum(h, JX_NOINTS);
+}
+
+static jx_status prog_scan(uint64_t *h) {
+    jx_jit_cache_clear();
+    jx_aval av[3] = {JX_AVAL(JX_F32, 3, 3), JX_AVAL(JX_F32, 1, 3), JX_AVAL(JX_F32, 4, 1, 3)};
+    float w[9], h0[3] = {0.1f, -0.2f, 0.3f}, xs[12];
+    for (int i = 0; i < 9; i++) w[i] = (float)((i * 4 % 7) - 3) / 5;
+    for (int i = 0; i < 12; i++) xs[i] = (float)((i * 5 % 9) - 4) / 6;
+    jx_array *in[3] = {0}, *out[2] = {0};
+    jx_fn *f = jx_trace("rnn", rnn, NULL, 3, av, 1), *g = f ? jx_value_and_grad(f, JX_INTS(0)) : NULL;
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = 1;
+    jx_exec *x = g ? jx_jit(g, JX_DEVICE_CPU, &o) : NULL;
+    jx_status st = x ? JX_OK : jx_errcode();
+    if (st == JX_OK && (!(in[0] = jx_array_new(JX_F32, JX_INTS(3, 3), w)) ||
+                        !(in[1] = jx_array_new(JX_F32, JX_INTS(1, 3), h0)) ||
+                        !(in[2] = jx_array_new(JX_F32, JX_INTS(4, 1, 3), xs))))
+        st = jx_errcode();
+    if (st == JX_OK) st = jx_exec_run(x, 3, in, 2, out);
+    if (st == JX_OK) *h = hash_arrays(2, out);
+    release_all(2, out);
+    release_all(3, in);
+    jx_exec_release(x);
+    jx_fn_release(g);
+    jx_fn_release(f);
+    return st;
+}
+
+/* The IDX reader (examples/idx.c, compiled into this suite with the hooks too). */
+static jx_status prog_idx(uint64_t *h) {
+    char err[IDX_ERR_MAX];
+    jx_array *a = idx_read(idx_path, IDX_LABELS, err, sizeof err);
+    if (!a || idx_check_labels(a, 10, idx_path, err, sizeof err) != 0) {
+        jx_array_release(a);
+        /* the reader's own errors are strings: map out of memory to its status */
+        jx__fail(strstr(err, "out of memory") ? JX_ERR_NOMEM : JX_ERR_IO, jx__noloc, NULL, "%s", err);
+        return jx_errcode();
+    }
+    *h = hash_arrays(1, &a);
+    jx_array_release(a);
+    return JX_OK;
+}
+
+/* ------------------------------------------------------------------ the driver */
+
+/* LeakSanitizer's check on demand, when the suite runs under it (JX_FAULT_VERBOSE): a leak
+ * is then reported right after the run that made it. */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+/* Runs p with the Nth allocation failing for each N of the schedule; returns the number
+ * of failures that did not end as they should (each printed). */
+static int sweep(const char *name, jx_status (*p)(uint64_t *)) {
+    const char *only = getenv("JX_FAULT_PROGRAM"); /* run just this one (when debugging) */
+    if (only && *only && strcmp(only, name) != 0) return 0;
+    uint64_t ref = 0, h = 0;
+    jx__fault_arm(0);
+    p(&ref); /* the first run makes the process-wide state (pools, caches) */
+    jx__fault_arm(0);
+    jx_status st = p(&ref);
+    long total = jx__fault_calls();
+    CU_ASSERT_EQUAL_FATAL(st, JX_OK);
+    const char *all = getenv("JX_FAULT_ALL"), *ns = getenv("JX_FAULT_SAMPLES");
+    long samples = ns && *ns ? atol(ns) : 40, dense = 24, step = 1;
+    if (!(all && *all && strcmp(all, "0") != 0) && total > dense + samples)
+        step = (total - dense) / samples + 1;
+    int bad = 0;
+    const char *from = getenv("JX_FAULT_FROM"); /* the first N (when debugging) */
+    long runs = 0, absorbed = 0, n = from && *from ? atol(from) : 1;
+    for (;; n += n <= dense ? 1 : step) {
+        if (getenv("JX_FAULT_VERBOSE")) fprintf(stderr, "\n  %s: N = %ld", name, n);
+        jx__host_cache_trim();
+        jx_clear_error();
+        jx__fault_arm(n);
+        h = 0;
+        st = p(&h);
+        int fired = jx__fault_fired();
+        jx__fault_arm(0);
+        runs++;
+        if (!fired) {
+            if (st != JX_OK || h != ref) {
+                fprintf(stderr, "\n  %s: the run past every allocation gave %s: %s", name,
+                        jx_status_name(st), jx_errmsg());
+                bad++;
+            }
+            break;
+        }
+        if (st == JX_OK) {
+            absorbed++;
+            if (h != ref) {
+                fprintf(stderr, "\n  %s: allocation %ld failed, the run succeeded with a different result", name, n);
+                bad++;
+            }
+        } else if (st != JX_ERR_NOMEM || !strstr(jx_errmsg(), "out of memory")) {
+            fprintf(stderr, "\n  %s: allocation %ld failed, the run ended with %s: %s", name, n,
+                    jx_status_name(st), jx_errmsg());
+            bad++;
+        }
+        if (getenv("JX_FAULT_VERBOSE") && __lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check())
+            fprintf(stderr, "\n  %s: the run with allocation %ld failing leaked (above)", name, n);
+        h = 0;
+        st = p(&h);
+        if (st != JX_OK || h != ref) {
+            fprintf(stderr, "\n  %s: after allocation %ld failed, a clean run gave %s%s", name, n,
+                    jx_status_name(st), st == JX_OK ? " with a different result" : jx_errmsg());
+            bad++;
+        }
+        if (bad > 10) break;
+    }
+    printf("\n  %s: %ld allocations, %ld runs with one failing (%ld absorbed), %d wrong", name,
+           total, runs - 1, absorbed, bad);
+    return bad;
+}
+
+static void test_trace(void) { CU_ASSERT_EQUAL(sweep("trace+parse", prog_trace), 0); }
+static void test_grad(void) { CU_ASSERT_EQUAL(sweep("value_and_grad", prog_grad), 0); }
+static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap), 0); }
+static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit), 0); }
+static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan), 0); }
+static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx), 0); }
+
+int main(void) {
+#ifndef JX_FAULT_INJECT
+    printf("skipped: allocation-failure injection needs cmake -DJX_FAULT_INJECT=ON\n");
+    return 77;
+#endif
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/jx_test_fault_XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(idx_path, sizeof idx_path, "%s/labels.gz", tmpdir);
+    unsigned char lab[8 + 300] = {0, 0, 8, 1, 0, 0, 1, 44};
+    for (int i = 0; i < 300; i++) lab[8 + i] = (unsigned char)(i * 7 % 10);
+    gzFile gz = gzopen(idx_path, "wb");
+    if (!gz || gzwrite(gz, lab, sizeof lab) != (int)sizeof lab || gzclose(gz) != Z_OK) return 1;
+    CU_TestInfo tests[] = {
+        {"trace, print and parse", test_trace},
+        {"value_and_grad evaluated", test_grad},
+        {"vmap of grad evaluated", test_vmap},
+        {"jit compile and run", test_jit},
+        {"grad of a scan, compiled", test_scan},
+        {"the IDX reader", test_idx},
+        CU_TEST_INFO_NULL,
+    };
+    int rc = jt_run("fault", tests);
+    jx_jit_cache_clear();
+    jx__host_cache_trim();
+    remove(idx_path);
+    rmdir(tmpdir);
+    return rc;
+}
