@@ -96,11 +96,12 @@ uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes) {
         if (a->in_use > a->peak) a->peak = a->in_use;
     }
     int64_t in_use = a->in_use, reserved = a->reserved, peak = a->peak;
+    bool capped = a->limit && (size_t)reserved + size > a->limit;
     pthread_mutex_unlock(&a->mu);
     if (!p)
         jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda",
                  "out of device memory allocating %zu bytes (%lld in use, %lld reserved, peak %lld%s)", bytes,
-                 (long long)in_use, (long long)reserved, (long long)peak, a->limit ? ", JX_GPU_MEM_LIMIT reached" : "");
+                 (long long)in_use, (long long)reserved, (long long)peak, capped ? ", JX_GPU_MEM_LIMIT reached" : "");
     return p;
 }
 
