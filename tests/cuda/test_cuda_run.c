@@ -72,6 +72,7 @@ static void matmul_relu(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_relu(jx_add(jx_matmul(in[0], in[1]), in[2]));
     out[1] = jx_dot_general(in[1], in[0], JX_INTS(0), JX_INTS(1), JX_NOINTS, JX_NOINTS); /* w^T x^T */
 }
+static void plain_matmul(jx_val *out, const jx_val *in, void *u) { out[0] = jx_matmul(in[0], in[1]); }
 static void w_cond(jx_val *out, const jx_val *in, void *u) { out[0] = jx_lt(jx_reduce_sum(in[0], JX_NOINTS), jx_scalar_like(in[0], 100)); }
 static void w_body(jx_val *out, const jx_val *in, void *u) { out[0] = jx_add(jx_mul(in[0], jx_scalar_like(in[0], 1.5)), jx_scalar_like(in[0], 1)); }
 static void fallback(jx_val *out, const jx_val *in, void *u) {
@@ -120,6 +121,16 @@ static void test_dot(void) {
     jx_array_release(check(f, 3, in, false, 1e-5));
     for (int i = 0; i < 3; i++) jx_array_release(in[i]);
     jx_fn_release(f);
+    /* an empty contraction gives zeros (cuBLAS itself rejects it) */
+    jx_aval ev[2] = {JX_AVAL(JX_F32, 2, 0), JX_AVAL(JX_F32, 0, 3)};
+    jx_fn *g = trace("empty_dot", plain_matmul, 2, ev, 1);
+    jx_array *ein[2] = {ramp(JX_F32, JX_INTS(2, 0), 1, 0), ramp(JX_F32, JX_INTS(0, 3), 1, 0)};
+    jx_array *z = check(g, 2, ein, true, 0);
+    CU_ASSERT_EQUAL(jx_array_size(z), 6);
+    CU_ASSERT_EQUAL(jx_array_get(z, 5), 0.0);
+    jx_array_release(z);
+    jx_array_release(ein[0]), jx_array_release(ein[1]);
+    jx_fn_release(g);
 }
 
 static void test_fallback(void) {

@@ -21,6 +21,13 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
         return jx__fail(JX_ERR_UNSUPPORTED, e->loc, "dot_general", "no cuBLAS path for %s . %s", jx__avs(&av[0]),
                         jx__avs(&av[1]));
     if (p.m == 0 || p.n == 0 || p.nb == 0) return JX_OK;
+    if (p.k == 0) { /* an empty contraction: zeros (cuBLAS rejects a leading dimension of 0) */
+        const jx__cu_dev *d = jx__cu_get();
+        CUresult r__;
+        return d ? JX__CU(d->api->MemsetD8(out, 0, (size_t)(p.nb * p.m * p.n) * jx_dtype_size(av[0].dtype)),
+                          "cuMemsetD8 (dot_general)")
+                 : jx_errcode();
+    }
     const jx__cublas *cb = jx__cublas_get();
     if (!cb) return jx_errcode();
     /* column-major: C^T (n x m) = op(B^T) (n x k) . op(A^T) (k x m) */

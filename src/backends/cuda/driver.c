@@ -63,6 +63,7 @@ static bool load(void) {
         {(void **)&api.MemcpyHtoD, "cuMemcpyHtoD_v2"},
         {(void **)&api.MemcpyDtoH, "cuMemcpyDtoH_v2"},
         {(void **)&api.MemcpyDtoD, "cuMemcpyDtoD_v2"},
+        {(void **)&api.MemsetD8, "cuMemsetD8_v2"},
         {(void **)&api.ModuleLoadDataEx, "cuModuleLoadDataEx"},
         {(void **)&api.ModuleGetFunction, "cuModuleGetFunction"},
         {(void **)&api.ModuleUnload, "cuModuleUnload"},
