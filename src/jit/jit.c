@@ -291,6 +291,9 @@ jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s) {
     *s = (jx_device_mem_stats){0, 0, 0};
 #ifdef JX_CUDA
     if (device == JX_DEVICE_CUDA) return jx__cuda_mem_stats(s);
+#else
+    if (device == JX_DEVICE_CUDA)
+        return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "this build of jx has no CUDA backend (JX_CUDA=OFF)");
 #endif
     return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "device %d has no device memory statistics", (int)device);
 }
