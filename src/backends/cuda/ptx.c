@@ -350,6 +350,23 @@ static jx_status link_libdevice(jx__cuda_module *m) {
     return st;
 }
 
+/* At exit: libdevice, its pieces and the target machine are disposed of, so leak checkers
+ * see nothing of them (the CPU backend does the same for its JITs). */
+__attribute__((destructor)) static void cuda_at_exit(void) {
+    pthread_mutex_lock(&ld_mu);
+    for (int i = 0; i < ld_npieces; i++) LLVMDisposeMemoryBuffer(ld_pieces[i]);
+    ld_npieces = ld_nnames = 0;
+    if (ld_mod) LLVMDisposeModule(ld_mod);
+    if (ld_ctx) LLVMContextDispose(ld_ctx);
+    ld_mod = NULL, ld_ctx = NULL;
+    pthread_mutex_unlock(&ld_mu);
+    pthread_mutex_lock(&tm_mu);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    LLVMDisposeMessage(tm_layout);
+    tm = NULL, tm_layout = NULL;
+    pthread_mutex_unlock(&tm_mu);
+}
+
 /* The default pipeline (levels 1-2): the wrapper's call inlined, the index arithmetic
  * simplified and hoisted, libdevice's functions left as calls (inlining them costs more
  * compile time than it saves at run time on memory-bound kernels). default<O2> took
