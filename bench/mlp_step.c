@@ -8,11 +8,13 @@
  *   step_ms, step_min_ms  median and least time of one step (loss, grads, update; the
  *                       parameters donated) over `steps` steps after a warm-up
  *   predict_compile_ms, predict_ms  the same for the forward pass alone (log-probabilities)
- *   usage: bench_mlp_step [steps] [batch]   (defaults 200, 128) */
+ *   usage: bench_mlp_step [steps] [batch]   (defaults 200, 128)
+ *   JX_BENCH_DEVICE=cuda runs it with JX_DEVICE_CUDA (host inputs and outputs each step) */
 #include <jx.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../src/jit/jit.h"
 #include "bench_util.h"
@@ -124,6 +126,9 @@ int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 200;
     int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
     if (steps < 1) steps = 1;
+    const char *dname = getenv("JX_BENCH_DEVICE");
+    jx_device dev = dname && strcmp(dname, "cuda") == 0 ? JX_DEVICE_CUDA : JX_DEVICE_CPU;
+    printf("jx device %s\n", dev == JX_DEVICE_CUDA ? "cuda" : "cpu");
     if (batch < 1) batch = 128;
     jx_aval av[NPARAMS + 2];
     avals(av, batch);
@@ -145,11 +150,11 @@ int main(int argc, char **argv) {
     jx_jit_cache_clear();
     jx_jit_stats s0 = jx_jit_stats_get();
     t0 = bench_now();
-    x = jx_jit(step, JX_DEVICE_CPU, &opts);
+    x = jx_jit(step, dev, &opts);
     double compile_s = bench_now() - t0;
     jx_jit_stats s1 = jx_jit_stats_get();
     t0 = bench_now();
-    x2 = x ? jx_jit(step, JX_DEVICE_CPU, &opts) : NULL;
+    x2 = x ? jx_jit(step, dev, &opts) : NULL;
     double hit_s = bench_now() - t0;
     jx_jit_stats s2 = jx_jit_stats_get();
     if (!x2) goto done;
@@ -166,7 +171,7 @@ int main(int argc, char **argv) {
     fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);
     jx_jit_opts popts = {0, JX_NOINTS, 0};
     t0 = bench_now();
-    px = fwd ? jx_jit(fwd, JX_DEVICE_CPU, &popts) : NULL;
+    px = fwd ? jx_jit(fwd, dev, &popts) : NULL;
     double pcompile_s = bench_now() - t0;
     if (!px || time_runs(px, in, 1, false, steps, t) != 0) goto done;
     printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3,

@@ -845,6 +845,7 @@ jx_val jx_axis_index_at(jx_loc loc, const char *axis_name);
 typedef enum jx_device {
     JX_DEVICE_CPU,    /* LLVM kernels + OpenBLAS, on a thread pool */
     JX_DEVICE_INTERP, /* the reference interpreter behind the executable interface */
+    JX_DEVICE_CUDA,   /* an NVIDIA GPU: NVPTX kernels + cuBLAS (builds with JX_CUDA; docs/cuda.md) */
     JX_DEVICE_COUNT
 } jx_device;
 
@@ -879,6 +880,14 @@ typedef struct jx_jit_stats {
     double compile_ms;    /* total time spent compiling */
 } jx_jit_stats;
 jx_jit_stats jx_jit_stats_get(void);
+
+/* Memory of a device's caching allocator, in bytes: handed out, held from the device
+ * (in use plus cached), and the most ever in use. JX_ERR_UNSUPPORTED for a device with
+ * no such allocator or no driver (CPU memory is malloc's). */
+typedef struct jx_device_mem_stats {
+    int64_t in_use, reserved, peak;
+} jx_device_mem_stats;
+jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s);
 void jx_jit_cache_clear(void); /* drops every cached executable (counters kept) */
 
 #ifdef __cplusplus

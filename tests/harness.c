@@ -5,7 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int jit_wanted(void);
+
 int jt_run(const char *suite, CU_TestInfo *tests) {
+    jx_device_mem_stats ms;
+    if (jit_wanted() == 2 && jx_device_mem_stats_get(JX_DEVICE_CUDA, &ms) != JX_OK) {
+        printf("%s: skipped under JX_TEST_JIT=cuda: %s\n", suite, jx_errmsg());
+        return 77; /* CTest: SKIP_RETURN_CODE */
+    }
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     CU_SuiteInfo suites[] = {{suite, NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
     if (CU_register_suites(suites) != CUE_SUCCESS) {
@@ -23,11 +30,12 @@ int jt_run(const char *suite, CU_TestInfo *tests) {
 static long jit_checks;
 long jt_jit_checks(void) { return jit_checks; }
 
+/* JX_TEST_JIT: 0 (unset), 1 (the CPU jit) or 2 ("cuda": the CUDA jit). */
 static int jit_wanted(void) {
     static int wanted = -1;
     if (wanted < 0) {
         const char *e = getenv("JX_TEST_JIT");
-        wanted = e && *e && strcmp(e, "0") != 0;
+        wanted = !e || !*e || strcmp(e, "0") == 0 ? 0 : strcmp(e, "cuda") == 0 ? 2 : 1;
     }
     return wanted;
 }
@@ -75,7 +83,7 @@ static void compare_jit(const jx_fn *f, int i, const jx_array *got, const jx_arr
 jx_status jt_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out) {
     jx_status st = jx_eval(f, nin, in, nout, out);
     if (st != JX_OK || !jit_wanted()) return st;
-    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, NULL);
+    jx_exec *x = jx_jit(f, jit_wanted() == 2 ? JX_DEVICE_CUDA : JX_DEVICE_CPU, NULL);
     jx_array **got = calloc((size_t)nout + 1, sizeof *got);
     if (!x || !got || jx_exec_run(x, nin, in, nout, got) != JX_OK) {
         fprintf(stderr, "\n  jit of %s failed: %s\n", jx_fn_name(f), jx_errmsg());

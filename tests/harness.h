@@ -17,7 +17,9 @@ int jt_run(const char *suite, CU_TestInfo *tests);
 /* Evaluates f like jx_eval. Under JX_TEST_JIT=1 (CTest's jit/ copies of every suite) it
  * also compiles f with jx_jit for the CPU, runs it, and asserts the outputs equal the
  * interpreter's: integers and bools exactly, f32 within 2e-5 and f64 within 1e-12
- * (relative to max(1, |value|)), NaNs where the interpreter has NaNs. Returns the
+ * (relative to max(1, |value|)), NaNs where the interpreter has NaNs. Under
+ * JX_TEST_JIT=cuda (CTest's cuda/ copies) it does the same with the CUDA jit, and
+ * jt_run exits 77 (CTest: skipped) where no CUDA device is found. Returns the
  * interpreter's outputs, so every suite's own assertions still hold. */
 jx_status jt_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out);
 /* Comparisons made by jt_eval against the jit so far (0 unless JX_TEST_JIT=1). */

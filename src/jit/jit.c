@@ -21,8 +21,9 @@ struct jx_exec {
     char *key;       /* the cache key (options header + function text) */
     uint64_t hash;
     jx_fn *f;        /* the compiled function: calls inlined, simplified */
-    jx__prog *prog;  /* CPU */
-    jx__cpu_module *mod;
+    jx__prog *prog;  /* CPU, CUDA */
+    const jx__backend *be;
+    void *mod;       /* be's kernel module */
     jx__pool *pool;
     bool *donate;    /* per input */
     jx_exec *next;   /* in the cache */
@@ -93,7 +94,7 @@ static char *make_key(const jx_fn *f, jx_device device, const norm_opts *n) {
 
 static void exec_free(jx_exec *x) {
     jx__prog_free(x->prog); /* before the module that owns its kernels */
-    jx__cpu_module_free(x->mod);
+    if (x->mod) x->be->module_free(x->mod);
     jx_fn_release(x->f);
     free(x->donate);
     free(x->key);
@@ -115,15 +116,16 @@ static void dump_fusion(FILE *out, const jx__prog *p) {
         for (int i = 0; i < p->steps[k].nsubs; i++) dump_fusion(out, p->steps[k].subs[i]);
 }
 
-/* The CPU half of a compile: program, kernels, pool. */
-static jx_status compile_cpu(jx_exec *x, const norm_opts *n) {
+/* The backend half of a compile: program, kernels, pool. */
+static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     unsigned dump = jx__dump_flags();
-    x->mod = jx__cpu_module_new(n->opt_level); /* NULL sets the error: NOMEM, or no host */
+    x->mod = x->be->module_new(n->opt_level); /* NULL sets the error: NOMEM, or no host */
+    if (!x->mod && x->be != &jx__cpu_backend) return jx_errcode(); /* no driver, no GPU */
     if (!x->mod && jx_errcode() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
-    x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->mod, x->donate);
+    x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
-    if (x->mod && has_kernels(x->prog) && jx__cpu_module_compile(x->mod) != JX_OK) return jx_errcode();
+    if (x->mod && has_kernels(x->prog) && x->be->module_compile(x->mod) != JX_OK) return jx_errcode();
     if (dump & JX__DUMP_FUSION) {
         FILE *out = jx__dump_open(x->f->name, "fusion");
         dump_fusion(out, x->prog);
@@ -153,7 +155,15 @@ static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts 
     n->donate = NULL;
     x->f = jx__jit_prepare(loc, f);
     jx_status st = x->f ? JX_OK : jx_errcode();
-    if (st == JX_OK && device == JX_DEVICE_CPU) st = compile_cpu(x, n);
+    x->be = device == JX_DEVICE_CPU ? &jx__cpu_backend : NULL;
+#ifdef JX_CUDA
+    if (device == JX_DEVICE_CUDA) x->be = &jx__cuda_backend;
+#else
+    if (st == JX_OK && device == JX_DEVICE_CUDA)
+        st = jx__fail(JX_ERR_UNSUPPORTED, loc, "jit", "%s: this build of jx has no CUDA backend (JX_CUDA=OFF)",
+                      f->name);
+#endif
+    if (st == JX_OK && x->be) st = compile_backend(x, n);
     if (st != JX_OK) {
         if (jx_errcode() == JX_OK) jx__fail(st, loc, "jit", "%s: compilation failed", f->name);
         exec_free(x);
@@ -249,6 +259,9 @@ jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_arr
     jx_status st = check_args(x, nin, in, nout, out);
     if (st != JX_OK) return st;
     if (x->device == JX_DEVICE_INTERP) return jx__interp_eval(x->f, in, out); /* checked above */
+#ifdef JX_CUDA
+    if (x->device == JX_DEVICE_CUDA) return jx__cuda_run(x->prog, in, out);
+#endif
     /* a donated input is taken only when the caller holds its one reference, and passes
      * it once */
     bool db[16];
@@ -272,6 +285,18 @@ jx_jit_stats jx_jit_stats_get(void) {
     pthread_mutex_unlock(&cache_mu);
     s.kernels = jx__cpu_kernels_compiled();
     return s;
+}
+
+jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s) {
+    if (!s) return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "jx_device_mem_stats_get: stats pointer is NULL");
+    *s = (jx_device_mem_stats){0, 0, 0};
+#ifdef JX_CUDA
+    if (device == JX_DEVICE_CUDA) return jx__cuda_mem_stats(s);
+#else
+    if (device == JX_DEVICE_CUDA)
+        return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "this build of jx has no CUDA backend (JX_CUDA=OFF)");
+#endif
+    return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "device %d has no device memory statistics", (int)device);
 }
 
 void jx_jit_cache_clear(void) {

@@ -44,6 +44,42 @@ void jx__fusion_free(jx__fusion *fu);
  * (primitive names) and argument avals. */
 void jx__fusion_print(FILE *out, const jx_fn *f, const jx__fusion *fu);
 
+/* ------------------------------------------------------------------ the backend boundary
+ * What the program builder, the compile path and the executors ask of a backend: compile
+ * the LOOP groups into kernels (one module per executable), say which library calls it
+ * takes, and move memory. The CPU backend (src/backends/cpu/backend.c) and the CUDA
+ * backend (src/backends/cuda/) each give one table; a kernel (jx__kernel) is the
+ * backend's own type, only ever handled through its table. */
+
+typedef struct jx__kernel jx__kernel; /* owned by its module */
+
+typedef struct jx__backend {
+    const char *name;
+    /* a module collecting the kernels of one executable; NULL with jx__fail set */
+    void *(*module_new)(int opt_level);
+    /* the kernel of LOOP group g of f, or NULL with jx__fail set (the group then runs
+     * through the interpreter) */
+    jx__kernel *(*kernel_add)(void *mod, const jx_fn *f, const jx__group *g);
+    jx_status (*module_compile)(void *mod);
+    void (*module_free)(void *mod);
+    int64_t (*kernel_size)(const jx__kernel *k);            /* parallel iterations */
+    bool (*kernel_inplace_ok)(const jx__kernel *k, int i, int o);
+    /* library calls the backend takes (dot_general, conv_general_dilated) */
+    bool (*dot_ok)(const jx_fn *f, const jx__eqn *e);
+    bool (*conv_ok)(const jx_fn *f, const jx__eqn *e);
+    /* memory of the backend's device: alloc returns NULL with jx__fail set */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    jx_status (*copy_in)(void *dst, const void *host, size_t bytes);
+    jx_status (*copy_out)(void *host, const void *src, size_t bytes);
+    jx_status (*sync)(void);
+} jx__backend;
+
+/* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's
+ * (src/backends/cuda/backend.c; only in builds with JX_CUDA). */
+extern const jx__backend jx__cpu_backend;
+extern const jx__backend jx__cuda_backend;
+
 /* ------------------------------------------------------------------ thread pool (src/backends/cpu/pool.c) */
 
 typedef struct jx__pool jx__pool;
@@ -66,7 +102,6 @@ int jx__default_threads(void);
  * LLJIT at once. */
 
 typedef struct jx__cpu_module jx__cpu_module;
-typedef struct jx__kernel jx__kernel; /* owned by its module */
 
 /* opt_level 0-3. NULL with jx__fail set on failure. */
 jx__cpu_module *jx__cpu_module_new(int opt_level);

@@ -18,7 +18,7 @@ static size_t var_bytes(const jx_fn *f, int32_t v) {
 
 /* The nested programs of a CONTROL step; false (error set) on failure, or when the
  * equation is not one the executor runs itself (then the step becomes OPAQUE). */
-static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, jx__cpu_module *mod, bool *ok) {
+static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, const jx__backend *be, void *mod, bool *ok) {
     const jx_fn *fns[64];
     int n = 0;
     *ok = true;
@@ -49,7 +49,7 @@ static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, jx__cpu_module 
         bool *don = calloc((size_t)fns[i]->nin + 1, sizeof *don);
         if (!don) return *ok = false, false;
         for (int j = 0; loop_body && j < ndon && j < fns[i]->nin; j++) don[j] = true;
-        s->subs[i] = jx__prog_build(fns[i], fuse, mod, don);
+        s->subs[i] = jx__prog_build(fns[i], fuse, be, mod, don);
         free(don);
         if (!s->subs[i]) return *ok = false, false;
     }
@@ -67,7 +67,7 @@ static bool elementwise_eqn(const jx_fn *f, const jx__group *g) {
 }
 
 /* Decides how step s (group g of f) runs: kernel, library or interpreter. */
-static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, jx__cpu_module *mod) {
+static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const jx__backend *be, void *mod) {
     const jx_fn *f = p->f;
     const jx__eqn *e0 = &f->eqns[g->eqns[0]];
     s->g = g;
@@ -78,7 +78,7 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, jx__cp
             s->kind = JX__G_OPAQUE, s->note = "no code generator";
             break;
         }
-        if (!(s->kernel = jx__cpu_kernel_add(mod, f, g))) {
+        if (!(s->kernel = be->kernel_add(mod, f, g))) {
             if (jx_errcode() == JX_ERR_NOMEM) return false; /* fail rather than run slower */
             /* the code generator declined: run the group's equations one by one */
             s->kind = JX__G_OPAQUE, s->note = "kernel not generated";
@@ -88,7 +88,7 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, jx__cp
         s->inplace = malloc(sizeof *s->inplace * (size_t)(g->nout + 1));
         if (!s->inplace) return false;
         {
-            int64_t size = jx__kernel_size(s->kernel), most = 1;
+            int64_t size = be->kernel_size(s->kernel), most = 1;
             for (int o = 0; o < g->nout; o++) {
                 int64_t n = jx_aval_size(&f->vars[g->out[o]]);
                 if (n > most) most = n;
@@ -98,14 +98,14 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, jx__cp
         }
         break;
     case JX__G_DOT:
-        if (g->neqn != 1 || !jx__cpu_dot_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no BLAS path";
+        if (g->neqn != 1 || !be->dot_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no BLAS path";
         break;
     case JX__G_CONV:
-        if (g->neqn != 1 || !jx__cpu_conv_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no conv path";
+        if (g->neqn != 1 || !be->conv_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no conv path";
         break;
     case JX__G_CONTROL: {
         bool ok = true;
-        if (g->neqn != 1 || !build_subs(s, e0, fuse, mod, &ok)) {
+        if (g->neqn != 1 || !build_subs(s, e0, fuse, be, mod, &ok)) {
             if (!ok) return false;
             s->kind = JX__G_OPAQUE, s->note = "interpreted";
         }
@@ -162,7 +162,7 @@ static bool can_inplace(const jx__prog *p, const jx__step *s, int k, int i, int 
     if (p->last[v] != k || p->slot[v] < 0 || taken[p->slot[v]]) return false;
     if (!jx_aval_equal(&p->f->vars[v], &p->f->vars[g->out[o]])) return false;
     for (int j = 0; s->kernel && j < g->nin; j++)
-        if (g->in[j] == v && !jx__kernel_inplace_ok(s->kernel, j, o)) return false;
+        if (g->in[j] == v && !p->be->kernel_inplace_ok(s->kernel, j, o)) return false;
     return true;
 }
 
@@ -221,10 +221,11 @@ static bool assign(jx__prog *p) {
     return ok;
 }
 
-jx__prog *jx__prog_build(const jx_fn *f, bool fuse, jx__cpu_module *mod, const bool *donate) {
+jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void *mod, const bool *donate) {
     jx__prog *p = calloc(1, sizeof *p);
     if (!p) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory"), NULL;
     p->f = jx_fn_retain((jx_fn *)f);
+    p->be = be;
     size_t nv = (size_t)f->nvars + 1;
     p->last = malloc(sizeof *p->last * nv);
     p->slot = malloc(sizeof *p->slot * nv);
@@ -240,7 +241,7 @@ jx__prog *jx__prog_build(const jx_fn *f, bool fuse, jx__cpu_module *mod, const b
     p->steps = calloc((size_t)p->nsteps + 1, sizeof *p->steps);
     bool ok = p->steps != NULL;
     if (!ok) jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    for (int k = 0; ok && k < p->nsteps; k++) ok = lower_step(p, &p->steps[k], &p->fu->groups[k], fuse, mod);
+    for (int k = 0; ok && k < p->nsteps; k++) ok = lower_step(p, &p->steps[k], &p->fu->groups[k], fuse, be, mod);
     if (ok) {
         liveness(p);
         ok = assign(p);

@@ -23,7 +23,7 @@ typedef struct jx__step {
     jx__gkind kind;       /* what the executor does; a LOOP or DOT/CONV group the backend
                            * cannot take runs as OPAQUE (its equations through the interpreter) */
     const jx__group *g;   /* in the program's fusion */
-    jx__kernel *kernel;   /* LOOP: owned by the executable's module */
+    jx__kernel *kernel;   /* LOOP: owned by the executable's module (the backend's type) */
     int64_t grain;        /* LOOP: least iterations per thread-pool chunk */
     int32_t *inplace;     /* per g->out: index into g->in whose storage it may take, or -1 */
     int32_t nfree;
@@ -35,6 +35,7 @@ typedef struct jx__step {
 
 struct jx__prog {
     jx_fn *f; /* retained */
+    const jx__backend *be; /* whose kernels the steps hold */
     jx__fusion *fu;
     int32_t nsteps;
     jx__step *steps;
@@ -46,9 +47,10 @@ struct jx__prog {
 };
 
 /* Builds the program of f (calls inlined) and, recursively, of the functions nested in
- * its cond/while/scan equations. LOOP groups get their kernels from mod (NULL: none, they
- * run through the interpreter). donate: per input of f, or NULL. NULL with the error set. */
-jx__prog *jx__prog_build(const jx_fn *f, bool fuse, jx__cpu_module *mod, const bool *donate);
+ * its cond/while/scan equations. LOOP groups get their kernels from backend be's module
+ * mod (NULL: none, they run through the interpreter); be also says which library calls
+ * run as DOT/CONV steps. donate: per input of f, or NULL. NULL with the error set. */
+jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void *mod, const bool *donate);
 void jx__prog_free(jx__prog *p);
 /* Steps, kernels and slots as text (JX_DUMP=plan); nested programs indented. */
 void jx__prog_print(FILE *out, const jx__prog *p, int indent);
@@ -79,6 +81,12 @@ jx_status jx__control_run(const jx__rt *rt, const jx__step *s, const jx_fn *f, c
  * (per variable) holds the operands and receives every output (new references). With
  * check_nan, fails at the first equation whose float output holds a NaN (nancheck.c). */
 jx_status jx__run_eqns_interp(const jx_fn *f, const jx__group *g, jx_array **env, bool check_nan);
+
+/* Runs program p (built with jx__cuda_backend) on the GPU: host inputs, host outputs
+ * (src/backends/cuda/exec.c; only in builds with JX_CUDA). */
+jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out);
+/* The CUDA allocator's statistics (src/backends/cuda/driver.c). */
+jx_status jx__cuda_mem_stats(jx_device_mem_stats *s);
 
 /* ------------------------------------------------------------------ NaN checks (nancheck.c) */
 

@@ -21,7 +21,7 @@ static void test_slots_reused(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     /* unfused: one step per equation; the input is the caller's, so the chain runs in
      * one more slot, each step in place of the last */
-    jx__prog *p = jx__prog_build(f, false, NULL, NULL);
+    jx__prog *p = jx__prog_build(f, false, &jx__cpu_backend, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_EQUAL(p->nsteps, 8);
     CU_ASSERT_EQUAL(p->nslots, 2);
@@ -31,7 +31,7 @@ static void test_slots_reused(void) {
     jx__prog_free(p);
     /* donated: everything happens in the input's slot */
     bool don = true;
-    p = jx__prog_build(f, false, NULL, &don);
+    p = jx__prog_build(f, false, &jx__cpu_backend, NULL, &don);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_EQUAL(p->nslots, 1);
     CU_ASSERT_EQUAL(p->steps[0].inplace[0], 0);
@@ -51,7 +51,7 @@ static void shuffle(jx_val *out, const jx_val *in, void *user) {
 static void test_slots_by_size(void) {
     jx_aval a = JX_AVAL(JX_F32, 16, 8);
     jx_fn *f = jx_trace("shuffle", shuffle, NULL, 1, &a, 1);
-    jx__prog *p = f ? jx__prog_build(f, false, NULL, NULL) : NULL;
+    jx__prog *p = f ? jx__prog_build(f, false, &jx__cpu_backend, NULL, NULL) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_EQUAL(p->nsteps, 5);
     /* input, exp, transpose (exp's slot is still live), neg (in place), transpose

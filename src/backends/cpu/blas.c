@@ -35,12 +35,7 @@ void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
 
 /* ------------------------------------------------------------------ the plan */
 
-typedef struct dot_plan {
-    int64_t nb, m, n, k;
-    int lperm[JX_MAX_RANK], rperm[JX_MAX_RANK]; /* (batch, m, k) and (batch, k, n) orders */
-    bool lcopy, rcopy;                          /* the operand needs a transposing copy */
-    bool ta, tb;                                /* used in place, stored (k, m) / (n, k) */
-} dot_plan;
+typedef jx__dot_plan dot_plan;
 
 static bool is_identity(const int *perm, int r) {
     for (int i = 0; i < r; i++)
@@ -48,9 +43,7 @@ static bool is_identity(const int *perm, int r) {
     return true;
 }
 
-/* The plan for operands of avals l, r under e's dimension numbers; false if the
- * attributes do not fit the operands (an unchecked IR). */
-static bool dot_plan_make(const jx__eqn *e, const jx_aval *l, const jx_aval *r, dot_plan *p) {
+bool jx__dot_plan_make(const jx__eqn *e, const jx_aval *l, const jx_aval *r, dot_plan *p) {
     jx_ints lc = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_CONTRACT);
     jx_ints rc = jx__attr_ints(e->nattr, e->attrs, JX_A_RHS_CONTRACT);
     jx_ints lb = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_BATCH);
@@ -83,7 +76,7 @@ bool jx__cpu_dot_ok(const jx_fn *f, const jx__eqn *e) {
     if (e->prim != JX_PRIM_DOT_GENERAL || e->nin != 2) return false;
     jx_aval l = jx__atom_aval(f, &e->in[0]), r = jx__atom_aval(f, &e->in[1]);
     dot_plan p;
-    if (!float_pair(&l, &r) || !dot_plan_make(e, &l, &r, &p)) return false;
+    if (!float_pair(&l, &r) || !jx__dot_plan_make(e, &l, &r, &p)) return false;
     return p.m <= JX__BLAS_DIM_MAX && p.n <= JX__BLAS_DIM_MAX && p.k <= JX__BLAS_DIM_MAX;
 }
 
@@ -194,7 +187,7 @@ static void dot_tiles(void *ctx, int64_t begin, int64_t end) {
 jx_status jx__cpu_dot(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                       const jx_aval *oav, void *out) {
     dot_plan pl;
-    if (!float_pair(&av[0], &av[1]) || !dot_plan_make(e, &av[0], &av[1], &pl))
+    if (!float_pair(&av[0], &av[1]) || !jx__dot_plan_make(e, &av[0], &av[1], &pl))
         return jx__fail(JX_ERR_UNSUPPORTED, e->loc, "dot_general", "no BLAS kernel for %s . %s",
                         jx__avs(&av[0]), jx__avs(&av[1]));
     if (pl.m > JX__BLAS_DIM_MAX || pl.n > JX__BLAS_DIM_MAX || pl.k > JX__BLAS_DIM_MAX)

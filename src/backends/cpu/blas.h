@@ -23,4 +23,17 @@ void jx__cpu_blas_single(void);
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                   int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc);
 
+/* How a dot_general maps onto a batched GEMM (also used by the CUDA backend's cuBLAS
+ * calls): nb batches of (m, k) . (k, n); an operand already in GEMM order is used in
+ * place, transposed (ta/tb) or not; any other needs a copy in lperm/rperm order. */
+typedef struct jx__dot_plan {
+    int64_t nb, m, n, k;
+    int lperm[JX_MAX_RANK], rperm[JX_MAX_RANK]; /* (batch, m, k) and (batch, k, n) orders */
+    bool lcopy, rcopy;                          /* the operand needs a transposing copy */
+    bool ta, tb;                                /* used in place, stored (k, m) / (n, k) */
+} jx__dot_plan;
+/* The plan for operands of avals l, r under e's dimension numbers; false if the
+ * attributes do not fit the operands (an unchecked IR). */
+bool jx__dot_plan_make(const jx__eqn *e, const jx_aval *l, const jx_aval *r, jx__dot_plan *p);
+
 #endif /* JX_CPU_BLAS_H */

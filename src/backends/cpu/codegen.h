@@ -25,6 +25,8 @@ struct jx__kernel {
     int nin, nout;
     bool *identity_in;                          /* per input: read only at the written element */
     uint8_t *esize;                             /* element bytes of each input then output */
+    bool no_col_tiles;                          /* set by a GPU target before emitting: no
+                                                 * column-reduction stack tiles */
 };
 
 /* An index into a value of shape `shape`: every dim and the row-major offset, as i64

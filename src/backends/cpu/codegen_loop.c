@@ -584,7 +584,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     LLVMValueRef begin = LLVMGetParam(cg.fn, 1), end = LLVMGetParam(cg.fn, 2);
     LLVMBuildCondBr(cg.b, LLVMBuildICmp(cg.b, LLVMIntSLT, begin, end, ""), work, out);
     LLVMPositionBuilderAtEnd(cg.b, work);
-    if (g->nout) find_col_reductions(&cg, &space);
+    if (g->nout && !k->no_col_tiles) find_col_reductions(&cg, &space);
     if (g->nout) emit_walk(&cg, &space, begin, end);
     LLVMBuildBr(cg.b, out);
     LLVMPositionBuilderAtEnd(cg.b, out);

@@ -1,0 +1,126 @@
+/* cuda_kernels.c: the CUDA backend's kernels on the GPU, timed on the device alone (no
+ * host transfers): device-to-device copy bandwidth (the ceiling), the fused 8-op
+ * elementwise chain (bench_chain8: 2 reads + 1 write per element), a row sum and a column
+ * sum of a square f32 matrix, and what compiling costs (PTX generation with LLVM, loading
+ * by the driver, a jx_jit of the chain end to end). Prints `cuda <figure> <value>` lines.
+ * Built only with JX_CUDA; exits 77 without a GPU.
+ *   usage: bench_cuda_kernels [log2 elements]   (default 26: 256 MiB per f32 array) */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../src/backends/cuda/cuda.h"
+#include "bench_util.h"
+
+static void row_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(1)); }
+static void col_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(0)); }
+
+/* Compiles f's single LOOP group; times `reps` launches on bufs (after one warm-up). */
+static double time_kernel(const char *what, jx_body body, int nin, const jx_aval *av, CUdeviceptr *bufs, int reps,
+                          double bytes) {
+    const jx__cu_dev *d = jx__cu_get();
+    jx_fn *f = jx_trace(what, body, NULL, nin, av, 1);
+    jx__fusion *fu = f ? jx__fuse(f, true) : NULL;
+    jx__cuda_module *m = fu ? jx__cuda_module_new(2) : NULL;
+    jx__kernel *k = NULL;
+    for (int g = 0; m && g < fu->ngroups; g++)
+        if (fu->groups[g].kind == JX__G_LOOP) k = jx__cuda_kernel_add(m, f, &fu->groups[g]);
+    double ptx_ms = 0, t0 = bench_now();
+    if (k) jx__cuda_module_ptx(m, &ptx_ms);
+    double t1 = bench_now();
+    if (!k || jx__cuda_module_compile(m) != JX_OK) {
+        fprintf(stderr, "%s: %s\n", what, jx_errmsg());
+        return -1;
+    }
+    double load_ms = (bench_now() - t1) * 1e3;
+    (void)t0;
+    jx__cuda_kernel_launch(k, bufs);
+    d->api->CtxSynchronize();
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double s = bench_now();
+        jx__cuda_kernel_launch(k, bufs);
+        d->api->CtxSynchronize();
+        double e = bench_now() - s;
+        if (e < best) best = e;
+    }
+    printf("cuda %s_ms %.4f\ncuda %s_GBps %.1f\ncuda %s_ptx_ms %.2f\ncuda %s_load_ms %.2f\n", what, best * 1e3, what,
+           bytes / best / 1e9, what, ptx_ms, what, load_ms);
+    jx__cuda_module_free(m);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    int lg = argc > 1 ? atoi(argv[1]) : 26;
+    const jx__cu_dev *d = jx__cu_get();
+    if (!d) {
+        printf("cuda skipped: %s\n", jx_errmsg());
+        return 77;
+    }
+    printf("cuda device %s sm_%d%d sms %d\n", d->name, d->cc_major, d->cc_minor, d->sms);
+    int64_t n = (int64_t)1 << lg;
+    size_t bytes = (size_t)n * 4;
+    CUdeviceptr a = 0, b = 0, c = 0;
+    if (d->api->MemAlloc(&a, bytes) || d->api->MemAlloc(&b, bytes) || d->api->MemAlloc(&c, bytes)) {
+        printf("cuda skipped: cannot allocate 3 x %zu bytes\n", bytes);
+        return 77;
+    }
+    float *h = malloc(bytes);
+    for (int64_t i = 0; i < n; i++) h[i] = (float)(i % 1000) * 0.001f;
+    d->api->MemcpyHtoD(a, h, bytes);
+    d->api->MemcpyHtoD(b, h, bytes);
+    free(h);
+    double best = 1e30;
+    for (int r = 0; r < 10; r++) {
+        double s = bench_now();
+        d->api->MemcpyDtoD(c, a, bytes);
+        d->api->CtxSynchronize();
+        double e = bench_now() - s;
+        if (e < best) best = e;
+    }
+    printf("cuda elements %lld\ncuda copy_ms %.4f\ncuda copy_GBps %.1f\n", (long long)n, best * 1e3, 2.0 * (double)bytes / best / 1e9);
+    jx_aval av[2] = {JX_AVAL(JX_F32, n), JX_AVAL(JX_F32, n)};
+    CUdeviceptr bufs[3] = {a, b, c};
+    time_kernel("chain8", bench_chain8, 2, av, bufs, 10, 3.0 * (double)bytes);
+    int64_t side = (int64_t)1 << (lg / 2);
+    jx_aval sq[1] = {JX_AVAL(JX_F32, side, side)};
+    CUdeviceptr rb[2] = {a, c};
+    time_kernel("row_sum", row_sum, 1, sq, rb, 5, (double)side * (double)side * 4);
+    time_kernel("col_sum", col_sum, 1, sq, rb, 5, (double)side * (double)side * 4);
+    /* a whole jit of the chain, from a cleared cache */
+    jx_fn *f = jx_trace("chain8_jit", bench_chain8, NULL, 2, av, 1);
+    jx_jit_cache_clear();
+    double s = bench_now();
+    jx_exec *x = f ? jx_jit(f, JX_DEVICE_CUDA, NULL) : NULL;
+    printf("cuda chain8_jit_compile_ms %.2f\n", (bench_now() - s) * 1e3);
+    if (!x) fprintf(stderr, "jit: %s\n", jx_errmsg());
+    /* one run of it on host arrays of 2^22 elements: uploads, the kernel, the download */
+    jx_aval hv[2] = {JX_AVAL(JX_F32, (int64_t)1 << 22), JX_AVAL(JX_F32, (int64_t)1 << 22)};
+    jx_fn *fh = jx_trace("chain8_host", bench_chain8, NULL, 2, hv, 1);
+    jx_exec *xh = fh ? jx_jit(fh, JX_DEVICE_CUDA, NULL) : NULL;
+    jx_array *hin[2] = {jx_array_full(JX_F32, JX_INTS((int64_t)1 << 22), 0.5),
+                        jx_array_full(JX_F32, JX_INTS((int64_t)1 << 22), 1.5)}, *hout = NULL;
+    double hbest = 1e30;
+    for (int r = 0; xh && r < 5; r++) {
+        double s0 = bench_now();
+        if (jx_exec_run(xh, 2, hin, 1, &hout) != JX_OK) fprintf(stderr, "run: %s\n", jx_errmsg());
+        double e = bench_now() - s0;
+        if (e < hbest) hbest = e;
+        jx_array_release(hout);
+        hout = NULL;
+    }
+    printf("cuda chain8_host_2p22_run_ms %.3f\n", hbest * 1e3);
+    jx_array_release(hin[0]), jx_array_release(hin[1]);
+    jx_exec_release(xh);
+    jx_fn_release(fh);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    jx_device_mem_stats ms;
+    if (jx_device_mem_stats_get(JX_DEVICE_CUDA, &ms) == JX_OK)
+        printf("cuda mem_in_use %lld\ncuda mem_reserved %lld\ncuda mem_peak %lld\n", (long long)ms.in_use,
+               (long long)ms.reserved, (long long)ms.peak);
+    d->api->MemFree(a), d->api->MemFree(b), d->api->MemFree(c);
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* backend.c: the CUDA backend's table (jx__backend, src/jit/jit.h): NVPTX kernels
+ * (ptx.c), dot_general on cuBLAS (dot.c), device memory from the caching allocator
+ * (alloc.c) moved with the driver's synchronous copies on the null stream. */
+#include "cuda.h"
+
+static void *module_new(int opt_level) { return jx__cuda_module_new(opt_level); }
+static jx__kernel *kernel_add(void *m, const jx_fn *f, const jx__group *g) { return jx__cuda_kernel_add(m, f, g); }
+static jx_status module_compile(void *m) { return jx__cuda_module_compile(m); }
+static void module_free(void *m) { jx__cuda_module_free(m); }
+/* the executor gives every variable its own buffer: no kernel writes over an input */
+static bool inplace_ok(const jx__kernel *k, int i, int o) { return false; }
+static bool conv_ok(const jx_fn *f, const jx__eqn *e) { return false; }
+
+static void *dev_alloc(size_t bytes) {
+    jx__dev_alloc *a = jx__cu_alloc();
+    return a ? (void *)(uintptr_t)jx__dev_malloc(a, bytes) : NULL;
+}
+static void dev_free(void *p) {
+    jx__dev_alloc *a = p ? jx__cu_alloc() : NULL;
+    if (a) jx__dev_release(a, (uint64_t)(uintptr_t)p);
+}
+static jx_status copy_in(void *dst, const void *host, size_t bytes) {
+    const jx__cu_dev *d = jx__cu_get();
+    CUresult r__;
+    if (!d) return jx_errcode();
+    return bytes ? JX__CU(d->api->MemcpyHtoD((CUdeviceptr)(uintptr_t)dst, host, bytes), "cuMemcpyHtoD") : JX_OK;
+}
+static jx_status copy_out(void *host, const void *src, size_t bytes) {
+    const jx__cu_dev *d = jx__cu_get();
+    CUresult r__;
+    if (!d) return jx_errcode();
+    return bytes ? JX__CU(d->api->MemcpyDtoH(host, (CUdeviceptr)(uintptr_t)src, bytes), "cuMemcpyDtoH") : JX_OK;
+}
+static jx_status sync(void) {
+    const jx__cu_dev *d = jx__cu_get();
+    CUresult r__;
+    if (!d) return jx_errcode();
+    return JX__CU(d->api->CtxSynchronize(), "cuCtxSynchronize");
+}
+
+const jx__backend jx__cuda_backend = {
+    "cuda",   module_new, kernel_add, module_compile, module_free, jx__cuda_kernel_size, inplace_ok,
+    jx__cuda_dot_ok, conv_ok, dev_alloc, dev_free, copy_in, copy_out, sync,
+};

@@ -1,0 +1,142 @@
+/* cuda.h: what the CUDA backend's files share.
+ *   driver.c   libcuda and libcublas loaded with dlopen at run time (never linked, so
+ *              binaries start on machines without a driver), the device and its context
+ *   alloc.c    the caching device allocator, over a memory provider (the driver, or a
+ *              fake one in tests)
+ *   ptx.c      kernels: LOOP groups through the CPU code generator's emitter into an
+ *              NVPTX module (sm_80, PTX 7.5), libdevice for math, PTX text, loaded by the
+ *              driver
+ *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
+ *   exec.c     running a program: device buffers per variable, host fallback for the
+ *              steps with no kernel
+ *   backend.c  the jx__backend table */
+#ifndef JX_CUDA_H
+#define JX_CUDA_H
+
+#include <cuda.h>
+
+#include "../../jit/plan.h"
+
+/* ------------------------------------------------------------------ the driver (driver.c) */
+
+/* The driver API entry points jx uses, resolved by dlsym from libcuda.so.1. */
+typedef struct jx__cu_api {
+    CUresult (*Init)(unsigned);
+    CUresult (*DeviceGetCount)(int *);
+    CUresult (*DeviceGet)(CUdevice *, int);
+    CUresult (*DeviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
+    CUresult (*DeviceGetName)(char *, int, CUdevice);
+    CUresult (*DevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+    CUresult (*CtxSetCurrent)(CUcontext);
+    CUresult (*CtxSynchronize)(void);
+    CUresult (*MemAlloc)(CUdeviceptr *, size_t);
+    CUresult (*MemFree)(CUdeviceptr);
+    CUresult (*MemGetInfo)(size_t *, size_t *);
+    CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
+    CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
+    CUresult (*MemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+    CUresult (*MemsetD8)(CUdeviceptr, unsigned char, size_t);
+    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*ModuleUnload)(CUmodule);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             CUstream, void **, void **);
+    CUresult (*GetErrorName)(CUresult, const char **);
+    CUresult (*GetErrorString)(CUresult, const char **);
+} jx__cu_api;
+
+/* The device jx runs on (ordinal 0, or JX_CUDA_DEVICE) with its primary context. */
+typedef struct jx__cu_dev {
+    const jx__cu_api *api;
+    CUdevice dev;
+    CUcontext ctx;
+    int sms, cc_major, cc_minor;
+    char name[128];
+} jx__cu_dev;
+
+/* The device, made on first use and made current on the calling thread; NULL with
+ * jx__fail set ("cuda: no CUDA driver: libcuda.so.1 not found", "no CUDA device", ...). */
+const jx__cu_dev *jx__cu_get(void);
+/* r != CUDA_SUCCESS as a jx error "cuda: <what>: CUDA_ERROR_X (message)" (JX_ERR_RUNTIME,
+ * JX_ERR_NOMEM for CUDA_ERROR_OUT_OF_MEMORY) at loc. */
+jx_status jx__cu_fail(CUresult r, jx_loc loc, const char *what);
+#define JX__CU(call, what) ((r__ = (call)) == CUDA_SUCCESS ? JX_OK : jx__cu_fail(r__, jx__noloc, what))
+
+/* cuBLAS, loaded on first use: a handle on the null stream in full-precision math. */
+typedef struct jx__cublas {
+    void *handle;
+    int (*Sgemm)(void *, int, int, int, int, int, const float *, const float *, int, long long, const float *, int,
+                 long long, const float *, float *, int, long long, int);
+    int (*Dgemm)(void *, int, int, int, int, int, const double *, const double *, int, long long, const double *,
+                 int, long long, const double *, double *, int, long long, int);
+} jx__cublas;
+/* NULL with jx__fail set when libcublas cannot be loaded. */
+const jx__cublas *jx__cublas_get(void);
+
+/* ------------------------------------------------------------------ the allocator (alloc.c) */
+
+/* Where the allocator gets memory: alloc returns 0 and sets *p, or nonzero when out of
+ * memory; release gives a block back. The driver's (cuMemAlloc/cuMemFree), or a fake. */
+typedef struct jx__mem_provider {
+    void *ctx;
+    int (*alloc)(void *ctx, size_t bytes, uint64_t *p);
+    void (*release)(void *ctx, uint64_t p);
+} jx__mem_provider;
+
+typedef struct jx__dev_alloc jx__dev_alloc;
+/* A caching allocator over pv; limit: the most bytes it may hold from pv (0: no limit
+ * but the provider's). NULL when out of host memory. */
+jx__dev_alloc *jx__dev_alloc_new(jx__mem_provider pv, size_t limit);
+/* Frees every cached block and the allocator (blocks still in use are given back too). */
+void jx__dev_alloc_free(jx__dev_alloc *a);
+/* A block of at least bytes (0 gives a non-null block). 0 with the error set
+ * "cuda: out of device memory allocating <n> bytes (<in use> in use, <reserved>
+ * reserved, peak <peak>)" after dropping the cache and retrying once. */
+uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes);
+/* Returns p (from jx__dev_malloc; 0 is ignored) to the cache. */
+void jx__dev_release(jx__dev_alloc *a, uint64_t p);
+/* Gives every cached (free) block back to the provider. */
+void jx__dev_trim(jx__dev_alloc *a);
+/* in_use: bytes handed out (rounded to the size class); reserved: held from the
+ * provider, in use or cached; peak: the most in use so far. */
+void jx__dev_stats(jx__dev_alloc *a, int64_t *in_use, int64_t *reserved, int64_t *peak);
+/* The size class of a request: multiples of 512 bytes up to 1 MiB, then of 2 MiB. */
+size_t jx__dev_round(size_t bytes);
+
+/* The process's allocator on the device (made with the device). */
+jx__dev_alloc *jx__cu_alloc(void);
+
+/* ------------------------------------------------------------------ kernels (ptx.c) */
+
+typedef struct jx__cuda_module jx__cuda_module;
+
+/* A module of NVPTX kernels (no driver needed until it is loaded). */
+jx__cuda_module *jx__cuda_module_new(int opt_level);
+jx__kernel *jx__cuda_kernel_add(jx__cuda_module *m, const jx_fn *f, const jx__group *g);
+/* Generates the module's PTX (sm_80, PTX 7.5; libdevice linked where math is used);
+ * the text stays owned by the module. NULL with jx__fail set. */
+const char *jx__cuda_module_ptx(jx__cuda_module *m, double *ms);
+/* PTX, then loaded by the driver (JIT for the device's architecture). */
+jx_status jx__cuda_module_compile(jx__cuda_module *m);
+void jx__cuda_module_free(jx__cuda_module *m);
+int64_t jx__cuda_kernel_size(const jx__kernel *k);
+/* Launches kernel k on the null stream: bufs are the device pointers of the group's
+ * inputs then outputs. */
+jx_status jx__cuda_kernel_launch(const jx__kernel *k, const CUdeviceptr *bufs);
+/* The path of libdevice.10.bc: JX_LIBDEVICE, else the toolkit's. */
+const char *jx__cuda_libdevice_path(void);
+
+/* ------------------------------------------------------------------ libraries (dot.c) */
+
+bool jx__cuda_dot_ok(const jx_fn *f, const jx__eqn *e);
+/* dot_general of device operands a, b (avals av[0], av[1]) into device out. */
+jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdeviceptr b, CUdeviceptr out);
+
+/* ------------------------------------------------------------------ running (exec.c) */
+
+/* Runs program p on host inputs; out[] receives host arrays (new references). */
+jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out);
+
+extern const jx__backend jx__cuda_backend;
+
+#endif /* JX_CUDA_H */

@@ -1,0 +1,143 @@
+/* test_cuda_ptx.c: the CUDA backend's kernels without a GPU. Representative functions
+ * (elementwise chains, broadcasts, transposes, row/column/full reductions, argmax,
+ * softmax, every unary math primitive in f32 and f64, f16/bf16 conversions) are traced,
+ * fused, and every LOOP group goes into one NVPTX module; its PTX must name every
+ * kernel, target sm_80 / PTX 7.5, hold no float atomics (reductions are deterministic),
+ * and assemble with the toolkit's ptxas for sm_90 (the H200). The suite is skipped
+ * (77) where ptxas is not installed. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/backends/cuda/cuda.h"
+#include "harness.h"
+
+/* Assembles ptx with ptxas for sm_90; true when it succeeds (its messages printed). */
+static bool ptxas_ok(const char *ptx) {
+    char path[] = "/tmp/jx_cuda_ptx_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return false;
+    size_t n = strlen(ptx);
+    bool wrote = write(fd, ptx, n) == (ssize_t)n;
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -arch=sm_90 %s -o /dev/null", JX_PTXAS, path);
+    int rc = wrote ? system(cmd) : -1;
+    unlink(path);
+    return rc == 0;
+}
+
+/* Traces body, compiles every LOOP group into one module, checks the PTX; returns the
+ * number of kernels. */
+static int check_body(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
+    jx_fn *f = jx_trace(name, body, user, nin, av, nout);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx__fusion *fu = jx__fuse(f, true);
+    jx__cuda_module *m = jx__cuda_module_new(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int nk = 0;
+    for (int g = 0; g < fu->ngroups; g++) {
+        if (fu->groups[g].kind != JX__G_LOOP) continue;
+        jx__kernel *k = jx__cuda_kernel_add(m, f, &fu->groups[g]);
+        if (!k) fprintf(stderr, "\n  %s: group %d: %s\n", name, g, jx_errmsg());
+        CU_ASSERT_PTR_NOT_NULL(k);
+        nk += k != NULL;
+    }
+    double ms = 0;
+    const char *ptx = jx__cuda_module_ptx(m, &ms);
+    if (!ptx) fprintf(stderr, "\n  %s: %s\n", name, jx_errmsg());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ptx);
+    printf(" [%s: %d kernels, PTX in %.1f ms]", name, nk, ms);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ptx, ".target sm_80"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ptx, ".version 7.5"));
+    int entries = 0;
+    for (const char *p = ptx; (p = strstr(p, ".entry")); p++) entries++;
+    CU_ASSERT_EQUAL(entries, nk);
+    /* no atomics at all (so no float atom.add / red.add): reductions are deterministic */
+    CU_ASSERT_PTR_NULL(strstr(ptx, "atom."));
+    CU_ASSERT_PTR_NULL(strstr(ptx, "red."));
+    CU_ASSERT_TRUE(ptxas_ok(ptx));
+    jx__cuda_module_free(m);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+    return nk;
+}
+
+/* ------------------------------------------------------------------ bodies */
+
+static void chain(jx_val *out, const jx_val *in, void *u) {
+    jx_val y = jx_add(jx_mul(in[0], in[1]), in[1]);
+    y = jx_max(jx_sub(y, in[0]), jx_div(in[1], jx_add(in[0], jx_scalar_like(in[0], 3))));
+    out[0] = jx_select(jx_gt(y, in[0]), y, jx_neg(in[1]));
+}
+static void bcast_transpose(jx_val *out, const jx_val *in, void *u) {
+    jx_val b = jx_broadcast_in_dim(in[1], JX_INTS(8, 33), JX_INTS(1));
+    out[0] = jx_add(jx_transpose(in[0], JX_INTS(1, 0)), b);
+}
+static void reductions(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_reduce_sum(in[0], JX_INTS(1));           /* rows */
+    out[1] = jx_reduce_max(jx_exp(in[0]), JX_INTS(0));   /* columns */
+    out[2] = jx_reduce_sum(jx_mul(in[0], in[0]), JX_INTS(0, 1)); /* full */
+    out[3] = jx_argmax(in[0], 1, JX_I32);
+}
+static void softmax(jx_val *out, const jx_val *in, void *u) { out[0] = jx_softmax(in[0], -1); }
+static void unary_all(jx_val *out, const jx_val *in, void *u) {
+    jx_val x = in[0], a = jx_abs(x);
+    jx_val y = jx_add(jx_exp(x), jx_log(jx_add(a, jx_scalar_like(x, 1))));
+    y = jx_add(y, jx_add(jx_log1p(a), jx_expm1(x)));
+    y = jx_add(y, jx_add(jx_tanh(x), jx_logistic(x)));
+    y = jx_add(y, jx_add(jx_sin(x), jx_cos(x)));
+    y = jx_add(y, jx_add(jx_sqrt(a), jx_rsqrt(jx_add(a, jx_scalar_like(x, 1)))));
+    y = jx_add(y, jx_add(jx_sign(x), jx_add(jx_floor(x), jx_add(jx_ceil(x), jx_round(x)))));
+    y = jx_add(y, jx_add(jx_pow(a, x), jx_atan2(x, a)));
+    y = jx_add(y, jx_add(jx_integer_pow(x, 3), jx_rem(x, jx_add(a, jx_scalar_like(x, 1)))));
+    out[0] = y;
+}
+static void half_types(jx_val *out, const jx_val *in, void *u) {
+    jx_val h = jx_convert(in[0], JX_F16), b = jx_convert(in[0], JX_BF16);
+    out[0] = jx_add(jx_convert(h, JX_F32), jx_convert(b, JX_F32));
+    out[1] = jx_convert(jx_exp(in[0]), JX_BF16);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_elementwise(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 1000), JX_AVAL(JX_F32, 1000)};
+    CU_ASSERT_EQUAL(check_body("chain", chain, NULL, 2, av, 1), 1);
+}
+static void test_movement(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 33, 8), JX_AVAL(JX_F32, 33)};
+    CU_ASSERT_EQUAL(check_body("bcast_transpose", bcast_transpose, NULL, 2, av, 1), 1);
+}
+static void test_reductions(void) {
+    jx_aval av[1] = {JX_AVAL(JX_F32, 64, 100)};
+    CU_ASSERT_TRUE(check_body("reductions", reductions, NULL, 1, av, 4) >= 2);
+    jx_aval d[1] = {JX_AVAL(JX_F64, 7, 5)};
+    CU_ASSERT_TRUE(check_body("reductions64", reductions, NULL, 1, d, 4) >= 2);
+    jx_aval s[1] = {JX_AVAL(JX_F32, 16, 10)};
+    CU_ASSERT_TRUE(check_body("softmax", softmax, NULL, 1, s, 1) >= 1);
+}
+static void test_math(void) {
+    jx_aval f[1] = {JX_AVAL(JX_F32, 257)}, d[1] = {JX_AVAL(JX_F64, 257)};
+    CU_ASSERT_EQUAL(check_body("unary_f32", unary_all, NULL, 1, f, 1), 1);
+    CU_ASSERT_EQUAL(check_body("unary_f64", unary_all, NULL, 1, d, 1), 1);
+    CU_ASSERT_EQUAL(check_body("half", half_types, NULL, 1, f, 2), 1);
+}
+
+int main(void) {
+    if (!JX_PTXAS[0] || access(JX_PTXAS, X_OK) != 0) {
+        printf("cuda_ptx: skipped: ptxas not found\n");
+        return 77;
+    }
+    CU_TestInfo tests[] = {
+        {"elementwise chain", test_elementwise},
+        {"broadcast and transpose", test_movement},
+        {"row, column, full reductions, argmax, softmax", test_reductions},
+        {"every unary math op, f16/bf16", test_math},
+        CU_TEST_INFO_NULL,
+    };
+    return jt_run("cuda_ptx", tests);
+}
