@@ -6,6 +6,7 @@ import sys
 import jax
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
+jax.config.update("jax_disable_jit", True)  # op by op: tiny inputs, no compile per line
 import jax.numpy as jnp
 from jax import lax
 
