@@ -64,7 +64,9 @@ jx_status jx_rle_from_polygon(const double *xy, size_t k, uint32_t h, uint32_t w
         int dx = abs(xe - xs), dy = abs(ys - ye), t;
         int flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
         if (flip) t = xs, xs = xe, xe = t, t = ys, ys = ye, ye = t;
-        double s = dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
+        /* a repeated vertex (dx = dy = 0) gives maskApi 0/0 and (int)NaN, a point whose row is
+         * never read (its column equals its neighbours'); 0 keeps the same runs without UB */
+        double s = dx == 0 && dy == 0 ? 0 : dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
         if (dx >= dy)
             for (int d = 0; d <= dx; d++) {
                 t = flip ? dx - d : d;
