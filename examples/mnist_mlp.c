@@ -215,6 +215,14 @@ static int load_data(const char *dir, idx_split *train, idx_split *test) {
             idx_split_free(test);
             return -1;
         }
+        /* a label outside 0..9 would silently be a wrong one-hot row */
+        if (idx_check_labels((s ? test : train)->labels, CLASSES, s ? "t10k-labels" : "train-labels",
+                             err, sizeof err) != 0) {
+            fprintf(stderr, "mnist_mlp: %s/%s\n", dir, err);
+            idx_split_free(train);
+            idx_split_free(test);
+            return -1;
+        }
     }
     return 0;
 }
