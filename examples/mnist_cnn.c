@@ -311,7 +311,8 @@ static int report(const options *o, const jx_metrics *m) {
 }
 
 /* Trains for o->epochs epochs, printing progress and one line per epoch. 0 or -1. */
-static int train(const options *o, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+    const options *o = opts;
     int64_t ntrain = jx_array_shape(train_set->labels)[0], ntest = jx_array_shape(test_set->labels)[0];
     if (o->limit > 0 && o->limit < ntrain) ntrain = o->limit;
     if (o->test_limit > 0 && o->test_limit < ntest) ntest = o->test_limit;
@@ -361,21 +362,13 @@ static int train(const options *o, const idx_split *train_set, const idx_split *
             if (train_batch(n == batch ? &step[0] : &step[1], state, train_set, idx, first, n, key, nstep, &loss))
                 goto done;
             nstep++;
-            if (!isfinite(loss)) {
-                fprintf(stderr, "%smnist_cnn: the loss is %g at step %lld (epoch %d, batch %lld); run again with "
-                        "JX_DEBUG_NANS=1 to find the operation that made it, or lower --lr\n",
-                        tty ? "\n" : "", loss, (long long)nstep, epoch, (long long)b + 1);
+            if (train_check_loss("mnist_cnn", loss, nstep, epoch, b + 1, tty) != 0) {
                 rc = -2;
                 goto done;
             }
             loss_sum += loss * (double)n;
-            if ((b + 1) % every == 0 && b + 1 < nbatches) {
-                double el = now() - te, rate = (double)(first + n) / el;
-                printf("%sepoch %d [%6lld/%lld] loss %.3f, %.0f images/s, ETA %.0f s%s", tty ? "\r" : "", epoch,
-                       (long long)(first + n), (long long)ntrain, loss_sum / (double)(first + n), rate,
-                       (double)(ntrain - first - n) / rate, tty ? "" : "\n");
-                fflush(stdout);
-            }
+            if ((b + 1) % every == 0 && b + 1 < nbatches)
+                train_progress(tty, epoch, first + n, ntrain, loss_sum / (double)(first + n), now() - te);
         }
         double secs = now() - te;
         total_s += secs;
@@ -436,11 +429,5 @@ static int parse_args(int argc, char **argv, options *o) {
 int main(int argc, char **argv) {
     options o;
     int r = parse_args(argc, argv, &o);
-    if (r) return r == 1 ? 0 : 2;
-    idx_split train_set = {0}, test_set = {0};
-    if (mnist_load("mnist_cnn", o.data, &train_set, &test_set) != 0) return 1;
-    int rc = train(&o, &train_set, &test_set) == 0 ? 0 : 1;
-    idx_split_free(&train_set);
-    idx_split_free(&test_set);
-    return rc;
+    return r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
 }

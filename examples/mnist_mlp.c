@@ -218,7 +218,8 @@ static jx_optim make_optim(const options *o) {
 }
 
 /* Trains for o->epochs epochs, printing progress and one line per epoch. 0 or -1. */
-static int train(const options *o, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+    const options *o = opts;
     int64_t ntrain = jx_array_shape(train_set->labels)[0];
     int64_t ntest = jx_array_shape(test_set->labels)[0];
     if (o->limit > 0 && o->limit < ntrain) ntrain = o->limit;
@@ -279,20 +280,13 @@ static int train(const options *o, const idx_split *train_set, const idx_split *
                             &loss))
                 goto done;
             nstep++;
-            if (!isfinite(loss)) {
-                fprintf(stderr, "%smnist_mlp: the loss is %g at step %lld (epoch %d, batch %lld); run again with "
-                        "JX_DEBUG_NANS=1 to find the operation that made it, or lower --lr\n",
-                        tty ? "\n" : "", loss, (long long)nstep, epoch, (long long)b + 1);
+            if (train_check_loss("mnist_mlp", loss, nstep, epoch, b + 1, tty) != 0) {
                 rc = -2;
                 goto done;
             }
             loss_sum += loss * (double)n;
-            if ((b + 1) % every == 0 && b + 1 < nbatches) {
-                printf("%sepoch %d [%6lld/%lld] loss %.3f%s", tty ? "\r" : "", epoch,
-                       (long long)(first + n), (long long)ntrain, loss_sum / (double)(first + n),
-                       tty ? "" : "\n");
-                fflush(stdout);
-            }
+            if ((b + 1) % every == 0 && b + 1 < nbatches)
+                train_progress(tty, epoch, first + n, ntrain, loss_sum / (double)(first + n), now() - te);
         }
         double secs = now() - te;
         total_s += secs;
@@ -354,11 +348,5 @@ static int parse_args(int argc, char **argv, options *o) {
 int main(int argc, char **argv) {
     options o;
     int r = parse_args(argc, argv, &o);
-    if (r) return r == 1 ? 0 : 2;
-    idx_split train_set = {0}, test_set = {0};
-    if (mnist_load("mnist_mlp", o.data, &train_set, &test_set) != 0) return 1;
-    int rc = train(&o, &train_set, &test_set) == 0 ? 0 : 1;
-    idx_split_free(&train_set);
-    idx_split_free(&test_set);
-    return rc;
+    return r ? (r == 1 ? 0 : 2) : mnist_main("mnist_mlp", o.data, train, &o);
 }

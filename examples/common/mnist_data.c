@@ -37,6 +37,16 @@ int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *t
     return 0;
 }
 
+int mnist_main(const char *prog, const char *dir,
+               int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts) {
+    idx_split train_set = {0}, test_set = {0};
+    if (mnist_load(prog, dir, &train_set, &test_set) != 0) return 1;
+    int rc = train(opts, &train_set, &test_set) == 0 ? 0 : 1;
+    idx_split_free(&train_set);
+    idx_split_free(&test_set);
+    return rc;
+}
+
 jx_array *mnist_images(const jx_array *images, const int64_t *idx, int64_t first, int64_t n, jx_ints shape) {
     jx_array *a = jx_array_zeros(JX_F32, shape);
     if (!a) return NULL;

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jx/plot.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +93,19 @@ fail:
 void train_log_free(train_log *log) {
     free(log->epoch), free(log->loss), free(log->accuracy);
     *log = (train_log){0};
+}
+
+int train_check_loss(const char *prog, double loss, int64_t step, int epoch, int64_t batch, int tty) {
+    if (isfinite(loss)) return 0;
+    fprintf(stderr, "%s%s: the loss is %g at step %lld (epoch %d, batch %lld); run again with JX_DEBUG_NANS=1 "
+            "to find the operation that made it, or lower --lr\n", tty ? "\n" : "", prog, loss, (long long)step,
+            epoch, (long long)batch);
+    return -1;
+}
+
+void train_progress(int tty, int epoch, int64_t done, int64_t total, double loss, double secs) {
+    double rate = secs > 0 ? (double)done / secs : 0;
+    printf("%sepoch %d [%6lld/%lld] loss %.3f, %.0f images/s, ETA %.0f s%s", tty ? "\r" : "", epoch, (long long)done,
+           (long long)total, loss, rate, rate > 0 ? (double)(total - done) / rate : 0.0, tty ? "" : "\n");
+    fflush(stdout);
 }

@@ -1,5 +1,6 @@
-/* train_log.h: the per-epoch record the trainers keep (epoch, train loss, test
- * accuracy), written under --out as a CSV and as PNG curves (jx/plot.h):
+/* train_log.h: what the trainers report while they run: the progress line, the check
+ * that stops on a non-finite loss, and the per-epoch record (epoch, train loss, test
+ * accuracy) written under --out as a CSV and as PNG curves (jx/plot.h):
  *
  *     train_log log = {0};
  *     train_log_read_csv(&log, "out/mnist_cnn_metrics.csv", first_epoch); // on --resume
@@ -10,6 +11,8 @@
  */
 #ifndef JX_EXAMPLES_TRAIN_LOG_H
 #define JX_EXAMPLES_TRAIN_LOG_H
+
+#include <stdint.h>
 
 typedef struct train_log {
     int n, cap;
@@ -31,5 +34,14 @@ int train_log_read_csv(train_log *log, const char *path, int before);
 int train_log_write(const train_log *log, const char *out, const char *prog, const char *title);
 
 void train_log_free(train_log *log);
+
+/* Checks a step's loss: 0 when finite, else prints "prog: the loss is nan at step S
+ * (epoch E, batch B); run again with JX_DEBUG_NANS=1 ..." (after a newline on a
+ * terminal, to end the progress line) and returns -1. */
+int train_check_loss(const char *prog, double loss, int64_t step, int epoch, int64_t batch, int tty);
+
+/* The progress line after done of total images in secs: running loss, images per
+ * second and the time left; on a terminal it rewrites itself ("\r"), else it is a line. */
+void train_progress(int tty, int epoch, int64_t done, int64_t total, double loss, double secs);
 
 #endif
