@@ -38,6 +38,8 @@
 #include "common/trainer_opts.h"
 
 enum { SIDE = 28, C1 = 32, C2 = 64, HIDDEN = 128, FLAT = 7 * 7 * C2, EVAL_BATCH = 500 };
+/* Running statistics follow 0.9 old + 0.1 batch (PyTorch's default) rather than Flax's
+ * 0.99, so that they catch up within a short run's few dozen steps. */
 static const double BN_MOMENTUM = 0.9, BN_EPS = 1e-5, DROPOUT = 0.5;
 
 typedef struct options {
