@@ -21,7 +21,8 @@ void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_o
     fprintf(f, "  --device D       cpu (LLVM kernels + OpenBLAS, default) or interp (the\n"
                "                   reference interpreter, slow)\n");
     if (d->checkpoints)
-        fprintf(f, "  --out DIR        write a checkpoint there after every epoch\n"
+        fprintf(f, "  --out DIR        write a checkpoint, the metrics CSV and the plots there\n"
+                   "                   after every epoch\n"
                    "  --resume FILE    continue from a checkpoint written with --out\n");
     for (int i = 0; i < nextras; i++) {
         char lhs[64];

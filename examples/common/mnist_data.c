@@ -1,0 +1,88 @@
+/* mnist_data.c: see mnist_data.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mnist_data.h"
+
+int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *test) {
+    struct stat st;
+    const char *hint = "install Fashion-MNIST with `apt-get install dataset-fashion-mnist`, "
+                       "or pass\n  --data DIR, a directory holding "
+                       "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]";
+    int sr = stat(dir, &st), e = errno;
+    if (sr != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: data directory %s: %s\n  %s\n", prog, dir, sr != 0 ? strerror(e) : "not a directory",
+                hint);
+        return -1;
+    }
+    char err[IDX_ERR_MAX];
+    if (idx_load_split(dir, "train", train, err, sizeof err) != 0 ||
+        idx_load_split(dir, "t10k", test, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n  %s\n", prog, err, hint);
+        idx_split_free(train);
+        return -1;
+    }
+    for (int s = 0; s < 2; s++) {
+        const int64_t *shape = jx_array_shape((s ? test : train)->images);
+        if (shape[0] == 0 || shape[1] * shape[2] != MNIST_PIXELS) {
+            fprintf(stderr, "%s: %s/%s-images: %lld images of %lldx%lld, the model wants at least one of 28x28\n",
+                    prog, dir, s ? "t10k" : "train", (long long)shape[0], (long long)shape[1], (long long)shape[2]);
+            idx_split_free(train);
+            idx_split_free(test);
+            return -1;
+        }
+        /* a label outside 0..9 would silently be a wrong one-hot row */
+        if (idx_check_labels((s ? test : train)->labels, MNIST_CLASSES, s ? "t10k-labels" : "train-labels",
+                             err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s/%s\n", prog, dir, err);
+            idx_split_free(train);
+            idx_split_free(test);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int mnist_main(const char *prog, const char *dir,
+               int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts) {
+    idx_split train_set = {0}, test_set = {0};
+    if (mnist_load(prog, dir, &train_set, &test_set) != 0) return 1;
+    int rc = train(opts, &train_set, &test_set) == 0 ? 0 : 1;
+    idx_split_free(&train_set);
+    idx_split_free(&test_set);
+    return rc;
+}
+
+jx_array *mnist_images(const jx_array *images, const int64_t *idx, int64_t first, int64_t n, jx_ints shape) {
+    jx_array *a = jx_array_zeros(JX_F32, shape);
+    if (!a) return NULL;
+    const uint8_t *src = jx_array_data(images);
+    float *d = jx_array_data_mut(a);
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *img = src + (idx ? idx[first + i] : first + i) * MNIST_PIXELS;
+        for (int p = 0; p < MNIST_PIXELS; p++) d[i * MNIST_PIXELS + p] = (float)img[p] / 255.0f;
+    }
+    return a;
+}
+
+jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first, int64_t n, int onehot) {
+    jx_array *a = onehot ? jx_array_zeros(JX_F32, JX_INTS(n, MNIST_CLASSES)) : jx_array_zeros(JX_I32, JX_INTS(n));
+    if (!a) return NULL;
+    const uint8_t *src = jx_array_data(labels);
+    for (int64_t i = 0; i < n; i++) {
+        int c = src[idx ? idx[first + i] : first + i] % MNIST_CLASSES;
+        if (onehot)
+            ((float *)jx_array_data_mut(a))[i * MNIST_CLASSES + c] = 1.0f;
+        else
+            ((int32_t *)jx_array_data_mut(a))[i] = c;
+    }
+    return a;
+}
+
+const char *const *mnist_class_names(const char *dir) {
+    static const char *const fashion[MNIST_CLASSES] = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                                                       "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Boot"};
+    return strstr(dir, "fashion") ? fashion : NULL;
+}

@@ -1,0 +1,35 @@
+/* mnist_data.h: the (Fashion-)MNIST loading and batching the MNIST trainers share:
+ * both splits from a directory with a hint when they are missing, and batches of images
+ * (as f32 in [0, 1]) and labels picked by an index list, so a trainer can shuffle. */
+#ifndef JX_EXAMPLES_MNIST_DATA_H
+#define JX_EXAMPLES_MNIST_DATA_H
+
+#include <jx.h>
+#include <stdint.h>
+
+#include "../idx.h"
+
+enum { MNIST_PIXELS = 784, MNIST_CLASSES = 10 };
+
+/* Loads both splits of dir, checking the images are 28x28 (at least one). On failure
+ * prints "prog: ..." with a hint (install Fashion-MNIST, or --data DIR) and returns -1. */
+int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *test);
+
+/* Images idx[0..n) (idx NULL: first, first+1, ...) of a u8 (N,28,28) array as a new f32
+ * array of the given shape (n*784 elements: (n,784) or (n,28,28,1)) scaled to [0, 1]. */
+jx_array *mnist_images(const jx_array *images, const int64_t *idx, int64_t first, int64_t n, jx_ints shape);
+
+/* Labels picked the same way: one-hot f32 (n,10), or i32 (n) when !onehot. */
+jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first, int64_t n, int onehot);
+
+/* A trainer's main after its options: loads dir's splits (mnist_load), runs
+ * train(opts, train, test) (0 or -1, having printed its error) and frees them. Returns
+ * the exit status: 0, or 1 when loading or training failed. */
+int mnist_main(const char *prog, const char *dir,
+               int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts);
+
+/* Class names for plots: Fashion-MNIST's when dir names it ("fashion"), else NULL
+ * (the digits). */
+const char *const *mnist_class_names(const char *dir);
+
+#endif
