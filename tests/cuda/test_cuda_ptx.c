@@ -96,6 +96,18 @@ static void unary_all(jx_val *out, const jx_val *in, void *u) {
     y = jx_add(y, jx_add(jx_integer_pow(x, 3), jx_rem(x, jx_add(a, jx_scalar_like(x, 1)))));
     out[0] = y;
 }
+/* The special functions and inverse trigonometry added for JAX parity, all in libdevice. */
+static void unary_special(jx_val *out, const jx_val *in, void *u) {
+    jx_val x = in[0], c = jx_mul(jx_tanh(x), jx_scalar_like(x, 0.5)); /* in (-1, 1) */
+    jx_val y = jx_add(jx_erf(x), jx_erfc(x));
+    y = jx_add(y, jx_add(jx_lgamma(x), jx_tan(x)));
+    y = jx_add(y, jx_add(jx_asin(c), jx_acos(c)));
+    y = jx_add(y, jx_add(jx_atan(x), jx_sinh(x)));
+    y = jx_add(y, jx_add(jx_cosh(x), jx_asinh(x)));
+    y = jx_add(y, jx_add(jx_acosh(jx_add(jx_abs(x), jx_scalar_like(x, 1))), jx_atanh(c)));
+    out[0] = jx_select(jx_is_finite(y), y, x);
+}
+static void digamma_body(jx_val *out, const jx_val *in, void *u) { out[0] = jx_exp(jx_digamma(in[0])); }
 static void half_types(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_convert(in[0], JX_F16), b = jx_convert(in[0], JX_BF16);
     out[0] = jx_add(jx_convert(h, JX_F32), jx_convert(b, JX_F32));
@@ -125,6 +137,27 @@ static void test_math(void) {
     CU_ASSERT_EQUAL(check_body("unary_f32", unary_all, NULL, 1, f, 1), 1);
     CU_ASSERT_EQUAL(check_body("unary_f64", unary_all, NULL, 1, d, 1), 1);
     CU_ASSERT_EQUAL(check_body("half", half_types, NULL, 1, f, 2), 1);
+    CU_ASSERT_EQUAL(check_body("special_f32", unary_special, NULL, 1, f, 1), 1);
+    CU_ASSERT_EQUAL(check_body("special_f64", unary_special, NULL, 1, d, 1), 1);
+}
+
+/* libdevice has no digamma: its group is declined (the plan then runs it on the host). */
+static void test_declined(void) {
+    jx_aval f[1] = {JX_AVAL(JX_F32, 16)};
+    jx_fn *fn = jx_trace("digamma", digamma_body, NULL, 1, f, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
+    jx__fusion *fu = jx__fuse(fn, true);
+    jx__cuda_module *m = jx__cuda_module_new(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(fu->ngroups, 1);
+    CU_ASSERT_PTR_NULL(jx__cuda_kernel_add(m, fn, &fu->groups[0]));
+    CU_ASSERT_EQUAL(jx_errcode(), JX_ERR_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jx_errmsg(), "cuda: digamma has no device kernel"));
+    jx_clear_error();
+    jx__cuda_module_free(m);
+    jx__fusion_free(fu);
+    jx_fn_release(fn);
 }
 
 int main(void) {
@@ -137,6 +170,7 @@ int main(void) {
         {"broadcast and transpose", test_movement},
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
+        {"a group libdevice cannot compute is declined", test_declined},
         CU_TEST_INFO_NULL,
     };
     return jt_run("cuda_ptx", tests);

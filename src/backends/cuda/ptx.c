@@ -157,8 +157,16 @@ static void add_wrapper(jx__cuda_module *m, cuda_kernel *k, int nbufs) {
     LLVMAddNamedMetadataOperand(m->mod, "nvvm.annotations", LLVMMDNodeInContext(ctx, md, 3));
 }
 
+/* Primitives whose math libdevice lacks (digamma): their groups run on the host. */
+static bool device_math(const jx_fn *f, const jx__group *g) {
+    for (int i = 0; i < g->neqn; i++)
+        if (f->eqns[g->eqns[i]].prim == JX_PRIM_DIGAMMA) return false;
+    return true;
+}
+
 jx__kernel *jx__cuda_kernel_add(jx__cuda_module *m, const jx_fn *f, const jx__group *g) {
     if (m->ptx) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "cuda", "kernel added to a compiled module"), NULL;
+    if (!device_math(f, g)) return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "cuda", "digamma has no device kernel"), NULL;
     cuda_kernel *k = calloc(1, sizeof *k);
     cuda_kernel **ks = m->n < m->cap ? m->kernels : realloc(m->kernels, sizeof *ks * (size_t)(m->cap = 2 * m->cap + 8));
     if (ks) m->kernels = ks;
