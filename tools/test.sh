@@ -23,7 +23,8 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang, -Werror: the seco
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJX_SANITIZE=address,undefined \
       -DJX_WERROR=ON -DJX_FAULT_INJECT=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tools/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
 echo "== fuzz targets (clang, libFuzzer + ASan/UBSan): each runs JX_FUZZ_SECONDS on its corpus"
