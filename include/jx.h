@@ -533,6 +533,14 @@ jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags);
  * of jx_cholesky, b (..., n, k); two triangular solves. */
 jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
 #define jx_cho_solve(...) jx_cho_solve_at(JX_HERE, __VA_ARGS__)
+/* lax.linalg.lu: partial-pivoting LU of a (..., m, n) (LAPACK getrf). *lu: L (unit
+ * diagonal, not stored) below the diagonal and U on and above it, (..., m, n);
+ * *pivots: i32 (..., min(m, n)), row i was swapped with row pivots[i]; *permutation:
+ * i32 (..., m), a[permutation] = L U. A singular a is factored all the same (zeros on
+ * U's diagonal), like JAX. Differentiable in a (JAX's rule); pivots and permutation
+ * are not. */
+void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutation);
+#define jx_lu(...) jx_lu_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */

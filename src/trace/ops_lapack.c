@@ -1,6 +1,6 @@
-/* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve). cholesky
- * symmetrizes its input first, as lax.linalg.cholesky does, so its derivative is that
- * of a symmetric matrix. */
+/* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve,
+ * lu). cholesky symmetrizes its input first, as lax.linalg.cholesky does, so its
+ * derivative is that of a symmetric matrix. */
 #include "ops_util.h"
 
 jx_val jx_cholesky_at(jx_loc loc, jx_val x) {
@@ -30,4 +30,19 @@ jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags) {
 jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b) {
     jx_val y = jx_triangular_solve_at(loc, L, b, JX_SOLVE_LEFT | JX_SOLVE_LOWER);
     return jx_triangular_solve_at(loc, L, y, JX_SOLVE_LEFT | JX_SOLVE_LOWER | JX_SOLVE_TRANSPOSE_A);
+}
+
+void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutation) {
+    if (!lu || !pivots || !permutation) {
+        jx_val bad = jx__ops_fail(loc, JX_ERR_ARG, "lu", "lu, pivots or permutation is NULL");
+        if (lu) *lu = bad;
+        if (pivots) *pivots = bad;
+        if (permutation) *permutation = bad;
+        return;
+    }
+    jx_val out[3];
+    jx__bind(loc, JX_PRIM_LU, 1, &a, 0, NULL, 3, out, NULL);
+    *lu = out[0];
+    *pivots = out[1];
+    *permutation = out[2];
 }

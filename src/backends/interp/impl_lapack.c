@@ -1,10 +1,11 @@
 /* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
- * trsm), one call per matrix of the batch. jx's arrays are row-major: a row-major
+ * trsm, getrf), one call per matrix of the batch. jx's arrays are row-major: a row-major
  * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
  * runs these equations through the interpreter (its OPAQUE steps). */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../trace/ir.h"
@@ -12,6 +13,9 @@
 /* LAPACK's Cholesky (Fortran interface, 32-bit integers: OpenBLAS's default build) */
 void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info);
 void dpotrf_(const char *uplo, const blasint *n, double *a, const blasint *lda, blasint *info);
+/* LAPACK's LU with partial pivoting */
+void sgetrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, blasint *ipiv, blasint *info);
+void dgetrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, blasint *ipiv, blasint *info);
 
 /* The number of matrices (the product of the leading dims) and their rows and columns;
  * an error when a matrix dim does not fit LAPACK's int. */
@@ -87,7 +91,64 @@ static jx_status impl_triangular_solve(const jx__eqn *e, jx_array *const *in, co
     return JX_OK;
 }
 
+/* Copies an (r, c) matrix of doubles or floats from row-major src to column-major dst
+ * (to_col) or back. */
+static void relayout(bool f32, int r, int c, const void *src, void *dst, bool to_col) {
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < c; j++) {
+            size_t rm = (size_t)i * (size_t)c + (size_t)j, cm = (size_t)j * (size_t)r + (size_t)i;
+            size_t s = to_col ? rm : cm, d = to_col ? cm : rm;
+            if (f32) ((float *)dst)[d] = ((const float *)src)[s];
+            else ((double *)dst)[d] = ((const double *)src)[s];
+        }
+}
+
+/* getrf on a column-major copy of each matrix (a row-major call would factor a^T). A
+ * singular matrix is factored all the same (zeros on U's diagonal), as in JAX. */
+static jx_status impl_lu(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int m, n;
+    if (dims(e, xa, &batch, &m, &n) != JX_OK) return jx_errcode();
+    int k = m < n ? m : n;
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)m * (size_t)n;
+    jx_array *y[3] = {jx__array_alloc_uninit(&oav[0]), jx__array_alloc_uninit(&oav[1]),
+                      jx__array_alloc_uninit(&oav[2])};
+    void *col = malloc(mat * es + 1);
+    blasint *ipiv = malloc(sizeof(blasint) * (size_t)k + 1);
+    if (!y[0] || !y[1] || !y[2] || !col || !ipiv) {
+        for (int i = 0; i < 3; i++) jx_array_release(y[i]);
+        free(col);
+        free(ipiv);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "lu", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        const char *src = (const char *)in[0]->data + (size_t)b * mat * es;
+        int32_t *piv = (int32_t *)y[1]->data + b * k, *perm = (int32_t *)y[2]->data + b * m;
+        relayout(f32, m, n, src, col, true);
+        blasint mm = m, nn = n, lda = m > 1 ? m : 1, info = 0;
+        if (k > 0) {
+            if (f32) sgetrf_(&mm, &nn, (float *)col, &lda, ipiv, &info);
+            else dgetrf_(&mm, &nn, (double *)col, &lda, ipiv, &info);
+        }
+        relayout(f32, m, n, col, (char *)y[0]->data + (size_t)b * mat * es, false);
+        for (int i = 0; i < m; i++) perm[i] = i;
+        for (int i = 0; i < k; i++) { /* ipiv is 1-based: row i was swapped with row ipiv[i] - 1 */
+            piv[i] = (int32_t)ipiv[i] - 1;
+            int32_t t = perm[i];
+            perm[i] = perm[piv[i]];
+            perm[piv[i]] = t;
+        }
+    }
+    free(col);
+    free(ipiv);
+    for (int i = 0; i < 3; i++) out[i] = y[i];
+    return JX_OK;
+}
+
 void jx__impl_register_lapack(jx__impl_rule *t) {
+    t[JX_PRIM_LU] = impl_lu;
     t[JX_PRIM_CHOLESKY] = impl_cholesky;
     t[JX_PRIM_TRIANGULAR_SOLVE] = impl_triangular_solve;
 }
