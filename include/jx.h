@@ -541,6 +541,19 @@ jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
  * are not. */
 void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutation);
 #define jx_lu(...) jx_lu_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k) with a's batch
+ * dims, or b (m) (one vector for every matrix of a; x (..., m)). Through jx_lu and two
+ * triangular solves, differentiable in a and b. */
+jx_val jx_solve_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_solve(...) jx_solve_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.inv: the inverse of each matrix of a (..., m, m), solving against I. */
+jx_val jx_inv_at(jx_loc loc, jx_val a);
+#define jx_inv(...) jx_inv_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.slogdet: *sign (-1, 0 or 1) and *logabsdet (log|det a|, -inf when a is
+ * singular) of each matrix of a (..., m, m), both (...), from jx_lu's diagonal and its
+ * row swaps. logabsdet is differentiable in a. */
+void jx_slogdet_at(jx_loc loc, jx_val a, jx_val *sign, jx_val *logabsdet);
+#define jx_slogdet(...) jx_slogdet_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */
