@@ -541,6 +541,12 @@ jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
  * are not. */
 void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutation);
 #define jx_lu(...) jx_lu_at(JX_HERE, __VA_ARGS__)
+/* lax.linalg.eigh: *v (..., n, n), the eigenvectors in its columns, and *w (..., n),
+ * the eigenvalues in ascending order, of (x + x^T)/2 for x (..., n, n) (LAPACK syevd),
+ * x = v diag(w) v^T. NaNs where syevd fails. Differentiable (JAX's rule; v's sign is
+ * LAPACK's choice, so only sign-free functions of v have a meaningful derivative). */
+void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w);
+#define jx_eigh(...) jx_eigh_at(JX_HERE, __VA_ARGS__)
 /* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k) with a's batch
  * dims, or b (m) (one vector for every matrix of a; x (..., m)). Through jx_lu and two
  * triangular solves, differentiable in a and b. */

@@ -1,5 +1,5 @@
 /* rules_lapack.c: jvp and transpose rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
+ * triangular_solve, lu, eigh; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
  * jx's ops. triangular_solve is linear in b (its transpose solves with op(a)
  * transposed) and not in a. */
 #include "grad.h"
@@ -120,9 +120,32 @@ static jx_status jvp_lu(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_
     return jx_trace_status();
 }
 
+/* JAX's _eigh_jvp_rule: with G = v^T x_dot v and F[i][j] = 1 / (w[j] - w[i]) off the
+ * diagonal (0 on it), v_dot = v (F * G) and w_dot = diag(G). */
+static jx_status jvp_eigh(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
+    if (jx__rebind(e, x, y) != JX_OK || jx__is_zero(dx[0])) return jx_trace_status();
+    jx_loc l = e->loc;
+    jx_aval a = jx__val_aval(x[0]);
+    int r = a.rank;
+    int64_t n = a.shape[r - 1], bd[JX_MAX_RANK];
+    for (int d = 0; d < r - 1; d++) bd[d] = d;
+    jx_ints sh = {a.shape, r}, dims = {bd, r - 1};
+    jx_val wi = jx_broadcast_in_dim_at(l, y[1], sh, dims); /* w[i] along rows */
+    bd[r - 2] = r - 1;
+    jx_val wj = jx_broadcast_in_dim_at(l, y[1], sh, dims); /* w[j] along columns */
+    jx_val eye = tri_mask(l, y[1], n, n, true, 1), off = tri_mask(l, y[1], n, n, true, 0);
+    eye = jx_sub_at(l, eye, off);
+    jx_val F = jx_sub_at(l, jx_div_at(l, jx_scalar_like_at(l, y[1], 1), jx_add_at(l, jx_sub_at(l, wj, wi), eye)), eye);
+    jx_val G = jx_matmul_at(l, jx_matmul_at(l, swap_last(l, y[0]), dx[0]), y[0]);
+    dy[0] = jx_matmul_at(l, y[0], jx_mul_at(l, F, G));
+    dy[1] = jx_reduce_sum_at(l, jx_mul_at(l, G, eye), (jx_ints){(int64_t[]){r - 1}, 1});
+    return jx_trace_status();
+}
+
 void jx__grad_register_lapack(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
     jvp[JX_PRIM_CHOLESKY] = jvp_cholesky;
     jvp[JX_PRIM_TRIANGULAR_SOLVE] = jvp_triangular_solve;
     jvp[JX_PRIM_LU] = jvp_lu;
+    jvp[JX_PRIM_EIGH] = jvp_eigh;
     tr[JX_PRIM_TRIANGULAR_SOLVE] = tr_triangular_solve;
 }

@@ -1,21 +1,39 @@
 /* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve,
- * lu, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky symmetrizes its
- * input first, as lax.linalg.cholesky does, so its derivative is that of a symmetric
- * matrix. */
+ * lu, eigh, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
+ * symmetrize their input first, as lax.linalg does, so their derivative is that of a
+ * symmetric matrix. */
 #include "ops_util.h"
 
-jx_val jx_cholesky_at(jx_loc loc, jx_val x) {
+/* (x + x^T) / 2 when x is (..., n, n) (else x: the shape rule names the problem). */
+static jx_val symmetrize(jx_loc loc, const char *what, jx_val x) {
     jx_aval a;
-    if (!jx__ops_aval(loc, "cholesky", x, &a)) return jx__ops_invalid();
-    if (a.rank >= 2 && a.shape[a.rank - 1] == a.shape[a.rank - 2]) { /* else the shape rule names the problem */
-        int64_t perm[JX_MAX_RANK];
-        for (int d = 0; d < a.rank; d++) perm[d] = d;
-        perm[a.rank - 2] = a.rank - 1;
-        perm[a.rank - 1] = a.rank - 2;
-        jx_val s = jx_add_at(loc, x, jx_transpose_at(loc, x, (jx_ints){perm, a.rank}));
-        x = jx_mul_at(loc, s, jx_scalar_like_at(loc, x, 0.5));
-    }
+    if (!jx__ops_aval(loc, what, x, &a)) return jx__ops_invalid();
+    if (a.rank < 2 || a.shape[a.rank - 1] != a.shape[a.rank - 2]) return x;
+    int64_t perm[JX_MAX_RANK];
+    for (int d = 0; d < a.rank; d++) perm[d] = d;
+    perm[a.rank - 2] = a.rank - 1;
+    perm[a.rank - 1] = a.rank - 2;
+    jx_val s = jx_add_at(loc, x, jx_transpose_at(loc, x, (jx_ints){perm, a.rank}));
+    return jx_mul_at(loc, s, jx_scalar_like_at(loc, x, 0.5));
+}
+
+jx_val jx_cholesky_at(jx_loc loc, jx_val x) {
+    x = symmetrize(loc, "cholesky", x);
     return jx__bind1(loc, JX_PRIM_CHOLESKY, 1, &x, 0, NULL);
+}
+
+void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w) {
+    if (!v || !w) {
+        jx_val bad = jx__ops_fail(loc, JX_ERR_ARG, "eigh", "v or w is NULL");
+        if (v) *v = bad;
+        if (w) *w = bad;
+        return;
+    }
+    x = symmetrize(loc, "eigh", x);
+    jx_val out[2];
+    jx__bind(loc, JX_PRIM_EIGH, 1, &x, 0, NULL, 2, out, NULL);
+    *v = out[0];
+    *w = out[1];
 }
 
 jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags) {

@@ -1,5 +1,5 @@
 /* shape_lapack.c: shape and dtype rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu; see prims.def): f32/f64, batch dims leading and equal, square
+ * triangular_solve, lu, eigh; see prims.def): f32/f64, batch dims leading and equal, square
  * matrices where a factor or a triangle is taken. */
 #include "ir.h"
 
@@ -76,7 +76,20 @@ static jx_status lu_rule(int nin, const jx_aval *in, int nattr, const jx__attr *
     return JX_OK;
 }
 
+/* eigh: the eigenvectors (the shape of x) and the eigenvalues (..., n). */
+static jx_status eigh_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                           int *nout, jx__rule_err *err) {
+    if (maxout < 2) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 2 outputs, got %d", maxout);
+    if (cholesky_rule(nin, in, nattr, attrs, maxout, out, nout, err) != JX_OK) return err->code;
+    out[1] = *in;
+    out[1].rank--;
+    out[1].shape[out[1].rank] = 0;
+    *nout = 2;
+    return JX_OK;
+}
+
 void jx__shape_register_lapack(jx__shape_rule *t) {
+    t[JX_PRIM_EIGH] = eigh_rule;
     t[JX_PRIM_LU] = lu_rule;
     t[JX_PRIM_CHOLESKY] = cholesky_rule;
     t[JX_PRIM_TRIANGULAR_SOLVE] = triangular_solve_rule;

@@ -1,5 +1,5 @@
 /* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
- * trsm, getrf), one call per matrix of the batch. jx's arrays are row-major: a row-major
+ * trsm, getrf, syevd), one call per matrix of the batch. jx's arrays are row-major: a row-major
  * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
  * runs these equations through the interpreter (its OPAQUE steps). */
 #include <cblas.h>
@@ -13,6 +13,11 @@
 /* LAPACK's Cholesky (Fortran interface, 32-bit integers: OpenBLAS's default build) */
 void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info);
 void dpotrf_(const char *uplo, const blasint *n, double *a, const blasint *lda, blasint *info);
+/* LAPACK's symmetric eigensolver (divide and conquer) */
+void ssyevd_(const char *jobz, const char *uplo, const blasint *n, float *a, const blasint *lda, float *w,
+             float *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
+void dsyevd_(const char *jobz, const char *uplo, const blasint *n, double *a, const blasint *lda, double *w,
+             double *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
 /* LAPACK's LU with partial pivoting */
 void sgetrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, blasint *ipiv, blasint *info);
 void dgetrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, blasint *ipiv, blasint *info);
@@ -147,7 +152,47 @@ static jx_status impl_lu(const jx__eqn *e, jx_array *const *in, const jx_aval *o
     return JX_OK;
 }
 
+/* syevd on each matrix, reading the row-major lower triangle (column-major 'U'); the
+ * column-major eigenvectors are copied out row-major (v's columns). Workspace sizes
+ * for n: LAPACK's documented minimum with jobz 'V'. Where syevd fails: NaNs, like JAX. */
+static jx_status impl_eigh(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int n, cols;
+    if (dims(e, xa, &batch, &n, &cols) != JX_OK) return jx_errcode();
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)n * (size_t)n;
+    blasint nn = n, lda = n > 1 ? n : 1, lwork = 1 + 6 * nn + 2 * nn * nn, liwork = 3 + 5 * nn, info = 0;
+    jx_array *v = jx__array_alloc_uninit(&oav[0]), *w = jx__array_alloc_uninit(&oav[1]);
+    void *col = malloc(mat * es + 1), *work = malloc((size_t)lwork * es);
+    blasint *iwork = malloc(sizeof(blasint) * (size_t)liwork);
+    if (!v || !w || !col || !work || !iwork) {
+        jx_array_release(v);
+        jx_array_release(w);
+        free(col), free(work), free(iwork);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "eigh", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch && n > 0; b++) {
+        char *wb = (char *)w->data + (size_t)b * (size_t)n * es;
+        memcpy(col, (const char *)in[0]->data + (size_t)b * mat * es, mat * es);
+        if (f32) ssyevd_("V", "U", &nn, col, &lda, (float *)wb, work, &lwork, iwork, &liwork, &info);
+        else dsyevd_("V", "U", &nn, col, &lda, (double *)wb, work, &lwork, iwork, &liwork, &info);
+        char *vb = (char *)v->data + (size_t)b * mat * es;
+        relayout(f32, n, n, col, vb, false);
+        for (int i = 0; info != 0 && i < n * (n + 1); i++) { /* v's then w's entries */
+            char *p = i < n * n ? vb + (size_t)i * es : wb + (size_t)(i - n * n) * es;
+            if (f32) *(float *)p = NAN;
+            else *(double *)p = NAN;
+        }
+    }
+    free(col), free(work), free(iwork);
+    out[0] = v;
+    out[1] = w;
+    return JX_OK;
+}
+
 void jx__impl_register_lapack(jx__impl_rule *t) {
+    t[JX_PRIM_EIGH] = impl_eigh;
     t[JX_PRIM_LU] = impl_lu;
     t[JX_PRIM_CHOLESKY] = impl_cholesky;
     t[JX_PRIM_TRIANGULAR_SOLVE] = impl_triangular_solve;
