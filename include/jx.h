@@ -547,6 +547,11 @@ void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutat
  * LAPACK's choice, so only sign-free functions of v have a meaningful derivative). */
 void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w);
 #define jx_eigh(...) jx_eigh_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.qr(a, mode="reduced") for a (..., m, n) with m >= n (geqrf, orgqr): *q
+ * (..., m, n) with orthonormal columns and *r (..., n, n) upper triangular, a = q r.
+ * Differentiable (JAX's rule). */
+void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r);
+#define jx_qr(...) jx_qr_at(JX_HERE, __VA_ARGS__)
 /* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k) with a's batch
  * dims, or b (m) (one vector for every matrix of a; x (..., m)). Through jx_lu and two
  * triangular solves, differentiable in a and b. */

@@ -1,5 +1,5 @@
 /* rules_lapack.c: jvp and transpose rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu, eigh; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
+ * triangular_solve, lu, eigh, qr; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
  * jx's ops. triangular_solve is linear in b (its transpose solves with op(a)
  * transposed) and not in a. */
 #include "grad.h"
@@ -142,10 +142,27 @@ static jx_status jvp_eigh(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     return jx_trace_status();
 }
 
+/* JAX's _qr_jvp_rule (real, m >= n): with C = a_dot r^-1 and B = q^T C, O = tril(B, -1)
+ * - tril(B, -1)^T; q_dot = q (O - B) + C and r_dot = (B - O) r. */
+static jx_status jvp_qr(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
+    if (jx__rebind(e, x, y) != JX_OK || jx__is_zero(dx[0])) return jx_trace_status();
+    jx_loc l = e->loc;
+    jx_aval a = jx__val_aval(x[0]);
+    int64_t n = a.shape[a.rank - 1];
+    jx_val c = jx_triangular_solve_at(l, y[1], dx[0], 0);
+    jx_val b = jx_matmul_at(l, swap_last(l, y[0]), c);
+    jx_val low = jx_mul_at(l, b, tri_mask(l, b, n, n, true, 0));
+    jx_val o = jx_sub_at(l, low, swap_last(l, low));
+    dy[0] = jx_add_at(l, jx_matmul_at(l, y[0], jx_sub_at(l, o, b)), c);
+    dy[1] = jx_matmul_at(l, jx_sub_at(l, b, o), y[1]);
+    return jx_trace_status();
+}
+
 void jx__grad_register_lapack(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
     jvp[JX_PRIM_CHOLESKY] = jvp_cholesky;
     jvp[JX_PRIM_TRIANGULAR_SOLVE] = jvp_triangular_solve;
     jvp[JX_PRIM_LU] = jvp_lu;
     jvp[JX_PRIM_EIGH] = jvp_eigh;
+    jvp[JX_PRIM_QR] = jvp_qr;
     tr[JX_PRIM_TRIANGULAR_SOLVE] = tr_triangular_solve;
 }

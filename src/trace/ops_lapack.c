@@ -1,5 +1,5 @@
 /* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve,
- * lu, eigh, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
+ * lu, eigh, qr, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
  * symmetrize their input first, as lax.linalg does, so their derivative is that of a
  * symmetric matrix. */
 #include "ops_util.h"
@@ -135,4 +135,17 @@ void jx_slogdet_at(jx_loc loc, jx_val a, jx_val *sign, jx_val *logabsdet) {
                                                                            jx_scalar_like_at(loc, diag, 2)));
     *sign = jx_mul_at(loc, flip, jx_reduce_prod_at(loc, jx_sign_at(loc, diag), ax));
     *logabsdet = jx_reduce_sum_at(loc, jx_log_at(loc, jx_abs_at(loc, diag)), ax);
+}
+
+void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r) {
+    if (!q || !r) {
+        jx_val bad = jx__ops_fail(loc, JX_ERR_ARG, "qr", "q or r is NULL");
+        if (q) *q = bad;
+        if (r) *r = bad;
+        return;
+    }
+    jx_val out[2];
+    jx__bind(loc, JX_PRIM_QR, 1, &a, 0, NULL, 2, out, NULL);
+    *q = out[0];
+    *r = out[1];
 }

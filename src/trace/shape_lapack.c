@@ -1,5 +1,5 @@
 /* shape_lapack.c: shape and dtype rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu, eigh; see prims.def): f32/f64, batch dims leading and equal, square
+ * triangular_solve, lu, eigh, qr; see prims.def): f32/f64, batch dims leading and equal, square
  * matrices where a factor or a triangle is taken. */
 #include "ir.h"
 
@@ -88,7 +88,23 @@ static jx_status eigh_rule(int nin, const jx_aval *in, int nattr, const jx__attr
     return JX_OK;
 }
 
+/* qr (reduced, m >= n): q of a's shape and r (..., n, n). */
+static jx_status qr_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                         int *nout, jx__rule_err *err) {
+    (void)nin, (void)nattr, (void)attrs;
+    const jx_aval *x = &in[0];
+    if (maxout < 2) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 2 outputs, got %d", maxout);
+    if (!float_ok(x->dtype)) return jx__rule_fail(err, JX_ERR_DTYPE, "wants f32 or f64, got %s", jx__avs(x));
+    if (x->rank < 2 || x->shape[x->rank - 2] < x->shape[x->rank - 1])
+        return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n) with m >= n, got %s", jx__avs(x));
+    out[0] = out[1] = *x;
+    out[1].shape[x->rank - 2] = x->shape[x->rank - 1];
+    *nout = 2;
+    return JX_OK;
+}
+
 void jx__shape_register_lapack(jx__shape_rule *t) {
+    t[JX_PRIM_QR] = qr_rule;
     t[JX_PRIM_EIGH] = eigh_rule;
     t[JX_PRIM_LU] = lu_rule;
     t[JX_PRIM_CHOLESKY] = cholesky_rule;

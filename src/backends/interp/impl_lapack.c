@@ -1,5 +1,5 @@
 /* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
- * trsm, getrf, syevd), one call per matrix of the batch. jx's arrays are row-major: a row-major
+ * trsm, getrf, syevd, geqrf/orgqr), one call per matrix of the batch. jx's arrays are row-major: a row-major
  * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
  * runs these equations through the interpreter (its OPAQUE steps). */
 #include <cblas.h>
@@ -18,6 +18,15 @@ void ssyevd_(const char *jobz, const char *uplo, const blasint *n, float *a, con
              float *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
 void dsyevd_(const char *jobz, const char *uplo, const blasint *n, double *a, const blasint *lda, double *w,
              double *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
+/* LAPACK's Householder QR and the forming of its Q */
+void sgeqrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, float *tau, float *work,
+             const blasint *lwork, blasint *info);
+void dgeqrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, double *tau, double *work,
+             const blasint *lwork, blasint *info);
+void sorgqr_(const blasint *m, const blasint *n, const blasint *k, float *a, const blasint *lda, const float *tau,
+             float *work, const blasint *lwork, blasint *info);
+void dorgqr_(const blasint *m, const blasint *n, const blasint *k, double *a, const blasint *lda, const double *tau,
+             double *work, const blasint *lwork, blasint *info);
 /* LAPACK's LU with partial pivoting */
 void sgetrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, blasint *ipiv, blasint *info);
 void dgetrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, blasint *ipiv, blasint *info);
@@ -191,7 +200,52 @@ static jx_status impl_eigh(const jx__eqn *e, jx_array *const *in, const jx_aval 
     return JX_OK;
 }
 
+/* geqrf then orgqr on a column-major copy of each (m, n) matrix, m >= n: r is the upper
+ * triangle of geqrf's first n rows, q the m x n orgqr forms (workspace n * 64, above
+ * both routines' minimum n). */
+static jx_status impl_qr(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int m, n;
+    if (dims(e, xa, &batch, &m, &n) != JX_OK) return jx_errcode();
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)m * (size_t)n;
+    blasint mm = m, nn = n, lda = m > 1 ? m : 1, lwork = 64 * (nn > 1 ? nn : 1), info = 0;
+    jx_array *q = jx__array_alloc_uninit(&oav[0]), *r = jx__array_alloc_uninit(&oav[1]);
+    void *col = malloc(mat * es + 1), *tau = malloc((size_t)n * es + 1), *work = malloc((size_t)lwork * es);
+    if (!q || !r || !col || !tau || !work) {
+        jx_array_release(q);
+        jx_array_release(r);
+        free(col), free(tau), free(work);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "qr", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        char *rb = (char *)r->data + (size_t)b * (size_t)n * (size_t)n * es;
+        relayout(f32, m, n, (const char *)in[0]->data + (size_t)b * mat * es, col, true);
+        if (n > 0) {
+            if (f32) sgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
+            else dgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                size_t d = (size_t)i * (size_t)n + (size_t)j, s = (size_t)j * (size_t)m + (size_t)i;
+                if (f32) ((float *)rb)[d] = j >= i ? ((float *)col)[s] : 0;
+                else ((double *)rb)[d] = j >= i ? ((double *)col)[s] : 0;
+            }
+        if (n > 0) {
+            if (f32) sorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
+            else dorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
+        }
+        relayout(f32, m, n, col, (char *)q->data + (size_t)b * mat * es, false);
+    }
+    free(col), free(tau), free(work);
+    out[0] = q;
+    out[1] = r;
+    return JX_OK;
+}
+
 void jx__impl_register_lapack(jx__impl_rule *t) {
+    t[JX_PRIM_QR] = impl_qr;
     t[JX_PRIM_EIGH] = impl_eigh;
     t[JX_PRIM_LU] = impl_lu;
     t[JX_PRIM_CHOLESKY] = impl_cholesky;
