@@ -557,6 +557,38 @@ jx_val jx_triangular_solve_at(jx_loc loc, jx_val a, jx_val b, int flags);
  * of jx_cholesky, b (..., n, k); two triangular solves. */
 jx_val jx_cho_solve_at(jx_loc loc, jx_val L, jx_val b);
 #define jx_cho_solve(...) jx_cho_solve_at(JX_HERE, __VA_ARGS__)
+/* lax.linalg.lu: partial-pivoting LU of a (..., m, n) (LAPACK getrf). *lu: L (unit
+ * diagonal, not stored) below the diagonal and U on and above it, (..., m, n);
+ * *pivots: i32 (..., min(m, n)), row i was swapped with row pivots[i]; *permutation:
+ * i32 (..., m), a[permutation] = L U. A singular a is factored all the same (zeros on
+ * U's diagonal), like JAX. Differentiable in a (JAX's rule); pivots and permutation
+ * are not. */
+void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutation);
+#define jx_lu(...) jx_lu_at(JX_HERE, __VA_ARGS__)
+/* lax.linalg.eigh: *v (..., n, n), the eigenvectors in its columns, and *w (..., n),
+ * the eigenvalues in ascending order, of (x + x^T)/2 for x (..., n, n) (LAPACK syevd),
+ * x = v diag(w) v^T. NaNs where syevd fails. Differentiable (JAX's rule; v's sign is
+ * LAPACK's choice, so only sign-free functions of v have a meaningful derivative). */
+void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w);
+#define jx_eigh(...) jx_eigh_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.qr(a, mode="reduced") for a (..., m, n) with m >= n (geqrf, orgqr): *q
+ * (..., m, n) with orthonormal columns and *r (..., n, n) upper triangular, a = q r.
+ * Differentiable (JAX's rule). */
+void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r);
+#define jx_qr(...) jx_qr_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k) with a's batch
+ * dims, or b (m) (one vector for every matrix of a; x (..., m)). Through jx_lu and two
+ * triangular solves, differentiable in a and b. */
+jx_val jx_solve_at(jx_loc loc, jx_val a, jx_val b);
+#define jx_solve(...) jx_solve_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.inv: the inverse of each matrix of a (..., m, m), solving against I. */
+jx_val jx_inv_at(jx_loc loc, jx_val a);
+#define jx_inv(...) jx_inv_at(JX_HERE, __VA_ARGS__)
+/* jnp.linalg.slogdet: *sign (-1, 0 or 1) and *logabsdet (log|det a|, -inf when a is
+ * singular) of each matrix of a (..., m, m), both (...), from jx_lu's diagonal and its
+ * row swaps. logabsdet is differentiable in a. */
+void jx_slogdet_at(jx_loc loc, jx_val a, jx_val *sign, jx_val *logabsdet);
+#define jx_slogdet(...) jx_slogdet_at(JX_HERE, __VA_ARGS__)
 
 /* Windowed reductions over every dim of x (window 1 on dims not pooled); pad with
  * the reduction's identity. strides/pad may be JX_NOINTS. */

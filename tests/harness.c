@@ -164,6 +164,22 @@ const char *jt_place(const char *file, int line) {
     return buf;
 }
 
+void jt_assert_text_round_trip(const jx_fn *f, int n, const char *const *want) {
+    char *t1 = jx_fn_to_string(f);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t1);
+    for (int i = 0; i < n; i++) {
+        if (!strstr(t1, want[i])) fprintf(stderr, "\n  '%s' is not in the text form", want[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(t1, want[i]));
+    }
+    jx_fn *g = jx_fn_parse(t1);
+    CU_ASSERT_PTR_NOT_NULL(g);
+    char *t2 = g ? jx_fn_to_string(g) : NULL;
+    CU_ASSERT(t2 && strcmp(t1, t2) == 0);
+    free(t1);
+    free(t2);
+    jx_fn_release(g);
+}
+
 void jt_assert_trace_fails(jx_body body, void *user, int nin, const jx_aval *av, const char *msg,
                            const char *file, const int *line) {
     jx_fn *f = jx_trace("fails", body, user, nin, av, 1);

@@ -70,6 +70,9 @@ const char *jt_place(const char *file, int line);
  * contains msg and names file:*line (the body sets *line to its failing op's line). */
 void jt_assert_trace_fails(jx_body body, void *user, int nin, const jx_aval *av, const char *msg,
                            const char *file, const int *line);
+/* Asserts that f's text form contains each of want[0..n) and parses back to the same
+ * text. */
+void jt_assert_text_round_trip(const jx_fn *f, int n, const char *const *want);
 
 /* How many times `what` (e.g. " = scan[") occurs in f's text (jx_fn_to_string). */
 int jt_count_in_ir(const jx_fn *f, const char *what);

@@ -1,5 +1,5 @@
 /* shape_lapack.c: shape and dtype rules of the linear-algebra primitives (cholesky,
- * triangular_solve; see prims.def): f32/f64, batch dims leading and equal, square
+ * triangular_solve, lu, eigh, qr; see prims.def): f32/f64, batch dims leading and equal, square
  * matrices where a factor or a triangle is taken. */
 #include "ir.h"
 
@@ -54,7 +54,59 @@ static jx_status triangular_solve_rule(int nin, const jx_aval *in, int nattr, co
     return JX_OK;
 }
 
+/* lu: the packed factors (the shape of a), the row swaps of getrf (min(m, n) of them)
+ * and the permutation they make (m rows), both i32. */
+static jx_status lu_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                         int *nout, jx__rule_err *err) {
+    (void)nin, (void)nattr, (void)attrs;
+    const jx_aval *x = &in[0];
+    if (maxout < 3) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 3 outputs, got %d", maxout);
+    if (!float_ok(x->dtype)) return jx__rule_fail(err, JX_ERR_DTYPE, "wants f32 or f64, got %s", jx__avs(x));
+    if (x->rank < 2) return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n), got %s", jx__avs(x));
+    int64_t m = x->shape[x->rank - 2], n = x->shape[x->rank - 1];
+    out[0] = *x;
+    out[1] = *x;
+    out[1].dtype = JX_I32;
+    out[1].rank = x->rank - 1;
+    out[1].shape[x->rank - 2] = m < n ? m : n;
+    out[1].shape[x->rank - 1] = 0;
+    out[2] = out[1];
+    out[2].shape[x->rank - 2] = m;
+    *nout = 3;
+    return JX_OK;
+}
+
+/* eigh: the eigenvectors (the shape of x) and the eigenvalues (..., n). */
+static jx_status eigh_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                           int *nout, jx__rule_err *err) {
+    if (maxout < 2) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 2 outputs, got %d", maxout);
+    if (cholesky_rule(nin, in, nattr, attrs, maxout, out, nout, err) != JX_OK) return err->code;
+    out[1] = *in;
+    out[1].rank--;
+    out[1].shape[out[1].rank] = 0;
+    *nout = 2;
+    return JX_OK;
+}
+
+/* qr (reduced, m >= n): q of a's shape and r (..., n, n). */
+static jx_status qr_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                         int *nout, jx__rule_err *err) {
+    (void)nin, (void)nattr, (void)attrs;
+    const jx_aval *x = &in[0];
+    if (maxout < 2) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 2 outputs, got %d", maxout);
+    if (!float_ok(x->dtype)) return jx__rule_fail(err, JX_ERR_DTYPE, "wants f32 or f64, got %s", jx__avs(x));
+    if (x->rank < 2 || x->shape[x->rank - 2] < x->shape[x->rank - 1])
+        return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n) with m >= n, got %s", jx__avs(x));
+    out[0] = out[1] = *x;
+    out[1].shape[x->rank - 2] = x->shape[x->rank - 1];
+    *nout = 2;
+    return JX_OK;
+}
+
 void jx__shape_register_lapack(jx__shape_rule *t) {
+    t[JX_PRIM_QR] = qr_rule;
+    t[JX_PRIM_EIGH] = eigh_rule;
+    t[JX_PRIM_LU] = lu_rule;
     t[JX_PRIM_CHOLESKY] = cholesky_rule;
     t[JX_PRIM_TRIANGULAR_SOLVE] = triangular_solve_rule;
 }

@@ -1,10 +1,11 @@
 /* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
- * trsm), one call per matrix of the batch. jx's arrays are row-major: a row-major
+ * trsm, getrf, syevd, geqrf/orgqr), one call per matrix of the batch. jx's arrays are row-major: a row-major
  * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
  * runs these equations through the interpreter (its OPAQUE steps). */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../trace/ir.h"
@@ -12,6 +13,23 @@
 /* LAPACK's Cholesky (Fortran interface, 32-bit integers: OpenBLAS's default build) */
 void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info);
 void dpotrf_(const char *uplo, const blasint *n, double *a, const blasint *lda, blasint *info);
+/* LAPACK's symmetric eigensolver (divide and conquer) */
+void ssyevd_(const char *jobz, const char *uplo, const blasint *n, float *a, const blasint *lda, float *w,
+             float *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
+void dsyevd_(const char *jobz, const char *uplo, const blasint *n, double *a, const blasint *lda, double *w,
+             double *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info);
+/* LAPACK's Householder QR and the forming of its Q */
+void sgeqrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, float *tau, float *work,
+             const blasint *lwork, blasint *info);
+void dgeqrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, double *tau, double *work,
+             const blasint *lwork, blasint *info);
+void sorgqr_(const blasint *m, const blasint *n, const blasint *k, float *a, const blasint *lda, const float *tau,
+             float *work, const blasint *lwork, blasint *info);
+void dorgqr_(const blasint *m, const blasint *n, const blasint *k, double *a, const blasint *lda, const double *tau,
+             double *work, const blasint *lwork, blasint *info);
+/* LAPACK's LU with partial pivoting */
+void sgetrf_(const blasint *m, const blasint *n, float *a, const blasint *lda, blasint *ipiv, blasint *info);
+void dgetrf_(const blasint *m, const blasint *n, double *a, const blasint *lda, blasint *ipiv, blasint *info);
 
 /* The number of matrices (the product of the leading dims) and their rows and columns;
  * an error when a matrix dim does not fit LAPACK's int. */
@@ -87,7 +105,149 @@ static jx_status impl_triangular_solve(const jx__eqn *e, jx_array *const *in, co
     return JX_OK;
 }
 
+/* Copies an (r, c) matrix of doubles or floats from row-major src to column-major dst
+ * (to_col) or back. */
+static void relayout(bool f32, int r, int c, const void *src, void *dst, bool to_col) {
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < c; j++) {
+            size_t rm = (size_t)i * (size_t)c + (size_t)j, cm = (size_t)j * (size_t)r + (size_t)i;
+            size_t s = to_col ? rm : cm, d = to_col ? cm : rm;
+            if (f32) ((float *)dst)[d] = ((const float *)src)[s];
+            else ((double *)dst)[d] = ((const double *)src)[s];
+        }
+}
+
+/* getrf on a column-major copy of each matrix (a row-major call would factor a^T). A
+ * singular matrix is factored all the same (zeros on U's diagonal), as in JAX. */
+static jx_status impl_lu(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int m, n;
+    if (dims(e, xa, &batch, &m, &n) != JX_OK) return jx_errcode();
+    int k = m < n ? m : n;
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)m * (size_t)n;
+    jx_array *y[3] = {jx__array_alloc_uninit(&oav[0]), jx__array_alloc_uninit(&oav[1]),
+                      jx__array_alloc_uninit(&oav[2])};
+    void *col = malloc(mat * es + 1);
+    blasint *ipiv = malloc(sizeof(blasint) * (size_t)k + 1);
+    if (!y[0] || !y[1] || !y[2] || !col || !ipiv) {
+        for (int i = 0; i < 3; i++) jx_array_release(y[i]);
+        free(col);
+        free(ipiv);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "lu", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        const char *src = (const char *)in[0]->data + (size_t)b * mat * es;
+        int32_t *piv = (int32_t *)y[1]->data + b * k, *perm = (int32_t *)y[2]->data + b * m;
+        relayout(f32, m, n, src, col, true);
+        blasint mm = m, nn = n, lda = m > 1 ? m : 1, info = 0;
+        if (k > 0) {
+            if (f32) sgetrf_(&mm, &nn, (float *)col, &lda, ipiv, &info);
+            else dgetrf_(&mm, &nn, (double *)col, &lda, ipiv, &info);
+        }
+        relayout(f32, m, n, col, (char *)y[0]->data + (size_t)b * mat * es, false);
+        for (int i = 0; i < m; i++) perm[i] = i;
+        for (int i = 0; i < k; i++) { /* ipiv is 1-based: row i was swapped with row ipiv[i] - 1 */
+            piv[i] = (int32_t)ipiv[i] - 1;
+            int32_t t = perm[i];
+            perm[i] = perm[piv[i]];
+            perm[piv[i]] = t;
+        }
+    }
+    free(col);
+    free(ipiv);
+    for (int i = 0; i < 3; i++) out[i] = y[i];
+    return JX_OK;
+}
+
+/* syevd on each matrix, reading the row-major lower triangle (column-major 'U'); the
+ * column-major eigenvectors are copied out row-major (v's columns). Workspace sizes
+ * for n: LAPACK's documented minimum with jobz 'V'. Where syevd fails: NaNs, like JAX. */
+static jx_status impl_eigh(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int n, cols;
+    if (dims(e, xa, &batch, &n, &cols) != JX_OK) return jx_errcode();
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)n * (size_t)n;
+    blasint nn = n, lda = n > 1 ? n : 1, lwork = 1 + 6 * nn + 2 * nn * nn, liwork = 3 + 5 * nn, info = 0;
+    jx_array *v = jx__array_alloc_uninit(&oav[0]), *w = jx__array_alloc_uninit(&oav[1]);
+    void *col = malloc(mat * es + 1), *work = malloc((size_t)lwork * es);
+    blasint *iwork = malloc(sizeof(blasint) * (size_t)liwork);
+    if (!v || !w || !col || !work || !iwork) {
+        jx_array_release(v);
+        jx_array_release(w);
+        free(col), free(work), free(iwork);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "eigh", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch && n > 0; b++) {
+        char *wb = (char *)w->data + (size_t)b * (size_t)n * es;
+        memcpy(col, (const char *)in[0]->data + (size_t)b * mat * es, mat * es);
+        if (f32) ssyevd_("V", "U", &nn, col, &lda, (float *)wb, work, &lwork, iwork, &liwork, &info);
+        else dsyevd_("V", "U", &nn, col, &lda, (double *)wb, work, &lwork, iwork, &liwork, &info);
+        char *vb = (char *)v->data + (size_t)b * mat * es;
+        relayout(f32, n, n, col, vb, false);
+        for (int i = 0; info != 0 && i < n * (n + 1); i++) { /* v's then w's entries */
+            char *p = i < n * n ? vb + (size_t)i * es : wb + (size_t)(i - n * n) * es;
+            if (f32) *(float *)p = NAN;
+            else *(double *)p = NAN;
+        }
+    }
+    free(col), free(work), free(iwork);
+    out[0] = v;
+    out[1] = w;
+    return JX_OK;
+}
+
+/* geqrf then orgqr on a column-major copy of each (m, n) matrix, m >= n: r is the upper
+ * triangle of geqrf's first n rows, q the m x n orgqr forms (workspace n * 64, above
+ * both routines' minimum n). */
+static jx_status impl_qr(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
+    const jx_aval *xa = &in[0]->aval;
+    int64_t batch;
+    int m, n;
+    if (dims(e, xa, &batch, &m, &n) != JX_OK) return jx_errcode();
+    bool f32 = xa->dtype == JX_F32;
+    size_t es = jx_dtype_size(xa->dtype), mat = (size_t)m * (size_t)n;
+    blasint mm = m, nn = n, lda = m > 1 ? m : 1, lwork = 64 * (nn > 1 ? nn : 1), info = 0;
+    jx_array *q = jx__array_alloc_uninit(&oav[0]), *r = jx__array_alloc_uninit(&oav[1]);
+    void *col = malloc(mat * es + 1), *tau = malloc((size_t)n * es + 1), *work = malloc((size_t)lwork * es);
+    if (!q || !r || !col || !tau || !work) {
+        jx_array_release(q);
+        jx_array_release(r);
+        free(col), free(tau), free(work);
+        return jx__fail(JX_ERR_NOMEM, e->loc, "qr", "no memory for %s", jx__avs(xa));
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        char *rb = (char *)r->data + (size_t)b * (size_t)n * (size_t)n * es;
+        relayout(f32, m, n, (const char *)in[0]->data + (size_t)b * mat * es, col, true);
+        if (n > 0) {
+            if (f32) sgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
+            else dgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                size_t d = (size_t)i * (size_t)n + (size_t)j, s = (size_t)j * (size_t)m + (size_t)i;
+                if (f32) ((float *)rb)[d] = j >= i ? ((float *)col)[s] : 0;
+                else ((double *)rb)[d] = j >= i ? ((double *)col)[s] : 0;
+            }
+        if (n > 0) {
+            if (f32) sorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
+            else dorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
+        }
+        relayout(f32, m, n, col, (char *)q->data + (size_t)b * mat * es, false);
+    }
+    free(col), free(tau), free(work);
+    out[0] = q;
+    out[1] = r;
+    return JX_OK;
+}
+
 void jx__impl_register_lapack(jx__impl_rule *t) {
+    t[JX_PRIM_QR] = impl_qr;
+    t[JX_PRIM_EIGH] = impl_eigh;
+    t[JX_PRIM_LU] = impl_lu;
     t[JX_PRIM_CHOLESKY] = impl_cholesky;
     t[JX_PRIM_TRIANGULAR_SOLVE] = impl_triangular_solve;
 }
