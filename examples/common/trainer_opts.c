@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "trainer_opts.h"
 
@@ -66,6 +67,27 @@ static int parse_extra(const char *prog, const trainer_extra *e, const char *v) 
     return -1;
 }
 
+/* mkdir -p dir: 0, or -1 with the failing path and reason printed. */
+static int make_dirs(const char *prog, const char *dir) {
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
+        fprintf(stderr, "%s: --out %s: path too long\n", prog, dir);
+        return -1;
+    }
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c) continue;
+        char keep = *c;
+        *c = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && (errno != EEXIST || stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "%s: --out %s: cannot create %s: %s\n", prog, dir, p,
+                    errno == EEXIST ? "not a directory" : strerror(errno));
+            return -1;
+        }
+        if (!(*c = keep)) return 0;
+    }
+}
+
 int trainer_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
                   const trainer_extra *extras, int nextras) {
     trainer_opts defaults = *o;
@@ -107,5 +129,6 @@ int trainer_parse(const char *prog, const char *about, int argc, char **argv, tr
         }
         if (bad) return 2;
     }
+    if (o->out && make_dirs(prog, o->out) != 0) return 2; /* checkpoints go there every epoch */
     return 0;
 }
