@@ -254,7 +254,7 @@ static int on_value(parser *p, int type, const char *s, size_t len, ctx *child) 
                 if (jx_rle_from_string(s, len, 0, 0, &r))
                     return fail(p, 0, "%s", strstr(jx_errmsg(), ": ") ? strstr(jx_errmsg(), ": ") + 2 : jx_errmsg());
                 int ok = RESERVE(p, c->counts, p->cap_cnt, p->n_cnt + r.m);
-                if (ok) memcpy(c->counts + p->n_cnt, r.counts, r.m * sizeof *r.counts);
+                if (ok && r.m) memcpy(c->counts + p->n_cnt, r.counts, r.m * sizeof *r.counts); /* none: counts may be NULL */
                 p->n_cnt += ok ? r.m : 0;
                 a->kind = JX_COCO_SEG_RLE_STRING;
                 jx_rle_free(&r);
