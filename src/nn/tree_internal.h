@@ -27,4 +27,7 @@ typedef jx_tree *(*jx__leaf_make)(const char *path, const jx_tree *leaf, int ind
  * (the error is then f's, or "out of memory"). */
 jx_tree *jx__tree_rebuild(const jx_tree *like, jx__leaf_make f, void *user);
 
+/* Prints 1234567 as "1,234,567" (tree_map.c; the model view of surgery_select.c too). */
+void jx__print_count(FILE *out, int64_t v);
+
 #endif

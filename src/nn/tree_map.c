@@ -132,8 +132,7 @@ static void print_bytes(FILE *out, double b) {
     else fprintf(out, "%.1f %s", b, units[u]);
 }
 
-/* 1234567 as "1,234,567". */
-static void print_count(FILE *out, int64_t v) {
+void jx__print_count(FILE *out, int64_t v) {
     char buf[32], res[48];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)v), j = 0;
     for (int i = 0; i < n; i++) {
@@ -160,7 +159,7 @@ static void print_node(FILE *out, const jx_tree *t, int depth, int64_t *tot) {
         int64_t n = a.rank >= 0 ? jx_aval_size(&a) : 0;
         double bytes = (double)n * (double)jx_dtype_size(a.dtype);
         fprintf(out, ": %s%s  ", jx_aval_str(&a, s, sizeof s), k->kind == JX_TREE_VAL ? " (traced)" : "");
-        print_count(out, n);
+        jx__print_count(out, n);
         fputs("  ", out);
         print_bytes(out, bytes);
         fputc('\n', out);
@@ -185,7 +184,7 @@ jx_status jx_tree_print(FILE *out, const jx_tree *t) {
         print_node(out, t, 0, tot);
     }
     fprintf(out, "total: %lld leaves, ", (long long)tot[0]);
-    print_count(out, tot[1]);
+    jx__print_count(out, tot[1]);
     fputs(" parameters, ", out);
     print_bytes(out, (double)tot[2]);
     fputc('\n', out);
