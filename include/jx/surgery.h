@@ -187,7 +187,10 @@ jx_status jx_checkpoint_load_matching(const char *path, const char *name, const 
 typedef enum jx_seq_op {
     JX_SEQ_DENSE,    /* jx_nn_apply_dense with params[name] (flattens a rank > 2 input first) */
     JX_SEQ_CONV,     /* jx_nn_apply_conv with params[name], SAME padding, stride 1 */
-    JX_SEQ_BN_EVAL,  /* batch norm with params[name].{scale,bias} and stats[name].{mean,var} */
+    JX_SEQ_BN,       /* batch norm, params[name].{scale,bias}, stats[name].{mean,var}: the
+                      * batch's statistics when training, the running ones otherwise */
+    JX_SEQ_BN_EVAL,  /* batch norm with the running statistics, also when training (a
+                      * frozen batch norm) */
     JX_SEQ_RELU,
     JX_SEQ_MAXPOOL2, /* 2x2 max pooling, stride 2 */
     JX_SEQ_FLATTEN,  /* (N, ...) -> (N, prod) */
@@ -197,19 +200,29 @@ typedef enum jx_seq_op {
 typedef struct jx_seq jx_seq;
 jx_seq *jx_seq_new(void);
 void jx_seq_free(jx_seq *s);
-/* Appends a layer, or inserts it at index (0 .. count). The name is copied. */
+/* Appends a layer, or inserts it at index (0 .. count). The name is copied; names are
+ * unique. */
 jx_status jx_seq_add(jx_seq *s, const char *name, jx_seq_op op);
 jx_status jx_seq_insert(jx_seq *s, int index, const char *name, jx_seq_op op);
+/* Changes the op of the layer `name` (e.g. JX_SEQ_BN to JX_SEQ_BN_EVAL to freeze a
+ * batch norm's statistics). */
+jx_status jx_seq_set_op(jx_seq *s, const char *name, jx_seq_op op);
 int jx_seq_count(const jx_seq *s);
 int jx_seq_find(const jx_seq *s, const char *name); /* index, or -1 */
 const char *jx_seq_name(const jx_seq *s, int i);
 
 struct jx_taps;
-/* Runs the layers on x inside a body. stats (may be NULL when no layer wants it) holds
- * batch-norm statistics. With taps (may be NULL) each layer's output passes through
- * jx_tap(taps, name, ...): captured or patched as the taps ask. */
-jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, const jx_tree *stats, jx_val x,
-                       struct jx_taps *taps);
+/* How jx_seq_apply runs (zeros: evaluation, no statistics, no taps). */
+typedef struct jx_seq_ctx {
+    const jx_tree *stats; /* batch-norm running statistics {name: {mean, var}} */
+    jx_tree *new_stats;   /* training: a dict that receives JX_SEQ_BN's updated statistics
+                           * (momentum * old + (1 - momentum) * batch); NULL: evaluation */
+    double momentum;
+    struct jx_taps *taps; /* each layer's output goes through jx_tap(taps, name, ...) */
+} jx_seq_ctx;
+
+/* Runs the layers on x inside a body; ctx may be NULL. */
+jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, jx_val x, const jx_seq_ctx *ctx);
 #define jx_seq_apply(...) jx_seq_apply_at(JX_HERE, __VA_ARGS__)
 /* Prints the layers in order with their parameters (as jx_tree_print_model). */
 jx_status jx_seq_print(FILE *out, const jx_seq *s, const jx_tree *params);

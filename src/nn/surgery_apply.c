@@ -97,8 +97,17 @@ jx_status jx_seq_insert(jx_seq *s, int index, const char *name, jx_seq_op op) {
 
 jx_status jx_seq_add(jx_seq *s, const char *name, jx_seq_op op) { return jx_seq_insert(s, s ? s->n : 0, name, op); }
 
+jx_status jx_seq_set_op(jx_seq *s, const char *name, jx_seq_op op) {
+    int i = jx_seq_find(s, name);
+    if (i < 0 || (unsigned)op > JX_SEQ_FLATTEN)
+        return jx_error_at(JX_HERE, JX_ERR_ARG, "seq_set_op", "no layer '%s' in the model", name ? name : "(null)");
+    s->l[i].op = op;
+    return JX_OK;
+}
+
 static const char *op_name(jx_seq_op op) {
-    static const char *const names[] = {"dense", "conv", "batch_norm", "relu", "max_pool2", "flatten"};
+    static const char *const names[] = {"dense", "conv", "batch_norm", "batch_norm_eval", "relu", "max_pool2",
+                                        "flatten"};
     return (unsigned)op <= JX_SEQ_FLATTEN ? names[op] : "?";
 }
 
@@ -106,9 +115,28 @@ static jx_val flatten(jx_loc loc, jx_val h) {
     return jx_rank(h) > 2 ? jx_reshape_at(loc, h, JX_INTS(jx_dim(h, 0), -1)) : h;
 }
 
-jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, const jx_tree *stats, jx_val x,
-                       jx_taps *taps) {
+/* Batch norm `name`: with the batch's statistics (recorded into c->new_stats) when
+ * training and the op allows, else the running ones. */
+static jx_val batch_norm(jx_loc loc, jx_val h, const char *name, jx_seq_op op, const jx_tree *params,
+                         const jx_seq_ctx *c) {
+    const jx_tree *p = jx_tree_get_at(loc, params, name), *st = c->stats ? jx_tree_get_at(loc, c->stats, name) : NULL;
+    if (!p || !st) return jx__nn_fail(loc, JX_ERR_ARG, "seq_apply", "batch norm '%s' wants params and stats", name);
+    jx_val scale = jx_tree_get_val_at(loc, p, "scale"), bias = jx_tree_get_val_at(loc, p, "bias");
+    jx_val mean = jx_tree_get_val_at(loc, st, "mean"), var = jx_tree_get_val_at(loc, st, "var");
+    if (op == JX_SEQ_BN_EVAL || !c->new_stats) return jx_nn_batch_norm_eval_at(loc, h, scale, bias, mean, var, 1e-5);
+    jx_val nm, nv;
+    h = jx_nn_batch_norm_train_at(loc, h, scale, bias, mean, var, c->momentum, 1e-5, &nm, &nv);
+    jx_tree *s = jx_tree_dict();
+    jx_tree_set_val_at(loc, s, "mean", nm);
+    jx_tree_set_val_at(loc, s, "var", nv);
+    jx_tree_set_at(loc, c->new_stats, name, s);
+    return h;
+}
+
+jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, jx_val x, const jx_seq_ctx *ctx) {
     if (!s || !params) return jx__nn_fail(loc, JX_ERR_ARG, "seq_apply", "NULL %s", s ? "params" : "model");
+    jx_seq_ctx none = {0};
+    const jx_seq_ctx *c = ctx ? ctx : &none;
     jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
     jx_val h = x;
     for (int i = 0; i < s->n && jx_trace_status() == JX_OK; i++) {
@@ -116,18 +144,13 @@ jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, const
         switch (s->l[i].op) {
         case JX_SEQ_DENSE: h = jx_nn_apply_dense_at(loc, flatten(loc, h), jx_tree_get_at(loc, params, name)); break;
         case JX_SEQ_CONV: h = jx_nn_apply_conv_at(loc, h, jx_tree_get_at(loc, params, name), &same); break;
-        case JX_SEQ_BN_EVAL: {
-            const jx_tree *p = jx_tree_get_at(loc, params, name), *st = stats ? jx_tree_get_at(loc, stats, name) : NULL;
-            if (!p || !st) return jx__nn_fail(loc, JX_ERR_ARG, "seq_apply", "batch norm '%s' wants params and stats", name);
-            h = jx_nn_batch_norm_eval_at(loc, h, jx_tree_get_val_at(loc, p, "scale"), jx_tree_get_val_at(loc, p, "bias"),
-                                         jx_tree_get_val_at(loc, st, "mean"), jx_tree_get_val_at(loc, st, "var"), 1e-5);
-            break;
-        }
+        case JX_SEQ_BN:
+        case JX_SEQ_BN_EVAL: h = batch_norm(loc, h, name, s->l[i].op, params, c); break;
         case JX_SEQ_RELU: h = jx_relu_at(loc, h); break;
         case JX_SEQ_MAXPOOL2: h = jx_nn_max_pool_at(loc, h, 2, 2, 2, 2, JX_NN_PAD_VALID); break;
         case JX_SEQ_FLATTEN: h = flatten(loc, h); break;
         }
-        h = jx_tap_at(loc, taps, name, h);
+        h = jx_tap_at(loc, c->taps, name, h);
     }
     return h;
 }

@@ -240,7 +240,7 @@ static void test_freeze(void) {
 /* in: params, {x}. out: {y}. user: the jx_seq. */
 static void seq_body(jx_tree **out, jx_tree *const *in, void *user) {
     out[0] = jx_tree_dict();
-    jx_tree_set_val(out[0], "y", jx_seq_apply((const jx_seq *)user, in[0], NULL, jx_tree_get_val(in[1], "x"), NULL));
+    jx_tree_set_val(out[0], "y", jx_seq_apply((const jx_seq *)user, in[0], jx_tree_get_val(in[1], "x"), NULL));
 }
 
 static double run_seq(jx_seq *s, jx_tree *params) {

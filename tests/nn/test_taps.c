@@ -37,8 +37,9 @@ typedef struct ctx {
 static void body(jx_tree **out, jx_tree *const *in, void *user) {
     ctx *c = user;
     out[0] = jx_tree_dict();
+    jx_seq_ctx sc = {.taps = c->taps};
     c->line = __LINE__ + 1;
-    jx_val y = jx_seq_apply(c->s, in[0], NULL, jx_tree_get_val(in[1], "x"), c->taps);
+    jx_val y = jx_seq_apply(c->s, in[0], jx_tree_get_val(in[1], "x"), &sc);
     jx_tree_set_val(out[0], "y", y);
     out[1] = jx_taps_take(c->taps);
 }
