@@ -2,7 +2,7 @@
  * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
  * metrics (jx/metrics.h), plots (jx/plot.h), model surgery (jx/surgery.h) and
- * activation taps (jx/taps.h). docs/nn.md walks through them. */
+ * activation taps (jx/taps.h) and attribution (jx/attrib.h). docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
 
@@ -17,6 +17,7 @@
 #include <jx/random.h>
 #include <jx/surgery.h>
 #include <jx/taps.h>
+#include <jx/attrib.h>
 #include <jx/tree.h>
 
 #endif /* JX_NN_H */
