@@ -61,6 +61,29 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
 jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, const int64_t *counts,
                             const char *const *class_names, int cell);
 
+/* The layout of image grids and heat maps: tile or cell (r, c) has its top-left corner at
+ * (IMG_LEFT + c * (tile + IMG_GAP), IMG_TOP + r * (tile + IMG_GAP)), tile the scaled image
+ * (or cell) size; labels go in the gap below a tile and in the left margin. */
+#define JX_PLOT_IMG_LEFT 60
+#define JX_PLOT_IMG_TOP 40
+#define JX_PLOT_IMG_GAP 16
+
+/* A grid of rows x cols images of h x w values (saliency maps, inputs, activations):
+ * tile (r, c) is pix[((r * cols + c) * h + y) * w + x]. A row is drawn in gray (the
+ * tile's min black, its max white) or, when row_signed[r] (row_signed may be NULL: all
+ * gray), signed: white at 0, red for positive and blue for negative values, scaled by the
+ * tile's largest |value|. Each image pixel is a scale x scale square (0: 3). labels
+ * (may be NULL, or hold NULLs) rows*cols captions under the tiles; row_labels (may be
+ * NULL) rows names in the left margin. */
+jx_status jx_plot_images(const char *path, const char *title, int rows, int cols, int h, int w, const float *pix,
+                         const int *row_signed, const char *const *labels, const char *const *row_labels, int scale);
+
+/* A heat map of rows x cols values (values[r * cols + c]) shaded from white (the
+ * smallest value, or 0 when all are positive) to dark blue (the largest), cells of cell
+ * pixels (0: 16) placed as the tiles above, with row and column labels (may be NULL). */
+jx_status jx_plot_heatmap(const char *path, const char *title, int rows, int cols, const double *values,
+                          const char *const *row_labels, const char *const *col_labels, int cell);
+
 #ifdef __cplusplus
 }
 #endif

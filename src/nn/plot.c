@@ -34,6 +34,8 @@ jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, cons
 #else
 
 #include <cairo.h>
+
+#include "plot_internal.h"
 #include <errno.h>
 #include <unistd.h>
 
@@ -43,8 +45,7 @@ static cairo_status_t write_stream(void *closure, const unsigned char *data, uns
     return fwrite(data, 1, n, closure) == n ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-/* Writes the surface as a PNG at path atomically. */
-static jx_status save_png(cairo_surface_t *s, const char *what, const char *path) {
+jx_status jx__plot_save_png(cairo_surface_t *s, const char *what, const char *path) {
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp) return jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: out of memory", path);
@@ -71,8 +72,7 @@ static void set_rgb(cairo_t *cr, const unsigned char c[3]) {
     cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
 }
 
-/* Draws text with its anchor at (x, y): ax, ay in {0, 0.5, 1} of its width and height. */
-static void text(cairo_t *cr, double x, double y, double ax, double ay, const char *s) {
+void jx__plot_text(cairo_t *cr, double x, double y, double ax, double ay, const char *s) {
     cairo_text_extents_t e;
     cairo_text_extents(cr, s, &e);
     cairo_move_to(cr, x - e.x_bearing - ax * e.width, y - e.y_bearing - ay * e.height);
@@ -142,7 +142,7 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
         snprintf(buf, sizeof buf, "%.4g", fabs(v) < ys * 1e-9 ? 0.0 : v);
-        text(cr, L - 6, PY(v), 1, 0.5, buf);
+        jx__plot_text(cr, L - 6, PY(v), 1, 0.5, buf);
     }
     for (double v = ceil(x0 / xs) * xs; v <= x1 + xs * 1e-9; v += xs) {
         cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
@@ -151,22 +151,22 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
         snprintf(buf, sizeof buf, "%.4g", fabs(v) < xs * 1e-9 ? 0.0 : v);
-        text(cr, PX(v), B + 6, 0.5, 0, buf);
+        jx__plot_text(cr, PX(v), B + 6, 0.5, 0, buf);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_rectangle(cr, L + 0.5, T + 0.5, R - L - 1, B - T - 1);
     cairo_stroke(cr);
-    if (xlabel) text(cr, (L + R) / 2, height - 8, 0.5, 1, xlabel);
+    if (xlabel) jx__plot_text(cr, (L + R) / 2, height - 8, 0.5, 1, xlabel);
     if (ylabel) {
         cairo_save(cr);
         cairo_translate(cr, 14, (T + B) / 2);
         cairo_rotate(cr, -JX__PI / 2);
-        text(cr, 0, 0, 0.5, 0.5, ylabel);
+        jx__plot_text(cr, 0, 0, 0.5, 0.5, ylabel);
         cairo_restore(cr);
     }
     if (title) {
         cairo_set_font_size(cr, 15);
-        text(cr, width / 2.0, T / 2.0, 0.5, 0.5, title);
+        jx__plot_text(cr, width / 2.0, T / 2.0, 0.5, 0.5, title);
         cairo_set_font_size(cr, 12);
     }
     /* the curves, clipped to the plot area, broken at non-finite points */
@@ -204,13 +204,13 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
         cairo_line_to(cr, R - 18 - e.x_advance, y);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, R - 12 - e.x_advance, y, 0, 0.5, series[k].label);
+        jx__plot_text(cr, R - 12 - e.x_advance, y, 0, 0.5, series[k].label);
     }
 #undef PX
 #undef PY
     cairo_destroy(cr);
     jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                       ? save_png(surf, what, path)
+                       ? jx__plot_save_png(surf, what, path)
                        : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
     cairo_surface_destroy(surf);
     return st;
@@ -244,23 +244,23 @@ jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, cons
             if (f > 0.5) cairo_set_source_rgb(cr, 1, 1, 1);
             else cairo_set_source_rgb(cr, 0, 0, 0);
             snprintf(buf, sizeof buf, "%lld", (long long)counts[i * k + j]);
-            text(cr, x + cell / 2.0, y + cell / 2.0, 0.5, 0.5, buf);
+            jx__plot_text(cr, x + cell / 2.0, y + cell / 2.0, 0.5, 0.5, buf);
         }
         cairo_set_source_rgb(cr, 0, 0, 0);
         const char *name = class_names ? class_names[i] : (snprintf(buf, sizeof buf, "%lld", (long long)i), buf);
-        text(cr, JX_PLOT_CM_LEFT - 6, JX_PLOT_CM_TOP + (i + 0.5) * cell, 1, 0.5, name);
+        jx__plot_text(cr, JX_PLOT_CM_LEFT - 6, JX_PLOT_CM_TOP + (i + 0.5) * cell, 1, 0.5, name);
         name = class_names ? class_names[i] : buf;
-        text(cr, JX_PLOT_CM_LEFT + (i + 0.5) * cell, JX_PLOT_CM_TOP - 4, 0.5, 1, name);
+        jx__plot_text(cr, JX_PLOT_CM_LEFT + (i + 0.5) * cell, JX_PLOT_CM_TOP - 4, 0.5, 1, name);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, 6, JX_PLOT_CM_TOP - 22, 0, 1, "true \\ predicted");
+    jx__plot_text(cr, 6, JX_PLOT_CM_TOP - 22, 0, 1, "true \\ predicted");
     if (title) {
         cairo_set_font_size(cr, 14);
-        text(cr, width / 2.0, 14, 0.5, 0.5, title);
+        jx__plot_text(cr, width / 2.0, 14, 0.5, 0.5, title);
     }
     cairo_destroy(cr);
     jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                       ? save_png(surf, what, path)
+                       ? jx__plot_save_png(surf, what, path)
                        : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
     cairo_surface_destroy(surf);
     return st;
