@@ -23,10 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cnn_seq.h"
 #include "common/mnist_data.h"
 #include "common/trainer_opts.h"
 
-enum { SIDE = 28, C1 = 32, C2 = 64, HIDDEN = 128, FLAT = 7 * 7 * C2, EVAL_BATCH = 250, MAX_EPOCHS = 100 };
+enum { SIDE = CNN_SIDE, EVAL_BATCH = 250, MAX_EPOCHS = 100 };
 
 typedef struct options {
     trainer_opts t;
@@ -38,56 +39,6 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------ the model */
-
-/* mnist_cnn's network (without its dropout) as a list of named layers. */
-static jx_seq *cnn(void) {
-    static const struct {
-        const char *name;
-        jx_seq_op op;
-    } layers[] = {{"conv1", JX_SEQ_CONV}, {"bn1", JX_SEQ_BN},       {"relu1", JX_SEQ_RELU},   {"pool1", JX_SEQ_MAXPOOL2},
-                  {"conv2", JX_SEQ_CONV}, {"bn2", JX_SEQ_BN},       {"relu2", JX_SEQ_RELU},   {"pool2", JX_SEQ_MAXPOOL2},
-                  {"flat", JX_SEQ_FLATTEN}, {"dense1", JX_SEQ_DENSE}, {"relu3", JX_SEQ_RELU}, {"dense2", JX_SEQ_DENSE}};
-    jx_seq *s = jx_seq_new();
-    for (size_t i = 0; s && i < sizeof layers / sizeof layers[0]; i++)
-        if (jx_seq_add(s, layers[i].name, layers[i].op) != JX_OK) {
-            jx_seq_free(s);
-            return NULL;
-        }
-    return s;
-}
-
-/* The parameters and statistics with mnist_cnn's names and shapes, drawn with Flax's
- * defaults by jx_tree_reinit (lecun-normal kernels, zero biases, unit scales). */
-static int init_model(const jx_array *key, jx_tree **params, jx_tree **stats) {
-    static const struct {
-        const char *path;
-        int rank;
-        int64_t shape[4];
-    } leaves[] = {{"conv1.w", 4, {3, 3, 1, C1}}, {"bn1.scale", 1, {C1}},      {"bn1.bias", 1, {C1}},
-                  {"conv2.w", 4, {3, 3, C1, C2}}, {"bn2.scale", 1, {C2}},     {"bn2.bias", 1, {C2}},
-                  {"dense1.w", 2, {FLAT, HIDDEN}}, {"dense1.b", 1, {HIDDEN}}, {"dense2.w", 2, {HIDDEN, MNIST_CLASSES}},
-                  {"dense2.b", 1, {MNIST_CLASSES}}};
-    *params = jx_tree_dict(), *stats = jx_tree_dict();
-    for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++)
-        if (jx_tree_set_array(*params, leaves[i].path,
-                              jx_array_zeros(JX_F32, (jx_ints){leaves[i].shape, leaves[i].rank})) != JX_OK)
-            return -1;
-    const char *bn[2] = {"bn1", "bn2"};
-    for (int i = 0; i < 2; i++) {
-        char p[32];
-        int64_t c = i ? C2 : C1;
-        snprintf(p, sizeof p, "%s.mean", bn[i]);
-        if (jx_tree_set_array(*stats, p, jx_array_zeros(JX_F32, JX_INTS(c))) != JX_OK) return -1;
-        snprintf(p, sizeof p, "%s.var", bn[i]);
-        if (jx_tree_set_array(*stats, p, jx_array_ones(JX_F32, JX_INTS(c))) != JX_OK) return -1;
-    }
-    jx_sel *all = jx_sel_pattern(*params, "**");
-    jx_status st = all ? jx_tree_reinit(*params, all, key) : JX_ERR_NOMEM;
-    jx_sel_free(all);
-    return st == JX_OK ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ steps */
@@ -262,21 +213,7 @@ static void run_free(run *r) {
 /* Surgery on the fresh model r: the checkpoint's parameters and statistics where they
  * fit, a new head, the trunk frozen. 0 or -1. */
 static int prepare_transfer(run *r, const options *o, const jx_array *key) {
-    jx_tree *p = NULL, *s = NULL;
-    jx_load_report rep;
-    if (jx_checkpoint_load_matching(o->ckpt, "params", r->params, 0, NULL, &p, &rep) != JX_OK) return -1;
-    printf("%s: params: ", o->ckpt);
-    jx_load_report_print(stdout, &rep);
-    jx_load_report_free(&rep);
-    if (jx_checkpoint_load_matching(o->ckpt, "batch_stats", r->stats, 0, NULL, &s, &rep) != JX_OK) {
-        jx_tree_free(p);
-        return -1;
-    }
-    printf("%s: batch_stats: ", o->ckpt);
-    jx_load_report_print(stdout, &rep);
-    jx_load_report_free(&rep);
-    jx_tree_free(r->params), jx_tree_free(r->stats);
-    r->params = p, r->stats = s;
+    if (cnn_load(o->ckpt, &r->params, &r->stats) != 0) return -1;
     /* a new 10-class head for the new classes */
     jx_sel *head = jx_sel_pattern(r->params, "dense2");
     jx_array *hk = jx_random_fold_in_new(key, 1);
@@ -314,7 +251,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
         return -1;
     }
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o->t.lr), 0.9, 0.999, 1e-8);
-    run runs[2] = {{.m = {cnn(), opt, 0}}, {.m = {cnn(), opt, 0}}};
+    run runs[2] = {{.m = {cnn_seq(), opt, 0}}, {.m = {cnn_seq(), opt, 0}}};
     const char *labels[2] = {"transfer (frozen trunk)", "from scratch"};
     jx_array *key = jx_random_key_new((int64_t)o->t.seed);
     int rc = -1;
@@ -322,7 +259,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
            (long long)ntrain, (long long)ntest, o->t.batch, o->t.epochs, o->t.lr);
     for (int i = 0; i < 2; i++) {
         run *r = &runs[i];
-        if (!key || !r->m.seq || init_model(key, &r->params, &r->stats) != 0) goto done;
+        if (!key || !r->m.seq || cnn_init(key, &r->params, &r->stats) != 0) goto done;
         if (i == 0 && prepare_transfer(r, o, key) != 0) goto done;
         if (!(r->opt = jx_optim_init(&r->m.opt, r->params))) goto done;
         printf("%s: %lld trained parameters, optimizer state of %d leaves\n", labels[i],

@@ -207,6 +207,9 @@ jx_status jx_seq_insert(jx_seq *s, int index, const char *name, jx_seq_op op);
 /* Changes the op of the layer `name` (e.g. JX_SEQ_BN to JX_SEQ_BN_EVAL to freeze a
  * batch norm's statistics). */
 jx_status jx_seq_set_op(jx_seq *s, const char *name, jx_seq_op op);
+/* A new model of layers [begin, end) of s (cut a model at a layer: the tail after a
+ * tapped layer maps its activations to the output). NULL on a bad range. */
+jx_seq *jx_seq_slice(const jx_seq *s, int begin, int end);
 int jx_seq_count(const jx_seq *s);
 int jx_seq_find(const jx_seq *s, const char *name); /* index, or -1 */
 const char *jx_seq_name(const jx_seq *s, int i);

@@ -97,6 +97,20 @@ jx_status jx_seq_insert(jx_seq *s, int index, const char *name, jx_seq_op op) {
 
 jx_status jx_seq_add(jx_seq *s, const char *name, jx_seq_op op) { return jx_seq_insert(s, s ? s->n : 0, name, op); }
 
+jx_seq *jx_seq_slice(const jx_seq *s, int begin, int end) {
+    if (!s || begin < 0 || end > s->n || begin > end) {
+        jx_error_at(JX_HERE, JX_ERR_ARG, "seq_slice", "layers [%d, %d) of %d", begin, end, s ? s->n : 0);
+        return NULL;
+    }
+    jx_seq *r = jx_seq_new();
+    for (int i = begin; r && i < end; i++)
+        if (jx_seq_add(r, s->l[i].name, s->l[i].op) != JX_OK) {
+            jx_seq_free(r);
+            return NULL;
+        }
+    return r;
+}
+
 jx_status jx_seq_set_op(jx_seq *s, const char *name, jx_seq_op op) {
     int i = jx_seq_find(s, name);
     if (i < 0 || (unsigned)op > JX_SEQ_FLATTEN)

@@ -311,6 +311,14 @@ static void test_seq_surgery(void) {
                                 "dense2  dense  3\n  w  f32[2,1]  2\n  b  f32[1]  1\n"
                                 "total  4 layers  15 parameters\n");
     free(buf);
+    /* the tail after relu1: [1 0] -> mid [1 1] -> head 0.25, whatever x */
+    jx_seq *tail = jx_seq_slice(s, 2, 4);
+    CU_ASSERT_EQUAL_FATAL(jx_seq_count(tail), 2);
+    CU_ASSERT_STRING_EQUAL(jx_seq_name(tail, 0), "mid");
+    CU_ASSERT_EQUAL(run_seq(tail, p), 0.25); /* x = [1 2] -> [3 3] -> 3 - 3 + 0.25 */
+    jx_seq_free(tail);
+    CU_ASSERT_PTR_NULL(jx_seq_slice(s, 3, 5));
+    JT_ASSERT_ERR("seq_slice: layers [3, 5) of 4");
     /* errors */
     int line = __LINE__ + 1;
     CU_ASSERT(jx_tree_replace(p, "head", dense(h, 2, 1, hb)) == JX_ERR_ARG);
