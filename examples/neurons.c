@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/cnn_seq.h"
 #include "common/mnist_data.h"
 #include "common/trainer_opts.h"
@@ -41,12 +41,6 @@ typedef struct options {
     const char *ckpt, *layer;
     long test_limit, topk, ig_steps;
 } options;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ traced functions */
 
@@ -351,13 +345,13 @@ static int pixels(study *s, const idx_split *test) {
     int rc = -1;
     jx_array *b[3] = {x, oh, zero};
     if (!x || !oh || !zero || !ones || run(&s->gxi, s->params, s->stats, 2, b, 1, &gxi) != 0) goto done;
-    double t0 = now();
+    double t0 = clock_now();
     const int reps = 3;
     for (int r = 0; r < reps; r++) {
         jx_array_release(ig), ig = NULL;
         if (run(&s->ig, s->params, s->stats, 3, b, 1, &ig) != 0) goto done;
     }
-    double per_image = (now() - t0) / reps / NC;
+    double per_image = (clock_now() - t0) / reps / NC;
     /* completeness: sum(IG) = logit_c(x) - logit_c(0), per image */
     if (eval_batch(s, test, pad, ones, &l1, NULL) != 0) goto done;
     jx_array *zb[2] = {NULL, ones}, *zout[2] = {NULL, NULL};
@@ -540,9 +534,9 @@ static int study_run(const void *opts, const idx_split *train, const idx_split *
         s.labels[i] = (int32_t)jx_array_get(test->labels, i);
         s.count[s.labels[i]]++;
     }
-    double t0 = now();
+    double t0 = clock_now();
     if (compile(&s) != 0) goto done;
-    printf("compiled in %.1f s; layer %s: activation (%lld units", now() - t0, o->layer, (long long)s.units);
+    printf("compiled in %.1f s; layer %s: activation (%lld units", clock_now() - t0, o->layer, (long long)s.units);
     if (s.spatial > 1) printf(" x %lld positions", (long long)s.spatial);
     printf(")\n");
     if (unit_statistics(&s, test) != 0) goto done;

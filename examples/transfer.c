@@ -21,8 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/cnn_seq.h"
 #include "common/mnist_data.h"
 #include "common/trainer_opts.h"
@@ -34,12 +34,6 @@ typedef struct options {
     const char *ckpt;
     long test_limit;
 } options;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ steps */
 
@@ -178,9 +172,9 @@ static int train_run(run *r, const char *label, const options *o, const idx_spli
             int k = r->frozen != NULL;
             jx_tree *in[5] = {r->params, r->frozen, r->opt, r->stats, bt};
             if (!k) in[1] = r->opt, in[2] = r->stats, in[3] = bt;
-            double t0 = now();
+            double t0 = clock_now();
             jx_status st = bt ? jx_tree_fn_run(r->step, r->step_x, 4 + k, in, 4, out) : JX_ERR_NOMEM;
-            if (epoch > 1 || b > 0) spent += now() - t0, steps++; /* the first step warms the caches */
+            if (epoch > 1 || b > 0) spent += clock_now() - t0, steps++; /* the first step warms the caches */
             jx_tree_free(bt);
             if (st != JX_OK) {
                 free(idx);
