@@ -16,8 +16,9 @@
  *     out[1] = jx_taps_take(taps);                       // {dense1: f32[B,128]}
  *
  * The body is traced more than once (jx_tree_trace traces twice): jx_taps_take hands
- * over what this trace captured and resets, so each trace starts empty. A jx_taps is
- * used by one trace at a time. */
+ * over what this trace captured and resets, so each trace starts empty (after a trace
+ * that failed before its body took them, call jx_taps_take or jx_taps_clear before the
+ * next one). A jx_taps is used by one trace at a time. */
 #ifndef JX_TAPS_H
 #define JX_TAPS_H
 
