@@ -1,10 +1,11 @@
 /* jit.c: the public jit API (jx.h, section "jit"): compiling a function into an
  * executable, the process-wide compile cache, and running an executable.
  *
- * The cache key is the function's full text (jx_fn_to_string: every equation, attribute,
- * constant value and source line, so equal text means the same computation and the same
- * error places) with the input avals it declares, the device and the normalised options;
- * a 64-bit hash picks candidates and the whole key confirms them. Compiling happens
+ * The cache key is the function's structure (jx__fn_hash / jx__fn_equal: every equation,
+ * attribute, constant value and source line, so equal functions mean the same computation
+ * and the same error places) with the device and the normalised options. The hash is
+ * computed once per jx_fn; a hit on the very jx_fn compiled before compares pointers
+ * only, another jx_fn with the same hash is confirmed by walking both. Compiling happens
  * outside the cache lock: two threads compiling the same function both compile, and the
  * first to finish is kept. */
 #define _POSIX_C_SOURCE 200809L
@@ -18,8 +19,11 @@
 struct jx_exec {
     atomic_int refs;
     jx_device device;
-    char *key;       /* the cache key (options header + function text) */
+    /* the cache key: the function given (retained), its hash mixed with the options,
+     * and the normalised options */
+    jx_fn *src;
     uint64_t hash;
+    int nthreads, opt_level;
     jx_fn *f;        /* the compiled function: calls inlined, simplified */
     jx__prog *prog;  /* CPU, CUDA */
     const jx__backend *be;
@@ -37,12 +41,6 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
 }
 
 /* The options with defaults filled in and checked; the donated inputs as flags. */
@@ -73,31 +71,27 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
     return JX_OK;
 }
 
-/* "jx-jit device=.. threads=.. opt=.. donate=..\n<name>\n<text>", malloc'd. */
-static char *make_key(const jx_fn *f, jx_device device, const norm_opts *n) {
-    char *text = jx_fn_to_string(f);
-    if (!text) return NULL;
-    size_t len = strlen(text) + strlen(f->name) + 96 + 12 * (size_t)f->nin;
-    char *key = malloc(len);
-    if (key) {
-        int at = snprintf(key, len, "jx-jit device=%d threads=%d opt=%d donate=", (int)device, n->nthreads,
-                          n->opt_level);
-        for (int i = 0; i < f->nin; i++)
-            if (n->donate[i]) at += snprintf(key + at, len - (size_t)at, "%d,", i);
-        snprintf(key + at, len - (size_t)at, "\n%s\n%s", f->name, text);
-    } else {
-        jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    }
-    free(text);
-    return key;
+/* The cache hash of f compiled for device with options n. */
+static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
+    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->nthreads);
+    for (int i = 0; i < f->nin; i++) h = (h ^ (uint64_t)n->donate[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Whether cached executable c is f compiled for device with options n. */
+static bool key_equal(const jx_exec *c, uint64_t hash, const jx_fn *f, jx_device device, const norm_opts *n) {
+    if (c->hash != hash || c->device != device || c->nthreads != n->nthreads || c->opt_level != n->opt_level ||
+        c->src->nin != f->nin || memcmp(c->donate, n->donate, sizeof *n->donate * (size_t)f->nin) != 0)
+        return false;
+    return c->src == f || jx__fn_equal(c->src, f);
 }
 
 static void exec_free(jx_exec *x) {
     jx__prog_free(x->prog); /* before the module that owns its kernels */
     if (x->mod) x->be->module_free(x->mod);
     jx_fn_release(x->f);
+    jx_fn_release(x->src);
     free(x->donate);
-    free(x->key);
     free(x);
 }
 
@@ -140,17 +134,18 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     return x->pool ? JX_OK : jx_errcode();
 }
 
-static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, char *key, uint64_t hash) {
+static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, uint64_t hash) {
     jx_exec *x = calloc(1, sizeof *x);
     if (!x) {
-        free(key);
         free(n->donate);
         return jx__fail(JX_ERR_NOMEM, loc, "jit", "out of memory"), NULL;
     }
     atomic_init(&x->refs, 1);
     x->device = device;
-    x->key = key;
+    x->src = jx_fn_retain((jx_fn *)f);
     x->hash = hash;
+    x->nthreads = n->nthreads;
+    x->opt_level = n->opt_level;
     x->donate = n->donate;
     n->donate = NULL;
     x->f = jx__jit_prepare(loc, f);
@@ -182,31 +177,25 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
         free(n.donate);
         return NULL;
     }
-    char *key = make_key(f, device, &n);
-    if (!key) {
-        free(n.donate);
-        return NULL;
-    }
-    uint64_t hash = fnv1a(key);
+    uint64_t hash = key_hash(f, device, &n);
     pthread_mutex_lock(&cache_mu);
     for (jx_exec *c = cache; c; c = c->next)
-        if (c->hash == hash && strcmp(c->key, key) == 0) {
+        if (key_equal(c, hash, f, device, &n)) {
             jx_exec_retain(c);
             stats.hits++;
             pthread_mutex_unlock(&cache_mu);
-            free(key);
             free(n.donate);
             return c;
         }
     pthread_mutex_unlock(&cache_mu);
-    jx_exec *x = compile(loc, f, device, &n, key, hash);
+    jx_exec *x = compile(loc, f, device, &n, hash);
     if (!x) return NULL;
     pthread_mutex_lock(&cache_mu);
     stats.misses++;
     stats.compile_ms += now_ms() - t0;
     jx_exec *won = NULL;
     for (jx_exec *c = cache; c && !won; c = c->next)
-        if (c->hash == hash && strcmp(c->key, x->key) == 0) won = c;
+        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->donate})) won = c;
     if (won) {
         jx_exec_retain(won);
     } else {
