@@ -46,7 +46,8 @@ static double now_ms(void) {
 /* The options with defaults filled in and checked; the donated inputs as flags. */
 typedef struct norm_opts {
     int nthreads, opt_level;
-    bool *donate; /* per input, malloc'd */
+    bool *donate;          /* per input, malloc'd */
+    const char *cache_dir; /* the on-disk cache (borrowed), NULL for none */
 } norm_opts;
 
 static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, norm_opts *n) {
@@ -60,6 +61,7 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: opt_level is %d, want 0 to 3", f->name, o->opt_level);
     n->nthreads = o->nthreads ? o->nthreads : jx__default_threads();
     n->opt_level = o->opt_level ? o->opt_level : 2;
+    n->cache_dir = o->cache_dir ? (*o->cache_dir ? o->cache_dir : NULL) : jx__jit_cache_dir();
     if (o->donate.n && !o->donate.v) return jx__fail(JX_ERR_ARG, loc, "jit", "%s: donate list is NULL", f->name);
     for (int i = 0; i < o->donate.n; i++) {
         int64_t k = o->donate.v[i];
@@ -117,6 +119,8 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (!x->mod && x->be != &jx__cpu_backend) return jx_errcode(); /* no driver, no GPU */
     if (!x->mod && jx_errcode() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
+    if (x->mod && x->be == &jx__cpu_backend && jx__cpu_module_set_cache_dir(x->mod, n->cache_dir) != JX_OK)
+        return jx_errcode();
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
     if (x->mod && has_kernels(x->prog) && x->be->module_compile(x->mod) != JX_OK) return jx_errcode();
@@ -172,7 +176,7 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     if ((unsigned)device >= JX_DEVICE_COUNT)
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: unknown device %d", f->name, (int)device), NULL;
     double t0 = now_ms();
-    norm_opts n = {0, 0, NULL};
+    norm_opts n = {0, 0, NULL, NULL};
     if (normalise(loc, f, opts, &n) != JX_OK) {
         free(n.donate);
         return NULL;
@@ -195,7 +199,7 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     stats.compile_ms += now_ms() - t0;
     jx_exec *won = NULL;
     for (jx_exec *c = cache; c && !won; c = c->next)
-        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->donate})) won = c;
+        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->donate, NULL})) won = c;
     if (won) {
         jx_exec_retain(won);
     } else {
@@ -273,6 +277,7 @@ jx_jit_stats jx_jit_stats_get(void) {
     jx_jit_stats s = stats;
     pthread_mutex_unlock(&cache_mu);
     s.kernels = jx__cpu_kernels_compiled();
+    jx__cpu_objcache_stats(&s.disk_hits, &s.disk_stores);
     return s;
 }
 
