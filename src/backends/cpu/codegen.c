@@ -90,6 +90,26 @@ jx__cpu_module *jx__cpu_module_new(int opt_level) {
     return m;
 }
 
+/* Groups of equal equations on equal shapes (the relu of two layers of one width, their
+ * masks' selects in the backward pass, equal bias gradients) give equal kernels: a kernel
+ * whose IR, printed under a neutral name, equals an earlier one's is deleted and runs the
+ * earlier one's code (k->twin), so it is optimised and compiled once. */
+static void find_twin(jx__cpu_module *m, jx__kernel *k, LLVMValueRef fn) {
+    LLVMSetValueName2(fn, "jx_twin", 7);
+    k->text = LLVMPrintValueToString(fn);
+    LLVMSetValueName2(fn, k->name, strlen(k->name));
+    for (int j = 0; k->text && j < m->nkernels; j++) {
+        jx__kernel *o = m->kernels[j];
+        if (!o->twin && o->text && strcmp(o->text, k->text) == 0) {
+            LLVMDeleteFunction(fn);
+            k->twin = j + 1;
+            LLVMDisposeMessage(k->text);
+            k->text = NULL;
+            return;
+        }
+    }
+}
+
 jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__group *g) {
     if (m->compiled) {
         jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "kernel added to a module already compiled");
@@ -125,6 +145,7 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
     LLVMAddTargetDependentFunctionAttr(fn, "target-features", h->features);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(m->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    find_twin(m, k, fn);
     m->kernels[m->nkernels++] = k;
     return k;
 }
@@ -175,6 +196,7 @@ static const char *pipeline_of(int opt_level) {
 static void rename_kernels(jx__cpu_module *m, const char *prefix) {
     for (int i = 0; i < m->nkernels; i++) {
         jx__kernel *k = m->kernels[i];
+        if (k->twin) continue;
         LLVMValueRef fn = LLVMGetNamedFunction(m->mod, k->name);
         snprintf(k->name, sizeof k->name, "%s_%d", prefix, i);
         LLVMSetValueName2(fn, k->name, strlen(k->name));
@@ -261,7 +283,12 @@ static jx_status link(jx__cpu_module *m, const uint64_t key[2], LLVMMemoryBuffer
     if (err) return jx__cg_llvm_fail(err, "adding the kernels to the JIT");
     for (int i = 0; i < m->nkernels; i++) {
         LLVMOrcExecutorAddress addr = 0;
-        err = LLVMOrcLLJITLookup(jit, &addr, m->kernels[i]->name);
+        const jx__kernel *k = m->kernels[i];
+        if (k->twin) {
+            l->fns[i] = l->fns[k->twin - 1];
+            continue;
+        }
+        err = LLVMOrcLLJITLookup(jit, &addr, k->name);
         if (err) return jx__cg_llvm_fail(err, "linking the kernels");
         l->fns[i] = (void *)(uintptr_t)addr;
     }
@@ -315,7 +342,9 @@ static jx_status compile_locked(jx__cpu_module *m, const uint64_t key[2], const 
         if (st == JX_OK) st = emit(m, &obj);
         if (st != JX_OK) return st;
         disk_store(m, key, header, obj);
-        atomic_fetch_add(&kernels_compiled, m->nkernels);
+        int own = 0;
+        for (int i = 0; i < m->nkernels; i++) own += !m->kernels[i]->twin;
+        atomic_fetch_add(&kernels_compiled, own);
     }
     return link(m, key, obj);
 }
@@ -334,6 +363,10 @@ jx_status jx__cpu_module_compile(jx__cpu_module *m) {
     jx__cg_host_unlock();
     LLVMDisposeModule(m->mod); /* the JIT links objects: the IR is no longer needed */
     m->mod = NULL;
+    for (int i = 0; i < m->nkernels; i++) {
+        LLVMDisposeMessage(m->kernels[i]->text);
+        m->kernels[i]->text = NULL;
+    }
     return st;
 }
 
@@ -374,6 +407,7 @@ void jx__cpu_module_free(jx__cpu_module *m) {
     if (m->mod) LLVMDisposeModule(m->mod);
     if (m->tsc) LLVMOrcDisposeThreadSafeContext(m->tsc);
     for (int i = 0; i < m->nkernels; i++) {
+        LLVMDisposeMessage(m->kernels[i]->text);
         free(m->kernels[i]->identity_in);
         free(m->kernels[i]->esize);
         free(m->kernels[i]);

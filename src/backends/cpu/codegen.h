@@ -27,6 +27,10 @@ struct jx__kernel {
     uint8_t *esize;                             /* element bytes of each input then output */
     bool no_col_tiles;                          /* set by a GPU target before emitting: no
                                                  * column-reduction stack tiles */
+    int twin;                                   /* CPU: 1 + the index of an earlier kernel of
+                                                 * the module with the same code, which this
+                                                 * one runs; 0: its own code */
+    char *text;                                 /* CPU: its IR (named jx_twin) until compiled */
 };
 
 /* An index into a value of shape `shape`: every dim and the row-major offset, as i64
