@@ -10,7 +10,9 @@
  * The compile figures are taken with the disk cache off (opts.cache_dir = "").
  * Cases: tiny (add(mul(x, y), exp(x)) over f32[4,3]: one fused kernel), mlp_forward (the
  * 784-512-512-10 MLP's log-probabilities, batch 128) and mlp_step (its value_and_grad and
- * SGD update with donated parameters: examples/mnist_mlp.c's training step).
+ * SGD update with donated parameters: examples/mnist_mlp.c's training step) and cnn_step
+ * (the small CNN of bench_grad_cost at batch 128: conv 3x3 to 4 channels + bias + tanh,
+ * 2x2 max pool, dense 144-10; its value_and_grad and SGD update, parameters donated).
  *   usage: bench_jit_compile [reps] [opt_level]   (defaults 20, 0 = the default) */
 #include <jx.h>
 #include <stdbool.h>
@@ -52,6 +54,25 @@ static void step_body(jx_val *out, const jx_val *in, void *u) {
     jx_call((const jx_fn *)u, NPARAMS + 2, in, 1 + NPARAMS, r);
     for (int i = 0; i < NPARAMS; i++) out[i] = jx_sub(in[i], jx_mul(r[1 + i], jx_scalar_like(in[i], 0.1)));
     out[NPARAMS] = r[0];
+}
+
+/* CNN: x (128,1,12,12), onehot (128,10), w (4,1,3,3), b (4), wd (144,10), bd (10) -> loss */
+static void cnn_loss(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    jx_val z = jx_add(jx_conv(in[0], in[2], &o), jx_reshape(in[3], JX_INTS(1, 4, 1, 1)));
+    jx_val p = jx_reduce_window(jx_tanh(z), JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS,
+                                JX_NOINTS);
+    jx_val logits = jx_add(jx_matmul(jx_reshape(p, JX_INTS(BATCH, 144)), in[4]), in[5]);
+    out[0] = jx_neg(jx_mean(jx_sum(jx_mul(jx_log_softmax(logits, -1), in[1]), JX_INTS(1)), JX_NOINTS));
+}
+
+/* (x, y, w, b, wd, bd) -> (w, b, wd, bd updated, loss); u: the value_and_grad function */
+static void cnn_step_body(jx_val *out, const jx_val *in, void *u) {
+    jx_val r[5];
+    jx_call((const jx_fn *)u, 6, in, 5, r);
+    for (int i = 0; i < 4; i++) out[i] = jx_sub(in[2 + i], jx_mul(r[1 + i], jx_scalar_like(in[2 + i], 0.1)));
+    out[4] = r[0];
 }
 
 static void mlp_avals(jx_aval *av) {
@@ -148,11 +169,21 @@ int main(int argc, char **argv) {
     jx_fn *step = vg ? jx_trace("mlp_step", step_body, vg, NPARAMS + 2, av, NPARAMS + 1) : NULL;
     int bad = !tiny || !fwd || !step;
     if (bad) fprintf(stderr, "tracing: %s\n", jx_errmsg());
-    jx_jit_opts so = o;
+    jx_aval cav[6] = {JX_AVAL(JX_F32, BATCH, 1, 12, 12), JX_AVAL(JX_F32, BATCH, 10), JX_AVAL(JX_F32, 4, 1, 3, 3),
+                      JX_AVAL(JX_F32, 4), JX_AVAL(JX_F32, 144, 10), JX_AVAL(JX_F32, 10)};
+    jx_fn *closs = jx_trace("cnn_loss", cnn_loss, NULL, 6, cav, 1);
+    jx_fn *cvg = closs ? jx_value_and_grad(closs, JX_INTS(2, 3, 4, 5)) : NULL;
+    jx_fn *cstep = cvg ? jx_trace("cnn_step", cnn_step_body, cvg, 6, cav, 5) : NULL;
+    if (!bad && !cstep) bad = 1, fprintf(stderr, "tracing the CNN: %s\n", jx_errmsg());
+    jx_jit_opts so = o, co = o;
     so.donate = JX_INTS(0, 1, 2, 3, 4, 5);
+    co.donate = JX_INTS(2, 3, 4, 5);
     if (!bad) bad = measure("tiny", tiny, &o, reps) || measure("mlp_forward", fwd, &o, reps) ||
-                    measure("mlp_step", step, &so, reps);
+                    measure("mlp_step", step, &so, reps) || measure("cnn_step", cstep, &co, reps);
     jx_jit_cache_clear();
+    jx_fn_release(cstep);
+    jx_fn_release(cvg);
+    jx_fn_release(closs);
     jx_fn_release(step);
     jx_fn_release(vg);
     jx_fn_release(loss);
