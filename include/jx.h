@@ -886,8 +886,13 @@ typedef struct jx_jit_opts {
     jx_ints donate; /* inputs whose storage the run may reuse for outputs (their contents
                      * are undefined afterwards); a training step donates its parameters */
     int opt_level;  /* LLVM optimisation level 0-3; 0 in the struct means the default, 2 */
+    /* the on-disk cache of compiled kernels (CPU): NULL means JX_JIT_CACHE_DIR from the
+     * environment, else $XDG_CACHE_HOME/jx, else ~/.cache/jx; "" (or JX_JIT_CACHE_DIR=off)
+     * means none. A file found there is used only when it is whole and was made by this
+     * jx and LLVM for this CPU; it never changes a result (docs/jit.md) */
+    const char *cache_dir;
 } jx_jit_opts;
-#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0})
+#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0, NULL})
 
 typedef struct jx_exec jx_exec;
 
@@ -910,6 +915,8 @@ typedef struct jx_jit_stats {
     int64_t hits, misses; /* jx_jit calls answered from the cache / that compiled */
     int64_t kernels;      /* fused kernels generated in all */
     double compile_ms;    /* total time spent compiling */
+    int64_t disk_hits;    /* compiled kernel modules loaded from the on-disk cache */
+    int64_t disk_stores;  /* and written to it */
 } jx_jit_stats;
 jx_jit_stats jx_jit_stats_get(void);
 

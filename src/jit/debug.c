@@ -13,6 +13,7 @@ static unsigned dump_flags;
 static bool debug_nans;
 static bool fuse_enabled = true;
 static char dump_dir[1024];
+static char cache_dir[1024]; /* "" for none */
 static atomic_int dump_seq;
 
 /* A yes/no switch: 1/true/on/yes or 0/false/off/no; anything else is warned about once
@@ -60,6 +61,20 @@ static void read_env(void) {
     fuse_enabled = env_bool("JX_JIT_FUSE", true);
     const char *d = getenv("JX_DUMP_DIR");
     if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
+    /* JX_JIT_CACHE_DIR: a directory, or ""/0/off/no/false for none; unset: the user's
+     * cache directory (XDG's base directory rules), none without a home */
+    const char *c = getenv("JX_JIT_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    static const char *const off[] = {"", "0", "off", "no", "false"};
+    bool none = false;
+    for (size_t i = 0; c && i < sizeof off / sizeof *off; i++) none |= strcmp(c, off[i]) == 0;
+    if (c && !none) snprintf(cache_dir, sizeof cache_dir, "%s", c);
+    else if (!c && xdg && xdg[0] == '/') snprintf(cache_dir, sizeof cache_dir, "%s/jx", xdg);
+    else if (!c && home && home[0] == '/') snprintf(cache_dir, sizeof cache_dir, "%s/.cache/jx", home);
+}
+
+const char *jx__jit_cache_dir(void) {
+    pthread_once(&env_once, read_env);
+    return cache_dir[0] ? cache_dir : NULL;
 }
 
 unsigned jx__dump_flags(void) {

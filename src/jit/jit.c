@@ -1,10 +1,11 @@
 /* jit.c: the public jit API (jx.h, section "jit"): compiling a function into an
  * executable, the process-wide compile cache, and running an executable.
  *
- * The cache key is the function's full text (jx_fn_to_string: every equation, attribute,
- * constant value and source line, so equal text means the same computation and the same
- * error places) with the input avals it declares, the device and the normalised options;
- * a 64-bit hash picks candidates and the whole key confirms them. Compiling happens
+ * The cache key is the function's structure (jx__fn_hash / jx__fn_equal: every equation,
+ * attribute, constant value and source line, so equal functions mean the same computation
+ * and the same error places) with the device and the normalised options. The hash is
+ * computed once per jx_fn; a hit on the very jx_fn compiled before compares pointers
+ * only, another jx_fn with the same hash is confirmed by walking both. Compiling happens
  * outside the cache lock: two threads compiling the same function both compile, and the
  * first to finish is kept. */
 #define _POSIX_C_SOURCE 200809L
@@ -18,8 +19,11 @@
 struct jx_exec {
     atomic_int refs;
     jx_device device;
-    char *key;       /* the cache key (options header + function text) */
+    /* the cache key: the function given (retained), its hash mixed with the options,
+     * and the normalised options */
+    jx_fn *src;
     uint64_t hash;
+    int nthreads, opt_level;
     jx_fn *f;        /* the compiled function: calls inlined, simplified */
     jx__prog *prog;  /* CPU, CUDA */
     const jx__backend *be;
@@ -39,16 +43,11 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* The options with defaults filled in and checked; the donated inputs as flags. */
 typedef struct norm_opts {
     int nthreads, opt_level;
-    bool *donate; /* per input, malloc'd */
+    bool *donate;          /* per input, malloc'd */
+    const char *cache_dir; /* the on-disk cache (borrowed), NULL for none */
 } norm_opts;
 
 static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, norm_opts *n) {
@@ -62,6 +61,7 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: opt_level is %d, want 0 to 3", f->name, o->opt_level);
     n->nthreads = o->nthreads ? o->nthreads : jx__default_threads();
     n->opt_level = o->opt_level ? o->opt_level : 2;
+    n->cache_dir = o->cache_dir ? (*o->cache_dir ? o->cache_dir : NULL) : jx__jit_cache_dir();
     if (o->donate.n && !o->donate.v) return jx__fail(JX_ERR_ARG, loc, "jit", "%s: donate list is NULL", f->name);
     for (int i = 0; i < o->donate.n; i++) {
         int64_t k = o->donate.v[i];
@@ -73,31 +73,27 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
     return JX_OK;
 }
 
-/* "jx-jit device=.. threads=.. opt=.. donate=..\n<name>\n<text>", malloc'd. */
-static char *make_key(const jx_fn *f, jx_device device, const norm_opts *n) {
-    char *text = jx_fn_to_string(f);
-    if (!text) return NULL;
-    size_t len = strlen(text) + strlen(f->name) + 96 + 12 * (size_t)f->nin;
-    char *key = malloc(len);
-    if (key) {
-        int at = snprintf(key, len, "jx-jit device=%d threads=%d opt=%d donate=", (int)device, n->nthreads,
-                          n->opt_level);
-        for (int i = 0; i < f->nin; i++)
-            if (n->donate[i]) at += snprintf(key + at, len - (size_t)at, "%d,", i);
-        snprintf(key + at, len - (size_t)at, "\n%s\n%s", f->name, text);
-    } else {
-        jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    }
-    free(text);
-    return key;
+/* The cache hash of f compiled for device with options n. */
+static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
+    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->nthreads);
+    for (int i = 0; i < f->nin; i++) h = (h ^ (uint64_t)n->donate[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Whether cached executable c is f compiled for device with options n. */
+static bool key_equal(const jx_exec *c, uint64_t hash, const jx_fn *f, jx_device device, const norm_opts *n) {
+    if (c->hash != hash || c->device != device || c->nthreads != n->nthreads || c->opt_level != n->opt_level ||
+        c->src->nin != f->nin || memcmp(c->donate, n->donate, sizeof *n->donate * (size_t)f->nin) != 0)
+        return false;
+    return c->src == f || jx__fn_equal(c->src, f);
 }
 
 static void exec_free(jx_exec *x) {
     jx__prog_free(x->prog); /* before the module that owns its kernels */
     if (x->mod) x->be->module_free(x->mod);
     jx_fn_release(x->f);
+    jx_fn_release(x->src);
     free(x->donate);
-    free(x->key);
     free(x);
 }
 
@@ -123,6 +119,8 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (!x->mod && x->be != &jx__cpu_backend) return jx_errcode(); /* no driver, no GPU */
     if (!x->mod && jx_errcode() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
+    if (x->mod && x->be == &jx__cpu_backend && jx__cpu_module_set_cache_dir(x->mod, n->cache_dir) != JX_OK)
+        return jx_errcode();
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
     if (x->mod && has_kernels(x->prog) && x->be->module_compile(x->mod) != JX_OK) return jx_errcode();
@@ -140,17 +138,18 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     return x->pool ? JX_OK : jx_errcode();
 }
 
-static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, char *key, uint64_t hash) {
+static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, uint64_t hash) {
     jx_exec *x = calloc(1, sizeof *x);
     if (!x) {
-        free(key);
         free(n->donate);
         return jx__fail(JX_ERR_NOMEM, loc, "jit", "out of memory"), NULL;
     }
     atomic_init(&x->refs, 1);
     x->device = device;
-    x->key = key;
+    x->src = jx_fn_retain((jx_fn *)f);
     x->hash = hash;
+    x->nthreads = n->nthreads;
+    x->opt_level = n->opt_level;
     x->donate = n->donate;
     n->donate = NULL;
     x->f = jx__jit_prepare(loc, f);
@@ -177,36 +176,30 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     if ((unsigned)device >= JX_DEVICE_COUNT)
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: unknown device %d", f->name, (int)device), NULL;
     double t0 = now_ms();
-    norm_opts n = {0, 0, NULL};
+    norm_opts n = {0, 0, NULL, NULL};
     if (normalise(loc, f, opts, &n) != JX_OK) {
         free(n.donate);
         return NULL;
     }
-    char *key = make_key(f, device, &n);
-    if (!key) {
-        free(n.donate);
-        return NULL;
-    }
-    uint64_t hash = fnv1a(key);
+    uint64_t hash = key_hash(f, device, &n);
     pthread_mutex_lock(&cache_mu);
     for (jx_exec *c = cache; c; c = c->next)
-        if (c->hash == hash && strcmp(c->key, key) == 0) {
+        if (key_equal(c, hash, f, device, &n)) {
             jx_exec_retain(c);
             stats.hits++;
             pthread_mutex_unlock(&cache_mu);
-            free(key);
             free(n.donate);
             return c;
         }
     pthread_mutex_unlock(&cache_mu);
-    jx_exec *x = compile(loc, f, device, &n, key, hash);
+    jx_exec *x = compile(loc, f, device, &n, hash);
     if (!x) return NULL;
     pthread_mutex_lock(&cache_mu);
     stats.misses++;
     stats.compile_ms += now_ms() - t0;
     jx_exec *won = NULL;
     for (jx_exec *c = cache; c && !won; c = c->next)
-        if (c->hash == hash && strcmp(c->key, x->key) == 0) won = c;
+        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->donate, NULL})) won = c;
     if (won) {
         jx_exec_retain(won);
     } else {
@@ -284,6 +277,7 @@ jx_jit_stats jx_jit_stats_get(void) {
     jx_jit_stats s = stats;
     pthread_mutex_unlock(&cache_mu);
     s.kernels = jx__cpu_kernels_compiled();
+    jx__cpu_objcache_stats(&s.disk_hits, &s.disk_stores);
     return s;
 }
 

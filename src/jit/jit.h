@@ -121,8 +121,14 @@ void jx__kernel_run(const jx__kernel *k, void *const *bufs, int64_t begin, int64
 /* Whether an output of the kernel may share the storage of an input (in-place): true
  * when output `o` reads input `i` only at the same element it writes. */
 bool jx__kernel_inplace_ok(const jx__kernel *k, int i, int o);
-/* Number of kernels compiled so far in the process (the statistics). */
+/* Number of kernels compiled so far in the process (the statistics): kernels whose code
+ * came from the disk cache or from an equal module already loaded are not counted. */
 int64_t jx__cpu_kernels_compiled(void);
+/* The directory of the on-disk cache of compiled objects for m (src/backends/cpu/
+ * objcache.c); NULL or "" for none (the default of a new module). */
+jx_status jx__cpu_module_set_cache_dir(jx__cpu_module *m, const char *dir);
+/* Modules loaded from the disk cache, and objects written to it, so far. */
+void jx__cpu_objcache_stats(int64_t *hits, int64_t *stores);
 
 /* ------------------------------------------------------------------ CPU libraries (src/backends/cpu/blas.c, conv.c) */
 

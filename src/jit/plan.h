@@ -99,5 +99,8 @@ jx_status jx__nan_fail(const jx__eqn *e);
 
 /* JX_JIT_FUSE (default on). */
 bool jx__jit_fuse_enabled(void);
+/* The default directory of the on-disk kernel cache (JX_JIT_CACHE_DIR, else
+ * $XDG_CACHE_HOME/jx, else $HOME/.cache/jx); NULL for none. */
+const char *jx__jit_cache_dir(void);
 
 #endif /* JX_JIT_PLAN_H */

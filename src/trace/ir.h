@@ -165,7 +165,18 @@ struct jx_fn {
     jx__eqn *eqns;
     int32_t nout;
     jx__atom *out;
+    /* jx__fn_hash's value once computed (0: not yet); a jx_fn never changes after its
+     * trace ends, so the hash is computed once per function */
+    _Atomic uint64_t shash;
 };
+
+/* A structural hash of f (fn_hash.c): name, avals, equations, attributes (nested
+ * functions by their own hash, arrays by content), literals and source lines; computed
+ * once per jx_fn. jx__fn_equal is the matching equality: two functions are equal when
+ * they print to the same text (and then run the same computation, failing at the same
+ * lines). */
+uint64_t jx__fn_hash(const jx_fn *f);
+bool jx__fn_equal(const jx_fn *a, const jx_fn *b);
 
 /* Nested function i of e's function attribute `key`; NULL when absent. */
 const jx_fn *jx__eqn_fn(const jx__eqn *e, jx__akey key, int i);

@@ -21,8 +21,17 @@
  * the kernels run as fast (bench/jit_elementwise, bench/jit_compile). Level 1 is the
  * same without vectorising; level 3 is default<O3> with loop vectorisation, SLP,
  * interleaving and unrolling switched on. No fast-math flags: results are the
- * interpreter's, and the same whatever the vector width or the split of the range. */
+ * interpreter's, and the same whatever the vector width or the split of the range.
+ *
+ * Compiled code is found by content (see "Compiling" below jx__cpu_module_compile's
+ * helpers): a module whose unoptimised IR equals one already loaded in the process shares
+ * that code, and one compiled by an earlier process is loaded from the on-disk cache
+ * (objcache.c); only a new module is optimised and compiled. Either way the JIT links an
+ * object file emitted with a target machine equal to its own, so the code is the same
+ * whichever way it came. */
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +42,20 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include <llvm/Config/llvm-config.h>
+
 #include "codegen.h"
+#include "objcache.h"
+
+/* Code loaded in the JIT, shared by every module of the same content in the process. */
+typedef struct loaded {
+    uint64_t key[2];
+    int refs, n;
+    LLVMOrcResourceTrackerRef rt;
+    void **fns;
+    struct loaded *next;
+} loaded;
+static loaded *loaded_list; /* under the host lock */
 
 struct jx__cpu_module {
     int opt_level;
@@ -41,13 +63,14 @@ struct jx__cpu_module {
     LLVMOrcThreadSafeContextRef tsc;
     LLVMContextRef ctx;
     LLVMModuleRef mod;    /* until compiled: then the JIT owns it */
-    LLVMOrcResourceTrackerRef rt; /* its code in the JIT, once added */
+    loaded *code;         /* its code in the JIT, once compiled */
+    char *cache_dir;      /* the on-disk cache, NULL for none */
     jx__kernel **kernels;
     int nkernels, capkernels;
     bool compiled;
 };
 
-static atomic_llong kernels_compiled;
+static atomic_llong kernels_compiled, disk_hits, disk_stores;
 
 jx__cpu_module *jx__cpu_module_new(int opt_level) {
     const jx__cg_host *h = jx__cg_host_get();
@@ -65,6 +88,26 @@ jx__cpu_module *jx__cpu_module_new(int opt_level) {
     LLVMSetTarget(m->mod, h->triple);
     LLVMSetDataLayout(m->mod, h->datalayout);
     return m;
+}
+
+/* Groups of equal equations on equal shapes (the relu of two layers of one width, their
+ * masks' selects in the backward pass, equal bias gradients) give equal kernels: a kernel
+ * whose IR, printed under a neutral name, equals an earlier one's is deleted and runs the
+ * earlier one's code (k->twin), so it is optimised and compiled once. */
+static void find_twin(jx__cpu_module *m, jx__kernel *k, LLVMValueRef fn) {
+    LLVMSetValueName2(fn, "jx_twin", 7);
+    k->text = LLVMPrintValueToString(fn);
+    LLVMSetValueName2(fn, k->name, strlen(k->name));
+    for (int j = 0; k->text && j < m->nkernels; j++) {
+        jx__kernel *o = m->kernels[j];
+        if (!o->twin && o->text && strcmp(o->text, k->text) == 0) {
+            LLVMDeleteFunction(fn);
+            k->twin = j + 1;
+            LLVMDisposeMessage(k->text);
+            k->text = NULL;
+            return;
+        }
+    }
 }
 
 jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__group *g) {
@@ -102,6 +145,7 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
     LLVMAddTargetDependentFunctionAttr(fn, "target-features", h->features);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(m->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    find_twin(m, k, fn);
     m->kernels[m->nkernels++] = k;
     return k;
 }
@@ -131,6 +175,56 @@ static void dump(jx__cpu_module *m) {
     }
 }
 
+/* ------------------------------------------------------------------ compiling
+ * Under the host lock: the kernels get names from the module's content key (the hash of
+ * its unoptimised IR printed with neutral names, and of everything else that decides the
+ * machine code: `header`), so equal modules have equal objects whichever process made
+ * them. Then: code already loaded with that key is shared; else a valid cache file is
+ * linked; else the module is optimised, emitted and linked, and its object stored. */
+
+static const char *pipeline_of(int opt_level) {
+    static const char *const pipelines[4] = {
+        "default<O0>",
+        "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm),simplifycfg)",
+        ("function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm,loop-rotate),simplifycfg,loop(indvars),"
+         "instcombine,loop-vectorize,instcombine,simplifycfg,loop-mssa(licm))"),
+        "default<O3>",
+    };
+    return pipelines[opt_level];
+}
+
+static void rename_kernels(jx__cpu_module *m, const char *prefix) {
+    for (int i = 0; i < m->nkernels; i++) {
+        jx__kernel *k = m->kernels[i];
+        if (k->twin) continue;
+        LLVMValueRef fn = LLVMGetNamedFunction(m->mod, k->name);
+        snprintf(k->name, sizeof k->name, "%s_%d", prefix, i);
+        LLVMSetValueName2(fn, k->name, strlen(k->name));
+    }
+}
+
+/* The content key of m and the header of its cache file (what must match besides the
+ * key); kernels renamed to jx_<key>_<i>. */
+static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, size_t len) {
+    const jx__cg_host *h = jx__cg_host_get();
+    snprintf(header, len, "jx %d.%d objcache 1\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\n",
+             JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
+             pipeline_of(m->opt_level));
+    rename_kernels(m, "jx_k");
+    char *text = LLVMPrintModuleToString(m->mod);
+    if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    key[0] = key[1] = 0;
+    jx__hash128(key, header, strlen(header));
+    jx__hash128(key, text, strlen(text));
+    LLVMDisposeMessage(text);
+    size_t at = strlen(header);
+    snprintf(header + at, len - at, "key %016llx%016llx\n", (unsigned long long)key[0], (unsigned long long)key[1]);
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "jx_%016llx%016llx", (unsigned long long)key[0], (unsigned long long)key[1]);
+    rename_kernels(m, prefix);
+    return JX_OK;
+}
+
 static jx_status optimise(jx__cpu_module *m) {
     char *msg = NULL;
     if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
@@ -139,66 +233,181 @@ static jx_status optimise(jx__cpu_module *m) {
         return st;
     }
     LLVMDisposeMessage(msg);
-    static const char *const pipelines[4] = {
-        "default<O0>",
-        "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm),simplifycfg)",
-        ("function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm,loop-rotate),simplifycfg,loop(indvars),"
-         "instcombine,loop-vectorize,instcombine,simplifycfg,loop-mssa(licm))"),
-        "default<O3>",
-    };
-    const char *pipeline = pipelines[m->opt_level];
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, m->opt_level >= 2);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, m->opt_level >= 2);
     LLVMPassBuilderOptionsSetLoopInterleaving(opts, m->opt_level >= 2);
     LLVMPassBuilderOptionsSetLoopUnrolling(opts, m->opt_level >= 2);
-    LLVMErrorRef err = LLVMRunPasses(m->mod, pipeline, jx__cg_host_get()->tm, opts);
+    LLVMErrorRef err = LLVMRunPasses(m->mod, pipeline_of(m->opt_level), jx__cg_host_get()->tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     return err ? jx__cg_llvm_fail(err, "optimising kernels") : JX_OK;
 }
 
-/* Adds the optimised module to the JIT under a tracker of its own and resolves every
- * kernel (which generates their code). Under the host lock. */
-static jx_status add_to_jit(jx__cpu_module *m) {
-    LLVMOrcLLJITRef jit = NULL;
-    jx_status st = jx__cg_host_jit(m->opt_level, &jit, &m->rt);
-    if (st != JX_OK) return st;
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
-    m->mod = NULL;
-    LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModuleWithRT(jit, m->rt, tsm);
-    if (err) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        return jx__cg_llvm_fail(err, "adding the kernels to the JIT");
-    }
-    m->compiled = true;
-    for (int i = 0; i < m->nkernels; i++) {
-        LLVMOrcExecutorAddress addr = 0;
-        err = LLVMOrcLLJITLookup(jit, &addr, m->kernels[i]->name);
-        if (err) return jx__cg_llvm_fail(err, "compiling the kernels");
-        m->kernels[i]->fn = (void (*)(void *const *, int64_t, int64_t))(uintptr_t)addr;
+/* The optimised module as an object file, in *obj. */
+static jx_status emit(jx__cpu_module *m, LLVMMemoryBufferRef *obj) {
+    LLVMTargetMachineRef tm = jx__cg_host_emit_tm(m->opt_level);
+    if (!tm) return jx_errcode();
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, obj)) {
+        jx_status st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "emitting the kernels' code: %s", err ? err : "?");
+        LLVMDisposeMessage(err);
+        return st;
     }
     return JX_OK;
 }
 
+/* Links object obj (consumed) into the JIT under a new tracker and resolves every kernel:
+ * the new shared code of m with key. */
+static jx_status link(jx__cpu_module *m, const uint64_t key[2], LLVMMemoryBufferRef obj) {
+    LLVMOrcLLJITRef jit = NULL;
+    loaded *l = calloc(1, sizeof *l);
+    if (l) l->fns = calloc((size_t)m->nkernels + 1, sizeof *l->fns);
+    if (!l || !l->fns) {
+        if (l) free(l->fns);
+        free(l);
+        LLVMDisposeMemoryBuffer(obj);
+        return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    }
+    jx_status st = jx__cg_host_jit(m->opt_level, &jit, &l->rt);
+    if (st != JX_OK) {
+        free(l->fns);
+        free(l);
+        LLVMDisposeMemoryBuffer(obj);
+        return st;
+    }
+    memcpy(l->key, key, sizeof l->key);
+    l->refs = 1;
+    l->n = m->nkernels;
+    m->code = l; /* freed with m from here on, whatever happens */
+    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(jit, l->rt, obj);
+    if (err) return jx__cg_llvm_fail(err, "adding the kernels to the JIT");
+    for (int i = 0; i < m->nkernels; i++) {
+        LLVMOrcExecutorAddress addr = 0;
+        const jx__kernel *k = m->kernels[i];
+        if (k->twin) {
+            l->fns[i] = l->fns[k->twin - 1];
+            continue;
+        }
+        err = LLVMOrcLLJITLookup(jit, &addr, k->name);
+        if (err) return jx__cg_llvm_fail(err, "linking the kernels");
+        l->fns[i] = (void *)(uintptr_t)addr;
+    }
+    l->next = loaded_list;
+    loaded_list = l;
+    return JX_OK;
+}
+
+static loaded *find_loaded(const uint64_t key[2], int n) {
+    for (loaded *l = loaded_list; l; l = l->next)
+        if (l->key[0] == key[0] && l->key[1] == key[1] && l->n == n) return l;
+    return NULL;
+}
+
+/* The object of m from the disk cache, or NULL. */
+static LLVMMemoryBufferRef disk_load(jx__cpu_module *m, const uint64_t key[2], const char *header) {
+    void *bytes = NULL;
+    size_t size = 0;
+    if (!m->cache_dir || (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) ||
+        !jx__objcache_load(m->cache_dir, key, header, &bytes, &size))
+        return NULL;
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, size, "jx_kernels.o");
+    free(bytes);
+    if (buf) atomic_fetch_add(&disk_hits, 1);
+    return buf;
+}
+
+/* Stores the object in the disk cache; a failure costs a warning (once), never the compile. */
+static void disk_store(jx__cpu_module *m, const uint64_t key[2], const char *header, LLVMMemoryBufferRef obj) {
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    if (!m->cache_dir) return;
+    if (jx__objcache_store(m->cache_dir, key, header, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj)) == 0)
+        atomic_fetch_add(&disk_stores, 1);
+    else if (!atomic_flag_test_and_set(&warned))
+        fprintf(stderr, "jx: warning: cannot write the jit cache in %s (%s); compiling without it\n", m->cache_dir,
+                strerror(errno));
+}
+
+static jx_status compile_locked(jx__cpu_module *m, const uint64_t key[2], const char *header) {
+    jx_status st;
+    loaded *l = find_loaded(key, m->nkernels);
+    if (l) {
+        l->refs++;
+        m->code = l;
+        return JX_OK;
+    }
+    LLVMMemoryBufferRef obj = disk_load(m, key, header);
+    if (!obj) {
+        st = optimise(m);
+        if (st == JX_OK) dump(m);
+        if (st == JX_OK) st = emit(m, &obj);
+        if (st != JX_OK) return st;
+        disk_store(m, key, header, obj);
+        int own = 0;
+        for (int i = 0; i < m->nkernels; i++) own += !m->kernels[i]->twin;
+        atomic_fetch_add(&kernels_compiled, own);
+    }
+    return link(m, key, obj);
+}
+
 jx_status jx__cpu_module_compile(jx__cpu_module *m) {
     if (m->compiled) return JX_OK;
+    uint64_t key[2];
+    char header[4096];
+    jx_status st = content_key(m, key, header, sizeof header); /* the module's own context: no lock */
     jx__cg_host_lock();
-    jx_status st = optimise(m);
-    if (st == JX_OK) {
-        dump(m);
-        st = add_to_jit(m);
-    }
+    if (st == JX_OK) st = compile_locked(m, key, header);
+    m->compiled = true;
+    if (st == JX_OK)
+        for (int i = 0; i < m->nkernels; i++)
+            m->kernels[i]->fn = (void (*)(void *const *, int64_t, int64_t))(uintptr_t)m->code->fns[i];
     jx__cg_host_unlock();
-    if (st == JX_OK) atomic_fetch_add(&kernels_compiled, m->nkernels);
+    LLVMDisposeModule(m->mod); /* the JIT links objects: the IR is no longer needed */
+    m->mod = NULL;
+    for (int i = 0; i < m->nkernels; i++) {
+        LLVMDisposeMessage(m->kernels[i]->text);
+        m->kernels[i]->text = NULL;
+    }
     return st;
+}
+
+jx_status jx__cpu_module_set_cache_dir(jx__cpu_module *m, const char *dir) {
+    free(m->cache_dir);
+    m->cache_dir = NULL;
+    if (!dir || !*dir) return JX_OK;
+    size_t n = strlen(dir) + 1;
+    if (!(m->cache_dir = malloc(n))) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    memcpy(m->cache_dir, dir, n);
+    return JX_OK;
+}
+
+void jx__cpu_objcache_stats(int64_t *hits, int64_t *stores) {
+    *hits = (int64_t)atomic_load(&disk_hits);
+    *stores = (int64_t)atomic_load(&disk_stores);
+}
+
+/* Drops m's reference to its code; the last one removes it from the JIT. Under the lock. */
+static void unload(loaded *l) {
+    if (--l->refs > 0) return;
+    loaded **p = &loaded_list;
+    while (*p && *p != l) p = &(*p)->next;
+    if (*p) *p = l->next;
+    jx__cg_host_release(l->rt);
+    free(l->fns);
+    free(l);
 }
 
 void jx__cpu_module_free(jx__cpu_module *m) {
     if (!m) return;
-    if (m->rt) jx__cg_host_release(m->rt);
+    if (m->code) {
+        jx__cg_host_lock();
+        unload(m->code);
+        jx__cg_host_unlock();
+    }
+    free(m->cache_dir);
     if (m->mod) LLVMDisposeModule(m->mod);
     if (m->tsc) LLVMOrcDisposeThreadSafeContext(m->tsc);
     for (int i = 0; i < m->nkernels; i++) {
+        LLVMDisposeMessage(m->kernels[i]->text);
         free(m->kernels[i]->identity_in);
         free(m->kernels[i]->esize);
         free(m->kernels[i]);

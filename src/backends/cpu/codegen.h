@@ -19,7 +19,7 @@
 #include "../../jit/jit.h"
 
 struct jx__kernel {
-    char name[40];                              /* jx_k<module id>_<index> */
+    char name[64];                              /* jx_<module content key>_<index> */
     int64_t size;                               /* the flat iteration count */
     void (*fn)(void *const *bufs, int64_t begin, int64_t end);
     int nin, nout;
@@ -27,6 +27,10 @@ struct jx__kernel {
     uint8_t *esize;                             /* element bytes of each input then output */
     bool no_col_tiles;                          /* set by a GPU target before emitting: no
                                                  * column-reduction stack tiles */
+    int twin;                                   /* CPU: 1 + the index of an earlier kernel of
+                                                 * the module with the same code, which this
+                                                 * one runs; 0: its own code */
+    char *text;                                 /* CPU: its IR (named jx_twin) until compiled */
 };
 
 /* An index into a value of shape `shape`: every dim and the row-major offset, as i64
@@ -164,8 +168,11 @@ void jx__cg_host_unlock(void);
  * first use, and a new resource tracker in its main JITDylib to add one module's code
  * under. Release the tracker with jx__cg_host_release. */
 jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTrackerRef *rt);
-/* Frees the code added under rt and the tracker (takes the lock). */
+/* Under the lock: frees the code added under rt and the tracker. */
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt);
+/* Under the lock: a target machine like the JIT's of level opt_level (0-3), to emit
+ * object files that the JIT then links; NULL with jx__fail set. */
+LLVMTargetMachineRef jx__cg_host_emit_tm(int opt_level);
 /* Turns an LLVM error into jx's error "<what>: <message>" (consumes it). */
 jx_status jx__cg_llvm_fail(LLVMErrorRef err, const char *what);
 

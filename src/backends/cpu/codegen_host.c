@@ -26,6 +26,7 @@ static jx__cg_host host;
 static bool host_ok, host_gone;
 static char host_err[256];
 static LLVMOrcLLJITRef jits[4]; /* per code generation level, made on first use */
+static LLVMTargetMachineRef emit_tms[4]; /* the same machines, for emitting objects */
 static long live_trackers;      /* trackers handed out and not yet released */
 static unsigned long long next_id;
 
@@ -138,15 +139,20 @@ jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTr
     return JX_OK;
 }
 
+LLVMTargetMachineRef jx__cg_host_emit_tm(int opt_level) {
+    int level = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
+    if (!emit_tms[level] && !(emit_tms[level] = host_machine(level)))
+        jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", host_err);
+    return emit_tms[level];
+}
+
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt) {
-    pthread_mutex_lock(&host_mu);
     if (!host_gone) {
         LLVMErrorRef err = LLVMOrcResourceTrackerRemove(rt);
         if (err) LLVMConsumeError(err);
         LLVMOrcReleaseResourceTracker(rt);
         live_trackers--;
     }
-    pthread_mutex_unlock(&host_mu);
 }
 
 /* At exit: dispose of everything when no module holds code any more. */
@@ -159,6 +165,8 @@ __attribute__((destructor)) static void host_at_exit(void) {
                 if (err) LLVMConsumeError(err);
                 jits[l] = NULL;
             }
+        for (int l = 0; l < 4; l++)
+            if (emit_tms[l]) LLVMDisposeTargetMachine(emit_tms[l]), emit_tms[l] = NULL;
         LLVMDisposeTargetMachine(host.tm);
         LLVMDisposeMessage(host.cpu);
         LLVMDisposeMessage(host.features);

@@ -179,18 +179,26 @@ void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, i
     pthread_mutex_unlock(&p->run);
 }
 
-int jx__default_threads(void) {
-    static atomic_flag warned = ATOMIC_FLAG_INIT;
+/* The default is found once per process (sysconf alone cost ~3.5 us, half of a cache
+ * hit of a small function); JX_NUM_THREADS is read then too, like every jit switch. */
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static int default_n;
+
+static void default_init(void) {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     int cores = c >= 1 ? (c > 256 ? 256 : (int)c) : 1;
+    default_n = cores;
     const char *e = getenv("JX_NUM_THREADS");
     if (e && *e) {
         char *end;
         long v = strtol(e, &end, 10);
-        if (v >= 1 && v <= 256 && *end == 0) return (int)v;
-        if (!atomic_flag_test_and_set(&warned))
-            fprintf(stderr, "jx: warning: JX_NUM_THREADS=%s is not a whole number from 1 to 256; "
-                    "using %d (the online cores)\n", e, cores);
+        if (v >= 1 && v <= 256 && *end == 0) default_n = (int)v;
+        else fprintf(stderr, "jx: warning: JX_NUM_THREADS=%s is not a whole number from 1 to 256; "
+                     "using %d (the online cores)\n", e, cores);
     }
-    return cores;
+}
+
+int jx__default_threads(void) {
+    pthread_once(&default_once, default_init);
+    return default_n;
 }
