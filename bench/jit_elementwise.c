@@ -4,9 +4,13 @@
  * directly on one thread, as that kernel on the thread pool, and through jx_jit (when
  * the executor can compile it); each is printed as a ratio to one memcpy pass. Then
  * the column sum (reduce_sum over axis 0, the bias gradient) of f32[128,512] and
- * f32[4096,4096] as one kernel on one thread.
+ * f32[4096,4096] as one kernel on one thread. Last, through jx_jit on the default pool,
+ * each as a ratio to memcpy (the goals of issue 12: the transcendental chain within 1.5x,
+ * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
+ * softmax over the last axis of f32[4096,4096] and layer norm over its rows.
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
+#include <jx/nn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,13 @@ static void run_exec(void *arg) {
     jx_array_release(out);
 }
 
+static void run_exec1(void *arg) {
+    struct run *r = arg;
+    jx_array *out = NULL;
+    if (jx_exec_run(r->x, 1, r->in, 1, &out) != JX_OK) fprintf(stderr, "%s\n", jx_errmsg());
+    jx_array_release(out);
+}
+
 static void b_colsum(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     out[0] = jx_reduce_sum_at(JX_HERE, in[0], JX_INTS(0));
@@ -74,6 +85,36 @@ static void bench_colsum(int reps, int64_t rows, int64_t cols) {
     jx_array_release(out);
     jx__cpu_module_free(m);
     jx__fusion_free(fu);
+    jx_fn_release(r.f);
+    jx_array_release(r.in[0]);
+}
+
+static void b_transcendental(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_logistic(jx_log1p(jx_tanh(jx_exp(in[0]))));
+}
+static void b_softmax(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_softmax(in[0], -1);
+}
+static void b_layer_norm(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_nn_layer_norm(in[0], JX_NONE, JX_NONE, 1e-5);
+}
+
+/* body on one f32 input of shape sh (filled with 0.5) through jx_jit, printed as a
+ * ratio to tc, the memcpy time of the same bytes. */
+static void bench_jitted(int reps, const char *what, jx_body body, jx_ints sh, double tc) {
+    jx_aval av = jx_aval_make(JX_F32, sh);
+    struct run r = {.f = jx_trace(what, body, NULL, 1, &av, 1), .in = {jx_array_full(JX_F32, sh, 0.5)}};
+    r.x = r.f ? jx_jit(r.f, JX_DEVICE_CPU, NULL) : NULL;
+    if (r.x) {
+        double tx = bench_best(reps, run_exec1, &r);
+        printf("jx_jit   %-36s %8.2f ms = %5.2fx memcpy\n", what, tx * 1e3, tx / tc);
+    } else {
+        printf("jx_jit   %s not available: %s\n", what, jx_errmsg());
+    }
+    jx_exec_release(r.x);
     jx_fn_release(r.f);
     jx_array_release(r.in[0]);
 }
@@ -116,6 +157,10 @@ int main(int argc, char **argv) {
     }
     bench_colsum(reps, 128, 512);
     bench_colsum(reps, 4096, 4096);
+    printf("(jx_jit below: %d threads; memcpy of 64 MiB as above)\n", jx__default_threads());
+    bench_jitted(reps, "exp tanh log1p logistic, 16M f32", b_transcendental, JX_INTS(ELEMS), tc);
+    bench_jitted(reps, "softmax f32[4096,4096]", b_softmax, JX_INTS(4096, 4096), tc);
+    bench_jitted(reps, "layer norm f32[4096,4096]", b_layer_norm, JX_INTS(4096, 4096), tc);
     jx_exec_release(r.x);
     jx_array_release(out);
     jx__cpu_module_free(m);

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "../src/jit/jit.h"
-#include "bench_util.h"
+#include "step_util.h"
 
-enum { PIXELS = 784, HIDDEN = 512, CLASSES = 10, NPARAMS = 6, WARMUP = 20 };
+enum { PIXELS = 784, HIDDEN = 512, CLASSES = 10, NPARAMS = 6 };
 static const int64_t sizes[4] = {PIXELS, HIDDEN, HIDDEN, CLASSES};
 static const double LR = 0.1;
 
@@ -63,63 +63,21 @@ static void avals(jx_aval *av, int64_t batch) {
     av[NPARAMS + 1] = JX_AVAL(JX_F32, batch, CLASSES);
 }
 
-/* ------------------------------------------------------------------ data */
-
-/* A uniform draw in [0, 1) from a 64-bit LCG (the values do not matter for timing). */
-static float uniform(uint64_t *s) {
-    *s = *s * 6364136223846793005u + 1442695040888963407u;
-    return (float)(*s >> 40) / 16777216.0f;
-}
-
-/* An f32 array of aval av filled with scale * (uniform - shift). NULL on OOM. */
-static jx_array *filled(jx_aval av, float scale, float shift, uint64_t *seed) {
-    jx_array *a = jx_array_zeros(JX_F32, (jx_ints){av.shape, av.rank});
-    if (!a) return NULL;
-    float *d = jx_array_data_mut(a);
-    for (int64_t i = 0; i < jx_array_size(a); i++) d[i] = scale * (uniform(seed) - shift);
-    return a;
-}
+/* ------------------------------------------------------------------ data and timing */
 
 /* in[0..NPARAMS+1]: parameters ~ U(-0.01, 0.01), pixels in [0, 1), one-hot labels. */
 static int make_inputs(jx_array **in, const jx_aval *av) {
     uint64_t seed = 42;
     for (int i = 0; i < NPARAMS; i++)
-        if (!(in[i] = filled(av[i], 0.02f, 0.5f, &seed))) return -1;
-    if (!(in[NPARAMS] = filled(av[NPARAMS], 1.0f, 0.0f, &seed))) return -1;
-    if (!(in[NPARAMS + 1] = jx_array_zeros(JX_F32, (jx_ints){av[NPARAMS + 1].shape, 2})))
-        return -1;
-    float *y = jx_array_data_mut(in[NPARAMS + 1]);
-    for (int64_t b = 0; b < av[NPARAMS].shape[0]; b++)
-        y[b * CLASSES + (int64_t)(uniform(&seed) * CLASSES) % CLASSES] = 1.0f;
+        if (!(in[i] = step_filled(av[i], 0.02f, 0.5f, &seed))) return -1;
+    if (!(in[NPARAMS] = step_filled(av[NPARAMS], 1.0f, 0.0f, &seed))) return -1;
+    if (!(in[NPARAMS + 1] = step_onehot(av[NPARAMS].shape[0], CLASSES, &seed))) return -1;
     return 0;
 }
 
-/* ------------------------------------------------------------------ timing */
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Runs x `warmup + n` times on in[] (the first NPARAMS replaced by the outputs when
- * `donating`); t[0..n) gets the times of the last n runs, sorted. 0, or -1 on failure. */
+/* Runs x on in[] (the first NPARAMS replaced by the outputs when `donating`). */
 static int time_runs(jx_exec *x, jx_array **in, int nout, bool donating, int n, double *t) {
-    jx_array *out[NPARAMS + 1];
-    for (int r = 0; r < WARMUP + n; r++) {
-        double t0 = bench_now();
-        if (jx_exec_run(x, NPARAMS + (donating ? 2 : 1), in, nout, out) != JX_OK) return -1;
-        if (r >= WARMUP) t[r - WARMUP] = bench_now() - t0;
-        for (int i = 0; i < nout; i++) {
-            if (donating && i < NPARAMS) {
-                jx_array_release(in[i]);
-                in[i] = out[i];
-            } else {
-                jx_array_release(out[i]);
-            }
-        }
-    }
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return 0;
+    return step_time_runs(x, in, NPARAMS + (donating ? 2 : 1), nout, donating ? NPARAMS : 0, n, t);
 }
 
 int main(int argc, char **argv) {

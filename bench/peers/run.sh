@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# run.sh: the MNIST MLP training step (bench/mlp_step.c) in jx, JAX and PyTorch on this CPU
+# run.sh: the MNIST MLP training step (bench/mlp_step.c), or with WORKLOAD=cnn the CNN step
+# (bench/cnn_step.c), in jx, JAX and PyTorch on this CPU
 # with the same thread count, then one table of their figures and the ratios jx/JAX and
 # jx/torch (below 1: jx is faster). Builds nothing: build bench_mlp_step first. A peer
 # that is not installed is skipped with a message.
 #
 #   usage: bench/peers/run.sh [build-dir]        (default: $BUILD, else ./build)
-#   env:   THREADS (default JX_NUM_THREADS, else every core), STEPS (200), BATCH (128),
+#   env:   WORKLOAD (mlp or cnn: bench_<w>_step, <w>_step_jax.py, <w>_step_torch.py),
+#          THREADS (default JX_NUM_THREADS, else every core), STEPS (200), BATCH (128),
 #          JAX_PYTHON / TORCH_PYTHON (default: the first of /tmp/venv-jax/bin/python,
 #          python3, /usr/bin/python3 that imports jax / torch)
 #
@@ -20,6 +22,7 @@ build=${1:-${BUILD:-$root/build}}
 ncpu=$(nproc)
 threads=${THREADS:-${JX_NUM_THREADS:-$ncpu}}
 steps=${STEPS:-200}
+workload=${WORKLOAD:-mlp}
 batch=${BATCH:-128}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -30,7 +33,7 @@ export JX_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 if [ "$threads" -eq 1 ]; then
     export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_multi_thread_eigen=false"
 fi
-echo "threads $threads (of $ncpu cores), steps $steps, batch $batch${pin:+, pinned: ${pin[*]}}"
+echo "$workload step: threads $threads (of $ncpu cores), steps $steps, batch $batch${pin:+, pinned: ${pin[*]}}"
 
 # The first python among the arguments that can import module $1; empty if none.
 find_python() {
@@ -44,16 +47,16 @@ find_python() {
     done
 }
 
-bin=$build/bench/bench_mlp_step
+bin=$build/bench/bench_${workload}_step
 if [ -x "$bin" ]; then
-    "${pin[@]}" "$bin" "$steps" "$batch" >"$out/jx" || echo "jx: bench_mlp_step failed"
+    "${pin[@]}" "$bin" "$steps" "$batch" >"$out/jx" || echo "jx: $(basename "$bin") failed"
 else
-    echo "jx: $bin not found; build it: cmake --build $build --target bench_mlp_step"
+    echo "jx: $bin not found; build it: cmake --build $build --target bench_${workload}_step"
 fi
 
 jaxpy=$(find_python jax "${JAX_PYTHON:-}" /tmp/venv-jax/bin/python python3 /usr/bin/python3)
 if [ -n "$jaxpy" ]; then
-    "${pin[@]}" "$jaxpy" "$here/mlp_step_jax.py" "$steps" "$batch" >"$out/jax" 2>"$out/jax.err" \
+    "${pin[@]}" "$jaxpy" "$here/${workload}_step_jax.py" "$steps" "$batch" >"$out/jax" 2>"$out/jax.err" \
         || { echo "jax: failed:"; tail -n 5 "$out/jax.err"; }
 else
     echo "jax: not installed (pip install jax, or set JAX_PYTHON); skipped"
@@ -61,7 +64,7 @@ fi
 
 torchpy=$(find_python torch "${TORCH_PYTHON:-}" python3 /usr/bin/python3)
 if [ -n "$torchpy" ]; then
-    "${pin[@]}" "$torchpy" "$here/mlp_step_torch.py" "$steps" "$batch" "$threads" \
+    "${pin[@]}" "$torchpy" "$here/${workload}_step_torch.py" "$steps" "$batch" "$threads" \
         >"$out/torch" 2>"$out/torch.err" || { echo "torch: failed:"; tail -n 5 "$out/torch.err"; }
 else
     echo "torch: not installed (apt-get install python3-torch, or set TORCH_PYTHON); skipped"

@@ -12,6 +12,7 @@ static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static unsigned dump_flags;
 static bool debug_nans;
 static bool fuse_enabled = true;
+static bool dnnl_enabled = true;
 static char dump_dir[1024];
 static char cache_dir[1024]; /* "" for none */
 static atomic_int dump_seq;
@@ -59,6 +60,7 @@ static void read_env(void) {
     dump_flags = parse_dump(getenv("JX_DUMP"));
     debug_nans = env_bool("JX_DEBUG_NANS", false);
     fuse_enabled = env_bool("JX_JIT_FUSE", true);
+    dnnl_enabled = env_bool("JX_JIT_DNNL", true);
     const char *d = getenv("JX_DUMP_DIR");
     if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
     /* JX_JIT_CACHE_DIR: a directory, or ""/0/off/no/false for none; unset: the user's
@@ -90,6 +92,11 @@ bool jx__debug_nans(void) {
 bool jx__jit_fuse_enabled(void) {
     pthread_once(&env_once, read_env);
     return fuse_enabled;
+}
+
+bool jx__jit_dnnl_enabled(void) {
+    pthread_once(&env_once, read_env);
+    return dnnl_enabled;
 }
 
 /* A file name's extension for a dump kind. */

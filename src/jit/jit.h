@@ -149,6 +149,7 @@ jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const v
  *   JX_DUMP_DIR=dir   write the dumps to files there instead of stderr
  *   JX_DEBUG_NANS=1   check every step's float outputs; name the first NaN's primitive and line
  *   JX_JIT_FUSE=0     no fusion: one group per equation
+ *   JX_JIT_DNNL=0     convolutions stay on im2col + GEMM instead of oneDNN (to compare)
  *   JX_NUM_THREADS=n  default worker count
  * A value that means nothing (JX_NUM_THREADS=abc, an unknown JX_DUMP key, JX_DEBUG_NANS=maybe)
  * gets one "jx: warning: ..." line on stderr and the default, never silence. */
@@ -162,6 +163,7 @@ enum {
 };
 unsigned jx__dump_flags(void);
 bool jx__debug_nans(void);
+bool jx__jit_dnnl_enabled(void);
 /* A stream for dump `what` of executable `name` (stderr, or a file in JX_DUMP_DIR);
  * close it with jx__dump_close. */
 FILE *jx__dump_open(const char *name, const char *what);

@@ -24,6 +24,7 @@ typedef struct {
     int64_t axes[4];
     int naxes;
     bool prod, square; /* reduce_prod instead of reduce_sum; x * x fused as the operand */
+    bool row;          /* the (C) result reshaped to (1, 1, C), as batch norm's statistics */
 } red_spec;
 
 static void body_red(jx_val *out, const jx_val *in, void *u) {
@@ -31,6 +32,7 @@ static void body_red(jx_val *out, const jx_val *in, void *u) {
     jx_val x = s->square ? jx_mul(in[0], in[0]) : in[0];
     jx_ints axes = s->naxes ? (jx_ints){s->axes, s->naxes} : JX_NOINTS;
     out[0] = s->prod ? jx_reduce_prod(x, axes) : jx_reduce_sum(x, axes);
+    if (s->row) out[0] = jx_reshape(out[0], JX_INTS(1, 1, jx_dim(out[0], -1)));
 }
 
 /* The documented order over n values v (double arithmetic rounded to f32 when f32). */
@@ -118,7 +120,7 @@ static void test_long_sum_accuracy(void) {
         c = (s - exact) - y, exact = s;
     }
     jx_array *a = jx_array_new(JX_F32, JX_INTS(N), x);
-    red_spec s = {{0}, 0, false, false};
+    red_spec s = {{0}, 0, false, false, false};
     jx_aval av = JX_AVAL(JX_F32, N);
     jx_fn *f = jx_trace("sum", body_red, &s, 1, &av, 1);
     jx_array *y = NULL;
@@ -132,24 +134,28 @@ static void test_long_sum_accuracy(void) {
 }
 
 static void test_order_one_axis(void) {
-    check_order(JX_F32, JX_INTS(3, 1000), (red_spec){{1}, 1, false, false});
-    check_order(JX_F64, JX_INTS(2, 129), (red_spec){{1}, 1, false, true});
-    check_order(JX_F32, JX_INTS(40000), (red_spec){{0}, 1, false, true});
+    check_order(JX_F32, JX_INTS(3, 1000), (red_spec){{1}, 1, false, false, false});
+    check_order(JX_F64, JX_INTS(2, 129), (red_spec){{1}, 1, false, true, false});
+    check_order(JX_F32, JX_INTS(40000), (red_spec){{0}, 1, false, true, false});
 }
 
 static void test_order_several_axes(void) {
-    check_order(JX_F32, JX_INTS(40, 3, 50), (red_spec){{0, 2}, 2, false, false});
-    check_order(JX_F64, JX_INTS(7, 11, 13), (red_spec){{0}, 0, false, false});
+    check_order(JX_F32, JX_INTS(40, 3, 50), (red_spec){{0, 2}, 2, false, false, false});
+    check_order(JX_F64, JX_INTS(7, 11, 13), (red_spec){{0}, 0, false, false, false});
 }
 
-static void test_order_leading_axes(void) { /* column sums: the jit's tiled path below a block */
-    check_order(JX_F32, JX_INTS(3000, 5), (red_spec){{0}, 1, false, true});
-    check_order(JX_F32, JX_INTS(100, 6), (red_spec){{0}, 1, false, false});
+static void test_order_leading_axes(void) { /* column sums: the jit's tiled path, blocked or not */
+    check_order(JX_F32, JX_INTS(3000, 5), (red_spec){{0}, 1, false, true, false});
+    check_order(JX_F32, JX_INTS(100, 6), (red_spec){{0}, 1, false, false, false});
+    /* batch norm's statistics: N*H*W rows of C, reshaped to (1, 1, C) or not */
+    check_order(JX_F32, JX_INTS(9, 70, 33), (red_spec){{0, 1}, 2, false, true, true});
+    check_order(JX_F64, JX_INTS(40, 25, 3), (red_spec){{0, 1}, 2, false, false, false});
+    check_order(JX_F32, JX_INTS(300, 4), (red_spec){{0}, 1, true, false, true});
 }
 
 static void test_order_products(void) {
-    check_order(JX_F32, JX_INTS(5, 700), (red_spec){{1}, 1, true, false});
-    check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false});
+    check_order(JX_F32, JX_INTS(5, 700), (red_spec){{1}, 1, true, false, false});
+    check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false, false});
 }
 
 int main(void) {

@@ -23,6 +23,17 @@ void jx__cpu_blas_single(void);
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                   int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc);
 
+/* conv_general_dilated e on oneDNN's primitives (conv_dnnl.c): true when done, false when
+ * oneDNN does not take this conv (or is not built in) and y is untouched or to be
+ * overwritten by the GEMM path. Bit-identical across pool sizes. */
+bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                   const jx_aval *oav, void *out);
+/* Whether jx was built with oneDNN (JX_HAVE_DNNL). */
+bool jx__dnnl_built(void);
+/* The im2col + GEMM path of jx__cpu_conv alone (conv.c), for comparisons in tests. */
+jx_status jx__cpu_conv_gemm(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                            const jx_aval *oav, void *out);
+
 /* How a dot_general maps onto a batched GEMM (also used by the CUDA backend's cuBLAS
  * calls): nb batches of (m, k) . (k, n); an operand already in GEMM order is used in
  * place, transposed (ta/tb) or not; any other needs a copy in lperm/rperm order. */

@@ -227,7 +227,11 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     bool arg = e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN;
     bool red[JX_MAX_RANK];
     red_dims(e, red);
-    for (int c = 0; c < cg->ncol && I == cg->root; c++)
+    /* at the written element: the root index, or its last dim alone (row_of) */
+    const jx__cg_idx *R = cg->root;
+    bool at_root = I == R || (R && I->rank == 1 && R->rank >= 2 && I->dim[0] == R->dim[R->rank - 1]);
+    for (int d = 0; at_root && I != R && d < R->rank - 1; d++) at_root = R->shape[d] == 1;
+    for (int c = 0; c < cg->ncol && at_root; c++)
         if (&cg->f->eqns[cg->col_eqn[c]] == e)
             return col_load(cg, c, t, LLVMBuildSub(cg->b, I->dim[I->rank - 1], cg->col_j0, ""));
     if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
@@ -338,6 +342,9 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
 /* Elements of an output row per tile: rows up to 4096 are read as one stream (the best
  * of 512-4096 for f32[4096,4096]); at most 32 KiB of stack per column reduction. */
 enum { COL_TILE = 4096 };
+/* The most stack a blocked column reduction's partial sums take (16 levels of f32 tiles:
+ * 2^15 blocks, 4M values per column). */
+enum { COL_STACK = 16 * COL_TILE * 4 };
 
 /* Pointer to column reduction c's accumulator at tile position at. */
 static LLVMValueRef col_ptr(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at) {
@@ -353,8 +360,18 @@ static bool same_shape(const jx_aval *a, const jx_aval *b) {
     return a->rank == b->rank && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank);
 }
 
+/* Whether a is space's last dim alone, space being (1, ..., 1, C) and a (C): a
+ * reduction's result reshaped as batch norm's statistics are, read at the written
+ * element through the reshape. */
+static bool row_of(const jx_aval *space, const jx_aval *a) {
+    if (a->rank != 1 || space->rank < 2 || a->shape[0] != space->shape[space->rank - 1]) return false;
+    for (int d = 0; d < space->rank - 1; d++)
+        if (space->shape[d] != 1) return false;
+    return true;
+}
+
 /* Whether eqn k is a reduction that can be accumulated by columns in space: sum, prod,
- * max or min, of the space's shape, keeping its operand's last axis. */
+ * max or min, of the space's shape (or its row_of), keeping its operand's last axis. */
 static bool col_reduction(const jx__cg *cg, int32_t k, const jx_aval *space) {
     const jx__eqn *e = &cg->f->eqns[k];
     int p = e->prim;
@@ -365,8 +382,14 @@ static bool col_reduction(const jx__cg *cg, int32_t k, const jx_aval *space) {
     if (xa.dtype == JX_BOOL && (p == JX_PRIM_REDUCE_SUM || p == JX_PRIM_REDUCE_PROD)) return false;
     bool red[JX_MAX_RANK];
     red_dims(e, red);
-    return space->rank >= 1 && xa.rank > space->rank && !red[xa.rank - 1] && !red_blocked(e, &xa, red) &&
-           same_shape(&cg->f->vars[e->out[0]], space);
+    if (red_blocked(e, &xa, red)) { /* its tile-wide stack (emit_col_blocked) stays within COL_STACK */
+        int64_t nblocks = (red_count(&xa, red) + JX__RED_BLOCK - 1) / JX__RED_BLOCK, depth = 1;
+        while (depth < 63 && (INT64_C(1) << depth) <= nblocks) depth++;
+        if (depth * COL_TILE * (int64_t)jx_dtype_size(xa.dtype) > COL_STACK) return false;
+    }
+    const jx_aval *out = &cg->f->vars[e->out[0]];
+    return space->rank >= 1 && xa.rank > out->rank && !red[xa.rank - 1] &&
+           (same_shape(out, space) || row_of(space, out));
 }
 
 /* Finds the column reductions: those reached from the outputs through elementwise
@@ -387,6 +410,11 @@ static void find_col_reductions(jx__cg *cg, const jx_aval *space) {
             if (cg->ncol < JX__CG_MAXCOL && col_reduction(cg, k, space)) cg->col_eqn[cg->ncol++] = k;
             continue;
         }
+        if (e->prim == JX_PRIM_RESHAPE && e->in[0].var >= 0 && row_of(space, &f->vars[e->in[0].var])) {
+            int32_t u = e->in[0].var;
+            if (!seen[u]) seen[u] = true, stack[n++] = u;
+            continue;
+        }
         if (c != JX__UNARY && c != JX__BINARY && c != JX__COMPARE && e->prim != JX_PRIM_SELECT) continue;
         for (int i = 0; i < e->nin; i++) {
             int32_t u = e->in[i].var;
@@ -401,15 +429,110 @@ static void find_col_reductions(jx__cg *cg, const jx_aval *space) {
     }
 }
 
+/* The operand of column reduction e at reduced dims dims[] (the others from outer[]) and
+ * tile position at, folded into the accumulator at p. */
+static void col_fold_at(jx__cg *cg, const jx__eqn *e, const jx_aval *xa, LLVMValueRef *dims, LLVMValueRef j0,
+                        LLVMValueRef at, LLVMValueRef p) {
+    dims[xa->rank - 1] = LLVMBuildAdd(cg->b, j0, at, "");
+    int memo_mark = cg->nmemo;
+    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, xa, dims, NULL));
+    LLVMBuildStore(cg->b, red_fold(cg, e->prim, xa->dtype, LLVMBuildLoad2(cg->b, jx__cg_type(cg, xa->dtype), p, ""), v),
+                   p);
+    cg->nmemo = memo_mark;
+}
+
+/* Row `row` of a tile-wide stack of type sty, position at. */
+static LLVMValueRef stack_ptr(jx__cg *cg, LLVMTypeRef sty, LLVMValueRef stack, LLVMValueRef row, LLVMValueRef at) {
+    LLVMValueRef idx[3] = {jx__cg_i64(cg, 0), row, at};
+    return LLVMBuildInBoundsGEP2(cg->b, sty, stack, idx, 3, "");
+}
+
+/* acc[at] = stack[top - 1][at] op acc[at] over the tile, top decremented (op: e's fold). */
+static void col_pop_fold(jx__cg *cg, const jx__eqn *e, int c, jx_dtype t, LLVMTypeRef sty, LLVMValueRef stack,
+                         LLVMValueRef top, LLVMValueRef cnt, bool fold) {
+    LLVMValueRef tp = LLVMBuildSub(cg->b, LLVMBuildLoad2(cg->b, cg->i64, top, ""), jx__cg_i64(cg, 1), "");
+    LLVMBuildStore(cg->b, tp, top);
+    jx__cg_loop l;
+    LLVMValueRef at = jx__cg_loop_begin(cg, &l, jx__cg_i64(cg, 0), cnt);
+    LLVMTypeRef ty = jx__cg_type(cg, t);
+    LLVMValueRef left = LLVMBuildLoad2(cg->b, ty, stack_ptr(cg, sty, stack, tp, at), "");
+    LLVMValueRef p = col_ptr(cg, c, t, at);
+    LLVMBuildStore(cg->b, fold ? red_fold(cg, e->prim, t, left, LLVMBuildLoad2(cg->b, ty, p, "")) : left, p);
+    jx__cg_loop_end(cg, &l, at);
+}
+
+/* A column reduction of n > JX__RED_BLOCK values per element (a floating sum or product:
+ * batch norm's statistics over N*H*W rows) in emit_blocked's order, for the whole tile at
+ * once: per block the sequential fold along the flat reduced index, each value folded
+ * into every tile position's accumulator (contiguous reads), then the binary-counter
+ * merges on a tile-wide stack as deep as the block count has bits. */
+static void emit_col_blocked(jx__cg *cg, int c, const jx__eqn *e, const jx_aval *xa, const bool *red,
+                             LLVMValueRef *dims, LLVMValueRef j0, LLVMValueRef cnt) {
+    LLVMBuilderRef b = cg->b;
+    jx_dtype t = xa->dtype;
+    LLVMTypeRef ty = jx__cg_type(cg, t);
+    int64_t n = red_count(xa, red), nblocks = (n + JX__RED_BLOCK - 1) / JX__RED_BLOCK;
+    int depth = 1;
+    while (depth < 63 && (INT64_C(1) << depth) <= nblocks) depth++;
+    LLVMTypeRef sty = LLVMArrayType(LLVMArrayType(ty, COL_TILE), (unsigned)depth);
+    LLVMValueRef stack = jx__cg_alloca(cg, sty), top = jx__cg_alloca(cg, cg->i64), bc = jx__cg_alloca(cg, cg->i64);
+    LLVMBuildStore(b, jx__cg_i64(cg, 0), top);
+    jx__cg_loop blk, init, in, tile, push;
+    LLVMValueRef s = jx__cg_loop_begin(cg, &blk, jx__cg_i64(cg, 0), jx__cg_i64(cg, nblocks));
+    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), cnt);
+    LLVMBuildStore(b, red_identity(cg, e->prim, t), col_ptr(cg, c, t, at));
+    jx__cg_loop_end(cg, &init, at);
+    LLVMValueRef from = LLVMBuildMul(b, s, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    LLVMValueRef to = LLVMBuildAdd(b, from, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    to = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, to, jx__cg_i64(cg, n), ""), to, jx__cg_i64(cg, n), "");
+    LLVMValueRef r = jx__cg_loop_begin(cg, &in, from, to), rem = r;
+    for (int d = xa->rank - 1; d >= 0; d--) {
+        if (!red[d]) continue;
+        LLVMValueRef sz = jx__cg_i64(cg, xa->shape[d]);
+        dims[d] = LLVMBuildURem(b, rem, sz, "");
+        rem = LLVMBuildUDiv(b, rem, sz, "");
+    }
+    at = jx__cg_loop_begin(cg, &tile, jx__cg_i64(cg, 0), cnt);
+    col_fold_at(cg, e, xa, dims, j0, at, col_ptr(cg, c, t, at));
+    jx__cg_loop_end(cg, &tile, at);
+    jx__cg_loop_end(cg, &in, r);
+    /* merges: one per trailing zero bit of the block count s + 1 */
+    LLVMBuildStore(b, LLVMBuildAdd(b, s, jx__cg_i64(cg, 1), ""), bc);
+    wloop m;
+    wloop_begin(cg, &m, even_cond, bc);
+    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, true);
+    LLVMBuildStore(b, LLVMBuildLShr(b, LLVMBuildLoad2(b, cg->i64, bc, ""), jx__cg_i64(cg, 1), ""), bc);
+    wloop_end(cg, &m);
+    LLVMValueRef tp = LLVMBuildLoad2(b, cg->i64, top, "");
+    at = jx__cg_loop_begin(cg, &push, jx__cg_i64(cg, 0), cnt);
+    LLVMBuildStore(b, LLVMBuildLoad2(b, ty, col_ptr(cg, c, t, at), ""), stack_ptr(cg, sty, stack, tp, at));
+    jx__cg_loop_end(cg, &push, at);
+    LLVMBuildStore(b, LLVMBuildAdd(b, tp, jx__cg_i64(cg, 1), ""), top);
+    jx__cg_loop_end(cg, &blk, s);
+    /* the stack folded from its top down */
+    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, false);
+    wloop f;
+    wloop_begin(cg, &f, nonempty_cond, top);
+    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, true);
+    wloop_end(cg, &f);
+}
+
 /* Accumulates column reduction c for the tile [j0, j0 + cnt) of the output row whose
  * other dims are outer[]: identities, then for each reduced index (ascending) a loop
- * along the tile folding the operand's element in. */
+ * along the tile folding the operand's element in (blocked: emit_col_blocked). */
 static void emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLVMValueRef j0, LLVMValueRef cnt) {
     const jx__eqn *e = &cg->f->eqns[cg->col_eqn[c]];
     jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
     jx_dtype t = xa.dtype;
     bool red[JX_MAX_RANK];
     red_dims(e, red);
+    if (red_blocked(e, &xa, red)) {
+        LLVMValueRef dims[JX_MAX_RANK] = {0};
+        for (int d = 0, k = 0; d < xa.rank - 1; d++)
+            if (!red[d]) dims[d] = outer[k++];
+        emit_col_blocked(cg, c, e, &xa, red, dims, j0, cnt);
+        return;
+    }
     jx__cg_loop init, tile, loops[JX_MAX_RANK];
     LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), cnt);
     LLVMBuildStore(cg->b, red_identity(cg, e->prim, t), col_ptr(cg, c, t, at));
@@ -425,12 +548,7 @@ static void emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLV
         }
     }
     at = jx__cg_loop_begin(cg, &tile, jx__cg_i64(cg, 0), cnt);
-    dims[xa.rank - 1] = LLVMBuildAdd(cg->b, j0, at, "");
-    int memo_mark = cg->nmemo;
-    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
-    LLVMValueRef p = col_ptr(cg, c, t, at);
-    LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, jx__cg_type(cg, t), p, ""), v), p);
-    cg->nmemo = memo_mark;
+    col_fold_at(cg, e, &xa, dims, j0, at, col_ptr(cg, c, t, at));
     jx__cg_loop_end(cg, &tile, at);
     for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
 }

@@ -1,4 +1,5 @@
-/* conv.c: conv_general_dilated on GEMMs for the CPU backend (im2col). For one batch
+/* conv.c: conv_general_dilated on GEMMs for the CPU backend (im2col), for what oneDNN's
+ * primitives (conv_dnnl.c, tried first) do not take. For one batch
  * element n, group g and a tile of output positions [s0, s1):
  *     y[n, g*Og:(g+1)*Og, s0:s1] (Og, T) = w_g (Og, Cg*K) . col (Cg*K, T)
  * where col holds, for each input channel c of the group and tap (kz, ky, kx), the
@@ -290,6 +291,14 @@ bool jx__cpu_conv_ok(const jx_fn *f, const jx__eqn *e) {
 
 jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                        const jx_aval *oav, void *out) {
+    if (conv_avals_ok(&av[0], &av[1]) && jx_aval_size(oav) > 0 && jx__jit_dnnl_enabled() &&
+        jx__dnnl_conv(p, e, av, in, oav, out))
+        return JX_OK;
+    return jx__cpu_conv_gemm(p, e, av, in, oav, out);
+}
+
+jx_status jx__cpu_conv_gemm(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                            const jx_aval *oav, void *out) {
     if (!conv_avals_ok(&av[0], &av[1]) || !conv_fits_blas(&av[0], &av[1], oav))
         return jx__fail(JX_ERR_UNSUPPORTED, e->loc, "conv_general_dilated", "no GEMM path for %s * %s",
                         jx__avs(&av[0]), jx__avs(&av[1]));

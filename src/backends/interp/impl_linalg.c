@@ -117,20 +117,22 @@ static jx_status impl_conv(const jx__eqn *e, jx_array *const *in, const jx_aval 
 
 /* ------------------------------------------------------------------ windows */
 
-/* A window over every dim of the operand x. */
+/* A window over every dim of the operand x. The kernels go tap by tap (the window's
+ * positions in row-major order) and, for each tap, over every output: per output the
+ * taps arrive in the same order as a window walked on its own, so the results are those
+ * of that walk, at the speed of strided loops (no per-output recursion). */
 typedef struct win_plan {
     int rank;
     int64_t nout;                 /* output (or source) elements */
+    int64_t ntaps;                /* window positions */
     int64_t win[JX_MAX_RANK];     /* window size per dim */
     int64_t out[JX_MAX_RANK];     /* output shape */
     int64_t xstride[JX_MAX_RANK]; /* row-major strides of x */
     int64_t *tab[JX_MAX_RANK];    /* tap_table of each dim */
-    int64_t *offs;                /* room for one window's offsets */
 } win_plan;
 
 static void win_plan_free(win_plan *p) {
     for (int d = 0; d < p->rank; d++) free(p->tab[d]);
-    free(p->offs);
 }
 
 static jx_status win_plan_make(const jx__eqn *e, const jx_aval *x, const jx_aval *y, win_plan *p) {
@@ -140,41 +142,25 @@ static jx_status win_plan_make(const jx__eqn *e, const jx_aval *x, const jx_aval
     if (!get_lists(e, x->rank, 3, keys, l)) return jx_errcode();
     p->rank = x->rank;
     p->nout = jx_aval_size(y);
-    /* A window reads at most min(window, dim) elements of each dim: bounded by x. */
-    int64_t most = 1, stride = 1;
+    p->ntaps = 1;
+    int64_t stride = 1;
     for (int d = x->rank - 1; d >= 0; d--) {
         p->win[d] = l[0].v[d];
         p->out[d] = y->shape[d];
         p->xstride[d] = stride;
         stride *= x->shape[d];
-        most *= p->win[d] < x->shape[d] ? p->win[d] : x->shape[d];
+        p->ntaps *= p->win[d];
     }
     bool ok = true;
     for (int d = 0; d < x->rank; d++) {
         p->tab[d] = jx__conv_tap_table(x->shape[d], 1, l[2].v[d], p->win[d], 1, l[1].v[d], p->out[d]);
         ok = ok && p->tab[d];
     }
-    p->offs = malloc(sizeof *p->offs * (size_t)(most ? most : 1));
-    if (!ok || !p->offs) {
+    if (!ok) {
         win_plan_free(p);
         return oom(e);
     }
     return JX_OK;
-}
-
-/* Appends to offs[n..] the flat offsets into x of the window of output index oi, dims
- * d.. of it, in row-major window order, skipping padding; returns the new count. */
-static int64_t window_offsets(const win_plan *p, const int64_t *oi, int d, int64_t base, int64_t n) {
-    if (d == p->rank) {
-        p->offs[n] = base;
-        return n + 1;
-    }
-    const int64_t *tab = p->tab[d] + oi[d];
-    for (int64_t w = 0; w < p->win[d]; w++) {
-        int64_t i = tab[w * p->out[d]];
-        if (i >= 0) n = window_offsets(p, oi, d + 1, base + i * p->xstride[d], n);
-    }
-    return n;
 }
 
 /* Steps the row-major multi-index oi through shape. */
@@ -185,35 +171,62 @@ static void next_index(int64_t *oi, const int64_t *shape, int rank) {
     }
 }
 
+/* Runs BODY for every output J with OFF, the x offset it reads at tap W (a window
+ * multi-index), or -1 where that is padding: rows of the last dim in a loop of their own. */
+#define FOR_TAP(P, W, J, OFF, BODY)                                                            \
+    do {                                                                                       \
+        int last_ = (P)->rank - 1;                                                             \
+        if (last_ < 0) {                                                                       \
+            int64_t J = 0, OFF = 0;                                                            \
+            BODY;                                                                              \
+            break;                                                                             \
+        }                                                                                      \
+        int64_t oi_[JX_MAX_RANK] = {0}, inner_ = (P)->out[last_], xs_ = (P)->xstride[last_];  \
+        const int64_t *tl_ = (P)->tab[last_] + (W)[last_] * inner_;                            \
+        for (int64_t j0_ = 0; j0_ < (P)->nout; j0_ += inner_, next_index(oi_, (P)->out, last_)) { \
+            int64_t base_ = 0;                                                                 \
+            bool pad_ = false;                                                                 \
+            for (int d_ = 0; d_ < last_ && !pad_; d_++) {                                      \
+                int64_t i_ = (P)->tab[d_][(W)[d_] * (P)->out[d_] + oi_[d_]];                   \
+                pad_ = i_ < 0;                                                                 \
+                base_ += i_ * (P)->xstride[d_];                                                \
+            }                                                                                  \
+            if (pad_) continue;                                                                \
+            for (int64_t o_ = 0; o_ < inner_; o_++) {                                          \
+                int64_t J = j0_ + o_, OFF = tl_[o_] < 0 ? -1 : base_ + tl_[o_] * xs_;          \
+                BODY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
 enum { RW_SUM, RW_MAX, RW_MIN };
 
 /* Sums accumulate in double, as the reference should be the accurate one. */
 #define RW_SUM_KERNEL(T, NAME)                                                                 \
-    static void NAME(const win_plan *p, const T *x, T *y) {                                    \
-        int64_t oi[JX_MAX_RANK] = {0};                                                         \
-        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
-            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
-            double s = 0;                                                                      \
-            for (int64_t i = 0; i < n; i++) s += x[p->offs[i]];                                \
-            y[j] = (T)s;                                                                       \
+    static void NAME(win_plan *p, const T *x, T *y, double *acc) {                             \
+        int64_t w[JX_MAX_RANK] = {0};                                                          \
+        for (int64_t j = 0; j < p->nout; j++) acc[j] = 0;                                      \
+        for (int64_t t = 0; t < p->ntaps; t++, next_index(w, p->win, p->rank)) {               \
+            FOR_TAP(p, w, j, o, if (o >= 0) acc[j] += x[o]);                                   \
         }                                                                                      \
+        for (int64_t j = 0; j < p->nout; j++) y[j] = (T)acc[j];                                \
     }
 RW_SUM_KERNEL(float, rw_sum_f32)
 RW_SUM_KERNEL(double, rw_sum_f64)
 
 /* max/min from the identity; a NaN (v != v, never true for ints) wins and stays. */
 #define RW_EXT_KERNEL(T, NAME)                                                                 \
-    static void NAME(const win_plan *p, const T *x, T *y, int kind, T ident) {                 \
-        int64_t oi[JX_MAX_RANK] = {0};                                                         \
-        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
-            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
-            T acc = ident;                                                                     \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                T v = x[p->offs[i]];                                                           \
-                if (v != v || (kind == RW_MAX ? v > acc : v < acc)) acc = v;                   \
-                if (acc != acc) break;                                                         \
-            }                                                                                  \
-            y[j] = acc;                                                                        \
+    static void NAME(win_plan *p, const T *x, T *y, int kind, T ident) {                       \
+        int64_t w[JX_MAX_RANK] = {0};                                                          \
+        for (int64_t j = 0; j < p->nout; j++) y[j] = ident;                                    \
+        for (int64_t t = 0; t < p->ntaps; t++, next_index(w, p->win, p->rank)) {               \
+            FOR_TAP(p, w, j, o, {                                                              \
+                if (o < 0) continue;                                                           \
+                T v = x[o];                                                                    \
+                T acc = y[j];                                                                  \
+                bool take = acc == acc && (v != v || (kind == RW_MAX ? v > acc : v < acc));    \
+                y[j] = take ? v : acc; /* branch-free: the comparisons are data */             \
+            });                                                                                \
         }                                                                                      \
     }
 RW_EXT_KERNEL(float, rw_ext_f32)
@@ -235,14 +248,20 @@ static jx_status impl_reduce_window(const jx__eqn *e, jx_array *const *in, const
     }
     int kind = e->prim == JX_PRIM_REDUCE_WINDOW_SUM ? RW_SUM : e->prim == JX_PRIM_REDUCE_WINDOW_MAX ? RW_MAX : RW_MIN;
     bool mx = kind == RW_MAX;
+    double *acc = kind == RW_SUM ? malloc(sizeof *acc * (size_t)(p.nout ? p.nout : 1)) : NULL;
+    if (kind == RW_SUM && !acc) {
+        jx_array_release(y);
+        win_plan_free(&p);
+        return oom(e);
+    }
     const void *x = in[0]->data;
     switch (in[0]->aval.dtype) {
     case JX_F32:
-        if (kind == RW_SUM) rw_sum_f32(&p, x, y->data);
+        if (kind == RW_SUM) rw_sum_f32(&p, x, y->data, acc);
         else rw_ext_f32(&p, x, y->data, kind, mx ? -INFINITY : INFINITY);
         break;
     case JX_F64:
-        if (kind == RW_SUM) rw_sum_f64(&p, x, y->data);
+        if (kind == RW_SUM) rw_sum_f64(&p, x, y->data, acc);
         else rw_ext_f64(&p, x, y->data, kind, mx ? -INFINITY : INFINITY);
         break;
     case JX_U8: rw_ext_u8(&p, x, y->data, kind, mx ? 0 : UINT8_MAX); break;
@@ -254,6 +273,7 @@ static jx_status impl_reduce_window(const jx__eqn *e, jx_array *const *in, const
                       jx_dtype_name(in[0]->aval.dtype));
     }
     win_plan_free(&p);
+    free(acc);
     if (st != JX_OK) {
         jx_array_release(y);
         return st;
@@ -262,38 +282,40 @@ static jx_status impl_reduce_window(const jx__eqn *e, jx_array *const *in, const
     return JX_OK;
 }
 
-/* The offset in x of the window's first maximum, over its n offsets (n > 0); a NaN
+/* best[j] = the offset in x of window j's first maximum (-1: wholly padding); a NaN
  * counts as the maximum (the first NaN), as in argmax. Shared by the scatter and the
  * gather so the two stay each other's transpose. */
 #define FIRST_MAX(T, NAME)                                                                     \
-    static int64_t NAME(const win_plan *p, int64_t n, const T *x) {                            \
-        int64_t best = p->offs[0];                                                             \
-        for (int64_t i = 1; i < n && !isnan(x[best]); i++) {                                   \
-            T v = x[p->offs[i]];                                                               \
-            if (v > x[best] || isnan(v)) best = p->offs[i];                                    \
+    static void NAME(win_plan *p, const T *x, int64_t *best, T *bv) {                          \
+        int64_t w[JX_MAX_RANK] = {0};                                                          \
+        for (int64_t j = 0; j < p->nout; j++) best[j] = -1;                                    \
+        for (int64_t t = 0; t < p->ntaps; t++, next_index(w, p->win, p->rank)) {               \
+            FOR_TAP(p, w, j, o, {                                                              \
+                if (o < 0) continue;                                                           \
+                int64_t b = best[j];                                                           \
+                T v = x[o];                                                                    \
+                T m = bv[j];                                                                   \
+                bool take = b < 0 || (m == m && (v > m || v != v)); /* branch-free */          \
+                best[j] = take ? o : b;                                                        \
+                bv[j] = take ? v : m;                                                          \
+            });                                                                                \
         }                                                                                      \
-        return best;                                                                           \
     }
 FIRST_MAX(float, first_max_f32)
 FIRST_MAX(double, first_max_f64)
 
-/* Each window's source element goes to the window's first maximum; windows wholly in
- * padding drop theirs. gather is the transpose: each window reads the tangent at the
- * first maximum; windows wholly in padding give 0. */
+/* Each window's source element goes to the window's first maximum, in window order;
+ * windows wholly in padding drop theirs. gather is the transpose: each window reads the
+ * tangent at the first maximum; windows wholly in padding give 0. */
 #define SAS_KERNELS(T, SFX)                                                                    \
-    static void sas_##SFX(const win_plan *p, const T *src, const T *x, T *y) {                 \
-        int64_t oi[JX_MAX_RANK] = {0};                                                         \
-        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
-            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
-            if (n > 0) y[first_max_##SFX(p, n, x)] += src[j];                                  \
-        }                                                                                      \
+    static void sas_##SFX(win_plan *p, const T *src, const T *x, T *y, int64_t *best) {        \
+        first_max_##SFX(p, x, best, (T *)(best + p->nout));                                    \
+        for (int64_t j = 0; j < p->nout; j++)                                                  \
+            if (best[j] >= 0) y[best[j]] += src[j];                                            \
     }                                                                                          \
-    static void sag_##SFX(const win_plan *p, const T *t, const T *x, T *y) {                   \
-        int64_t oi[JX_MAX_RANK] = {0};                                                         \
-        for (int64_t j = 0; j < p->nout; j++, next_index(oi, p->out, p->rank)) {               \
-            int64_t n = window_offsets(p, oi, 0, 0, 0);                                        \
-            y[j] = n > 0 ? t[first_max_##SFX(p, n, x)] : (T)0;                                 \
-        }                                                                                      \
+    static void sag_##SFX(win_plan *p, const T *t, const T *x, T *y, int64_t *best) {          \
+        first_max_##SFX(p, x, best, (T *)(best + p->nout));                                    \
+        for (int64_t j = 0; j < p->nout; j++) y[j] = best[j] >= 0 ? t[best[j]] : (T)0;         \
     }
 SAS_KERNELS(float, f32)
 SAS_KERNELS(double, f64)
@@ -312,11 +334,19 @@ static jx_status impl_select_and_add(const jx__eqn *e, jx_array *const *in, cons
         win_plan_free(&p);
         return jx_errcode();
     }
+    /* per window: the first maximum's offset, then its value (f32 or f64) */
+    int64_t *best = malloc(2 * sizeof *best * (size_t)(p.nout ? p.nout : 1));
+    if (!best) {
+        jx_array_release(y);
+        win_plan_free(&p);
+        return oom(e);
+    }
     bool f32 = in[1]->aval.dtype == JX_F32;
-    if (scatter && f32) sas_f32(&p, in[0]->data, in[1]->data, y->data);
-    else if (scatter) sas_f64(&p, in[0]->data, in[1]->data, y->data);
-    else if (f32) sag_f32(&p, in[0]->data, in[1]->data, y->data);
-    else sag_f64(&p, in[0]->data, in[1]->data, y->data);
+    if (scatter && f32) sas_f32(&p, in[0]->data, in[1]->data, y->data, best);
+    else if (scatter) sas_f64(&p, in[0]->data, in[1]->data, y->data, best);
+    else if (f32) sag_f32(&p, in[0]->data, in[1]->data, y->data, best);
+    else sag_f64(&p, in[0]->data, in[1]->data, y->data, best);
+    free(best);
     win_plan_free(&p);
     out[0] = y;
     return JX_OK;
