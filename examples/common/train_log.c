@@ -54,10 +54,11 @@ static int write_csv(const train_log *log, const char *path, const char *prog) {
     FILE *f = fopen(tmp, "w");
     int ok = f != NULL;
     if (ok) {
-        fprintf(f, "epoch,train_loss,test_accuracy\n");
-        for (int i = 0; i < log->n; i++)
-            fprintf(f, "%d,%.6f,%.4f\n", (int)log->epoch[i], log->loss[i], log->accuracy[i]);
-        ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+        /* every line checked: a lost line must not replace a good file */
+        ok = fprintf(f, "epoch,train_loss,test_accuracy\n") > 0;
+        for (int i = 0; ok && i < log->n; i++)
+            ok = fprintf(f, "%d,%.6f,%.4f\n", (int)log->epoch[i], log->loss[i], log->accuracy[i]) > 0;
+        ok = ok && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
         ok = (fclose(f) == 0) && ok;
         ok = ok && rename(tmp, path) == 0;
     }
