@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <jx/coco.h>
 #include <jx/nn.h>
 
 #include "../../examples/idx.h"
+#include "fault_files.h"
 #define JX_FAULT_API_ONLY /* this suite's own output is not counted */
 #include "fault.h"
 #include "harness.h"
@@ -411,29 +411,10 @@ int main(void) {
     printf("skipped: allocation-failure injection needs cmake -DJX_FAULT_INJECT=ON\n");
     return 77;
 #endif
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/jx_test_fault_XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (jt_fault_tmpdir(tmpdir, sizeof tmpdir, "jx_test_fault")) return 1;
     snprintf(idx_path, sizeof idx_path, "%s/labels.gz", tmpdir);
-    unsigned char lab[8 + 300] = {0, 0, 8, 1, 0, 0, 1, 44};
-    for (int i = 0; i < 300; i++) lab[8 + i] = (unsigned char)(i * 7 % 10);
-    gzFile gz = gzopen(idx_path, "wb");
-    if (!gz || gzwrite(gz, lab, sizeof lab) != (int)sizeof lab || gzclose(gz) != Z_OK) return 1;
     snprintf(coco_path, sizeof coco_path, "%s/coco.json", tmpdir);
-    static const char coco[] =
-        "{\"images\":[{\"id\":1,\"width\":24,\"height\":20,\"file_name\":\"a.jpg\"}],"
-        "\"categories\":[{\"id\":1,\"name\":\"person\"},{\"id\":3,\"name\":\"car\"}],"
-        "\"annotations\":[{\"id\":1,\"image_id\":1,\"category_id\":1,\"iscrowd\":0,\"area\":40.5,"
-        "\"bbox\":[1,1,9,9],\"segmentation\":[[1,1,10,1.5,9.5,9,2,8]]},"
-        "{\"id\":2,\"image_id\":1,\"category_id\":3,\"iscrowd\":1,\"area\":6,\"bbox\":[0,0,2,3],"
-        "\"segmentation\":{\"size\":[20,24],\"counts\":[3,3,474]}},"
-        "{\"id\":3,\"image_id\":1,\"category_id\":3,\"iscrowd\":0,\"area\":2,\"bbox\":[0,0,2,3],"
-        "\"segmentation\":{\"size\":[20,24],\"counts\":\"52i>\"}}]}";
-    FILE *cf = fopen(coco_path, "w");
-    if (!cf || fputs(coco, cf) < 0 || fclose(cf) != 0) return 1;
+    if (jt_fault_write_idx(idx_path, 300) || jt_fault_write_coco(coco_path)) return 1;
     CU_TestInfo tests[] = {
         {"trace, print and parse", test_trace},
         {"value_and_grad evaluated", test_grad},
