@@ -576,9 +576,11 @@ void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w);
  * Differentiable (JAX's rule). */
 void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r);
 #define jx_qr(...) jx_qr_at(JX_HERE, __VA_ARGS__)
-/* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k) with a's batch
- * dims, or b (m) (one vector for every matrix of a; x (..., m)). Through jx_lu and two
- * triangular solves, differentiable in a and b. */
+/* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k), the batch dims of
+ * a and b broadcast against each other (numpy rules: a (3, 3) and b (4, 3, 2) give x
+ * (4, 3, 2)), or b (m) (one vector for every matrix of a; x (..., m): as in JAX, only a
+ * b of rank 1 is a vector). Through jx_lu and two triangular solves, differentiable in a
+ * and b. */
 jx_val jx_solve_at(jx_loc loc, jx_val a, jx_val b);
 #define jx_solve(...) jx_solve_at(JX_HERE, __VA_ARGS__)
 /* jnp.linalg.inv: the inverse of each matrix of a (..., m, m), solving against I. */

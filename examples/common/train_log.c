@@ -48,16 +48,17 @@ int train_log_read_csv(train_log *log, const char *path, int before) {
 }
 
 /* The CSV to path through a temporary beside it, flushed and renamed: never half a file. */
-static int write_csv(const train_log *log, const char *path, const char *prog) {
+int train_log_write_csv(const train_log *log, const char *path, const char *prog) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     int ok = f != NULL;
     if (ok) {
-        fprintf(f, "epoch,train_loss,test_accuracy\n");
-        for (int i = 0; i < log->n; i++)
-            fprintf(f, "%d,%.6f,%.4f\n", (int)log->epoch[i], log->loss[i], log->accuracy[i]);
-        ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+        /* every line checked: a lost line must not replace a good file */
+        ok = fprintf(f, "epoch,train_loss,test_accuracy\n") > 0;
+        for (int i = 0; ok && i < log->n; i++)
+            ok = fprintf(f, "%d,%.6f,%.4f\n", (int)log->epoch[i], log->loss[i], log->accuracy[i]) > 0;
+        ok = ok && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
         ok = (fclose(f) == 0) && ok;
         ok = ok && rename(tmp, path) == 0;
     }
@@ -72,7 +73,7 @@ static int write_csv(const train_log *log, const char *path, const char *prog) {
 int train_log_write(const train_log *log, const char *out, const char *prog, const char *title) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s_metrics.csv", out, prog);
-    if (write_csv(log, path, prog) != 0) return -1;
+    if (train_log_write_csv(log, path, prog) != 0) return -1;
     if (!jx_plot_available()) {
         static int told;
         if (!told++) fprintf(stderr, "%s: jx was built without cairo: no PNG plots\n", prog);

@@ -32,6 +32,8 @@ int train_log_read_csv(train_log *log, const char *path, int before);
  * a note where jx was built without cairo). Returns 0, or -1 after printing
  * "prog: ..." with the file and the reason. */
 int train_log_write(const train_log *log, const char *out, const char *prog, const char *title);
+/* The CSV part of train_log_write alone, to path. 0, or -1 after printing why. */
+int train_log_write_csv(const train_log *log, const char *path, const char *prog);
 
 void train_log_free(train_log *log);
 

@@ -57,16 +57,18 @@ static const char *path(const parser *p, int drop, char *buf, size_t n) {
     return buf[0] ? buf : "(top)";
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(parser *p, int drop, const char *fmt, ...) {
+/* Records the error at the current path with the given status; returns 0 (stops YAJL). */
+__attribute__((format(printf, 4, 5))) static int fail_as(parser *p, jx_status code, int drop, const char *fmt, ...) {
     char where[256], msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    jx__data_fail(JX_ERR_PARSE, "%s: %s: %s", p->name, path(p, drop, where, sizeof where), msg);
+    jx__data_fail(code, "%s: %s: %s", p->name, path(p, drop, where, sizeof where), msg);
     p->failed = 1;
-    return 0; /* stops YAJL */
+    return 0;
 }
+#define fail(p, ...) fail_as(p, JX_ERR_PARSE, __VA_ARGS__)
 
 int jx__data_reserve(void **buf, size_t *cap, size_t need, size_t elt) {
     if (need <= *cap) return 1;
@@ -78,7 +80,7 @@ int jx__data_reserve(void **buf, size_t *cap, size_t need, size_t elt) {
     return 1;
 }
 #define RESERVE(p, buf, cap, need) \
-    (jx__data_reserve((void **)&(buf), &(cap), (need), sizeof *(buf)) ? 1 : fail((p), 0, "out of memory"))
+    (jx__data_reserve((void **)&(buf), &(cap), (need), sizeof *(buf)) ? 1 : fail_as((p), JX_ERR_NOMEM, 0, "out of memory"))
 
 static frame *top(parser *p) { return &p->st[p->depth - 1]; }
 
@@ -252,7 +254,8 @@ static int on_value(parser *p, int type, const char *s, size_t len, ctx *child) 
             else if (type == T_STR) {
                 jx_rle r;
                 if (jx_rle_from_string(s, len, 0, 0, &r))
-                    return fail(p, 0, "%s", strstr(jx_errmsg(), ": ") ? strstr(jx_errmsg(), ": ") + 2 : jx_errmsg());
+                    return fail_as(p, jx_errcode() == JX_ERR_NOMEM ? JX_ERR_NOMEM : JX_ERR_PARSE, 0, "%s",
+                                   strstr(jx_errmsg(), ": ") ? strstr(jx_errmsg(), ": ") + 2 : jx_errmsg());
                 int ok = RESERVE(p, c->counts, p->cap_cnt, p->n_cnt + r.m);
                 if (ok && r.m) memcpy(c->counts + p->n_cnt, r.counts, r.m * sizeof *r.counts); /* none: counts may be NULL */
                 p->n_cnt += ok ? r.m : 0;

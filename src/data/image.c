@@ -84,6 +84,17 @@ static void png_error_fn(png_structp p, png_const_charp msg) {
 }
 static void png_warn_fn(png_structp p, png_const_charp msg) { (void)p, (void)msg; }
 
+/* libpng's file I/O through jx's own fread and fwrite calls (libpng's built-in ones are out
+ * of reach of the fault build's I/O hooks); a failure becomes libpng's error, naming why. */
+static void png_write_cb(png_structp p, png_bytep data, size_t n) {
+    if (fwrite(data, 1, n, png_get_io_ptr(p)) != n) png_error(p, strerror(errno));
+}
+static void png_flush_cb(png_structp p) { (void)p; }
+static void png_read_cb(png_structp p, png_bytep data, size_t n) {
+    FILE *f = png_get_io_ptr(p);
+    if (fread(data, 1, n, f) != n) png_error(p, ferror(f) ? strerror(errno) : "the file is truncated");
+}
+
 jx_status jx_image_write_png(const char *path, const uint8_t *pixels, int32_t height, int32_t width, int32_t channels) {
     if (height < 1 || width < 1 || (channels != 1 && channels != 3))
         return jx__data_fail(JX_ERR_ARG, "%s: cannot write a PNG of %dx%dx%d", path, height, width, channels);
@@ -101,7 +112,7 @@ jx_status jx_image_write_png(const char *path, const uint8_t *pixels, int32_t he
     png_infop info = png ? png_create_info_struct(png) : NULL;
     int ok = png && info;
     if (ok && setjmp(png_jmpbuf(png)) == 0) {
-        png_init_io(png, f);
+        png_set_write_fn(png, f, png_write_cb, png_flush_cb);
         png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                      channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                      PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -129,7 +140,7 @@ jx_status jx_image_read_png(const char *path, jx_image *out) {
     png_bytep *rows = NULL;
     int ok = png && info;
     if (ok && setjmp(png_jmpbuf(png)) == 0) {
-        png_init_io(png, f);
+        png_set_read_fn(png, f, png_read_cb);
         png_read_info(png, info);
         png_set_expand(png);  /* palettes and low bit depths to 8 bits */
         png_set_strip_16(png);

@@ -325,7 +325,9 @@ jx_status jx__st_read_header(FILE *f, uint64_t file_size, const char *name, jx__
         int over = 0;
         for (int d = 0; d < t->aval.rank; d++) {
             uint64_t s = (uint64_t)t->aval.shape[d];
-            if (s && elems > UINT64_MAX / s) over = 1;
+            /* jx_array's own limit (a running product below INT64_MAX / 16), which a
+             * zero dim after huge ones would otherwise hide (found by fuzz_safetensors) */
+            if (s && elems > (uint64_t)INT64_MAX / 16 / s) over = 1;
             elems *= s;
         }
         char what[160];

@@ -8,6 +8,7 @@
 
 static jx_tree *node(jx_tree_kind kind) {
     jx_tree *t = calloc(1, sizeof *t);
+    if (!t) jx_error_at((jx_loc){NULL, 0}, JX_ERR_NOMEM, "tree", "out of memory");
     if (t) {
         t->kind = kind;
         t->val = JX_NONE;
@@ -113,10 +114,18 @@ static const char *kind_name(jx_tree_kind k) {
     return (unsigned)k < 5 ? names[k] : "?";
 }
 
+/* A NULL tree, child or array given to a setter is most often the result of a
+ * constructor nested in the call that just ran out of memory: its error is kept then,
+ * rather than replaced by "NULL tree". */
+static jx_status null_arg(jx_loc loc, const char *fmt, const char *what) {
+    if (jx_errcode() == JX_ERR_NOMEM || jx_trace_status() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
+    return jx_error_at(loc, JX_ERR_ARG, "tree_set", fmt, what);
+}
+
 jx_status jx_tree_set_at(jx_loc loc, jx_tree *t, const char *path, jx_tree *child) {
     if (!t || !path || !child) {
         jx_tree_free(child);
-        return jx_error_at(loc, JX_ERR_ARG, "tree_set", "NULL %s", !t ? "tree" : !path ? "path" : "child");
+        return null_arg(loc, "NULL %s", !t ? "tree" : !path ? "path" : "child");
     }
     const char *s = path;
     for (;;) {
@@ -164,7 +173,7 @@ jx_status jx_tree_set_at(jx_loc loc, jx_tree *t, const char *path, jx_tree *chil
 }
 
 jx_status jx_tree_set_array_at(jx_loc loc, jx_tree *t, const char *path, jx_array *a) {
-    if (!a) return jx_error_at(loc, JX_ERR_ARG, "tree_set", "NULL array for '%s'", path ? path : "?");
+    if (!a) return null_arg(loc, "NULL array for '%s'", path ? path : "?");
     jx_tree *leaf = jx_tree_array(a);
     if (!leaf) return jx_error_at(loc, JX_ERR_NOMEM, "tree_set", "out of memory");
     return jx_tree_set_at(loc, t, path, leaf);
@@ -285,7 +294,10 @@ static int walk(const jx_tree *t, size_t len, walk_state *w) {
 
 int jx__tree_walk(const jx_tree *t, jx__leaf_visit f, void *user) {
     walk_state *w = malloc(sizeof *w);
-    if (!w) return -1;
+    if (!w) { /* recorded here: the flatten functions' callers learn of it through it */
+        jx_error_at((jx_loc){NULL, 0}, JX_ERR_NOMEM, "tree", "out of memory");
+        return -1;
+    }
     w->f = f, w->user = user, w->index = 0, w->path[0] = 0;
     int r = walk(t, 0, w);
     free(w);

@@ -2,6 +2,8 @@
  * lu, eigh, qr, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
  * symmetrize their input first, as lax.linalg does, so their derivative is that of a
  * symmetric matrix. */
+#include <string.h>
+
 #include "ops_util.h"
 
 /* (x + x^T) / 2 when x is (..., n, n) (else x: the shape rule names the problem). */
@@ -89,18 +91,31 @@ jx_val jx_solve_at(jx_loc loc, jx_val a, jx_val b) {
     if (!square(loc, "solve", a, &aa) || !jx__ops_aval(loc, "solve", b, &ba)) return jx__ops_invalid();
     int r = aa.rank;
     int64_t m = aa.shape[r - 1];
-    bool vec = ba.rank == 1 && ba.shape[0] == m, ok = vec || (ba.rank == r && ba.shape[r - 2] == m);
-    for (int d = 0; ok && !vec && d < r - 2; d++) ok = ba.shape[d] == aa.shape[d];
-    if (!ok)
-        return jx__ops_fail(loc, JX_ERR_SHAPE, "solve", "b %s must be (%lld) or a's batch dims and (%lld, k) (a is %s)",
-                            jx__avs(&ba), (long long)m, (long long)m, jx__avs(&aa));
-    if (!vec) return lu_solve(loc, a, r, b);
-    int64_t shape[JX_MAX_RANK], dim = r - 2; /* a vector b: one column for every matrix of a */
-    for (int d = 0; d < r; d++) shape[d] = aa.shape[d];
-    shape[r - 1] = 1;
-    jx_val col = jx_broadcast_in_dim_at(loc, b, (jx_ints){shape, r}, (jx_ints){&dim, 1});
-    jx_val x = lu_solve(loc, a, r, col);
-    return jx_reshape_at(loc, x, (jx_ints){shape, r - 1});
+    if ((ba.rank == 1 && ba.shape[0] != m) || (ba.rank > 1 && ba.shape[ba.rank - 2] != m) || ba.rank == 0)
+        return jx__ops_fail(loc, JX_ERR_SHAPE, "solve", "b %s must be (%lld) or (..., %lld, k) (a is %s)", jx__avs(&ba),
+                            (long long)m, (long long)m, jx__avs(&aa));
+    if (ba.rank == 1) { /* a vector b (JAX: only when b.ndim == 1): one column for every matrix of a */
+        int64_t shape[JX_MAX_RANK], dim = r - 2;
+        for (int d = 0; d < r; d++) shape[d] = aa.shape[d];
+        shape[r - 1] = 1;
+        jx_val col = jx_broadcast_in_dim_at(loc, b, (jx_ints){shape, r}, (jx_ints){&dim, 1});
+        jx_val x = lu_solve(loc, a, r, col);
+        return jx_reshape_at(loc, x, (jx_ints){shape, r - 1});
+    }
+    /* b (..., m, k): the batch dims of a and b broadcast (numpy rules), as jnp.linalg.solve */
+    int na = r - 2, nb = ba.rank - 2, nr = na > nb ? na : nb;
+    int64_t as[JX_MAX_RANK], bs[JX_MAX_RANK];
+    for (int i = 0; i < nr; i++) {
+        int64_t da = i >= nr - na ? aa.shape[i - (nr - na)] : 1, db = i >= nr - nb ? ba.shape[i - (nr - nb)] : 1;
+        if (da != db && da != 1 && db != 1)
+            return jx__ops_fail(loc, JX_ERR_SHAPE, "solve", "the batch dims of a %s and b %s do not broadcast",
+                                jx__avs(&aa), jx__avs(&ba));
+        as[i] = bs[i] = da == 1 ? db : da;
+    }
+    as[nr] = as[nr + 1] = m, bs[nr] = m, bs[nr + 1] = ba.shape[ba.rank - 1];
+    if (nr != na || memcmp(as, aa.shape, sizeof *as * (size_t)r)) a = jx_broadcast_to_at(loc, a, (jx_ints){as, nr + 2});
+    if (nr != nb || memcmp(bs, ba.shape, sizeof *bs * (size_t)ba.rank)) b = jx_broadcast_to_at(loc, b, (jx_ints){bs, nr + 2});
+    return lu_solve(loc, a, nr + 2, b);
 }
 
 jx_val jx_inv_at(jx_loc loc, jx_val a) {

@@ -1,7 +1,7 @@
 /* test_fault.c: allocation-failure injection (built with -DJX_FAULT_INJECT=ON, see
  * src/trace/fault.h; any other build reports the suite as skipped). Each program below
  * (trace and parse, grad, vmap of grad, jit compile and run, grad of a scan compiled, the
- * IDX reader) first runs
+ * IDX reader, a training step written with the nn API, the COCO reader) first runs
  * clean, counting the allocations jx makes; then for N = 1, 2, 3, ... it runs with the Nth
  * allocation failing, until a run completes without reaching N. Every failed run must
  * end with JX_ERR_NOMEM and "out of memory" in its message (or succeed, when jx can do
@@ -16,14 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include <jx/coco.h>
+#include <jx/nn.h>
 
 #include "../../examples/idx.h"
+#include "fault_files.h"
+#define JX_FAULT_API_ONLY /* this suite's own output is not counted */
 #include "fault.h"
 #include "harness.h"
 #include "ir.h"
 
-static char tmpdir[256], idx_path[300];
+static char tmpdir[256], idx_path[300], coco_path[300];
 
 /* FNV-1a over bytes, chained. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -225,6 +229,104 @@ static jx_status prog_idx(uint64_t *h) {
     return JX_OK;
 }
 
+/* A training step with the nn API: dense layer, softmax cross-entropy, Adam, traced over
+ * trees (jx_tree_trace, jx_tree_value_and_grad), jitted, run twice, then the new
+ * parameters checkpointed and read back. */
+static void nn_loss(jx_tree **out, jx_tree *const *in, void *user) {
+    (void)user;
+    jx_val z = jx_nn_dense(jx_tree_get_val(in[1], "x"), jx_tree_get_val(in[0], "w"), jx_tree_get_val(in[0], "b"));
+    out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(z, jx_tree_get_val(in[1], "y"), -1));
+}
+
+static void nn_step(jx_tree **out, jx_tree *const *in, void *user) {
+    jx_tree *vals[1] = {NULL}, *grads = NULL, *args[2] = {in[0], in[2]};
+    if (jx_tree_value_and_grad(nn_loss, NULL, 2, args, 0, 1, vals, &grads) != JX_OK) return;
+    jx_optim_update(user, grads, in[1], in[0], &out[0], &out[1]);
+    out[2] = vals[0];
+    jx_tree_free(grads);
+}
+
+/* Moves *a into the tree at path (the tree takes it over, *a becomes NULL); nonzero when
+ * the tree or the array is missing or the set fails. */
+static int set(jx_tree *t, const char *path, jx_array **a) {
+    jx_array *x = *a;
+    *a = NULL;
+    if (!t || !x) {
+        jx_array_release(x);
+        return 1;
+    }
+    return jx_tree_set_array(t, path, x) != JX_OK;
+}
+
+static jx_status prog_nn(uint64_t *h) {
+    jx_jit_cache_clear();
+    jx_array *in[4] = {0};
+    jx_tree *params = jx_tree_dict(), *batch = jx_tree_dict(), *state = NULL, *out[3] = {0};
+    jx_tree_fn *step = NULL;
+    jx_exec *x = NULL;
+    jx_optim opt = jx_optim_adam(jx_schedule_constant(1e-2), 0.9, 0.999, 1e-8);
+    jx_status st = JX_OK;
+    /* make_inputs' arrays, moved into the trees (what is left unmoved on a failure freed) */
+    int bad = !make_inputs(in) || set(params, "w", &in[0]) || set(params, "b", &in[1]) ||
+              set(batch, "x", &in[2]) || set(batch, "y", &in[3]);
+    release_all(4, in);
+    if (bad) {
+        st = jx_errcode() ? jx_errcode() : JX_ERR_NOMEM;
+        goto done;
+    }
+    jx_tree *tin[3] = {params, NULL, batch};
+    if (!(state = jx_optim_init(&opt, params)) || !(tin[1] = state) ||
+        !(step = jx_tree_trace("nn_step", nn_step, &opt, 3, tin, 3))) {
+        st = jx_errcode();
+        goto done;
+    }
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = 1;
+    if (!(x = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &o))) {
+        st = jx_errcode();
+        goto done;
+    }
+    for (int rep = 0; rep < 2 && st == JX_OK; rep++) {
+        st = jx_tree_fn_run(step, x, 3, tin, 3, out);
+        if (st != JX_OK) break;
+        jx_tree_free(tin[0]), jx_tree_free(tin[1]), jx_tree_free(out[2]);
+        params = tin[0] = out[0], state = tin[1] = out[1];
+        memset(out, 0, sizeof out);
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/nn.safetensors", tmpdir);
+    const char *names[1] = {"params"};
+    const jx_tree *trees[1] = {params}, *like[1] = {params};
+    jx_tree *back[1] = {NULL};
+    if (st == JX_OK) st = jx_checkpoint_save(path, 1, names, trees, NULL);
+    if (st == JX_OK) st = jx_checkpoint_load(path, 1, names, like, back, NULL);
+    if (st == JX_OK) {
+        jx_array *a[2] = {jx_tree_get_array(back[0], "w"), jx_tree_get_array(back[0], "b")};
+        *h = hash_arrays(2, a);
+    }
+    jx_tree_free(back[0]);
+done:
+    jx_exec_release(x);
+    jx_tree_fn_free(step);
+    jx_tree_free(params), jx_tree_free(state), jx_tree_free(batch);
+    return st;
+}
+
+/* The COCO reader: JSON, polygons and RLE decoded into a semantic mask. */
+static jx_status prog_coco(uint64_t *h) {
+    jx_coco *c = NULL;
+    jx_status st = jx_coco_load(coco_path, &c);
+    if (st != JX_OK) return st;
+    size_t n = 0;
+    const jx_coco_image *im = jx_coco_images(c, &n);
+    static uint8_t mask[20 * 24]; /* the file's one image (not malloc'd: not jx's allocation) */
+    if (n != 1 || (size_t)im[0].height * im[0].width != sizeof mask) st = JX_ERR_INTERNAL;
+    else st = jx_coco_semantic_mask(c, 0, NULL, mask);
+    if (st == JX_OK) *h = fnv(FNV0, mask, sizeof mask);
+    jx_coco_free(c);
+    return st;
+}
+
 /* ------------------------------------------------------------------ the driver */
 
 /* LeakSanitizer's check on demand, when the suite runs under it (JX_FAULT_VERBOSE): a leak
@@ -301,23 +403,18 @@ static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap), 0)
 static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit), 0); }
 static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan), 0); }
 static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx), 0); }
+static void test_nn(void) { CU_ASSERT_EQUAL(sweep("nn train step", prog_nn), 0); }
+static void test_coco(void) { CU_ASSERT_EQUAL(sweep("coco_load", prog_coco), 0); }
 
 int main(void) {
 #ifndef JX_FAULT_INJECT
     printf("skipped: allocation-failure injection needs cmake -DJX_FAULT_INJECT=ON\n");
     return 77;
 #endif
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/jx_test_fault_XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (jt_fault_tmpdir(tmpdir, sizeof tmpdir, "jx_test_fault")) return 1;
     snprintf(idx_path, sizeof idx_path, "%s/labels.gz", tmpdir);
-    unsigned char lab[8 + 300] = {0, 0, 8, 1, 0, 0, 1, 44};
-    for (int i = 0; i < 300; i++) lab[8 + i] = (unsigned char)(i * 7 % 10);
-    gzFile gz = gzopen(idx_path, "wb");
-    if (!gz || gzwrite(gz, lab, sizeof lab) != (int)sizeof lab || gzclose(gz) != Z_OK) return 1;
+    snprintf(coco_path, sizeof coco_path, "%s/coco.json", tmpdir);
+    if (jt_fault_write_idx(idx_path, 300) || jt_fault_write_coco(coco_path)) return 1;
     CU_TestInfo tests[] = {
         {"trace, print and parse", test_trace},
         {"value_and_grad evaluated", test_grad},
@@ -325,12 +422,17 @@ int main(void) {
         {"jit compile and run", test_jit},
         {"grad of a scan, compiled", test_scan},
         {"the IDX reader", test_idx},
+        {"a training step with the nn API", test_nn},
+        {"the COCO reader", test_coco},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("fault", tests);
     jx_jit_cache_clear();
     jx__host_cache_trim();
     remove(idx_path);
+    remove(coco_path);
+    snprintf(coco_path, sizeof coco_path, "%s/nn.safetensors", tmpdir);
+    remove(coco_path);
     rmdir(tmpdir);
     return rc;
 }

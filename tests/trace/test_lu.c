@@ -160,6 +160,51 @@ static void test_composites(void) {
     }
 }
 
+/* jnp.linalg.solve with broadcast batch dims, and the gradient of sum(x * ct), vs JAX. */
+static void solve_body(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_solve(in[0], in[1]);
+}
+static void solve_loss(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_reduce_sum(jx_mul(jx_solve(in[0], in[1]), in[2]), JX_NOINTS);
+}
+
+static void test_solve_broadcast(void) {
+    const struct {
+        jx_aval a, b, x;
+        const double *x_ref, *ga, *gb;
+    } c[] = {
+        {JX_AVAL(JX_F64, 4, 4), JX_AVAL(JX_F64, 3, 4, 2), JX_AVAL(JX_F64, 3, 4, 2), solve_bc1_x, solve_bc1_ga, solve_bc1_gb},
+        {JX_AVAL(JX_F64, 2, 1, 3, 3), JX_AVAL(JX_F64, 4, 3, 1), JX_AVAL(JX_F64, 2, 4, 3, 1), solve_bc2_x, solve_bc2_ga,
+         solve_bc2_gb},
+    };
+    for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
+        jx_aval av[3] = {c[k].a, c[k].b, c[k].x};
+        jx_array *in[3] = {pattern(JX_F64, (jx_ints){c[k].a.shape, c[k].a.rank}, 0.4),
+                           pattern(JX_F64, (jx_ints){c[k].b.shape, c[k].b.rank}, 1.1), ct((jx_ints){c[k].x.shape, c[k].x.rank})};
+        jx_fn *f = jt_trace_or_say("solve", solve_body, NULL, 2, av, 1);
+        jx_fn *l = jt_trace_or_say("solve loss", solve_loss, NULL, 3, av, 1);
+        jx_fn *g = l ? jx_grad(l, JX_INTS(0, 1)) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        jx_array *y = NULL, *gx[2] = {0};
+        CU_ASSERT_EQUAL_FATAL(jt_eval(f, 2, in, 1, &y), JX_OK);
+        jx_aval ya = jx_array_aval(y);
+        CU_ASSERT(jx_aval_equal(&ya, &c[k].x));
+        JT_ASSERT_ARRAY(y, c[k].x_ref, jx_aval_size(&c[k].x), 1e-12);
+        CU_ASSERT_EQUAL_FATAL(jt_eval(g, 3, in, 2, gx), JX_OK);
+        JT_ASSERT_ARRAY(gx[0], c[k].ga, jx_aval_size(&c[k].a), 1e-11);
+        JT_ASSERT_ARRAY(gx[1], c[k].gb, jx_aval_size(&c[k].b), 1e-11);
+        jx_array_release(y);
+        jt_release_arrays(2, gx);
+        jt_release_arrays(3, in);
+        jx_fn_release(g);
+        jx_fn_release(l);
+        jx_fn_release(f);
+    }
+}
+
 /* a x - b for a vector b (one for each matrix of a (3, 5, 5)), a inv(a) - I, and the
  * slogdet of a singular matrix (sign 0, -inf) and of a permuted identity (sign -1). */
 static void resid_body(jx_val *out, const jx_val *in, void *u) {
@@ -243,8 +288,9 @@ static void test_errors(void) {
         const char *msg;
     } c[] = {
         {1, {JX_AVAL(JX_F64, 2, 3, 3), JX_AVAL(JX_F64, 3, 3, 1)},
-         "solve: b f64[3,3,1] must be (3) or a's batch dims and (3, k) (a is f64[2,3,3])"},
-        {1, {JX_AVAL(JX_F64, 3, 3), JX_AVAL(JX_F64, 4)}, "solve: b f64[4] must be (3) or a's batch dims and (3, k) (a is f64[3,3])"},
+         "solve: the batch dims of a f64[2,3,3] and b f64[3,3,1] do not broadcast"},
+        {1, {JX_AVAL(JX_F64, 3, 3), JX_AVAL(JX_F64, 4)}, "solve: b f64[4] must be (3) or (..., 3, k) (a is f64[3,3])"},
+        {1, {JX_AVAL(JX_F64, 3, 3), JX_AVAL(JX_F64, 2, 4, 1)}, "solve: b f64[2,4,1] must be (3) or (..., 3, k) (a is f64[3,3])"},
         {2, {JX_AVAL(JX_F64, 3, 4), JX_AVAL(JX_F64, 4)}, "inv: wants square matrices (..., m, m), got f64[3,4]"},
         {3, {JX_AVAL(JX_F64, 2, 3, 4), JX_AVAL(JX_F64, 4)}, "slogdet: wants square matrices (..., m, m), got f64[2,3,4]"},
     };
@@ -258,6 +304,7 @@ int main(void) {
         {"L U = a[permutation]", test_residual},
         {"jvp/vjp vs finite differences, vmap vs a loop", test_grads_vmap},
         {"solve, inv, slogdet vs JAX", test_composites},
+        {"solve with broadcast batch dims vs JAX", test_solve_broadcast},
         {"a x = b, a inv(a) = I, slogdet of singular and permuted", test_residuals},
         {"solve, inv, slogdet: finite differences, vmap", test_composite_grads_vmap},
         {"text form", test_text},

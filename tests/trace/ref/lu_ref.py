@@ -2,7 +2,7 @@
 
 lax.linalg.lu of a square (2,4,4), a tall (2,5,3) and a wide (2,3,5) batch, with the
 gradient of sum(lu * ct); jnp.linalg.solve, inv and slogdet of the square batch with
-their gradients; all f64, ct[k] = cos(0.3 k). Inputs use v[k] = sin(0.37 k + seed) +
+their gradients; solve with broadcast batch dims; all f64, ct[k] = cos(0.3 k). Inputs use v[k] = sin(0.37 k + seed) +
 cos(0.61 k^2) (not of low rank), as the C test makes them.
 Run: python3 tests/trace/ref/lu_ref.py > tests/trace/ref/lu_ref.h
 """
@@ -53,3 +53,13 @@ sign, logdet = jnp.linalg.slogdet(a)
 out("slogdet_sign", sign)
 out("slogdet_log", logdet)
 out("slogdet_g", jax.grad(lambda a: jnp.sum(jnp.linalg.slogdet(a)[1] * np.array([1.0, -2.0])))(a))
+# solve with broadcast batch dims (numpy rules): a (4, 4) against b (3, 4, 2), and
+# a (2, 1, 3, 3) against b (4, 3, 1)
+for name, ash, bsh in (("bc1", (4, 4), (3, 4, 2)), ("bc2", (2, 1, 3, 3), (4, 3, 1))):
+    a = pattern(ash, 0.4)
+    b = pattern(bsh, 1.1)
+    x = jnp.linalg.solve(a, b)
+    ga, gb = jax.grad(lambda a, b: jnp.sum(jnp.linalg.solve(a, b) * ct_of(x)), argnums=(0, 1))(a, b)
+    out("solve_%s_x" % name, x)
+    out("solve_%s_ga" % name, ga)
+    out("solve_%s_gb" % name, gb)
