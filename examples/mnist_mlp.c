@@ -1,8 +1,9 @@
 /* mnist_mlp.c: JAX's tutorial "Training a simple neural network, with tensorflow
  * datasets" in C with jx and its nn layer. An MLP 784-512-512-10 with relu, its
  * parameters a tree {dense1, dense2, dense3}.{w, b} drawn from N(0, 0.01^2) with jx's
- * PRNG, minibatch SGD (or --optim momentum / adam, Optax's rules) on the mean
- * cross-entropy (log_softmax). One traced step over trees, (params, optimizer state,
+ * PRNG, minibatch Adam (lr 0.001, cosine decay to lr/100 over the run: 98% on MNIST in
+ * 10 epochs where the tutorial's plain SGD gets 97.35%), or --optim sgd (the tutorial's)
+ * or momentum, Optax's rules, on the mean cross-entropy (log_softmax). One traced step over trees, (params, optimizer state,
  * batch) -> (params, state, loss), takes the gradient as a tree with
  * jx_tree_value_and_grad and applies jx_optim_update; it is compiled once with jx_jit
  * (params and state donated, so they are updated in place) and run per batch; a jitted
@@ -12,12 +13,13 @@
  * from one, bit for bit as if never stopped; Ctrl-C saves the state at the end of the
  * step (common/train_loop.h). A non-finite loss stops the run with an error naming the step.
  * One difference from the tutorial: pixels are scaled to [0, 1] (the tutorial feeds
- * 0-255), so the default step size is 0.1 rather than its 0.01 (which learns slowly on
+ * 0-255), so SGD's default step size is 0.1 rather than its 0.01 (which learns slowly on
  * scaled inputs: 70% on Fashion-MNIST after 5 epochs against 85%).
  *
  *   usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--lr X] [--init X] [--limit N]
  *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
- *                    [--optim sgd|momentum|adam] [--out DIR] [--resume FILE]
+ *                    [--optim adam|sgd|momentum] [--schedule cosine|constant]
+ *                    [--out DIR] [--resume FILE]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
  * has the same files (--data path/to/mnist). */
@@ -48,6 +50,7 @@ typedef struct options {
     jx_device device;
     const char *out, *resume; /* --out DIR: a checkpoint per epoch; --resume FILE */
     const char *optim;        /* sgd, momentum or adam */
+    const char *schedule;     /* cosine or constant */
 } options;
 
 /* ------------------------------------------------------------------ the model */
@@ -203,8 +206,10 @@ static int test_accuracy(void *ctx, double *accuracy) {
 
 static const char *const ckpt_names[2] = {"params", "opt"};
 
-static jx_optim make_optim(const options *o) {
-    jx_schedule lr = jx_schedule_constant(o->lr);
+/* The optimizer of --optim with the learning rate of --schedule over `steps` steps. */
+static jx_optim make_optim(const options *o, int64_t steps) {
+    jx_schedule lr = !strcmp(o->schedule, "constant") ? jx_schedule_constant(o->lr)
+                                                       : jx_schedule_warmup_cosine_decay(o->lr, o->lr, 0, steps, o->lr / 100);
     if (!strcmp(o->optim, "momentum")) return jx_optim_sgd(lr, 0.9, 0);
     if (!strcmp(o->optim, "adam")) return jx_optim_adam(lr, 0.9, 0.999, 1e-8);
     return jx_optim_sgd(lr, 0, 0);
@@ -220,7 +225,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     if (o->test_limit > 0 && o->test_limit < ntest) ntest = o->test_limit;
     int64_t batch = o->batch < ntrain ? o->batch : ntrain, tail = ntrain % batch;
 
-    jx_optim opt = make_optim(o);
+    jx_optim opt = make_optim(o, (int64_t)o->epochs * ((ntrain + batch - 1) / batch));
     mlp_run r = {.batch = batch, .train = train_set, .test = jx_tree_dict()};
     int rc = -1;
     double t0 = train_now();
@@ -239,8 +244,8 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     r.acc = r.step[0] && (r.step[1] || !tail) ? compile_accuracy(o, r.state[0], ntest, &r.acc_fn) : NULL;
     if (!r.acc) goto done;
     jx_jit_stats js = jx_jit_stats_get();
-    printf("%s: %lld training images, %lld test images, batch %lld, %s, step size %g\n", o->data,
-           (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr);
+    printf("%s: %lld training images, %lld test images, batch %lld, %s, step size %g (%s)\n", o->data,
+           (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr, o->schedule);
     printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)js.kernels,
            o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
     fflush(stdout);
@@ -261,28 +266,37 @@ done:
 /* Fills o from argv with the options every trainer shares (examples/common) and this
  * one's --init and --test-limit; returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, options *o) {
-    trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 5, .batch = 128, .lr = 0.1,
+    trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 10, .batch = 128, .lr = -1,
                       .device = JX_DEVICE_CPU, .checkpoints = 1};
     double init = 0.01;
     long test_limit = 0;
-    const char *optim = "sgd";
+    const char *optim = "adam", *schedule = "cosine";
     trainer_extra extra[] = {
         {"--init", "X", "initial parameters ~ X * N(0, 1) (default 0.01)", TRAINER_POSITIVE, 0, 0, &init},
         {"--test-limit", "N", "score the first N test images only (default all)", TRAINER_LONG, 1, 1L << 40,
          &test_limit},
-        {"--optim", "NAME", "sgd (default), momentum (0.9) or adam (0.9, 0.999)", TRAINER_STRING, 0, 0, &optim},
+        {"--optim", "NAME", "adam (default; 0.9, 0.999), sgd (the tutorial's) or momentum (0.9)", TRAINER_STRING, 0,
+         0, &optim},
+        {"--schedule", "NAME", "cosine (default: decay to lr/100 over the run) or constant", TRAINER_STRING, 0, 0,
+         &schedule},
     };
     int r = trainer_parse("mnist_mlp",
-                          "Trains an MLP 784-512-512-10 on (Fashion-)MNIST with minibatch SGD, jitted by jx.\n"
+                          "Trains an MLP 784-512-512-10 on (Fashion-)MNIST with minibatches, jitted by jx.\n"
+                          "--lr defaults to 0.001 for adam, 0.1 for sgd and momentum.\n"
                           "Epoch times count training only, not the test-set evaluation.",
-                          argc, argv, &t, extra, 3);
+                          argc, argv, &t, extra, 4);
     if (!r && strcmp(optim, "sgd") && strcmp(optim, "momentum") && strcmp(optim, "adam")) {
         fprintf(stderr, "mnist_mlp: --optim is sgd, momentum or adam, not '%s'\n", optim);
         r = 2;
     }
+    if (!r && strcmp(schedule, "cosine") && strcmp(schedule, "constant")) {
+        fprintf(stderr, "mnist_mlp: --schedule is cosine or constant, not '%s'\n", schedule);
+        r = 2;
+    }
+    if (t.lr < 0) t.lr = strcmp(optim, "adam") ? 0.1 : 0.001;
     *o = (options){.data = t.data, .epochs = t.epochs, .batch = t.batch, .threads = t.threads, .limit = t.limit,
                    .test_limit = test_limit, .lr = t.lr, .init = init, .seed = t.seed, .device = t.device,
-                   .out = t.out, .resume = t.resume, .optim = optim};
+                   .out = t.out, .resume = t.resume, .optim = optim, .schedule = schedule};
     return r;
 }
 
