@@ -1,7 +1,8 @@
 /* jx/nn.h: the layer users write models in, on top of jx.h: trees of parameters
  * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
- * metrics (jx/metrics.h) and plots (jx/plot.h). docs/nn.md walks through them. */
+ * metrics (jx/metrics.h), plots (jx/plot.h) and sequential models (jx/sequential.h).
+ * docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
 
@@ -14,6 +15,7 @@
 #include <jx/optim.h>
 #include <jx/checkpoint.h>
 #include <jx/random.h>
+#include <jx/sequential.h>
 #include <jx/tree.h>
 
 #endif /* JX_NN_H */
