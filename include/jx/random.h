@@ -8,10 +8,9 @@
  *
  * Bit-exact with jax.random under JAX's default configuration (threefry2x32,
  * jax_threefry_partitionable=True, x64 off) for key, split, fold_in, bits, uniform,
- * bernoulli, categorical, permutation and shuffle (XLA's CPU backend fuses a * b + c
- * into one rounding; jx computes those steps the same way). normal and truncated_normal
- * follow XLA's f32 erf_inv polynomial and differ from JAX only where jx's log1p rounds
- * differently from XLA's: 7 and 3 of 1000 samples, by at most 2 ulp.
+ * normal, truncated_normal, bernoulli, categorical, permutation and shuffle (XLA's CPU
+ * backend fuses a * b + c into one rounding, and computes erf_inv's log1p with Cephes'
+ * and Eigen's f32 formulas; jx computes those steps the same way).
  * tests/nn/test_random.c checks all of it against vectors made by
  * tests/nn/data/gen_random.py (which records the JAX version and configuration).
  *

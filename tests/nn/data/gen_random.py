@@ -47,6 +47,8 @@ for name, init, shape in [("glorot_uniform", ini.glorot_uniform(), (30, 20)),
                           ("vs_fan_avg_normal", ini.variance_scaling(2.0, "fan_avg", "normal"), (30, 20)),
                           ("vs_fan_out_untrunc", ini.variance_scaling(0.5, "fan_out", "normal"), (30, 20))]:
     emit("init_" + name, init(k, shape, jnp.float32))
+# a longer normal run on another key: erf_inv's log1p takes both of XLA's branches often
+emit("normal_7_8192", random.normal(random.PRNGKey(7), (8192,)))
 
 head = (f"/* random_vectors.h: made by gen_random.py with jax {jax.__version__} "
         f"(jaxlib {jax.lib.__version__}) on {jax.default_backend()},\n"
