@@ -56,7 +56,8 @@ jx_val jx_random_fold_in_at(jx_loc loc, jx_val key, jx_val data);
 /* Uniform u32 bits of the given shape (jax.random.bits). */
 jx_val jx_random_bits_at(jx_loc loc, jx_val key, jx_ints shape);
 #define jx_random_bits(...) jx_random_bits_at(JX_HERE, __VA_ARGS__)
-/* Uniform in [minval, maxval), dtype f32 or f64 (f64 as JAX with x64 on). */
+/* Uniform in [minval, maxval), dtype f32 or f64 (f64 bit for bit as JAX draws it with
+ * jax_enable_x64: 52 bits of the 64-bit draw, scaled with a fused multiply-add). */
 jx_val jx_random_uniform_at(jx_loc loc, jx_val key, jx_dtype dtype, jx_ints shape, double minval,
                             double maxval);
 #define jx_random_uniform(...) jx_random_uniform_at(JX_HERE, __VA_ARGS__)

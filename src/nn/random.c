@@ -115,14 +115,32 @@ static jx_val unit_uniform(jx_loc loc, const char *op, jx_val key, jx_dtype dtyp
     return jx_add_at(loc, hi, jx_mul_at(loc, jx_convert_at(loc, lo, JX_F64), jx_scalar_at(loc, JX_F64, 0x1p-52)));
 }
 
-/* a * b + c rounded once, as XLA's CPU backend computes f32 a * b + c (it contracts
- * them into a fused multiply-add): a * b is exact in f64 and the f64 sum rounds to f32
- * as the fused operation does (barring a double rounding, about 2^-29 likely). f64
- * operands get a plain multiply and add. */
+/* Veltkamp's split of f64 x into hi + lo, each of at most 26 significant bits, so that
+ * products of halves are exact. */
+static void split64(jx_loc loc, jx_val x, jx_val *hi, jx_val *lo) {
+    jx_val t = jx_mul_at(loc, jx_scalar_at(loc, JX_F64, 134217729.0 /* 2^27 + 1 */), x);
+    *hi = jx_sub_at(loc, t, jx_sub_at(loc, t, x));
+    *lo = jx_sub_at(loc, x, *hi);
+}
+
+/* a * b + c rounded once, as XLA's CPU backend computes a * b + c (it contracts them
+ * into a fused multiply-add). f32: a * b is exact in f64 and the f64 sum rounds to f32
+ * as the fused operation does (barring a double rounding, about 2^-29 likely). f64:
+ * Dekker's exact product p + e and Knuth's two-sum of p and c, their errors added
+ * last (correctly rounded but in rare near-halfway cases; for finite operands). */
 static jx_val fma_like_xla(jx_loc loc, jx_val a, jx_val b, jx_val c) {
-    if (jx_dtype_of(a) != JX_F32) return jx_add_at(loc, jx_mul_at(loc, a, b), c);
-    jx_val p = jx_mul_at(loc, jx_convert_at(loc, a, JX_F64), jx_convert_at(loc, b, JX_F64));
-    return jx_convert_at(loc, jx_add_at(loc, p, jx_convert_at(loc, c, JX_F64)), JX_F32);
+    if (jx_dtype_of(a) == JX_F32) {
+        jx_val p = jx_mul_at(loc, jx_convert_at(loc, a, JX_F64), jx_convert_at(loc, b, JX_F64));
+        return jx_convert_at(loc, jx_add_at(loc, p, jx_convert_at(loc, c, JX_F64)), JX_F32);
+    }
+    jx_val ah, al, bh, bl, p = jx_mul_at(loc, a, b);
+    split64(loc, a, &ah, &al);
+    split64(loc, b, &bh, &bl);
+    jx_val e = jx_add_at(loc, jx_sub_at(loc, jx_mul_at(loc, ah, bh), p), jx_mul_at(loc, ah, bl));
+    e = jx_add_at(loc, jx_add_at(loc, e, jx_mul_at(loc, al, bh)), jx_mul_at(loc, al, bl)); /* a b = p + e */
+    jx_val s = jx_add_at(loc, p, c), bb = jx_sub_at(loc, s, p);
+    jx_val t = jx_add_at(loc, jx_sub_at(loc, p, jx_sub_at(loc, s, bb)), jx_sub_at(loc, c, bb)); /* p + c = s + t */
+    return jx_add_at(loc, s, jx_add_at(loc, t, e));
 }
 
 /* max(minval, u * (maxval - minval) + minval) in dtype arithmetic, as JAX. */
