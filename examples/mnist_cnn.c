@@ -15,7 +15,8 @@
  * with the running statistics; at the end the per-class precision, recall and F1 and the
  * confusion matrix are printed. With --out DIR: a checkpoint per epoch (params,
  * optimizer state, batch_stats, PRNG key, step), the metrics CSV, the loss and accuracy
- * curves and the confusion matrix as PNG.
+ * curves and the confusion matrix as PNG; Ctrl-C saves the state at the end of the step
+ * and --resume continues from it (common/train_loop.h).
  *
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
  *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 #include "common/mnist_data.h"
-#include "common/train_log.h"
+#include "common/train_loop.h"
 #include "common/trainer_opts.h"
 
 enum { SIDE = 28, C1 = 32, C2 = 64, HIDDEN = 128, FLAT = 7 * 7 * C2, EVAL_BATCH = 500 };
@@ -51,12 +52,6 @@ typedef struct options {
     jx_device device;
     const char *out, *resume, *schedule;
 } options;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ the model */
 
@@ -225,29 +220,55 @@ static void epoch_order(int64_t *idx, int64_t n, const jx_array *key, int epoch)
 enum { NSTATE = 3 };
 static const char *const ckpt_names[NSTATE] = {"params", "opt", "batch_stats"};
 
-/* One step on images idx[first, first+n); the state is donated and replaced; *loss gets
- * the batch loss. 0, or -1 with jx_errmsg() set. */
-static int train_batch(const compiled *c, jx_tree **state, const idx_split *train, const int64_t *idx, int64_t first,
-                       int64_t n, const jx_array *key, int64_t step, double *loss) {
+/* A run: the state trees, the compiled steps and evaluations (full and last, smaller
+ * batches), the epoch's image order, the data and the metrics of the last evaluation. */
+typedef struct cnn_run {
+    jx_tree *state[NSTATE];
+    compiled step[2], ev[2];
+    int64_t *idx, ntrain, ntest;
+    jx_array *key;
+    const idx_split *train, *test;
+    jx_metrics m;
+} cnn_run;
+
+/* train_loop's start of an epoch: the epoch's image order. */
+static int begin_epoch(void *ctx, int epoch) {
+    cnn_run *r = ctx;
+    epoch_order(r->idx, r->ntrain, r->key, epoch);
+    return 0;
+}
+
+/* train_loop's step on images idx[first, first+n); the state is donated and replaced;
+ * *loss gets the batch loss. 0, or -1 with jx_errmsg() set. */
+static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double *loss) {
+    cnn_run *r = ctx;
+    const compiled *c = n == r->step[0].n ? &r->step[0] : &r->step[1];
     jx_tree *b = jx_tree_dict(), *out[4];
-    if (jx_tree_set_array(b, "x", mnist_images(train->images, idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
-        jx_tree_set_array(b, "y", mnist_labels(train->labels, idx, first, n, 0)) != JX_OK ||
-        jx_tree_set_array(b, "key", jx_random_fold_in_new(key, (uint32_t)step)) != JX_OK) {
+    if (jx_tree_set_array(b, "x", mnist_images(r->train->images, r->idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
+        jx_tree_set_array(b, "y", mnist_labels(r->train->labels, r->idx, first, n, 0)) != JX_OK ||
+        jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
         jx_tree_free(b);
         return -1;
     }
-    jx_tree *in[4] = {state[0], state[1], state[2], b};
+    jx_tree *in[4] = {r->state[0], r->state[1], r->state[2], b};
     jx_status st = jx_tree_fn_run(c->fn, c->exec, 4, in, 4, out);
     jx_tree_free(b);
     if (st != JX_OK) return -1;
-    for (int i = 0; i < NSTATE; i++) jx_tree_free(state[i]), state[i] = out[i]; /* donated: their contents are gone */
+    for (int i = 0; i < NSTATE; i++) jx_tree_free(r->state[i]), r->state[i] = out[i]; /* donated: their contents are gone */
     *loss = jx_array_get(jx_tree_get_array(out[3], "loss"), 0);
     jx_tree_free(out[3]);
     return 0;
 }
 
-/* Scores the first ntest test images into m (reset first) in batches. 0 or -1. */
-static int evaluate(const compiled *ev, jx_tree *const *state, const idx_split *test, int64_t ntest, jx_metrics *m) {
+/* train_loop's evaluation: scores the first ntest test images into r->m (reset first)
+ * in batches; *accuracy in percent. 0 or -1. */
+static int evaluate(void *ctx, double *accuracy) {
+    cnn_run *r = ctx;
+    const compiled *ev = r->ev;
+    jx_tree *const *state = r->state;
+    const idx_split *test = r->test;
+    int64_t ntest = r->ntest;
+    jx_metrics *m = &r->m;
     jx_metrics_reset(m);
     for (int64_t first = 0; first < ntest; first += ev[0].n) {
         int64_t n = ntest - first < ev[0].n ? ntest - first : ev[0].n;
@@ -262,33 +283,8 @@ static int evaluate(const compiled *ev, jx_tree *const *state, const idx_split *
         jx_tree_free(b), jx_tree_free(out), jx_array_release(labels);
         if (!ok) return -1;
     }
+    *accuracy = 100.0 * jx_metrics_accuracy(m);
     return 0;
-}
-
-/* Writes <out>/mnist_cnn_epoch<N>.safetensors. */
-static int save_checkpoint(const options *o, jx_tree *const *state, int epoch, int64_t step, const jx_array *key) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mnist_cnn_epoch%d.safetensors", o->out, epoch);
-    const uint32_t *k = jx_array_data(key);
-    jx_ckpt_meta meta = {step, epoch, {k[0], k[1]}};
-    const jx_tree *trees[NSTATE] = {state[0], state[1], state[2]};
-    if (jx_checkpoint_save(path, NSTATE, ckpt_names, trees, &meta) != JX_OK) return -1;
-    printf("saved %s\n", path);
-    return 0;
-}
-
-/* Restores the state, the key and the counters from o->resume. 0 or -1. */
-static int resume(const options *o, jx_tree **state, jx_array **key, int *first_epoch, int64_t *step) {
-    jx_tree *r[NSTATE];
-    const jx_tree *like[NSTATE] = {state[0], state[1], state[2]};
-    jx_ckpt_meta m;
-    if (jx_checkpoint_load(o->resume, NSTATE, ckpt_names, like, r, &m) != JX_OK) return -1;
-    for (int i = 0; i < NSTATE; i++) jx_tree_free(state[i]), state[i] = r[i];
-    jx_array_release(*key);
-    *key = jx_array_new(JX_U32, JX_INTS(2), m.key);
-    *first_epoch = (int)m.epoch + 1, *step = m.step;
-    printf("resumed from %s: epoch %lld, step %lld\n", o->resume, (long long)m.epoch, (long long)m.step);
-    return *key ? 0 : -1;
 }
 
 /* The final report: the per-class table and the confusion matrix, and its PNG under --out. */
@@ -312,12 +308,15 @@ static int report(const options *o, const jx_metrics *m) {
     return 0;
 }
 
-/* Trains for o->epochs epochs, printing progress and one line per epoch. 0 or -1. */
+/* Trains for o->epochs epochs, printing progress and one line per epoch. 0, -1, or
+ * TRAIN_INTERRUPTED after Ctrl-C. */
 static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
     const options *o = opts;
-    int64_t ntrain = jx_array_shape(train_set->labels)[0], ntest = jx_array_shape(test_set->labels)[0];
-    if (o->limit > 0 && o->limit < ntrain) ntrain = o->limit;
-    if (o->test_limit > 0 && o->test_limit < ntest) ntest = o->test_limit;
+    cnn_run r = {.train = train_set, .test = test_set};
+    r.ntrain = jx_array_shape(train_set->labels)[0], r.ntest = jx_array_shape(test_set->labels)[0];
+    if (o->limit > 0 && o->limit < r.ntrain) r.ntrain = o->limit;
+    if (o->test_limit > 0 && o->test_limit < r.ntest) r.ntest = o->test_limit;
+    int64_t ntrain = r.ntrain, ntest = r.ntest;
     int64_t batch = o->batch < ntrain ? o->batch : ntrain, nbatches = (ntrain + batch - 1) / batch;
     int64_t ebatch = ntest < EVAL_BATCH ? ntest : EVAL_BATCH;
 
@@ -325,80 +324,39 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
                          ? jx_schedule_constant(o->lr)
                          : jx_schedule_warmup_cosine_decay(o->lr, o->lr, 0, (int64_t)o->epochs * nbatches, o->lr / 100);
     jx_optim opt = jx_optim_adam(lr, 0.9, 0.999, 1e-8);
-    jx_tree *state[NSTATE] = {NULL, NULL, NULL};
-    compiled step[2] = {{0}}, ev[2] = {{0}}; /* full and last (smaller) batches */
-    jx_metrics m = {0};
-    train_log log = {0};
-    int64_t *idx = malloc((size_t)ntrain * sizeof *idx);
-    int rc = -1, first_epoch = 1, have_metrics = 0;
-    int64_t nstep = 0;
-    double t0 = now();
-    jx_array *key = jx_random_key_new((int64_t)o->seed);
-    if (!idx || !key || jx_metrics_init(&m, MNIST_CLASSES, JX_METRICS_NO_IGNORE) != JX_OK) goto done;
+    int rc = -1, have_metrics = 0;
+    double t0 = train_now();
+    r.idx = malloc((size_t)ntrain * sizeof *r.idx);
+    r.key = jx_random_key_new((int64_t)o->seed);
+    train_loop L = {.prog = "mnist_cnn", .out = o->out, .epochs = o->epochs, .ntrain = ntrain, .batch = batch,
+                    .nstate = NSTATE, .names = ckpt_names, .state = r.state, .key = &r.key, .ctx = &r,
+                    .begin_epoch = begin_epoch, .step = train_batch, .evaluate = evaluate};
+    if (!r.idx || !r.key || jx_metrics_init(&r.m, MNIST_CLASSES, JX_METRICS_NO_IGNORE) != JX_OK) goto done;
     have_metrics = 1;
-    if (init_model(key, &state[0], &state[2]) != 0 || !(state[1] = jx_optim_init(&opt, state[0]))) goto done;
-    if (o->resume && resume(o, state, &key, &first_epoch, &nstep) != 0) goto done;
-    if (o->out) {
-        char csv[4096];
-        snprintf(csv, sizeof csv, "%s/mnist_cnn_metrics.csv", o->out);
-        if (o->resume && train_log_read_csv(&log, csv, first_epoch) < 0) goto done;
-    }
-    if (compile(&step[0], o, &opt, state, batch, 1) || (ntrain % batch && compile(&step[1], o, &opt, state, ntrain % batch, 1)) ||
-        compile(&ev[0], o, NULL, state, ebatch, 0) || (ntest % ebatch && compile(&ev[1], o, NULL, state, ntest % ebatch, 0)))
+    if (init_model(r.key, &r.state[0], &r.state[2]) != 0 || !(r.state[1] = jx_optim_init(&opt, r.state[0])))
+        goto done;
+    if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
+    if (compile(&r.step[0], o, &opt, r.state, batch, 1) ||
+        (ntrain % batch && compile(&r.step[1], o, &opt, r.state, ntrain % batch, 1)) ||
+        compile(&r.ev[0], o, NULL, r.state, ebatch, 0) || (ntest % ebatch && compile(&r.ev[1], o, NULL, r.state, ntest % ebatch, 0)))
         goto done;
     printf("%s: %lld training images, %lld test images, batch %lld, adam, learning rate %g (%s), %lld parameters\n",
            o->data, (long long)ntrain, (long long)ntest, (long long)batch, o->lr, o->schedule,
-           (long long)jx_tree_num_params(state[0]));
-    printf("compiled in %.2f s (%lld kernels) for the %s\n", now() - t0, (long long)jx_jit_stats_get().kernels,
+           (long long)jx_tree_num_params(r.state[0]));
+    printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)jx_jit_stats_get().kernels,
            o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
-
-    int tty = isatty(fileno(stdout));
-    int64_t every = tty ? 1 : (nbatches + 9) / 10;
-    double total_s = 0;
-    for (int epoch = first_epoch; epoch <= o->epochs; epoch++) {
-        double te = now(), loss_sum = 0;
-        epoch_order(idx, ntrain, key, epoch);
-        for (int64_t b = 0; b < nbatches; b++) {
-            int64_t first = b * batch, n = ntrain - first < batch ? ntrain - first : batch;
-            double loss;
-            if (train_batch(n == batch ? &step[0] : &step[1], state, train_set, idx, first, n, key, nstep, &loss))
-                goto done;
-            nstep++;
-            if (train_check_loss("mnist_cnn", loss, nstep, epoch, b + 1, tty) != 0) {
-                rc = -2;
-                goto done;
-            }
-            loss_sum += loss * (double)n;
-            if ((b + 1) % every == 0 && b + 1 < nbatches)
-                train_progress(tty, epoch, first + n, ntrain, loss_sum / (double)(first + n), now() - te);
-        }
-        double secs = now() - te;
-        total_s += secs;
-        if (evaluate(ev, state, test_set, ntest, &m) != 0) goto done;
-        double acc = 100.0 * jx_metrics_accuracy(&m), loss = loss_sum / (double)ntrain;
-        printf("%sepoch %d: %.1f s, train loss %.4f, test accuracy %.2f%%\n", tty ? "\r\033[K" : "", epoch, secs, loss,
-               acc);
-        fflush(stdout);
-        if (train_log_add(&log, epoch, loss, acc) != 0) goto done;
-        if (o->out && (save_checkpoint(o, state, epoch, nstep, key) != 0 ||
-                       train_log_write(&log, o->out, "mnist_cnn", "mnist_cnn") != 0))
-            goto done;
-    }
-    if (o->epochs >= first_epoch) {
-        int ne = o->epochs - first_epoch + 1;
-        printf("%d epoch%s in %.1f s (%.2f s per epoch)\n", ne, ne > 1 ? "s" : "", total_s, total_s / ne);
-        if (report(o, &m) != 0) goto done;
-    }
-    rc = 0;
+    fflush(stdout);
+    rc = train_loop_run(&L);
+    if (rc == 0 && o->epochs >= L.first_epoch && report(o, &r.m) != 0) rc = -1;
 done:
     if (rc == -1) fprintf(stderr, "mnist_cnn: %s\n", jx_errmsg());
-    for (int i = 0; i < 2; i++) compiled_free(&step[i]), compiled_free(&ev[i]);
-    for (int i = 0; i < NSTATE; i++) jx_tree_free(state[i]);
-    if (have_metrics) jx_metrics_free(&m);
-    train_log_free(&log);
-    jx_array_release(key);
-    free(idx);
-    return rc ? -1 : 0;
+    for (int i = 0; i < 2; i++) compiled_free(&r.step[i]), compiled_free(&r.ev[i]);
+    for (int i = 0; i < NSTATE; i++) jx_tree_free(r.state[i]);
+    if (have_metrics) jx_metrics_free(&r.m);
+    train_loop_free(&L);
+    jx_array_release(r.key);
+    free(r.idx);
+    return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ options */
@@ -431,5 +389,6 @@ static int parse_args(int argc, char **argv, options *o) {
 int main(int argc, char **argv) {
     options o;
     int r = parse_args(argc, argv, &o);
+    train_loop_catch_sigint();
     return r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
 }

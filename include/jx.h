@@ -49,6 +49,7 @@
 #ifndef JX_H
 #define JX_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,6 +237,10 @@ jx_status jx_trace_status(void);
  * is this thread's last error. what may be NULL. Returns code. */
 jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* jx_error_at with a va_list, for code built on jx that has its own variadic error
+ * helpers (src/nn): the arguments are formatted once, into jx's message. */
+jx_status jx_verror_at(jx_loc loc, jx_status code, const char *what, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* Queries on traced values; invalid values give rank -1 / dtype JX_DTYPE_COUNT. */
 jx_aval jx_aval_of(jx_val x);
@@ -648,6 +653,15 @@ jx_val jx_gelu_exact_at(jx_loc loc, jx_val x);
 #define jx_gelu_exact(...) jx_gelu_exact_at(JX_HERE, __VA_ARGS__)
 jx_val jx_sigmoid_at(jx_loc loc, jx_val x);
 #define jx_sigmoid(...) jx_sigmoid_at(JX_HERE, __VA_ARGS__)
+/* jnp.logaddexp: log(exp(x1) + exp(x2)) without overflow, numpy broadcasting, two f32
+ * or two f64 operands; JAX's values and JAX's custom derivative t1 exp(x1 - out) +
+ * t2 exp(x2 - out) (so 1/2 each where x1 == x2). */
+jx_val jx_logaddexp_at(jx_loc loc, jx_val x1, jx_val x2);
+#define jx_logaddexp(...) jx_logaddexp_at(JX_HERE, __VA_ARGS__)
+/* jax.nn.softplus: log(1 + exp(x)) = logaddexp(x, 0), stable at any |x|; its
+ * derivative is sigmoid(x) computed as exp(x - softplus(x)), as JAX's. */
+jx_val jx_softplus_at(jx_loc loc, jx_val x);
+#define jx_softplus(...) jx_softplus_at(JX_HERE, __VA_ARGS__)
 jx_val jx_square_at(jx_loc loc, jx_val x);
 #define jx_square(...) jx_square_at(JX_HERE, __VA_ARGS__)
 jx_val jx_clamp_at(jx_loc loc, jx_val x, double lo, double hi);

@@ -23,8 +23,9 @@ jx_array *mnist_images(const jx_array *images, const int64_t *idx, int64_t first
 jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first, int64_t n, int onehot);
 
 /* A trainer's main after its options: loads dir's splits (mnist_load), runs
- * train(opts, train, test) (0 or -1, having printed its error) and frees them. Returns
- * the exit status: 0, or 1 when loading or training failed. */
+ * train(opts, train, test) (0, -1 having printed its error, or 130 when Ctrl-C stopped
+ * it) and frees them. Returns the exit status: 0, 130 after Ctrl-C, or 1 when loading or
+ * training failed. */
 int mnist_main(const char *prog, const char *dir,
                int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts);
 

@@ -15,7 +15,8 @@ void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_o
                "                   MNIST itself works the same)\n", d->data);
     fprintf(f, "  --epochs N       passes over the training set (default %d)\n", d->epochs);
     fprintf(f, "  --batch N        images per step (default %d)\n", d->batch);
-    fprintf(f, "  --lr X           learning rate (default %g)\n", d->lr);
+    if (d->lr > 0) fprintf(f, "  --lr X           learning rate (default %g)\n", d->lr);
+    else fprintf(f, "  --lr X           learning rate (default: see above)\n");
     fprintf(f, "  --limit N        train on the first N images only (default all)\n");
     fprintf(f, "  --threads N      worker threads (default JX_NUM_THREADS, else every core)\n");
     fprintf(f, "  --seed N         initialisation seed (default %llu)\n", (unsigned long long)d->seed);

@@ -3,6 +3,8 @@
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
  * metrics (jx/metrics.h), plots (jx/plot.h), model surgery (jx/surgery.h) and
  * activation taps (jx/taps.h) and attribution (jx/attrib.h). docs/nn.md walks through them. */
+ * metrics (jx/metrics.h), plots (jx/plot.h) and sequential models (jx/sequential.h).
+ * docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
 
@@ -18,6 +20,7 @@
 #include <jx/surgery.h>
 #include <jx/taps.h>
 #include <jx/attrib.h>
+#include <jx/sequential.h>
 #include <jx/tree.h>
 
 #endif /* JX_NN_H */

@@ -8,10 +8,9 @@
  *
  * Bit-exact with jax.random under JAX's default configuration (threefry2x32,
  * jax_threefry_partitionable=True, x64 off) for key, split, fold_in, bits, uniform,
- * bernoulli, categorical, permutation and shuffle (XLA's CPU backend fuses a * b + c
- * into one rounding; jx computes those steps the same way). normal and truncated_normal
- * follow XLA's f32 erf_inv polynomial and differ from JAX only where jx's log1p rounds
- * differently from XLA's: 7 and 3 of 1000 samples, by at most 2 ulp.
+ * normal, truncated_normal, bernoulli, categorical, permutation and shuffle (XLA's CPU
+ * backend fuses a * b + c into one rounding, and computes erf_inv's log1p with Cephes'
+ * and Eigen's f32 formulas; jx computes those steps the same way).
  * tests/nn/test_random.c checks all of it against vectors made by
  * tests/nn/data/gen_random.py (which records the JAX version and configuration).
  *
@@ -57,7 +56,8 @@ jx_val jx_random_fold_in_at(jx_loc loc, jx_val key, jx_val data);
 /* Uniform u32 bits of the given shape (jax.random.bits). */
 jx_val jx_random_bits_at(jx_loc loc, jx_val key, jx_ints shape);
 #define jx_random_bits(...) jx_random_bits_at(JX_HERE, __VA_ARGS__)
-/* Uniform in [minval, maxval), dtype f32 or f64 (f64 as JAX with x64 on). */
+/* Uniform in [minval, maxval), dtype f32 or f64 (f64 bit for bit as JAX draws it with
+ * jax_enable_x64: 52 bits of the 64-bit draw, scaled with a fused multiply-add). */
 jx_val jx_random_uniform_at(jx_loc loc, jx_val key, jx_dtype dtype, jx_ints shape, double minval,
                             double maxval);
 #define jx_random_uniform(...) jx_random_uniform_at(JX_HERE, __VA_ARGS__)

@@ -72,21 +72,12 @@ jx_val jx_loss_smooth_labels_at(jx_loc loc, jx_val targets, double alpha) {
     return jx_add_at(loc, t, jx_scalar_like_at(loc, targets, alpha / k));
 }
 
-/* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow, exact gradients. |x| is
- * x * sign(x), whose derivative at 0 is 0 (abs'(0) is 1, JAX's convention), so with
- * max's tie rule (half to each side) the derivative at 0 is sigmoid(0) = 0.5. */
-static jx_val softplus(jx_loc loc, jx_val x) {
-    jx_val pos = jx_max_at(loc, x, jx_scalar_like_at(loc, x, 0.0));
-    jx_val absx = jx_mul_at(loc, x, jx_sign_at(loc, x));
-    return jx_add_at(loc, pos, jx_log1p_at(loc, jx_exp_at(loc, jx_neg_at(loc, absx))));
-}
-
 jx_val jx_loss_sigmoid_bce_at(jx_loc loc, jx_val logits, jx_val labels) {
     if (!check_pair(loc, "sigmoid_bce", "logits", logits, "labels", labels)) return JX_NONE;
     /* -y log s(x) - (1 - y) log s(-x) = y softplus(-x) + (1 - y) softplus(x) */
     jx_val one_minus = jx_sub_at(loc, jx_scalar_like_at(loc, labels, 1.0), labels);
-    return jx_add_at(loc, jx_mul_at(loc, labels, softplus(loc, jx_neg_at(loc, logits))),
-                     jx_mul_at(loc, one_minus, softplus(loc, logits)));
+    return jx_add_at(loc, jx_mul_at(loc, labels, jx_softplus_at(loc, jx_neg_at(loc, logits))),
+                     jx_mul_at(loc, one_minus, jx_softplus_at(loc, logits)));
 }
 
 jx_val jx_loss_squared_error_at(jx_loc loc, jx_val pred, jx_val target) {

@@ -76,12 +76,10 @@ void jx__nn_same_pads(int64_t n, int64_t k, int64_t stride, int64_t *lo, int64_t
 }
 
 jx_val jx__nn_fail(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
-    char msg[800];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    jx_verror_at(loc, code, what, fmt, ap);
     va_end(ap);
-    jx_error_at(loc, code, what, "%s", msg);
     return JX_NONE;
 }
 

@@ -115,14 +115,32 @@ static jx_val unit_uniform(jx_loc loc, const char *op, jx_val key, jx_dtype dtyp
     return jx_add_at(loc, hi, jx_mul_at(loc, jx_convert_at(loc, lo, JX_F64), jx_scalar_at(loc, JX_F64, 0x1p-52)));
 }
 
-/* a * b + c rounded once, as XLA's CPU backend computes f32 a * b + c (it contracts
- * them into a fused multiply-add): a * b is exact in f64 and the f64 sum rounds to f32
- * as the fused operation does (barring a double rounding, about 2^-29 likely). f64
- * operands get a plain multiply and add. */
+/* Veltkamp's split of f64 x into hi + lo, each of at most 26 significant bits, so that
+ * products of halves are exact. */
+static void split64(jx_loc loc, jx_val x, jx_val *hi, jx_val *lo) {
+    jx_val t = jx_mul_at(loc, jx_scalar_at(loc, JX_F64, 134217729.0 /* 2^27 + 1 */), x);
+    *hi = jx_sub_at(loc, t, jx_sub_at(loc, t, x));
+    *lo = jx_sub_at(loc, x, *hi);
+}
+
+/* a * b + c rounded once, as XLA's CPU backend computes a * b + c (it contracts them
+ * into a fused multiply-add). f32: a * b is exact in f64 and the f64 sum rounds to f32
+ * as the fused operation does (barring a double rounding, about 2^-29 likely). f64:
+ * Dekker's exact product p + e and Knuth's two-sum of p and c, their errors added
+ * last (correctly rounded but in rare near-halfway cases; for finite operands). */
 static jx_val fma_like_xla(jx_loc loc, jx_val a, jx_val b, jx_val c) {
-    if (jx_dtype_of(a) != JX_F32) return jx_add_at(loc, jx_mul_at(loc, a, b), c);
-    jx_val p = jx_mul_at(loc, jx_convert_at(loc, a, JX_F64), jx_convert_at(loc, b, JX_F64));
-    return jx_convert_at(loc, jx_add_at(loc, p, jx_convert_at(loc, c, JX_F64)), JX_F32);
+    if (jx_dtype_of(a) == JX_F32) {
+        jx_val p = jx_mul_at(loc, jx_convert_at(loc, a, JX_F64), jx_convert_at(loc, b, JX_F64));
+        return jx_convert_at(loc, jx_add_at(loc, p, jx_convert_at(loc, c, JX_F64)), JX_F32);
+    }
+    jx_val ah, al, bh, bl, p = jx_mul_at(loc, a, b);
+    split64(loc, a, &ah, &al);
+    split64(loc, b, &bh, &bl);
+    jx_val e = jx_add_at(loc, jx_sub_at(loc, jx_mul_at(loc, ah, bh), p), jx_mul_at(loc, ah, bl));
+    e = jx_add_at(loc, jx_add_at(loc, e, jx_mul_at(loc, al, bh)), jx_mul_at(loc, al, bl)); /* a b = p + e */
+    jx_val s = jx_add_at(loc, p, c), bb = jx_sub_at(loc, s, p);
+    jx_val t = jx_add_at(loc, jx_sub_at(loc, p, jx_sub_at(loc, s, bb)), jx_sub_at(loc, c, bb)); /* p + c = s + t */
+    return jx_add_at(loc, s, jx_add_at(loc, t, e));
 }
 
 /* max(minval, u * (maxval - minval) + minval) in dtype arithmetic, as JAX. */
@@ -143,6 +161,60 @@ jx_val jx_random_uniform_at(jx_loc loc, jx_val key, jx_dtype dtype, jx_ints shap
     return scale_uniform(loc, unit_uniform(loc, "random_uniform", key, dtype, shape), dtype, minval, maxval);
 }
 
+/* XLA's CPU log of f32 (Eigen's plog_float: frexp, then Cephes' degree-8 polynomial in
+ * Estrin form with fused multiply-adds, the exponent added back as e*q1 fused into the
+ * last step plus e*q2), for y in [2^-24, 1): the range erf_inv's log1p reaches past
+ * sqrt(2) - 1. Without a bitcast op the frexp is done by 24 comparisons (powers of two
+ * scale exactly). Checked bit for bit against jnp.log on 2 * 10^5 inputs. */
+static jx_val xla_log_unit(jx_loc loc, jx_val y) {
+    static const float P[9] = {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f,
+                               -1.2420140846E-1f, 1.4249322787E-1f, -1.6668057665E-1f,
+                               2.0000714765E-1f,  -2.4999993993E-1f, 3.3333331174E-1f};
+#define C(v) jx_scalar_at(loc, JX_F32, (v))
+    jx_val m = y, e = C(0.0f);
+    for (int k = 1; k <= 24; k++) { /* y = m 2^e with m in [0.5, 1) */
+        jx_val below = jx_lt_at(loc, y, C(ldexpf(1.0f, -k)));
+        m = jx_select_at(loc, below, jx_mul_at(loc, m, C(2.0f)), m);
+        e = jx_select_at(loc, below, jx_sub_at(loc, e, C(1.0f)), e);
+    }
+    jx_val lo = jx_lt_at(loc, m, C(0.707106781186547524f)); /* then m in [sqrt(1/2), sqrt(2)) - 1 */
+    jx_val t = jx_add_at(loc, jx_sub_at(loc, m, C(1.0f)), jx_select_at(loc, lo, m, C(0.0f)));
+    e = jx_sub_at(loc, e, jx_select_at(loc, lo, C(1.0f), C(0.0f)));
+    jx_val t2 = jx_mul_at(loc, t, t), t3 = jx_mul_at(loc, t2, t);
+    jx_val a = fma_like_xla(loc, t, C(P[0]), C(P[1])), b = fma_like_xla(loc, t, C(P[3]), C(P[4]));
+    jx_val c = fma_like_xla(loc, t, C(P[6]), C(P[7]));
+    a = fma_like_xla(loc, a, t, C(P[2])), b = fma_like_xla(loc, b, t, C(P[5])), c = fma_like_xla(loc, c, t, C(P[8]));
+    a = fma_like_xla(loc, fma_like_xla(loc, fma_like_xla(loc, a, t3, b), t3, c), t3, jx_mul_at(loc, C(-2.12194440e-4f), e));
+    t = jx_add_at(loc, jx_sub_at(loc, t, jx_mul_at(loc, C(0.5f), t2)), a);
+    return jx_add_at(loc, t, jx_mul_at(loc, C(0.693359375f), e));
+#undef C
+}
+
+/* XLA's log1p in f32, so that erf_inv's w gets JAX's bits: where |v| < sqrt(2) - 1, the
+ * Cephes rational v - v^2/2 + v^3 P(v)/Q(v) with its Horner steps fused as XLA's CPU jit
+ * fuses them; elsewhere XLA's log(1 + v) (above; v is -x^2 here, so 1 + v < 1). */
+static jx_val xla_log1p(jx_loc loc, jx_val v) {
+    static const double num[7] = {4.5270000862445199635215E-5, 4.9854102823193375972212E-1,
+                                  6.5787325942061044846969E0,  2.9911919328553073277375E1,
+                                  6.0949667980987787057556E1,  5.7112963590585538103336E1,
+                                  2.0039553499201281259648E1};
+    static const double den[7] = {1.,
+                                  1.5062909083469192043167E1, 8.3047565967967209469434E1, 2.2176239823732856465394E2,
+                                  3.0909872225312059774938E2, 2.1642788614495947685003E2, 6.0118660497603843919306E1};
+    jx_val p = jx_scalar_at(loc, JX_F32, (float)num[0]), q = jx_scalar_at(loc, JX_F32, (float)den[0]);
+    for (int i = 1; i < 7; i++) {
+        p = fma_like_xla(loc, p, v, jx_scalar_at(loc, JX_F32, (float)num[i]));
+        q = fma_like_xla(loc, q, v, jx_scalar_at(loc, JX_F32, (float)den[i]));
+    }
+    jx_val v2 = jx_mul_at(loc, v, v);
+    jx_val small = jx_mul_at(loc, jx_mul_at(loc, v, v2), jx_div_at(loc, p, q));
+    small = jx_add_at(loc, jx_mul_at(loc, jx_scalar_at(loc, JX_F32, -0.5), v2), small);
+    small = jx_add_at(loc, v, small);
+    jx_val large = xla_log_unit(loc, jx_add_at(loc, v, jx_scalar_at(loc, JX_F32, 1.0)));
+    jx_val is_small = jx_lt_at(loc, jx_abs_at(loc, v), jx_scalar_at(loc, JX_F32, (float)0.41421356237309504880));
+    return jx_select_at(loc, is_small, small, large);
+}
+
 /* XLA's ErfInv32: w = -log1p(-x^2); a degree-8 polynomial in w - 2.5 (w < 5) or
  * sqrt(w) - 3, times x; +-inf at +-1. */
 jx_val jx_erf_inv_at(jx_loc loc, jx_val x) {
@@ -154,7 +226,7 @@ jx_val jx_erf_inv_at(jx_loc loc, jx_val x) {
         if (jx_val_ok(x)) jx_error_at(loc, JX_ERR_DTYPE, "erf_inv", "wants f32, got %s", jx_dtype_name(jx_dtype_of(x)));
         return JX_NONE;
     }
-    jx_val w = jx_neg_at(loc, jx_log1p_at(loc, jx_neg_at(loc, jx_mul_at(loc, x, x))));
+    jx_val w = jx_neg_at(loc, xla_log1p(loc, jx_neg_at(loc, jx_mul_at(loc, x, x))));
     jx_val lt = jx_lt_at(loc, w, jx_scalar_at(loc, JX_F32, 5.0));
     w = jx_select_at(loc, lt, jx_sub_at(loc, w, jx_scalar_at(loc, JX_F32, 2.5)),
                      jx_sub_at(loc, jx_sqrt_at(loc, w), jx_scalar_at(loc, JX_F32, 3.0)));

@@ -31,27 +31,35 @@ static bool grow_(void **p, int32_t *cap, int32_t need, size_t elem) {
     return true;
 }
 
-void jx__trace_fail(jx__trace *t, jx_status code, jx_loc loc, const char *what, const char *fmt,
-                    ...) {
+/* Sets t's sticky error (the first one wins) and this thread's last error. */
+static void trace_vfail(jx__trace *t, jx_status code, jx_loc loc, const char *what, const char *fmt, va_list ap) {
     if (t->status != JX_OK) return;
-    va_list ap;
-    va_start(ap, fmt);
     jx__vfail(code, loc, what, fmt, ap);
-    va_end(ap);
     t->status = code;
     const char *m = jx_errmsg();
     t->errmsg = malloc(strlen(m) + 1);
     if (t->errmsg) strcpy(t->errmsg, m);
 }
 
-jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
-    char msg[900];
+void jx__trace_fail(jx__trace *t, jx_status code, jx_loc loc, const char *what, const char *fmt,
+                    ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    trace_vfail(t, code, loc, what, fmt, ap);
     va_end(ap);
-    if (top) jx__trace_fail(top, code, loc, what, "%s", msg);
-    else jx__fail(code, loc, what, "%s", msg);
+}
+
+jx_status jx_verror_at(jx_loc loc, jx_status code, const char *what, const char *fmt, va_list ap) {
+    if (top) trace_vfail(top, code, loc, what, fmt, ap);
+    else jx__vfail(code, loc, what, fmt, ap);
+    return code;
+}
+
+jx_status jx_error_at(jx_loc loc, jx_status code, const char *what, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    jx_verror_at(loc, code, what, fmt, ap);
+    va_end(ap);
     return code;
 }
 

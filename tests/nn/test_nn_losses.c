@@ -70,11 +70,42 @@ static void test_dice_extreme(void) {
     check(dice, l, t, 0, g);
 }
 
+static void softplus_body(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    out[0] = jx_reduce_sum(jx_softplus(in[0]), JX_NOINTS);
+}
+
+/* jax.nn.softplus at the infinities: values inf and 0, derivatives 1 and 0 (JAX's jvp
+ * reads +inf as 0 in exp(x - out)); NaN passes through; the gradient under vmap is the
+ * same per row. */
+static void test_softplus_inf(void) {
+    jx_array *x = jt_array(JX_F32, JX_INTS(2, 3), (double[]){INFINITY, -INFINITY, NAN, 1e30, -1e30, 0});
+    jx_aval row = JX_AVAL(JX_F32, 3);
+    jx_fn *f = jx_trace("softplus", softplus_body, NULL, 1, &row, 1);
+    jx_fn *g = f ? jx_grad(f, JX_NOINTS) : NULL;
+    jx_fn *vg = g ? jx_vmap(g, JX_NOINTS, JX_NOINTS, 2) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vg);
+    jx_array *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(jx_eval(vg, 1, &x, 1, &out), JX_OK);
+    const float *d = jx_array_data(out);
+    CU_ASSERT(d[0] == 1.0f && d[1] == 0.0f && isnan(d[2]) && d[3] == 1.0f && d[4] == 0.0f && d[5] == 0.5f);
+    jx_array_release(out);
+    jx_fn_release(vg), jx_fn_release(g), jx_fn_release(f);
+    /* values, elementwise */
+    jx_fn *v = jx_trace("softplus", softplus_body, NULL, 1, &row, 1);
+    jx_array *r0 = jt_array(JX_F32, JX_INTS(3), (double[]){-INFINITY, -1e30, 1e30}), *y = NULL;
+    CU_ASSERT_EQUAL_FATAL(jx_eval(v, 1, &r0, 1, &y), JX_OK);
+    CU_ASSERT_EQUAL(jx_array_get(y, 0), (double)1e30f);
+    jx_array_release(y), jx_array_release(r0), jx_array_release(x);
+    jx_fn_release(v);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"softmax cross-entropies at +-1e4 and +-1e30", test_ce_extreme},
         {"sigmoid BCE at +-1e30", test_bce_extreme},
         {"dice on saturated logits", test_dice_extreme},
+        {"softplus at +-inf and NaN, its gradient under vmap", test_softplus_inf},
         CU_TEST_INFO_NULL,
     };
     return jt_run("nn losses at extreme logits", tests);

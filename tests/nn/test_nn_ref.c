@@ -63,6 +63,8 @@ BODY(b_ce_int_ignore) { out[0] = jx_loss_softmax_ce_int(in[0], in[1], 255); }
 BODY(b_ce_int_ignore_mean) { out[0] = jx_loss_softmax_ce_int_mean(in[0], in[1], 255); }
 BODY(b_ce_smoothed) { out[0] = jx_loss_softmax_ce(in[0], jx_loss_smooth_labels(in[1], 0.1)); }
 BODY(b_bce) { out[0] = jx_loss_sigmoid_bce(in[0], in[1]); }
+BODY(b_softplus) { out[0] = jx_softplus(in[0]); }
+BODY(b_logaddexp) { out[0] = jx_logaddexp(in[0], in[1]); }
 BODY(b_squared) { out[0] = jx_loss_squared_error(in[0], in[1]); }
 BODY(b_abs) { out[0] = jx_loss_abs_error(in[0], in[1]); }
 BODY(b_huber) { out[0] = jx_loss_huber(in[0], in[1], 1.0); }
@@ -121,6 +123,8 @@ static const ref_body bodies[] = {
     {"dice_sigmoid", b_dice, &yes},
     {"upsample_bilinear", b_upsample, NULL},
     {"conv2d_same_dilated_strided", b_conv_opts, &o_same_dil},
+    {"softplus", b_softplus, NULL},
+    {"logaddexp", b_logaddexp, NULL},
 };
 #define NBODIES ((int)(sizeof bodies / sizeof bodies[0]))
 
@@ -267,6 +271,7 @@ GROUP(test_recurrent, "lstm", "gru", "rnn")
 GROUP(test_attention, "attention", "mha")
 GROUP(test_losses_ce, "ce_")
 GROUP(test_losses_other, "sigmoid", "squared", "abs", "huber", "dice")
+GROUP(test_softplus, "softplus", "logaddexp")
 
 int main(void) {
     CU_TestInfo tests[] = {
@@ -280,6 +285,7 @@ int main(void) {
         {"attention and multi-head attention", test_attention},
         {"cross-entropy losses at extreme logits", test_losses_ce},
         {"BCE, regression and dice losses", test_losses_other},
+        {"softplus and logaddexp (JAX's custom derivative)", test_softplus},
         CU_TEST_INFO_NULL,
     };
     return jt_run("nn reference values", tests);

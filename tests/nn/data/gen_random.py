@@ -47,6 +47,14 @@ for name, init, shape in [("glorot_uniform", ini.glorot_uniform(), (30, 20)),
                           ("vs_fan_avg_normal", ini.variance_scaling(2.0, "fan_avg", "normal"), (30, 20)),
                           ("vs_fan_out_untrunc", ini.variance_scaling(0.5, "fan_out", "normal"), (30, 20))]:
     emit("init_" + name, init(k, shape, jnp.float32))
+# a longer normal run on another key: erf_inv's log1p takes both of XLA's branches often
+emit("normal_7_8192", random.normal(random.PRNGKey(7), (8192,)))
+# f64 draws need jax_enable_x64=True (not the default configuration): the *_x64 arrays
+# are f64 values as pairs of 32-bit words, low word first (little-endian memory order).
+jax.config.update("jax_enable_x64", True)
+emit("uniform_x64_42_2x5", np.asarray(random.uniform(k, (2, 5), jnp.float64, -2.0, 3.0)).view(np.uint32))
+emit("uniform_x64_0_1000", np.asarray(random.uniform(random.PRNGKey(0), (1000,), jnp.float64)).view(np.uint32))
+jax.config.update("jax_enable_x64", False)
 
 head = (f"/* random_vectors.h: made by gen_random.py with jax {jax.__version__} "
         f"(jaxlib {jax.lib.__version__}) on {jax.default_backend()},\n"

@@ -315,6 +315,15 @@ conv_case("conv2d_same_dilated_strided", (1, 7, 7, 2), (3, 3, 2, 2), True, strid
           kernel_dilation=(2, 2))
 
 
+# ---------------------------------------------------------------- softplus and logaddexp (core composites)
+# JAX's custom jvp: exp(x - out), so 1/2 at x == 0 and at ties, 1 at large x, exp(x) at very negative x.
+x = np.array([-1000.0, -100.0, -30.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 1.0, 30.0, 100.0, 1000.0])
+case("softplus", [("x", x)], jax.nn.softplus)
+a, b = r(3, 4, lo=-3, hi=3), r(4, lo=-3, hi=3)
+a[0] = b                    # ties: derivative 1/2 to each side
+a[1, 0], a[2, 1] = 800.0, -800.0
+case("logaddexp", [("x1", a), ("x2", b)], jnp.logaddexp)
+
 # ---------------------------------------------------------------- output
 def kind(a):
     return {np.float64: "f", np.int32: "i", np.uint32: "u", np.bool_: "b"}[a.dtype.type]
