@@ -1,9 +1,8 @@
 /* jx/nn.h: the layer users write models in, on top of jx.h: trees of parameters
  * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
- * metrics (jx/metrics.h), plots (jx/plot.h), model surgery (jx/surgery.h) and
- * activation taps (jx/taps.h) and attribution (jx/attrib.h). docs/nn.md walks through them. */
- * metrics (jx/metrics.h), plots (jx/plot.h) and sequential models (jx/sequential.h).
+ * metrics (jx/metrics.h), plots (jx/plot.h), sequential models (jx/sequential.h), model
+ * surgery (jx/surgery.h), activation taps (jx/taps.h) and attribution (jx/attrib.h).
  * docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
