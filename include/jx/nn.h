@@ -1,7 +1,7 @@
 /* jx/nn.h: the layer users write models in, on top of jx.h: trees of parameters
  * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
- * metrics (jx/metrics.h) and plots (jx/plot.h). docs/nn.md walks through them. */
+ * metrics (jx/metrics.h), plots (jx/plot.h) and a U-Net (jx/unet.h). docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
 
@@ -15,5 +15,6 @@
 #include <jx/checkpoint.h>
 #include <jx/random.h>
 #include <jx/tree.h>
+#include <jx/unet.h>
 
 #endif /* JX_NN_H */
