@@ -254,13 +254,7 @@ static void test_determinism(void) {
 }
 
 int main(void) {
-    const char *src = getenv("JX_SOURCE_DIR");
-    snprintf(tiny, sizeof tiny, "%s/../shared/data/coco-tiny", src ? src : "..");
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/annotations/instances_train2017.json", tiny);
-    FILE *f = fopen(probe, "rb");
-    if ((have_tiny = f != NULL)) fclose(f);
-    else fprintf(stderr, "coco-tiny not found at %s: the training parts are skipped\n", tiny);
+    have_tiny = jt_coco_tiny(tiny, sizeof tiny);
     CU_TestInfo tests[] = {{"unet tree", test_unet_tree}, {"unet apply", test_unet_apply},
                            {"score at original resolution", test_score}, {"overfit 8 images", test_overfit},
                            {"same seed, same losses", test_determinism}, CU_TEST_INFO_NULL};
