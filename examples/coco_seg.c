@@ -195,7 +195,11 @@ static int train(run *r) {
     int32_t *pred = malloc((size_t)o->size * (size_t)o->size * (size_t)o->t.batch * sizeof *pred);
     char path[4200];
     if (!tl || !vl || !pred) goto done;
-    if (jx_metrics_init(&tm, r->nclasses, 255) != JX_OK || jx_metrics_init(&vm, r->nclasses, 255) != JX_OK) goto done;
+    if (jx_metrics_init(&tm, r->nclasses, 255) != JX_OK) goto fail;
+    if (jx_metrics_init(&vm, r->nclasses, 255) != JX_OK) {
+        jx_metrics_free(&tm);
+        goto fail;
+    }
     have_m = 1;
     if (o->t.resume) {
         int e;

@@ -160,7 +160,8 @@ class Split:
         self.idx = None
         if limit:
             self.idx = (ctypes.c_uint32 * limit)(*range(limit))
-        o = LoaderOpts(coco=self.coco, image_dir=f"{data}/{name}".encode(),
+        self.image_dir = f"{data}/{name}".encode()  # the loader borrows it
+        o = LoaderOpts(coco=self.coco, image_dir=self.image_dir,
                        images=ctypes.cast(self.idx, ctypes.c_void_p) if self.idx else None,
                        n_images=limit or 0, batch=batch, height=size, width=size,
                        label_of=ctypes.cast(self.label_of, ctypes.c_void_p), augment=int(train), flip=int(train),

@@ -6,6 +6,7 @@
 #include <jx/layers.h>
 #include <jx/random.h>
 #include <jx/unet.h>
+#include <stddef.h>
 #include <stdio.h>
 
 enum { MAX_DEPTH = 8 };
@@ -14,23 +15,26 @@ jx_nn_unet_config jx_nn_unet_default(int64_t in_channels, int64_t num_classes) {
     return (jx_nn_unet_config){in_channels, num_classes, 16, 3, JX_NN_UNET_UP_TRANSPOSE, 0.9, 1e-5, JX_F32};
 }
 
+/* What is wrong with c, written to buf, or NULL when nothing is. */
+static const char *config_problem(const jx_nn_unet_config *c, char *buf, size_t n) {
+    if (!c) snprintf(buf, n, "the config is NULL");
+    else if (c->in_channels < 1) snprintf(buf, n, "in_channels %lld is below 1", (long long)c->in_channels);
+    else if (c->num_classes < 1) snprintf(buf, n, "num_classes %lld is below 1", (long long)c->num_classes);
+    else if (c->width < 1 || c->width > (1 << 16)) snprintf(buf, n, "width %lld is outside 1..65536", (long long)c->width);
+    else if (c->depth < 1 || c->depth > MAX_DEPTH) snprintf(buf, n, "depth %d is outside 1..%d", c->depth, MAX_DEPTH);
+    else if (c->up != JX_NN_UNET_UP_TRANSPOSE && c->up != JX_NN_UNET_UP_RESIZE)
+        snprintf(buf, n, "up %d is neither TRANSPOSE nor RESIZE", (int)c->up);
+    else if (!(c->bn_momentum >= 0 && c->bn_momentum <= 1) || !(c->bn_eps > 0))
+        snprintf(buf, n, "bn_momentum %g must be in [0, 1] and bn_eps %g above 0", c->bn_momentum, c->bn_eps);
+    else if (c->dtype != JX_F32 && c->dtype != JX_F64) snprintf(buf, n, "dtype must be f32 or f64");
+    else return NULL;
+    return buf;
+}
+
 jx_status jx_nn_unet_check(const jx_nn_unet_config *c) {
-    const char *what = "unet";
-    if (!c) return jx_error_at(JX_HERE, JX_ERR_ARG, what, "the config is NULL");
-    if (c->in_channels < 1) return jx_error_at(JX_HERE, JX_ERR_ARG, what, "in_channels %lld is below 1", (long long)c->in_channels);
-    if (c->num_classes < 1) return jx_error_at(JX_HERE, JX_ERR_ARG, what, "num_classes %lld is below 1", (long long)c->num_classes);
-    if (c->width < 1 || c->width > (1 << 16))
-        return jx_error_at(JX_HERE, JX_ERR_ARG, what, "width %lld is outside 1..65536", (long long)c->width);
-    if (c->depth < 1 || c->depth > MAX_DEPTH)
-        return jx_error_at(JX_HERE, JX_ERR_ARG, what, "depth %d is outside 1..%d", c->depth, MAX_DEPTH);
-    if (c->up != JX_NN_UNET_UP_TRANSPOSE && c->up != JX_NN_UNET_UP_RESIZE)
-        return jx_error_at(JX_HERE, JX_ERR_ARG, what, "up %d is neither TRANSPOSE nor RESIZE", (int)c->up);
-    if (!(c->bn_momentum >= 0 && c->bn_momentum <= 1) || !(c->bn_eps > 0))
-        return jx_error_at(JX_HERE, JX_ERR_ARG, what, "bn_momentum %g must be in [0, 1] and bn_eps %g above 0",
-                           c->bn_momentum, c->bn_eps);
-    if (c->dtype != JX_F32 && c->dtype != JX_F64)
-        return jx_error_at(JX_HERE, JX_ERR_ARG, what, "dtype must be f32 or f64");
-    return JX_OK;
+    char buf[160];
+    const char *why = config_problem(c, buf, sizeof buf);
+    return why ? jx_error_at(JX_HERE, JX_ERR_ARG, "unet", "%s", why) : JX_OK;
 }
 
 static int64_t level_width(const jx_nn_unet_config *c, int l) { return c->width << l; }
@@ -154,7 +158,9 @@ static jx_val upsample(jx_loc loc, const jx_nn_unet_config *c, const jx_tree *p,
 jx_val jx_nn_unet_apply_at(jx_loc loc, const jx_nn_unet_config *c, const jx_tree *p, const jx_tree *s, jx_val x,
                            jx_tree *new_stats) {
     const char *what = "unet";
-    if (jx_nn_unet_check(c) != JX_OK) return jx__nn_fail(loc, JX_ERR_ARG, what, "%s", jx_errmsg());
+    char buf[160];
+    const char *why = config_problem(c, buf, sizeof buf);
+    if (why) return jx__nn_fail(loc, JX_ERR_ARG, what, "%s", why);
     if (!jx__nn_rank(loc, what, "input", x, 4)) return JX_NONE;
     int64_t m = (int64_t)1 << c->depth;
     if (jx_dim(x, 1) % m || jx_dim(x, 2) % m || jx_dim(x, 3) != c->in_channels)

@@ -101,6 +101,14 @@ static void test_unet_apply(void) {
         jx_tree_fn_free(f);
         jx_tree_free(x);
     }
+    a.cfg.depth = 9; /* a bad config fails the trace at the caller's line */
+    jx_tree *x = jx_tree_dict();
+    jx_tree_set(x, "x", jx_tree_aval(JX_AVAL(JX_F32, 1, 16, 16, 3)));
+    jx_tree *in[3] = {a.p, a.s, x};
+    CU_ASSERT_PTR_NULL(jx_tree_trace("unet", apply_body, &a, 3, in, 1));
+    JT_ASSERT_ERR("unet: depth 9 is outside 1..8");
+    JT_ASSERT_ERR(jt_place(__FILE__, a.line));
+    jx_tree_free(x);
     jx_tree_free(a.p), jx_tree_free(a.s);
     jx_array_release(key);
 }
