@@ -196,3 +196,17 @@ int jt_count_in_ir(const jx_fn *f, const char *what) {
     free(s);
     return k;
 }
+
+int jt_coco_tiny(char *dir, size_t n) {
+    const char *src = getenv("JX_SOURCE_DIR");
+    snprintf(dir, n, "%s/../shared/data/coco-tiny", src ? src : "..");
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/annotations/instances_val2017.json", dir);
+    FILE *f = fopen(probe, "r");
+    if (!f) {
+        fprintf(stderr, "SKIP: coco-tiny not found at %s\n", dir);
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}

@@ -64,6 +64,10 @@ int jt_err_has(const char *s);
         CU_ASSERT(jt_err_has(s));                                                \
     } while (0)
 
+/* Writes the coco-tiny folder (JX_SOURCE_DIR/../shared/data/coco-tiny) to dir (n bytes);
+ * returns 1 when its annotations are there, else 0 after a note on stderr. */
+int jt_coco_tiny(char *dir, size_t n);
+
 /* "file.c:123:" for this file and a given line, to check an error names the place. */
 const char *jt_place(const char *file, int line);
 /* Traces body (one output) on av[0..nin) and asserts that it fails with an error that

@@ -11,8 +11,11 @@
 void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_opts *d, const trainer_extra *extras,
                    int nextras) {
     fprintf(f, "usage: %s [options]\n%s\n", prog, about);
-    fprintf(f, "  --data DIR       the IDX files (default %s;\n"
-               "                   MNIST itself works the same)\n", d->data);
+    if (d->data_help)
+        fprintf(f, "  --data DIR       %s (default %s)\n", d->data_help, d->data);
+    else
+        fprintf(f, "  --data DIR       the IDX files (default %s;\n"
+                   "                   MNIST itself works the same)\n", d->data);
     fprintf(f, "  --epochs N       passes over the training set (default %d)\n", d->epochs);
     fprintf(f, "  --batch N        images per step (default %d)\n", d->batch);
     if (d->lr > 0) fprintf(f, "  --lr X           learning rate (default %g)\n", d->lr);

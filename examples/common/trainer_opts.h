@@ -28,6 +28,7 @@ typedef struct trainer_opts {
     const char *resume; /* --resume FILE; NULL when not given */
     int checkpoints;   /* set by the trainer before parsing: 1 if it honours --out and
                         * --resume (otherwise they are unknown options) */
+    const char *data_help; /* set by the trainer: --data's help line (NULL: the IDX files) */
 } trainer_opts;
 
 typedef enum trainer_kind { TRAINER_LONG, TRAINER_POSITIVE, TRAINER_STRING } trainer_kind;

@@ -2,7 +2,7 @@
  * (jx/tree.h), the PRNG (jx/random.h), initializers (jx/init.h), optimizers
  * (jx/optim.h), checkpoints (jx/checkpoint.h), layers (jx/layers.h), losses (jx/losses.h),
  * metrics (jx/metrics.h), plots (jx/plot.h), sequential models (jx/sequential.h), model
- * surgery (jx/surgery.h), activation taps (jx/taps.h) and attribution (jx/attrib.h).
+ * surgery (jx/surgery.h), activation taps (jx/taps.h) and attribution (jx/attrib.h), and a U-Net (jx/unet.h).
  * docs/nn.md walks through them. */
 #ifndef JX_NN_H
 #define JX_NN_H
@@ -21,5 +21,6 @@
 #include <jx/attrib.h>
 #include <jx/sequential.h>
 #include <jx/tree.h>
+#include <jx/unet.h>
 
 #endif /* JX_NN_H */

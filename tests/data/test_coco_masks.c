@@ -96,16 +96,7 @@ static void test_tiny_train(void) { CU_ASSERT_EQUAL(check_split("train2017"), 70
 static void test_tiny_val(void) { CU_ASSERT_EQUAL(check_split("val2017"), 815); }
 
 int main(void) {
-    const char *src = getenv("JX_SOURCE_DIR");
-    snprintf(tiny, sizeof tiny, "%s/../shared/data/coco-tiny", src ? src : "..");
-    char probe[700];
-    snprintf(probe, sizeof probe, "%s/annotations/instances_val2017.json", tiny);
-    FILE *f = fopen(probe, "r");
-    if (!f) {
-        fprintf(stderr, "SKIP: coco-tiny not found at %s\n", tiny);
-        return 77;
-    }
-    fclose(f);
+    if (!jt_coco_tiny(tiny, sizeof tiny)) return 77;
     CU_TestInfo tests[] = {{"coco-tiny train vs pycocotools", test_tiny_train},
                            {"coco-tiny val vs pycocotools", test_tiny_val},
                            CU_TEST_INFO_NULL};
