@@ -922,6 +922,36 @@ typedef struct jx_device_mem_stats {
 jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s);
 void jx_jit_cache_clear(void); /* drops every cached executable (counters kept) */
 
+/* ------------------------------------------------------------------ devices
+ * The devices pmap runs on (docs/pmap.md). A process exposes N CPU devices, N from
+ * JX_CPU_DEVICES in the environment (read once; 1 when unset; JAX's
+ * --xla_force_host_platform_device_count) or jx_set_cpu_device_count. Each device runs
+ * its share of a pmap on its own thread. Across processes (jx_distributed_init) devices
+ * are numbered globally: process p's devices follow those of the processes before it. */
+
+typedef struct jx_device_info {
+    int id;            /* global number, 0 .. jx_device_count() - 1 */
+    int process_index; /* the process that owns it (the MPI rank; 0 without MPI) */
+    int local_index;   /* its position among its process's devices */
+    jx_device kind;    /* JX_DEVICE_CPU */
+} jx_device_info;
+
+int jx_device_count(void);       /* devices of every process */
+int jx_local_device_count(void); /* devices of this process: what a pmap maps over */
+int jx_process_index(void);      /* this process's rank (0 without jx_distributed_init) */
+int jx_process_count(void);      /* processes in the job (1 without jx_distributed_init) */
+/* Fills out[0..min(max, count)) with the global device list; returns the count (so
+ * jx_devices(NULL, 0) only counts). */
+int jx_devices(jx_device_info *out, int max);
+/* Device id's description; JX_ERR_ARG naming the caller's line for an id out of range. */
+jx_status jx_device_get_at(jx_loc loc, int id, jx_device_info *out);
+#define jx_device_get(...) jx_device_get_at(JX_HERE, __VA_ARGS__)
+const char *jx_device_kind_name(jx_device kind); /* "cpu"; static storage */
+/* Sets this process's CPU device count (1..1024), overriding JX_CPU_DEVICES; pmaps built
+ * before keep the count they were built with. */
+jx_status jx_set_cpu_device_count_at(jx_loc loc, int n);
+#define jx_set_cpu_device_count(...) jx_set_cpu_device_count_at(JX_HERE, __VA_ARGS__)
+
 #ifdef __cplusplus
 }
 #endif
