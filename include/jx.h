@@ -848,7 +848,7 @@ void jx_vmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_ax
                      const jx_val *in, int nout, jx_val *out);
 #define jx_vmap_call(...) jx_vmap_call_at(JX_HERE, __VA_ARGS__)
 
-/* Collectives over a named axis (bound by jx_vmap_named, later by pmap). Outside of
+/* Collectives over a named axis (bound by jx_vmap_named or jx_pmap). Outside of
  * any map binding the name they are an error when evaluated or compiled. */
 jx_val jx_psum_at(jx_loc loc, jx_val x, const char *axis_name);
 #define jx_psum(...) jx_psum_at(JX_HERE, __VA_ARGS__)
@@ -866,6 +866,36 @@ jx_val jx_all_gather_at(jx_loc loc, jx_val x, const char *axis_name, int64_t axi
 /* This slice's position along the named axis: an i32 scalar. */
 jx_val jx_axis_index_at(jx_loc loc, const char *axis_name);
 #define jx_axis_index(...) jx_axis_index_at(JX_HERE, __VA_ARGS__)
+/* lax.ppermute: pairs lists (source, destination) device pairs flattened,
+ * JX_INTS(0,1, 1,2, 2,0) for a ring; each slice gets the x of the slice that sends to
+ * it, zeros where none does. No device is a source, or a destination, twice. */
+jx_val jx_ppermute_at(jx_loc loc, jx_val x, const char *axis_name, jx_ints pairs);
+#define jx_ppermute(...) jx_ppermute_at(JX_HERE, __VA_ARGS__)
+/* lax.all_to_all with tiled=True: x's split_axis is cut into axis_size chunks, chunk j
+ * goes to slice j, and each slice concatenates the chunks it receives, in slice order,
+ * along concat_axis (its size is multiplied by axis_size, split_axis's divided). */
+jx_val jx_all_to_all_at(jx_loc loc, jx_val x, const char *axis_name, int64_t axis_size, int split_axis,
+                        int concat_axis);
+#define jx_all_to_all(...) jx_all_to_all_at(JX_HERE, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ pmap
+ * Parallel map (jax.pmap, docs/pmap.md): f runs once per device of this process (see
+ * "devices" below), device d on its own thread with slice d of each mapped input, and
+ * the collectives above over axis_name combine values across the devices through shared
+ * memory, in device order. It computes what jx_vmap_named(f, ..., device count,
+ * axis_name) computes, and composes the same way: grad of a pmap, pmap of a grad, vmap
+ * inside or outside, jit of a body calling it. */
+
+/* in_axes / out_axes as for jx_vmap (JX_NOINTS: axis 0 everywhere; JX_NOT_MAPPED: an
+ * input every device sees whole, or an output that is the same on every device, taken
+ * from device 0). The mapped size is jx_local_device_count() at this call. */
+jx_fn *jx_pmap_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, const char *axis_name);
+#define jx_pmap(...) jx_pmap_at(JX_HERE, __VA_ARGS__)
+/* pmap applied to traced values inside a body: a mapped input whose size is not the
+ * device count is an error at the caller's line. */
+void jx_pmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, const char *axis_name, int nin,
+                     const jx_val *in, int nout, jx_val *out);
+#define jx_pmap_call(...) jx_pmap_call_at(JX_HERE, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ jit
  * Compiles a function into an executable for a device: calls are inlined, the IR is
