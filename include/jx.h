@@ -982,6 +982,18 @@ const char *jx_device_kind_name(jx_device kind); /* "cpu"; static storage */
 jx_status jx_set_cpu_device_count_at(jx_loc loc, int n);
 #define jx_set_cpu_device_count(...) jx_set_cpu_device_count_at(JX_HERE, __VA_ARGS__)
 
+/* Joins the job when this process was started by mpirun (Open MPI): reads the rank, the
+ * size and the local rank from MPI and numbers the devices globally; from then on a
+ * pmap's collectives span every process's devices (each process passes its own devices'
+ * slices, the axis index and size count globally). Without mpirun it does nothing, and
+ * the program runs as one process. Every process must expose the same device count. In
+ * a build without MPI it fails with JX_ERR_UNSUPPORTED under mpirun. */
+jx_status jx_distributed_init_at(jx_loc loc);
+#define jx_distributed_init() jx_distributed_init_at(JX_HERE)
+jx_status jx_distributed_shutdown(void); /* MPI_Finalize, when init started MPI */
+int jx_distributed_built(void);          /* 1 when jx was built with MPI */
+int jx_distributed_local_rank(void);     /* this process's rank on its host (0 without MPI) */
+
 #ifdef __cplusplus
 }
 #endif

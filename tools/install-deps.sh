@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev cmake pkg-config libcunit1-dev valgrind
       llvm-14-dev libopenblas-dev zlib1g-dev libcairo2-dev dataset-fashion-mnist
-      libyajl-dev libturbojpeg0-dev libpng-dev)
+      libyajl-dev libturbojpeg0-dev libpng-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,7 +3,9 @@
  * barrier), computes its own result from every slot, and waits again before the slots
  * may be reused. Every device reduces the slots itself in device order,
  * ((x0 + x1) + x2) + ..., so psum's result is bit-identical on every device and from
- * run to run (the documented order, docs/pmap.md). */
+ * run to run (the documented order, docs/pmap.md). Across processes (dist.c) each
+ * process's device 0 then combines its process's result with the others' through MPI,
+ * and the process's other devices copy it. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@ struct jx__comm {
     uint64_t gen;
     int failed; /* the failed device + 1, or 0 */
     const jx_array **slot;
+    const jx_array *result; /* across processes: device 0's combined result */
 };
 
 static _Thread_local const jx__axis_bind *top;
@@ -173,14 +176,15 @@ static void all_to_all(int me, int n, const jx_array **slot, int k, int m, jx_ar
 
 /* This device's result from every device's operand (all are in the slots). */
 static jx_status compute(const jx__eqn *e, const jx__axis_bind *b, const jx_array **slot, jx_array *out) {
-    int n = b->size;
+    int n = b->local_size, first = b->index - b->local_index; /* this process's first device */
     switch (e->prim) {
     case JX_PRIM_PSUM:
     case JX_PRIM_PMAX:
     case JX_PRIM_PMIN: reduce(e->prim, n, slot, out); return JX_OK;
     case JX_PRIM_ALL_GATHER:
         for (int k = 0; k < n; k++)
-            if (slot[k]->nbytes) memcpy((char *)out->data + (size_t)k * slot[k]->nbytes, slot[k]->data, slot[k]->nbytes);
+            if (slot[k]->nbytes)
+                memcpy((char *)out->data + (size_t)(first + k) * slot[k]->nbytes, slot[k]->data, slot[k]->nbytes);
         return JX_OK;
     case JX_PRIM_PPERMUTE: {
         jx_ints p = jx__attr_ints(e->nattr, e->attrs, JX_A_PAIRS);
@@ -213,6 +217,8 @@ static jx_status check_size(const jx__eqn *e, const jx__axis_bind *b, const jx_a
                 return jx__fail(JX_ERR_ARG, e->loc, what, "pair (%lld,%lld) names a device outside axis '%s' of size %d",
                                 (long long)p.v[q - q % 2], (long long)p.v[q - q % 2 + 1], b->name, b->size);
     }
+    if ((e->prim == JX_PRIM_PPERMUTE || e->prim == JX_PRIM_ALL_TO_ALL) && b->local_size != b->size)
+        return jx__fail(JX_ERR_UNSUPPORTED, e->loc, what, "not supported yet across processes (axis '%s')", b->name);
     (void)x;
     return JX_OK;
 }
@@ -227,7 +233,7 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
     aborted = false;
     jx_status st = check_size(e, b, x);
     if (st != JX_OK) {
-        jx__comm_abort(b->comm, b->index);
+        jx__comm_abort(b->comm, b->local_index);
         return st;
     }
     if (e->prim == JX_PRIM_AXIS_INDEX) { /* no communication */
@@ -236,13 +242,18 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
         return JX_OK;
     }
     jx__comm *c = b->comm;
-    c->slot[b->index] = x; /* only this device writes its slot, between barriers */
+    c->slot[b->local_index] = x; /* only this device writes its slot, between barriers */
     if ((st = barrier(c, e, b->name)) != JX_OK) return st;
     jx_array *y = jx__array_alloc(oav);
     st = y ? compute(e, b, c->slot, y) : jx_errcode();
-    if (st != JX_OK) jx__comm_abort(c, b->index);
-    jx_status st2 = barrier(c, e, b->name); /* nobody reads the slots after this */
-    if (st == JX_OK) st = st2;
+    if (st == JX_OK && b->local_size != b->size) { /* other processes: device 0 speaks for this one */
+        if (b->local_index == 0 && (st = jx__dist_combine(e, b->name, y)) == JX_OK) c->result = y;
+        if (st != JX_OK) jx__comm_abort(c, b->local_index);
+        else if ((st = barrier(c, e, b->name)) == JX_OK && b->local_index != 0 && y->nbytes)
+            memcpy(y->data, c->result->data, y->nbytes);
+    }
+    if (st != JX_OK) jx__comm_abort(c, b->local_index); /* the others stop; this error stays */
+    else st = barrier(c, e, b->name);                   /* nobody reads the slots after this */
     if (st != JX_OK) {
         jx_array_release(y);
         return st;

@@ -11,10 +11,12 @@
 
 typedef struct jx__comm jx__comm;
 
-/* A named axis bound on this thread: this device's index among size devices. */
+/* A named axis bound on this thread: this device's index among size devices (global
+ * across processes after jx_distributed_init), and among its process's local_size. */
 typedef struct jx__axis_bind {
     const char *name;
     int index, size;
+    int local_index, local_size;
     jx__comm *comm;
     const struct jx__axis_bind *outer; /* the binding this one shadows, or NULL */
 } jx__axis_bind;
@@ -56,4 +58,12 @@ void jx__axis_restore(const jx__axis_bind *prev);
 const jx__axis_bind *jx__axis_top(void);
 /* The error a device reports when it stopped because another one failed. */
 bool jx__comm_is_abort_error(void);
+
+/* ------------------------------------------------------------------ across processes (dist.c) */
+
+/* Whether jx_distributed_init joined a job of several processes. */
+bool jx__dist_active(void);
+/* Combines this process's result y of collective e (psum/pmax/pmin: reduced over its
+ * devices; all_gather: its block filled) with the other processes', in place. */
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y);
 #endif

@@ -70,7 +70,9 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
     for (int d = 0; d < n && st == JX_OK; d++) {
         dev[d] = (device){.index = d, .body = body, .ctx = ctx, .in = args + (size_t)d * (size_t)(nin + nout)};
         dev[d].out = dev[d].in + nin;
-        dev[d].bind = (jx__axis_bind){name, d, n, comm, jx__axis_top()};
+        /* across processes the axis numbers every process's devices (docs/pmap.md) */
+        int p = jx__dist_active() ? jx_process_count() : 1, first = jx__dist_active() ? jx_process_index() * n : 0;
+        dev[d].bind = (jx__axis_bind){name, first + d, n * p, d, n, comm, jx__axis_top()};
         for (int j = 0; j < nin && st == JX_OK; j++) {
             if (ia.v[j] < 0) {
                 dev[d].in[j] = jx_array_retain(in[j]);
