@@ -144,10 +144,13 @@ typedef struct compiled {
 /* Traces body over (params, [opt,] stats, batch of n) and jits it; with `train` the
  * step, whose first three trees are donated (updated in place). 0, or -1 with jx_errmsg(). */
 static int compile(compiled *c, const options *o, const jx_optim *opt, jx_tree *const *state, int64_t n, int train) {
-    jx_tree *b = batch_avals(n, train);
+    int nproc = train ? jx_process_count() : 1; /* under mpirun each process steps on its share */
+    if (n % nproc) return jx_error_at(JX_HERE, JX_ERR_SHAPE, "mnist_cnn", "a batch of %lld does not split into %d processes",
+                                      (long long)n, nproc), -1;
+    jx_tree *b = batch_avals(n / nproc, train);
     jx_tree *in[4] = {state[0], train ? state[1] : state[2], train ? state[2] : b, b};
     c->n = n;
-    c->fn = train && o->devices > 1 ? dp_trace_step("train_step", step_body, (void *)opt, 4, in, 4, o->devices)
+    c->fn = train && (o->devices > 1 || nproc > 1) ? dp_trace_step("train_step", step_body, (void *)opt, 4, in, 4, o->devices)
             : train                 ? jx_tree_trace("train_step", step_body, (void *)opt, 4, in, 4)
                                     : jx_tree_trace("eval_step", eval_body, NULL, 3, in, 1);
     jx_tree_free(b);
@@ -233,6 +236,7 @@ static const char *const ckpt_names[NSTATE] = {"params", "opt", "batch_stats"};
 static int train_batch(const compiled *c, jx_tree **state, const idx_split *train, const int64_t *idx, int64_t first,
                        int64_t n, const jx_array *key, int64_t step, double *loss) {
     jx_tree *b = jx_tree_dict(), *out[4];
+    n /= jx_process_count(), first += jx_process_index() * n; /* this process's share (mpirun) */
     if (jx_tree_set_array(b, "x", mnist_images(train->images, idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
         jx_tree_set_array(b, "y", mnist_labels(train->labels, idx, first, n, 0)) != JX_OK ||
         jx_tree_set_array(b, "key", jx_random_fold_in_new(key, (uint32_t)step)) != JX_OK) {
@@ -439,6 +443,13 @@ static int parse_args(int argc, char **argv, options *o) {
 
 int main(int argc, char **argv) {
     options o;
+    if (jx_distributed_init() != JX_OK) { /* under mpirun: one process per rank, data parallel */
+        fprintf(stderr, "mnist_cnn: %s\n", jx_errmsg());
+        return 1;
+    }
+    if (jx_process_index() > 0 && !freopen("/dev/null", "w", stdout)) return 1; /* rank 0 reports */
     int r = parse_args(argc, argv, &o);
-    return r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
+    r = r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
+    jx_distributed_shutdown();
+    return r;
 }
