@@ -5,12 +5,16 @@
  * process combines the processes' results with MPI on CPU buffers. A program started
  * without mpirun stays a single process and never touches MPI. Built without MPI
  * (-DJX_MPI=OFF, or no MPI found), jx_distributed_init reports that under mpirun and is a
- * no-op otherwise. MPI calls are nonblocking and polled, so that a process that never
- * reaches a collective makes the others fail after JX_COLLECTIVE_TIMEOUT seconds instead
- * of hanging. NCCL for GPU buffers: TODO (the CUDA backend's side; docs/pmap.md). */
+ * no-op otherwise. A watchdog thread ends the job (MPI_Abort, with a message naming the
+ * collective and the user's line) when a process waits in a collective longer than
+ * JX_COLLECTIVE_TIMEOUT seconds, so a failed or stuck process never leaves the others
+ * hanging. (Polling a nonblocking MPI_Iallreduce instead was twice as slow on 10 MB.) NCCL for GPU buffers: TODO (the CUDA backend's side; docs/pmap.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "collective.h"
@@ -33,6 +37,9 @@ static bool launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PM
 
 int jx_distributed_built(void) { return 1; }
 
+static void *watchdog(void *arg); /* below */
+static bool wd_started;
+
 jx_status jx_distributed_init_at(jx_loc loc) {
     if (active || !launched()) return JX_OK;
     int provided = 0, rank = 0, size = 1, lrank = 0, inited = 0;
@@ -54,6 +61,11 @@ jx_status jx_distributed_init_at(jx_loc loc) {
     if (lo != hi)
         return jx__fail(JX_ERR_ARG, loc, "distributed_init",
                         "processes expose different device counts (%d to %d): set JX_CPU_DEVICES alike", lo, hi);
+    pthread_t wd;
+    if (!wd_started && pthread_create(&wd, NULL, watchdog, NULL) == 0) {
+        pthread_detach(wd);
+        wd_started = true;
+    }
     local_rank = lrank;
     jx__devices_set_process(rank, size);
     active = size > 1;
@@ -88,48 +100,70 @@ static double timeout_s(void) {
     return t > 0 ? t : 300;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+/* The watchdog: a blocking MPI collective cannot be interrupted, so a thread started by
+ * jx_distributed_init watches each one; past the timeout it names the collective and
+ * ends the whole job with MPI_Abort (the other processes would otherwise wait forever). */
+static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wd_cv = PTHREAD_COND_INITIALIZER;
+static bool wd_armed;
+static struct timespec wd_deadline;
+static char wd_msg[512];
+
+static void *watchdog(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&wd_mu);
+    for (;;) {
+        if (!wd_armed) {
+            pthread_cond_wait(&wd_cv, &wd_mu);
+            continue;
+        }
+        struct timespec until = wd_deadline;
+        if (pthread_cond_timedwait(&wd_cv, &wd_mu, &until) == ETIMEDOUT && wd_armed) {
+            fprintf(stderr, "%s\n", wd_msg);
+            fflush(stderr);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    return NULL;
 }
 
-/* Waits for req, polling; after the timeout the request is left pending (the job cannot
- * go on: the caller reports it, and mpirun ends the job when this process exits). */
-static jx_status wait(MPI_Request *req, const jx__eqn *e, const char *name) {
-    double t = timeout_s(), end = now() + t;
-    struct timespec nap = {0, 20000};
-    for (int spins = 0;; spins++) {
-        int done = 0;
-        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return jx__fail(JX_ERR_RUNTIME, e->loc, jx__prims[e->prim].name, "MPI failed across the processes of axis '%s'",
-                            name);
-        if (done) return JX_OK;
-        if (now() > end)
-            return jx__fail(JX_ERR_RUNTIME, e->loc, jx__prims[e->prim].name,
-                            "timed out after %g s waiting for the other processes of axis '%s' (JX_COLLECTIVE_TIMEOUT): "
-                            "a process failed or never reached this collective",
-                            t, name);
-        if (spins > 1000) nanosleep(&nap, NULL); /* spin briefly first: most collectives are quick */
-    }
+static void wd_arm(const jx__eqn *e, const char *name) {
+    double t = timeout_s();
+    pthread_mutex_lock(&wd_mu);
+    clock_gettime(CLOCK_REALTIME, &wd_deadline);
+    wd_deadline.tv_sec += (time_t)t + 1; /* whole seconds are enough here */
+    snprintf(wd_msg, sizeof wd_msg,
+             "jx: process %d: %s:%d: %s: timed out after %g s waiting for the other processes of axis '%s' "
+             "(JX_COLLECTIVE_TIMEOUT): a process failed or never reached this collective; ending the job",
+             jx_process_index(), e->loc.file ? e->loc.file : "?", e->loc.line, jx__prims[e->prim].name, t, name);
+    wd_armed = true;
+    pthread_cond_signal(&wd_cv);
+    pthread_mutex_unlock(&wd_mu);
+}
+
+static void wd_disarm(void) {
+    pthread_mutex_lock(&wd_mu);
+    wd_armed = false;
+    pthread_cond_signal(&wd_cv);
+    pthread_mutex_unlock(&wd_mu);
 }
 
 jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
-    MPI_Request req;
     int rc;
+    wd_arm(e, name);
     if (e->prim == JX_PRIM_ALL_GATHER) { /* each process filled its own block of y */
         int p = jx_process_count();
-        rc = MPI_Iallgather(MPI_IN_PLACE, 0, MPI_BYTE, y->data, (int)(y->nbytes / (size_t)p), MPI_BYTE, MPI_COMM_WORLD,
-                            &req);
+        rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_BYTE, y->data, (int)(y->nbytes / (size_t)p), MPI_BYTE, MPI_COMM_WORLD);
     } else {
         MPI_Op op = e->prim == JX_PRIM_PSUM ? MPI_SUM : e->prim == JX_PRIM_PMAX ? MPI_MAX : MPI_MIN;
-        rc = MPI_Iallreduce(MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype), op,
-                            MPI_COMM_WORLD, &req);
+        rc = MPI_Allreduce(MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype), op,
+                           MPI_COMM_WORLD);
     }
+    wd_disarm();
     if (rc != MPI_SUCCESS)
         return jx__fail(JX_ERR_RUNTIME, e->loc, jx__prims[e->prim].name, "MPI failed across the processes of axis '%s'",
                         name);
-    return wait(&req, e, name);
+    return JX_OK;
 }
 
 #else /* built without MPI */
