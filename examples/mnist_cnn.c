@@ -20,7 +20,7 @@
  *
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
  *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
- *                    [--schedule cosine|constant] [--out DIR] [--resume FILE]
+ *                    [--schedule cosine|constant] [--out DIR] [--resume FILE] [--devices N]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
  * has the same files (--data path/to/mnist). */
@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/data_parallel.h"
 #include "common/mnist_data.h"
 #include "common/train_loop.h"
 #include "common/trainer_opts.h"
@@ -45,7 +46,7 @@ static const double BN_MOMENTUM = 0.9, BN_EPS = 1e-5, DROPOUT = 0.5;
 
 typedef struct options {
     const char *data;
-    int epochs, batch, threads;
+    int epochs, batch, threads, devices;
     long limit, test_limit; /* 0: every image */
     double lr;
     uint64_t seed;
@@ -102,6 +103,7 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     const jx_optim *opt = user;
     jx_tree *args[3] = {in[0], in[2], in[3]}, *vals[2], *grads;
     if (jx_tree_value_and_grad(loss_body, NULL, 3, args, 0, 2, vals, &grads) != JX_OK) return;
+    dp_mean_tree(&grads), dp_mean_tree(&vals[0]), dp_mean_tree(&vals[1]); /* --devices: over the devices */
     jx_optim_update(opt, grads, in[1], in[0], &out[0], &out[1]);
     out[2] = vals[1];
     out[3] = jx_tree_dict();
@@ -137,11 +139,15 @@ typedef struct compiled {
 /* Traces body over (params, [opt,] stats, batch of n) and jits it; with `train` the
  * step, whose first three trees are donated (updated in place). 0, or -1 with jx_errmsg(). */
 static int compile(compiled *c, const options *o, const jx_optim *opt, jx_tree *const *state, int64_t n, int train) {
-    jx_tree *b = batch_avals(n, train);
+    int nproc = train ? jx_process_count() : 1; /* under mpirun each process steps on its share */
+    if (n % nproc) return jx_error_at(JX_HERE, JX_ERR_SHAPE, "mnist_cnn", "a batch of %lld does not split into %d processes",
+                                      (long long)n, nproc), -1;
+    jx_tree *b = batch_avals(n / nproc, train);
     jx_tree *in[4] = {state[0], train ? state[1] : state[2], train ? state[2] : b, b};
     c->n = n;
-    c->fn = train ? jx_tree_trace("train_step", step_body, (void *)opt, 4, in, 4)
-                  : jx_tree_trace("eval_step", eval_body, NULL, 3, in, 1);
+    c->fn = train && (o->devices > 1 || nproc > 1) ? dp_trace_step("train_step", step_body, (void *)opt, 4, in, 4, o->devices)
+            : train                 ? jx_tree_trace("train_step", step_body, (void *)opt, 4, in, 4)
+                                    : jx_tree_trace("eval_step", eval_body, NULL, 3, in, 1);
     jx_tree_free(b);
     if (!c->fn) return -1;
     int nd = train ? jx_tree_fn_input_offset(c->fn, 3) : 0;
@@ -244,6 +250,7 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     cnn_run *r = ctx;
     const compiled *c = n == r->step[0].n ? &r->step[0] : &r->step[1];
     jx_tree *b = jx_tree_dict(), *out[4];
+    n /= jx_process_count(), first += jx_process_index() * n; /* this process's share (mpirun) */
     if (jx_tree_set_array(b, "x", mnist_images(r->train->images, r->idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
         jx_tree_set_array(b, "y", mnist_labels(r->train->labels, r->idx, first, n, 0)) != JX_OK ||
         jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
@@ -364,31 +371,44 @@ done:
 static int parse_args(int argc, char **argv, options *o) {
     trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 10, .batch = 128, .lr = 1e-3,
                       .device = JX_DEVICE_CPU, .checkpoints = 1};
-    long test_limit = 0;
+    long test_limit = 0, devices = 1;
     const char *schedule = "cosine";
     trainer_extra extra[] = {
         {"--test-limit", "N", "score the first N test images only (default all)", TRAINER_LONG, 1, 1L << 40,
          &test_limit},
         {"--schedule", "NAME", "cosine (default: decay to lr/100 over the run) or constant", TRAINER_STRING, 0, 0,
          &schedule},
+        {"--devices", "N", "data parallel over N CPU devices (pmap; the batch split N ways)", TRAINER_LONG, 1, 64,
+         &devices},
     };
     int r = trainer_parse("mnist_cnn",
                           "Trains a CNN (two conv-batchnorm-relu-maxpool blocks, dense 128, dropout, dense 10)\n"
                           "on (Fashion-)MNIST with Adam, jitted by jx. Epoch times count training only.",
-                          argc, argv, &t, extra, 2);
+                          argc, argv, &t, extra, 3);
     if (!r && strcmp(schedule, "cosine") && strcmp(schedule, "constant")) {
         fprintf(stderr, "mnist_cnn: --schedule is cosine or constant, not '%s'\n", schedule);
         r = 2;
     }
     *o = (options){.data = t.data, .epochs = t.epochs, .batch = t.batch, .threads = t.threads, .limit = t.limit,
                    .test_limit = test_limit, .lr = t.lr, .seed = t.seed, .device = t.device, .out = t.out,
-                   .resume = t.resume, .schedule = schedule};
+                   .resume = t.resume, .schedule = schedule, .devices = (int)devices};
+    if (!r && devices > 1 && jx_set_cpu_device_count((int)devices) != JX_OK) {
+        fprintf(stderr, "mnist_cnn: %s\n", jx_errmsg());
+        r = 2;
+    }
     return r;
 }
 
 int main(int argc, char **argv) {
     options o;
+    if (jx_distributed_init() != JX_OK) { /* under mpirun: one process per rank, data parallel */
+        fprintf(stderr, "mnist_cnn: %s\n", jx_errmsg());
+        return 1;
+    }
+    if (jx_process_index() > 0 && !freopen("/dev/null", "w", stdout)) return 1; /* rank 0 reports */
     int r = parse_args(argc, argv, &o);
     train_loop_catch_sigint();
-    return r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
+    r = r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
+    jx_distributed_shutdown();
+    return r;
 }

@@ -864,7 +864,7 @@ void jx_vmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_ax
                      const jx_val *in, int nout, jx_val *out);
 #define jx_vmap_call(...) jx_vmap_call_at(JX_HERE, __VA_ARGS__)
 
-/* Collectives over a named axis (bound by jx_vmap_named, later by pmap). Outside of
+/* Collectives over a named axis (bound by jx_vmap_named or jx_pmap). Outside of
  * any map binding the name they are an error when evaluated or compiled. */
 jx_val jx_psum_at(jx_loc loc, jx_val x, const char *axis_name);
 #define jx_psum(...) jx_psum_at(JX_HERE, __VA_ARGS__)
@@ -882,6 +882,36 @@ jx_val jx_all_gather_at(jx_loc loc, jx_val x, const char *axis_name, int64_t axi
 /* This slice's position along the named axis: an i32 scalar. */
 jx_val jx_axis_index_at(jx_loc loc, const char *axis_name);
 #define jx_axis_index(...) jx_axis_index_at(JX_HERE, __VA_ARGS__)
+/* lax.ppermute: pairs lists (source, destination) device pairs flattened,
+ * JX_INTS(0,1, 1,2, 2,0) for a ring; each slice gets the x of the slice that sends to
+ * it, zeros where none does. No device is a source, or a destination, twice. */
+jx_val jx_ppermute_at(jx_loc loc, jx_val x, const char *axis_name, jx_ints pairs);
+#define jx_ppermute(...) jx_ppermute_at(JX_HERE, __VA_ARGS__)
+/* lax.all_to_all with tiled=True: x's split_axis is cut into axis_size chunks, chunk j
+ * goes to slice j, and each slice concatenates the chunks it receives, in slice order,
+ * along concat_axis (its size is multiplied by axis_size, split_axis's divided). */
+jx_val jx_all_to_all_at(jx_loc loc, jx_val x, const char *axis_name, int64_t axis_size, int split_axis,
+                        int concat_axis);
+#define jx_all_to_all(...) jx_all_to_all_at(JX_HERE, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ pmap
+ * Parallel map (jax.pmap, docs/pmap.md): f runs once per device of this process (see
+ * "devices" below), device d on its own thread with slice d of each mapped input, and
+ * the collectives above over axis_name combine values across the devices through shared
+ * memory, in device order. It computes what jx_vmap_named(f, ..., device count,
+ * axis_name) computes, and composes the same way: grad of a pmap, pmap of a grad, vmap
+ * inside or outside, jit of a body calling it. */
+
+/* in_axes / out_axes as for jx_vmap (JX_NOINTS: axis 0 everywhere; JX_NOT_MAPPED: an
+ * input every device sees whole, or an output that is the same on every device, taken
+ * from device 0). The mapped size is jx_local_device_count() at this call. */
+jx_fn *jx_pmap_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, const char *axis_name);
+#define jx_pmap(...) jx_pmap_at(JX_HERE, __VA_ARGS__)
+/* pmap applied to traced values inside a body: a mapped input whose size is not the
+ * device count is an error at the caller's line. */
+void jx_pmap_call_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out_axes, const char *axis_name, int nin,
+                     const jx_val *in, int nout, jx_val *out);
+#define jx_pmap_call(...) jx_pmap_call_at(JX_HERE, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ jit
  * Compiles a function into an executable for a device: calls are inlined, the IR is
@@ -944,6 +974,48 @@ typedef struct jx_device_mem_stats {
 } jx_device_mem_stats;
 jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s);
 void jx_jit_cache_clear(void); /* drops every cached executable (counters kept) */
+
+/* ------------------------------------------------------------------ devices
+ * The devices pmap runs on (docs/pmap.md). A process exposes N CPU devices, N from
+ * JX_CPU_DEVICES in the environment (read once; 1 when unset; JAX's
+ * --xla_force_host_platform_device_count) or jx_set_cpu_device_count. Each device runs
+ * its share of a pmap on its own thread. Across processes (jx_distributed_init) devices
+ * are numbered globally: process p's devices follow those of the processes before it. */
+
+typedef struct jx_device_info {
+    int id;            /* global number, 0 .. jx_device_count() - 1 */
+    int process_index; /* the process that owns it (the MPI rank; 0 without MPI) */
+    int local_index;   /* its position among its process's devices */
+    jx_device kind;    /* JX_DEVICE_CPU */
+} jx_device_info;
+
+int jx_device_count(void);       /* devices of every process */
+int jx_local_device_count(void); /* devices of this process: what a pmap maps over */
+int jx_process_index(void);      /* this process's rank (0 without jx_distributed_init) */
+int jx_process_count(void);      /* processes in the job (1 without jx_distributed_init) */
+/* Fills out[0..min(max, count)) with the global device list; returns the count (so
+ * jx_devices(NULL, 0) only counts). */
+int jx_devices(jx_device_info *out, int max);
+/* Device id's description; JX_ERR_ARG naming the caller's line for an id out of range. */
+jx_status jx_device_get_at(jx_loc loc, int id, jx_device_info *out);
+#define jx_device_get(...) jx_device_get_at(JX_HERE, __VA_ARGS__)
+const char *jx_device_kind_name(jx_device kind); /* "cpu"; static storage */
+/* Sets this process's CPU device count (1..1024), overriding JX_CPU_DEVICES; pmaps built
+ * before keep the count they were built with. */
+jx_status jx_set_cpu_device_count_at(jx_loc loc, int n);
+#define jx_set_cpu_device_count(...) jx_set_cpu_device_count_at(JX_HERE, __VA_ARGS__)
+
+/* Joins the job when this process was started by mpirun (Open MPI): reads the rank, the
+ * size and the local rank from MPI and numbers the devices globally; from then on a
+ * pmap's collectives span every process's devices (each process passes its own devices'
+ * slices, the axis index and size count globally). Without mpirun it does nothing, and
+ * the program runs as one process. Every process must expose the same device count. In
+ * a build without MPI it fails with JX_ERR_UNSUPPORTED under mpirun. */
+jx_status jx_distributed_init_at(jx_loc loc);
+#define jx_distributed_init() jx_distributed_init_at(JX_HERE)
+jx_status jx_distributed_shutdown(void); /* MPI_Finalize, when init started MPI */
+int jx_distributed_built(void);          /* 1 when jx was built with MPI */
+int jx_distributed_local_rank(void);     /* this process's rank on its host (0 without MPI) */
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,7 @@ void jx__grad_register_index(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_control(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_custom(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 void jx__grad_register_collective(jx__jvp_rule *jvp, jx__transpose_rule *tr);
+void jx__grad_register_pmap(jx__jvp_rule *jvp, jx__transpose_rule *tr);
 
 /* ------------------------------------------------------------------ helpers for rules */
 
@@ -85,5 +86,29 @@ jx_status jx__partial_eval(jx_loc loc, const jx_fn *f, int nknown, jx_fn **known
  * linear inputs (JX_ZERO where zero). */
 jx_status jx__transpose_inline(jx_loc loc, const jx_fn *lin, int nres, const jx_val *res,
                                const jx_val *ct, jx_val *ct_in);
+
+/* ------------------------------------------------------------------ nested functions (rules_control.c)
+ * What the rules of the higher-order primitives (cond, scan, pmap) build their bodies
+ * with, on the rule's scratch (rule_scratch.h). */
+struct jx__rs;
+
+/* f's jvp as a closed function (x..., dx_i where has[i]...) -> (y..., dy_j where
+ * want[j]...), wanted zero tangents materialised. want may be NULL (none); nz (may be
+ * NULL) receives which output tangents are non-zero. */
+jx_fn *jx__grad_jvp_fn(struct jx__rs *c, const jx_fn *f, const bool *has, const bool *want, bool *nz);
+
+/* f split by partial evaluation on its first nknown inputs. */
+typedef struct jx__split {
+    jx_fn *known, *lin;
+    bool *ok;      /* which of f's outputs known computes */
+    int nres, nko; /* residuals; known outputs before them */
+} jx__split;
+bool jx__grad_split_fn(struct jx__rs *c, const jx_fn *f, int nknown, jx__split *s);
+/* The first n outputs of a split jvp'd function are primal: they must be known. */
+bool jx__grad_primal_known(struct jx__rs *c, const jx__split *s, int n);
+/* The transpose of f, linear in its inputs with lin[i], as a closed function
+ * (the other inputs..., cotangents of the outputs with ctm[j]...) -> (cotangents of the
+ * linear inputs...), zeros materialised. */
+jx_fn *jx__grad_transpose_fn(struct jx__rs *c, const jx_fn *f, const bool *lin, const bool *ctm);
 
 #endif /* JX_GRAD_H */

@@ -18,6 +18,7 @@ static void init_once(void) {
     jx__grad_register_control(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_custom(jx__jvp_rules, jx__transpose_rules);
     jx__grad_register_collective(jx__jvp_rules, jx__transpose_rules);
+    jx__grad_register_pmap(jx__jvp_rules, jx__transpose_rules);
 }
 
 void jx__grad_rules_init(void) {

@@ -6,7 +6,12 @@
  *    equals the result (ties split): psum(dx * at) / psum(at), at = (x == y).
  *  - all_gather is linear; its transpose takes this slice's row of the summed
  *    cotangents: psum(ct)[axis_index].
+ *  - ppermute is linear; its transpose sends the cotangents back (the pairs reversed);
+ *  - all_to_all is linear; its transpose is the all_to_all with split and concat axes
+ *    swapped;
  *  - axis_index has no operand, so no tangent reaches it. */
+#include <stdlib.h>
+
 #include "grad.h"
 
 #define JVP_ARGS const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy
@@ -62,7 +67,29 @@ static jx_status tr_all_gather(TR_ARGS) {
     return jx_trace_status();
 }
 
+static jx_status tr_ppermute(TR_ARGS) {
+    (void)x, (void)av, (void)lin;
+    jx_ints p = jx__attr_ints(e->nattr, e->attrs, JX_A_PAIRS);
+    int64_t *back = malloc(sizeof *back * (size_t)(p.n + 1));
+    if (!back) return jx__fail(JX_ERR_NOMEM, e->loc, "ppermute", "out of memory");
+    for (int q = 0; q + 1 < p.n; q += 2) back[q] = p.v[q + 1], back[q + 1] = p.v[q];
+    ct_in[0] = jx_ppermute_at(e->loc, ct[0], axis_of(e), (jx_ints){back, p.n});
+    free(back);
+    return jx_trace_status();
+}
+
+static jx_status tr_all_to_all(TR_ARGS) {
+    (void)x, (void)av, (void)lin;
+    int k = (int)jx__attr_int(e->nattr, e->attrs, JX_A_SPLIT_AXIS, 0), m = (int)jx__attr_int(e->nattr, e->attrs, JX_A_CONCAT_AXIS, 0);
+    ct_in[0] = jx_all_to_all_at(e->loc, ct[0], axis_of(e), jx__attr_int(e->nattr, e->attrs, JX_A_AXIS_SIZE, 0), m, k);
+    return jx_trace_status();
+}
+
 void jx__grad_register_collective(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
+    jvp[JX_PRIM_PPERMUTE] = jvp_linear;
+    jvp[JX_PRIM_ALL_TO_ALL] = jvp_linear;
+    tr[JX_PRIM_PPERMUTE] = tr_ppermute;
+    tr[JX_PRIM_ALL_TO_ALL] = tr_all_to_all;
     jvp[JX_PRIM_PSUM] = jvp_linear;
     jvp[JX_PRIM_ALL_GATHER] = jvp_linear;
     jvp[JX_PRIM_PMAX] = jvp_pextreme;

@@ -32,7 +32,7 @@ static jx_val materialise(jx_loc loc, jx_val v, jx_aval a) { return jx__is_zero(
 /* f's jvp as a closed function (x..., dx_i where has[i]...) -> (y..., dy_j where
  * want[j]...), wanted zero tangents materialised. want may be NULL (none); nz (may be
  * NULL) receives which output tangents are non-zero. */
-static jx_fn *jvp_fn(ctx *c, const jx_fn *f, const bool *has, const bool *want, bool *nz) {
+jx_fn *jx__grad_jvp_fn(ctx *c, const jx_fn *f, const bool *has, const bool *want, bool *nz) {
     int n = f->nin, m = f->nout, nt = count(n, has), k = n;
     jx_aval *av = JX_RS_NEW(c, jx_aval, n + nt);
     jx_val *in = JX_RS_NEW(c, jx_val, n + nt), *dx = JX_RS_NEW(c, jx_val, n), *out = JX_RS_NEW(c, jx_val, 2 * m);
@@ -55,14 +55,9 @@ static jx_fn *jvp_fn(ctx *c, const jx_fn *f, const bool *has, const bool *want, 
     return jx__rs_end(c, t, k, out);
 }
 
-/* f split by partial evaluation on its first nknown inputs (see grad.h). */
-typedef struct split {
-    jx_fn *known, *lin;
-    bool *ok;      /* which of f's outputs known computes */
-    int nres, nko; /* residuals; known outputs before them */
-} split;
+typedef jx__split split;
 
-static bool split_fn(ctx *c, const jx_fn *f, int nknown, split *s) {
+bool jx__grad_split_fn(ctx *c, const jx_fn *f, int nknown, split *s) {
     if (!f) return false; /* the trace that should have made it failed (error kept) */
     s->ok = JX_RS_NEW(c, bool, f->nout);
     if (!jx__rs_ok(c)) return false;
@@ -78,7 +73,7 @@ static bool split_fn(ctx *c, const jx_fn *f, int nknown, split *s) {
 }
 
 /* The first n outputs of a split jvp'd function are primal: they must be known. */
-static bool primal_known(ctx *c, const split *s, int n) {
+bool jx__grad_primal_known(ctx *c, const split *s, int n) {
     for (int j = 0; j < n; j++)
         if (!s->ok[j]) {
             jx__trace_fail(c->t, JX_ERR_INTERNAL, c->loc, "grad", "a primal output of a body depends on tangents");
@@ -93,7 +88,7 @@ static bool primal_known(ctx *c, const split *s, int n) {
  * computation (a tangent known to be zero): partial evaluation on the non-linear inputs
  * makes it a residual, and the function being jointly linear makes dropping its
  * contribution right. */
-static jx_fn *transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *ctm) {
+jx_fn *jx__grad_transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *ctm) {
     int n = f->nin, m = f->nout, nl = count(n, lin), nn = n - nl, nct = count(m, ctm), q = 0;
     int *perm = JX_RS_NEW(c, int, n);
     jx_aval *av = JX_RS_NEW(c, jx_aval, n + m);
@@ -108,7 +103,7 @@ static jx_fn *transpose_fn(ctx *c, const jx_fn *f, const bool *lin, const bool *
     for (int i = 0; i < n; i++) args[perm[i]] = in[i];
     jx__inline_fn(c->loc, f, args, out);
     split s;
-    if (!split_fn(c, jx__rs_end(c, t, m, out), nn, &s)) return NULL;
+    if (!jx__grad_split_fn(c, jx__rs_end(c, t, m, out), nn, &s)) return NULL;
     q = nn;
     for (int j = 0; j < m; j++)
         if (ctm[j]) av[q++] = out_av(f, j);
@@ -133,7 +128,7 @@ static void carry_fixed_point(ctx *c, const jx_fn *body, int nc, bool *has, bool
     bool again = true;
     while (again && jx__rs_ok(c)) {
         again = false;
-        if (!jvp_fn(c, body, has, NULL, nz)) return;
+        if (!jx__grad_jvp_fn(c, body, has, NULL, nz)) return;
         for (int i = 0; i < nc; i++)
             if (nz[i] && !has[i]) has[i] = again = true;
     }
@@ -207,8 +202,8 @@ static jx_status jvp_cond(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     for (int j = 0; j < m; j++)
         if ((want[j] = jx__differentiable(out_av(b0, j).dtype))) wav[nw++] = out_av(b0, j);
     for (int b = 0; b < nb && jx__rs_ok(&c); b++) {
-        jx_fn *J = jvp_fn(&c, a->u.fns[b], has, want, NULL);
-        if (!J || !split_fn(&c, J, nop, &s[b]) || !primal_known(&c, &s[b], m)) return jx__rs_done(&c);
+        jx_fn *J = jx__grad_jvp_fn(&c, a->u.fns[b], has, want, NULL);
+        if (!J || !jx__grad_split_fn(&c, J, nop, &s[b]) || !jx__grad_primal_known(&c, &s[b], m)) return jx__rs_done(&c);
         roff[b + 1] = roff[b] + s[b].nres;
     }
     int nr = roff[nb];
@@ -253,7 +248,7 @@ static jx_status tr_cond(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < nop; i++) bl[i] = lin[1 + i];
     for (int j = 0; j < m; j++) ctm[j] = !jx__is_zero(ct[j]);
-    for (int b = 0; b < nb && jx__rs_ok(&c); b++) tf[b] = transpose_fn(&c, a->u.fns[b], bl, ctm);
+    for (int b = 0; b < nb && jx__rs_ok(&c); b++) tf[b] = jx__grad_transpose_fn(&c, a->u.fns[b], bl, ctm);
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     ops[k++] = x[0];
     for (int i = 0; i < nop; i++)
@@ -389,9 +384,9 @@ static jx_status jvp_scan(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     carry_fixed_point(&c, B, si.nc, has, nz);
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int j = 0; j < m; j++) want[j] = j < si.nc ? has[j] : nz[j];
-    jx_fn *J = jvp_fn(&c, B, has, want, NULL);
+    jx_fn *J = jx__grad_jvp_fn(&c, B, has, want, NULL);
     split s;
-    if (!J || !split_fn(&c, J, n, &s) || !primal_known(&c, &s, m)) return jx__rs_done(&c);
+    if (!J || !jx__grad_split_fn(&c, J, n, &s) || !jx__grad_primal_known(&c, &s, m)) return jx__rs_done(&c);
     int *cls = JX_RS_NEW(&c, int, s.nres), *src = JX_RS_NEW(&c, int, s.nres);
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     classify_residuals(&si, &s, cls, &src[0]);
@@ -478,7 +473,7 @@ static jx_status tr_scan(const jx__eqn *e, const jx_val *x, const jx_aval *av, c
             return jx__rs_done(&c);
         }
     for (int j = 0; j < m; j++) ctm[j] = j < si.nc || !jx__is_zero(ct[j]);
-    jx_fn *tb = transpose_fn(&c, B, bl, ctm);
+    jx_fn *tb = jx__grad_transpose_fn(&c, B, bl, ctm);
     jx_fn *sb = tb ? scan_tr_body(&c, &si, tb, bl, ctm) : NULL;
     if (!sb) return jx__rs_done(&c);
     int nlk = 0, nlx = 0, nrk = 0;
@@ -514,7 +509,7 @@ static jx_status jvp_while(const jx__eqn *e, const jx_val *x, const jx_val *dx, 
     if (!jx__rs_ok(&c)) return jx__rs_done(&c);
     for (int i = 0; i < n; i++) has[i] = !jx__is_zero(dx[i]);
     carry_fixed_point(&c, B, nc, has, nz);
-    jx_fn *J = jx__rs_ok(&c) ? jvp_fn(&c, B, has, has, NULL) : NULL; /* (c, k, dc, dk) -> (c', dc') */
+    jx_fn *J = jx__rs_ok(&c) ? jx__grad_jvp_fn(&c, B, has, has, NULL) : NULL; /* (c, k, dc, dk) -> (c', dc') */
     int nT = count(nc, has), nkt = count(nk, has + nc), n2 = n + nT + nkt, q = 0;
     jx_aval *av = JX_RS_NEW(&c, jx_aval, n2);
     jx_val *in = JX_RS_NEW(&c, jx_val, n2), *args = JX_RS_NEW(&c, jx_val, n2), *out = JX_RS_NEW(&c, jx_val, nc + nT);

@@ -1,13 +1,15 @@
-/* exec_control.c: cond, while and scan steps, run in C around compiled sub-programs
- * (never through the interpreter): cond picks a branch's program; while alternates its
- * cond and body programs; scan slices xs, runs the body program per step and stacks the
- * ys. Loop-carried arrays the loop alone holds are donated to the body, so a body that
+/* exec_control.c: cond, while, scan and pmap steps, run in C around compiled
+ * sub-programs (never through the interpreter): cond picks a branch's program; while
+ * alternates its cond and body programs; scan slices xs, runs the body program per step
+ * and stacks the ys; pmap runs the body program on every device's thread, each with its
+ * own frame (src/backends/pmap_run.c). Loop-carried arrays the loop alone holds are donated to the body, so a body that
  * updates its carry elementwise does it in place, and the body's frame keeps its spare
  * buffers from one iteration to the next. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
+#include "../backends/collective.h"
 #include "../backends/control_util.h"
 
 static jx_status oom(const jx__eqn *e) {
@@ -114,17 +116,36 @@ static jx_status run_scan(const jx__rt *rt, const jx__step *s, const jx__eqn *e,
     return st;
 }
 
+typedef struct pmap_ctx {
+    const jx__rt *rt;
+    const jx__prog *body;
+} pmap_ctx;
+
+/* One device's run of the pmap body: a frame of its own on the shared program. */
+static jx_status pmap_device(void *ctx, int device, jx_array *const *in, jx_array **out) {
+    const pmap_ctx *c = ctx;
+    (void)device;
+    jx__frame *fr = jx__frame_new(c->rt, c->body);
+    if (!fr) return jx_errcode();
+    jx_status st = jx__frame_run(fr, in, NULL, out);
+    jx__frame_free(fr);
+    return st;
+}
+
 jx_status jx__control_run(const jx__rt *rt, const jx__step *s, const jx_fn *f, const jx__eqn *e,
                           jx_array *const *in, jx_array **out) {
     switch (e->prim) {
     case JX_PRIM_COND: return run_cond(rt, s, in, out);
     case JX_PRIM_WHILE: return run_while(rt, s, e, in, out);
-    case JX_PRIM_SCAN: {
+    case JX_PRIM_SCAN:
+    case JX_PRIM_PMAP: {
         jx_aval ab[16];
         jx_aval *oav = e->nout <= 16 ? ab : calloc((size_t)e->nout, sizeof *oav);
         if (!oav) return oom(e);
         for (int i = 0; i < e->nout; i++) oav[i] = f->vars[e->out[i]];
-        jx_status st = run_scan(rt, s, e, in, oav, out);
+        pmap_ctx pc = {rt, s->subs[0]};
+        jx_status st = e->prim == JX_PRIM_SCAN ? run_scan(rt, s, e, in, oav, out)
+                                               : jx__pmap_run(e, in, oav, out, pmap_device, &pc);
         if (oav != ab) free(oav);
         return st;
     }

@@ -31,6 +31,8 @@ static bool build_subs(jx__step *s, const jx__eqn *e, bool fuse, const jx__backe
         fns[n++] = jx__eqn_fn(e, JX_A_BODY, 0);
     } else if (e->prim == JX_PRIM_SCAN) {
         fns[n++] = jx__eqn_fn(e, JX_A_BODY, 0);
+    } else if (e->prim == JX_PRIM_PMAP) {
+        fns[n++] = jx__eqn_fn(e, JX_A_FN, 0);
     } else {
         return false;
     }

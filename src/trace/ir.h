@@ -305,6 +305,10 @@ jx_aval jx__val_aval(jx_val v);
  * (they clamp as the primitives do), for indices already wrapped or meant as they are. */
 jx_val jx__gather_clamped_at(jx_loc loc, jx_val x, jx_val indices, int axis, int nbatch);
 jx_val jx__dynamic_slice_clamped_at(jx_loc loc, jx_val x, const jx_val *starts, jx_ints sizes);
+/* Binds a pmap equation of f over axis_name with `size` devices on the current trace:
+ * in[i] mapped at in_dims[i] (-1: not mapped), out[j] at out_dims[j] (ops_collective.c). */
+void jx__pmap_bind(jx_loc loc, const jx_fn *f, const char *axis_name, int64_t size, const int *in_dims,
+                   const int *out_dims, const jx_val *in, jx_val *out);
 jx_val jx__dynamic_update_slice_clamped_at(jx_loc loc, jx_val x, jx_val update, const jx_val *starts);
 
 /* Replays the equations of f on the current trace with inputs in[], writing its

@@ -70,7 +70,50 @@ static jx_status rule_all_gather(int nin, const jx_aval *in, int nattr, const jx
     return JX_OK;
 }
 
+/* ppermute: pairs (src, dst, src, dst, ...) of device numbers, no src or dst twice. */
+static jx_status rule_ppermute(int nin, const jx_aval *in, int nattr, const jx__attr *attrs,
+                               int maxout, jx_aval *out, int *nout, jx__rule_err *err) {
+    if (one_operand(nin, maxout, err) || need_name(nattr, attrs, err)) return err->code;
+    const jx__attr *a = jx__attr_get(nattr, attrs, JX_A_PAIRS);
+    if (!a || a->kind != JX_AK_INTS || a->n % 2)
+        return jx__rule_fail(err, JX_ERR_ARG, "needs an attribute 'pairs' of (source, destination) device pairs");
+    for (int q = 0; q < a->n; q++) {
+        if (a->u.ints[q] < 0)
+            return jx__rule_fail(err, JX_ERR_ARG, "pair %d has a negative device number", q / 2);
+        for (int r = q % 2; r < q; r += 2)
+            if (a->u.ints[r] == a->u.ints[q])
+                return jx__rule_fail(err, JX_ERR_ARG, "device %lld is a %s in two pairs", (long long)a->u.ints[q],
+                                     q % 2 ? "destination" : "source");
+    }
+    out[0] = in[0];
+    *nout = 1;
+    return JX_OK;
+}
+
+/* all_to_all (tiled): x's split_axis is cut into axis_size chunks, one per device; the
+ * chunks received are concatenated along concat_axis. */
+static jx_status rule_all_to_all(int nin, const jx_aval *in, int nattr, const jx__attr *attrs,
+                                 int maxout, jx_aval *out, int *nout, jx__rule_err *err) {
+    if (one_operand(nin, maxout, err) || need_name(nattr, attrs, err)) return err->code;
+    int64_t n = jx__attr_int(nattr, attrs, JX_A_AXIS_SIZE, -1);
+    int64_t k = jx__attr_int(nattr, attrs, JX_A_SPLIT_AXIS, -1), m = jx__attr_int(nattr, attrs, JX_A_CONCAT_AXIS, -1);
+    if (n < 1) return jx__rule_fail(err, JX_ERR_ARG, "needs a positive integer attribute 'axis_size'");
+    if (k < 0 || k >= in[0].rank || m < 0 || m >= in[0].rank)
+        return jx__rule_fail(err, JX_ERR_AXIS, "split_axis %lld or concat_axis %lld out of range for %s", (long long)k,
+                             (long long)m, jx__avs(&in[0]));
+    if (in[0].shape[k] % n)
+        return jx__rule_fail(err, JX_ERR_SHAPE, "split_axis %lld of %s does not divide into %lld chunks", (long long)k,
+                             jx__avs(&in[0]), (long long)n);
+    out[0] = in[0];
+    out[0].shape[k] /= n;
+    out[0].shape[m] *= n;
+    *nout = 1;
+    return JX_OK;
+}
+
 void jx__shape_register_collective(jx__shape_rule *t) {
+    t[JX_PRIM_PPERMUTE] = rule_ppermute;
+    t[JX_PRIM_ALL_TO_ALL] = rule_all_to_all;
     t[JX_PRIM_PSUM] = rule_psum;
     t[JX_PRIM_PMAX] = rule_pextreme;
     t[JX_PRIM_PMIN] = rule_pextreme;

@@ -190,7 +190,69 @@ static jx_status rule_scan(int nin, const jx_aval *in, int nattr, const jx__attr
     return JX_OK;
 }
 
+/* The axes list `key` of a pmap: n entries, each -1 (not mapped) or in [0, rank[i]]. */
+static jx_status pmap_axes(int nattr, const jx__attr *attrs, jx__akey key, int n, const int *rank,
+                           jx__rule_err *err) {
+    const jx__attr *a = jx__attr_get(nattr, attrs, key);
+    if (!a || a->kind != JX_AK_INTS || a->n != n)
+        return jx__rule_fail(err, JX_ERR_ARG, "attribute '%s' must list %d axes", jx__attr_names[key], n);
+    for (int i = 0; i < n; i++)
+        if (a->u.ints[i] < -1 || a->u.ints[i] > rank[i])
+            return jx__rule_fail(err, JX_ERR_AXIS, "%s[%d] is %lld, must be -1 (not mapped) or in [0, %d]",
+                                 jx__attr_names[key], i, (long long)a->u.ints[i], rank[i]);
+    return JX_OK;
+}
+
+/* pmap[fn axis_name axis_size in_axes out_axes]: operand i is fn's input i with an axis
+ * of size axis_size inserted at in_axes[i] (-1: as it is); output j is fn's output j
+ * with that axis inserted at out_axes[j] (-1: device 0's, which every device has). */
+static jx_status rule_pmap(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout,
+                           jx_aval *out, int *nout, jx__rule_err *err) {
+    const jx_fn *f = one_fn(nattr, attrs, JX_A_FN, err);
+    int64_t n = 0;
+    const char *name = jx__attr_str(nattr, attrs, JX_A_AXIS_NAME);
+    if (!f || !req_int(nattr, attrs, JX_A_AXIS_SIZE, 1, 1 << 20, &n, err)) return err->code;
+    if (!name || !*name) return jx__rule_fail(err, JX_ERR_ARG, "needs a string attribute 'axis_name'");
+    if (f->nin != nin) return jx__rule_fail(err, JX_ERR_ARG, "fn takes %d inputs, got %d operands", f->nin, nin);
+    if (check_room(f->nout, maxout, err)) return err->code;
+    int rank[64];
+    if (nin > 64 || f->nout > 64) return jx__rule_fail(err, JX_ERR_ARG, "more than 64 inputs or outputs");
+    for (int i = 0; i < nin; i++) rank[i] = in[i].rank - 1;
+    if (pmap_axes(nattr, attrs, JX_A_IN_AXES, nin, rank, err)) return err->code;
+    for (int j = 0; j < f->nout; j++) rank[j] = fn_out(f, j).rank;
+    if (pmap_axes(nattr, attrs, JX_A_OUT_AXES, f->nout, rank, err)) return err->code;
+    jx_ints ia = jx__attr_ints(nattr, attrs, JX_A_IN_AXES), oa = jx__attr_ints(nattr, attrs, JX_A_OUT_AXES);
+    for (int i = 0; i < nin; i++) {
+        jx_aval want = fn_in(f, i), got = in[i];
+        int a = (int)ia.v[i];
+        if (a >= 0) {
+            if (got.shape[a] != n)
+                return jx__rule_fail(err, JX_ERR_SHAPE, "operand %d (%s) has size %lld at mapped axis %d, the pmap has %lld",
+                                     i, jx__avs(&in[i]), (long long)got.shape[a], a, (long long)n);
+            for (int d = a; d + 1 < got.rank; d++) got.shape[d] = got.shape[d + 1];
+            got.rank--;
+        }
+        if (!jx_aval_equal(&want, &got))
+            return jx__rule_fail(err, JX_ERR_SHAPE, "fn input %d is %s, operand %d without its mapped axis is %s", i,
+                                 jx__avs(&want), i, jx__avs(&got));
+    }
+    for (int j = 0; j < f->nout; j++) {
+        jx_aval y = fn_out(f, j);
+        int a = (int)oa.v[j];
+        if (a >= 0) {
+            if (y.rank >= JX_MAX_RANK) return jx__rule_fail(err, JX_ERR_SHAPE, "output %d has no room for the mapped axis", j);
+            for (int d = y.rank; d > a; d--) y.shape[d] = y.shape[d - 1];
+            y.shape[a] = n;
+            y.rank++;
+        }
+        out[j] = y;
+    }
+    *nout = f->nout;
+    return JX_OK;
+}
+
 void jx__shape_register_control(jx__shape_rule *t) {
+    t[JX_PRIM_PMAP] = rule_pmap;
     t[JX_PRIM_CALL] = rule_call;
     t[JX_PRIM_COND] = rule_cond;
     t[JX_PRIM_WHILE] = rule_while;

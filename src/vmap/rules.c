@@ -15,6 +15,7 @@ static void init_once(void) {
     jx__vmap_register_control(jx__batch_rules);
     jx__vmap_register_custom(jx__batch_rules);
     jx__vmap_register_collective(jx__batch_rules);
+    jx__vmap_register_pmap(jx__batch_rules);
 }
 
 void jx__vmap_rules_init(void) {

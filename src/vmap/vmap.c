@@ -200,11 +200,8 @@ static const char *plural(int n, const char *one, const char *many, char *buf, s
     return buf;
 }
 
-/* Normalises axes[i] (one entry per rank[i], negative counting from the end of rank + 1,
- * JX_NOT_MAPPED -> JX_NOBATCH) into dims; the error names `what` ("in_axes"/"out_axes")
- * and `item` ("input"/"output"). */
-static bool norm_axes(jx_loc loc, jx_ints axes, int n, const int *rank, const char *what,
-                      const char *item, int *dims) {
+bool jx__vmap_norm_axes(jx_loc loc, const char *op, jx_ints axes, int n, const int *rank, const char *what,
+                        const char *item, int *dims) {
     for (int i = 0; i < n; i++) {
         int64_t a = axes.n ? axes.v[i] : 0;
         if (a == JX_NOT_MAPPED) {
@@ -214,7 +211,7 @@ static bool norm_axes(jx_loc loc, jx_ints axes, int n, const int *rank, const ch
         int r = rank[i] + 1;
         int64_t k = a < 0 ? a + r : a;
         if (k < 0 || k >= r || r > JX_MAX_RANK) {
-            jx__fail(JX_ERR_AXIS, loc, "vmap", "%s[%d] = %lld is out of range for %s %d of rank %d", what, i,
+            jx__fail(JX_ERR_AXIS, loc, op, "%s[%d] = %lld is out of range for %s %d of rank %d", what, i,
                      (long long)a, item, i, r);
             return false;
         }
@@ -247,8 +244,8 @@ jx_fn *jx_vmap_named_at(jx_loc loc, const jx_fn *f, jx_ints in_axes, jx_ints out
     }
     for (int i = 0; i < n; i++) rank[i] = f->vars[f->in[i]].rank;
     for (int i = 0; i < m; i++) rank[n + i] = jx__atom_aval(f, &f->out[i]).rank;
-    if (!norm_axes(loc, in_axes, n, rank, "in_axes", "input", dims) ||
-        !norm_axes(loc, out_axes, m, rank + n, "out_axes", "output", dims + n))
+    if (!jx__vmap_norm_axes(loc, "vmap", in_axes, n, rank, "in_axes", "input", dims) ||
+        !jx__vmap_norm_axes(loc, "vmap", out_axes, m, rank + n, "out_axes", "output", dims + n))
         goto done;
     bool mapped = false;
     for (int i = 0; i < n; i++) mapped |= dims[i] != JX_NOBATCH;

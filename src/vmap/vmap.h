@@ -38,6 +38,7 @@ void jx__vmap_register_index(jx__batch_rule *t);
 void jx__vmap_register_control(jx__batch_rule *t);
 void jx__vmap_register_custom(jx__batch_rule *t);
 void jx__vmap_register_collective(jx__batch_rule *t);
+void jx__vmap_register_pmap(jx__batch_rule *t);
 
 /* Whether e must go through its batch rule even when no operand is batched: it is, or
  * its nested functions hold, a collective over cx's axis name (rules_collective.c). */
@@ -78,6 +79,12 @@ jx_status jx__vmap_inline(const jx__vctx *cx, const jx_fn *f, const jx_val *x, c
  * rules to batch nested functions. Not simplified. */
 jx_fn *jx__vmap_fn(const jx__vctx *cx, const jx_fn *f, const int *in_dims, const int *out_dims,
                    bool *out_batched);
+
+/* Normalises axes[i] (one entry per rank[i], negative counting from the end of rank + 1,
+ * JX_NOT_MAPPED -> JX_NOBATCH; no entries: 0 everywhere) into dims; the error names the
+ * op ("vmap"/"pmap"), `what` ("in_axes"/"out_axes") and `item` ("input"/"output"). */
+bool jx__vmap_norm_axes(jx_loc loc, const char *op, jx_ints axes, int n, const int *rank, const char *what,
+                        const char *item, int *dims);
 
 /* ------------------------------------------------------------------ nested functions (batch_util.c) */
 
