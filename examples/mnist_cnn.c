@@ -18,7 +18,7 @@
  * curves and the confusion matrix as PNG.
  *
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
- *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
+ *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--schedule cosine|constant] [--out DIR] [--resume FILE]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
@@ -343,6 +343,9 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
         snprintf(csv, sizeof csv, "%s/mnist_cnn_metrics.csv", o->out);
         if (o->resume && train_log_read_csv(&log, csv, first_epoch) < 0) goto done;
     }
+    /* --device cuda: the state lives in GPU memory from here on */
+    for (int i = 0; i < NSTATE; i++)
+        if (trainer_tree_to(&state[i], o->device)) goto done;
     if (compile(&step[0], o, &opt, state, batch, 1) || (ntrain % batch && compile(&step[1], o, &opt, state, ntrain % batch, 1)) ||
         compile(&ev[0], o, NULL, state, ebatch, 0) || (ntest % ebatch && compile(&ev[1], o, NULL, state, ntest % ebatch, 0)))
         goto done;
@@ -350,7 +353,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
            o->data, (long long)ntrain, (long long)ntest, (long long)batch, o->lr, o->schedule,
            (long long)jx_tree_num_params(state[0]));
     printf("compiled in %.2f s (%lld kernels) for the %s\n", now() - t0, (long long)jx_jit_stats_get().kernels,
-           o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
+           trainer_device_name(o->device));
 
     int tty = isatty(fileno(stdout));
     int64_t every = tty ? 1 : (nbatches + 9) / 10;

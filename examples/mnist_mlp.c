@@ -15,7 +15,7 @@
  * scaled inputs: 70% on Fashion-MNIST after 5 epochs against 85%).
  *
  *   usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--lr X] [--init X] [--limit N]
- *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
+ *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--optim sgd|momentum|adam] [--out DIR] [--resume FILE]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
@@ -257,6 +257,8 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
             if (train_log_read_csv(&log, csv, first_epoch) < 0) goto done;
         }
     }
+    /* --device cuda: parameters and optimizer state live in GPU memory from here on */
+    if (trainer_tree_to(&rs.params, o->device) || trainer_tree_to(&rs.opt, o->device)) goto done;
     step = compile_step(o, &opt, rs.params, rs.opt, batch, &step_fn);
     tail_step = step && tail ? compile_step(o, &opt, rs.params, rs.opt, tail, &tail_fn) : NULL; /* the last, smaller batch */
     acc = step && (tail_step || !tail) ? compile_accuracy(o, rs.params, ntest, &acc_fn) : NULL;
@@ -265,7 +267,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     printf("%s: %lld training images, %lld test images, batch %lld, %s, step size %g\n", o->data,
            (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr);
     printf("compiled in %.2f s (%lld kernels) for the %s\n", now() - t0, (long long)js.kernels,
-           o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
+           trainer_device_name(o->device));
 
     int tty = isatty(fileno(stdout));
     int64_t nbatches = (ntrain + batch - 1) / batch;
