@@ -6,11 +6,12 @@
 #   1. the CUDA suites (device arrays, run, allocator, PTX)
 #   2. bench_cuda_kernels (fused chain vs copy bandwidth, reductions, compile times) and
 #      bench_mlp_step on cuda (device-resident, pipelined, host arrays) and on the cpu
-#   3. ../shared/peers/gpu_anchors.py (JAX, PyTorch on the same GPU), when present
-#   4. mnist_mlp --device cuda, one epoch, and mnist_cnn --device cuda, one epoch on the
+#   3. mnist_mlp --device cuda, one epoch, and mnist_cnn --device cuda, one epoch on the
 #      first 2048 images (its convolutions run on the host), on MNIST (JX_MNIST, else
 #      ../shared/data/mnist or shared/data/mnist, else the bundle's copy)
-#   5. the cuda/ copies of the trace, grad and vmap suites (8 at a time)
+#   4. the cuda/ copies of the trace, grad and vmap suites (8 at a time, 130 s at most)
+#   5. ../shared/peers/gpu_anchors.py (JAX, PyTorch on the same GPU), when present, alone
+#      on the GPU so its figures are not disturbed
 # Everything goes to $OUT (default ./gpu-out): log, results.txt (one line per suite or
 # program), bench_cuda_kernels.txt, bench_mlp.txt, anchors.json, anchors.txt,
 # trainers.txt, suites.tar.gz (every suite's output); the summary ends the log.
@@ -44,7 +45,8 @@ export JX_LIBDEVICE=$B/lib/libdevice.10.bc
 [ -f /usr/local/cuda/nvvm/libdevice/libdevice.10.bc ] && export JX_LIBDEVICE=/usr/local/cuda/nvvm/libdevice/libdevice.10.bc
 export JX_SOURCE_DIR=$PWD
 echo "== libraries the bundle does not carry"
-LD_LIBRARY_PATH=$JXLIB ldd "$B/lib/libjx.so.0" "$B/bin/mnist_mlp" | grep -v "=> $B/lib\|linux-vdso\|ld-linux\|^/" | sort -u
+LD_LIBRARY_PATH=$JXLIB ldd "$B/lib/libjx.so.0" "$B/bin/mnist_mlp" | grep -v "=> $B/lib\|linux-vdso\|ld-linux\|^/" |
+    awk '{print $1, $3}' | sort -u
 LD_LIBRARY_PATH=$JXLIB ldd "$B/bin/cuda_test_cuda_run" "$B/bin/mnist_mlp" | grep "not found"
 
 mnist=${JX_MNIST:-}
@@ -92,7 +94,28 @@ jxrun bench/mlp_plan 20 env JX_BENCH_DEVICE=cuda JX_DUMP=plan "$B/bin/bench_mlp_
 echo "MLP step plan (on cuda, LOOP steps with a kernel and DOT run on the device; a note says why not):"
 grep "^  step [0-9]" "$S/bench_mlp_plan.txt" | head -40
 
-echo "== 3. gpu_anchors.py (JAX, PyTorch)"
+echo "== 3. trainers on the GPU ($mnist)"
+if [ -n "$mnist" ]; then
+    jxrun trainers/mnist_mlp_cuda 60 "$B/bin/mnist_mlp" --device cuda --data "$mnist" --epochs 1
+    jxrun trainers/mnist_cnn_cuda 60 "$B/bin/mnist_cnn" --device cuda --data "$mnist" --epochs 1 --limit 2048 --test-limit 1000
+    cat "$S"/trainers_mnist_*_cuda.txt 2>/dev/null | grep -v "^\s*$" | grep -iv "step [0-9]*/" > "$OUT/trainers.txt"
+    grep -i "compiled\|epoch\|accuracy\|error\|cuda" "$OUT/trainers.txt" | head -20
+else echo "no MNIST found"; fi
+
+echo "== 4. cuda/ copies of the trace, grad and vmap suites (8 at a time)"
+# at most 130 s, so that the anchors keep their time; each suite's limit shrinks to
+# what is left, and those that cannot start are noted as such
+all_deadline=$DEADLINE
+export DEADLINE=$(($(date +%s) + $(lim 130)))
+ls "$B/bin" | grep -E '^(trace|grad|vmap)_test_' |
+    xargs -P 8 -I{} bash -c 'n={}; jxrun "cuda/${n%%_test_*}/test_${n#*_test_}" 100 env JX_TEST_JIT=cuda "$B/bin/$n"' 
+ls "$B/bin" | grep -E '^(trace|grad|vmap)_test_' | while read -r n; do
+    name="cuda/${n%%_test_*}/test_${n#*_test_}"
+    grep -q "^$name " "$OUT/results.txt" || note "$name" "SKIPPED(no-time)" 0
+done
+export DEADLINE=$all_deadline
+
+echo "== 5. gpu_anchors.py (JAX, PyTorch)"
 if [ -n "$anchors" ]; then
     t=$(lim 150) t0=$SECONDS
     if [ "$t" != 0 ]; then
@@ -102,27 +125,11 @@ if [ -n "$anchors" ]; then
     else note peers/gpu_anchors "SKIPPED(no-time)" 0; fi
 else echo "no gpu_anchors.py found"; fi
 
-echo "== 4. trainers on the GPU ($mnist)"
-if [ -n "$mnist" ]; then
-    jxrun trainers/mnist_mlp_cuda 90 "$B/bin/mnist_mlp" --device cuda --data "$mnist" --epochs 1
-    jxrun trainers/mnist_cnn_cuda 90 "$B/bin/mnist_cnn" --device cuda --data "$mnist" --epochs 1 --limit 2048 --test-limit 1000
-    cat "$S"/trainers_mnist_*_cuda.txt | grep -v "^\s*$" | grep -iv "step [0-9]*/" > "$OUT/trainers.txt"
-    grep -i "compiled\|epoch\|accuracy\|error\|cuda" "$OUT/trainers.txt" | head -20
-else echo "no MNIST found"; fi
-
-echo "== 5. cuda/ copies of the trace, grad and vmap suites (8 at a time)"
-# each suite's limit shrinks to what is left; those that cannot start are noted as such
-ls "$B/bin" | grep -E '^(trace|grad|vmap)_test_' |
-    xargs -P 8 -I{} bash -c 'n={}; jxrun "cuda/${n%%_test_*}/test_${n#*_test_}" 100 env JX_TEST_JIT=cuda "$B/bin/$n"' 
-ls "$B/bin" | grep -E '^(trace|grad|vmap)_test_' | while read -r n; do
-    name="cuda/${n%%_test_*}/test_${n#*_test_}"
-    grep -q "^$name " "$OUT/results.txt" || note "$name" "SKIPPED(no-time)" 0
-done
 tar -C "$work" -czf "$OUT/suites.tar.gz" suites
 
 echo "== summary ($SECONDS s)"
 awk '{print $2}' "$OUT/results.txt" | sed 's/(.*//' | sort | uniq -c
-grep -v " PASSED " "$OUT/results.txt"
+grep -v " PASSED \| SKIPPED(no-time) " "$OUT/results.txt"
 grep -h "step_ms\|step_pipelined_ms\|step_host_ms\|chain8_GBps\|copy_GBps\|compile_ms" "$OUT/bench_mlp.txt" "$OUT/bench_cuda_kernels.txt" 2>/dev/null
 [ -f "$OUT/anchors.json" ] && python3 -c "
 import json; a = json.load(open('$OUT/anchors.json'))
