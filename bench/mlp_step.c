@@ -9,7 +9,11 @@
  *                       parameters donated) over `steps` steps after a warm-up
  *   predict_compile_ms, predict_ms  the same for the forward pass alone (log-probabilities)
  *   usage: bench_mlp_step [steps] [batch]   (defaults 200, 128)
- *   JX_BENCH_DEVICE=cuda runs it with JX_DEVICE_CUDA (host inputs and outputs each step) */
+ *   JX_BENCH_DEVICE=cuda runs it with JX_DEVICE_CUDA: parameters and batch moved to the
+ *   GPU once (jx_array_to), each step's outputs staying there; step_ms then includes
+ *   reading the loss back (the step's end), and also printed are
+ *   step_pipelined_ms   the mean of `steps` steps queued without reading anything back
+ *   step_host_ms        the median step with host arrays in and out (copies each step) */
 #include <jx.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +84,30 @@ static int time_runs(jx_exec *x, jx_array **in, int nout, bool donating, int n, 
     return step_time_runs(x, in, NPARAMS + (donating ? 2 : 1), nout, donating ? NPARAMS : 0, n, t);
 }
 
+/* Mean ms of n donating steps queued back to back, reading only the last loss. */
+static double time_pipelined(jx_exec *x, jx_array **in, int n) {
+    jx_array *out[NPARAMS + 1];
+    double t0 = bench_now(), last = 0;
+    for (int r = 0; r < n; r++) {
+        if (jx_exec_run(x, NPARAMS + 2, in, NPARAMS + 1, out) != JX_OK) return -1;
+        for (int i = 0; i < NPARAMS; i++) jx_array_release(in[i]), in[i] = out[i];
+        if (r == n - 1) last = jx_array_get(out[NPARAMS], 0);
+        jx_array_release(out[NPARAMS]);
+    }
+    return last == last ? (bench_now() - t0) * 1e3 / n : -1;
+}
+
+/* Replaces in[i] by its copy on dev. 0, or -1 with the error set. */
+static int move_to(jx_array **in, int n, jx_device dev) {
+    for (int i = 0; i < n; i++) {
+        jx_array *d = jx_array_to(in[i], dev);
+        if (!d) return -1;
+        jx_array_release(in[i]);
+        in[i] = d;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 200;
     int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
@@ -122,8 +150,14 @@ int main(int argc, char **argv) {
     printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\njx kernels %lld\n",
            trace_s * 1e3, compile_s * 1e3, hit_s * 1e3, (long long)(s1.kernels - s0.kernels));
     fflush(stdout);
+    if (dev == JX_DEVICE_CUDA) {
+        if (time_runs(x, in, NPARAMS + 1, true, steps, t) != 0) goto done;
+        printf("jx step_host_ms %.4f\n", t[steps / 2] * 1e3);
+        if (move_to(in, NPARAMS + 2, dev) != 0) goto done;
+    }
     if (time_runs(x, in, NPARAMS + 1, true, steps, t) != 0) goto done;
     printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
+    if (dev == JX_DEVICE_CUDA) printf("jx step_pipelined_ms %.4f\n", time_pipelined(x, in, steps));
     fflush(stdout);
 
     fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);

@@ -43,7 +43,8 @@ static inline int step_cmp_double(const void *a, const void *b) {
 
 /* Runs x `STEP_WARMUP + n` times on in[0..nin); outputs 0..ndonate replace inputs
  * 0..ndonate (the donated state), the others are dropped. t[0..n) gets the times of the
- * last n runs, sorted. 0, or -1 on failure. */
+ * last n runs, sorted; each run reads its last output, so a device step is waited for.
+ * 0, or -1 on failure. */
 static inline int step_time_runs(jx_exec *x, jx_array **in, int nin, int nout, int ndonate, int n,
                                  double *t) {
     jx_array *out[STEP_MAX_ARGS];
@@ -51,6 +52,8 @@ static inline int step_time_runs(jx_exec *x, jx_array **in, int nin, int nout, i
     for (int r = 0; r < STEP_WARMUP + n; r++) {
         double t0 = bench_now();
         if (jx_exec_run(x, nin, in, nout, out) != JX_OK) return -1;
+        volatile double last = jx_array_get(out[nout - 1], 0); /* on a device: waits for the step */
+        (void)last;
         if (r >= STEP_WARMUP) t[r - STEP_WARMUP] = bench_now() - t0;
         for (int i = 0; i < nout; i++) {
             if (i < ndonate) {

@@ -19,7 +19,7 @@
  * and --resume continues from it (common/train_loop.h).
  *
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
- *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
+ *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--schedule cosine|constant] [--out DIR] [--resume FILE] [--devices N]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
@@ -343,6 +343,9 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     if (init_model(r.key, &r.state[0], &r.state[2]) != 0 || !(r.state[1] = jx_optim_init(&opt, r.state[0])))
         goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
+    /* --device cuda: the state lives in GPU memory from here on */
+    for (int i = 0; i < NSTATE; i++)
+        if (trainer_tree_to(&r.state[i], o->device)) goto done;
     if (compile(&r.step[0], o, &opt, r.state, batch, 1) ||
         (ntrain % batch && compile(&r.step[1], o, &opt, r.state, ntrain % batch, 1)) ||
         compile(&r.ev[0], o, NULL, r.state, ebatch, 0) || (ntest % ebatch && compile(&r.ev[1], o, NULL, r.state, ntest % ebatch, 0)))
@@ -351,7 +354,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
            o->data, (long long)ntrain, (long long)ntest, (long long)batch, o->lr, o->schedule,
            (long long)jx_tree_num_params(r.state[0]));
     printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)jx_jit_stats_get().kernels,
-           o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
+           trainer_device_name(o->device));
     fflush(stdout);
     rc = train_loop_run(&L);
     if (rc == 0 && o->epochs >= L.first_epoch && report(o, &r.m) != 0) rc = -1;

@@ -17,7 +17,7 @@
  * scaled inputs: 70% on Fashion-MNIST after 5 epochs against 85%).
  *
  *   usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--lr X] [--init X] [--limit N]
- *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp]
+ *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--optim adam|sgd|momentum] [--schedule cosine|constant]
  *                    [--out DIR] [--resume FILE]
  *
@@ -239,6 +239,8 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
         goto done;
     if (!(r.state[0] = init_params(o->init, key)) || !(r.state[1] = jx_optim_init(&opt, r.state[0]))) goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
+    /* --device cuda: parameters and optimizer state live in GPU memory from here on */
+    if (trainer_tree_to(&r.state[0], o->device) || trainer_tree_to(&r.state[1], o->device)) goto done;
     r.step[0] = compile_step(o, &opt, r.state[0], r.state[1], batch, &r.step_fn[0]);
     r.step[1] = r.step[0] && tail ? compile_step(o, &opt, r.state[0], r.state[1], tail, &r.step_fn[1]) : NULL;
     r.acc = r.step[0] && (r.step[1] || !tail) ? compile_accuracy(o, r.state[0], ntest, &r.acc_fn) : NULL;
@@ -247,7 +249,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     printf("%s: %lld training images, %lld test images, batch %lld, %s, step size %g (%s)\n", o->data,
            (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr, o->schedule);
     printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)js.kernels,
-           o->device == JX_DEVICE_CPU ? "cpu" : "interpreter");
+           trainer_device_name(o->device));
     fflush(stdout);
     rc = train_loop_run(&L);
 done:

@@ -973,6 +973,19 @@ typedef struct jx_device_mem_stats {
     int64_t in_use, reserved, peak;
 } jx_device_mem_stats;
 jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s);
+
+/* Device arrays. jx_array_to(a, JX_DEVICE_CUDA) copies a into GPU memory and returns the
+ * device array (a new reference; a itself if it is there already); an executable for
+ * JX_DEVICE_CUDA given any device input returns its outputs on the device too, so a
+ * training loop keeps its parameters there with no copies to the host. Reading a device
+ * array on the host (jx_array_data, jx_array_get, jx_array_copy_to, jx_array_print, a
+ * CPU executable or jx_eval) copies it back once and keeps that copy.
+ * jx_array_to(a, JX_DEVICE_CPU) (or JX_DEVICE_INTERP) gives a host array. NULL with the
+ * error set: "jx_array_to: f32[3] to cuda: cuda: no CUDA device: ...", out of device
+ * memory (naming the request and the allocator's usage), a build without JX_CUDA. */
+jx_array *jx_array_to(jx_array *a, jx_device device);
+/* Where a's values live: JX_DEVICE_CUDA for a device array, else JX_DEVICE_CPU. */
+jx_device jx_array_device(const jx_array *a);
 void jx_jit_cache_clear(void); /* drops every cached executable (counters kept) */
 
 /* ------------------------------------------------------------------ devices

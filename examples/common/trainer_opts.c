@@ -23,8 +23,9 @@ void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_o
     fprintf(f, "  --limit N        train on the first N images only (default all)\n");
     fprintf(f, "  --threads N      worker threads (default JX_NUM_THREADS, else every core)\n");
     fprintf(f, "  --seed N         initialisation seed (default %llu)\n", (unsigned long long)d->seed);
-    fprintf(f, "  --device D       cpu (LLVM kernels + OpenBLAS, default) or interp (the\n"
-               "                   reference interpreter, slow)\n");
+    fprintf(f, "  --device D       cpu (LLVM kernels + OpenBLAS, default), interp (the\n"
+               "                   reference interpreter, slow) or cuda (an NVIDIA GPU;\n"
+               "                   parameters stay in GPU memory)\n");
     if (d->checkpoints)
         fprintf(f, "  --out DIR        write a checkpoint, the metrics CSV and the plots there\n"
                    "                   after every epoch\n"
@@ -121,7 +122,8 @@ int trainer_parse(const char *prog, const char *about, int argc, char **argv, tr
         else if (!strcmp(a, "--device")) {
             if (!strcmp(v, "cpu")) o->device = JX_DEVICE_CPU;
             else if (!strcmp(v, "interp")) o->device = JX_DEVICE_INTERP;
-            else fprintf(stderr, "%s: --device is cpu or interp, not '%s'\n", prog, v), bad = -1;
+            else if (!strcmp(v, "cuda")) o->device = JX_DEVICE_CUDA;
+            else fprintf(stderr, "%s: --device is cpu, interp or cuda, not '%s'\n", prog, v), bad = -1;
         } else {
             known = 0;
             for (int k = 0; k < nextras && !known; k++)
@@ -134,5 +136,29 @@ int trainer_parse(const char *prog, const char *about, int argc, char **argv, tr
         if (bad) return 2;
     }
     if (o->out && make_dirs(prog, o->out) != 0) return 2; /* checkpoints go there every epoch */
+    if (o->device == JX_DEVICE_CUDA) { /* no GPU: say so now, before loading any data */
+        jx_array *probe = jx_array_zeros(JX_F32, JX_INTS(1)), *d = jx_array_to(probe, JX_DEVICE_CUDA);
+        if (!d) fprintf(stderr, "%s: --device cuda: %s\n", prog, jx_errmsg());
+        jx_array_release(probe);
+        jx_array_release(d);
+        if (!d) return 2;
+    }
+    return 0;
+}
+
+const char *trainer_device_name(jx_device d) {
+    return d == JX_DEVICE_CPU ? "cpu" : d == JX_DEVICE_CUDA ? "cuda" : "interpreter";
+}
+
+static jx_array *leaf_to(const char *path, const jx_array *a, void *user) {
+    return jx_array_to((jx_array *)a, *(const jx_device *)user);
+}
+
+int trainer_tree_to(jx_tree **t, jx_device device) {
+    if (device != JX_DEVICE_CUDA) return 0;
+    jx_tree *moved = jx_tree_map_arrays(*t, leaf_to, &device);
+    if (!moved) return -1;
+    jx_tree_free(*t);
+    *t = moved;
     return 0;
 }

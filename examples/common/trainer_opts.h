@@ -13,6 +13,7 @@
 #define JX_TRAINER_OPTS_H
 
 #include <jx.h>
+#include <jx/tree.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,7 +24,7 @@ typedef struct trainer_opts {
     long limit;        /* --limit N: the first N training images (0: all) */
     double lr;         /* --lr X */
     uint64_t seed;     /* --seed N */
-    jx_device device;  /* --device cpu|interp */
+    jx_device device;  /* --device cpu|interp|cuda */
     const char *out;   /* --out DIR (checkpoints, metrics, plots); NULL when not given */
     const char *resume; /* --resume FILE; NULL when not given */
     int checkpoints;   /* set by the trainer before parsing: 1 if it honours --out and
@@ -45,9 +46,18 @@ typedef struct trainer_extra {
 
 /* Parses argv into o (whose fields hold the defaults on entry) and the extras. Returns 0
  * to run, 1 after printing --help to stdout, 2 after printing a usage error to stderr
- * ("prog: --epochs wants a whole number from 0 to 100000, not 'x'"). */
+ * ("prog: --epochs wants a whole number from 0 to 100000, not 'x'"; with --device cuda
+ * where no GPU can be used: "prog: --device cuda: jx_array_to: f32[1] to cuda: cuda: no
+ * CUDA driver: ..."). */
 int trainer_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
                   const trainer_extra *extras, int nextras);
+
+/* "cpu", "interpreter" or "cuda", for the trainers' banners. */
+const char *trainer_device_name(jx_device d);
+/* For --device cuda: replaces *t by a tree of the same arrays in GPU memory, so that
+ * the jitted steps keep it there (their outputs stay on the device); nothing for the
+ * host devices. -1 with jx_errmsg() set (t unchanged) when a copy fails. */
+int trainer_tree_to(jx_tree **t, jx_device device);
 
 /* Prints the usage text: about, then every option with its default. */
 void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_opts *defaults,

@@ -1,13 +1,55 @@
-/* array.c: host arrays (jx_array): creation, lifetime, queries, element access. */
+/* array.c: arrays (jx_array): creation, lifetime, queries, element access; the host
+ * copy of a device array, made when the host first reads it. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../trace/ir.h"
+#include "../jit/jit.h"
 
 /* The size of the storage block of an array of `bytes` bytes: whole 64-byte lines, at
  * least one (the block jx__host_alloc is given and jx__host_free is told). */
 static size_t storage_bytes(size_t bytes) { return bytes ? (bytes + 63) & ~(size_t)63 : 64; }
+
+/* Gives a's device storage back to its backend (a is then a host array, or storage-less
+ * while being freed). */
+static void array_dev_free(jx_array *a) {
+    if (a->dev) a->be->free(a->dev);
+    a->dev = NULL;
+    a->be = NULL;
+    a->device = JX_DEVICE_CPU;
+}
+
+jx_array *jx__array_on_device(const jx_aval *a, void *dev, const jx__backend *be, jx_device device) {
+    jx_array *x = calloc(1, sizeof *x);
+    if (!x) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(a)), NULL;
+    atomic_init(&x->refs, 1);
+    x->aval = *a;
+    x->nbytes = (size_t)jx_aval_size(a) * jx_dtype_size(a->dtype);
+    x->dev = dev;
+    x->be = be;
+    x->device = device;
+    return x;
+}
+
+/* One lock for every first read-back: rare (once per device array read on the host). */
+static pthread_mutex_t host_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void *jx__array_host(jx_array *a) {
+    void *d = __atomic_load_n(&a->data, __ATOMIC_ACQUIRE);
+    if (d) return d;
+    pthread_mutex_lock(&host_mu);
+    if (!(d = a->data)) {
+        size_t alloc = storage_bytes(a->nbytes);
+        d = a->dev ? jx__host_alloc(alloc) : NULL;
+        if (!a->dev) jx__fail(JX_ERR_INTERNAL, jx__noloc, "jx_array", "%s has no storage", jx__avs(&a->aval));
+        else if (!d) jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(&a->aval));
+        else if (a->be->copy_out(d, a->dev, a->nbytes) != JX_OK) jx__host_free(d, alloc), d = NULL;
+        else __atomic_store_n(&a->data, d, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&host_mu);
+    return d;
+}
 
 static jx_array *array_alloc(const jx_aval *a, bool zero) {
     if (a->rank < 0 || a->rank > JX_MAX_RANK || (unsigned)a->dtype >= JX_DTYPE_COUNT) {
@@ -78,7 +120,8 @@ static void store(jx_array *x, int64_t i, double v) {
 
 double jx_array_get(const jx_array *x, int64_t i) {
     if (!x || i < 0 || i >= jx_aval_size(&x->aval)) return NAN;
-    const void *d = x->data;
+    const void *d = jx__array_host((jx_array *)x);
+    if (!d) return NAN;
     switch (x->aval.dtype) {
     case JX_BOOL:
     case JX_U8: return ((const uint8_t *)d)[i];
@@ -125,7 +168,7 @@ jx_array *jx_array_astype(const jx_array *a, jx_dtype dtype) {
     }
     jx_aval av = a->aval;
     av.dtype = dtype;
-    jx_array *x = jx__array_alloc(&av);
+    jx_array *x = jx__array_host((jx_array *)a) ? jx__array_alloc(&av) : NULL;
     if (!x) return NULL;
     int64_t n = jx_aval_size(&av);
     if (a->aval.dtype == JX_I64 && dtype == JX_I64) {
@@ -143,7 +186,8 @@ jx_array *jx_array_retain(jx_array *a) {
 
 void jx_array_release(jx_array *a) {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1) return;
-    jx__host_free(a->data, storage_bytes(a->nbytes));
+    if (a->data) jx__host_free(a->data, storage_bytes(a->nbytes));
+    array_dev_free(a);
     free(a);
 }
 
@@ -160,8 +204,14 @@ int jx_array_rank(const jx_array *a) { return a ? a->aval.rank : -1; }
 const int64_t *jx_array_shape(const jx_array *a) { return a ? a->aval.shape : NULL; }
 int64_t jx_array_size(const jx_array *a) { return a ? jx_aval_size(&a->aval) : 0; }
 size_t jx_array_nbytes(const jx_array *a) { return a ? a->nbytes : 0; }
-const void *jx_array_data(const jx_array *a) { return a ? a->data : NULL; }
-void *jx_array_data_mut(jx_array *a) { return a ? a->data : NULL; }
+/* a device array's data is read back here once (logically const: the values do not change) */
+const void *jx_array_data(const jx_array *a) { return a ? jx__array_host((jx_array *)a) : NULL; }
+/* writing makes the host copy the only one: the device's is dropped */
+void *jx_array_data_mut(jx_array *a) {
+    void *d = a ? jx__array_host(a) : NULL;
+    if (d) array_dev_free(a);
+    return d;
+}
 
 jx_status jx_array_copy_to(const jx_array *a, void *dst, size_t nbytes) {
     if (!a || (!dst && nbytes))
@@ -169,6 +219,8 @@ jx_status jx_array_copy_to(const jx_array *a, void *dst, size_t nbytes) {
     if (nbytes != a->nbytes)
         return jx__fail(JX_ERR_ARG, jx__noloc, "jx_array_copy_to", "%s holds %zu bytes, destination has %zu",
                         jx__avs(&a->aval), a->nbytes, nbytes);
-    if (nbytes) memcpy(dst, a->data, nbytes);
+    const void *d = nbytes ? jx__array_host((jx_array *)a) : NULL;
+    if (nbytes && !d) return jx_errcode();
+    if (nbytes) memcpy(dst, d, nbytes);
     return JX_OK;
 }

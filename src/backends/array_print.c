@@ -42,6 +42,7 @@ static void print_dims(FILE *out, const jx_array *a, int d, int64_t base, int64_
 
 jx_status jx_array_print(FILE *out, const jx_array *a) {
     if (!out || !a) return jx__fail(JX_ERR_ARG, jx__noloc, "jx_array_print", "stream or array is NULL");
+    if (!jx__array_host((jx_array *)a)) return jx_errcode();
     fprintf(out, "%s ", jx__avs(&a->aval));
     if (a->aval.rank == 0) {
         print_elem(out, a, 0);

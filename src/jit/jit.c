@@ -251,17 +251,20 @@ jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_arr
     for (int i = 0; out && i < nout; i++) out[i] = NULL;
     jx_status st = check_args(x, nin, in, nout, out);
     if (st != JX_OK) return st;
-    if (x->device == JX_DEVICE_INTERP) return jx__interp_eval(x->f, in, out); /* checked above */
 #ifdef JX_CUDA
     if (x->device == JX_DEVICE_CUDA) return jx__cuda_run(x->prog, in, out);
 #endif
+    /* device arrays given to a host executable are read back (once) */
+    for (int i = 0; i < nin; i++)
+        if (!jx__array_host(in[i])) return jx_errcode();
+    if (x->device == JX_DEVICE_INTERP) return jx__interp_eval(x->f, in, out); /* checked above */
     /* a donated input is taken only when the caller holds its one reference, and passes
      * it once */
     bool db[16];
     bool *don = nin <= 16 ? db : calloc((size_t)nin, sizeof *don);
     if (!don) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     for (int i = 0; i < nin; i++) {
-        don[i] = x->donate[i] && atomic_load(&in[i]->refs) == 1;
+        don[i] = x->donate[i] && atomic_load(&in[i]->refs) == 1 && !in[i]->dev; /* a device copy would go stale */
         for (int j = 0; don[i] && j < nin; j++) don[i] = j == i || in[j] != in[i];
     }
     jx__rt rt = {x->pool, jx__debug_nans()};

@@ -324,12 +324,26 @@ int jx__count_eqns_total(const jx_fn *f);
 
 /* ------------------------------------------------------------------ arrays */
 
+struct jx__backend;
+/* An array lives on the host, or on a device (jx_array_to, or an executable's output
+ * on CUDA given device inputs): then dev holds its values and data stays NULL until the
+ * host reads them (jx__array_host copies them back once; values never change, so the
+ * two copies agree). */
 struct jx_array {
     atomic_int refs;
     jx_aval aval;
     size_t nbytes;
-    void *data;
+    void *data;                   /* host storage, or NULL while only on the device */
+    void *dev;                    /* device storage from be->alloc, or NULL */
+    const struct jx__backend *be; /* dev's backend (frees and reads it) */
+    jx_device device;             /* JX_DEVICE_CPU for a host array */
 };
+/* An array of aval a whose values are the device buffer dev of backend be (taken over:
+ * released with the array). NULL + error on OOM (dev then stays the caller's). */
+jx_array *jx__array_on_device(const jx_aval *a, void *dev, const struct jx__backend *be, jx_device device);
+/* The host storage of a, copied back from its device the first time (thread safe);
+ * NULL with the error set when the copy fails. */
+void *jx__array_host(jx_array *a);
 /* Uninitialised array of an aval (data zeroed); NULL + error on bad aval/OOM. */
 jx_array *jx__array_alloc(const jx_aval *a);
 /* Host storage of arrays (host_alloc.c): 64-byte aligned; large freed blocks are cached

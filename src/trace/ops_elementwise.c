@@ -59,6 +59,11 @@ jx_val jx_const_at(jx_loc loc, jx_array *value) {
     if (!t) return JX_NONE;
     if (t->status != JX_OK) return jx__ops_invalid();
     if (!value) return jx__ops_fail(loc, JX_ERR_ARG, "const", "array is NULL");
+    if (!jx__array_host(value)) { /* a device array is read back once */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", jx_errmsg());
+        return jx__ops_fail(loc, jx_errcode(), "const", "%s", msg);
+    }
     if (value->aval.rank == 0) return jx__lit_val(t, array_literal(value));
     jx__attr attr = jx__a_array(JX_A_VALUE, value); /* the bind's copy retains it */
     return jx__bind1(loc, JX_PRIM_CONSTANT, 0, NULL, 1, &attr);

@@ -141,23 +141,43 @@ static void test_math(void) {
     CU_ASSERT_EQUAL(check_body("special_f64", unary_special, NULL, 1, d, 1), 1);
 }
 
-/* libdevice has no digamma: its group is declined (the plan then runs it on the host). */
+/* The general rule: a group using a helper libdevice does not define (digamma, in f32
+ * and f64) is declined, naming libdevice's function (the plan then runs it on the host),
+ * and the module stays usable: a group added after it compiles and assembles alone. */
 static void test_declined(void) {
-    jx_aval f[1] = {JX_AVAL(JX_F32, 16)};
-    jx_fn *fn = jx_trace("digamma", digamma_body, NULL, 1, f, 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
-    jx__fusion *fu = jx__fuse(fn, true);
-    jx__cuda_module *m = jx__cuda_module_new(2);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_EQUAL(fu->ngroups, 1);
-    CU_ASSERT_PTR_NULL(jx__cuda_kernel_add(m, fn, &fu->groups[0]));
-    CU_ASSERT_EQUAL(jx_errcode(), JX_ERR_UNSUPPORTED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(jx_errmsg(), "cuda: digamma has no device kernel"));
-    jx_clear_error();
-    jx__cuda_module_free(m);
-    jx__fusion_free(fu);
-    jx_fn_release(fn);
+    const jx_dtype dts[2] = {JX_F32, JX_F64};
+    const char *want[2] = {"cuda: libdevice has no __nv_digammaf: the group runs on the host",
+                           "cuda: libdevice has no __nv_digamma: the group runs on the host"};
+    for (int t = 0; t < 2; t++) {
+        jx_aval f[2] = {JX_AVAL(dts[t], 16), JX_AVAL(dts[t], 16)};
+        jx_fn *fn = jx_trace("digamma", digamma_body, NULL, 1, f, 1);
+        jx_fn *ok = jx_trace("chain", chain, NULL, 2, f, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+        jx__fusion *fu = jx__fuse(fn, true), *fo = jx__fuse(ok, true);
+        jx__cuda_module *m = jx__cuda_module_new(2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fo);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        CU_ASSERT_EQUAL(fu->ngroups, 1);
+        CU_ASSERT_PTR_NULL(jx__cuda_kernel_add(m, fn, &fu->groups[0]));
+        CU_ASSERT_EQUAL(jx_errcode(), JX_ERR_UNSUPPORTED);
+        CU_ASSERT_STRING_EQUAL(jx_errmsg(), want[t]);
+        jx_clear_error();
+        CU_ASSERT_PTR_NOT_NULL(jx__cuda_kernel_add(m, ok, &fo->groups[0]));
+        const char *ptx = jx__cuda_module_ptx(m, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ptx);
+        CU_ASSERT_PTR_NULL(strstr(ptx, "digamma"));
+        int entries = 0;
+        for (const char *p = ptx; (p = strstr(p, ".entry")); p++) entries++;
+        CU_ASSERT_EQUAL(entries, 1);
+        CU_ASSERT_TRUE(ptxas_ok(ptx));
+        jx__cuda_module_free(m);
+        jx__fusion_free(fu);
+        jx__fusion_free(fo);
+        jx_fn_release(fn);
+        jx_fn_release(ok);
+    }
 }
 
 int main(void) {

@@ -2,13 +2,16 @@
  * chain over 2^20 elements, row/column/full reductions and argmax bit-identical to the
  * interpreter (sequential folds, no FMA contraction, no atomics), dot_general on cuBLAS,
  * steps that fall back to the host (sort, cumsum, a while loop) mixed with device steps,
- * results bit-identical run to run, and every device buffer back in the allocator's
- * cache after a run. Where no GPU (or no driver) is found, jx_jit must fail with the
+ * results bit-identical run to run, device arrays (jx_array_to, an executable given a
+ * device input returns device outputs, never read back while a loop runs, with the same
+ * bits as the host-array run), and every device buffer back in the allocator's cache
+ * after a run. Where no GPU (or no driver) is found, jx_jit must fail with the
  * clear "cuda: no CUDA ..." error, and the suite then reports itself skipped (77). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/trace/ir.h"
 #include "harness.h"
 
 static jx_array *ramp(jx_dtype t, jx_ints shape, double scale, double off) {
@@ -83,6 +86,12 @@ static void fallback(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_add(c, w);                                             /* device */
 }
 
+/* a convolution (host, on the CPU backend's GEMM path) between device steps */
+static void conv_relu(jx_val *out, const jx_val *in, void *u) {
+    jx_val x = jx_mul(in[0], jx_scalar_like(in[0], 2));                 /* device */
+    out[0] = jx_relu(jx_conv2d_nhwc(x, in[1], 1, 1, JX_PADDING_SAME)); /* host, device */
+}
+
 static jx_fn *trace(const char *name, jx_body b, int nin, const jx_aval *av, int nout) {
     jx_fn *f = jx_trace(name, b, NULL, nin, av, nout);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -140,6 +149,69 @@ static void test_fallback(void) {
     jx_array_release(check(f, 1, in, false, 1e-5));
     jx_array_release(in[0]);
     jx_fn_release(f);
+    jx_aval cv[2] = {JX_AVAL(JX_F32, 4, 12, 12, 3), JX_AVAL(JX_F32, 3, 3, 3, 8)};
+    jx_fn *g = trace("conv_relu", conv_relu, 2, cv, 1);
+    jx_array *cin[2] = {ramp(JX_F32, JX_INTS(4, 12, 12, 3), 1, -0.5), ramp(JX_F32, JX_INTS(3, 3, 3, 8), 0.2, -0.1)};
+    jx_array_release(check(g, 2, cin, false, 1e-5));
+    jx_array_release(cin[0]), jx_array_release(cin[1]);
+    jx_fn_release(g);
+}
+
+/* one training-like step: w' = w - 0.01 w x, its sum, and x passed through */
+static void step_body(jx_val *out, const jx_val *in, void *u) {
+    jx_val w = jx_sub(in[0], jx_mul(jx_scalar_like(in[0], 0.01), jx_mul(in[0], in[1])));
+    out[0] = w;
+    out[1] = jx_reduce_sum(w, JX_INTS(0));
+    out[2] = in[1];
+}
+
+static void test_device_arrays(void) {
+    enum { N = 100000, STEPS = 5 };
+    jx_aval av[2] = {JX_AVAL(JX_F32, N), JX_AVAL(JX_F32, N)};
+    jx_fn *f = trace("step", step_body, 2, av, 3);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *w0 = ramp(JX_F32, JX_INTS(N), 1, 0), *xs = ramp(JX_F32, JX_INTS(N), 3, -1);
+    /* the round trip keeps the bits */
+    jx_array *d = jx_array_to(w0, JX_DEVICE_CUDA), *back = d ? jx_array_to(d, JX_DEVICE_CPU) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_EQUAL(jx_array_device(d), JX_DEVICE_CUDA);
+    CU_ASSERT_PTR_EQUAL(jx_array_to(d, JX_DEVICE_CUDA), d); /* already there: the same array */
+    jx_array_release(d);
+    CU_ASSERT_EQUAL(memcmp(jx_array_data(back), jx_array_data(w0), 4 * N), 0);
+    jx_array_release(back);
+    /* host arrays in: host arrays out */
+    jx_array *wh = jx_array_retain(w0), *wd = jx_array_to(w0, JX_DEVICE_CUDA), *o[3];
+    double sum_h = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wd);
+    for (int s = 0; s < STEPS; s++) {
+        jx_array *in[2] = {wh, xs};
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, in, 3, o), JX_OK);
+        CU_ASSERT_EQUAL(jx_array_device(o[0]), JX_DEVICE_CPU);
+        sum_h = jx_array_get(o[1], 0);
+        jx_array_release(wh), jx_array_release(o[1]), jx_array_release(o[2]);
+        wh = o[0];
+    }
+    /* a device input: every output on the device, nothing read back during the loop */
+    for (int s = 0; s < STEPS; s++) {
+        jx_array *in[2] = {wd, xs};
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, in, 3, o), JX_OK);
+        for (int k = 0; k < 3; k++) {
+            CU_ASSERT_EQUAL(jx_array_device(o[k]), JX_DEVICE_CUDA);
+            CU_ASSERT_PTR_NULL(o[k]->data);
+        }
+        CU_ASSERT_PTR_NULL(wd->data);
+        jx_array_release(wd);
+        if (s < STEPS - 1) jx_array_release(o[1]), jx_array_release(o[2]);
+        wd = o[0];
+    }
+    CU_ASSERT_EQUAL(memcmp(jx_array_data(wd), jx_array_data(wh), 4 * N), 0); /* the same bits */
+    CU_ASSERT_EQUAL(memcmp(jx_array_data(o[2]), jx_array_data(xs), 4 * N), 0);
+    CU_ASSERT_EQUAL(jx_array_get(o[1], 0), sum_h);
+    jx_array_release(o[1]), jx_array_release(o[2]);
+    jx_array_release(wd), jx_array_release(wh), jx_array_release(w0), jx_array_release(xs);
+    jx_exec_release(x);
+    jx_fn_release(f);
 }
 
 static void test_memory(void) {
@@ -166,7 +238,8 @@ int main(void) {
         {"fused elementwise chain, 2^20 elements, deterministic", test_chain},
         {"reductions bit-identical to the interpreter", test_reductions},
         {"dot_general on cuBLAS", test_dot},
-        {"host fallback steps (sort, cumsum, while) between device steps", test_fallback},
+        {"host fallback steps (sort, cumsum, while, conv) between device steps", test_fallback},
+        {"device arrays: jx_array_to, device-resident steps", test_device_arrays},
         {"device memory statistics", test_memory},
         CU_TEST_INFO_NULL,
     };

@@ -1,13 +1,19 @@
 /* exec.c: runs a program (plan.h) with the CUDA backend. Every variable may have a
- * device buffer, a host array, or both (values never change once made, so a copy made
- * for one reader serves the next). LOOP steps with a kernel and DOT steps cuBLAS takes
- * run on the device, uploading the inputs they find only on the host; every other step
- * (an equation the code generator declined, convolutions, cond/while/scan, sort, ...)
- * downloads its inputs and runs through the interpreter's impl rules on the host, so
- * everything the CPU jit runs also runs here: correct, and slow where it falls back
- * (JX_DUMP=plan shows which steps do). Inputs come from the host and outputs go back to
- * it; device buffers come from the caching allocator and go back to it when their
- * variable's last reader has run. All work is on the null stream, in order. */
+ * device buffer, an array (host, or a device array given as input), or both (values
+ * never change once made, so a copy made for one reader serves the next). LOOP steps
+ * with a kernel and DOT steps cuBLAS takes run on the device, uploading the inputs they
+ * find only on the host; every other step (an equation the code generator declined,
+ * convolutions, cond/while/scan, sort, ...) downloads its inputs and runs on the host:
+ * convolutions and the GEMMs cuBLAS does not take on the CPU backend's library path
+ * (OpenBLAS), the rest through the interpreter's impl rules, so everything the CPU jit
+ * runs also runs here:
+ * correct, and slow where it falls back (JX_DUMP=plan shows which steps do).
+ * Device arrays given as inputs are read in place. When any input is a device array,
+ * every output is one (device-resident training: no copy to the host per step);
+ * otherwise outputs are copied back to host arrays. Device buffers come from the caching
+ * allocator and go back to it when their variable's last reader has run, unless a
+ * device array owns them. All work is on the null stream, in order: kernels and GEMMs
+ * are queued without waiting, and only a copy to the host waits for them. */
 #include <stdlib.h>
 
 #include "../../trace/pass_util.h"
@@ -15,9 +21,14 @@
 
 typedef struct run {
     const jx__prog *p;
-    jx_array **env;    /* per variable: host copy, or NULL */
-    CUdeviceptr *dev;  /* per variable: device copy, or 0 */
+    jx_array **env;    /* per variable: an array of its value (host or device), or NULL */
+    CUdeviceptr *dev;  /* per variable: its device buffer, or 0 */
 } run;
+
+/* Whether v's device buffer is the run's to free (not the storage of the array env[v]). */
+static bool owns(const run *r, int32_t v) {
+    return r->dev[v] && !(r->env[v] && r->env[v]->dev == (void *)(uintptr_t)r->dev[v]);
+}
 
 static size_t var_bytes(const jx_fn *f, int32_t v) {
     return (size_t)jx_aval_size(&f->vars[v]) * jx_dtype_size(f->vars[v].dtype);
@@ -25,8 +36,12 @@ static size_t var_bytes(const jx_fn *f, int32_t v) {
 
 static jx_status to_device(run *r, int32_t v) {
     if (r->dev[v]) return JX_OK;
-    const jx_array *a = r->env[v];
+    jx_array *a = r->env[v];
     if (!a) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "cuda", "variable %d has no value", (int)v);
+    if (a->dev && a->be == &jx__cuda_backend) { /* a device array: read in place */
+        r->dev[v] = (CUdeviceptr)(uintptr_t)a->dev;
+        return JX_OK;
+    }
     void *d = jx__cuda_backend.alloc(var_bytes(r->p->f, v));
     if (!d) return jx_errcode();
     r->dev[v] = (CUdeviceptr)(uintptr_t)d;
@@ -34,7 +49,7 @@ static jx_status to_device(run *r, int32_t v) {
 }
 
 static jx_status to_host(run *r, int32_t v) {
-    if (r->env[v]) return JX_OK;
+    if (r->env[v]) return jx__array_host(r->env[v]) ? JX_OK : jx_errcode();
     if (!r->dev[v]) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "cuda", "variable %d has no value", (int)v);
     jx_array *a = jx__array_alloc_uninit(&r->p->f->vars[v]);
     if (!a) return jx_errcode();
@@ -43,10 +58,25 @@ static jx_status to_host(run *r, int32_t v) {
 }
 
 static void drop(run *r, int32_t v) {
+    if (owns(r, v)) jx__cuda_backend.free((void *)(uintptr_t)r->dev[v]);
     jx_array_release(r->env[v]);
     r->env[v] = NULL;
-    if (r->dev[v]) jx__cuda_backend.free((void *)(uintptr_t)r->dev[v]);
     r->dev[v] = 0;
+}
+
+/* Output variable v as a device array (new reference in *o): its buffer is handed over
+ * to the array (so the run no longer frees it), a host-only value is uploaded first. */
+static jx_status out_device(run *r, int32_t v, jx_array **o) {
+    jx_status st = to_device(r, v);
+    if (st == JX_OK && owns(r, v)) {
+        jx_array *a = jx__array_on_device(&r->p->f->vars[v], (void *)(uintptr_t)r->dev[v], &jx__cuda_backend,
+                                          JX_DEVICE_CUDA);
+        if (!a) return jx_errcode();
+        jx_array_release(r->env[v]);
+        r->env[v] = a;
+    }
+    if (st == JX_OK) *o = jx_array_retain(r->env[v]);
+    return st;
 }
 
 static jx_status new_outputs(run *r, const jx__group *g) {
@@ -84,8 +114,47 @@ static jx_status run_dot(run *r, const jx__step *s) {
     return st;
 }
 
+/* The equation of a host step that the CPU backend's library path takes: a convolution
+ * (no cuDNN yet), or a GEMM cuBLAS did not (an operand needing a transposing copy).
+ * There it runs on OpenBLAS and the thread pool, not through the interpreter's loops. */
+static const jx__eqn *host_lib_eqn(const jx_fn *f, const jx__group *g) {
+    if (g->neqn != 1) return NULL;
+    const jx__eqn *e = &f->eqns[g->eqns[0]];
+    if (e->nin != 2 || e->nout != 1 || e->in[0].var < 0 || e->in[1].var < 0) return NULL;
+    if (e->prim == JX_PRIM_CONV) return jx__cpu_conv_ok(f, e) ? e : NULL;
+    if (e->prim == JX_PRIM_DOT_GENERAL) return jx__cpu_dot_ok(f, e) ? e : NULL;
+    return NULL;
+}
+
+static jx_status run_host_lib(run *r, const jx__eqn *e) {
+    const jx_fn *f = r->p->f;
+    jx_aval av[2];
+    const void *in[2];
+    jx_status st = JX_OK;
+    for (int i = 0; i < 2 && st == JX_OK; i++) {
+        int32_t v = e->in[i].var;
+        st = to_host(r, v);
+        av[i] = f->vars[v];
+        in[i] = st == JX_OK ? r->env[v]->data : NULL;
+    }
+    int32_t v = e->out[0];
+    drop(r, v);
+    jx_array *out = st == JX_OK ? jx__array_alloc_uninit(&f->vars[v]) : NULL;
+    jx__pool *pool = out ? jx__pool_get(jx__default_threads()) : NULL;
+    if (st == JX_OK && !out) st = jx_errcode();
+    if (st == JX_OK && !pool) st = jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "no thread pool for a host step");
+    if (st == JX_OK)
+        st = e->prim == JX_PRIM_DOT_GENERAL ? jx__cpu_dot(pool, e, av, in, &f->vars[v], out->data)
+                                            : jx__cpu_conv(pool, e, av, in, &f->vars[v], out->data);
+    if (st == JX_OK) r->env[v] = out;
+    else jx_array_release(out);
+    return st;
+}
+
 static jx_status run_host(run *r, const jx__step *s) {
     const jx__group *g = s->g;
+    const jx__eqn *e = host_lib_eqn(r->p->f, g);
+    if (e) return run_host_lib(r, e);
     jx_status st = JX_OK;
     for (int i = 0; st == JX_OK && i < g->nin; i++) st = to_host(r, g->in[i]);
     for (int o = 0; st == JX_OK && o < g->nout; o++) drop(r, g->out[o]);
@@ -108,11 +177,19 @@ jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out) {
         else st = run_host(&r, s);
         for (int i = 0; st == JX_OK && i < s->nfree; i++) drop(&r, s->free[i]);
     }
+    bool on_device = false; /* outputs stay on the device when any input is there */
+    for (int i = 0; i < f->nin; i++) on_device = on_device || in[i]->device == JX_DEVICE_CUDA;
     for (int i = 0; i < f->nout; i++) out[i] = NULL;
     for (int i = 0; i < f->nout && st == JX_OK; i++) {
         int32_t v = f->out[i].var;
-        if (v >= 0 && (st = to_host(&r, v)) == JX_OK) out[i] = jx_array_retain(r.env[v]);
+        if (v >= 0 && on_device) st = out_device(&r, v, &out[i]);
+        else if (v >= 0 && (st = to_host(&r, v)) == JX_OK) out[i] = jx_array_retain(r.env[v]);
         else if (v < 0 && !(out[i] = jx__lit_array(&f->out[i]))) st = jx_errcode();
+        if (st == JX_OK && v < 0 && on_device) {
+            jx_array *d = jx_array_to(out[i], JX_DEVICE_CUDA);
+            jx_array_release(out[i]);
+            if (!(out[i] = d)) st = jx_errcode();
+        }
     }
     if (st != JX_OK)
         for (int i = 0; i < f->nout; i++) jx_array_release(out[i]), out[i] = NULL;

@@ -157,16 +157,10 @@ static void add_wrapper(jx__cuda_module *m, cuda_kernel *k, int nbufs) {
     LLVMAddNamedMetadataOperand(m->mod, "nvvm.annotations", LLVMMDNodeInContext(ctx, md, 3));
 }
 
-/* Primitives whose math libdevice lacks (digamma): their groups run on the host. */
-static bool device_math(const jx_fn *f, const jx__group *g) {
-    for (int i = 0; i < g->neqn; i++)
-        if (f->eqns[g->eqns[i]].prim == JX_PRIM_DIGAMMA) return false;
-    return true;
-}
+static jx_status libdevice_check(jx__cuda_module *m, const char *kname);
 
 jx__kernel *jx__cuda_kernel_add(jx__cuda_module *m, const jx_fn *f, const jx__group *g) {
     if (m->ptx) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "cuda", "kernel added to a compiled module"), NULL;
-    if (!device_math(f, g)) return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "cuda", "digamma has no device kernel"), NULL;
     cuda_kernel *k = calloc(1, sizeof *k);
     cuda_kernel **ks = m->n < m->cap ? m->kernels : realloc(m->kernels, sizeof *ks * (size_t)(m->cap = 2 * m->cap + 8));
     if (ks) m->kernels = ks;
@@ -183,6 +177,12 @@ jx__kernel *jx__cuda_kernel_add(jx__cuda_module *m, const jx_fn *f, const jx__gr
     k->base.nout = g->nout;
     k->base.no_col_tiles = true;
     if (jx__cg_emit_kernel(m->ctx, m->mod, f, g, &k->base) != JX_OK) {
+        free(k->base.identity_in);
+        free(k->base.esize);
+        free(k);
+        return NULL;
+    }
+    if (libdevice_check(m, k->base.name) != JX_OK) {
         free(k->base.identity_in);
         free(k->base.esize);
         free(k);
@@ -220,6 +220,16 @@ static void define_bf16(jx__cuda_module *m, LLVMValueRef fn, bool to_f32) {
     LLVMDisposeBuilder(b);
 }
 
+/* libdevice's name for the emitter's helper jx_cg_<base> (__nv_expf for expf), or NULL
+ * for the bf16 conversions, which get IR bodies here. */
+static const char *nv_name(const char *base, char *nv, size_t n) {
+    if (!strcmp(base, "bf16_to_f32") || !strcmp(base, "f32_to_bf16")) return NULL;
+    if (!strcmp(base, "f16_to_f32")) snprintf(nv, n, "__nv_half2float");
+    else if (!strcmp(base, "f32_to_f16")) snprintf(nv, n, "__nv_float2half_rn");
+    else snprintf(nv, n, "__nv_%s", base);
+    return nv;
+}
+
 /* Renames the helper declarations to libdevice's; whether any needs libdevice. */
 static bool map_helpers(jx__cuda_module *m) {
     bool need = false;
@@ -230,13 +240,10 @@ static bool map_helpers(jx__cuda_module *m) {
         if (!LLVMIsDeclaration(fn) || strncmp(name, "jx_cg_", 6) != 0) continue;
         const char *base = name + 6;
         char nv[48];
-        if (!strcmp(base, "bf16_to_f32") || !strcmp(base, "f32_to_bf16")) {
+        if (!nv_name(base, nv, sizeof nv)) {
             define_bf16(m, fn, base[0] == 'b');
             continue;
         }
-        if (!strcmp(base, "f16_to_f32")) snprintf(nv, sizeof nv, "__nv_half2float");
-        else if (!strcmp(base, "f32_to_f16")) snprintf(nv, sizeof nv, "__nv_float2half_rn");
-        else snprintf(nv, sizeof nv, "__nv_%s", base);
         LLVMSetValueName2(fn, nv, strlen(nv));
         need = true;
     }
@@ -283,6 +290,41 @@ static int ld_find(const char *name) {
     for (int i = 0; i < ld_nnames; i++)
         if (!strcmp(ld_names[i].name, name)) return ld_names[i].piece;
     return -1;
+}
+
+/* Whether libdevice defines nv. Under ld_mu. */
+static jx_status ld_has(const char *nv, bool *has) {
+    if (ld_load() != JX_OK) return jx_errcode();
+    LLVMValueRef f = LLVMGetNamedFunction(ld_mod, nv);
+    *has = f && !LLVMIsDeclaration(f);
+    return JX_OK;
+}
+
+/* The general rule for math on the device: a group whose helpers (jx_cg_*, declared by
+ * the emitter) include one that libdevice does not define (digamma, say) is declined,
+ * and the plan runs it on the host. Its function and the declarations only it used are
+ * taken out of the module again, so the module stays valid for the groups after it. */
+static jx_status libdevice_check(jx__cuda_module *m, const char *kname) {
+    char missing[48] = "";
+    jx_status st = JX_OK;
+    pthread_mutex_lock(&ld_mu);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m->mod); fn && st == JX_OK && !missing[0]; fn = LLVMGetNextFunction(fn)) {
+        size_t len = 0;
+        const char *name = LLVMGetValueName2(fn, &len);
+        char nv[48];
+        bool has = true;
+        if (!LLVMIsDeclaration(fn) || strncmp(name, "jx_cg_", 6) != 0 || !nv_name(name + 6, nv, sizeof nv)) continue;
+        if ((st = ld_has(nv, &has)) == JX_OK && !has) snprintf(missing, sizeof missing, "%s", nv);
+    }
+    pthread_mutex_unlock(&ld_mu);
+    if (st != JX_OK || !missing[0]) return st;
+    LLVMValueRef k = LLVMGetNamedFunction(m->mod, kname);
+    if (k) LLVMDeleteFunction(k);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m->mod), nx; fn; fn = nx) {
+        nx = LLVMGetNextFunction(fn);
+        if (LLVMIsDeclaration(fn) && !LLVMGetFirstUse(fn)) LLVMDeleteFunction(fn);
+    }
+    return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "cuda", "libdevice has no %s: the group runs on the host", missing);
 }
 
 /* One new piece defining names[0..n) (none of them in an earlier piece). Under ld_mu. */

@@ -145,6 +145,7 @@ jx_status jx_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_arr
         if (!jx_aval_equal(&in[i]->aval, want))
             return jx__fail(JX_ERR_SHAPE, jx__noloc, "jx_eval", "input %d of '%s': expected %s, got %s", i,
                             f->name, jx__avs(want), jx__avs(&in[i]->aval));
+        if (!jx__array_host(in[i])) return jx_errcode(); /* a device array is read back once */
     }
     return jx__interp_eval(f, in, out);
 }
