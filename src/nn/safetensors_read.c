@@ -30,11 +30,18 @@ typedef struct parser {
     const char *s, *end, *start;
     const char *file;
     char err[200];
+    int nomem; /* the failure was an allocation, not the file */
 } parser;
 
 static int fail(parser *p, const char *what) {
     if (!p->err[0]) snprintf(p->err, sizeof p->err, "%s at byte %ld of the header", what, (long)(p->s - p->start));
     return 0;
+}
+
+/* An allocation failed: reported as JX_ERR_NOMEM, never as a corrupt file. */
+static int oom(parser *p) {
+    p->nomem = 1;
+    return fail(p, "out of memory");
 }
 
 static void ws(parser *p) {
@@ -57,7 +64,7 @@ static int string(parser *p, char **out) {
     p->s++;
     size_t cap = 16, n = 0;
     char *b = out ? malloc(cap) : NULL;
-    if (out && !b) return fail(p, "out of memory");
+    if (out && !b) return oom(p);
     while (p->s < p->end && *p->s != '"') {
         unsigned c = (unsigned char)*p->s++;
         char tmp[4];
@@ -97,7 +104,7 @@ static int string(parser *p, char **out) {
             char *nb = realloc(b, cap *= 2);
             if (!nb) {
                 free(b);
-                return fail(p, "out of memory");
+                return oom(p);
             }
             b = nb;
         }
@@ -272,7 +279,7 @@ static int parse(parser *p, jx__st_header *h, int *cap) {
             jx__st_tensor *nt = realloc(h->t, (size_t)nc * sizeof *nt);
             if (!nt) {
                 free(key);
-                return fail(p, "out of memory");
+                return oom(p);
             }
             h->t = nt, *cap = nc;
         }
@@ -309,12 +316,13 @@ jx_status jx__st_read_header(FILE *f, uint64_t file_size, const char *name, jx__
         free(text);
         return bad(name, "truncated: cannot read the header%s%s", "", "");
     }
-    parser p = {text, text + len, text, name, ""};
+    parser p = {text, text + len, text, name, "", 0};
     int cap = 0;
     int ok = parse(&p, h, &cap);
     free(text);
     if (!ok) {
         jx__st_free(h);
+        if (p.nomem) return jx_error_at((jx_loc){NULL, 0}, JX_ERR_NOMEM, name, "out of memory");
         return bad(name, "corrupt header: %s%s", p.err, "");
     }
     h->data_start = 8 + len;
