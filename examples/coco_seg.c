@@ -220,8 +220,7 @@ static int train(run *r) {
     jx_coco_images(r->train.coco, &nimg);
     if (o->t.limit > 0 && (size_t)o->t.limit < nimg) nimg = (size_t)o->t.limit;
     if (seg_model_prepare(&r->model, nimg < (size_t)o->t.batch ? (int32_t)nimg : o->t.batch) != 0) goto fail;
-    printf("compiled in %.2f s (%lld kernels) for the %s\n", now() - t0, (long long)jx_jit_stats_get().kernels,
-           o->t.device == JX_DEVICE_CPU ? "cpu" : "interpreter");
+    trainer_report_compile(now() - t0, o->t.device);
     for (int epoch = first_epoch; epoch <= o->t.epochs; epoch++) {
         double te = now(), loss_sum = 0;
         jx_metrics_reset(&tm);

@@ -353,9 +353,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     printf("%s: %lld training images, %lld test images, batch %lld, adam, learning rate %g (%s), %lld parameters\n",
            o->data, (long long)ntrain, (long long)ntest, (long long)batch, o->lr, o->schedule,
            (long long)jx_tree_num_params(r.state[0]));
-    printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)jx_jit_stats_get().kernels,
-           trainer_device_name(o->device));
-    fflush(stdout);
+    trainer_report_compile(train_now() - t0, o->device);
     rc = train_loop_run(&L);
     if (rc == 0 && o->epochs >= L.first_epoch && report(o, &r.m) != 0) rc = -1;
 done:

@@ -245,12 +245,9 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     r.step[1] = r.step[0] && tail ? compile_step(o, &opt, r.state[0], r.state[1], tail, &r.step_fn[1]) : NULL;
     r.acc = r.step[0] && (r.step[1] || !tail) ? compile_accuracy(o, r.state[0], ntest, &r.acc_fn) : NULL;
     if (!r.acc) goto done;
-    jx_jit_stats js = jx_jit_stats_get();
     printf("%s: %lld training images, %lld test images, batch %lld, %s, step size %g (%s)\n", o->data,
            (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr, o->schedule);
-    printf("compiled in %.2f s (%lld kernels) for the %s\n", train_now() - t0, (long long)js.kernels,
-           trainer_device_name(o->device));
-    fflush(stdout);
+    trainer_report_compile(train_now() - t0, o->device);
     rc = train_loop_run(&L);
 done:
     if (rc == -1) fprintf(stderr, "mnist_mlp: %s\n", jx_errmsg());

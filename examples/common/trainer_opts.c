@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,4 +162,11 @@ int trainer_tree_to(jx_tree **t, jx_device device) {
     jx_tree_free(*t);
     *t = moved;
     return 0;
+}
+
+void trainer_report_compile(double seconds, jx_device d) {
+    jx_jit_stats js = jx_jit_stats_get();
+    printf("compiled in %.2f s (%lld kernels compiled, %lld modules loaded from the disk cache) for the %s\n", seconds,
+           (long long)js.kernels, (long long)js.disk_hits, trainer_device_name(d));
+    fflush(stdout);
 }

@@ -54,6 +54,9 @@ int trainer_parse(const char *prog, const char *about, int argc, char **argv, tr
 
 /* "cpu", "interpreter" or "cuda", for the trainers' banners. */
 const char *trainer_device_name(jx_device d);
+/* Prints "compiled in S s (N kernels compiled, M modules loaded from the disk cache) for the DEV":
+ * with jit's disk cache warm, a run compiles nothing and loads everything. */
+void trainer_report_compile(double seconds, jx_device d);
 /* For --device cuda: replaces *t by a tree of the same arrays in GPU memory, so that
  * the jitted steps keep it there (their outputs stay on the device); nothing for the
  * host devices. -1 with jx_errmsg() set (t unchanged) when a copy fails. */
