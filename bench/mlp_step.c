@@ -171,14 +171,7 @@ int main(int argc, char **argv) {
     rc = 0;
 done:
     if (rc) fprintf(stderr, "mlp_step: %s\n", jx_errmsg());
-    jx_exec_release(px);
-    jx_exec_release(x2);
-    jx_exec_release(x);
-    jx_fn_release(fwd);
-    jx_fn_release(step);
-    jx_fn_release(vg);
-    jx_fn_release(loss);
-    for (int i = 0; i < NPARAMS + 2; i++) jx_array_release(in[i]);
+    step_release((jx_fn *[]){fwd, step, vg, loss}, 4, (jx_exec *[]){px, x2, x}, 3, in, NPARAMS + 2);
     free(t);
     return rc;
 }

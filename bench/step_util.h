@@ -36,6 +36,13 @@ static inline jx_array *step_onehot(int64_t batch, int64_t classes, uint64_t *se
     return a;
 }
 
+/* Releases a benchmark's functions, executables and inputs (any may be NULL). */
+static inline void step_release(jx_fn *const *fns, int nf, jx_exec *const *xs, int nx, jx_array **in, int nin) {
+    for (int i = 0; i < nx; i++) jx_exec_release(xs[i]);
+    for (int i = 0; i < nf; i++) jx_fn_release(fns[i]);
+    for (int i = 0; i < nin; i++) jx_array_release(in[i]);
+}
+
 static inline int step_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

@@ -15,7 +15,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from peer_timing import median_ms
+from peer_timing import median_ms, torch_setup
 
 
 def make_model():
@@ -29,14 +29,7 @@ def make_model():
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
-    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    if threads > 0:
-        torch.set_num_threads(threads)
-    print(f"torch version {torch.__version__}")
-    print(f"torch threads {torch.get_num_threads()}")
-    print(f"torch batch {batch}")
+    steps, batch = torch_setup(torch, 100)
     g = torch.Generator().manual_seed(42)
     x = torch.rand(batch, 1, 28, 28, generator=g)
     y = F.one_hot(torch.randint(0, 10, (batch,), generator=g), 10).float()

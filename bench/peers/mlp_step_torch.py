@@ -16,7 +16,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from peer_timing import median_ms
+from peer_timing import median_ms, torch_setup
 
 SIZES = [784, 512, 512, 10]
 LR = 0.1
@@ -67,14 +67,7 @@ def try_compile(params, x, y, steps):
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
-    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    if threads > 0:
-        torch.set_num_threads(threads)
-    print(f"torch version {torch.__version__}")
-    print(f"torch threads {torch.get_num_threads()}")
-    print(f"torch batch {batch}")
+    steps, batch = torch_setup(torch, 200)
     params, x, y = make_inputs(batch)
     med, least = median_ms(lambda: step(params, x, y), steps)
     print(f"torch step_ms {med:.4f}")

@@ -48,14 +48,18 @@ bool jx__vmap_binds_axis(const jx__vctx *cx, const jx__eqn *e) {
     return false;
 }
 
+/* A collective over another axis name: rebound to the batched operand x[0], its result
+ * batched at ydim0. */
+static jx_status pass_through(const jx__eqn *e, const jx_val *x, jx_val *y, int *ydim, int ydim0) {
+    y[0] = jx__vrebind(e, 1, x, 0, NULL);
+    ydim[0] = ydim0;
+    return jx_trace_status();
+}
+
 /* psum/pmax/pmin. */
 static jx_status b_reduce(BARGS) {
     int d = bdim[0];
-    if (!binds(cx, e)) {
-        y[0] = jx__vrebind(e, 1, x, 0, NULL);
-        ydim[0] = d;
-        return jx_trace_status();
-    }
+    if (!binds(cx, e)) return pass_through(e, x, y, ydim, d);
     jx_loc loc = e->loc;
     ydim[0] = JX_NOBATCH;
     if (d == JX_NOBATCH) {
@@ -87,11 +91,8 @@ static jx_status b_axis_index(BARGS) {
 
 static jx_status b_all_gather(BARGS) {
     int d = bdim[0];
-    if (!binds(cx, e)) { /* the gathered axis comes first: the mapped one moves up */
-        y[0] = jx__vrebind(e, 1, x, 0, NULL);
-        ydim[0] = d == JX_NOBATCH ? d : d + 1;
-        return jx_trace_status();
-    }
+    if (!binds(cx, e)) /* the gathered axis comes first: the mapped one moves up */
+        return pass_through(e, x, y, ydim, d == JX_NOBATCH ? d : d + 1);
     int64_t want = jx__attr_int(e->nattr, e->attrs, JX_A_AXIS_SIZE, -1);
     if (want != cx->size) {
         jx__trace_fail(jx__trace_top(), JX_ERR_SHAPE, e->loc, "all_gather",
@@ -107,11 +108,7 @@ static jx_status b_all_gather(BARGS) {
 /* ppermute: slice i of the result is the slice its pair's source sends (mapped at 0). */
 static jx_status b_ppermute(BARGS) {
     int d = bdim[0];
-    if (!binds(cx, e)) {
-        y[0] = jx__vrebind(e, 1, x, 0, NULL);
-        ydim[0] = d;
-        return jx_trace_status();
-    }
+    if (!binds(cx, e)) return pass_through(e, x, y, ydim, d);
     jx_loc loc = e->loc;
     jx_ints p = jx__attr_ints(e->nattr, e->attrs, JX_A_PAIRS);
     for (int q = 0; q < p.n; q++)
