@@ -1,0 +1,111 @@
+/* tut.c: see tut.h. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tut.h"
+
+#ifndef JX_TUT_SHARED_MNIST
+#define JX_TUT_SHARED_MNIST "../shared/data/mnist"
+#endif
+
+const char *tut_mnist_dir(void) {
+    struct stat st;
+    if (stat(JX_TUT_SHARED_MNIST "/t10k-labels-idx1-ubyte.gz", &st) == 0) return JX_TUT_SHARED_MNIST;
+    return "/usr/share/datasets/fashion-mnist";
+}
+
+int tut_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
+              const trainer_extra *extras, int nextras, int *quick) {
+    static char out_default[256];
+    const char *unused = NULL;
+    trainer_extra all[32];
+    if (nextras > 31) nextras = 31;
+    for (int i = 0; i < nextras; i++) all[i] = extras[i];
+    /* --quick takes no value: it is taken out of argv below, the table entry is for --help */
+    all[nextras] = (trainer_extra){"--quick", "", "a reduced run that checks the program learns (the smoke test)",
+                                   TRAINER_STRING, 0, 0, &unused};
+    char **args = malloc(sizeof *args * (size_t)(argc + 1));
+    if (!args) return 2;
+    int n = 0;
+    *quick = 0;
+    for (int i = 0; i < argc; i++)
+        if (i > 0 && !strcmp(argv[i], "--quick")) *quick = 1;
+        else args[n++] = argv[i];
+    args[n] = NULL;
+    o->checkpoints = 1; /* --out DIR (made by trainer_parse) for the PNGs */
+    if (!o->out) {
+        snprintf(out_default, sizeof out_default, "runs/%s", prog);
+        o->out = out_default;
+    }
+    int r = trainer_parse(prog, about, n, args, o, all, nextras + 1);
+    free(args);
+    if (r) return r;
+    if (o->resume) {
+        fprintf(stderr, "%s: --resume: tutorials train from scratch (their programs write no checkpoints)\n", prog);
+        return 2;
+    }
+    return 0;
+}
+
+char *tut_path(char *buf, unsigned long n, const trainer_opts *o, const char *file) {
+    snprintf(buf, n, "%s/%s", o->out, file);
+    return buf;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+tut_timer tut_timer_start(void) { return (tut_timer){now()}; }
+
+double tut_timer_stop(const tut_timer *t, const char *what) {
+    double s = now() - t->start;
+    printf("timed: %.3f s (%s)\n", s, what);
+    fflush(stdout);
+    return s;
+}
+
+void tut_metric(const char *name, double value) {
+    printf("metric: %s %.6g\n", name, value);
+    fflush(stdout);
+}
+
+int tut_quick_check(int quick, const char *name, double value, double bound, int higher_is_better) {
+    if (!quick) return 0;
+    int ok = higher_is_better ? value > bound : value < bound;
+    printf("quick check %s: %s %.6g %s %.6g\n", ok ? "passed" : "FAILED", name, value, higher_is_better ? ">" : "<",
+           bound);
+    return ok ? 0 : 1;
+}
+
+int tut_fail(const char *prog, const char *what) {
+    fprintf(stderr, "%s: %s: %s\n", prog, what, jx_errmsg());
+    return 1;
+}
+
+static uint64_t splitmix(uint64_t seed, int64_t i) {
+    uint64_t z = seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void tut_uniform(uint64_t seed, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = (float)(splitmix(seed, i) >> 40) * 0x1p-24f;
+}
+
+void tut_normal(uint64_t seed, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i += 2) {
+        double u1 = ((double)(splitmix(seed, i) >> 11) + 0.5) * 0x1p-53;
+        double u2 = (double)(splitmix(seed, i + 1) >> 11) * 0x1p-53, r = sqrt(-2 * log(u1));
+        out[i] = (float)(r * cos(6.283185307179586 * u2));
+        if (i + 1 < n) out[i + 1] = (float)(r * sin(6.283185307179586 * u2));
+    }
+}

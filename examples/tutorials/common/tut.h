@@ -1,0 +1,63 @@
+/* tut.h: what every tutorial under examples/tutorials shares: the trainers' command line
+ * (examples/common/trainer_opts.h) plus --quick, a timer for the part that
+ * examples/tutorials/bench.sh compares with NumPy and JAX, the metric lines that bench.sh
+ * reads, and the smoke test's check that the program learned something.
+ *
+ *     trainer_opts o = {.epochs = 5, .batch = 64, .lr = 1e-3, .seed = 0};
+ *     int quick, r = tut_parse("tut_12_kmeans", "k-means clustering ...", argc, argv, &o, NULL, 0, &quick);
+ *     if (r) return r == 1 ? 0 : 2;
+ *     tut_timer t = tut_timer_start();
+ *     ... the work ...
+ *     tut_timer_stop(&t, "training");             // prints "timed: 1.234 s (training)"
+ *     tut_metric("inertia", 123.4, "");           // prints "metric: inertia 123.4"
+ *     return tut_quick_check(quick, "accuracy", acc, 0.5, 1);   // --quick: acc > 0.5
+ *
+ * The Python references (numpy_ref.py, jax_ref.py) print the same two lines through
+ * common/tut.py, so that bench.sh can put the three side by side. */
+#ifndef JX_TUT_H
+#define JX_TUT_H
+
+#include <jx.h>
+#include <stdint.h>
+
+#include "../../common/trainer_opts.h"
+
+/* Parses the shared options and --quick (a reduced run for the smoke test: *quick set to
+ * 1). --out defaults to runs/<prog> (created). --resume is refused: tutorials train from
+ * scratch. Returns as trainer_parse: 0 to run, 1 after --help, 2 after a usage error. */
+int tut_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
+              const trainer_extra *extras, int nextras, int *quick);
+
+/* The MNIST directory for tutorials that read it: the repository's ../shared/data/mnist
+ * when it is there, else Debian's Fashion-MNIST (/usr/share/datasets/fashion-mnist). */
+const char *tut_mnist_dir(void);
+
+/* A path under o->out: tut_path(buf, sizeof buf, o, "samples.png"). Returns buf. */
+char *tut_path(char *buf, unsigned long n, const trainer_opts *o, const char *file);
+
+typedef struct tut_timer { double start; } tut_timer;
+/* Starts timing the compared part (the monotonic clock). */
+tut_timer tut_timer_start(void);
+/* Prints "timed: S s (what)" and returns S, the seconds since tut_timer_start. */
+double tut_timer_stop(const tut_timer *t, const char *what);
+
+/* Prints "metric: NAME VALUE" (the line bench.sh reads); the human-readable line
+ * ("test accuracy 91.23%") is the tutorial's own. */
+void tut_metric(const char *name, double value);
+
+/* The smoke test's assertion. Without --quick returns 0. With it, prints
+ * "quick check passed: NAME V > BOUND" (or "< BOUND" when !higher_is_better) and returns
+ * 0, or "quick check FAILED: ..." and returns 1: the tutorial's exit status. */
+int tut_quick_check(int quick, const char *name, double value, double bound, int higher_is_better);
+
+/* Synthetic data that the C programs and the Python references draw alike (common/tut.py
+ * has the same functions): element i of stream `seed` is splitmix64(seed + (i+1) *
+ * 0x9E3779B97F4A7C15). tut_uniform: its top 24 bits as a float in [0, 1) (exact in both
+ * languages). tut_normal: Box-Muller on pairs of 53-bit uniforms, computed in double. */
+void tut_uniform(uint64_t seed, int64_t n, float *out);
+void tut_normal(uint64_t seed, int64_t n, float *out);
+
+/* Prints jx's error (jx_errmsg()) as "prog: what: message" and returns 1. */
+int tut_fail(const char *prog, const char *what);
+
+#endif
