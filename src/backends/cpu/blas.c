@@ -2,7 +2,8 @@
  * conv.c shares (see blas.h for why OpenBLAS runs single-threaded under jx's tiling).
  * An operand already in GEMM order (batch dims leading, contracting dims contiguous at
  * one end) is passed as it is, with a transpose flag; any other is first copied into
- * (batch, m, k) / (batch, k, n) order. */
+ * (batch, m, k) / (batch, k, n) order. A product with a vector (n or m 1) is a gemv:
+ * sgemm would pack the whole matrix on every call. */
 #include "blas.h"
 #include "../dims.h"
 
@@ -25,6 +26,25 @@ void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
         return;
     }
     enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    if (n == 1 && !ta) { /* matrix . vector, rows of a contiguous: one dot of length k per row
+                          * (gemm would pack all of a on every call) */
+        int incb = tb ? 1 : (int)ldb;
+        if (t == JX_F32)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, a, (int)lda, b, incb, 0.0f, c, (int)ldc);
+        else
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0, a, (int)lda, b, incb, 0.0, c, (int)ldc);
+        return;
+    }
+    if (m == 1) { /* vector . matrix: c = op(b)^T a, the same without packing b */
+        int inca = ta ? (int)lda : 1;
+        enum CBLAS_TRANSPOSE op = tb ? CblasNoTrans : CblasTrans;
+        int rows = tb ? (int)n : (int)k, cols = tb ? (int)k : (int)n;
+        if (t == JX_F32)
+            cblas_sgemv(CblasRowMajor, op, rows, cols, 1.0f, b, (int)ldb, a, inca, 0.0f, c, 1);
+        else
+            cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, b, (int)ldb, a, inca, 0.0, c, 1);
+        return;
+    }
     if (t == JX_F32)
         cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c,
                     (int)ldc);
