@@ -1,0 +1,71 @@
+"""07_lstm_forecasting in NumPy: the same LSTM, its backward pass through time written by
+hand, and Adam as Optax computes it."""
+import numpy as np
+
+import data
+import tut
+
+H = data.H
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def forward(p, x):
+    b = x.shape[0]
+    h, c = np.zeros((b, H), np.float32), np.zeros((b, H), np.float32)
+    cache = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ p["wi"] + h @ p["wh"] + p["b"]
+        i, f, g, o = sig(z[:, :H]), sig(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), sig(z[:, 3 * H:])
+        cache.append((x[:, t], h, c, i, f, g, o))
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        cache[-1] += (c,)
+    return h @ p["hw"] + p["hb"], h, cache
+
+
+def grads(p, x, y):
+    pred, h, cache = forward(p, x)
+    d = 2 * (pred - y) / pred.size
+    g = {k: np.zeros_like(v) for k, v in p.items()}
+    g["hw"], g["hb"] = h.T @ d, d.sum(0)
+    dh, dc = d @ p["hw"].T, np.zeros_like(h)
+    for xt, hp, cp, i, f, gg, o, c in reversed(cache):
+        tc = np.tanh(c)
+        dc = dc + dh * o * (1 - tc * tc)
+        dz = np.concatenate([dc * gg * i * (1 - i), dc * cp * f * (1 - f), dc * i * (1 - gg * gg),
+                             dh * tc * o * (1 - o)], axis=1)
+        g["wi"] += xt.T @ dz
+        g["wh"] += hp.T @ dz
+        g["b"] += dz.sum(0)
+        dh, dc = dz @ p["wh"].T, dc * f
+    return float(np.mean((pred - y) ** 2)), g
+
+
+def main():
+    a = data.options("LSTM forecasting (NumPy, backpropagation through time by hand)")
+    x, y, xt, yt, steps = data.problem(a)
+    p = data.init(a.seed)
+    m = {k: np.zeros_like(v) for k, v in p.items()}
+    v = {k: np.zeros_like(w) for k, w in p.items()}
+    b1, b2, eps, count = np.float32(0.9), np.float32(0.999), np.float32(1e-8), 0
+    with tut.timed("training"):
+        for e in range(a.epochs):
+            total = 0.0
+            for s in range(steps):
+                sl = slice(s * a.batch, (s + 1) * a.batch)
+                loss, g = grads(p, x[sl], y[sl])
+                count += 1
+                for k in p:
+                    m[k] = b1 * m[k] + (1 - b1) * g[k]
+                    v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k]
+                    mh, vh = m[k] / (1 - b1 ** count), v[k] / (1 - b2 ** count)
+                    p[k] = p[k] - np.float32(a.lr) * mh / (np.sqrt(vh) + eps)
+                total += loss / steps
+            print(f"epoch {e + 1}: train MSE {total:.5f}")
+    data.report(forward(p, xt)[0], xt, yt)
+
+
+main()
