@@ -1,5 +1,5 @@
-"""What 04_dqn_cartpole's references share with dqn.c: the environment (cartpole.h in
-Python doubles), the random streams, the initial weights and the DQN loop, which calls
+"""What 04_dqn_cartpole's references share with dqn.c: the environment
+(common/cartpole.py), the random streams, the initial weights and the DQN loop, which calls
 the framework's greedy(params, state) and train(params, target, batch) functions."""
 import math
 import os
@@ -8,27 +8,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
 import tut  # noqa: E402
+from cartpole import CartPole, MAX_STEPS  # noqa: E402,F401
 
-HID, BUFFER, WARMUP, SYNC, EVAL_EPISODES, GAMMA, MAX_STEPS = 64, 10000, 1000, 500, 10, 0.99, 500
-
-
-class CartPole:
-    def __init__(self, u):
-        self.s = [(float(v) - 0.5) * 0.1 for v in u]
-        self.steps = 0
-
-    def step(self, action):
-        g, mc, mp, ln, tau = 9.8, 1.0, 0.1, 0.5, 0.02
-        total, pml = mc + mp, mp * ln
-        x, xd, th, thd = self.s
-        force, ct, st = (10.0 if action else -10.0), math.cos(th), math.sin(th)
-        temp = (force + pml * thd * thd * st) / total
-        thacc = (g * st - ct * temp) / (ln * (4.0 / 3.0 - mp * ct * ct / total))
-        xacc = temp - pml * thacc * ct / total
-        self.s = [x + tau * xd, xd + tau * xacc, th + tau * thd, thd + tau * thacc]
-        self.steps += 1
-        term = abs(self.s[0]) > 2.4 or abs(self.s[2]) > 12 * 2 * 3.141592653589793 / 360
-        return term or self.steps >= MAX_STEPS, term
+HID, BUFFER, WARMUP, SYNC, EVAL_EPISODES, GAMMA = 64, 10000, 1000, 500, 10, 0.99
 
 
 def options(about):

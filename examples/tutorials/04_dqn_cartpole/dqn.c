@@ -17,7 +17,7 @@
 #include <jx/plot.h>
 #include <jx/tree.h>
 
-#include "cartpole.h"
+#include "cartpole.h" /* common/ */
 #include "tut.h"
 
 enum { HID = 64, BUFFER = 10000, WARMUP = 1000, SYNC = 500, EVAL_EPISODES = 10 };

@@ -1,4 +1,4 @@
-/* cartpole.h: the classic cart-pole balancing task (Barto, Sutton and Anderson 1983), with
+/* cartpole.h: (tutorials 04 and 28) the classic cart-pole balancing task (Barto, Sutton and Anderson 1983), with
  * the constants and Euler step of Gymnasium's CartPole-v1, computed in double as
  * data.py computes it: a pole on a cart, pushed left or right each 0.02 s; reward 1 per
  * step until the pole leans past 12 degrees, the cart leaves [-2.4, 2.4], or 500 steps. */
