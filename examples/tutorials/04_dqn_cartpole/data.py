@@ -23,8 +23,7 @@ def options(about):
 def init(seed):
     dims, p = [4, HID, HID, 2], {}
     for i in range(3):
-        w = tut.normal(seed + 10 + i, dims[i] * dims[i + 1]).astype(np.float64) * math.sqrt(2.0 / dims[i])
-        p[f"w{i + 1}"] = w.astype(np.float32).reshape(dims[i], dims[i + 1])
+        p[f"w{i + 1}"] = tut.weights(seed + 10 + i, dims[i], dims[i + 1], math.sqrt(2.0 / dims[i]))
         p[f"b{i + 1}"] = np.zeros(dims[i + 1], np.float32)
     return p
 

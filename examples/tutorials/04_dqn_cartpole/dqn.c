@@ -2,8 +2,8 @@
  * 4-64-64-2 MLP estimates the return of each action; it learns from minibatches drawn from
  * a replay buffer against a target network synchronised every 500 steps, with the Huber
  * loss and Adam. Shows an RL loop in C around two jitted functions over parameter trees:
- * the training step (loss, gradients through jx_tree_value_and_grad, jx_stop_gradient on
- * the TD target, the update) and the greedy policy's Q values. Every random draw comes
+ * the training step (common/tut.h's tut_step_body: loss, gradients through
+ * jx_tree_value_and_grad with jx_stop_gradient on the TD target, the update) and the greedy policy's Q values. Every random draw comes
  * from common/tut.h's streams, consumed in the same order by numpy_ref.py and jax_ref.py.
  * See README.md. */
 #include <math.h>
@@ -40,29 +40,9 @@ static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
     out[0] = jx_tree_val(jx_mean(jx_loss_huber(q, jx_stop_gradient(target), 1.0), JX_NOINTS));
 }
 
-/* in: params, target, opt state, batch; out: params, opt state, {loss}. */
-static void train_step(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_tree *args[3] = {in[0], in[1], in[3]}, *vals[1], *grads;
-    if (jx_tree_value_and_grad(loss_fn, NULL, 3, args, 0, 1, vals, &grads) != JX_OK) return;
-    jx_optim_update((const jx_optim *)user, grads, in[2], in[0], &out[0], &out[1]);
-    out[2] = jx_tree_dict();
-    jx_tree_set(out[2], "loss", vals[0]);
-    jx_tree_free(grads);
-}
-
 static void q_fn(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     out[0] = jx_tree_val(qnet(in[0], jx_tree_get_val(in[1], "s")));
-}
-
-/* He-normal (r, c) weights from stream seed, as data.py. */
-static jx_array *weights(uint64_t seed, int64_t r, int64_t c) {
-    float *v = malloc(sizeof(float) * (size_t)(r * c));
-    tut_normal(seed, r * c, v);
-    for (int64_t i = 0; i < r * c; i++) v[i] = (float)(v[i] * sqrt(2.0 / (double)r));
-    jx_array *a = jx_array_new(JX_F32, JX_INTS(r, c), v);
-    free(v);
-    return a;
 }
 
 static jx_tree *one(const char *name, jx_array *a) {
@@ -112,7 +92,7 @@ int main(int argc, char **argv) {
     for (int l = 0; l < 3; l++) {
         char w[8], b[8];
         snprintf(w, sizeof w, "l%d.w", l + 1), snprintf(b, sizeof b, "l%d.b", l + 1);
-        jx_tree_set_array(g.params, w, weights(o.seed + 10 + (uint64_t)l, dims[l], dims[l + 1]));
+        jx_tree_set_array(g.params, w, tut_weights(o.seed + 10 + (uint64_t)l, dims[l], dims[l + 1], sqrt(2.0 / (double)dims[l])));
         jx_tree_set_array(g.params, b, jx_array_zeros(JX_F32, JX_INTS(dims[l + 1])));
     }
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
@@ -133,15 +113,14 @@ int main(int argc, char **argv) {
     jx_tree_set_array(batch, "r", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree_set_array(batch, "s2", jx_array_zeros(JX_F32, JX_INTS(B, 4)));
     jx_tree_set_array(batch, "notdone", jx_array_zeros(JX_F32, JX_INTS(B)));
-    jx_tree *tin[4] = {g.params, target, state, batch}, *qb = one("s", jx_array_zeros(JX_F32, JX_INTS(1, 4)));
+    jx_tree *tin[4] = {g.params, state, target, batch}, *qb = one("s", jx_array_zeros(JX_F32, JX_INTS(1, 4)));
     jx_tree *qin[2] = {g.params, qb};
-    jx_tree_fn *step = jx_tree_trace("dqn_step", train_step, &opt, 4, tin, 3);
+    tut_step body = {loss_fn, &opt, 2, NULL}; /* loss(params, target, batch) */
+    jx_tree_fn *step = jx_tree_trace("dqn_step", tut_step_body, &body, 4, tin, 3);
     g.q = jx_tree_trace("q", q_fn, NULL, 2, qin, 1);
     jx_tree_free(batch), jx_tree_free(qb);
-    jx_jit_opts jo = JX_JIT_DEFAULTS;
-    jo.nthreads = o.threads;
-    jx_exec *sx = step ? jx_jit(jx_tree_fn_fn(step), o.device, &jo) : NULL;
-    g.qx = g.q ? jx_jit(jx_tree_fn_fn(g.q), o.device, &jo) : NULL;
+    jx_exec *sx = tut_jit(step, &o);
+    g.qx = tut_jit(g.q, &o);
     if (!sx || !g.qx) return tut_fail(prog, "building the step");
 
     double *returns = malloc(sizeof(double) * (size_t)total);
@@ -178,7 +157,7 @@ int main(int argc, char **argv) {
             jx_tree_set_array(batch, "r", jx_array_new(JX_F32, JX_INTS(B), br));
             jx_tree_set_array(batch, "s2", jx_array_new(JX_F32, JX_INTS(B, 4), bs2));
             jx_tree_set_array(batch, "notdone", jx_array_new(JX_F32, JX_INTS(B), bnd));
-            jx_tree *in[4] = {g.params, target, state, batch}, *out[3];
+            jx_tree *in[4] = {g.params, state, target, batch}, *out[3];
             if (jx_tree_fn_run(step, sx, 4, in, 3, out) != JX_OK) status = tut_fail(prog, "a training step");
             jx_tree_free(batch);
             if (status) break;
@@ -187,11 +166,7 @@ int main(int argc, char **argv) {
         }
         if (i % SYNC == 0) jx_tree_free(target), target = jx_tree_copy(g.params);
         if ((i + 1) % 1000 == 0) {
-            double m = 0;
-            int64_t n = nep < 10 ? nep : 10;
-            for (int64_t e = nep - n; e < nep; e++) m += returns[e] / (double)n;
-            printf("step %lld: %lld episodes, mean return of the last %lld %.1f\n", (long long)(i + 1),
-                   (long long)nep, (long long)n, m);
+            cartpole_progress(i + 1, returns, nep);
         }
     }
     tut_timer_stop(&t, "training");
@@ -206,15 +181,7 @@ int main(int argc, char **argv) {
         mean += c.steps / (double)EVAL_EPISODES;
     }
     if (!status) {
-        printf("greedy policy: mean return %.1f over %d episodes (random actions: about 22; the most: %d)\n", mean,
-               EVAL_EPISODES, CARTPOLE_MAX_STEPS);
-        tut_metric("eval_return", mean);
-        char path[4096];
-        jx_plot_series s = {"episode return", NULL, returns, nep};
-        if (nep && jx_plot_available() &&
-            jx_plot_lines(tut_path(path, sizeof path, &o, "returns.png"), "DQN on CartPole: return per episode",
-                          "episode", "return", 1, &s, 0, 0) == JX_OK)
-            printf("wrote %s\n", path);
+        cartpole_report(&o, "DQN on CartPole: return per episode", mean, EVAL_EPISODES, returns, nep);
     }
     jx_exec_release(sx), jx_exec_release(g.qx), jx_tree_fn_free(step), jx_tree_fn_free(g.q);
     jx_tree_free(g.params), jx_tree_free(state), jx_tree_free(target);

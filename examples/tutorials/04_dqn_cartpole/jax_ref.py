@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import data
+import data  # first: it puts ../common on the path
+from optim import jax_adam  # noqa: I100
 
 
 def qnet(p, s):
@@ -25,36 +26,24 @@ def loss_fn(p, target, batch):
     return jnp.mean(huber(q - jax.lax.stop_gradient(tq)))
 
 
-def make_step(lr, b1=0.9, b2=0.999, eps=1e-8):
-    @jax.jit
-    def step(p, m, v, count, target, batch):
-        g = jax.grad(loss_fn)(p, target, batch)
-        count = count + 1
-        m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
-        v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
-        c1, c2 = 1 - b1 ** count, 1 - b2 ** count
-        return jax.tree.map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), p, m, v), m, v, count
-
-    return step
-
-
 def main():
     a = data.options("DQN on CartPole (JAX)")
     params = jax.tree.map(jnp.asarray, data.init(a.seed))
     q = jax.jit(qnet)
-    step = make_step(a.lr)
-    opt = [jax.tree.map(jnp.zeros_like, params), jax.tree.map(jnp.zeros_like, params), jnp.float32(0)]
+    adam_init, adam_update = jax_adam(a.lr)
+    step = jax.jit(lambda p, state, target, batch: adam_update(p, state, jax.grad(loss_fn)(p, target, batch)))
+    opt = [adam_init(params)]
 
     def greedy(p, s):
         v = np.asarray(q(p, s))[0]
         return int(v[1] > v[0])
 
     def train(p, target, batch):
-        p, opt[0], opt[1], opt[2] = step(p, opt[0], opt[1], opt[2], target, batch)
+        p, opt[0] = step(p, opt[0], target, batch)
         return p
 
     zero = np.zeros((a.batch, 4), np.float32)  # compile both outside the timed part, as jx_jit does
-    step.lower(params, opt[0], opt[1], opt[2], params, (zero, np.zeros((a.batch, 2), np.float32),
+    step.lower(params, opt[0], params, (zero, np.zeros((a.batch, 2), np.float32),
                zero[:, 0], zero, zero[:, 0])).compile()
     greedy(params, zero[:1])
     params, _ = data.run(a, params, greedy, train, lambda p: p)

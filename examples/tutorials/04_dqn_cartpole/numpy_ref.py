@@ -1,7 +1,9 @@
-"""04_dqn_cartpole in NumPy: the same DQN, the MLP's backward pass and Adam by hand."""
+"""04_dqn_cartpole in NumPy: the same DQN, the MLP's backward pass by hand, Adam from
+common/optim.py."""
 import numpy as np
 
-import data
+import data  # first: it puts ../common on the path
+from optim import NumpyAdam  # noqa: I100
 
 
 def forward(p, s):
@@ -15,27 +17,10 @@ def greedy(p, s):
     return int(q[1] > q[0])
 
 
-class Adam:
-    def __init__(self, p, lr, b1=0.9, b2=0.999, eps=1e-8):
-        self.m = {k: np.zeros_like(v) for k, v in p.items()}
-        self.v = {k: np.zeros_like(v) for k, v in p.items()}
-        self.lr, self.b1, self.b2, self.eps, self.count = np.float32(lr), np.float32(b1), np.float32(b2), np.float32(eps), 0
-
-    def __call__(self, p, g):
-        self.count += 1
-        c1, c2 = 1 - self.b1 ** self.count, 1 - self.b2 ** self.count
-        out = {}
-        for k in p:
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g[k]
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g[k] * g[k]
-            out[k] = p[k] - self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
-        return out
-
-
 def main():
     a = data.options("DQN on CartPole (NumPy, backpropagation by hand)")
     params = data.init(a.seed)
-    adam = Adam(params, a.lr)
+    adam = NumpyAdam(params, a.lr)
 
     def train(p, target, batch):
         s, act, r, s2, notdone = batch

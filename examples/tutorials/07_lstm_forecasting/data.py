@@ -27,10 +27,10 @@ def problem(a):
 def init(seed):
     """{lstm: {wi (1,4H), wh (H,4H), b}, head: {w (H,1), b}} as the C program's param()."""
     return {
-        "wi": tut.normal(seed + 10, 4 * H).reshape(1, 4 * H),
-        "wh": (tut.normal(seed + 11, H * 4 * H).astype(np.float64) / np.sqrt(H)).astype(np.float32).reshape(H, 4 * H),
+        "wi": tut.weights(seed + 10, 1, 4 * H, 1.0),
+        "wh": tut.weights(seed + 11, H, 4 * H, 1 / np.sqrt(H)),
         "b": np.zeros(4 * H, np.float32),
-        "hw": (tut.normal(seed + 12, H).astype(np.float64) / np.sqrt(H)).astype(np.float32).reshape(H, 1),
+        "hw": tut.weights(seed + 12, H, 1, 1 / np.sqrt(H)),
         "hb": np.zeros(1, np.float32),
     }
 

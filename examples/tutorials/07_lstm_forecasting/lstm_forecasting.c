@@ -59,29 +59,9 @@ static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
     out[0] = jx_tree_val(jx_mean(jx_square(err), JX_NOINTS));
 }
 
-/* in: params, opt state, batch {x, y}; out: params, opt state, {loss}. */
-static void train_step(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_tree *args[2] = {in[0], in[2]}, *vals[1], *grads;
-    if (jx_tree_value_and_grad(loss_fn, NULL, 2, args, 0, 1, vals, &grads) != JX_OK) return;
-    jx_optim_update((const jx_optim *)user, grads, in[1], in[0], &out[0], &out[1]);
-    out[2] = jx_tree_dict();
-    jx_tree_set(out[2], "loss", vals[0]);
-    jx_tree_free(grads);
-}
-
 static void eval_fn(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     out[0] = jx_tree_val(predict(in[0], jx_tree_get_val(in[1], "x")));
-}
-
-/* A (r, c) parameter drawn as data.py draws it: normal(seed) * scale. */
-static jx_array *param(uint64_t seed, int64_t r, int64_t c, double scale) {
-    float *v = malloc(sizeof(float) * (size_t)(r * c));
-    tut_normal(seed, r * c, v);
-    for (int64_t i = 0; i < r * c; i++) v[i] = (float)(v[i] * scale);
-    jx_array *a = jx_array_new(JX_F32, JX_INTS(r, c), v);
-    free(v);
-    return a;
 }
 
 static jx_tree *batch_tree(const problem *p, int64_t w0, int64_t b, float *x, float *y) {
@@ -105,10 +85,10 @@ int main(int argc, char **argv) {
     int64_t ntest = p.n - T - p.ntrain, steps = p.ntrain / o.batch;
 
     jx_tree *params = jx_tree_dict();
-    jx_tree_set_array(params, "lstm.wi", param(o.seed + 10, 1, 4 * H, 1.0));
-    jx_tree_set_array(params, "lstm.wh", param(o.seed + 11, H, 4 * H, 1.0 / sqrt(H)));
+    jx_tree_set_array(params, "lstm.wi", tut_weights(o.seed + 10, 1, 4 * H, 1.0));
+    jx_tree_set_array(params, "lstm.wh", tut_weights(o.seed + 11, H, 4 * H, 1.0 / sqrt(H)));
     jx_tree_set_array(params, "lstm.b", jx_array_zeros(JX_F32, JX_INTS(4 * H)));
-    jx_tree_set_array(params, "head.w", param(o.seed + 12, H, 1, 1.0 / sqrt(H)));
+    jx_tree_set_array(params, "head.w", tut_weights(o.seed + 12, H, 1, 1.0 / sqrt(H)));
     jx_tree_set_array(params, "head.b", jx_array_zeros(JX_F32, JX_INTS(1)));
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
     jx_tree *state = jx_optim_init(&opt, params);
@@ -116,11 +96,10 @@ int main(int argc, char **argv) {
     float *x = malloc(sizeof(float) * (size_t)((ntest > o.batch ? ntest : o.batch) * T));
     float *y = malloc(sizeof(float) * (size_t)(ntest > o.batch ? ntest : o.batch));
     jx_tree *b0 = batch_tree(&p, 0, o.batch, x, y), *tin[3] = {params, state, b0};
-    jx_tree_fn *step = jx_tree_trace("train_step", train_step, &opt, 3, tin, 3);
+    tut_step body = {loss_fn, &opt, 1, NULL}; /* loss, gradients, Adam: common/tut.h */
+    jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_jit_opts jo = JX_JIT_DEFAULTS;
-    jo.nthreads = o.threads;
-    jx_exec *exec = step ? jx_jit(jx_tree_fn_fn(step), o.device, &jo) : NULL;
+    jx_exec *exec = tut_jit(step, &o);
     if (!exec) return tut_fail(prog, "building the training step");
 
     double *curve = calloc((size_t)o.epochs, sizeof(double));
@@ -144,7 +123,7 @@ int main(int argc, char **argv) {
     /* the test windows in one call of a jitted prediction */
     jx_tree *tb = batch_tree(&p, p.ntrain, ntest, x, y), *ein[2] = {params, tb}, *pred = NULL;
     jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", eval_fn, NULL, 2, ein, 1);
-    jx_exec *eexec = ev ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
+    jx_exec *eexec = tut_jit(ev, &o);
     if (!status && (!eexec || jx_tree_fn_run(ev, eexec, 2, ein, 1, &pred) != JX_OK))
         status = tut_fail(prog, "predicting the test windows");
     double rmse = NAN, base = 0, sd = 0, mean = 0;

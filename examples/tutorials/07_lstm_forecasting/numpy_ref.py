@@ -1,8 +1,9 @@
 """07_lstm_forecasting in NumPy: the same LSTM, its backward pass through time written by
-hand, and Adam as Optax computes it."""
+hand, and Adam as Optax computes it (common/optim.py)."""
 import numpy as np
 
-import data
+import data  # first: it puts ../common on the path
+from optim import NumpyAdam  # noqa: I100
 import tut
 
 H = data.H
@@ -48,21 +49,14 @@ def main():
     a = data.options("LSTM forecasting (NumPy, backpropagation through time by hand)")
     x, y, xt, yt, steps = data.problem(a)
     p = data.init(a.seed)
-    m = {k: np.zeros_like(v) for k, v in p.items()}
-    v = {k: np.zeros_like(w) for k, w in p.items()}
-    b1, b2, eps, count = np.float32(0.9), np.float32(0.999), np.float32(1e-8), 0
+    adam = NumpyAdam(p, a.lr)
     with tut.timed("training"):
         for e in range(a.epochs):
             total = 0.0
             for s in range(steps):
                 sl = slice(s * a.batch, (s + 1) * a.batch)
                 loss, g = grads(p, x[sl], y[sl])
-                count += 1
-                for k in p:
-                    m[k] = b1 * m[k] + (1 - b1) * g[k]
-                    v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k]
-                    mh, vh = m[k] / (1 - b1 ** count), v[k] / (1 - b2 ** count)
-                    p[k] = p[k] - np.float32(a.lr) * mh / (np.sqrt(vh) + eps)
+                p = adam(p, g)
                 total += loss / steps
             print(f"epoch {e + 1}: train MSE {total:.5f}")
     data.report(forward(p, xt)[0], xt, yt)

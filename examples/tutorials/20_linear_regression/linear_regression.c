@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <jx/plot.h>
-
 #include "tut.h"
 
 enum { D = 32 };
@@ -99,11 +97,8 @@ int main(int argc, char **argv) {
     printf("after %d steps: train loss %.5f, test MSE %.5f, test R2 %.4f\n", o.epochs, curve[o.epochs - 1], test_mse, r2);
     tut_metric("test_mse", test_mse);
 
-    char path[4096];
-    jx_plot_series s = {"training MSE", NULL, curve, o.epochs};
-    if (jx_plot_available() && jx_plot_lines(tut_path(path, sizeof path, &o, "loss.png"), "Linear regression: training loss",
-                                             "step", "mean squared error", 1, &s, 0, 0) == JX_OK)
-        printf("wrote %s\n", path);
+    tut_plot_curve(&o, "loss.png", "Linear regression: training loss", "step", "mean squared error", "training MSE",
+                   curve, o.epochs);
     for (int i = 0; i < 5; i++) jx_array_release(in[i]);
     jx_exec_release(ex), jx_fn_release(sf), jx_fn_release(vg), jx_fn_release(loss);
     free(curve), free(wstar), free(x), free(y), free(xt), free(yt);

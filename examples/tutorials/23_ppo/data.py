@@ -1,7 +1,7 @@
-"""What 23_ppo's references share with ppo.c: the random streams, the initial weights and
-the PPO loop (rollouts, GAE, shuffled minibatches), which calls the framework's
-policy(params, states) -> (log pi (n,2), values) and update(params, minibatch) -> params."""
-import math
+"""What 23_ppo's references share with ppo.c: the random streams and the PPO loop
+(rollouts, GAE, shuffled minibatches), which calls the framework's policy(params, states)
+-> (log pi (n,2), values) and update(params, minibatch) -> params (the networks:
+common/ac.py)."""
 import os
 import sys
 
@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import tut  # noqa: E402
 from cartpole import CartPole  # noqa: E402
 
-HID, ENVS, ROLL, EPOCHS, EVAL_EPISODES = 64, 8, 128, 4, 10
+ENVS, ROLL, EPOCHS = 8, 128, 4
 GAMMA, LAMBDA, CLIP_EPS, VALUE_COEF, ENTROPY_COEF, CLIP = 0.99, 0.95, 0.2, 0.5, 0.01, 0.5
 
 
@@ -19,16 +19,6 @@ def options(about):
     if a.quick:
         a.epochs = 20
     return a
-
-
-def init(seed):
-    def w(s, r, c, scale):
-        return (tut.normal(s, r * c).astype(np.float64) * scale).astype(np.float32).reshape(r, c)
-
-    return {"hw": w(seed + 10, 4, HID, math.sqrt(2.0 / 4)), "hb": np.zeros(HID, np.float32),
-            "pw": w(seed + 11, HID, 2, 0.01), "pb": np.zeros(2, np.float32),
-            "gw": w(seed + 13, 4, HID, math.sqrt(2.0 / 4)), "gb": np.zeros(HID, np.float32),
-            "vw": w(seed + 12, HID, 1, 1.0 / math.sqrt(HID)), "vb": np.zeros(1, np.float32)}
 
 
 def run(a, params, policy, update):
@@ -76,15 +66,3 @@ def run(a, params, policy, update):
             print(f"step {(it + 1) * t_all}: {len(returns)} episodes, mean return of the last {len(last)} "
                   f"{sum(last) / max(len(last), 1):.1f}", flush=True)
     return params
-
-
-def evaluate(a, params, policy):
-    starts, mean = tut.uniform(a.seed + 5, 4 * EVAL_EPISODES), 0.0
-    for e in range(EVAL_EPISODES):
-        env, done = CartPole(starts[4 * e:4 * e + 4]), False
-        while not done:
-            lp, _ = policy(params, np.array([env.s], np.float32))
-            done, _ = env.step(int(lp[0, 1] > lp[0, 0]))
-        mean += env.steps / EVAL_EPISODES
-    print(f"greedy policy: mean return {mean:.1f} over {EVAL_EPISODES} episodes")
-    tut.metric("eval_return", mean)

@@ -12,36 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jx/layers.h>
-#include <jx/optim.h>
-#include <jx/plot.h>
-#include <jx/tree.h>
-
+#include "ac.h"       /* common/ */
 #include "cartpole.h" /* common/ */
 #include "tut.h"
 
-enum { HID = 64, ENVS = 8, ROLL = 128, EPOCHS = 4, MINIBATCH = 256, EVAL_EPISODES = 10 };
+enum { ENVS = 8, ROLL = 128, EPOCHS = 4, MINIBATCH = 256, EVAL_EPISODES = 10 };
 #define GAMMA 0.99
 #define LAMBDA 0.95
 #define CLIP_EPS 0.2
 #define VALUE_COEF 0.5
 #define ENTROPY_COEF 0.01
 
-static void net(const jx_tree *p, jx_val s, jx_val *logits, jx_val *value) {
-    jx_val h = jx_tanh(jx_nn_dense(s, jx_tree_get_val(p, "actor.hidden.w"), jx_tree_get_val(p, "actor.hidden.b")));
-    *logits = jx_nn_dense(h, jx_tree_get_val(p, "actor.out.w"), jx_tree_get_val(p, "actor.out.b"));
-    jx_val g = jx_tanh(jx_nn_dense(s, jx_tree_get_val(p, "critic.hidden.w"), jx_tree_get_val(p, "critic.hidden.b")));
-    *value = jx_reshape(jx_nn_dense(g, jx_tree_get_val(p, "critic.out.w"), jx_tree_get_val(p, "critic.out.b")),
-                        JX_INTS(-1));
-}
-
 /* in: params, minibatch {s, a one-hot, logp_old, adv, ret}: the PPO loss. */
 static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     const jx_tree *b = in[1];
-    jx_val logits, value, adv = jx_tree_get_val(b, "adv"), ret = jx_tree_get_val(b, "ret");
-    net(in[0], jx_tree_get_val(b, "s"), &logits, &value);
-    jx_val logp = jx_log_softmax(logits, 1), logp_a = jx_sum(jx_mul(logp, jx_tree_get_val(b, "a")), JX_INTS(1));
+    jx_val logp, value, adv = jx_tree_get_val(b, "adv"), ret = jx_tree_get_val(b, "ret");
+    ac_net(in[0], jx_tree_get_val(b, "s"), &logp, &value);
+    jx_val logp_a = jx_sum(jx_mul(logp, jx_tree_get_val(b, "a")), JX_INTS(1));
     adv = jx_div(jx_sub(adv, jx_mean(adv, JX_NOINTS)), jx_add(jx_sqrt(jx_var(adv, JX_NOINTS)), jx_scalar(JX_F32, 1e-8)));
     jx_val ratio = jx_exp(jx_sub(logp_a, jx_tree_get_val(b, "logp_old")));
     jx_val surr = jx_min(jx_mul(ratio, adv), jx_mul(jx_clamp(ratio, 1 - CLIP_EPS, 1 + CLIP_EPS), adv));
@@ -49,62 +37,6 @@ static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
     jx_val ent = jx_neg(jx_mean(jx_sum(jx_mul(jx_exp(logp), logp), JX_INTS(1)), JX_NOINTS));
     out[0] = jx_tree_val(jx_sub(jx_add(pg, jx_mul(jx_scalar(JX_F32, VALUE_COEF), vl)),
                                 jx_mul(jx_scalar(JX_F32, ENTROPY_COEF), ent)));
-}
-
-static void update(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_tree *args[2] = {in[0], in[2]}, *vals[1], *grads;
-    if (jx_tree_value_and_grad(loss_fn, NULL, 2, args, 0, 1, vals, &grads) != JX_OK) return;
-    jx_optim_update((const jx_optim *)user, grads, in[1], in[0], &out[0], &out[1]);
-    out[2] = jx_tree_dict();
-    jx_tree_set(out[2], "loss", vals[0]);
-    jx_tree_free(grads);
-}
-
-/* log pi(.|s) (n,2) and V(s) (n). */
-static void act_fn(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    jx_val logits, value;
-    net(in[0], jx_tree_get_val(in[1], "s"), &logits, &value);
-    out[0] = jx_tree_dict();
-    jx_tree_set_val(out[0], "logp", jx_log_softmax(logits, 1));
-    jx_tree_set_val(out[0], "v", value);
-}
-
-static jx_array *weights(uint64_t seed, int64_t r, int64_t c, double scale) {
-    float *v = malloc(sizeof(float) * (size_t)(r * c));
-    tut_normal(seed, r * c, v);
-    for (int64_t i = 0; i < r * c; i++) v[i] = (float)(v[i] * scale);
-    jx_array *a = jx_array_new(JX_F32, JX_INTS(r, c), v);
-    free(v);
-    return a;
-}
-
-typedef struct policy {
-    jx_tree_fn *f;
-    jx_exec *x;
-} policy;
-
-static policy make_policy(const jx_tree *params, int64_t n, jx_device device, const jx_jit_opts *jo) {
-    jx_tree *sb = jx_tree_dict(), *in[2] = {(jx_tree *)params, sb};
-    jx_tree_set_array(sb, "s", jx_array_zeros(JX_F32, JX_INTS(n, 4)));
-    policy p = {jx_tree_trace("policy", act_fn, NULL, 2, in, 1), NULL};
-    jx_tree_free(sb);
-    p.x = p.f ? jx_jit(jx_tree_fn_fn(p.f), device, jo) : NULL;
-    return p;
-}
-
-/* log pi(.|s) (n,2) and V (n) for n states; -1 on an error. */
-static int run_policy(const policy *pol, const jx_tree *params, int64_t n, const float *s, float *logp, float *v) {
-    jx_tree *b = jx_tree_dict(), *out = NULL;
-    jx_tree_set_array(b, "s", jx_array_new(JX_F32, JX_INTS(n, 4), s));
-    jx_tree *in[2] = {(jx_tree *)params, b};
-    int ok = jx_tree_fn_run(pol->f, pol->x, 2, in, 1, &out) == JX_OK;
-    if (ok) {
-        memcpy(logp, jx_array_data(jx_tree_get_array(out, "logp")), sizeof(float) * (size_t)(2 * n));
-        memcpy(v, jx_array_data(jx_tree_get_array(out, "v")), sizeof(float) * (size_t)n);
-    }
-    jx_tree_free(b), jx_tree_free(out);
-    return ok ? 0 : -1;
 }
 
 /* The minibatch order: indices sorted by a stream of uniforms, ties by index (numpy's
@@ -134,15 +66,7 @@ int main(int argc, char **argv) {
     tut_uniform(o.seed + 1, iters * T, u_act), tut_uniform(o.seed + 3, iters * EPOCHS * T, u_perm);
     tut_uniform(o.seed + 4, 4 * (iters * T + ENVS), u_start), tut_uniform(o.seed + 5, 4 * EVAL_EPISODES, eval_start);
 
-    jx_tree *params = jx_tree_dict();
-    jx_tree_set_array(params, "actor.hidden.w", weights(o.seed + 10, 4, HID, sqrt(2.0 / 4)));
-    jx_tree_set_array(params, "actor.hidden.b", jx_array_zeros(JX_F32, JX_INTS(HID)));
-    jx_tree_set_array(params, "actor.out.w", weights(o.seed + 11, HID, 2, 0.01));
-    jx_tree_set_array(params, "actor.out.b", jx_array_zeros(JX_F32, JX_INTS(2)));
-    jx_tree_set_array(params, "critic.hidden.w", weights(o.seed + 13, 4, HID, sqrt(2.0 / 4)));
-    jx_tree_set_array(params, "critic.hidden.b", jx_array_zeros(JX_F32, JX_INTS(HID)));
-    jx_tree_set_array(params, "critic.out.w", weights(o.seed + 12, HID, 1, 1.0 / sqrt(HID)));
-    jx_tree_set_array(params, "critic.out.b", jx_array_zeros(JX_F32, JX_INTS(1)));
+    jx_tree *params = ac_init(o.seed);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-5);
     opt.clip_norm = 0.5;
     jx_tree *state = jx_optim_init(&opt, params);
@@ -169,13 +93,13 @@ int main(int argc, char **argv) {
     jx_tree_set_array(b0, "adv", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree_set_array(b0, "ret", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree *tin[3] = {params, state, b0};
-    jx_tree_fn *step = jx_tree_trace("ppo_update", update, &opt, 3, tin, 3);
+    tut_step body = {loss_fn, &opt, 1, NULL};
+    jx_tree_fn *step = jx_tree_trace("ppo_update", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_jit_opts jo = JX_JIT_DEFAULTS;
-    jo.nthreads = o.threads;
-    jx_exec *sx = step ? jx_jit(jx_tree_fn_fn(step), o.device, &jo) : NULL;
-    policy pol = make_policy(params, ENVS, o.device, &jo), pol1 = make_policy(params, 1, o.device, &jo);
-    if (!sx || !pol.x || !pol1.x) return tut_fail(prog, "building the update");
+    jx_exec *sx = tut_jit(step, &o);
+    ac_policy pol = {0}, pol1 = {0};
+    if (!sx || ac_policy_make(&pol, params, ENVS, &o) || ac_policy_make(&pol1, params, 1, &o))
+        return tut_fail(prog, "building the update");
 
     int status = 0;
     tut_timer t = tut_timer_start();
@@ -183,7 +107,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < ROLL && !status; k++) { /* the rollout */
             for (int e = 0; e < ENVS; e++)
                 for (int d = 0; d < 4; d++) s[e * 4 + d] = (float)env[e].s[d];
-            if (run_policy(&pol, params, ENVS, s, lp, v)) { status = tut_fail(prog, "the policy"); break; }
+            if (ac_policy_run(&pol, params, s, lp, v)) { status = tut_fail(prog, "the policy"); break; }
             for (int e = 0; e < ENVS; e++) {
                 int64_t row = (int64_t)k * ENVS + e;
                 int a = u_act[it * T + row] < expf(lp[e * 2 + 1]), term;
@@ -200,7 +124,7 @@ int main(int argc, char **argv) {
         if (status) break;
         for (int e = 0; e < ENVS; e++)
             for (int d = 0; d < 4; d++) s[e * 4 + d] = (float)env[e].s[d];
-        if (run_policy(&pol, params, ENVS, s, lp, v)) { status = tut_fail(prog, "the critic"); break; }
+        if (ac_policy_run(&pol, params, s, lp, v)) { status = tut_fail(prog, "the critic"); break; }
         for (int e = 0; e < ENVS; e++) { /* GAE, backwards in time; every reward is 1 */
             float gae = 0, next = v[e];
             for (int k = ROLL - 1; k >= 0; k--) {
@@ -235,39 +159,16 @@ int main(int argc, char **argv) {
             }
         }
         if ((it + 1) % 5 && it + 1 < iters) continue; /* a progress line every 5 iterations */
-        double m = 0;
-        int64_t n = nep < 10 ? nep : 10;
-        for (int64_t i = nep - n; i < nep; i++) m += returns[i] / (double)n;
-        printf("step %lld: %lld episodes, mean return of the last %lld %.1f\n", (long long)((it + 1) * T),
-               (long long)nep, (long long)n, m);
+        cartpole_progress((it + 1) * T, returns, nep);
     }
     tut_timer_stop(&t, "training");
 
-    double mean = 0; /* greedy play from fixed starts */
-    for (int e = 0; e < EVAL_EPISODES && !status; e++) {
-        cartpole c;
-        int term, done = 0;
-        cartpole_reset(&c, eval_start + 4 * e);
-        while (!done) {
-            float sf[4] = {(float)c.s[0], (float)c.s[1], (float)c.s[2], (float)c.s[3]}, l1[2], v1;
-            if (run_policy(&pol1, params, 1, sf, l1, &v1)) { status = tut_fail(prog, "the greedy policy"); break; }
-            done = cartpole_step(&c, l1[1] > l1[0], &term);
-        }
-        mean += c.steps / (double)EVAL_EPISODES;
-    }
+    double mean = status ? 0 : ac_greedy_return(&pol1, params, eval_start, EVAL_EPISODES);
+    if (mean < 0) status = tut_fail(prog, "the greedy policy");
     if (!status) {
-        printf("greedy policy: mean return %.1f over %d episodes (random actions: about 22; the most: %d)\n", mean,
-               EVAL_EPISODES, CARTPOLE_MAX_STEPS);
-        tut_metric("eval_return", mean);
-        char path[4096];
-        jx_plot_series sr = {"episode return", NULL, returns, nep};
-        if (nep && jx_plot_available() &&
-            jx_plot_lines(tut_path(path, sizeof path, &o, "returns.png"), "PPO on CartPole: return per episode",
-                          "episode", "return", 1, &sr, 0, 0) == JX_OK)
-            printf("wrote %s\n", path);
+        cartpole_report(&o, "PPO on CartPole: return per episode", mean, EVAL_EPISODES, returns, nep);
     }
-    jx_exec_release(sx), jx_exec_release(pol.x), jx_exec_release(pol1.x);
-    jx_tree_fn_free(step), jx_tree_fn_free(pol.f), jx_tree_fn_free(pol1.f);
+    jx_exec_release(sx), jx_tree_fn_free(step), ac_policy_free(&pol), ac_policy_free(&pol1);
     jx_tree_free(params), jx_tree_free(state);
     free(u_act), free(u_perm), free(u_start), free(s), free(lp), free(v), free(ts), free(ta), free(tlp), free(tv);
     free(tnd), free(tadv), free(tret), free(ms), free(ma), free(mlp), free(madv), free(mret), free(perm), free(returns);

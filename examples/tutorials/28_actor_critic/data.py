@@ -1,7 +1,6 @@
-"""What 28_actor_critic's references share with actor_critic.c: the random streams, the
-initial weights and the A2C loop, which calls the framework's policy(params, states) ->
-(p(right), values) and update(params, (s, a one-hot, returns)) -> params."""
-import math
+"""What 28_actor_critic's references share with actor_critic.c: the random streams and
+the A2C loop, which calls the framework's policy(params, states) -> (log pi, values) and
+update(params, (s, a one-hot, returns)) -> params (the networks: common/ac.py)."""
 import os
 import sys
 
@@ -10,7 +9,7 @@ import numpy as np  # noqa: E402
 import tut  # noqa: E402
 from cartpole import CartPole  # noqa: E402
 
-HID, ROLL, EVAL_EPISODES, GAMMA, VALUE_COEF, ENTROPY_COEF, CLIP = 64, 5, 10, 0.99, 0.5, 0.01, 0.5
+ROLL, GAMMA, VALUE_COEF, ENTROPY_COEF, CLIP = 5, 0.99, 0.5, 0.01, 0.5
 
 
 def options(about):
@@ -19,16 +18,6 @@ def options(about):
     if a.quick:
         a.epochs = 15
     return a
-
-
-def init(seed):
-    def w(s, r, c, scale):
-        return (tut.normal(s, r * c).astype(np.float64) * scale).astype(np.float32).reshape(r, c)
-
-    return {"hw": w(seed + 10, 4, HID, math.sqrt(2.0 / 4)), "hb": np.zeros(HID, np.float32),
-            "pw": w(seed + 11, HID, 2, 0.01), "pb": np.zeros(2, np.float32),
-            "gw": w(seed + 13, 4, HID, math.sqrt(2.0 / 4)), "gb": np.zeros(HID, np.float32),
-            "vw": w(seed + 12, HID, 1, 1.0 / math.sqrt(HID)), "vb": np.zeros(1, np.float32)}
 
 
 def run(a, params, policy, update):
@@ -44,10 +33,10 @@ def run(a, params, policy, update):
         for u in range(updates):
             for k in range(ROLL):
                 s = np.array([e.s for e in envs], np.float32)
-                pr, _ = policy(params, s)
+                lp, _ = policy(params, s)
                 for e in range(n):
                     row = e * ROLL + k
-                    act = int(u_act[(u * ROLL + k) * n + e] < pr[e])
+                    act = int(u_act[(u * ROLL + k) * n + e] < np.exp(lp[e, 1]))
                     bs[row], ba[row] = s[e], (act == 0, act == 1)
                     done, _ = envs[e].step(act)
                     nd[row], ep[e] = 0.0 if done else 1.0, ep[e] + 1
@@ -68,15 +57,3 @@ def run(a, params, policy, update):
                 print(f"step {(u + 1) * n * ROLL}: {len(returns)} episodes, mean return of the last {len(last)} "
                       f"{sum(last) / max(len(last), 1):.1f}", flush=True)
     return params
-
-
-def evaluate(a, params, policy):
-    starts, mean = tut.uniform(a.seed + 5, 4 * EVAL_EPISODES), 0.0
-    for e in range(EVAL_EPISODES):
-        env, done = CartPole(starts[4 * e:4 * e + 4]), False
-        while not done:
-            pr, _ = policy(params, np.array([env.s], np.float32))
-            done, _ = env.step(int(pr[0] > np.float32(0.5)))
-        mean += env.steps / EVAL_EPISODES
-    print(f"greedy policy: mean return {mean:.1f} over {EVAL_EPISODES} episodes")
-    tut.metric("eval_return", mean)

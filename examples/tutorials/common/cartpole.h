@@ -6,6 +6,9 @@
 #define TUT_CARTPOLE_H
 
 #include <math.h>
+#include <stdio.h>
+
+#include "tut.h"
 
 enum { CARTPOLE_MAX_STEPS = 500 };
 
@@ -33,6 +36,25 @@ static inline int cartpole_step(cartpole *c, int action, int *terminal) {
     c->steps++;
     *terminal = fabs(c->s[0]) > 2.4 || fabs(c->s[2]) > 12 * 2 * 3.141592653589793 / 360;
     return *terminal || c->steps >= CARTPOLE_MAX_STEPS;
+}
+
+/* The progress line of a training run: "step N: E episodes, mean return of the last 10 R". */
+static inline void cartpole_progress(int64_t step, const double *returns, int64_t nep) {
+    int64_t n = nep < 10 ? nep : 10;
+    double m = 0;
+    for (int64_t i = nep - n; i < nep; i++) m += returns[i] / (double)n;
+    printf("step %lld: %lld episodes, mean return of the last %lld %.1f\n", (long long)step, (long long)nep,
+           (long long)n, m);
+}
+
+/* The end of a run: the greedy policy's mean return over `episodes` (printed, and as the
+ * metric eval_return) and the PNG of every training episode's return (title: what trained). */
+static inline void cartpole_report(const trainer_opts *o, const char *title, double mean, int episodes,
+                                   const double *returns, int64_t nep) {
+    printf("greedy policy: mean return %.1f over %d episodes (random actions: about 22; the most: %d)\n", mean,
+           episodes, CARTPOLE_MAX_STEPS);
+    tut_metric("eval_return", mean);
+    tut_plot_curve(o, "returns.png", title, "episode", "return", "episode return", returns, nep);
 }
 
 #endif

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jx/plot.h>
+
 #include "tut.h"
 
 #ifndef JX_TUT_SHARED_MNIST
@@ -108,4 +110,42 @@ void tut_normal(uint64_t seed, int64_t n, float *out) {
         out[i] = (float)(r * cos(6.283185307179586 * u2));
         if (i + 1 < n) out[i + 1] = (float)(r * sin(6.283185307179586 * u2));
     }
+}
+
+jx_array *tut_weights(uint64_t seed, int64_t r, int64_t c, double scale) {
+    float *v = malloc(sizeof(float) * (size_t)(r * c));
+    if (!v) return NULL;
+    tut_normal(seed, r * c, v);
+    for (int64_t i = 0; i < r * c; i++) v[i] = (float)(v[i] * scale);
+    jx_array *a = jx_array_new(JX_F32, JX_INTS(r, c), v);
+    free(v);
+    return a;
+}
+
+void tut_step_body(jx_tree **out, jx_tree *const *in, void *user) {
+    const tut_step *st = user;
+    jx_tree *args[8], *vals[1], *grads;
+    args[0] = in[0];
+    for (int i = 0; i < st->nargs && i < 7; i++) args[1 + i] = in[2 + i];
+    if (jx_tree_value_and_grad(st->loss, NULL, 1 + st->nargs, args, 0, 1, vals, &grads) != JX_OK) return;
+    if (st->mean) st->mean(&grads), st->mean(&vals[0]);
+    jx_optim_update(st->opt, grads, in[1], in[0], &out[0], &out[1]);
+    out[2] = jx_tree_dict();
+    jx_tree_set(out[2], "loss", vals[0]);
+    jx_tree_free(grads);
+}
+
+jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o) {
+    jx_jit_opts jo = JX_JIT_DEFAULTS;
+    jo.nthreads = o->threads;
+    return f ? jx_jit(jx_tree_fn_fn(f), o->device, &jo) : NULL;
+}
+
+void tut_plot_curve(const trainer_opts *o, const char *file, const char *title, const char *xlabel,
+                    const char *ylabel, const char *label, const double *y, int64_t n) {
+    char path[4096];
+    jx_plot_series s = {label, NULL, y, n};
+    if (n > 0 && jx_plot_available() &&
+        jx_plot_lines(tut_path(path, sizeof path, o, file), title, xlabel, ylabel, 1, &s, 0, 0) == JX_OK)
+        printf("wrote %s\n", path);
 }

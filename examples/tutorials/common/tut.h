@@ -20,6 +20,9 @@
 #include <jx.h>
 #include <stdint.h>
 
+#include <jx/optim.h>
+#include <jx/tree.h>
+
 #include "../../common/trainer_opts.h"
 
 /* Parses the shared options and --quick (a reduced run for the smoke test: *quick set to
@@ -56,6 +59,30 @@ int tut_quick_check(int quick, const char *name, double value, double bound, int
  * languages). tut_normal: Box-Muller on pairs of 53-bit uniforms, computed in double. */
 void tut_uniform(uint64_t seed, int64_t n, float *out);
 void tut_normal(uint64_t seed, int64_t n, float *out);
+
+/* An (r, c) f32 array of normal(seed) * scale, drawn as common/tut.py's weights(). */
+jx_array *tut_weights(uint64_t seed, int64_t r, int64_t c, double scale);
+
+/* The body of a training step over trees (params, optimizer state, args...) -> (params,
+ * optimizer state, {loss}): loss is called with (params, args...) and puts the loss in its
+ * out[0]; mean (may be NULL) is applied to the gradients and the loss before the update
+ * (dp_mean_tree in a data-parallel step). Pass a tut_step as the body's user data. */
+typedef struct tut_step {
+    jx_tree_body loss;
+    const jx_optim *opt;
+    int nargs;                   /* the trees after params and optimizer state */
+    void (*mean)(jx_tree **);
+} tut_step;
+void tut_step_body(jx_tree **out, jx_tree *const *in, void *user);
+
+/* jx_jit of a traced tree function for o's device and --threads; NULL (with jx_errmsg())
+ * when f is NULL or compiling fails. */
+jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o);
+
+/* Plots one curve (n values against 0..n-1) to o->out/file and prints "wrote PATH";
+ * nothing without cairo. */
+void tut_plot_curve(const trainer_opts *o, const char *file, const char *title, const char *xlabel,
+                    const char *ylabel, const char *label, const double *y, int64_t n);
 
 /* Prints jx's error (jx_errmsg()) as "prog: what: message" and returns 1. */
 int tut_fail(const char *prog, const char *what);

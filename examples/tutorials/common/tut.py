@@ -99,3 +99,8 @@ def normal(seed, n):
     out[0::2] = r * np.cos(2 * np.pi * u2)
     out[1::2] = r * np.sin(2 * np.pi * u2)
     return out[:n].astype(np.float32)
+
+
+def weights(seed, r, c, scale):
+    """common/tut.h's tut_weights: an (r, c) float32 array of normal(seed) * scale."""
+    return (normal(seed, r * c).astype(np.float64) * scale).astype(np.float32).reshape(r, c)

@@ -1,0 +1,55 @@
+"""optim.py: Adam as Optax computes it (optax.adam, optionally after
+optax.clip_by_global_norm), for the tutorials' references: by hand in NumPy, and as pure
+functions for a jitted JAX step. jx's jx_optim_adam follows the same formulas."""
+import math
+
+import numpy as np
+
+
+class NumpyAdam:
+    """p = adam(p, g) on dicts of float32 arrays."""
+
+    def __init__(self, p, lr, b1=0.9, b2=0.999, eps=1e-8, clip=None):
+        self.m = {k: np.zeros_like(v) for k, v in p.items()}
+        self.v = {k: np.zeros_like(v) for k, v in p.items()}
+        self.lr, self.b1, self.b2, self.eps = np.float32(lr), np.float32(b1), np.float32(b2), np.float32(eps)
+        self.clip, self.count = clip, 0
+
+    def __call__(self, p, g):
+        if self.clip is not None:
+            norm = math.sqrt(sum(float((x.astype(np.float64) ** 2).sum()) for x in g.values()))
+            if norm >= self.clip:
+                g = {k: x * (self.clip / norm) for k, x in g.items()}
+        self.count += 1
+        c1, c2 = np.float32(1 - self.b1 ** self.count), np.float32(1 - self.b2 ** self.count)
+        out = {}
+        for k in p:
+            gk = np.asarray(g[k], np.float32)
+            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * gk
+            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * gk * gk
+            out[k] = p[k] - self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+        return out
+
+
+def jax_adam(lr, b1=0.9, b2=0.999, eps=1e-8, clip=None):
+    """(init(params) -> state, update(params, state, grads) -> (params, state)), pure
+    functions over pytrees to call inside jax.jit."""
+    import jax
+    import jax.numpy as jnp
+
+    def init(p):
+        return jax.tree.map(jnp.zeros_like, p), jax.tree.map(jnp.zeros_like, p), jnp.float32(0)
+
+    def update(p, state, g):
+        m, v, count = state
+        if clip is not None:
+            norm = jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree.leaves(g)))
+            g = jax.tree.map(lambda x: jnp.where(norm < clip, x, x * clip / norm), g)
+        count = count + 1
+        m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+        v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+        c1, c2 = 1 - b1 ** count, 1 - b2 ** count
+        p = jax.tree.map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), p, m, v)
+        return p, (m, v, count)
+
+    return init, update
