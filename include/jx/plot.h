@@ -1,10 +1,12 @@
-/* jx/plot.h: PNG plots of training curves and of a confusion matrix, drawn with cairo
- * (Debian's libcairo2) and written atomically (temporary file, fsync, rename).
+/* jx/plot.h: PNG plots of training curves, a confusion matrix, image grids, heat maps and
+ * scatter plots coloured by class, drawn with cairo (Debian's libcairo2) and written
+ * atomically (temporary file, fsync, rename).
  *
  *     double loss[10] = {...}, acc[10] = {...};
  *     jx_plot_series s[2] = {{"train loss", NULL, loss, 10}, {"test loss", NULL, tl, 10}};
  *     jx_plot_lines("out/loss.png", "MNIST MLP", "epoch", "loss", 2, s, 0, 0);
  *     jx_plot_confusion("out/confusion.png", "test set", 10, m.confusion, NULL, 0);
+ *     jx_plot_scatter("out/pca.png", "PCA", "PC 1", "PC 2", n, pc1, pc2, labels, 10, NULL, 0, 0);
  *
  * Where jx was built without cairo these return JX_ERR_UNSUPPORTED (jx_plot_available()
  * says which). Errors (a bad argument, an unwritable path) return a status with
@@ -83,6 +85,28 @@ jx_status jx_plot_images(const char *path, const char *title, int rows, int cols
  * pixels (0: 16) placed as the tiles above, with row and column labels (may be NULL). */
 jx_status jx_plot_heatmap(const char *path, const char *title, int rows, int cols, const double *values,
                           const char *const *row_labels, const char *const *col_labels, int cell);
+
+/* Class colours of scatter plots (RGB 0-255): class i gets colour i % JX_PLOT_NCLASS_COLORS
+ * (matplotlib's tab10, whose first JX_PLOT_NCOLORS are jx_plot_colors). */
+#define JX_PLOT_NCLASS_COLORS 10
+extern const unsigned char jx_plot_class_colors[JX_PLOT_NCLASS_COLORS][3];
+/* The radius in pixels of a scatter plot's points. */
+#define JX_PLOT_DOT 3
+
+/* Scatter plot of n points (x[i], y[i]) coloured by class: point i is an opaque disc of
+ * radius JX_PLOT_DOT in the colour of class cls[i] (0 .. nclasses-1; cls NULL puts every
+ * point in class 0), drawn in order (later points over earlier ones), with a title and
+ * axis labels (may be NULL), grid, ticks, and a legend of the classes (class_names, may
+ * be NULL: "0", "1", ...) on a white box at the top right of the plot area. Points with a
+ * non-finite coordinate are left out. The plot area is laid out as jx_plot_lines's
+ * (JX_PLOT_LEFT...); its axes span the finite points padded by 5% of their range on each
+ * side (0.5 where the range is 0) and rounded out to whole ticks, ticks of 1, 2 or 5
+ * times a power of ten, about 8 across and 6 up. width x height: 0 for 800 x 500.
+ * Errors: n < 1, a missing x or y, nclasses outside 1..100, a class out of range (naming
+ * the point), no finite point. */
+jx_status jx_plot_scatter(const char *path, const char *title, const char *xlabel, const char *ylabel, int64_t n,
+                          const double *x, const double *y, const int *cls, int nclasses,
+                          const char *const *class_names, int width, int height);
 
 #ifdef __cplusplus
 }

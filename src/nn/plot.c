@@ -68,7 +68,7 @@ jx_status jx__plot_save_png(cairo_surface_t *s, const char *what, const char *pa
     return ok ? JX_OK : jx_error_at(noloc, JX_ERR_IO, what, "%s: cannot write the PNG: %s", path, strerror(err));
 }
 
-static void set_rgb(cairo_t *cr, const unsigned char c[3]) {
+void jx__plot_set_rgb(cairo_t *cr, const unsigned char c[3]) {
     cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
 }
 
@@ -79,55 +79,15 @@ void jx__plot_text(cairo_t *cr, double x, double y, double ax, double ay, const 
     cairo_show_text(cr, s);
 }
 
-/* A tick step of 1, 2 or 5 times a power of ten giving about `want` ticks over span. */
-static double nice_step(double span, int want) {
-    double raw = span / want, p = pow(10, floor(log10(raw))), m = raw / p;
-    return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
-}
-
-static double series_x(const jx_plot_series *s, int64_t i) { return s->x ? s->x[i] : (double)i; }
-
-/* Axes ranges over the finite points of every series; 0 when there is none. */
-static int data_range(int n, const jx_plot_series *s, double *x0, double *x1, double *y0, double *y1) {
-    *x0 = *y0 = INFINITY;
-    *x1 = *y1 = -INFINITY;
-    for (int k = 0; k < n; k++)
-        for (int64_t i = 0; i < s[k].n; i++) {
-            double x = series_x(&s[k], i), y = s[k].y[i];
-            if (!isfinite(x) || !isfinite(y)) continue;
-            *x0 = fmin(*x0, x), *x1 = fmax(*x1, x), *y0 = fmin(*y0, y), *y1 = fmax(*y1, y);
-        }
-    if (*x0 > *x1) return 0;
-    if (*x1 - *x0 == 0) *x0 -= 0.5, *x1 += 0.5;
-    double pad = (*y1 - *y0) * 0.05;
-    if (pad == 0) pad = fabs(*y0) * 0.05 + 0.5;
-    *y0 -= pad, *y1 += pad;
-    return 1;
-}
-
-jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
-                        int nseries, const jx_plot_series *series, int width, int height) {
-    const char *what = "plot_lines";
-    if (!path || nseries < 1 || !series) return jx_error_at(noloc, JX_ERR_ARG, what, "needs a path and at least one series");
-    if (width == 0) width = 800;
-    if (height == 0) height = 500;
-    if (width < JX_PLOT_LEFT + JX_PLOT_RIGHT + 50 || height < JX_PLOT_TOP + JX_PLOT_BOTTOM + 50 ||
-        width > 8000 || height > 8000)
-        return jx_error_at(noloc, JX_ERR_ARG, what, "%s: size %dx%d is out of range", path, width, height);
-    for (int k = 0; k < nseries; k++)
-        if (series[k].n < 0 || (series[k].n > 0 && !series[k].y))
-            return jx_error_at(noloc, JX_ERR_ARG, what, "%s: series %d has no y values", path, k);
-    double x0, x1, y0, y1;
-    if (!data_range(nseries, series, &x0, &x1, &y0, &y1))
-        return jx_error_at(noloc, JX_ERR_ARG, what, "%s: no finite point to plot", path);
-    double ys = nice_step(y1 - y0, 6);
-    y0 = floor(y0 / ys) * ys, y1 = ceil(y1 / ys) * ys;
-    double xs = nice_step(x1 - x0, 8);
+/* A white width x height canvas with the plot area's grid, ticks every xs and ys over
+ * [x0, x1] x [y0, y1], its border, the axis labels and the title (plot_internal.h). */
+cairo_t *jx__plot_frame(int width, int height, double x0, double x1, double xs, double y0, double y1, double ys,
+                        const char *title, const char *xlabel, const char *ylabel, cairo_surface_t **surf) {
     double L = JX_PLOT_LEFT, R = width - JX_PLOT_RIGHT, T = JX_PLOT_TOP, B = height - JX_PLOT_BOTTOM;
 #define PX(x) (L + ((x) - x0) / (x1 - x0) * (R - L))
 #define PY(y) (B - ((y) - y0) / (y1 - y0) * (B - T))
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-    cairo_t *cr = cairo_create(surf);
+    *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+    cairo_t *cr = cairo_create(*surf);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -169,6 +129,75 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
         jx__plot_text(cr, width / 2.0, T / 2.0, 0.5, 0.5, title);
         cairo_set_font_size(cr, 12);
     }
+#undef PX
+#undef PY
+    return cr;
+}
+
+double jx__plot_nice_step(double span, int want) {
+    double raw = span / want, p = pow(10, floor(log10(raw))), m = raw / p;
+    return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
+}
+
+jx_status jx__plot_size(const char *what, const char *path, int *width, int *height) {
+    if (*width == 0) *width = 800;
+    if (*height == 0) *height = 500;
+    if (*width < JX_PLOT_LEFT + JX_PLOT_RIGHT + 50 || *height < JX_PLOT_TOP + JX_PLOT_BOTTOM + 50 || *width > 8000 ||
+        *height > 8000)
+        return jx_error_at(noloc, JX_ERR_ARG, what, "%s: size %dx%d is out of range", path, *width, *height);
+    return JX_OK;
+}
+
+jx_status jx__plot_finish(cairo_surface_t *s, cairo_t *cr, const char *what, const char *path) {
+    cairo_surface_flush(s);
+    jx_status st = cairo_status(cr) == CAIRO_STATUS_SUCCESS
+                       ? jx__plot_save_png(s, what, path)
+                       : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo: %s", path, cairo_status_to_string(cairo_status(cr)));
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return st;
+}
+
+static double series_x(const jx_plot_series *s, int64_t i) { return s->x ? s->x[i] : (double)i; }
+
+/* Axes ranges over the finite points of every series; 0 when there is none. */
+static int data_range(int n, const jx_plot_series *s, double *x0, double *x1, double *y0, double *y1) {
+    *x0 = *y0 = INFINITY;
+    *x1 = *y1 = -INFINITY;
+    for (int k = 0; k < n; k++)
+        for (int64_t i = 0; i < s[k].n; i++) {
+            double x = series_x(&s[k], i), y = s[k].y[i];
+            if (!isfinite(x) || !isfinite(y)) continue;
+            *x0 = fmin(*x0, x), *x1 = fmax(*x1, x), *y0 = fmin(*y0, y), *y1 = fmax(*y1, y);
+        }
+    if (*x0 > *x1) return 0;
+    if (*x1 - *x0 == 0) *x0 -= 0.5, *x1 += 0.5;
+    double pad = (*y1 - *y0) * 0.05;
+    if (pad == 0) pad = fabs(*y0) * 0.05 + 0.5;
+    *y0 -= pad, *y1 += pad;
+    return 1;
+}
+
+jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        int nseries, const jx_plot_series *series, int width, int height) {
+    const char *what = "plot_lines";
+    if (!path || nseries < 1 || !series) return jx_error_at(noloc, JX_ERR_ARG, what, "needs a path and at least one series");
+    jx_status st = jx__plot_size(what, path, &width, &height);
+    if (st != JX_OK) return st;
+    for (int k = 0; k < nseries; k++)
+        if (series[k].n < 0 || (series[k].n > 0 && !series[k].y))
+            return jx_error_at(noloc, JX_ERR_ARG, what, "%s: series %d has no y values", path, k);
+    double x0, x1, y0, y1;
+    if (!data_range(nseries, series, &x0, &x1, &y0, &y1))
+        return jx_error_at(noloc, JX_ERR_ARG, what, "%s: no finite point to plot", path);
+    double ys = jx__plot_nice_step(y1 - y0, 6);
+    y0 = floor(y0 / ys) * ys, y1 = ceil(y1 / ys) * ys;
+    double xs = jx__plot_nice_step(x1 - x0, 8);
+    double L = JX_PLOT_LEFT, R = width - JX_PLOT_RIGHT, T = JX_PLOT_TOP, B = height - JX_PLOT_BOTTOM;
+#define PX(x) (L + ((x) - x0) / (x1 - x0) * (R - L))
+#define PY(y) (B - ((y) - y0) / (y1 - y0) * (B - T))
+    cairo_surface_t *surf;
+    cairo_t *cr = jx__plot_frame(width, height, x0, x1, xs, y0, y1, ys, title, xlabel, ylabel, &surf);
     /* the curves, clipped to the plot area, broken at non-finite points */
     cairo_save(cr);
     cairo_rectangle(cr, L, T, R - L, B - T);
@@ -176,7 +205,7 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
     cairo_set_line_width(cr, 2);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     for (int k = 0; k < nseries; k++) {
-        set_rgb(cr, jx_plot_colors[k % JX_PLOT_NCOLORS]);
+        jx__plot_set_rgb(cr, jx_plot_colors[k % JX_PLOT_NCOLORS]);
         int pen = 0;
         for (int64_t i = 0; i < series[k].n; i++) {
             double x = series_x(&series[k], i), y = series[k].y[i];
@@ -198,7 +227,7 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
         double y = T + 14 + 16 * row++;
         cairo_text_extents_t e;
         cairo_text_extents(cr, series[k].label, &e);
-        set_rgb(cr, jx_plot_colors[k % JX_PLOT_NCOLORS]);
+        jx__plot_set_rgb(cr, jx_plot_colors[k % JX_PLOT_NCOLORS]);
         cairo_set_line_width(cr, 2);
         cairo_move_to(cr, R - 40 - e.x_advance, y);
         cairo_line_to(cr, R - 18 - e.x_advance, y);
@@ -208,12 +237,7 @@ jx_status jx_plot_lines(const char *path, const char *title, const char *xlabel,
     }
 #undef PX
 #undef PY
-    cairo_destroy(cr);
-    jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                       ? jx__plot_save_png(surf, what, path)
-                       : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
-    cairo_surface_destroy(surf);
-    return st;
+    return jx__plot_finish(surf, cr, what, path);
 }
 
 jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, const int64_t *counts,
@@ -258,12 +282,7 @@ jx_status jx_plot_confusion(const char *path, const char *title, int64_t k, cons
         cairo_set_font_size(cr, 14);
         jx__plot_text(cr, width / 2.0, 14, 0.5, 0.5, title);
     }
-    cairo_destroy(cr);
-    jx_status st = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                       ? jx__plot_save_png(surf, what, path)
-                       : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo could not draw", path);
-    cairo_surface_destroy(surf);
-    return st;
+    return jx__plot_finish(surf, cr, what, path);
 }
 
 #endif /* JX_HAVE_CAIRO */

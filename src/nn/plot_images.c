@@ -42,16 +42,6 @@ static cairo_surface_t *canvas(const char *title, int rows, int cols, int tw, in
     return s;
 }
 
-static jx_status finish(cairo_surface_t *s, cairo_t *cr, const char *what, const char *path) {
-    cairo_surface_flush(s);
-    jx_status st = cairo_status(cr) == CAIRO_STATUS_SUCCESS
-                       ? jx__plot_save_png(s, what, path)
-                       : jx_error_at(noloc, JX_ERR_NOMEM, what, "%s: cairo: %s", path, cairo_status_to_string(cairo_status(cr)));
-    cairo_destroy(cr);
-    cairo_surface_destroy(s);
-    return st;
-}
-
 static void labels_left(cairo_t *cr, int rows, int th, const char *const *row_labels) {
     for (int r = 0; row_labels && r < rows; r++)
         if (row_labels[r])
@@ -97,7 +87,7 @@ jx_status jx_plot_images(const char *path, const char *title, int rows, int cols
                 jx__plot_text(cr, x0 + tw / 2.0, y0 + th + 2, 0.5, 0, labels[r * cols + c]);
         }
     labels_left(cr, rows, th, row_labels);
-    return finish(s, cr, what, path);
+    return jx__plot_finish(s, cr, what, path);
 }
 
 jx_status jx_plot_heatmap(const char *path, const char *title, int rows, int cols, const double *values,
@@ -126,7 +116,7 @@ jx_status jx_plot_heatmap(const char *path, const char *title, int rows, int col
     for (int c = 0; col_labels && c < cols; c++)
         if (col_labels[c])
             jx__plot_text(cr, JX_PLOT_IMG_LEFT + (c + 0.5) * cell, JX_PLOT_IMG_TOP + rows * cell + 4, 0.5, 0, col_labels[c]);
-    return finish(s, cr, what, path);
+    return jx__plot_finish(s, cr, what, path);
 }
 
 #endif
