@@ -22,26 +22,9 @@ void dp_mean_tree(jx_tree **t) {
 }
 
 typedef struct dp {
-    jx_tree_body body;
-    void *user;
     int nin, nout, ndev;
     jx_tree_fn *local; /* the per-device step */
 } dp;
-
-/* The per-device step: the batch's key folded with the device index, then the body. */
-static void device_body(jx_tree **out, jx_tree *const *in, void *user) {
-    const dp *d = user;
-    jx_tree *args[8];
-    memcpy(args, in, sizeof *args * (size_t)d->nin);
-    jx_tree *batch = jx_tree_select(in[d->nin - 1], "**"); /* a copy we may change */
-    if (jx_tree_count_matching(batch, "key")) {
-        jx_val k = jx_random_fold_in(jx_tree_get_val(batch, "key"), jx_convert(jx_axis_index(dp_axis), JX_U32));
-        jx_tree_set_val(batch, "key", k);
-    }
-    args[d->nin - 1] = batch;
-    d->body(out, args, d->user);
-    jx_tree_free(batch);
-}
 
 /* The step over the global batch: shards, pmap_call, outputs rebuilt. */
 static void global_body(jx_tree **out, jx_tree *const *in, void *user) {
@@ -106,10 +89,10 @@ jx_tree_fn *dp_trace_step(const char *name, jx_tree_body body, void *user, int n
     jx_tree *args[8];
     memcpy(args, in, sizeof *args * (size_t)nin);
     args[nin - 1] = local;
-    dp d = {body, user, nin, nout, ndev, NULL};
+    dp d = {nin, nout, ndev, NULL};
     const char *saved = dp_axis;
     dp_axis = "batch";
-    d.local = jx_tree_trace("device_step", device_body, &d, nin, args, nout);
+    d.local = jx_tree_trace("device_step", body, user, nin, args, nout);
     jx_tree_fn *g = d.local ? jx_tree_trace(name, global_body, &d, nin, in, nout) : NULL;
     dp_axis = saved;
     jx_tree_fn_free(d.local);
