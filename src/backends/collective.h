@@ -64,6 +64,8 @@ bool jx__comm_is_abort_error(void);
 /* Whether jx_distributed_init joined a job of several processes. */
 bool jx__dist_active(void);
 /* Combines this process's result y of collective e (psum/pmax/pmin: reduced over its
- * devices; all_gather: its block filled) with the other processes', in place. */
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y);
+ * devices; all_gather: its block filled) with the other processes', in place; or, for
+ * psum/pmax/pmin with send not NULL (one device per process), reduces send (y's size)
+ * into y, which need not be initialised. */
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y);
 #endif

@@ -148,7 +148,7 @@ static void wd_disarm(void) {
     pthread_mutex_unlock(&wd_mu);
 }
 
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y) {
     int rc;
     wd_arm(e, name);
     if (e->prim == JX_PRIM_ALL_GATHER) { /* each process filled its own block of y */
@@ -156,8 +156,8 @@ jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
         rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_BYTE, y->data, (int)(y->nbytes / (size_t)p), MPI_BYTE, MPI_COMM_WORLD);
     } else {
         MPI_Op op = e->prim == JX_PRIM_PSUM ? MPI_SUM : e->prim == JX_PRIM_PMAX ? MPI_MAX : MPI_MIN;
-        rc = MPI_Allreduce(MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype), op,
-                           MPI_COMM_WORLD);
+        rc = MPI_Allreduce(send ? send : MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype),
+                           op, MPI_COMM_WORLD);
     }
     wd_disarm();
     if (rc != MPI_SUCCESS)
@@ -178,8 +178,8 @@ jx_status jx_distributed_init_at(jx_loc loc) {
 
 jx_status jx_distributed_shutdown(void) { return JX_OK; }
 
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
-    (void)y;
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y) {
+    (void)send, (void)y;
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "axis '%s' spans processes without MPI", name);
 }
 
