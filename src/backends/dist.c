@@ -12,7 +12,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -102,49 +101,55 @@ static double timeout_s(void) {
 
 /* The watchdog: a blocking MPI collective cannot be interrupted, so a thread started by
  * jx_distributed_init watches each one; past the timeout it names the collective and
- * ends the whole job with MPI_Abort (the other processes would otherwise wait forever). */
+ * ends the whole job with MPI_Abort (the other processes would otherwise wait forever).
+ * It polls twice a second rather than being woken by each collective (waking it before
+ * and after every MPI call put two context switches on the collective's path, and on a
+ * loaded machine the woken thread may take the caller's core). Arming and disarming are
+ * stores under an uncontended lock; the message is only written when the job ends. */
 static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv = PTHREAD_COND_INITIALIZER;
-static bool wd_armed;
+static const jx__eqn *wd_eqn; /* the collective in MPI, or NULL */
+static const char *wd_name;
 static struct timespec wd_deadline;
-static char wd_msg[512];
 
 static void *watchdog(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&wd_mu);
     for (;;) {
-        if (!wd_armed) {
-            pthread_cond_wait(&wd_cv, &wd_mu);
-            continue;
-        }
-        struct timespec until = wd_deadline;
-        if (pthread_cond_timedwait(&wd_cv, &wd_mu, &until) == ETIMEDOUT && wd_armed) {
-            fprintf(stderr, "%s\n", wd_msg);
+        nanosleep(&(struct timespec){0, 500000000L}, NULL);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        pthread_mutex_lock(&wd_mu);
+        const jx__eqn *e = wd_eqn;
+        if (e && (now.tv_sec > wd_deadline.tv_sec ||
+                  (now.tv_sec == wd_deadline.tv_sec && now.tv_nsec >= wd_deadline.tv_nsec))) {
+            fprintf(stderr,
+                    "jx: process %d: %s:%d: %s: timed out after %g s waiting for the other processes of axis '%s' "
+                    "(JX_COLLECTIVE_TIMEOUT): a process failed or never reached this collective; ending the job\n",
+                    jx_process_index(), e->loc.file ? e->loc.file : "?", e->loc.line, jx__prims[e->prim].name,
+                    timeout_s(), wd_name);
             fflush(stderr);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
+        pthread_mutex_unlock(&wd_mu);
     }
     return NULL;
 }
 
 static void wd_arm(const jx__eqn *e, const char *name) {
     double t = timeout_s();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&wd_mu);
-    clock_gettime(CLOCK_REALTIME, &wd_deadline);
-    wd_deadline.tv_sec += (time_t)t + 1; /* whole seconds are enough here */
-    snprintf(wd_msg, sizeof wd_msg,
-             "jx: process %d: %s:%d: %s: timed out after %g s waiting for the other processes of axis '%s' "
-             "(JX_COLLECTIVE_TIMEOUT): a process failed or never reached this collective; ending the job",
-             jx_process_index(), e->loc.file ? e->loc.file : "?", e->loc.line, jx__prims[e->prim].name, t, name);
-    wd_armed = true;
-    pthread_cond_signal(&wd_cv);
+    wd_deadline = now;
+    wd_deadline.tv_sec += (time_t)t;
+    wd_deadline.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+    if (wd_deadline.tv_nsec >= 1000000000L) wd_deadline.tv_sec++, wd_deadline.tv_nsec -= 1000000000L;
+    wd_eqn = e, wd_name = name;
     pthread_mutex_unlock(&wd_mu);
 }
 
 static void wd_disarm(void) {
     pthread_mutex_lock(&wd_mu);
-    wd_armed = false;
-    pthread_cond_signal(&wd_cv);
+    wd_eqn = NULL;
     pthread_mutex_unlock(&wd_mu);
 }
 
