@@ -3,8 +3,8 @@
  * same buffer, in place (the buffer overwritten) and out of place (into a second buffer,
  * as psum, whose result is a new array, must: MPI then copies the operand first), median
  * of 30 runs after 3 warm-ups, each timed on rank 0 between barriers, the three
- * interleaved. Run it under mpirun:
- *   mpirun -np 2 --oversubscribe --allow-run-as-root build/bench/bench_mpi_psum
+ * interleaved. Run it under mpirun (an argument: another size in bytes):
+ *   mpirun -np 2 --oversubscribe --allow-run-as-root build/bench/bench_mpi_psum [bytes]
  * jx's run includes what a pmap does around the allreduce: with one device the body runs
  * on the caller's thread, the device's slice is a view of the input, MPI reduces it
  * straight into the output buffer, and that buffer becomes the pmap's output. */
@@ -12,7 +12,6 @@
 
 #include "bench_util.h"
 
-#define N (10 * 1024 * 1024 / 4)
 #define RUNS 30
 
 static int cmp(const void *a, const void *b) {
@@ -25,7 +24,14 @@ static void b_psum(jx_val *o, const jx_val *in, void *u) {
     o[0] = jx_psum(in[0], "i");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    /* the buffer: 10 MB, or the size in bytes given (mnist_cnn's gradients: 1686952) */
+    long bytes = argc > 1 ? atol(argv[1]) : 10L * 1024 * 1024;
+    int N = bytes >= 4 && bytes / 4 <= (1L << 30) ? (int)(bytes / 4) : 0;
+    if (!N) {
+        fprintf(stderr, "usage: mpi_psum [bytes]\n");
+        return 2;
+    }
     jx_set_cpu_device_count(1);
     if (jx_distributed_init() != JX_OK || jx_process_count() < 2) {
         fprintf(stderr, "mpi_psum: run under mpirun -np 2 (%s)\n", jx_errmsg());
@@ -67,9 +73,9 @@ int main(void) {
     qsort(to, RUNS, sizeof *to, cmp);
     double j = tj[RUNS / 2], m = tm[RUNS / 2], o = to[RUNS / 2];
     if (jx_process_index() == 0)
-        printf("psum of 10 MB f32 across %d processes (median of %d): MPI_Allreduce in place %.2f ms, out of place "
+        printf("psum of %.2f MB f32 across %d processes (median of %d): MPI_Allreduce in place %.2f ms, out of place "
                "%.2f ms, jx pmap psum %.2f ms (%+.1f%% against in place, %+.1f%% against out of place)\n",
-               jx_process_count(), RUNS, 1e3 * m, 1e3 * o, 1e3 * j, 100 * (j / m - 1), 100 * (j / o - 1));
+               4.0 * N / (1024 * 1024), jx_process_count(), RUNS, 1e3 * m, 1e3 * o, 1e3 * j, 100 * (j / m - 1), 100 * (j / o - 1));
     free(buf);
     free(src);
     free(dst);
