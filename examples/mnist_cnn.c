@@ -104,7 +104,9 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     const jx_optim *opt = user;
     jx_tree *args[3] = {in[0], in[2], in[3]}, *vals[2], *grads;
     if (jx_tree_value_and_grad(loss_body, NULL, 3, args, 0, 2, vals, &grads) != JX_OK) return;
-    dp_mean_tree(&grads), dp_mean_tree(&vals[0]), dp_mean_tree(&vals[1]); /* --devices: over the devices */
+    jx_tree *avg[3] = {grads, vals[0], vals[1]};
+    dp_mean_trees(3, avg); /* --devices: over the devices, one all-reduce */
+    grads = avg[0], vals[0] = avg[1], vals[1] = avg[2];
     jx_optim_update(opt, grads, in[1], in[0], &out[0], &out[1]);
     out[2] = vals[1];
     out[3] = jx_tree_dict();

@@ -16,9 +16,11 @@
  * NULL otherwise (a single-device step averages nothing). */
 extern const char *dp_axis;
 
-/* Replaces *t (a tree of traced values) by its mean over the devices; nothing without
- * dp_axis. */
-void dp_mean_tree(jx_tree **t);
+/* Replaces each of the n trees t[0..n) of traced values (NULL ones skipped) by its mean
+ * over the devices, in one collective per dtype: the leaves are flattened into one
+ * vector (a bucket, as PyTorch DDP's), so a step averages its gradients, loss and
+ * statistics with one all-reduce instead of one per leaf. Nothing without dp_axis. */
+void dp_mean_trees(int n, jx_tree **t);
 
 /* Traces the data-parallel step: body (the trainer's step) over in[0..nin), whose last
  * tree is the batch: its leaves other than "key" have the global batch first and are
