@@ -411,6 +411,7 @@ int main(int argc, char **argv) {
     }
     if (jx_process_index() > 0 && !freopen("/dev/null", "w", stdout)) return 1; /* rank 0 reports */
     int r = parse_args(argc, argv, &o);
+    if (jx_process_index() > 0) o.out = NULL; /* rank 0 writes --out; the others would race it for the same files */
     train_loop_catch_sigint();
     r = r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
     jx_distributed_shutdown();
