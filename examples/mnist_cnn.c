@@ -59,7 +59,8 @@ typedef struct options {
 /* x (B,28,28,1) -> logits (B,10). params: conv1.w, bn1.{scale,bias}, conv2.w,
  * bn2.{scale,bias}, dense1.{w,b}, dense2.{w,b}; stats: bn1 and bn2 {mean, var}.
  * Training (new_stats not NULL): batch statistics, whose running averages go into
- * new_stats, and dropout with key. Evaluation: the running statistics, no dropout. */
+ * new_stats, and dropout with key; under --devices both span the global batch (dp_axis).
+ * Evaluation: the running statistics, no dropout. */
 static jx_val forward(const jx_tree *p, const jx_tree *stats, jx_val x, jx_val key, jx_tree *new_stats) {
     static const char *const conv[2] = {"conv1.w", "conv2.w"}, *const bn[2] = {"bn1", "bn2"};
     jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
@@ -71,7 +72,7 @@ static jx_val forward(const jx_tree *p, const jx_tree *stats, jx_val x, jx_val k
         jx_val mean = jx_tree_get_val(bs, "mean"), var = jx_tree_get_val(bs, "var");
         if (new_stats) {
             jx_val nm, nv;
-            h = jx_nn_batch_norm_train(h, scale, bias, mean, var, BN_MOMENTUM, BN_EPS, &nm, &nv);
+            h = jx_nn_batch_norm_train_axis(h, scale, bias, mean, var, BN_MOMENTUM, BN_EPS, dp_axis, &nm, &nv);
             jx_tree *s = jx_tree_dict();
             jx_tree_set_val(s, "mean", nm);
             jx_tree_set_val(s, "var", nv);
@@ -83,7 +84,7 @@ static jx_val forward(const jx_tree *p, const jx_tree *stats, jx_val x, jx_val k
     }
     h = jx_reshape(h, JX_INTS(-1, FLAT));
     h = jx_relu(jx_nn_dense(h, jx_tree_get_val(p, "dense1.w"), jx_tree_get_val(p, "dense1.b")));
-    if (new_stats) h = jx_nn_dropout(h, DROPOUT, key);
+    if (new_stats) h = jx_nn_dropout_axis(h, DROPOUT, key, dp_axis); /* --devices: this device's rows of the global mask */
     return jx_nn_dense(h, jx_tree_get_val(p, "dense2.w"), jx_tree_get_val(p, "dense2.b"));
 }
 
@@ -103,7 +104,9 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     const jx_optim *opt = user;
     jx_tree *args[3] = {in[0], in[2], in[3]}, *vals[2], *grads;
     if (jx_tree_value_and_grad(loss_body, NULL, 3, args, 0, 2, vals, &grads) != JX_OK) return;
-    dp_mean_tree(&grads), dp_mean_tree(&vals[0]), dp_mean_tree(&vals[1]); /* --devices: over the devices */
+    jx_tree *avg[3] = {grads, vals[0], vals[1]};
+    dp_mean_trees(3, avg); /* --devices: over the devices, one all-reduce */
+    grads = avg[0], vals[0] = avg[1], vals[1] = avg[2];
     jx_optim_update(opt, grads, in[1], in[0], &out[0], &out[1]);
     out[2] = vals[1];
     out[3] = jx_tree_dict();
@@ -408,6 +411,7 @@ int main(int argc, char **argv) {
     }
     if (jx_process_index() > 0 && !freopen("/dev/null", "w", stdout)) return 1; /* rank 0 reports */
     int r = parse_args(argc, argv, &o);
+    if (jx_process_index() > 0) o.out = NULL; /* rank 0 writes --out; the others would race it for the same files */
     train_loop_catch_sigint();
     r = r ? (r == 1 ? 0 : 2) : mnist_main("mnist_cnn", o.data, train, &o);
     jx_distributed_shutdown();

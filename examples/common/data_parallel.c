@@ -9,39 +9,48 @@
 
 const char *dp_axis;
 
-static jx_val pmean_leaf(const char *path, jx_val v, void *user) {
-    (void)path;
-    return jx_pmean(v, (const char *)user);
-}
-
-void dp_mean_tree(jx_tree **t) {
-    if (!dp_axis || !*t) return;
-    jx_tree *m = jx_tree_map_vals(*t, pmean_leaf, (void *)dp_axis);
-    jx_tree_free(*t);
-    *t = m;
+void dp_mean_trees(int n, jx_tree **t) {
+    if (!dp_axis) return;
+    int total = 0, k = 0;
+    for (int i = 0; i < n; i++) total += t[i] ? jx_tree_num_leaves(t[i]) : 0;
+    jx_val *v = malloc(sizeof *v * (size_t)(2 * total + 1)), *flat = v ? v + total : NULL;
+    if (!v) {
+        jx_error_at(JX_HERE, JX_ERR_NOMEM, "data_parallel", "out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++) k += t[i] ? jx_tree_flatten_vals(t[i], v + k, total - k) : 0;
+    /* one bucket per dtype: the leaves flattened and concatenated, one pmean, cut back */
+    for (int first = 0; first < total; first++) {
+        jx_dtype dt = jx_aval_of(v[first]).dtype;
+        int m = 0, seen = 0;
+        for (int j = 0; j < first && !seen; j++) seen = jx_aval_of(v[j]).dtype == dt;
+        if (seen) continue; /* this dtype's bucket is done */
+        for (int j = first; j < total; j++)
+            if (jx_aval_of(v[j]).dtype == dt) flat[m++] = jx_reshape(v[j], JX_INTS(-1));
+        jx_val sum = jx_pmean(m > 1 ? jx_concatenate(m, flat, 0) : flat[0], dp_axis);
+        for (int j = first, off = 0; j < total; j++) {
+            jx_aval a = jx_aval_of(v[j]);
+            if (a.dtype != dt) continue;
+            int64_t size = jx_aval_size(&a);
+            v[j] = jx_reshape(jx_slice(sum, JX_INTS(off), JX_INTS(off + size), JX_NOINTS), (jx_ints){a.shape, a.rank});
+            off += (int)size;
+        }
+    }
+    for (int i = 0, at = 0; i < n; i++) {
+        if (!t[i]) continue;
+        int nl = jx_tree_num_leaves(t[i]);
+        jx_tree *m = jx_tree_unflatten_vals(t[i], nl, v + at);
+        jx_tree_free(t[i]);
+        t[i] = m;
+        at += nl;
+    }
+    free(v);
 }
 
 typedef struct dp {
-    jx_tree_body body;
-    void *user;
     int nin, nout, ndev;
     jx_tree_fn *local; /* the per-device step */
 } dp;
-
-/* The per-device step: the batch's key folded with the device index, then the body. */
-static void device_body(jx_tree **out, jx_tree *const *in, void *user) {
-    const dp *d = user;
-    jx_tree *args[8];
-    memcpy(args, in, sizeof *args * (size_t)d->nin);
-    jx_tree *batch = jx_tree_select(in[d->nin - 1], "**"); /* a copy we may change */
-    if (jx_tree_count_matching(batch, "key")) {
-        jx_val k = jx_random_fold_in(jx_tree_get_val(batch, "key"), jx_convert(jx_axis_index(dp_axis), JX_U32));
-        jx_tree_set_val(batch, "key", k);
-    }
-    args[d->nin - 1] = batch;
-    d->body(out, args, d->user);
-    jx_tree_free(batch);
-}
 
 /* The step over the global batch: shards, pmap_call, outputs rebuilt. */
 static void global_body(jx_tree **out, jx_tree *const *in, void *user) {
@@ -106,10 +115,10 @@ jx_tree_fn *dp_trace_step(const char *name, jx_tree_body body, void *user, int n
     jx_tree *args[8];
     memcpy(args, in, sizeof *args * (size_t)nin);
     args[nin - 1] = local;
-    dp d = {body, user, nin, nout, ndev, NULL};
+    dp d = {nin, nout, ndev, NULL};
     const char *saved = dp_axis;
     dp_axis = "batch";
-    d.local = jx_tree_trace("device_step", device_body, &d, nin, args, nout);
+    d.local = jx_tree_trace("device_step", body, user, nin, args, nout);
     jx_tree_fn *g = d.local ? jx_tree_trace(name, global_body, &d, nin, in, nout) : NULL;
     dp_axis = saved;
     jx_tree_fn_free(d.local);

@@ -122,6 +122,16 @@ jx_val jx_nn_batch_norm_train_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias
                                  jx_val var, double momentum, double eps, jx_val *new_mean,
                                  jx_val *new_var);
 #define jx_nn_batch_norm_train(...) jx_nn_batch_norm_train_at(JX_HERE, __VA_ARGS__)
+/* Synchronised batch norm (flax.linen.BatchNorm(axis_name=...)): as
+ * jx_nn_batch_norm_train, but under a pmap or vmap binding axis_name the batch mean and
+ * mean of squares are averaged over that axis (jx_pmean), so that x, one equal slice of
+ * the global batch per device, is normalised with the global batch's statistics (to
+ * rounding: the mean of the slices' means); the new running statistics are the same on
+ * every device. axis_name NULL: jx_nn_batch_norm_train. */
+jx_val jx_nn_batch_norm_train_axis_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, jx_val mean,
+                                      jx_val var, double momentum, double eps, const char *axis_name,
+                                      jx_val *new_mean, jx_val *new_var);
+#define jx_nn_batch_norm_train_axis(...) jx_nn_batch_norm_train_axis_at(JX_HERE, __VA_ARGS__)
 /* Batch norm, evaluation mode: normalises with the running statistics mean and var. */
 jx_val jx_nn_batch_norm_eval_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, jx_val mean,
                                 jx_val var, double eps);
@@ -151,6 +161,14 @@ int jx_nn_norm_params(int64_t c, jx_dtype dtype, jx_nn_param_spec *specs);
  * same key drops the same elements as Flax. rate 0 returns x; rate 1 returns zeros. */
 jx_val jx_nn_dropout_at(jx_loc loc, jx_val x, double rate, jx_val key);
 #define jx_nn_dropout(...) jx_nn_dropout_at(JX_HERE, __VA_ARGS__)
+/* Dropout of one slice of a batch split over a pmap or vmap axis: x is slice i
+ * (jx_axis_index(axis_name)) of a global batch cut along its first axis into equal
+ * slices in axis order, key is the same on every slice, and the mask is rows of the
+ * global batch's jx_nn_dropout mask, bit for bit, so N devices drop exactly what one
+ * device drops on the whole batch. The global batch must have fewer than 2^32
+ * elements. axis_name NULL: jx_nn_dropout. */
+jx_val jx_nn_dropout_axis_at(jx_loc loc, jx_val x, double rate, jx_val key, const char *axis_name);
+#define jx_nn_dropout_axis(...) jx_nn_dropout_axis_at(JX_HERE, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ embedding */
 

@@ -82,6 +82,17 @@ static jx_array *array_alloc(const jx_aval *a, bool zero) {
     return x;
 }
 
+jx_array *jx__array_view(jx_array *base, const jx_aval *a, size_t offset) {
+    jx_array *x = calloc(1, sizeof *x);
+    if (!x) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jx_array", "out of memory for %s", jx__avs(a)), NULL;
+    atomic_init(&x->refs, 1);
+    x->aval = *a;
+    x->nbytes = (size_t)jx_aval_size(a) * jx_dtype_size(a->dtype);
+    x->data = (char *)base->data + offset;
+    x->base = jx_array_retain(base);
+    return x;
+}
+
 jx_array *jx__array_alloc(const jx_aval *a) { return array_alloc(a, true); }
 jx_array *jx__array_alloc_uninit(const jx_aval *a) { return array_alloc(a, false); }
 
@@ -186,6 +197,11 @@ jx_array *jx_array_retain(jx_array *a) {
 
 void jx_array_release(jx_array *a) {
     if (!a || atomic_fetch_sub(&a->refs, 1) != 1) return;
+    if (a->base) {
+        jx_array_release(a->base);
+        free(a);
+        return;
+    }
     if (a->data) jx__host_free(a->data, storage_bytes(a->nbytes));
     array_dev_free(a);
     free(a);

@@ -5,7 +5,8 @@
  * ((x0 + x1) + x2) + ..., so psum's result is bit-identical on every device and from
  * run to run (the documented order, docs/pmap.md). Across processes (dist.c) each
  * process's device 0 then combines its process's result with the others' through MPI,
- * and the process's other devices copy it. */
+ * and the process's other devices copy it (with one device per process, a CUDA operand
+ * goes through NCCL). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -244,10 +245,18 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
     jx__comm *c = b->comm;
     c->slot[b->local_index] = x; /* only this device writes its slot, between barriers */
     if ((st = barrier(c, e, b->name)) != JX_OK) return st;
-    jx_array *y = jx__array_alloc(oav);
-    st = y ? compute(e, b, c->slot, y) : jx_errcode();
+    bool reduce_op = e->prim == JX_PRIM_PSUM || e->prim == JX_PRIM_PMAX || e->prim == JX_PRIM_PMIN;
+    bool direct = reduce_op && b->local_size == 1 && b->size > 1; /* MPI reduces x straight into y */
+    if (direct && x->dev) { /* a CUDA buffer: NCCL, device to device (one device: no barrier to wait at) */
+        if ((st = jx__dist_combine_device(e, b->name, x, oav, out)) != JX_OK) jx__comm_abort(c, b->local_index);
+        return st;
+    }
+    /* every element is written below but where no pair sends to a device (ppermute) */
+    jx_array *y = e->prim == JX_PRIM_PPERMUTE ? jx__array_alloc(oav) : jx__array_alloc_uninit(oav);
+    st = !y ? jx_errcode() : direct ? JX_OK : compute(e, b, c->slot, y);
     if (st == JX_OK && b->local_size != b->size) { /* other processes: device 0 speaks for this one */
-        if (b->local_index == 0 && (st = jx__dist_combine(e, b->name, y)) == JX_OK) c->result = y;
+        if (b->local_index == 0 && (st = jx__dist_combine(e, b->name, direct ? x->data : NULL, y)) == JX_OK)
+            c->result = y;
         if (st != JX_OK) jx__comm_abort(c, b->local_index);
         else if ((st = barrier(c, e, b->name)) == JX_OK && b->local_index != 0 && y->nbytes)
             memcpy(y->data, c->result->data, y->nbytes);

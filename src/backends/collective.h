@@ -64,6 +64,13 @@ bool jx__comm_is_abort_error(void);
 /* Whether jx_distributed_init joined a job of several processes. */
 bool jx__dist_active(void);
 /* Combines this process's result y of collective e (psum/pmax/pmin: reduced over its
- * devices; all_gather: its block filled) with the other processes', in place. */
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y);
+ * devices; all_gather: its block filled) with the other processes', in place; or, for
+ * psum/pmax/pmin with send not NULL (one device per process), reduces send (y's size)
+ * into y, which need not be initialised. */
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y);
+/* psum/pmax/pmin of the CUDA device array x (one device per process) over the processes
+ * with NCCL (dlopen'ed, nccl.c): *y gets a new device array of aval oav. Fails naming the
+ * axis where some process lacks NCCL. */
+jx_status jx__dist_combine_device(const jx__eqn *e, const char *name, const jx_array *x, const jx_aval *oav,
+                                  jx_array **y);
 #endif

@@ -8,17 +8,20 @@
  * no-op otherwise. A watchdog thread ends the job (MPI_Abort, with a message naming the
  * collective and the user's line) when a process waits in a collective longer than
  * JX_COLLECTIVE_TIMEOUT seconds, so a failed or stuck process never leaves the others
- * hanging. (Polling a nonblocking MPI_Iallreduce instead was twice as slow on 10 MB.) NCCL for GPU buffers: TODO (the CUDA backend's side; docs/pmap.md). */
+ * hanging. (Polling a nonblocking MPI_Iallreduce instead was twice as slow on 10 MB.)
+ * A psum/pmax/pmin whose operand is a CUDA buffer (one device per process) goes through
+ * NCCL instead (nccl.c), its communicator's id exchanged over MPI; not yet run on a GPU. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "../jit/jit.h"
 #include "collective.h"
 #include "devices.h"
+#include "nccl.h"
 
 #ifdef JX_HAVE_MPI
 #include <mpi.h>
@@ -102,53 +105,59 @@ static double timeout_s(void) {
 
 /* The watchdog: a blocking MPI collective cannot be interrupted, so a thread started by
  * jx_distributed_init watches each one; past the timeout it names the collective and
- * ends the whole job with MPI_Abort (the other processes would otherwise wait forever). */
+ * ends the whole job with MPI_Abort (the other processes would otherwise wait forever).
+ * It polls twice a second rather than being woken by each collective (waking it before
+ * and after every MPI call put two context switches on the collective's path, and on a
+ * loaded machine the woken thread may take the caller's core). Arming and disarming are
+ * stores under an uncontended lock; the message is only written when the job ends. */
 static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv = PTHREAD_COND_INITIALIZER;
-static bool wd_armed;
+static const jx__eqn *wd_eqn; /* the collective in MPI, or NULL */
+static const char *wd_name;
 static struct timespec wd_deadline;
-static char wd_msg[512];
 
 static void *watchdog(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&wd_mu);
     for (;;) {
-        if (!wd_armed) {
-            pthread_cond_wait(&wd_cv, &wd_mu);
-            continue;
-        }
-        struct timespec until = wd_deadline;
-        if (pthread_cond_timedwait(&wd_cv, &wd_mu, &until) == ETIMEDOUT && wd_armed) {
-            fprintf(stderr, "%s\n", wd_msg);
+        nanosleep(&(struct timespec){0, 500000000L}, NULL);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        pthread_mutex_lock(&wd_mu);
+        const jx__eqn *e = wd_eqn;
+        if (e && (now.tv_sec > wd_deadline.tv_sec ||
+                  (now.tv_sec == wd_deadline.tv_sec && now.tv_nsec >= wd_deadline.tv_nsec))) {
+            fprintf(stderr,
+                    "jx: process %d: %s:%d: %s: timed out after %g s waiting for the other processes of axis '%s' "
+                    "(JX_COLLECTIVE_TIMEOUT): a process failed or never reached this collective; ending the job\n",
+                    jx_process_index(), e->loc.file ? e->loc.file : "?", e->loc.line, jx__prims[e->prim].name,
+                    timeout_s(), wd_name);
             fflush(stderr);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
+        pthread_mutex_unlock(&wd_mu);
     }
     return NULL;
 }
 
 static void wd_arm(const jx__eqn *e, const char *name) {
     double t = timeout_s();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&wd_mu);
-    clock_gettime(CLOCK_REALTIME, &wd_deadline);
-    wd_deadline.tv_sec += (time_t)t + 1; /* whole seconds are enough here */
-    snprintf(wd_msg, sizeof wd_msg,
-             "jx: process %d: %s:%d: %s: timed out after %g s waiting for the other processes of axis '%s' "
-             "(JX_COLLECTIVE_TIMEOUT): a process failed or never reached this collective; ending the job",
-             jx_process_index(), e->loc.file ? e->loc.file : "?", e->loc.line, jx__prims[e->prim].name, t, name);
-    wd_armed = true;
-    pthread_cond_signal(&wd_cv);
+    wd_deadline = now;
+    wd_deadline.tv_sec += (time_t)t;
+    wd_deadline.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+    if (wd_deadline.tv_nsec >= 1000000000L) wd_deadline.tv_sec++, wd_deadline.tv_nsec -= 1000000000L;
+    wd_eqn = e, wd_name = name;
     pthread_mutex_unlock(&wd_mu);
 }
 
 static void wd_disarm(void) {
     pthread_mutex_lock(&wd_mu);
-    wd_armed = false;
-    pthread_cond_signal(&wd_cv);
+    wd_eqn = NULL;
     pthread_mutex_unlock(&wd_mu);
 }
 
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y) {
     int rc;
     wd_arm(e, name);
     if (e->prim == JX_PRIM_ALL_GATHER) { /* each process filled its own block of y */
@@ -156,14 +165,63 @@ jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
         rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_BYTE, y->data, (int)(y->nbytes / (size_t)p), MPI_BYTE, MPI_COMM_WORLD);
     } else {
         MPI_Op op = e->prim == JX_PRIM_PSUM ? MPI_SUM : e->prim == JX_PRIM_PMAX ? MPI_MAX : MPI_MIN;
-        rc = MPI_Allreduce(MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype), op,
-                           MPI_COMM_WORLD);
+        rc = MPI_Allreduce(send ? send : MPI_IN_PLACE, y->data, (int)jx_aval_size(&y->aval), mpi_type(y->aval.dtype),
+                           op, MPI_COMM_WORLD);
     }
     wd_disarm();
     if (rc != MPI_SUCCESS)
         return jx__fail(JX_ERR_RUNTIME, e->loc, jx__prims[e->prim].name, "MPI failed across the processes of axis '%s'",
                         name);
     return JX_OK;
+}
+
+/* The processes' NCCL communicator, made on first use: rank 0's unique id goes to the
+ * others with MPI_Bcast (every process reaches its first device collective together). */
+static jx__nccl *nccl;
+static pthread_mutex_t nccl_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static jx_status nccl_comm(const jx__eqn *e, const char *name, jx__nccl **out) {
+    pthread_mutex_lock(&nccl_mu);
+    jx_status st = JX_OK;
+    if (!nccl) {
+        unsigned char id[JX__NCCL_ID_BYTES] = {0};
+        char why[512] = "";
+        int ok = jx__nccl_load(why, sizeof why) && (jx_process_index() != 0 || jx__nccl_unique_id(id) == JX_OK), all = 0;
+        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD); /* all or none use NCCL */
+        if (!all)
+            st = jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                          "axis '%s' holds CUDA buffers across processes, which needs NCCL on every process%s%s", name,
+                          *why ? ": " : "", why);
+        else if (MPI_Bcast(id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            st = jx__fail(JX_ERR_RUNTIME, e->loc, jx__prims[e->prim].name, "MPI_Bcast of the NCCL id failed");
+        else
+            st = jx__nccl_comm_init(jx_process_count(), jx_process_index(), id, &nccl);
+    }
+    *out = nccl;
+    pthread_mutex_unlock(&nccl_mu);
+    return st;
+}
+
+jx_status jx__dist_combine_device(const jx__eqn *e, const char *name, const jx_array *x, const jx_aval *oav,
+                                  jx_array **y) {
+    *y = NULL;
+    jx__nccl *c;
+    jx_status st = nccl_comm(e, name, &c);
+    void *d = st == JX_OK ? x->be->alloc(x->nbytes ? x->nbytes : 1) : NULL;
+    if (st != JX_OK || !d) return st != JX_OK ? st : jx_errcode();
+    if (!(*y = jx__array_on_device(oav, d, x->be, x->device))) {
+        x->be->free(d);
+        return jx_errcode();
+    }
+    wd_arm(e, name);
+    st = jx__nccl_allreduce(c, x->dev, (*y)->dev, (size_t)jx_aval_size(oav), oav->dtype, e->prim);
+    if (st == JX_OK) st = x->be->sync();
+    wd_disarm();
+    if (st != JX_OK) {
+        jx_array_release(*y);
+        *y = NULL;
+    }
+    return st;
 }
 
 #else /* built without MPI */
@@ -178,8 +236,15 @@ jx_status jx_distributed_init_at(jx_loc loc) {
 
 jx_status jx_distributed_shutdown(void) { return JX_OK; }
 
-jx_status jx__dist_combine(const jx__eqn *e, const char *name, jx_array *y) {
-    (void)y;
+jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y) {
+    (void)send, (void)y;
+    return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "axis '%s' spans processes without MPI", name);
+}
+
+jx_status jx__dist_combine_device(const jx__eqn *e, const char *name, const jx_array *x, const jx_aval *oav,
+                                  jx_array **y) {
+    (void)x, (void)oav;
+    *y = NULL;
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "axis '%s' spans processes without MPI", name);
 }
 

@@ -1,7 +1,10 @@
-/* pmap_run.c: runs a pmap equation on the CPU devices: one thread per device, each with
- * its slices of the mapped inputs and the axis name bound to its index, then the
- * per-device outputs stacked along the out_axes. The interpreter and the jit's executor
- * both come here; they differ only in how a device runs the body. */
+/* pmap_run.c: runs a pmap equation on the CPU devices: one thread per device (device 0
+ * on the caller's own thread), each with its slices of the mapped inputs and the axis
+ * name bound to its index, then the per-device outputs stacked along the out_axes. A
+ * slice that is a contiguous block of its input (mapped axis 0, or one device) is a
+ * view, not a copy; with one device an output the device alone holds becomes the
+ * stacked output as it is. The interpreter and the jit's executor both come here; they
+ * differ only in how a device runs the body. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,13 @@ static void slice_copy(jx_array *x, int a, int64_t i, jx_array *s, bool put) {
         if (put) memcpy(xp, sp, inner);
         else memcpy(sp, xp, inner);
     }
+}
+
+/* Whether each slice along axis a of an array of aval x is one block of its bytes. */
+static bool contiguous(jx_aval x, int a) {
+    for (int d = 0; d < a; d++)
+        if (x.shape[d] != 1) return false;
+    return true;
 }
 
 static jx_aval without_axis(jx_aval a, int ax) {
@@ -79,11 +89,15 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
                 continue;
             }
             jx_aval sa = without_axis(in[j]->aval, (int)ia.v[j]);
-            if (!(dev[d].in[j] = jx__array_alloc_uninit(&sa))) st = jx_errcode();
-            else slice_copy(in[j], (int)ia.v[j], d, dev[d].in[j], false);
+            size_t block = in[j]->nbytes / (size_t)n, off = (size_t)d * block;
+            if (contiguous(in[j]->aval, (int)ia.v[j]) && in[j]->data && off % 64 == 0)
+                dev[d].in[j] = jx__array_view(in[j], &sa, off); /* read only: it never leaves here */
+            else if ((dev[d].in[j] = jx__array_alloc_uninit(&sa)))
+                slice_copy(in[j], (int)ia.v[j], d, dev[d].in[j], false);
+            if (!dev[d].in[j]) st = jx_errcode();
         }
     }
-    for (int d = 0; d < n && st == JX_OK; d++) {
+    for (int d = 1; d < n && st == JX_OK; d++) {
         if (pthread_create(&th[d], NULL, device_main, &dev[d]) != 0) {
             st = jx__fail(JX_ERR_RUNTIME, e->loc, "pmap", "cannot start the thread of device %d", d);
             jx__comm_abort(comm, d);
@@ -91,7 +105,9 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
         }
         started[d] = true;
     }
-    for (int d = 0; d < n; d++)
+    if (st == JX_OK) device_main(&dev[0]); /* on this thread: no thread to start for one device */
+    else if (comm) jx__comm_abort(comm, 0);
+    for (int d = 1; d < n; d++)
         if (started[d]) pthread_join(th[d], NULL);
     /* the first device's own error, rather than the "stopped" of those it stopped */
     int bad = -1;
@@ -102,6 +118,12 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
     for (int j = 0; j < nout && st == JX_OK; j++) {
         if (oa.v[j] < 0) { /* not mapped: device 0's (every device has the same) */
             out[j] = jx_array_retain(dev[0].out[j]);
+            continue;
+        }
+        jx_array *y = dev[0].out[j];
+        if (n == 1 && atomic_load(&y->refs) == 1 && !y->base && y->data && !y->dev && y->nbytes == (size_t)jx_aval_size(&oav[j]) * jx_dtype_size(oav[j].dtype)) {
+            y->aval = oav[j]; /* the same bytes with the axis of size 1 added */
+            out[j] = y, dev[0].out[j] = NULL;
             continue;
         }
         if (!(out[j] = jx__array_alloc_uninit(&oav[j]))) st = jx_errcode();

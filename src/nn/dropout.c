@@ -4,18 +4,30 @@
  * 0.5) bernoulli(key, p, shape) is uniform(key, shape, f32) < f32(p), where element i
  * (row-major) draws bits = y0 ^ y1 with (y0, y1) = threefry2x32(key, (0, i)), and
  * uniform = (bits >> 9) * 2^-23 exactly. So the comparison is an integer one:
- * (bits >> 9) < ceil(f32(p) * 2^23), with no float rounding to reproduce. */
+ * (bits >> 9) < ceil(f32(p) * 2^23), with no float rounding to reproduce.
+ *
+ * Under pmap (jx_nn_dropout_axis) each device draws only its slice of the global batch's
+ * mask, by starting the counters i at its offset in the global batch: the devices together
+ * drop exactly the elements a single device would drop on the whole batch. */
 #include <math.h>
 
 #include "nn_util.h"
 #include <jx/layers.h>
 
-/* The keep mask: bool of x's shape, true with probability keep. */
-static jx_val keep_mask(jx_loc loc, jx_val x, double keep, jx_val key) {
+/* The keep mask: bool of x's shape, true with probability keep. With axis_name, x is
+ * slice i (axis_index) of a batch cut along axis 0 into equal slices in axis order, and
+ * the mask is slice i of the whole batch's mask: the counters start at i * x's size. */
+static jx_val keep_mask(jx_loc loc, jx_val x, double keep, jx_val key, const char *axis_name) {
     int r = jx_rank(x);
     int64_t n = 1, shape[JX_MAX_RANK];
     for (int i = 0; i < r; i++) n *= shape[i] = jx_dim(x, i);
-    jx_val lo = jx_reshape_at(loc, jx_iota_at(loc, JX_U32, JX_INTS(n), 0), (jx_ints){shape, r});
+    jx_val lo = jx_iota_at(loc, JX_U32, JX_INTS(n), 0);
+    if (axis_name) {
+        jx_val first = jx_mul_at(loc, jx_convert_at(loc, jx_axis_index_at(loc, axis_name), JX_U32),
+                                 jx_scalar_at(loc, JX_U32, (double)n));
+        lo = jx_add_at(loc, lo, first);
+    }
+    lo = jx_reshape_at(loc, lo, (jx_ints){shape, r});
     jx_val hi = jx_zeros_like_at(loc, lo);
     jx_val k0 = jx_reshape_at(loc, jx_slice_at(loc, key, JX_INTS(0), JX_INTS(1), JX_NOINTS), JX_NOINTS);
     jx_val k1 = jx_reshape_at(loc, jx_slice_at(loc, key, JX_INTS(1), JX_INTS(2), JX_NOINTS), JX_NOINTS);
@@ -27,6 +39,10 @@ static jx_val keep_mask(jx_loc loc, jx_val x, double keep, jx_val key) {
 }
 
 jx_val jx_nn_dropout_at(jx_loc loc, jx_val x, double rate, jx_val key) {
+    return jx_nn_dropout_axis_at(loc, x, rate, key, NULL);
+}
+
+jx_val jx_nn_dropout_axis_at(jx_loc loc, jx_val x, double rate, jx_val key, const char *axis_name) {
     const char *what = "dropout";
     if (!jx__nn_float(loc, what, "input", x) || !jx__nn_valid(loc, what, "key", key)) return JX_NONE;
     jx_aval k = jx_aval_of(key);
@@ -44,5 +60,5 @@ jx_val jx_nn_dropout_at(jx_loc loc, jx_val x, double rate, jx_val key) {
     if (rate == 1) return zero;
     double keep = 1.0 - rate;
     jx_val scaled = jx_div_at(loc, x, jx_scalar_like_at(loc, x, keep));
-    return jx_select_at(loc, keep_mask(loc, x, keep, key), scaled, zero);
+    return jx_select_at(loc, keep_mask(loc, x, keep, key, axis_name), scaled, zero);
 }

@@ -1,17 +1,21 @@
-/* norm.c: batch norm (train and eval), layer norm and group norm, with Flax's
+/* norm.c: batch norm (train and eval, optionally synchronised over a named axis),
+ * layer norm and group norm, with Flax's
  * arithmetic: var = max(0, mean(x^2) - mean(x)^2), y = (x - mean) * (rsqrt(var + eps)
  * * scale) + bias, so values and gradients match Flax's to rounding. */
 #include "nn_util.h"
 #include <jx/layers.h>
 
-/* Mean and variance of x over axes; *m and *v keep x's rank (size 1 on the axes). */
-static void stats(jx_loc loc, jx_val x, jx_ints axes, jx_val *m, jx_val *v) {
+/* Mean and variance of x over axes; *m and *v keep x's rank (size 1 on the axes). With
+ * axis_name (sync batch norm) the mean and the mean of squares are pmean'd over the
+ * named axis first, so every device uses the statistics of the global batch. */
+static void stats(jx_loc loc, jx_val x, jx_ints axes, const char *axis_name, jx_val *m, jx_val *v) {
     int r = jx_rank(x);
     int64_t keep[JX_MAX_RANK];
     for (int i = 0; i < r; i++) keep[i] = jx_dim(x, i);
     for (int i = 0; i < axes.n; i++) keep[axes.v[i]] = 1;
     jx_val mean = jx_mean_at(loc, x, axes);
     jx_val mean2 = jx_mean_at(loc, jx_mul_at(loc, x, x), axes);
+    if (axis_name) mean = jx_pmean_at(loc, mean, axis_name), mean2 = jx_pmean_at(loc, mean2, axis_name);
     jx_val var = jx_max_at(loc, jx_sub_at(loc, mean2, jx_mul_at(loc, mean, mean)),
                            jx_scalar_like_at(loc, x, 0.0));
     *m = jx_reshape_at(loc, mean, (jx_ints){keep, r});
@@ -40,6 +44,12 @@ static int check_norm(jx_loc loc, const char *what, jx_val x, int min_rank, jx_v
 jx_val jx_nn_batch_norm_train_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, jx_val mean,
                                  jx_val var, double momentum, double eps, jx_val *new_mean,
                                  jx_val *new_var) {
+    return jx_nn_batch_norm_train_axis_at(loc, x, scale, bias, mean, var, momentum, eps, NULL, new_mean, new_var);
+}
+
+jx_val jx_nn_batch_norm_train_axis_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, jx_val mean,
+                                      jx_val var, double momentum, double eps, const char *axis_name,
+                                      jx_val *new_mean, jx_val *new_var) {
     const char *what = "batch_norm";
     if (new_mean) *new_mean = JX_NONE;
     if (new_var) *new_var = JX_NONE;
@@ -50,7 +60,7 @@ jx_val jx_nn_batch_norm_train_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias
     int64_t axes[JX_MAX_RANK];
     for (int i = 0; i < r - 1; i++) axes[i] = i;
     jx_val m, v;
-    stats(loc, x, (jx_ints){axes, r - 1}, &m, &v);
+    stats(loc, x, (jx_ints){axes, r - 1}, axis_name, &m, &v);
     jx_val mom = jx_scalar_like_at(loc, x, momentum), rest = jx_scalar_like_at(loc, x, 1 - momentum);
     jx_ints c = JX_INTS(jx_dim(x, -1));
     if (new_mean)
@@ -72,7 +82,7 @@ jx_val jx_nn_batch_norm_eval_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias,
 jx_val jx_nn_layer_norm_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, double eps) {
     if (!check_norm(loc, "layer_norm", x, 1, scale, bias, JX_NONE, JX_NONE)) return JX_NONE;
     jx_val m, v;
-    stats(loc, x, JX_INTS(jx_rank(x) - 1), &m, &v);
+    stats(loc, x, JX_INTS(jx_rank(x) - 1), NULL, &m, &v);
     return normalize(loc, x, m, v, scale, bias, eps);
 }
 
@@ -98,7 +108,7 @@ jx_val jx_nn_group_norm_at(jx_loc loc, jx_val x, jx_val scale, jx_val bias, int6
     axes[na++] = r;
     jx_val g = jx_reshape_at(loc, x, (jx_ints){shape, r + 1});
     jx_val m, v;
-    stats(loc, g, (jx_ints){axes, na}, &m, &v);
+    stats(loc, g, (jx_ints){axes, na}, NULL, &m, &v);
     jx_val y = normalize(loc, g, m, v, JX_NONE, JX_NONE, eps);
     shape[r - 1] = c;
     y = jx_reshape_at(loc, y, (jx_ints){shape, r});

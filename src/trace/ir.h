@@ -337,6 +337,7 @@ struct jx_array {
     void *dev;                    /* device storage from be->alloc, or NULL */
     const struct jx__backend *be; /* dev's backend (frees and reads it) */
     jx_device device;             /* JX_DEVICE_CPU for a host array */
+    struct jx_array *base;        /* a view (jx__array_view): data lies in base's storage */
 };
 /* An array of aval a whose values are the device buffer dev of backend be (taken over:
  * released with the array). NULL + error on OOM (dev then stays the caller's). */
@@ -353,6 +354,11 @@ void jx__host_free(void *p, size_t bytes);
 void jx__host_cache_trim(void); /* frees every cached block */
 /* The same without zeroing, for rules that write every element: it saves a memory pass. */
 jx_array *jx__array_alloc_uninit(const jx_aval *a);
+/* A view of aval a on the bytes of host array base from byte offset on (base retained
+ * until the view is released). The runtime only reads a view: one never leaves the code
+ * that made it (pmap_run.c), since a frame that held one alone would write into base.
+ * NULL + error on OOM. */
+jx_array *jx__array_view(jx_array *base, const jx_aval *a, size_t offset);
 
 /* ------------------------------------------------------------------ interpreter */
 
