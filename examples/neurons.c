@@ -527,7 +527,7 @@ static int study_run(const void *opts, const idx_split *train, const idx_split *
     }
     s.n.tail = jx_seq_slice(s.n.seq, li + 1, jx_seq_count(s.n.seq));
     s.labels = malloc((size_t)s.ntest * sizeof *s.labels);
-    if (!key || !s.n.tail || !s.labels || !s.n.taps || cnn_init(key, &s.params, &s.stats) != 0 ||
+    if (!key || !s.n.tail || !s.labels || !s.n.taps || cnn_init(s.n.seq, key, &s.params, &s.stats) != 0 ||
         cnn_load(o->ckpt, &s.params, &s.stats) != 0)
         goto done;
     for (int64_t i = 0; i < s.ntest; i++) {
