@@ -215,8 +215,12 @@ int seg_model_finetune(seg_model *m, const char *path, int freeze_encoder) {
 int seg_model_save(const seg_model *m, const char *path, int epoch) {
     const uint32_t *k = jx_array_data(m->key);
     jx_ckpt_meta meta = {m->step, epoch, {k[0], k[1]}};
-    const jx_tree *trees[SEG_NSTATE] = {m->state[0], m->state[1], m->state[2]};
-    return jx_checkpoint_save(path, SEG_NSTATE, seg_state_names, trees, &meta) == JX_OK ? 0 : -1;
+    jx_tree *all = m->frozen ? jx_tree_merge(m->state[0], m->frozen) : NULL; /* every parameter */
+    if (m->frozen && !all) return -1;
+    const jx_tree *trees[SEG_NSTATE] = {all ? all : m->state[0], m->state[1], m->state[2]};
+    int rc = jx_checkpoint_save(path, SEG_NSTATE, seg_state_names, trees, &meta) == JX_OK ? 0 : -1;
+    jx_tree_free(all);
+    return rc;
 }
 
 int seg_model_load(seg_model *m, const char *path, int *epoch) {

@@ -75,8 +75,10 @@ int seg_model_predict(seg_model *m, const jx_coco_batch *b, int32_t *pred);
  * classifier "head", is replaced by m's fresh one, whatever its shape in the file. With
  * freeze_encoder the encoder (enc*) moves to m->frozen: no gradient, no optimizer state,
  * no update (its batch norms still normalise with the batch in training). The optimizer
- * state starts afresh. Checkpoints of a frozen model hold only the trainable parameters,
- * so they do not resume. 0 or -1 with jx_errmsg() set. */
+ * state starts afresh. The checkpoints of a frozen model hold every parameter (the
+ * frozen ones merged back) but the optimizer state of the trainable ones only: they load
+ * into --finetune and neurons --unet, not into --resume or --eval. 0 or -1 with
+ * jx_errmsg() set. */
 int seg_model_finetune(seg_model *m, const char *path, int freeze_encoder);
 
 /* Writes the state, the key, the step and epoch to path (atomically). 0 or -1. */

@@ -184,8 +184,23 @@ int unet_units(const unet_units_opts *o) {
         jx_tree_free(out);
     }
     if (!sum) goto done;
-    for (int64_t u = 0; u < U; u++)
-        for (int c = 0; c < s.nc; c++) sum[u * s.nc + c] /= (double)(cnt[c] ? cnt[c] : 1);
+    /* the means of the classes that some cell has (a class with none would read as a
+     * mean of 0 and make every unit look selective) */
+    int kept = 0;
+    for (int c = 0; c < s.nc; c++) {
+        if (!cnt[c]) {
+            printf("%s: no bottleneck cell is mostly %s at %ldx%ld; left out\n", o->ckpt, s.names[c], o->size, o->size);
+            continue;
+        }
+        for (int64_t u = 0; u < U; u++) sum[u * s.nc + kept] = sum[u * s.nc + c] / (double)cnt[c];
+        s.names[kept] = s.names[c], cnt[kept++] = cnt[c];
+    }
+    for (int64_t u = 1; u < U; u++) memmove(sum + u * kept, sum + u * s.nc, (size_t)kept * sizeof *sum);
+    s.nc = kept;
+    if (kept < 2) {
+        fprintf(stderr, "neurons: fewer than two classes have bottleneck cells; nothing to compare\n");
+        goto done;
+    }
     printf("%s: %zu val images at %ldx%ld\n", o->ckpt, nimg, o->size, o->size);
     report(&s, sum, U, cnt, g);
     if (o->out) {
