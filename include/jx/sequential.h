@@ -52,7 +52,7 @@ typedef struct jx_nn_layer_ctx {
 
 /* One layer: how to size its parameters and how to apply it. */
 struct jx_nn_layer {
-    const char *name; /* its subtree in the parameters; NULL: jx_seq names it <kind><k> */
+    const char *name; /* its subtree in the parameters; NULL: jx_seq names it by kind ("relu2") */
     const char *kind; /* "dense", "conv", "relu", ...: printing and automatic names (static) */
     /* The specs of its parameters and running statistics (is_state) for an input of aval
      * `in` (at most JX_NN_MAX_PARAMS); returns their count, 0 for none, or -1 after
