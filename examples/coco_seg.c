@@ -10,6 +10,10 @@
  * curves and a panel (image / ground truth / prediction) of the first val images.
  * --eval CHECKPOINT scores a checkpoint on val at the images' own resolution (predictions
  * resized back with the nearest rule): per-class IoU, mean IoU, pixel accuracy.
+ * --finetune CHECKPOINT adapts a U-Net trained for other categories to --categories: it
+ * loads what fits (jx/surgery.h's load with report), replaces the last layer (the 1x1
+ * classifier) by a fresh one for the new class count and, with --freeze-encoder 1,
+ * trains only the decoder and the head.
  * Model and loss: coco_seg/seg_model.c; scoring, logs, panel: coco_seg/seg_report.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <jx/coco.h>
@@ -31,7 +35,8 @@ enum { MAX_CLASSES = 81, PANEL_IMAGES = 4 };
 typedef struct options {
     trainer_opts t;
     long size;
-    const char *categories, *eval;
+    const char *categories, *eval, *finetune;
+    long freeze_encoder;
 } options;
 
 /* One split: its annotations, image folder, and the label of each category index. */
@@ -286,12 +291,19 @@ static int parse_args(int argc, char **argv, options *o) {
          TRAINER_STRING, 0, 0, &o->categories},
         {"--eval", "FILE", "score a checkpoint on val at the images' resolution, then exit", TRAINER_STRING,
          0, 0, &o->eval},
+        {"--finetune", "FILE", "start from a checkpoint trained for other categories, its head replaced",
+         TRAINER_STRING, 0, 0, &o->finetune},
+        {"--freeze-encoder", "0|1", "with --finetune: train the decoder and head only (default 0)", TRAINER_LONG, 0, 1,
+         &o->freeze_encoder},
     };
     int r = trainer_parse(PROG,
                           "Trains a U-Net (jx/unet.h) for semantic segmentation on COCO (train2017, scored on\n"
                           "val2017) with cross-entropy + dice and Adam, jitted by jx.",
-                          argc, argv, &o->t, extra, 3);
+                          argc, argv, &o->t, extra, 5);
     if (!r && o->size % 8) fprintf(stderr, PROG ": --size %ld is not a multiple of 8 (the U-Net pools 3 times)\n", o->size), r = 2;
+    if (!r && o->finetune && (o->t.resume || o->eval))
+        fprintf(stderr, PROG ": --finetune starts a run: it goes with neither --resume nor --eval\n"), r = 2;
+    if (!r && o->freeze_encoder && !o->finetune) fprintf(stderr, PROG ": --freeze-encoder needs --finetune\n"), r = 2;
     return r;
 }
 
@@ -309,7 +321,8 @@ int main(int argc, char **argv) {
     jx_coco_images(rn.train.coco, &ntrain);
     if (o.t.limit > 0 && (size_t)o.t.limit < ntrain) ntrain = (size_t)o.t.limit;
     s.total_steps = (int64_t)o.t.epochs * (int64_t)((ntrain + (size_t)o.t.batch - 1) / (size_t)o.t.batch);
-    if (seg_model_init(&rn.model, &s) != 0) {
+    if (seg_model_init(&rn.model, &s) != 0 ||
+        (o.finetune && seg_model_finetune(&rn.model, o.finetune, (int)o.freeze_encoder) != 0)) {
         fprintf(stderr, PROG ": %s\n", jx_errmsg());
         goto done;
     }

@@ -1,5 +1,6 @@
 /* mnist_cnn.c: a convolutional network for MNIST and Fashion-MNIST with jx's nn layer,
- * the model of Flax's MNIST example with batch norm and dropout, in NHWC:
+ * the model of Flax's MNIST example with batch norm and dropout, in NHWC, held as a
+ * jx_seq (common/cnn_seq.c, which transfer and neurons share):
  *   conv3x3(32) - batchnorm - relu - maxpool2, conv3x3(64) - batchnorm - relu - maxpool2,
  *   dense(128) - relu - dropout(0.5) - dense(10).
  * Trained with Adam on the mean softmax cross-entropy, the learning rate following a
@@ -34,15 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cnn_seq.h"
 #include "common/data_parallel.h"
 #include "common/mnist_data.h"
 #include "common/train_loop.h"
 #include "common/trainer_opts.h"
 
-enum { SIDE = 28, C1 = 32, C2 = 64, HIDDEN = 128, FLAT = 7 * 7 * C2, EVAL_BATCH = 500 };
-/* Running statistics follow 0.9 old + 0.1 batch (PyTorch's default) rather than Flax's
- * 0.99, so that they catch up within a short run's few dozen steps. */
-static const double BN_MOMENTUM = 0.9, BN_EPS = 1e-5, DROPOUT = 0.5;
+enum { SIDE = CNN_SIDE, EVAL_BATCH = 500 };
 
 typedef struct options {
     const char *data;
@@ -56,36 +55,18 @@ typedef struct options {
 
 /* ------------------------------------------------------------------ the model */
 
+/* The network (common/cnn_seq.c), built once by train() before anything is traced. */
+static jx_seq *net;
+
 /* x (B,28,28,1) -> logits (B,10). params: conv1.w, bn1.{scale,bias}, conv2.w,
  * bn2.{scale,bias}, dense1.{w,b}, dense2.{w,b}; stats: bn1 and bn2 {mean, var}.
  * Training (new_stats not NULL): batch statistics, whose running averages go into
  * new_stats, and dropout with key; under --devices both span the global batch (dp_axis).
  * Evaluation: the running statistics, no dropout. */
 static jx_val forward(const jx_tree *p, const jx_tree *stats, jx_val x, jx_val key, jx_tree *new_stats) {
-    static const char *const conv[2] = {"conv1.w", "conv2.w"}, *const bn[2] = {"bn1", "bn2"};
-    jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
-    jx_val h = x;
-    for (int i = 0; i < 2; i++) {
-        h = jx_nn_conv2d(h, jx_tree_get_val(p, conv[i]), JX_NONE, &same); /* no bias: batch norm adds one */
-        const jx_tree *bp = jx_tree_get(p, bn[i]), *bs = jx_tree_get(stats, bn[i]);
-        jx_val scale = jx_tree_get_val(bp, "scale"), bias = jx_tree_get_val(bp, "bias");
-        jx_val mean = jx_tree_get_val(bs, "mean"), var = jx_tree_get_val(bs, "var");
-        if (new_stats) {
-            jx_val nm, nv;
-            h = jx_nn_batch_norm_train_axis(h, scale, bias, mean, var, BN_MOMENTUM, BN_EPS, dp_axis, &nm, &nv);
-            jx_tree *s = jx_tree_dict();
-            jx_tree_set_val(s, "mean", nm);
-            jx_tree_set_val(s, "var", nv);
-            jx_tree_set(new_stats, bn[i], s);
-        } else {
-            h = jx_nn_batch_norm_eval(h, scale, bias, mean, var, BN_EPS);
-        }
-        h = jx_nn_max_pool(jx_relu(h), 2, 2, 2, 2, JX_NN_PAD_VALID);
-    }
-    h = jx_reshape(h, JX_INTS(-1, FLAT));
-    h = jx_relu(jx_nn_dense(h, jx_tree_get_val(p, "dense1.w"), jx_tree_get_val(p, "dense1.b")));
-    if (new_stats) h = jx_nn_dropout_axis(h, DROPOUT, key, dp_axis); /* --devices: this device's rows of the global mask */
-    return jx_nn_dense(h, jx_tree_get_val(p, "dense2.w"), jx_tree_get_val(p, "dense2.b"));
+    /* --devices: batch norm over the global batch, dropout this device's rows of its mask */
+    jx_seq_ctx c = {.stats = stats, .new_stats = new_stats, .key = key, .axis_name = dp_axis};
+    return jx_seq_apply(net, p, x, &c);
 }
 
 /* in: params, batch_stats, batch {x, y (B) i32, key}. out[0]: the mean cross-entropy;
@@ -170,42 +151,6 @@ static void compiled_free(compiled *c) {
 }
 
 /* ------------------------------------------------------------------ parameters */
-
-/* Adds a layer's arrays (from its jx_nn_*_params specs) under `layer` in params, or in
- * stats for running statistics, each drawn with its default initializer from the key
- * folded with a running leaf number. 0, or -1 with jx_errmsg() set. */
-static int add_layer(jx_tree *params, jx_tree *stats, const char *layer, const jx_nn_param_spec *specs, int n,
-                     const jx_array *key, uint32_t *leaf) {
-    for (int i = 0; i < n; i++) {
-        const jx_nn_param_spec *s = &specs[i];
-        jx_init init = s->init == JX_NN_INIT_ZEROS ? jx_init_zeros
-                       : s->init == JX_NN_INIT_ONES ? jx_init_ones
-                                                    : jx_init_lecun_normal;
-        jx_array *lk = jx_random_fold_in_new(key, (*leaf)++);
-        jx_array *a = lk ? jx_init_new(&init, lk, s->aval.dtype, (jx_ints){s->aval.shape, s->aval.rank}) : NULL;
-        jx_array_release(lk);
-        char path[64];
-        snprintf(path, sizeof path, "%s.%s", layer, s->name);
-        if (!a || jx_tree_set_array(s->is_state ? stats : params, path, a) != JX_OK) return -1;
-    }
-    return 0;
-}
-
-/* The parameters and the batch-norm statistics, from key. 0 or -1. */
-static int init_model(const jx_array *key, jx_tree **params, jx_tree **stats) {
-    jx_nn_param_spec s[JX_NN_MAX_PARAMS];
-    uint32_t leaf = 0;
-    *params = jx_tree_dict(), *stats = jx_tree_dict();
-    int ok = *params && *stats;
-    ok = ok && !add_layer(*params, *stats, "conv1", s, jx_nn_conv2d_params(3, 3, 1, C1, 1, 0, JX_F32, s), key, &leaf);
-    ok = ok && !add_layer(*params, *stats, "bn1", s, jx_nn_batch_norm_params(C1, JX_F32, s), key, &leaf);
-    ok = ok && !add_layer(*params, *stats, "conv2", s, jx_nn_conv2d_params(3, 3, C1, C2, 1, 0, JX_F32, s), key, &leaf);
-    ok = ok && !add_layer(*params, *stats, "bn2", s, jx_nn_batch_norm_params(C2, JX_F32, s), key, &leaf);
-    ok = ok && !add_layer(*params, *stats, "dense1", s, jx_nn_dense_params(FLAT, HIDDEN, 1, JX_F32, s), key, &leaf);
-    ok = ok && !add_layer(*params, *stats, "dense2", s, jx_nn_dense_params(HIDDEN, MNIST_CLASSES, 1, JX_F32, s), key,
-                          &leaf);
-    return ok ? 0 : -1;
-}
 
 /* ------------------------------------------------------------------ training */
 
@@ -343,7 +288,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
                     .begin_epoch = begin_epoch, .step = train_batch, .evaluate = evaluate};
     if (!r.idx || !r.key || jx_metrics_init(&r.m, MNIST_CLASSES, JX_METRICS_NO_IGNORE) != JX_OK) goto done;
     have_metrics = 1;
-    if (init_model(r.key, &r.state[0], &r.state[2]) != 0 || !(r.state[1] = jx_optim_init(&opt, r.state[0])))
+    if (!(net = cnn_seq()) || cnn_init(net, r.key, &r.state[0], &r.state[2]) != 0 || !(r.state[1] = jx_optim_init(&opt, r.state[0])))
         goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
     /* --device cuda: the state lives in GPU memory from here on */
@@ -366,6 +311,7 @@ done:
     if (have_metrics) jx_metrics_free(&r.m);
     train_loop_free(&L);
     jx_array_release(r.key);
+    jx_seq_free(net), net = NULL;
     free(r.idx);
     return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }

@@ -18,8 +18,14 @@
  * test images that most activate each class's top unit) and selectivity.png (the units'
  * class means, each unit scaled to its maximum, as a class x unit heat map).
  *
+ * With --unet CKPT instead of --ckpt, the units of a coco_seg U-Net's bottleneck on the
+ * COCO val split: their mean activation per class (a bottleneck cell's class is its
+ * patch's majority label), selectivity, top units per class and the heat map
+ * (neurons/unet_units.c).
+ *
  *   usage: neurons --ckpt FILE [--data DIR] [--layer NAME] [--test-limit N] [--topk K]
- *                  [--ig-steps M] [--out DIR] [--threads N] [--seed N] */
+ *                  [--ig-steps M] [--out DIR] [--threads N] [--seed N]
+ *          neurons --unet FILE [--data COCO_DIR] [--categories LIST] [--size N] [--topk K] [--out DIR] */
 #define _POSIX_C_SOURCE 200809L
 #include <jx/nn.h>
 #include <errno.h>
@@ -33,13 +39,15 @@
 #include "common/cnn_seq.h"
 #include "common/mnist_data.h"
 #include "common/trainer_opts.h"
+#include "common/unit_stats.h"
+#include "neurons/unet_units.h"
 
 enum { NC = MNIST_CLASSES, B = 50, RANDOM_DRAWS = 5, TOP_IMAGES = 8 };
 
 typedef struct options {
     trainer_opts t;
-    const char *ckpt, *layer;
-    long test_limit, topk, ig_steps;
+    const char *ckpt, *layer, *unet, *categories;
+    long test_limit, topk, ig_steps, size;
 } options;
 
 /* ------------------------------------------------------------------ traced functions */
@@ -210,24 +218,8 @@ done:
     return rc;
 }
 
-static double selectivity(const study *s, int64_t u, int *pref) {
-    int best = 0;
-    double sum = 0;
-    for (int c = 0; c < NC; c++) {
-        sum += s->mean[u * NC + c];
-        if (s->mean[u * NC + c] > s->mean[u * NC + best]) best = c;
-    }
-    double mx = s->mean[u * NC + best], rest = (sum - mx) / (NC - 1);
-    if (pref) *pref = best;
-    return mx + rest > 0 ? (mx - rest) / (mx + rest) : 0;
-}
-
-/* A unit that no test image activates (a dead relu). */
-static int dead(const study *s, int64_t u) {
-    for (int c = 0; c < NC; c++)
-        if (s->mean[u * NC + c] > 0) return 0;
-    return 1;
-}
+static double selectivity(const study *s, int64_t u, int *pref) { return unit_selectivity(s->mean + u * NC, NC, pref); }
+static int dead(const study *s, int64_t u) { return unit_dead(s->mean + u * NC, NC); }
 
 /* The k units of largest attribution to class c, in decreasing order. */
 static void top_units(const study *s, int c, int k, int64_t *out) {
@@ -398,11 +390,9 @@ static int pictures(const study *s, const idx_split *test) {
     if (!s->o->t.out) return 0;
     int64_t U = s->units, best[TOP_IMAGES], top1[NC];
     float *pix = malloc((size_t)NC * TOP_IMAGES * CNN_SIDE * CNN_SIDE * sizeof *pix);
-    double *heat = malloc((size_t)NC * (size_t)U * sizeof *heat);
-    int64_t *order = malloc((size_t)U * sizeof *order);
     char *names = malloc((size_t)NC * 32), *rows[NC], path[4096];
     int rc = -1;
-    if (!pix || !heat || !order || !names) goto done;
+    if (!pix || !names) goto done;
     for (int c = 0; c < NC; c++) {
         top_units(s, c, 1, &top1[c]);
         for (int k = 0; k < TOP_IMAGES; k++) { /* the test images activating the unit most */
@@ -426,34 +416,16 @@ static int pictures(const study *s, const idx_split *test) {
                        pix, NULL, NULL, (const char *const *)rows, 2) != JX_OK)
         goto done;
     printf("wrote %s\n", path);
-    /* units ordered by preferred class, then selectivity; units never active last */
-    for (int64_t u = 0; u < U; u++) order[u] = u;
-    for (int64_t i = 1; i < U; i++)
-        for (int64_t j = i; j > 0; j--) {
-            int pa, pb;
-            double sa = selectivity(s, order[j - 1], &pa), sb = selectivity(s, order[j], &pb);
-            if (dead(s, order[j - 1])) pa = NC;
-            if (dead(s, order[j])) pb = NC;
-            if (pa < pb || (pa == pb && sa >= sb)) break;
-            int64_t t = order[j];
-            order[j] = order[j - 1], order[j - 1] = t;
-        }
-    for (int64_t k = 0; k < U; k++) {
-        int64_t u = order[k];
-        double mx = 0;
-        for (int c = 0; c < NC; c++) mx = fmax(mx, s->mean[u * NC + c]);
-        for (int c = 0; c < NC; c++) heat[c * U + k] = mx > 0 ? s->mean[u * NC + c] / mx : 0;
-    }
     static const char *const cls[NC] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     snprintf(path, sizeof path, "%s/selectivity.png", s->o->t.out);
     char title[128];
     snprintf(title, sizeof title, "%s: class means per unit (scaled to the unit's max), units by preferred class",
              s->n.layer);
-    if (jx_plot_heatmap(path, title, NC, (int)U, heat, cls, NULL, U > 64 ? 10 : 14) != JX_OK) goto done;
+    if (unit_heatmap(path, title, s->mean, U, NC, cls) != 0) goto done;
     printf("wrote %s\n", path);
     rc = 0;
 done:
-    free(pix), free(heat), free(order), free(names);
+    free(pix), free(names);
     return rc;
 }
 
@@ -527,7 +499,7 @@ static int study_run(const void *opts, const idx_split *train, const idx_split *
     }
     s.n.tail = jx_seq_slice(s.n.seq, li + 1, jx_seq_count(s.n.seq));
     s.labels = malloc((size_t)s.ntest * sizeof *s.labels);
-    if (!key || !s.n.tail || !s.labels || !s.n.taps || cnn_init(key, &s.params, &s.stats) != 0 ||
+    if (!key || !s.n.tail || !s.labels || !s.n.taps || cnn_init(s.n.seq, key, &s.params, &s.stats) != 0 ||
         cnn_load(o->ckpt, &s.params, &s.stats) != 0)
         goto done;
     for (int64_t i = 0; i < s.ntest; i++) {
@@ -558,7 +530,9 @@ done:
 int main(int argc, char **argv) {
     options o = {.t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 1, .batch = B, .lr = 1,
                        .device = JX_DEVICE_CPU, .checkpoints = 1},
-                 .ckpt = NULL, .layer = "relu3", .test_limit = 2000, .topk = 3, .ig_steps = 32};
+                 .ckpt = NULL, .layer = "relu3", .test_limit = 2000, .topk = 3, .ig_steps = 32, .categories = "person",
+                 .size = 64};
+    const char *mnist_default = o.t.data;
     trainer_extra extra[] = {
         {"--ckpt", "FILE", "the mnist_cnn checkpoint to study (required)", TRAINER_STRING, 0, 0, &o.ckpt},
         {"--layer", "NAME", "the layer to tap: relu1, relu2, relu3 (default), pool1, pool2, ...", TRAINER_STRING, 0, 0,
@@ -568,15 +542,28 @@ int main(int argc, char **argv) {
         {"--topk", "K", "units ablated per class (default 3)", TRAINER_LONG, 1, 64, &o.topk},
         {"--ig-steps", "M", "integrated-gradients interpolation points (default 32)", TRAINER_LONG, 1, 4096,
          &o.ig_steps},
+        {"--unet", "FILE", "instead: the bottleneck units of a coco_seg checkpoint (--data: COCO)", TRAINER_STRING, 0,
+         0, &o.unet},
+        {"--categories", "LIST", "with --unet: the checkpoint's categories (default person)", TRAINER_STRING, 0, 0,
+         &o.categories},
+        {"--size", "N", "with --unet: the input side, a multiple of 8 (default 64)", TRAINER_LONG, 8, 4096, &o.size},
     };
     int r = trainer_parse("neurons",
                           "Which units of a trained mnist_cnn drive each class (statistics, selectivity,\n"
                           "attribution, ablation) and which pixels (gradient x input, integrated gradients).",
-                          argc, argv, &o.t, extra, 5);
+                          argc, argv, &o.t, extra, 8);
     if (r) return r == 1 ? 0 : 2;
     if (o.t.resume) {
         fprintf(stderr, "neurons: --resume does not apply (it studies --ckpt FILE)\n");
         return 2;
+    }
+    if (o.unet) {
+        if (o.size % 8) return fprintf(stderr, "neurons: --size %ld is not a multiple of 8\n", o.size), 2;
+        if (o.t.out && mkdir(o.t.out, 0777) != 0 && errno != EEXIST)
+            return fprintf(stderr, "neurons: cannot create %s: %s\n", o.t.out, strerror(errno)), 1;
+        unet_units_opts u = {o.unet, o.t.data == mnist_default ? "../shared/data/coco-tiny" : o.t.data, o.categories,
+                             o.size, o.topk, o.t.out, o.t.threads};
+        return unet_units(&u) ? 1 : 0;
     }
     if (!o.ckpt) {
         fprintf(stderr, "neurons: --ckpt FILE is required (an mnist_cnn checkpoint: mnist_cnn --out DIR)\n");

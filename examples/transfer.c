@@ -47,7 +47,7 @@ typedef struct model {
 static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
     const model *m = user;
     jx_tree *ns = jx_tree_dict();
-    jx_seq_ctx c = {.stats = in[1], .new_stats = ns, .momentum = 0.9};
+    jx_seq_ctx c = {.stats = in[1], .new_stats = ns};
     jx_val logits = jx_seq_apply(m->seq, in[0], jx_tree_get_val(in[2], "x"), &c);
     out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(logits, jx_tree_get_val(in[2], "y"), JX_LOSS_NO_IGNORE));
     out[1] = ns;
@@ -228,8 +228,8 @@ static int prepare_transfer(run *r, const options *o, const jx_array *key) {
     jx_tree_free(r->params);
     r->params = trainable, r->frozen = frozen;
     r->m.frozen = 1;
-    jx_seq_set_op(r->m.seq, "bn1", JX_SEQ_BN_EVAL);
-    jx_seq_set_op(r->m.seq, "bn2", JX_SEQ_BN_EVAL);
+    jx_seq_replace(r->m.seq, "bn1", jx_nn_seq_batch_norm_frozen(NULL));
+    jx_seq_replace(r->m.seq, "bn2", jx_nn_seq_batch_norm_frozen(NULL));
     return 0;
 }
 
@@ -253,7 +253,7 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
            (long long)ntrain, (long long)ntest, o->t.batch, o->t.epochs, o->t.lr);
     for (int i = 0; i < 2; i++) {
         run *r = &runs[i];
-        if (!key || !r->m.seq || cnn_init(key, &r->params, &r->stats) != 0) goto done;
+        if (!key || !r->m.seq || cnn_init(r->m.seq, key, &r->params, &r->stats) != 0) goto done;
         if (i == 0 && prepare_transfer(r, o, key) != 0) goto done;
         if (!(r->opt = jx_optim_init(&r->m.opt, r->params))) goto done;
         printf("%s: %lld trained parameters, optimizer state of %d leaves\n", labels[i],

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "seg_model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +38,15 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
     out[1] = aux;
 }
 
-/* in: params, optimizer state, batch_stats, batch. out: the new three, {loss, pred}. */
+/* in: params, optimizer state, batch_stats, batch[, frozen params]. out: the new three,
+ * {loss, pred}. With frozen parameters only in[0] (the trainable ones) is differentiated;
+ * the loss sees both. */
 static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     const seg_model *m = user;
     jx_tree *args[3] = {in[0], in[2], in[3]}, *vals[2], *grads;
-    if (jx_tree_value_and_grad(loss_body, user, 3, args, 0, 2, vals, &grads) != JX_OK) return;
+    jx_status st = m->frozen ? jx_tree_value_and_grad_frozen(loss_body, user, 3, args, 0, in[4], 2, vals, &grads)
+                             : jx_tree_value_and_grad(loss_body, user, 3, args, 0, 2, vals, &grads);
+    if (st != JX_OK) return;
     jx_optim_update(&m->opt, grads, in[1], in[0], &out[0], &out[1]);
     out[2] = jx_tree_copy(jx_tree_get(vals[1], "stats"));
     out[3] = jx_tree_dict();
@@ -51,10 +56,12 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_tree_free(grads);
 }
 
-/* in: params, batch_stats, {x}. out: {pred}. */
+/* in: params, batch_stats, {x}[, frozen params]. out: {pred}. */
 static void pred_body(jx_tree **out, jx_tree *const *in, void *user) {
     const seg_model *m = user;
-    jx_val logits = jx_nn_unet_apply(&m->setup.unet, in[0], in[1], jx_tree_get_val(in[2], "x"), NULL);
+    jx_tree *all = m->frozen ? jx_tree_merge(in[0], in[3]) : NULL;
+    jx_val logits = jx_nn_unet_apply(&m->setup.unet, all ? all : in[0], in[1], jx_tree_get_val(in[2], "x"), NULL);
+    jx_tree_free(all);
     out[0] = jx_tree_dict();
     jx_tree_set_val(out[0], "pred", jx_argmax(logits, 3, JX_I32));
 }
@@ -76,9 +83,11 @@ static seg_compiled *compiled_for(seg_model *m, int32_t n, int train) {
     seg_compiled *c = &cache[cache[0].fn ? SEG_NCACHE - 1 : 0];
     jx_exec_release(c->exec), jx_tree_fn_free(c->fn), *c = (seg_compiled){0};
     jx_tree *b = batch_avals(m, n, train);
-    jx_tree *in[4] = {m->state[0], train ? m->state[1] : m->state[2], train ? m->state[2] : b, b};
-    c->fn = train ? jx_tree_trace("coco_seg_step", step_body, m, 4, in, 4)
-                  : jx_tree_trace("coco_seg_predict", pred_body, m, 3, in, 1);
+    jx_tree *in[5] = {m->state[0], train ? m->state[1] : m->state[2], train ? m->state[2] : b, b, m->frozen};
+    if (!train) in[3] = m->frozen;
+    int nf = m->frozen ? 1 : 0;
+    c->fn = train ? jx_tree_trace("coco_seg_step", step_body, m, 4 + nf, in, 4)
+                  : jx_tree_trace("coco_seg_predict", pred_body, m, 3 + nf, in, 1);
     jx_tree_free(b);
     if (!c->fn) return NULL;
     int nd = train ? jx_tree_fn_input_offset(c->fn, 3) : 0;
@@ -113,6 +122,7 @@ void seg_model_free(seg_model *m) {
         jx_exec_release(m->pred[i].exec), jx_tree_fn_free(m->pred[i].fn);
     }
     for (int i = 0; i < SEG_NSTATE; i++) jx_tree_free(m->state[i]);
+    jx_tree_free(m->frozen);
     jx_array_release(m->key);
     *m = (seg_model){0};
 }
@@ -139,8 +149,8 @@ int seg_model_step(seg_model *m, const jx_coco_batch *b, double *loss, int32_t *
     seg_compiled *c = compiled_for(m, b->n, 1);
     jx_tree *bt = c ? batch_tree(m, b, 1) : NULL, *out[4];
     if (!bt) return -1;
-    jx_tree *in[4] = {m->state[0], m->state[1], m->state[2], bt};
-    jx_status st = jx_tree_fn_run(c->fn, c->exec, 4, in, 4, out);
+    jx_tree *in[5] = {m->state[0], m->state[1], m->state[2], bt, m->frozen};
+    jx_status st = jx_tree_fn_run(c->fn, c->exec, m->frozen ? 5 : 4, in, 4, out);
     jx_tree_free(bt);
     if (st != JX_OK) return -1;
     for (int i = 0; i < SEG_NSTATE; i++) jx_tree_free(m->state[i]), m->state[i] = out[i]; /* donated */
@@ -155,8 +165,8 @@ int seg_model_predict(seg_model *m, const jx_coco_batch *b, int32_t *pred) {
     seg_compiled *c = compiled_for(m, b->n, 0);
     jx_tree *bt = c ? batch_tree(m, b, 0) : NULL, *out = NULL;
     if (!bt) return -1;
-    jx_tree *in[3] = {m->state[0], m->state[2], bt};
-    jx_status st = jx_tree_fn_run(c->fn, c->exec, 3, in, 1, &out);
+    jx_tree *in[4] = {m->state[0], m->state[2], bt, m->frozen};
+    jx_status st = jx_tree_fn_run(c->fn, c->exec, m->frozen ? 4 : 3, in, 1, &out);
     jx_tree_free(bt);
     if (st != JX_OK) return -1;
     copy_pred(out, pred);
@@ -164,11 +174,53 @@ int seg_model_predict(seg_model *m, const jx_coco_batch *b, int32_t *pred) {
     return 0;
 }
 
+/* One tree of a checkpoint into *t (what fits), the report printed. 0 or -1. */
+static int load_fitting(const char *path, const char *name, jx_tree **t) {
+    jx_tree *r = NULL;
+    jx_load_report rep;
+    if (jx_checkpoint_load_matching(path, name, *t, 0, NULL, &r, &rep) != JX_OK) return -1;
+    printf("%s: %s: ", path, name);
+    jx_load_report_print(stdout, &rep);
+    jx_load_report_free(&rep);
+    jx_tree_free(*t);
+    *t = r;
+    return 0;
+}
+
+int seg_model_finetune(seg_model *m, const char *path, int freeze_encoder) {
+    jx_tree *head = jx_tree_copy(jx_tree_get(m->state[0], "head"));
+    if (!head) return -1;
+    if (load_fitting(path, "params", &m->state[0]) || load_fitting(path, "batch_stats", &m->state[2])) {
+        jx_tree_free(head);
+        return -1;
+    }
+    if (jx_tree_replace(m->state[0], "head", head) != JX_OK) return -1; /* head taken over, even then */
+    if (freeze_encoder) {
+        jx_sel *enc = jx_sel_pattern(m->state[0], "enc*");
+        jx_tree *frozen = NULL, *trainable = NULL;
+        int rc = enc && jx_tree_partition(m->state[0], enc, &frozen, &trainable) == JX_OK ? 0 : -1;
+        if (!rc) {
+            printf("frozen: %lld of %lld parameters (the encoder, enc*)\n", (long long)jx_tree_num_params(frozen),
+                   (long long)jx_tree_num_params(m->state[0]));
+            jx_tree_free(m->state[0]);
+            m->state[0] = trainable, m->frozen = frozen;
+        }
+        jx_sel_free(enc);
+        if (rc) return -1;
+    }
+    jx_tree_free(m->state[1]);
+    return (m->state[1] = jx_optim_init(&m->opt, m->state[0])) ? 0 : -1;
+}
+
 int seg_model_save(const seg_model *m, const char *path, int epoch) {
     const uint32_t *k = jx_array_data(m->key);
     jx_ckpt_meta meta = {m->step, epoch, {k[0], k[1]}};
-    const jx_tree *trees[SEG_NSTATE] = {m->state[0], m->state[1], m->state[2]};
-    return jx_checkpoint_save(path, SEG_NSTATE, seg_state_names, trees, &meta) == JX_OK ? 0 : -1;
+    jx_tree *all = m->frozen ? jx_tree_merge(m->state[0], m->frozen) : NULL; /* every parameter */
+    if (m->frozen && !all) return -1;
+    const jx_tree *trees[SEG_NSTATE] = {all ? all : m->state[0], m->state[1], m->state[2]};
+    int rc = jx_checkpoint_save(path, SEG_NSTATE, seg_state_names, trees, &meta) == JX_OK ? 0 : -1;
+    jx_tree_free(all);
+    return rc;
 }
 
 int seg_model_load(seg_model *m, const char *path, int *epoch) {

@@ -43,6 +43,7 @@ typedef struct seg_model {
     seg_setup setup;
     jx_optim opt;
     jx_tree *state[SEG_NSTATE]; /* params, optimizer state, batch_stats (host arrays) */
+    jx_tree *frozen;            /* parameters left out of training (seg_model_finetune), or NULL */
     jx_array *key;              /* the run's key (checkpointed) */
     int64_t step;               /* optimizer steps taken */
     seg_compiled train[SEG_NCACHE], pred[SEG_NCACHE]; /* by batch size, compiled on first use */
@@ -67,6 +68,18 @@ int seg_model_step(seg_model *m, const jx_coco_batch *b, double *loss, int32_t *
 
 /* The argmax labels (n x size x size) of b with the running statistics. 0 or -1. */
 int seg_model_predict(seg_model *m, const jx_coco_batch *b, int32_t *pred);
+
+/* Adapts m (freshly initialised for its own classes) from a coco_seg checkpoint trained
+ * for other categories: every parameter and statistic that fits is loaded
+ * (jx_checkpoint_load_matching; the report is printed), then the last layer, the 1x1
+ * classifier "head", is replaced by m's fresh one, whatever its shape in the file. With
+ * freeze_encoder the encoder (enc*) moves to m->frozen: no gradient, no optimizer state,
+ * no update (its batch norms still normalise with the batch in training). The optimizer
+ * state starts afresh. The checkpoints of a frozen model hold every parameter (the
+ * frozen ones merged back) but the optimizer state of the trainable ones only: they load
+ * into --finetune and neurons --unet, not into --resume or --eval. 0 or -1 with
+ * jx_errmsg() set. */
+int seg_model_finetune(seg_model *m, const char *path, int freeze_encoder);
 
 /* Writes the state, the key, the step and epoch to path (atomically). 0 or -1. */
 int seg_model_save(const seg_model *m, const char *path, int epoch);

@@ -5,52 +5,26 @@
 #include <stdio.h>
 
 jx_seq *cnn_seq(void) {
-    static const struct {
-        const char *name;
-        jx_seq_op op;
-    } layers[] = {{"conv1", JX_SEQ_CONV},     {"bn1", JX_SEQ_BN},         {"relu1", JX_SEQ_RELU},
-                  {"pool1", JX_SEQ_MAXPOOL2}, {"conv2", JX_SEQ_CONV},     {"bn2", JX_SEQ_BN},
-                  {"relu2", JX_SEQ_RELU},     {"pool2", JX_SEQ_MAXPOOL2}, {"flat", JX_SEQ_FLATTEN},
-                  {"dense1", JX_SEQ_DENSE},   {"relu3", JX_SEQ_RELU},     {"dense2", JX_SEQ_DENSE}};
-    jx_seq *s = jx_seq_new();
-    for (size_t i = 0; s && i < sizeof layers / sizeof layers[0]; i++)
-        if (jx_seq_add(s, layers[i].name, layers[i].op) != JX_OK) {
-            jx_seq_free(s);
-            return NULL;
-        }
-    return s;
+    const jx_nn_layer layers[] = {
+        jx_nn_seq_no_bias(jx_nn_seq_conv2d("conv1", CNN_C1, 3, 3, JX_NN_PAD_SAME)),
+        jx_nn_seq_batch_norm("bn1", 0.9),
+        jx_nn_seq_relu(),
+        jx_nn_seq_named("pool1", jx_nn_seq_max_pool(2, 2)),
+        jx_nn_seq_no_bias(jx_nn_seq_conv2d("conv2", CNN_C2, 3, 3, JX_NN_PAD_SAME)),
+        jx_nn_seq_batch_norm("bn2", 0.9),
+        jx_nn_seq_relu(),
+        jx_nn_seq_named("pool2", jx_nn_seq_max_pool(2, 2)),
+        jx_nn_seq_named("flat", jx_nn_seq_flatten()),
+        jx_nn_seq_dense("dense1", CNN_HIDDEN),
+        jx_nn_seq_relu(),
+        jx_nn_seq_dropout(0.5),
+        jx_nn_seq_dense("dense2", 10),
+    };
+    return jx_seq_of(layers, (int)(sizeof layers / sizeof layers[0]));
 }
 
-int cnn_init(const jx_array *key, jx_tree **params, jx_tree **stats) {
-    static const struct {
-        const char *path;
-        int rank;
-        int64_t shape[4];
-    } leaves[] = {{"conv1.w", 4, {3, 3, 1, CNN_C1}},
-                  {"bn1.scale", 1, {CNN_C1}},
-                  {"bn1.bias", 1, {CNN_C1}},
-                  {"conv2.w", 4, {3, 3, CNN_C1, CNN_C2}},
-                  {"bn2.scale", 1, {CNN_C2}},
-                  {"bn2.bias", 1, {CNN_C2}},
-                  {"dense1.w", 2, {CNN_FLAT, CNN_HIDDEN}},
-                  {"dense1.b", 1, {CNN_HIDDEN}},
-                  {"dense2.w", 2, {CNN_HIDDEN, 10}},
-                  {"dense2.b", 1, {10}}};
-    *params = jx_tree_dict(), *stats = jx_tree_dict();
-    for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++)
-        if (jx_tree_set_array(*params, leaves[i].path,
-                              jx_array_zeros(JX_F32, (jx_ints){leaves[i].shape, leaves[i].rank})) != JX_OK)
-            return -1;
-    if (jx_tree_set_array(*stats, "bn1.mean", jx_array_zeros(JX_F32, JX_INTS(CNN_C1))) != JX_OK ||
-        jx_tree_set_array(*stats, "bn1.var", jx_array_zeros(JX_F32, JX_INTS(CNN_C1))) != JX_OK ||
-        jx_tree_set_array(*stats, "bn2.mean", jx_array_zeros(JX_F32, JX_INTS(CNN_C2))) != JX_OK ||
-        jx_tree_set_array(*stats, "bn2.var", jx_array_zeros(JX_F32, JX_INTS(CNN_C2))) != JX_OK)
-        return -1;
-    jx_sel *all = jx_sel_pattern(*params, "**"), *st = jx_sel_pattern(*stats, "**");
-    int ok = all && st && jx_tree_reinit(*params, all, key) == JX_OK &&
-             jx_tree_reinit(*stats, st, key) == JX_OK; /* mean 0, var 1 */
-    jx_sel_free(all), jx_sel_free(st);
-    return ok ? 0 : -1;
+int cnn_init(const jx_seq *seq, const jx_array *key, jx_tree **params, jx_tree **stats) {
+    return jx_seq_init(seq, JX_AVAL(JX_F32, 1, CNN_SIDE, CNN_SIDE, 1), key, params, stats) == JX_OK ? 0 : -1;
 }
 
 /* One tree of the checkpoint into *t, the report printed under `name`. */

@@ -27,8 +27,9 @@
  * dense or conv layer (jx_nn_apply_dense/conv use it), jx_tree_reinit redraws a
  * selection, and jx_checkpoint_load_matching loads what fits of a checkpoint into a
  * tree that differs from the saved one, naming each missing, extra and mis-shaped tensor.
- * jx_seq is a small sequential model held as data, so that layers can be inserted and
- * replaced without rewriting C code; jx/taps.h captures and patches its activations.
+ * To change the computation itself (insert a layer, freeze a batch norm, cut a model),
+ * hold the model as a jx_seq (jx/sequential.h): jx_seq_insert, jx_seq_replace and
+ * jx_seq_slice edit it as data; jx/taps.h captures and patches its activations.
  *
  * Ownership as in jx/tree.h: functions returning a new jx_sel or jx_tree hand it to the
  * caller (jx_sel_free, jx_tree_free); trees given "into" a tree are taken over. */
@@ -128,8 +129,7 @@ jx_status jx_tree_value_and_grad_frozen_at(jx_loc loc, jx_tree_body body, void *
 jx_status jx_tree_replace_at(jx_loc loc, jx_tree *t, const char *path, jx_tree *sub);
 #define jx_tree_replace(...) jx_tree_replace_at(JX_HERE, __VA_ARGS__)
 /* Inserts sub (taken over) under key `key` in the dict holding the node at `after`,
- * right after that node ("dense1" then "extra"): order matters to jx_seq and to
- * printing. An existing key is an error. */
+ * right after that node ("dense1" then "extra"): order matters to printing. An existing key is an error. */
 jx_status jx_tree_insert_after_at(jx_loc loc, jx_tree *t, const char *after, const char *key, jx_tree *sub);
 #define jx_tree_insert_after(...) jx_tree_insert_after_at(JX_HERE, __VA_ARGS__)
 
@@ -181,54 +181,6 @@ void jx_load_report_print(FILE *out, const jx_load_report *r);
 jx_status jx_checkpoint_load_matching(const char *path, const char *name, const jx_tree *like,
                                       int nrename, const char *const (*rename)[2], jx_tree **out,
                                       jx_load_report *report);
-
-/* ------------------------------------------------------------------ sequential models */
-
-typedef enum jx_seq_op {
-    JX_SEQ_DENSE,    /* jx_nn_apply_dense with params[name] (flattens a rank > 2 input first) */
-    JX_SEQ_CONV,     /* jx_nn_apply_conv with params[name], SAME padding, stride 1 */
-    JX_SEQ_BN,       /* batch norm, params[name].{scale,bias}, stats[name].{mean,var}: the
-                      * batch's statistics when training, the running ones otherwise */
-    JX_SEQ_BN_EVAL,  /* batch norm with the running statistics, also when training (a
-                      * frozen batch norm) */
-    JX_SEQ_RELU,
-    JX_SEQ_MAXPOOL2, /* 2x2 max pooling, stride 2 */
-    JX_SEQ_FLATTEN,  /* (N, ...) -> (N, prod) */
-} jx_seq_op;
-
-/* A model as a list of named layers; each parameterised layer reads params[name]. */
-typedef struct jx_seq jx_seq;
-jx_seq *jx_seq_new(void);
-void jx_seq_free(jx_seq *s);
-/* Appends a layer, or inserts it at index (0 .. count). The name is copied; names are
- * unique. */
-jx_status jx_seq_add(jx_seq *s, const char *name, jx_seq_op op);
-jx_status jx_seq_insert(jx_seq *s, int index, const char *name, jx_seq_op op);
-/* Changes the op of the layer `name` (e.g. JX_SEQ_BN to JX_SEQ_BN_EVAL to freeze a
- * batch norm's statistics). */
-jx_status jx_seq_set_op(jx_seq *s, const char *name, jx_seq_op op);
-/* A new model of layers [begin, end) of s (cut a model at a layer: the tail after a
- * tapped layer maps its activations to the output). NULL on a bad range. */
-jx_seq *jx_seq_slice(const jx_seq *s, int begin, int end);
-int jx_seq_count(const jx_seq *s);
-int jx_seq_find(const jx_seq *s, const char *name); /* index, or -1 */
-const char *jx_seq_name(const jx_seq *s, int i);
-
-struct jx_taps;
-/* How jx_seq_apply runs (zeros: evaluation, no statistics, no taps). */
-typedef struct jx_seq_ctx {
-    const jx_tree *stats; /* batch-norm running statistics {name: {mean, var}} */
-    jx_tree *new_stats;   /* training: a dict that receives JX_SEQ_BN's updated statistics
-                           * (momentum * old + (1 - momentum) * batch); NULL: evaluation */
-    double momentum;
-    struct jx_taps *taps; /* each layer's output goes through jx_tap(taps, name, ...) */
-} jx_seq_ctx;
-
-/* Runs the layers on x inside a body; ctx may be NULL. */
-jx_val jx_seq_apply_at(jx_loc loc, const jx_seq *s, const jx_tree *params, jx_val x, const jx_seq_ctx *ctx);
-#define jx_seq_apply(...) jx_seq_apply_at(JX_HERE, __VA_ARGS__)
-/* Prints the layers in order with their parameters (as jx_tree_print_model). */
-jx_status jx_seq_print(FILE *out, const jx_seq *s, const jx_tree *params);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,14 @@ jx_val jx_nn_unet_apply_at(jx_loc loc, const jx_nn_unet_config *cfg, const jx_tr
                            const jx_tree *stats, jx_val x, jx_tree *new_stats);
 #define jx_nn_unet_apply(...) jx_nn_unet_apply_at(JX_HERE, __VA_ARGS__)
 
+struct jx_taps;
+/* jx_nn_unet_apply with each block's output passed through jx_tap (jx/taps.h) under the
+ * block's name: "enc0" .. "enc<depth-1>" (before pooling), "enc<depth>" (the
+ * bottleneck), "dec<depth-1>" .. "dec0"; taps NULL is jx_nn_unet_apply. */
+jx_val jx_nn_unet_apply_tapped_at(jx_loc loc, const jx_nn_unet_config *cfg, const jx_tree *params,
+                                  const jx_tree *stats, jx_val x, jx_tree *new_stats, struct jx_taps *taps);
+#define jx_nn_unet_apply_tapped(...) jx_nn_unet_apply_tapped_at(JX_HERE, __VA_ARGS__)
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include <jx/init.h>
 #include <jx/layers.h>
 #include <jx/random.h>
+#include <jx/taps.h>
 #include <jx/unet.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -157,6 +158,11 @@ static jx_val upsample(jx_loc loc, const jx_nn_unet_config *c, const jx_tree *p,
 
 jx_val jx_nn_unet_apply_at(jx_loc loc, const jx_nn_unet_config *c, const jx_tree *p, const jx_tree *s, jx_val x,
                            jx_tree *new_stats) {
+    return jx_nn_unet_apply_tapped_at(loc, c, p, s, x, new_stats, NULL);
+}
+
+jx_val jx_nn_unet_apply_tapped_at(jx_loc loc, const jx_nn_unet_config *c, const jx_tree *p, const jx_tree *s, jx_val x,
+                                  jx_tree *new_stats, struct jx_taps *taps) {
     const char *what = "unet";
     char buf[160];
     const char *why = config_problem(c, buf, sizeof buf);
@@ -171,15 +177,15 @@ jx_val jx_nn_unet_apply_at(jx_loc loc, const jx_nn_unet_config *c, const jx_tree
     char name[32];
     for (int l = 0; l < c->depth; l++) {
         snprintf(name, sizeof name, "enc%d", l);
-        skip[l] = block(loc, c, p, s, name, h, new_stats);
+        skip[l] = jx_tap_at(loc, taps, name, block(loc, c, p, s, name, h, new_stats));
         h = jx_nn_max_pool_at(loc, skip[l], 2, 2, 2, 2, JX_NN_PAD_VALID);
     }
     snprintf(name, sizeof name, "enc%d", c->depth);
-    h = block(loc, c, p, s, name, h, new_stats);
+    h = jx_tap_at(loc, taps, name, block(loc, c, p, s, name, h, new_stats));
     for (int l = c->depth - 1; l >= 0; l--) {
         jx_val cat[2] = {skip[l], upsample(loc, c, p, l, h)};
         snprintf(name, sizeof name, "dec%d", l);
-        h = block(loc, c, p, s, name, jx_concatenate_at(loc, 2, cat, 3), new_stats);
+        h = jx_tap_at(loc, taps, name, block(loc, c, p, s, name, jx_concatenate_at(loc, 2, cat, 3), new_stats));
     }
     jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
     return jx_nn_conv2d_at(loc, h, jx_tree_get_val_at(loc, p, "head.w"), jx_tree_get_val_at(loc, p, "head.b"), &same);

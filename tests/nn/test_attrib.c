@@ -184,9 +184,9 @@ static void test_ablation(void) {
     jx_tree_set_array(p, "dense2.b", jx_array_zeros(JX_F32, JX_INTS(NC)));
     jx_tree_set_array(data, "x", jt_array(JX_F32, JX_INTS(NTR, DIN), x));
     jx_tree_set_array(data, "y", jx_array_new(JX_I32, JX_INTS(NTR), y));
-    net n = {jx_seq_new(), jx_taps_new()};
-    jx_seq_add(n.seq, "dense1", JX_SEQ_DENSE), jx_seq_add(n.seq, "hid", JX_SEQ_RELU);
-    jx_seq_add(n.seq, "dense2", JX_SEQ_DENSE);
+    const jx_nn_layer layers[3] = {jx_nn_seq_dense("dense1", HID), jx_nn_seq_named("hid", jx_nn_seq_relu()),
+                                   jx_nn_seq_dense("dense2", NC)};
+    net n = {jx_seq_of(layers, 3), jx_taps_new()};
     /* 100 full-batch gradient steps, interpreted (bit-reproducible everywhere) */
     jx_tree *in[2] = {p, data};
     jx_tree_fn *step = jx_tree_trace("sgd", sgd_body, &n, 2, in, 1);

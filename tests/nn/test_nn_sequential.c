@@ -1,7 +1,9 @@
-/* test_nn_sequential.c: a sequential model's init infers every layer's parameter shapes
- * from the input's aval, and its apply gives the same bits as the same layers called by
- * hand (evaluation and training with dropout, whose key is fold_in(key, layer index));
- * a layer of one's own plugs in; bad models get errors naming the layer. */
+/* test_nn_sequential.c: jx_seq built from a table of layers: init infers every layer's
+ * parameter shapes from the input's aval, and apply gives the same bits as the same
+ * layers called by hand (evaluation and training with dropout, whose key is
+ * fold_in(key, layer index)); unnamed layers are named by kind; batch norm keeps its
+ * statistics apart; a layer of one's own plugs in; bad models get errors naming the
+ * layer. The editing used by surgery (insert, slice) is tested in test_surgery.c. */
 #include <math.h>
 #include <string.h>
 
@@ -10,7 +12,7 @@
 #include "harness.h"
 
 /* conv(4, 3x3 SAME) relu maxpool2 flatten dense1(8) layernorm gelu dropout(0.5) out(3) */
-static jx_nn_layer model[9];
+static jx_seq *model;
 static void make_model(void) {
     jx_nn_layer m[9] = {jx_nn_seq_conv2d("conv", 4, 3, 3, JX_NN_PAD_SAME),
                         jx_nn_seq_relu(),
@@ -21,7 +23,7 @@ static void make_model(void) {
                         jx_nn_seq_gelu(),
                         jx_nn_seq_dropout(0.5),
                         jx_nn_seq_dense("out", 3)};
-    memcpy(model, m, sizeof m);
+    model = jx_seq_of(m, 9);
 }
 
 enum { NLEAF = 8 }; /* conv.{w,b} dense1.{w,b} ln.{scale,bias} out.{w,b} */
@@ -33,8 +35,8 @@ static void both_body(jx_val *out, const jx_val *in, void *user) {
     int train = *(int *)user;
     jx_tree *p = jx_tree_dict();
     for (int i = 0; i < NLEAF; i++) jx_tree_set_val(p, paths[i], in[2 + i]);
-    jx_val key = train ? in[1] : JX_NONE;
-    out[0] = jx_nn_sequential_apply(model, 9, p, in[0], key);
+    jx_seq_ctx c = {.key = train ? in[1] : JX_NONE};
+    out[0] = jx_seq_apply(model, p, in[0], &c);
     jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
     jx_val h = jx_relu(jx_nn_conv2d(in[0], in[2], in[3], &same));
     h = jx_reshape(jx_nn_max_pool(h, 2, 2, 2, 2, JX_NN_PAD_VALID), JX_INTS(2, -1));
@@ -46,8 +48,13 @@ static void both_body(jx_val *out, const jx_val *in, void *user) {
 
 static void test_init_and_apply(void) {
     make_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(model);
+    static const char *const names[9] = {"conv", "relu1", "max_pool1", "flatten1", "dense1", "ln", "gelu1",
+                                         "dropout1", "out"};
+    for (int i = 0; i < 9; i++) CU_ASSERT_STRING_EQUAL(jx_seq_name(model, i), names[i]);
     jx_array *key = jx_random_key_new(3);
-    jx_tree *params = jx_nn_sequential_init(model, 9, JX_AVAL(JX_F32, 1, 8, 8, 2), key);
+    jx_tree *params = NULL;
+    CU_ASSERT_EQUAL(jx_seq_init(model, JX_AVAL(JX_F32, 1, 8, 8, 2), key, &params, NULL), JX_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(params);
     CU_ASSERT_EQUAL(jx_tree_num_leaves(params), NLEAF);
     /* conv 3*3*2*4+4, dense1 64*8+8, ln 8+8, out 8*3+3 */
@@ -84,6 +91,7 @@ static void test_init_and_apply(void) {
     jx_array_release(x32);
     jx_array_release(key);
     jx_tree_free(params);
+    jx_seq_free(model), model = NULL;
 }
 
 /* A layer of one's own: y = x * s with a parameter s of the input's last dim. */
@@ -93,17 +101,20 @@ static int scale_params(const jx_nn_layer *l, const jx_aval *in, jx_nn_param_spe
                               1, 1, 0};
     return 1;
 }
-static jx_val scale_apply(jx_loc loc, const jx_nn_layer *l, const jx_tree *p, jx_val x, jx_val key) {
-    (void)l, (void)key;
+static jx_val scale_apply(jx_loc loc, const jx_nn_layer *l, const jx_tree *p, jx_val x, const jx_nn_layer_ctx *c) {
+    (void)l, (void)c;
     return jx_mul_at(loc, x, jx_tree_get_val_at(loc, p, "s"));
 }
 
 static void test_custom_layer(void) {
     jx_nn_layer m[2] = {jx_nn_seq_dense("d", 5), {.name = "mine", .params = scale_params, .apply = scale_apply}};
     jx_array *key = jx_random_key_new(0);
-    jx_tree *p = jx_nn_sequential_init(m, 2, JX_AVAL(JX_F32, 4, 3), key);
-    if (!p) fprintf(stderr, "\n  %s\n", jx_errmsg());
+    jx_seq *seq = jx_seq_of(m, 2);
+    jx_tree *p = NULL;
+    if (jx_seq_init(seq, JX_AVAL(JX_F32, 4, 3), key, &p, NULL) != JX_OK) fprintf(stderr, "\n  %s\n", jx_errmsg());
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(jx_seq_layer(seq, 1)->name, "mine");
+    jx_seq_free(seq);
     jx_array *s = jx_tree_get_array(p, "mine.s");
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(jx_array_shape(s)[0], 5);
@@ -113,26 +124,91 @@ static void test_custom_layer(void) {
     jx_array_release(key);
 }
 
+/* in: params, stats, x (4,2). out: {y, eval, new_stats}: training, evaluation, the
+ * batch norm's updated statistics. */
+static void bn_body(jx_tree **out, jx_tree *const *in, void *user) {
+    jx_tree *ns = jx_tree_dict();
+    jx_seq_ctx train = {.stats = in[1], .new_stats = ns}, eval = {.stats = in[1]};
+    out[0] = jx_tree_dict();
+    jx_tree_set_val(out[0], "y", jx_seq_apply((const jx_seq *)user, in[0], jx_tree_get_val(in[2], "x"), &train));
+    jx_tree_set_val(out[0], "eval", jx_seq_apply((const jx_seq *)user, in[0], jx_tree_get_val(in[2], "x"), &eval));
+    jx_tree_set(out[0], "new_stats", ns);
+}
+
+/* Batch norm: params {scale, bias}, statistics {mean, var} in their own tree; training
+ * normalises with the batch's and updates the running ones with the layer's momentum;
+ * frozen (jx_seq_replace), the running ones serve also in training and none are output. */
+static void test_batch_norm(void) {
+    jx_nn_layer m[1] = {jx_nn_seq_batch_norm("bn", 0.75)};
+    jx_seq *seq = jx_seq_of(m, 1);
+    jx_array *key = jx_random_key_new(0);
+    jx_tree *p = NULL, *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(jx_seq_init(seq, JX_AVAL(JX_F32, 4, 2), key, &p, &st), JX_OK);
+    CU_ASSERT_EQUAL(jx_tree_num_leaves(p), 2);
+    CU_ASSERT_EQUAL(jx_array_get(jx_tree_get_array(st, "bn.var"), 1), 1.0);
+    jx_tree *q = NULL;
+    CU_ASSERT_EQUAL(jx_seq_init(seq, JX_AVAL(JX_F32, 4, 2), key, &q, NULL), JX_ERR_ARG);
+    CU_ASSERT_PTR_NULL(q);
+    JT_ASSERT_ERR("seq_init: layer 0 'bn' has running statistics: pass stats");
+    /* x: column 0 = 1 2 3 4 (mean 2.5, biased var 1.25), column 1 = 0 */
+    float xs[8] = {1, 0, 2, 0, 3, 0, 4, 0};
+    jx_array *x = jx_array_new(JX_F32, JX_INTS(4, 2), xs);
+    jx_tree *b = jx_tree_dict();
+    jx_tree_set_array(b, "x", jx_array_retain(x));
+    for (int frozen = 0; frozen < 2; frozen++) {
+        if (frozen) CU_ASSERT_EQUAL(jx_seq_replace(seq, "bn", jx_nn_seq_batch_norm_frozen(NULL)), JX_OK);
+        jx_tree *in[3] = {p, st, b}, *out = NULL;
+        jx_tree_fn *f = jx_tree_trace("bn", bn_body, seq, 3, in, 1);
+        if (!f) fprintf(stderr, "\n  %s\n", jx_errmsg());
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL_FATAL(jx_tree_fn_run(f, NULL, 3, in, 1, &out), JX_OK);
+        jx_tree_fn_free(f);
+        jx_array *y = jx_tree_get_array(out, "y"), *ev = jx_tree_get_array(out, "eval");
+        /* training: (1 - 2.5) / sqrt(1.25 + 1e-5); frozen or evaluation: 1 / sqrt(1 + 1e-5) */
+        CU_ASSERT_DOUBLE_EQUAL(jx_array_get(y, 0), frozen ? 1 / sqrt(1 + 1e-5) : -1.5 / sqrt(1.25 + 1e-5), 1e-6);
+        CU_ASSERT_DOUBLE_EQUAL(jx_array_get(ev, 0), 1 / sqrt(1 + 1e-5), 1e-6);
+        if (frozen) {
+            CU_ASSERT_EQUAL(jx_tree_num_leaves(jx_tree_get(out, "new_stats")), 0);
+        } else { /* 0.75 * 0 + 0.25 * 2.5; 0.75 * 1 + 0.25 * 1.25 */
+            CU_ASSERT_DOUBLE_EQUAL(jx_array_get(jx_tree_get_array(out, "new_stats.bn.mean"), 0), 0.625, 1e-6);
+            CU_ASSERT_DOUBLE_EQUAL(jx_array_get(jx_tree_get_array(out, "new_stats.bn.var"), 0), 1.0625, 1e-6);
+        }
+        jx_tree_free(out);
+    }
+    CU_ASSERT_STRING_EQUAL(jx_seq_layer(seq, 0)->kind, "batch_norm_frozen");
+    CU_ASSERT_STRING_EQUAL(jx_seq_name(seq, 0), "bn");
+    jx_tree_free(b), jx_tree_free(p), jx_tree_free(st);
+    jx_array_release(x), jx_array_release(key);
+    jx_seq_free(seq);
+}
+
 static void test_errors(void) {
     jx_array *key = jx_random_key_new(0);
+    jx_tree *p = (jx_tree *)1;
     jx_nn_layer dup[3] = {jx_nn_seq_dense("d", 5), jx_nn_seq_relu(), jx_nn_seq_dense("d", 2)};
-    CU_ASSERT_PTR_NULL(jx_nn_sequential_init(dup, 3, JX_AVAL(JX_F32, 1, 3), key));
-    JT_ASSERT_ERR("sequential_init: layer 2 has parameters and the duplicate name d");
-    jx_nn_layer noname[1] = {jx_nn_seq_dense(NULL, 5)};
-    CU_ASSERT_PTR_NULL(jx_nn_sequential_init(noname, 1, JX_AVAL(JX_F32, 1, 3), key));
-    JT_ASSERT_ERR("sequential_init: layer 0 has parameters and no name");
+    CU_ASSERT_PTR_NULL(jx_seq_of(dup, 3));
+    JT_ASSERT_ERR("seq_insert: the model already has a layer 'd'");
+    jx_nn_layer empty[1] = {jx_nn_seq_dense("", 5)};
+    CU_ASSERT_PTR_NULL(jx_seq_of(empty, 1));
+    JT_ASSERT_ERR("seq_insert: bad layer '' at 0 of 0 (bad place or empty name)");
     /* a conv on a rank-2 input: the layer's own error, under the layer's name */
     jx_nn_layer conv[1] = {jx_nn_seq_conv2d("c", 4, 3, 3, JX_NN_PAD_VALID)};
-    CU_ASSERT_PTR_NULL(jx_nn_sequential_init(conv, 1, JX_AVAL(JX_F32, 2, 3), key));
+    jx_seq *seq = jx_seq_of(conv, 1);
+    CU_ASSERT_NOT_EQUAL(jx_seq_init(seq, JX_AVAL(JX_F32, 2, 3), key, &p, NULL), JX_OK);
+    CU_ASSERT_PTR_NULL(p);
     JT_ASSERT_ERR("conv2d");
-    CU_ASSERT_PTR_NULL(jx_nn_sequential_init(conv, 1, JX_AVAL(JX_I32, 2, 3), key));
-    JT_ASSERT_ERR("sequential_init: the input must be f32 or f64, not i32");
+    CU_ASSERT_EQUAL(jx_seq_init(seq, JX_AVAL(JX_I32, 2, 3), key, &p, NULL), JX_ERR_ARG);
+    JT_ASSERT_ERR("seq_init: the input must be f32 or f64, not i32");
+    CU_ASSERT_EQUAL(jx_seq_replace(seq, "nope", jx_nn_seq_relu()), JX_ERR_ARG);
+    JT_ASSERT_ERR("seq_replace: no such layer: 'nope'");
+    jx_seq_free(seq);
     jx_array_release(key);
 }
 
 int main(void) {
     CU_TestInfo tests[] = {
         {"init infers shapes; apply equals the layers by hand", test_init_and_apply},
+        {"batch norm: statistics, training, frozen", test_batch_norm},
         {"a layer of one's own", test_custom_layer},
         {"duplicate and missing names, a layer that does not fit", test_errors},
         CU_TEST_INFO_NULL,

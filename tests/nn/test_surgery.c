@@ -271,8 +271,9 @@ static void test_seq_surgery(void) {
     CU_ASSERT(jx_tree_set(p, "dense1", dense(w1, 2, 2, b1)) == JX_OK);
     CU_ASSERT(jx_tree_set(p, "dense2", dense(w2, 2, 1, b2)) == JX_OK);
     jx_seq *s = jx_seq_new();
-    CU_ASSERT(jx_seq_add(s, "dense1", JX_SEQ_DENSE) == JX_OK && jx_seq_add(s, "relu1", JX_SEQ_RELU) == JX_OK &&
-              jx_seq_add(s, "dense2", JX_SEQ_DENSE) == JX_OK);
+    CU_ASSERT(jx_seq_add(s, jx_nn_seq_dense("dense1", 2)) == JX_OK && jx_seq_add(s, jx_nn_seq_relu()) == JX_OK &&
+              jx_seq_add(s, jx_nn_seq_dense("dense2", 1)) == JX_OK);
+    CU_ASSERT_STRING_EQUAL(jx_seq_name(s, 1), "relu1"); /* named by its kind */
     CU_ASSERT_EQUAL(run_seq(s, p), 3.0);
     /* a low-rank adapter starts as a no-op (b = 0) ... */
     jx_array *key = jx_random_key_new(1);
@@ -292,7 +293,7 @@ static void test_seq_surgery(void) {
     static const double all1[4] = {1, 1, 1, 1};
     CU_ASSERT(jx_tree_insert_after(p, "dense1", "mid", dense(all1, 2, 2, NULL)) == JX_OK);
     CU_ASSERT_STRING_EQUAL(jx_tree_key(p, 1), "mid");
-    CU_ASSERT(jx_seq_insert(s, jx_seq_find(s, "relu1") + 1, "mid", JX_SEQ_DENSE) == JX_OK);
+    CU_ASSERT(jx_seq_insert(s, jx_seq_find(s, "relu1") + 1, jx_nn_seq_dense("mid", 2)) == JX_OK);
     CU_ASSERT_STRING_EQUAL(jx_seq_name(s, 2), "mid");
     CU_ASSERT_EQUAL(run_seq(s, p), 6.0);
     /* a new head: w [[1] [-1]] b [0.25] -> 1 - 1 + 0.25 */
@@ -328,7 +329,7 @@ static void test_seq_surgery(void) {
     JT_ASSERT_ERR("tree_insert_after: the tree already has a 'mid'");
     CU_ASSERT(jx_tree_add_adapter(p, "relu1", 1, 1, key) == JX_ERR_ARG);
     JT_ASSERT_ERR("'relu1' is not a dense or conv layer (it is missing)");
-    CU_ASSERT(jx_seq_add(s, "mid", JX_SEQ_RELU) == JX_ERR_ARG);
+    CU_ASSERT(jx_seq_add(s, jx_nn_seq_named("mid", jx_nn_seq_relu())) == JX_ERR_ARG);
     JT_ASSERT_ERR("seq_insert: the model already has a layer 'mid'");
     jx_array_release(key);
     jx_seq_free(s);

@@ -20,11 +20,8 @@ static jx_tree *params(void) {
 }
 
 static jx_seq *seq(void) {
-    jx_seq *s = jx_seq_new();
-    jx_seq_add(s, "dense1", JX_SEQ_DENSE);
-    jx_seq_add(s, "relu1", JX_SEQ_RELU);
-    jx_seq_add(s, "dense2", JX_SEQ_DENSE);
-    return s;
+    const jx_nn_layer l[3] = {jx_nn_seq_dense("dense1", 2), jx_nn_seq_relu(), jx_nn_seq_dense("dense2", 1)};
+    return jx_seq_of(l, 3); /* dense1 relu1 dense2 */
 }
 
 typedef struct ctx {
