@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     double trace_s = bench_now() - t0;
     if (!step) goto done;
 
-    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), 0, NULL};
+    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), 0, NULL, JX_SUBNORMALS_DEFAULT};
     jx_jit_cache_clear();
     t0 = bench_now();
     x = jx_jit(step, JX_DEVICE_CPU, &opts);
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     fwd = jx_trace("cnn_predict", predict_body, NULL, NSTATE + 1, av, 1);
-    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL};
+    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     t0 = bench_now();
     px = fwd ? jx_jit(fwd, JX_DEVICE_CPU, &popts) : NULL;
     double pcompile_s = bench_now() - t0;

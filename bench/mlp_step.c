@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     double trace_s = bench_now() - t0;
     if (!step) goto done;
 
-    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5), 0, NULL};
+    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5), 0, NULL, JX_SUBNORMALS_DEFAULT};
     jx_jit_cache_clear();
     jx_jit_stats s0 = jx_jit_stats_get();
     t0 = bench_now();
@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);
-    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL};
+    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     t0 = bench_now();
     px = fwd ? jx_jit(fwd, dev, &popts) : NULL;
     double pcompile_s = bench_now() - t0;

@@ -277,7 +277,9 @@ jx_fn *jx_fn_simplify(const jx_fn *f); /* fold, transposes into dots, cse, dce u
 /* ------------------------------------------------------------------ evaluation */
 
 /* Evaluates f on host arrays with the reference interpreter. in[i] must match
- * f's input avals; out receives nout new references (release them). */
+ * f's input avals; out receives nout new references (release them). Subnormal floats are
+ * flushed to zero as the jit does by default, unless JX_FLUSH_SUBNORMALS=0 (see
+ * jx_jit_opts.subnormals and docs/jit.md). */
 jx_status jx_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_array **out);
 
 /* ------------------------------------------------------------------ ops
@@ -937,8 +939,16 @@ typedef struct jx_jit_opts {
      * means none. A file found there is used only when it is whole and was made by this
      * jx and LLVM for this CPU; it never changes a result (docs/jit.md) */
     const char *cache_dir;
+    /* subnormal f32/f64 values (docs/jit.md): JX_SUBNORMALS_DEFAULT follows the process's
+     * default (JX_FLUSH_SUBNORMALS, flushing unless it is 0); JX_SUBNORMALS_FLUSH flushes
+     * them to zero as XLA's CPU backend does (the CPU's FTZ and DAZ modes: arithmetic on a
+     * subnormal sees zero, a result below the normal range is zero); JX_SUBNORMALS_KEEP
+     * computes with them (IEEE, gradual underflow; arithmetic on them is ~50x slower on
+     * most CPUs, which is why flushing is the default) */
+    int subnormals;
 } jx_jit_opts;
-#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0, NULL})
+enum { JX_SUBNORMALS_DEFAULT, JX_SUBNORMALS_FLUSH, JX_SUBNORMALS_KEEP };
+#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT})
 
 typedef struct jx_exec jx_exec;
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev cmake pkg-config libcunit1-dev valgrind
       llvm-14-dev libopenblas-dev zlib1g-dev libcairo2-dev dataset-fashion-mnist
-      libyajl-dev libturbojpeg0-dev libpng-dev libdnnl-dev
+      libyajl-dev libturbojpeg0-dev libpng-dev libdnnl-dev libsleef-dev
       libopenmpi-dev openmpi-bin)
 pkgs+=(doxygen) # the API reference: cmake --build build --target docs
 missing=()

@@ -11,6 +11,7 @@
 
 #include "collective.h"
 #include "control_util.h"
+#include "fpenv.h"
 
 /* Copies slice i of x along axis a into s (x's aval without axis a) or, with `put`, s
  * into slice i of x: outer blocks of `inner` bytes, as in a row-major array. */
@@ -47,11 +48,13 @@ typedef struct device {
     void *ctx;
     jx_status st;
     bool aborted;
+    uint64_t fpmode; /* the caller's subnormal mode (fpenv.h) */
     char msg[1024];
 } device;
 
 static void *device_main(void *arg) {
     device *d = arg;
+    jx__fpenv_enter(d->fpmode != 0); /* the thread ends with the call */
     const jx__axis_bind *prev = jx__axis_push(&d->bind);
     d->st = d->body(d->ctx, d->index, d->in, d->out);
     if (d->st != JX_OK) {
@@ -78,7 +81,7 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
     for (int i = 0; i < nout; i++) out[i] = NULL;
     /* the slices of each device */
     for (int d = 0; d < n && st == JX_OK; d++) {
-        dev[d] = (device){.index = d, .body = body, .ctx = ctx, .in = args + (size_t)d * (size_t)(nin + nout)};
+        dev[d] = (device){.index = d, .fpmode = jx__fpenv_mode(), .body = body, .ctx = ctx, .in = args + (size_t)d * (size_t)(nin + nout)};
         dev[d].out = dev[d].in + nin;
         /* across processes the axis numbers every process's devices (docs/pmap.md) */
         int p = jx__dist_active() ? jx_process_count() : 1, first = jx__dist_active() ? jx_process_index() * n : 0;

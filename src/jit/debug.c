@@ -17,21 +17,6 @@ static char dump_dir[1024];
 static char cache_dir[1024]; /* "" for none */
 static atomic_int dump_seq;
 
-/* A yes/no switch: 1/true/on/yes or 0/false/off/no; anything else is warned about once
- * (read_env runs once) and gives the default, so a typo is never silently a choice. */
-static bool env_bool(const char *name, bool def) {
-    const char *v = getenv(name);
-    if (!v || !*v) return def;
-    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false", "off", "no"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(v, yes[i]) == 0) return true;
-        if (strcmp(v, no[i]) == 0) return false;
-    }
-    fprintf(stderr, "jx: warning: %s=%s is not 1, true, on, yes, 0, false, off or no; using %s\n",
-            name, v, def ? "on" : "off");
-    return def;
-}
-
 /* JX_DUMP=ir,passes,...: an unknown word is warned about (once: read_env runs once). */
 static unsigned parse_dump(const char *s) {
     static const struct {
@@ -58,9 +43,9 @@ static unsigned parse_dump(const char *s) {
 
 static void read_env(void) {
     dump_flags = parse_dump(getenv("JX_DUMP"));
-    debug_nans = env_bool("JX_DEBUG_NANS", false);
-    fuse_enabled = env_bool("JX_JIT_FUSE", true);
-    dnnl_enabled = env_bool("JX_JIT_DNNL", true);
+    debug_nans = jx__env_bool("JX_DEBUG_NANS", false);
+    fuse_enabled = jx__env_bool("JX_JIT_FUSE", true);
+    dnnl_enabled = jx__env_bool("JX_JIT_DNNL", true);
     const char *d = getenv("JX_DUMP_DIR");
     if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
     /* JX_JIT_CACHE_DIR: a directory, or ""/0/off/no/false for none; unset: the user's

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../backends/fpenv.h"
 #include "plan.h"
 
 struct jx_exec {
@@ -24,6 +25,7 @@ struct jx_exec {
     jx_fn *src;
     uint64_t hash;
     int nthreads, opt_level;
+    bool flush;      /* subnormals flushed to zero while it runs (fpenv.h) */
     jx_fn *f;        /* the compiled function: calls inlined, simplified */
     jx__prog *prog;  /* CPU, CUDA */
     const jx__backend *be;
@@ -46,6 +48,7 @@ static double now_ms(void) {
 /* The options with defaults filled in and checked; the donated inputs as flags. */
 typedef struct norm_opts {
     int nthreads, opt_level;
+    bool flush;            /* subnormals flushed (JX_SUBNORMALS_* resolved) */
     bool *donate;          /* per input, malloc'd */
     const char *cache_dir; /* the on-disk cache (borrowed), NULL for none */
 } norm_opts;
@@ -59,6 +62,10 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: nthreads is %d, want 0 (default) to 256", f->name, o->nthreads);
     if (o->opt_level < 0 || o->opt_level > 3)
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: opt_level is %d, want 0 to 3", f->name, o->opt_level);
+    if (o->subnormals < JX_SUBNORMALS_DEFAULT || o->subnormals > JX_SUBNORMALS_KEEP)
+        return jx__fail(JX_ERR_ARG, loc, "jit", "%s: subnormals is %d, want JX_SUBNORMALS_DEFAULT, _FLUSH or _KEEP",
+                        f->name, o->subnormals);
+    n->flush = o->subnormals == JX_SUBNORMALS_DEFAULT ? jx__flush_default() : o->subnormals == JX_SUBNORMALS_FLUSH;
     n->nthreads = o->nthreads ? o->nthreads : jx__default_threads();
     n->opt_level = o->opt_level ? o->opt_level : 2;
     n->cache_dir = o->cache_dir ? (*o->cache_dir ? o->cache_dir : NULL) : jx__jit_cache_dir();
@@ -75,7 +82,8 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
 
 /* The cache hash of f compiled for device with options n. */
 static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
-    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->nthreads);
+    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->flush << 40 |
+                                  (uint64_t)n->nthreads);
     for (int i = 0; i < f->nin; i++) h = (h ^ (uint64_t)n->donate[i]) * 1099511628211ull;
     return h;
 }
@@ -83,7 +91,8 @@ static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
 /* Whether cached executable c is f compiled for device with options n. */
 static bool key_equal(const jx_exec *c, uint64_t hash, const jx_fn *f, jx_device device, const norm_opts *n) {
     if (c->hash != hash || c->device != device || c->nthreads != n->nthreads || c->opt_level != n->opt_level ||
-        c->src->nin != f->nin || memcmp(c->donate, n->donate, sizeof *n->donate * (size_t)f->nin) != 0)
+        c->flush != n->flush || c->src->nin != f->nin ||
+        memcmp(c->donate, n->donate, sizeof *n->donate * (size_t)f->nin) != 0)
         return false;
     return c->src == f || jx__fn_equal(c->src, f);
 }
@@ -150,6 +159,7 @@ static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts 
     x->hash = hash;
     x->nthreads = n->nthreads;
     x->opt_level = n->opt_level;
+    x->flush = n->flush;
     x->donate = n->donate;
     n->donate = NULL;
     x->f = jx__jit_prepare(loc, f);
@@ -176,7 +186,7 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     if ((unsigned)device >= JX_DEVICE_COUNT)
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: unknown device %d", f->name, (int)device), NULL;
     double t0 = now_ms();
-    norm_opts n = {0, 0, NULL, NULL};
+    norm_opts n = {0, 0, false, NULL, NULL};
     if (normalise(loc, f, opts, &n) != JX_OK) {
         free(n.donate);
         return NULL;
@@ -199,7 +209,8 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     stats.compile_ms += now_ms() - t0;
     jx_exec *won = NULL;
     for (jx_exec *c = cache; c && !won; c = c->next)
-        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->donate, NULL})) won = c;
+        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->flush, x->donate, NULL}))
+            won = c;
     if (won) {
         jx_exec_retain(won);
     } else {
@@ -246,8 +257,19 @@ static jx_status check_args(const jx_exec *x, int nin, jx_array *const *in, int 
     return JX_OK;
 }
 
+static jx_status exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out);
+
+/* Runs x in its subnormal mode (fpenv.h): set on this thread for the run, handed to the
+ * pool's workers with each job, and restored afterwards. */
 jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out) {
     if (!x) return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "executable is NULL");
+    uint64_t fp = jx__fpenv_enter(x->flush);
+    jx_status st = exec_run(x, nin, in, nout, out);
+    jx__fpenv_leave(fp);
+    return st;
+}
+
+static jx_status exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **out) {
     for (int i = 0; out && i < nout; i++) out[i] = NULL;
     jx_status st = check_args(x, nin, in, nout, out);
     if (st != JX_OK) return st;

@@ -193,6 +193,11 @@ jx__atom jx__lit_make(jx_dtype t, double v);
 
 /* ------------------------------------------------------------------ errors */
 
+/* An environment switch: 1/true/on/yes or 0/false/off/no; unset or empty gives def, and
+ * anything else a warning on stderr and def, so a typo is never silently a choice
+ * (src/trace/env.c). Callers read their switches once per process. */
+bool jx__env_bool(const char *name, bool def);
+
 /* Sets this thread's last error: "<file>:<line>: <what>: <formatted>" (file and what may
  * be NULL). Returns code, so `return jx__fail(...)` reads well. */
 jx_status jx__fail(jx_status code, jx_loc loc, const char *what, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backends/fpenv.h"
 #include "pass_util.h"
 
 /* The thread's error, saved so that a fold that fails (and is simply skipped) leaves
@@ -55,7 +56,9 @@ static bool fold_eval(const jx_fn *f, const jx__eqn *e, jx__atom *ops, jx__atom 
     }
     jx__eqn lit_e = *e; /* the rule sees literal operands, as the interpreter would show it */
     lit_e.in = ops;
+    uint64_t fp = jx__fpenv_enter(jx__flush_default()); /* the executors' default mode */
     ok = ok && rule(&lit_e, ins, oav, outs) == JX_OK;
+    jx__fpenv_leave(fp);
     for (int i = 0; i < e->nout; i++) ok = ok && outs[i] && jx_aval_equal(&outs[i]->aval, &oav[i]);
     for (int i = 0; i < e->nout && ok; i++) sub[e->out[i]] = jx__array_lit(outs[i]);
     for (int i = 0; i < e->nout; i++) jx_array_release(outs[i]);

@@ -6,9 +6,8 @@
 #include <unistd.h>
 
 #include "../../src/jit/jit.h"
+#include "child_util.h"
 #include "jit_util.h"
-
-static char self[4096];
 
 /* The child: reads every switch twice and prints what it got. */
 static int child(void) {
@@ -21,18 +20,9 @@ static int child(void) {
     return 0;
 }
 
-/* Runs `env self child` and returns its stdout and stderr together (static buffer). */
+/* Runs `env self child` with only env set among the switches read here. */
 static const char *run_child(const char *env) {
-    static char out[4096];
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "env -u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS %s '%s' child 2>&1",
-             env, self);
-    FILE *p = popen(cmd, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    CU_ASSERT_EQUAL(pclose(p), 0);
-    return out;
+    return ju_run_child("-u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS", env);
 }
 
 #define ASSERT_OUT(env, want)                                                        \
@@ -85,12 +75,10 @@ static void test_debug_nans(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0) return child();
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
+    if (!ju_self()[0]) {
         perror("readlink /proc/self/exe");
         return 1;
     }
-    self[n] = 0;
     CU_TestInfo tests[] = {
         {"valid values are read without a word", test_valid},
         {"JX_NUM_THREADS not a count: one warning", test_num_threads},

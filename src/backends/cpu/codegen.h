@@ -138,13 +138,16 @@ LLVMValueRef jx__cg_convert(jx__cg *cg, LLVMValueRef a, jx_dtype from, jx_dtype 
 jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn *f, const jx__group *g,
                              jx__kernel *k);
 
-/* The helper symbols kernels may call, for the JIT to define: name -> address. */
+/* The helper symbols kernels may call, for the JIT to define: name -> address
+ * (codegen_ops.c). Symbol i < jx__cg_symbol_count(): libm's and the library's helpers,
+ * the f32 functions of vmath.h at the implementation chosen there, then those functions'
+ * vector variants "jx_cg_<f>f_v8" when there are any. */
 typedef struct jx__cg_symbol {
     const char *name;
     void *addr;
 } jx__cg_symbol;
-extern const jx__cg_symbol jx__cg_symbols[];
-extern const int jx__cg_nsymbols;
+int jx__cg_symbol_count(void);
+jx__cg_symbol jx__cg_symbol_at(int i);
 
 /* ------------------------------------------------------------------ the host (codegen_host.c) */
 

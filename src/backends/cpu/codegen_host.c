@@ -96,14 +96,16 @@ static LLVMErrorRef define_symbols(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd) {
         LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
     if (err) return err;
     LLVMOrcJITDylibAddGenerator(jd, gen);
-    LLVMJITCSymbolMapPair *pairs = calloc((size_t)jx__cg_nsymbols, sizeof *pairs);
+    size_t n = (size_t)jx__cg_symbol_count();
+    LLVMJITCSymbolMapPair *pairs = calloc(n, sizeof *pairs);
     if (!pairs) return LLVMCreateStringError("out of memory");
-    for (int i = 0; i < jx__cg_nsymbols; i++) {
-        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, jx__cg_symbols[i].name);
-        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)jx__cg_symbols[i].addr;
+    for (size_t i = 0; i < n; i++) {
+        jx__cg_symbol sym = jx__cg_symbol_at((int)i);
+        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, sym.name);
+        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)sym.addr;
         pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
     }
-    err = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, (size_t)jx__cg_nsymbols));
+    err = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, n));
     free(pairs);
     return err;
 }

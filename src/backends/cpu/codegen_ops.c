@@ -5,10 +5,13 @@
  * from zero. Transcendental functions call the same libm functions the interpreter does,
  * through helper symbols (jx__cg_symbols) so LLVM never rewrites them as library calls;
  * f16/bf16 convert through the library's own jx_f32_to_f16 etc. */
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "codegen.h"
 #include "../special.h"
+#include "../vmath.h"
 
 /* ------------------------------------------------------------------ helper symbols */
 
@@ -16,7 +19,7 @@
     X(exp) X(log) X(log1p) X(expm1) X(tanh) X(sin) X(cos) X(pow) X(atan2) X(erf) X(erfc) X(tan) \
     X(asin) X(acos) X(atan) X(sinh) X(cosh) X(asinh) X(acosh) X(atanh)
 #define SYM2(fn) {"jx_cg_" #fn, (void *)fn}, {"jx_cg_" #fn "f", (void *)fn##f},
-const jx__cg_symbol jx__cg_symbols[] = {
+static const jx__cg_symbol jx__cg_symbols[] = {
     MATH_FNS(SYM2)
     {"jx_cg_lgamma", (void *)jx__lgamma},
     {"jx_cg_lgammaf", (void *)jx__lgammaf},
@@ -27,7 +30,26 @@ const jx__cg_symbol jx__cg_symbols[] = {
     {"jx_cg_bf16_to_f32", (void *)jx_bf16_to_f32},
     {"jx_cg_f32_to_bf16", (void *)jx_f32_to_bf16},
 };
-const int jx__cg_nsymbols = (int)(sizeof jx__cg_symbols / sizeof jx__cg_symbols[0]);
+enum { NTABLE = (int)(sizeof jx__cg_symbols / sizeof jx__cg_symbols[0]) };
+
+#define VM_NAME(f) "jx_cg_" #f "f_v8",
+static const char *const vector_names[] = {JX__VMATH_FNS(VM_NAME)};
+#define VM_FN(f) #f,
+static const char *const vmath_names[] = {JX__VMATH_FNS(VM_FN)};
+enum { NVMATH = (int)(sizeof vmath_names / sizeof *vmath_names) };
+
+int jx__cg_symbol_count(void) { return NTABLE + (jx__vmath_lanes() ? NVMATH : 0); }
+
+jx__cg_symbol jx__cg_symbol_at(int i) {
+    if (i >= NTABLE) return (jx__cg_symbol){vector_names[i - NTABLE], jx__vmath_find(vmath_names[i - NTABLE])->vector};
+    jx__cg_symbol s = jx__cg_symbols[i];
+    for (int k = 0; k < NVMATH; k++) { /* the f32 functions as vmath.h chose them */
+        char name[32];
+        snprintf(name, sizeof name, "jx_cg_%sf", vmath_names[k]);
+        if (strcmp(s.name, name) == 0) s.addr = (void *)jx__vmath_find(vmath_names[k])->scalar;
+    }
+    return s;
+}
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -41,14 +63,55 @@ static LLVMValueRef iconst(jx__cg *cg, jx_dtype t, int64_t v) {
 }
 static LLVMValueRef zext8(jx__cg *cg, LLVMValueRef c) { return LLVMBuildZExt(cg->b, c, cg->i8, ""); }
 
-/* libm function `name` (f32 gets the "f" variant) on 1 or 2 operands. */
+/* a as the CPU's subnormal mode sees it (src/backends/fpenv.h), for a library function
+ * that may read its bits: |a| < the smallest normal gives (a * 2) * 0.5, which is +-0
+ * under DAZ and a exactly otherwise (LLVM does not fold it without reassociation). The
+ * interpreter's DAZ (impl_elementwise.c) is the same expression. */
+static LLVMValueRef daz(jx__cg *cg, jx_dtype t, LLVMValueRef a) {
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef tiny = LLVMBuildFCmp(b, LLVMRealOLT, jx__cg_fintrinsic(cg, "llvm.fabs", a),
+                                      fconst(cg, t, t == JX_F32 ? FLT_MIN : DBL_MIN), "");
+    LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildFMul(b, a, fconst(cg, t, 2), ""), fconst(cg, t, 0.5), "");
+    return LLVMBuildSelect(b, tiny, r, a, "");
+}
+
+/* Tells the loop vectoriser that call (to the f32 helper `full`) has an 8-lane variant,
+ * `<full>_v8` (vmath.h: bit-identical to the scalar helper lane by lane): the vector
+ * function ABI's "vector-function-abi-variant" attribute, and the variant declared. */
+static void vector_variant(jx__cg *cg, LLVMValueRef call, const char *full) {
+    char vname[48], abi[128];
+    snprintf(vname, sizeof vname, "%s_v8", full);
+    snprintf(abi, sizeof abi, "_ZGV_LLVM_N8v_%s(%s)", full, vname);
+    if (!LLVMGetNamedFunction(cg->mod, vname)) {
+        LLVMTypeRef vt = LLVMVectorType(cg->f32, 8);
+        LLVMValueRef fn = LLVMAddFunction(cg->mod, vname, LLVMFunctionType(vt, &vt, 1, 0));
+        static const char *const attrs[] = {"readnone", "nounwind", "willreturn"};
+        for (int i = 0; i < 3; i++) {
+            unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+        }
+    }
+    static const char key[] = "vector-function-abi-variant";
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                             LLVMCreateStringAttribute(cg->ctx, key, sizeof key - 1, abi, (unsigned)strlen(abi)));
+}
+
+/* libm function `name` (f32 gets the "f" variant) on 1 or 2 operands, flushed by daz;
+ * except f32 log, whose subnormal inputs reach logf as they are: under DAZ glibc's logf
+ * then gives what XLA's does (-103.97 = log 2^-150 for every one; tests/jaxref). */
 static LLVMValueRef math(jx__cg *cg, const char *name, jx_dtype t, int n, LLVMValueRef a, LLVMValueRef b) {
+    if (t != JX_F32 || strcmp(name, "log") != 0) a = daz(cg, t, a);
+    if (n > 1) b = daz(cg, t, b);
     char full[32];
     snprintf(full, sizeof full, "jx_cg_%s%s", name, t == JX_F32 ? "f" : "");
     LLVMTypeRef ty = jx__cg_type(cg, t);
     LLVMTypeRef params[2] = {ty, ty};
     LLVMValueRef args[2] = {a, b};
-    return jx__cg_call(cg, full, ty, n, params, args);
+    LLVMValueRef call = jx__cg_call(cg, full, ty, n, params, args);
+    const jx__vmath_fn *vf = t == JX_F32 && n == 1 ? jx__vmath_find(name) : NULL;
+    if (vf && vf->vector && jx__vmath_lanes() == 8 && strncmp(LLVMGetTarget(cg->mod), "nvptx", 5) != 0)
+        vector_variant(cg, call, full); /* the host's SLEEF: not for the CUDA backend's modules */
+    return call;
 }
 
 static LLVMValueRef is_nan(jx__cg *cg, LLVMValueRef a) { return LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, ""); }
@@ -151,7 +214,7 @@ static LLVMValueRef float_binary(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef 
     case JX_PRIM_SUB: return LLVMBuildFSub(b, a, c, "");
     case JX_PRIM_MUL: return LLVMBuildFMul(b, a, c, "");
     case JX_PRIM_DIV: return LLVMBuildFDiv(b, a, c, "");
-    case JX_PRIM_REM: return LLVMBuildFRem(b, a, c, ""); /* fmod */
+    case JX_PRIM_REM: return LLVMBuildFRem(b, daz(cg, t, a), daz(cg, t, c), ""); /* fmod */
     case JX_PRIM_POW: return math(cg, "pow", t, 2, a, c);
     case JX_PRIM_ATAN2: return math(cg, "atan2", t, 2, a, c);
     case JX_PRIM_MAX:

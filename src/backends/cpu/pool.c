@@ -2,7 +2,8 @@
  * count, running parallel-for loops with a static split. The split of [0, n) depends only
  * on n, the grain and the pool size, never on timing, so kernels give the same bits
  * whatever the scheduling; a pool already busy (another thread's run) runs the same
- * chunks one after another on the calling thread. */
+ * chunks one after another on the calling thread. Workers run each job in the subnormal
+ * mode (fpenv.h) of the thread that handed it to them. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../jit/jit.h"
+#include "../fpenv.h"
 
 struct jx__pool {
     int n;                  /* workers, the calling thread included */
@@ -27,6 +29,7 @@ struct jx__pool {
     void *ctx;
     int64_t total;
     int nchunks;
+    uint64_t fpmode;        /* the caller's subnormal mode (fpenv.h), taken by the workers */
     struct jx__pool *next;  /* the process's list of pools */
 };
 
@@ -58,9 +61,11 @@ static void *worker(void *arg) {
         if (wa.index >= p->nchunks) continue;
         void (*fn)(void *, int64_t, int64_t) = p->fn;
         void *ctx = p->ctx;
+        uint64_t fpmode = p->fpmode;
         int64_t b, e;
         chunk_range(p->total, p->nchunks, wa.index, &b, &e);
         pthread_mutex_unlock(&p->mu);
+        if (jx__fpenv_mode() != fpmode) jx__fpenv_enter(fpmode != 0);
         fn(ctx, b, e);
         pthread_mutex_lock(&p->mu);
         if (--p->pending == 0) pthread_cond_signal(&p->done);
@@ -166,6 +171,7 @@ void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, i
     p->ctx = ctx;
     p->total = n;
     p->nchunks = nchunks;
+    p->fpmode = jx__fpenv_mode();
     p->pending = nchunks - 1;
     p->gen++;
     pthread_cond_broadcast(&p->wake);

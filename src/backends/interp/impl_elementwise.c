@@ -12,15 +12,26 @@
  *  - shifts by the bit width or more (or negative) give 0, arithmetic right shift gives
  *    the sign fill (on unsigned dtypes too: the top bit is the sign, like XLA);
  *  - logistic never overflows: exp is only taken of -|x|. */
+#include <float.h>
 #include <stdint.h>
 #include <tgmath.h>
 
 #include "../../trace/ir.h"
 #include "impl_elementwise.h"
 #include "../special.h"
+#include "../vmath.h"
 
 /* jx__name for doubles, jx__namef for floats (the backends' shared special functions) */
 #define SPECIAL(name, a) _Generic((a), float: jx__##name##f, default: jx__##name)(a)
+
+/* A library function's argument as the CPU's subnormal mode sees it (src/backends/fpenv.h):
+ * libm may read a subnormal's bits without arithmetic, so under DAZ it is made +-0 here,
+ * by arithmetic DAZ acts on; without DAZ (x * 2) * 0.5 is x exactly. The code generator
+ * does the same (codegen_ops.c), so both executors give the same bits. */
+#define DAZ(a) (fabs(a) < (sizeof(a) == 4 ? FLT_MIN : DBL_MIN) ? ((a) * 2) * (__typeof__(a))0.5 : (a))
+
+/* f32 exp etc. as vmath.h chose them (SLEEF's or libm's: the jit's own), f64 libm's */
+#define VM(name, a) _Generic((a), float: jx__vm_##name##f, default: name)(a)
 
 /* ------------------------------------------------------------------ dtype classes */
 
@@ -42,40 +53,40 @@
 /* ------------------------------------------------------------------ unary */
 
 /* X(class, PRIM, expression of a) */
-#define UNARY_OPS(X)                                                                   \
-    X(FLOAT, NEG, -a)                                                                  \
-    X(SINT, NEG, (elem)((wide)0 - (wide)a))                                            \
-    X(FLOAT, EXP, exp(a))                                                              \
-    X(FLOAT, LOG, log(a))                                                              \
-    X(FLOAT, LOG1P, log1p(a))                                                          \
-    X(FLOAT, EXPM1, expm1(a))                                                          \
-    X(FLOAT, TANH, tanh(a))                                                            \
-    X(FLOAT, LOGISTIC, a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)))             \
-    X(FLOAT, SIN, sin(a))                                                              \
-    X(FLOAT, COS, cos(a))                                                              \
-    X(FLOAT, SQRT, sqrt(a))                                                            \
-    X(FLOAT, RSQRT, 1 / sqrt(a))                                                       \
-    X(FLOAT, ABS, fabs(a))                                                             \
-    X(SINT, ABS, a < 0 ? (elem)((wide)0 - (wide)a) : a)                                \
-    X(FLOAT, SIGN, a > 0 ? (elem)1 : a < 0 ? (elem)-1 : a) /* keeps 0, -0 and NaN */   \
-    X(SINT, SIGN, (elem)((a > 0) - (a < 0)))                                           \
-    X(FLOAT, FLOOR, floor(a))                                                          \
-    X(FLOAT, CEIL, ceil(a))                                                            \
-    X(FLOAT, ROUND, round(a)) /* C's round: half away from zero */                     \
-    X(FLOAT, ERF, erf(a))                                                              \
-    X(FLOAT, ERFC, erfc(a))                                                            \
-    X(FLOAT, LGAMMA, SPECIAL(lgamma, a))                                               \
-    X(FLOAT, DIGAMMA, SPECIAL(digamma, a))                                             \
-    X(FLOAT, TAN, tan(a))                                                              \
-    X(FLOAT, ASIN, asin(a))                                                            \
-    X(FLOAT, ACOS, acos(a))                                                            \
-    X(FLOAT, ATAN, atan(a))                                                            \
-    X(FLOAT, SINH, sinh(a))                                                            \
-    X(FLOAT, COSH, cosh(a))                                                            \
-    X(FLOAT, ASINH, asinh(a))                                                          \
-    X(FLOAT, ACOSH, acosh(a))                                                          \
-    X(FLOAT, ATANH, atanh(a))                                                          \
-    X(INT, NOT, (elem)~a)                                                              \
+#define UNARY_OPS(X)                                                                                  \
+    X(FLOAT, NEG, -a)                                                                                 \
+    X(SINT, NEG, (elem)((wide)0 - (wide)a))                                                           \
+    X(FLOAT, EXP, VM(exp, DAZ(a)))                                                                    \
+    X(FLOAT, LOG, log(sizeof(a) == 4 ? a : DAZ(a))) /* f32: as XLA, see codegen_ops.c */              \
+    X(FLOAT, LOG1P, VM(log1p, DAZ(a)))                                                                \
+    X(FLOAT, EXPM1, VM(expm1, DAZ(a)))                                                                \
+    X(FLOAT, TANH, VM(tanh, DAZ(a)))                                                                  \
+    X(FLOAT, LOGISTIC, a >= 0 ? 1 / (1 + VM(exp, -DAZ(a))) : VM(exp, DAZ(a)) / (1 + VM(exp, DAZ(a)))) \
+    X(FLOAT, SIN, VM(sin, DAZ(a)))                                                                    \
+    X(FLOAT, COS, VM(cos, DAZ(a)))                                                                    \
+    X(FLOAT, SQRT, sqrt(a))                                                                           \
+    X(FLOAT, RSQRT, 1 / sqrt(a))                                                                      \
+    X(FLOAT, ABS, fabs(a))                                                                            \
+    X(SINT, ABS, a < 0 ? (elem)((wide)0 - (wide)a) : a)                                               \
+    X(FLOAT, SIGN, a > 0 ? (elem)1 : a < 0 ? (elem)-1 : a) /* keeps 0, -0 and NaN */                  \
+    X(SINT, SIGN, (elem)((a > 0) - (a < 0)))                                                          \
+    X(FLOAT, FLOOR, floor(a))                                                                         \
+    X(FLOAT, CEIL, ceil(a))                                                                           \
+    X(FLOAT, ROUND, round(a)) /* C's round: half away from zero */                                    \
+    X(FLOAT, ERF, erf(DAZ(a)))                                                                        \
+    X(FLOAT, ERFC, erfc(DAZ(a)))                                                                      \
+    X(FLOAT, LGAMMA, SPECIAL(lgamma, DAZ(a)))                                                         \
+    X(FLOAT, DIGAMMA, SPECIAL(digamma, DAZ(a)))                                                       \
+    X(FLOAT, TAN, tan(DAZ(a)))                                                                        \
+    X(FLOAT, ASIN, asin(DAZ(a)))                                                                      \
+    X(FLOAT, ACOS, acos(DAZ(a)))                                                                      \
+    X(FLOAT, ATAN, atan(DAZ(a)))                                                                      \
+    X(FLOAT, SINH, sinh(DAZ(a)))                                                                      \
+    X(FLOAT, COSH, cosh(DAZ(a)))                                                                      \
+    X(FLOAT, ASINH, asinh(DAZ(a)))                                                                    \
+    X(FLOAT, ACOSH, acosh(DAZ(a)))                                                                    \
+    X(FLOAT, ATANH, atanh(DAZ(a)))                                                                    \
+    X(INT, NOT, (elem)~a)                                                                             \
     X(BOOL, NOT, (elem)!a)
 
 typedef void (*unary_kernel)(const void *x, void *y, int64_t n);
@@ -141,15 +152,15 @@ static jx_status impl_is_finite(const jx__eqn *e, jx_array *const *in, const jx_
     X(FLOAT, DIV, SAME, a / b)                                                                  \
     X(SINT, DIV, SAME, b == 0 ? (elem)-1 : b == -1 ? (elem)((wide)0 - (wide)a) : a / b)         \
     X(UINT, DIV, SAME, b == 0 ? (elem)-1 : a / b)                                               \
-    X(FLOAT, REM, SAME, fmod(a, b))                                                             \
+    X(FLOAT, REM, SAME, fmod(DAZ(a), DAZ(b)))                                                   \
     X(SINT, REM, SAME, b == 0 ? a : b == -1 ? 0 : a % b)                                        \
     X(UINT, REM, SAME, b == 0 ? a : a % b)                                                      \
-    X(FLOAT, POW, SAME, pow(a, b))                                                              \
+    X(FLOAT, POW, SAME, pow(DAZ(a), DAZ(b)))                                                    \
     X(FLOAT, MAX, SAME, a > b || a != a ? a : b)                                                \
     X(INT, MAX, SAME, a > b ? a : b)                                                            \
     X(FLOAT, MIN, SAME, a < b || a != a ? a : b)                                                \
     X(INT, MIN, SAME, a < b ? a : b)                                                            \
-    X(FLOAT, ATAN2, SAME, atan2(a, b))                                                          \
+    X(FLOAT, ATAN2, SAME, atan2(DAZ(a), DAZ(b)))                                                \
     X(INTB, AND, SAME, a & b)                                                                   \
     X(INTB, OR, SAME, a | b)                                                                    \
     X(INTB, XOR, SAME, a ^ b)                                                                   \

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../trace/ir.h"
+#include "../fpenv.h"
 
 /* A rank-0 array holding a literal exactly (integers are not routed through double). */
 static jx_array *literal_array(const jx__atom *a) {
@@ -147,5 +148,8 @@ jx_status jx_eval(const jx_fn *f, int nin, jx_array *const *in, int nout, jx_arr
                             f->name, jx__avs(want), jx__avs(&in[i]->aval));
         if (!jx__array_host(in[i])) return jx_errcode(); /* a device array is read back once */
     }
-    return jx__interp_eval(f, in, out);
+    uint64_t fp = jx__fpenv_enter(jx__flush_default()); /* as the jit's default (fpenv.h) */
+    jx_status st = jx__interp_eval(f, in, out);
+    jx__fpenv_leave(fp);
+    return st;
 }

@@ -1,0 +1,54 @@
+/* vmath.c: the choice of f32 transcendental functions (vmath.h), made when the library is
+ * loaded: SLEEF's deterministic AVX2+FMA pair where built with it and the CPU has both,
+ * else libm. */
+#include <math.h>
+#include <string.h>
+
+#include "vmath.h"
+
+
+#define LIBM_ENTRY(n) {#n, n##f, NULL},
+static jx__vmath_fn fns[] = {JX__VMATH_FNS(LIBM_ENTRY)};
+enum { NFNS = sizeof fns / sizeof *fns };
+static int lanes;
+static const char *impl = "libm";
+
+#ifdef JX_HAVE_SLEEF
+/* Declared here rather than through sleef.h, which shows the AVX2 ones only to code built
+ * for AVX (this file is not: it runs on every x86-64); only their addresses are taken. */
+#define SLEEF_DECL(n) \
+    float Sleef_finz_##n##f1_u10purecfma(float); \
+    void Sleef_finz_##n##f8_u10avx2(void);
+JX__VMATH_FNS(SLEEF_DECL)
+#define SLEEF_ENTRY(n) {#n, Sleef_finz_##n##f1_u10purecfma, (void *)Sleef_finz_##n##f8_u10avx2},
+static const jx__vmath_fn sleef_fns[] = {JX__VMATH_FNS(SLEEF_ENTRY)};
+#endif
+
+__attribute__((constructor)) static void vmath_init(void) {
+#ifdef JX_HAVE_SLEEF
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        memcpy(fns, sleef_fns, sizeof fns);
+        lanes = 8;
+        impl = "sleef-avx2-fma";
+    }
+#endif
+}
+
+const jx__vmath_fn *jx__vmath_find(const char *name) {
+    for (int i = 0; i < NFNS; i++)
+        if (strcmp(fns[i].name, name) == 0) return &fns[i];
+    return NULL;
+}
+
+int jx__vmath_lanes(void) { return lanes; }
+const char *jx__vmath_impl(void) { return impl; }
+
+#define SCALAR_DEF(n) \
+    float jx__vm_##n##f(float x) { return fns[VM_##n].scalar(x); }
+enum {
+#define ENUM_ENTRY(n) VM_##n,
+    JX__VMATH_FNS(ENUM_ENTRY)
+#undef ENUM_ENTRY
+};
+JX__VMATH_FNS(SCALAR_DEF)

@@ -1,0 +1,36 @@
+/* vmath.h: the f32 transcendental functions both executors use, and their vector
+ * variants for the code generator. With SLEEF (JX_HAVE_SLEEF) on a CPU with AVX2 and
+ * FMA they are SLEEF's deterministic ("finz", 1.0-ulp) functions: the scalar
+ * Sleef_finz_<f>f1_u10purecfma and the 8-lane Sleef_finz_<f>f8_u10avx2 give the same bits
+ * for every element, so a kernel's vector body and scalar remainder agree and results
+ * stay bit-identical across thread counts and between the interpreter and the jit.
+ * Otherwise they are libm's expf etc. and no vector variant is offered. Chosen once, when
+ * the library is loaded. */
+#ifndef JX_BACKENDS_VMATH_H
+#define JX_BACKENDS_VMATH_H
+
+#include <stdbool.h>
+
+/* X(name): the functions covered, as libm names them without the f. */
+/* (log stays libm's logf: at subnormal inputs under DAZ it gives XLA's value, SLEEF's not.) */
+#define JX__VMATH_FNS(X) X(exp) X(log1p) X(expm1) X(tanh) X(sin) X(cos)
+
+typedef struct jx__vmath_fn {
+    const char *name;  /* "exp" */
+    float (*scalar)(float);
+    void *vector;      /* the vector variant (vector of `lanes` floats in and out), or NULL */
+} jx__vmath_fn;
+
+/* The function `name` ("exp", ...); NULL when it is not one of JX__VMATH_FNS. */
+const jx__vmath_fn *jx__vmath_find(const char *name);
+/* The vector variants' width in lanes (8), or 0 when there are none. */
+int jx__vmath_lanes(void);
+/* What the choice was, for benchmarks: "sleef-avx2-fma" or "libm". */
+const char *jx__vmath_impl(void);
+
+/* The scalar functions, for the interpreter (impl_elementwise.c). */
+#define JX__VMATH_DECL(n) float jx__vm_##n##f(float x);
+JX__VMATH_FNS(JX__VMATH_DECL)
+#undef JX__VMATH_DECL
+
+#endif
