@@ -8,9 +8,10 @@
  * times v; not for linear algebra, whose JAX side is the slowest), every element of
  * each. No input is subnormal (JAX's CPU flushes them; see test_jaxref.c), and ties of
  * the edge values avoid 1e10 (JAX's logaddexp weight there is exp(x - out) with out
- * rounded, about 0.4999998 in f64; jx's is 1/2). Values agree when both are NaN, equal, or within tol (per case
- * group, in units of max(1, |JAX|)). Exit 77 (skipped) where python3 cannot import
- * jax; prints the number of elements compared per dtype and order and the worst errors. */
+ * rounded, about 0.4999998 in f64; jx's is 1/2). Values agree when both are NaN, equal,
+ * or within tol (per case group, in units of max(1, |JAX|)). Exit 77 (skipped) where
+ * python3 cannot import jax; prints the number of elements compared per dtype and order
+ * and the worst errors. */
 #define _POSIX_C_SOURCE 200809L /* popen, mkstemp */
 #include <stdio.h>
 #include <stdlib.h>
