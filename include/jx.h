@@ -578,11 +578,22 @@ void jx_lu_at(jx_loc loc, jx_val a, jx_val *lu, jx_val *pivots, jx_val *permutat
  * LAPACK's choice, so only sign-free functions of v have a meaningful derivative). */
 void jx_eigh_at(jx_loc loc, jx_val x, jx_val *v, jx_val *w);
 #define jx_eigh(...) jx_eigh_at(JX_HERE, __VA_ARGS__)
-/* jnp.linalg.qr(a, mode="reduced") for a (..., m, n) with m >= n (geqrf, orgqr): *q
- * (..., m, n) with orthonormal columns and *r (..., n, n) upper triangular, a = q r.
- * Differentiable (JAX's rule). */
+/* jnp.linalg.qr(a, mode="reduced") for a (..., m, n) (geqrf, orgqr), k = min(m, n): *q
+ * (..., m, k) with orthonormal columns and *r (..., k, n) upper triangular (upper
+ * trapezoidal when m < n), a = q r. Differentiable (JAX 0.10's rule, the wide case
+ * included). */
 void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r);
 #define jx_qr(...) jx_qr_at(JX_HERE, __VA_ARGS__)
+/* lax.linalg.svd / jnp.linalg.svd of a (..., m, n) (LAPACK gesdd), k = min(m, n):
+ * *s (..., k), the singular values in descending order; with compute_uv also *u and
+ * *vt, a = u diag(s) vt: u (..., m, k) and vt (..., k, n), or with full_matrices
+ * u (..., m, m) and vt (..., n, n). Without compute_uv, u and vt may be NULL and are not
+ * written. NaNs where gesdd fails, like JAX. Differentiable (JAX's rule; the signs of
+ * u's and vt's vectors are LAPACK's choice, so only sign-free functions of them have a
+ * meaningful derivative; as in JAX, the derivative of u and vt with full_matrices is
+ * an error unless a is square, and repeated singular values give infinities in it). */
+void jx_svd_at(jx_loc loc, jx_val a, int full_matrices, int compute_uv, jx_val *u, jx_val *s, jx_val *vt);
+#define jx_svd(...) jx_svd_at(JX_HERE, __VA_ARGS__)
 /* jnp.linalg.solve: x with a x = b for a (..., m, m) and b (..., m, k), the batch dims of
  * a and b broadcast against each other (numpy rules: a (3, 3) and b (4, 3, 2) give x
  * (4, 3, 2)), or b (m) (one vector for every matrix of a; x (..., m): as in JAX, only a

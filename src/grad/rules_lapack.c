@@ -1,5 +1,5 @@
 /* rules_lapack.c: jvp and transpose rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu, eigh, qr; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
+ * triangular_solve, lu, eigh, qr, svd; see prims.def), JAX's rules from jax/_src/lax/linalg.py written with
  * jx's ops. triangular_solve is linear in b (its transpose solves with op(a)
  * transposed) and not in a. */
 #include "grad.h"
@@ -142,19 +142,106 @@ static jx_status jvp_eigh(const jx__eqn *e, const jx_val *x, const jx_val *dx, j
     return jx_trace_status();
 }
 
-/* JAX's _qr_jvp_rule (real, m >= n): with C = a_dot r^-1 and B = q^T C, O = tril(B, -1)
+/* JAX's _thin_qr_jvp (real, m >= n): with C = a_dot r^-1 and B = q^T C, O = tril(B, -1)
  * - tril(B, -1)^T; q_dot = q (O - B) + C and r_dot = (B - O) r. */
+static void thin_qr_jvp(jx_loc l, jx_val q, jx_val r, jx_val da, jx_val *dq, jx_val *dr) {
+    jx_aval a = jx__val_aval(r);
+    int64_t n = a.shape[a.rank - 1];
+    jx_val c = jx_triangular_solve_at(l, r, da, 0);
+    jx_val b = jx_matmul_at(l, swap_last(l, q), c);
+    jx_val low = jx_mul_at(l, b, tri_mask(l, b, n, n, true, 0));
+    jx_val o = jx_sub_at(l, low, swap_last(l, low));
+    *dq = jx_add_at(l, jx_matmul_at(l, q, jx_sub_at(l, o, b)), c);
+    *dr = jx_matmul_at(l, jx_sub_at(l, b, o), r);
+}
+
+/* x's columns [from, to) (its last dim). */
+static jx_val cols(jx_loc l, jx_val x, int64_t from, int64_t to) {
+    jx_aval a = jx__val_aval(x);
+    int64_t lo[JX_MAX_RANK] = {0}, hi[JX_MAX_RANK], st[JX_MAX_RANK];
+    for (int d = 0; d < a.rank; d++) hi[d] = a.shape[d], st[d] = 1;
+    lo[a.rank - 1] = from;
+    hi[a.rank - 1] = to;
+    return jx_slice_at(l, x, (jx_ints){lo, a.rank}, (jx_ints){hi, a.rank}, (jx_ints){st, a.rank});
+}
+
+/* JAX 0.10's qr_jvp_rule: thin_qr_jvp when m >= n; for a wide a = [a1 a2] (a1 m x m),
+ * q and r1 from the square rule on a1, and r2_dot = q_dot^T a2 + q^T a2_dot. */
 static jx_status jvp_qr(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
     if (jx__rebind(e, x, y) != JX_OK || jx__is_zero(dx[0])) return jx_trace_status();
     jx_loc l = e->loc;
     jx_aval a = jx__val_aval(x[0]);
-    int64_t n = a.shape[a.rank - 1];
-    jx_val c = jx_triangular_solve_at(l, y[1], dx[0], 0);
-    jx_val b = jx_matmul_at(l, swap_last(l, y[0]), c);
-    jx_val low = jx_mul_at(l, b, tri_mask(l, b, n, n, true, 0));
-    jx_val o = jx_sub_at(l, low, swap_last(l, low));
-    dy[0] = jx_add_at(l, jx_matmul_at(l, y[0], jx_sub_at(l, o, b)), c);
-    dy[1] = jx_matmul_at(l, jx_sub_at(l, b, o), y[1]);
+    int64_t m = a.shape[a.rank - 2], n = a.shape[a.rank - 1];
+    if (m >= n) {
+        thin_qr_jvp(l, y[0], y[1], dx[0], &dy[0], &dy[1]);
+        return jx_trace_status();
+    }
+    jx_val dr[2];
+    thin_qr_jvp(l, y[0], cols(l, y[1], 0, m), cols(l, dx[0], 0, m), &dy[0], &dr[0]);
+    dr[1] = jx_add_at(l, jx_matmul_at(l, swap_last(l, dy[0]), cols(l, x[0], m, n)),
+                      jx_matmul_at(l, swap_last(l, y[0]), cols(l, dx[0], m, n)));
+    dy[1] = jx_concatenate_at(l, 2, dr, a.rank - 1);
+    return jx_trace_status();
+}
+
+/* s (..., k) broadcast to (..., rows, k): s_j in column j. */
+static jx_val along_cols(jx_loc l, jx_val s, int64_t rows) {
+    jx_aval a = jx__val_aval(s);
+    int64_t sh[JX_MAX_RANK], bd[JX_MAX_RANK];
+    for (int d = 0; d < a.rank - 1; d++) sh[d] = a.shape[d], bd[d] = d;
+    sh[a.rank - 1] = rows;
+    sh[a.rank] = a.shape[a.rank - 1];
+    bd[a.rank - 1] = a.rank;
+    return jx_broadcast_in_dim_at(l, s, (jx_ints){sh, a.rank + 1}, (jx_ints){bd, a.rank});
+}
+
+/* JAX's _svd_jvp_rule (real): from the reduced s, u, vt (bound again when the equation
+ * is full or gives s alone) and dS = u^T a_dot v, s_dot = diag(dS); with F[i][j] =
+ * 1 / (s_j^2 - s_i^2) off the diagonal (0 on it), u_dot = u (F * (dS S + S dS^T)) and
+ * v_dot = v (F * (S dS + dS^T S)), plus (I - u u^T) a_dot v / s for a tall a or
+ * (I - v v^T) a_dot^T u / s for a wide one (JAX's dUdV_diag term is zero for real a).
+ * Full matrices of a non-square a have no rule in JAX: an error naming the shape. */
+static jx_status jvp_svd(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
+    jx_loc l = e->loc;
+    jx_aval a = jx__val_aval(x[0]);
+    int r = a.rank;
+    int64_t m = a.shape[r - 2], n = a.shape[r - 1], k = m < n ? m : n;
+    bool uv = e->nout == 3, full = jx__attr_int(e->nattr, e->attrs, JX_A_FULL_MATRICES, 0);
+    if (uv && full && m != n) {
+        jx__trace_fail(jx__trace_top(), JX_ERR_ARG, l, "svd", "jvp of u and vt with full_matrices is not implemented "
+                                                             "for non-square %s (as in JAX)", jx__avs(&a));
+        return jx_trace_status();
+    }
+    jx_val red[3];
+    if (uv && !full) {
+        if (jx__rebind(e, x, red) != JX_OK) return jx_trace_status();
+    } else {
+        jx__attr at[2] = {jx__a_int(JX_A_FULL_MATRICES, 0), jx__a_int(JX_A_COMPUTE_UV, 1)};
+        if (jx__bind(l, JX_PRIM_SVD, 1, x, 2, at, 3, red, NULL) != JX_OK) return jx_trace_status();
+    }
+    for (int i = 0; i < e->nout; i++) y[i] = red[i];
+    if (jx__is_zero(dx[0])) return jx_trace_status();
+    jx_val s = red[0], u = red[1], v = swap_last(l, red[2]), ut = swap_last(l, u);
+    jx_val ds = jx_matmul_at(l, jx_matmul_at(l, ut, dx[0]), v);
+    jx_val eye = tri_mask(l, s, k, k, true, 1);
+    eye = jx_sub_at(l, eye, tri_mask(l, s, k, k, true, 0));
+    dy[0] = jx_reduce_sum_at(l, jx_mul_at(l, ds, eye), (jx_ints){(int64_t[]){r - 1}, 1});
+    if (!uv) return jx_trace_status();
+    jx_val sj = along_cols(l, s, k), si = swap_last(l, sj); /* s_j, s_i at [i][j] */
+    jx_val diffs = jx_mul_at(l, jx_add_at(l, sj, si), jx_sub_at(l, sj, si));
+    jx_val F = jx_sub_at(l, jx_div_at(l, jx_scalar_like_at(l, s, 1), jx_add_at(l, diffs, eye)), eye);
+    jx_val dss = jx_mul_at(l, sj, ds), sds = jx_mul_at(l, si, ds);
+    jx_val du = jx_matmul_at(l, u, jx_mul_at(l, F, jx_add_at(l, dss, swap_last(l, dss))));
+    jx_val dv = jx_matmul_at(l, v, jx_mul_at(l, F, jx_add_at(l, sds, swap_last(l, sds))));
+    if (m != n) { /* the part outside u's (tall) or v's (wide) span */
+        jx_val p = m > n ? u : v, g = m > n ? jx_matmul_at(l, dx[0], v) : jx_matmul_at(l, swap_last(l, dx[0]), u);
+        jx_val rest = jx_sub_at(l, g, jx_matmul_at(l, p, jx_matmul_at(l, swap_last(l, p), g)));
+        rest = jx_div_at(l, rest, along_cols(l, s, m > n ? m : n));
+        if (m > n) du = jx_add_at(l, du, rest);
+        else dv = jx_add_at(l, dv, rest);
+    }
+    dy[1] = du;
+    dy[2] = swap_last(l, dv);
     return jx_trace_status();
 }
 
@@ -164,5 +251,6 @@ void jx__grad_register_lapack(jx__jvp_rule *jvp, jx__transpose_rule *tr) {
     jvp[JX_PRIM_LU] = jvp_lu;
     jvp[JX_PRIM_EIGH] = jvp_eigh;
     jvp[JX_PRIM_QR] = jvp_qr;
+    jvp[JX_PRIM_SVD] = jvp_svd;
     tr[JX_PRIM_TRIANGULAR_SOLVE] = tr_triangular_solve;
 }

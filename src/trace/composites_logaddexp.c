@@ -28,14 +28,24 @@ static jx_val replace_inf(jx_loc loc, jx_val x) {
     return jx_select_at(loc, inf, jx_scalar_like_at(loc, x, 0), x);
 }
 
-/* (x1, x2, t1, t2) -> (out, t1 exp(x1 - out) + t2 exp(x2 - out)) */
+/* (x1, x2, t1, t2) -> (out, t1 exp(x1 - out) + t2 exp(x2 - out)). Where x1 == x2 the
+ * weights are written logistic(x1 - x2) (= 1/2, as exp(x1 - out) is): differentiating
+ * out inside this rule takes the plain formula's derivative (0 at a tie), where JAX
+ * differentiates its custom rule again, so only this form gives JAX's second derivative
+ * there (1/4); elsewhere the two agree and JAX's expression is kept, infinities and
+ * all. */
+static jx_val weight(jx_loc loc, jx_val tie, jx_val x, jx_val ry, jx_val delta) {
+    jx_val w = jx_exp_at(loc, jx_sub_at(loc, replace_inf(loc, x), ry));
+    return jx_select_at(loc, tie, jx_logistic_at(loc, delta), w);
+}
+
 static void jvp_body(jx_val *out, const jx_val *in, void *user) {
     jx_loc loc = *(jx_loc *)user;
     jx_val y = value(loc, in[0], in[1]), ry = replace_inf(loc, y);
-    jx_val d1 = jx_mul_at(loc, in[2], jx_exp_at(loc, jx_sub_at(loc, replace_inf(loc, in[0]), ry)));
-    jx_val d2 = jx_mul_at(loc, in[3], jx_exp_at(loc, jx_sub_at(loc, replace_inf(loc, in[1]), ry)));
+    jx_val delta = jx_sub_at(loc, in[0], in[1]), tie = jx_eq_at(loc, delta, jx_scalar_like_at(loc, delta, 0));
+    jx_val w1 = weight(loc, tie, in[0], ry, delta), w2 = weight(loc, tie, in[1], ry, jx_neg_at(loc, delta));
     out[0] = y;
-    out[1] = jx_add_at(loc, d1, d2);
+    out[1] = jx_add_at(loc, jx_mul_at(loc, in[2], w1), jx_mul_at(loc, in[3], w2));
 }
 
 jx_val jx_logaddexp_at(jx_loc loc, jx_val x1, jx_val x2) {

@@ -1,5 +1,5 @@
 /* ops_lapack.c: the public linear-algebra ops (cholesky, triangular_solve, cho_solve,
- * lu, eigh, qr, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
+ * lu, eigh, qr, svd, and solve, inv, slogdet on lu as jnp.linalg does them). cholesky and eigh
  * symmetrize their input first, as lax.linalg does, so their derivative is that of a
  * symmetric matrix. */
 #include <string.h>
@@ -163,4 +163,19 @@ void jx_qr_at(jx_loc loc, jx_val a, jx_val *q, jx_val *r) {
     jx__bind(loc, JX_PRIM_QR, 1, &a, 0, NULL, 2, out, NULL);
     *q = out[0];
     *r = out[1];
+}
+
+void jx_svd_at(jx_loc loc, jx_val a, int full_matrices, int compute_uv, jx_val *u, jx_val *s, jx_val *vt) {
+    if (!s || (compute_uv && (!u || !vt))) {
+        jx_val bad = jx__ops_fail(loc, JX_ERR_ARG, "svd", "s, or u or vt with compute_uv, is NULL");
+        if (s) *s = bad;
+        if (u) *u = bad;
+        if (vt) *vt = bad;
+        return;
+    }
+    jx__attr attrs[2] = {jx__a_int(JX_A_FULL_MATRICES, !!full_matrices), jx__a_int(JX_A_COMPUTE_UV, !!compute_uv)};
+    jx_val out[3];
+    jx__bind(loc, JX_PRIM_SVD, 1, &a, 2, attrs, 3, out, NULL);
+    *s = out[0];
+    if (compute_uv) *u = out[1], *vt = out[2];
 }

@@ -1,6 +1,6 @@
 /* shape_lapack.c: shape and dtype rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu, eigh, qr; see prims.def): f32/f64, batch dims leading and equal, square
- * matrices where a factor or a triangle is taken. */
+ * triangular_solve, lu, eigh, qr, svd; see prims.def): f32/f64, batch dims leading and
+ * equal, square matrices where a factor or a triangle is taken. */
 #include "ir.h"
 
 static bool float_ok(jx_dtype t) { return t == JX_F32 || t == JX_F64; }
@@ -88,23 +88,53 @@ static jx_status eigh_rule(int nin, const jx_aval *in, int nattr, const jx__attr
     return JX_OK;
 }
 
-/* qr (reduced, m >= n): q of a's shape and r (..., n, n). */
+/* qr (reduced), k = min(m, n): q (..., m, k) and r (..., k, n). */
 static jx_status qr_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
                          int *nout, jx__rule_err *err) {
     (void)nin, (void)nattr, (void)attrs;
     const jx_aval *x = &in[0];
     if (maxout < 2) return jx__rule_fail(err, JX_ERR_ARG, "needs room for 2 outputs, got %d", maxout);
     if (!float_ok(x->dtype)) return jx__rule_fail(err, JX_ERR_DTYPE, "wants f32 or f64, got %s", jx__avs(x));
-    if (x->rank < 2 || x->shape[x->rank - 2] < x->shape[x->rank - 1])
-        return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n) with m >= n, got %s", jx__avs(x));
+    if (x->rank < 2) return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n), got %s", jx__avs(x));
+    int64_t m = x->shape[x->rank - 2], n = x->shape[x->rank - 1];
     out[0] = out[1] = *x;
-    out[1].shape[x->rank - 2] = x->shape[x->rank - 1];
+    out[0].shape[x->rank - 1] = out[1].shape[x->rank - 2] = m < n ? m : n;
     *nout = 2;
+    return JX_OK;
+}
+
+/* svd, k = min(m, n): s (..., k), then with compute_uv u (..., m, k) and vt (..., k, n),
+ * or (..., m, m) and (..., n, n) with full_matrices. */
+static jx_status svd_rule(int nin, const jx_aval *in, int nattr, const jx__attr *attrs, int maxout, jx_aval *out,
+                          int *nout, jx__rule_err *err) {
+    (void)nin;
+    const jx_aval *x = &in[0];
+    int full, uv;
+    if (!flag(nattr, attrs, JX_A_FULL_MATRICES, &full) || !flag(nattr, attrs, JX_A_COMPUTE_UV, &uv))
+        return jx__rule_fail(err, JX_ERR_ARG, "attributes full_matrices, compute_uv (0 or 1) are missing or wrong: %s",
+                             jx__avs(x));
+    if (maxout < (uv ? 3 : 1))
+        return jx__rule_fail(err, JX_ERR_ARG, "needs room for %d outputs, got %d", uv ? 3 : 1, maxout);
+    if (!float_ok(x->dtype)) return jx__rule_fail(err, JX_ERR_DTYPE, "wants f32 or f64, got %s", jx__avs(x));
+    if (x->rank < 2) return jx__rule_fail(err, JX_ERR_SHAPE, "wants matrices (..., m, n), got %s", jx__avs(x));
+    int r = x->rank;
+    int64_t m = x->shape[r - 2], n = x->shape[r - 1], k = m < n ? m : n;
+    out[0] = *x;
+    out[0].rank = r - 1;
+    out[0].shape[r - 2] = k;
+    out[0].shape[r - 1] = 0;
+    *nout = 1;
+    if (!uv) return JX_OK;
+    out[1] = out[2] = *x;
+    out[1].shape[r - 1] = full ? m : k;
+    out[2].shape[r - 2] = full ? n : k;
+    *nout = 3;
     return JX_OK;
 }
 
 void jx__shape_register_lapack(jx__shape_rule *t) {
     t[JX_PRIM_QR] = qr_rule;
+    t[JX_PRIM_SVD] = svd_rule;
     t[JX_PRIM_EIGH] = eigh_rule;
     t[JX_PRIM_LU] = lu_rule;
     t[JX_PRIM_CHOLESKY] = cholesky_rule;

@@ -1,5 +1,5 @@
 /* rules_lapack.c: batch rules of the linear-algebra primitives (cholesky,
- * triangular_solve, lu, eigh, qr; see prims.def): their leading dims are already batch dims, so the
+ * triangular_solve, lu, eigh, qr, svd; see prims.def): their leading dims are already batch dims, so the
  * mapped axis moves to the front (an unmapped operand is broadcast to it) and the
  * primitive is bound again. */
 #include "vmap.h"
@@ -19,4 +19,5 @@ void jx__vmap_register_lapack(jx__batch_rule *t) {
     t[JX_PRIM_LU] = batch_front;
     t[JX_PRIM_EIGH] = batch_front;
     t[JX_PRIM_QR] = batch_front;
+    t[JX_PRIM_SVD] = batch_front;
 }

@@ -1,7 +1,8 @@
 /* impl_lapack.c: the linear-algebra primitives on LAPACK/BLAS from OpenBLAS (potrf,
- * trsm, getrf, syevd, geqrf/orgqr), one call per matrix of the batch. jx's arrays are row-major: a row-major
- * lower factor is the column-major upper one, so potrf runs with uplo 'U'. The CPU jit
- * runs these equations through the interpreter (its OPAQUE steps). */
+ * trsm, getrf, syevd, geqrf/orgqr; gesdd in impl_svd.c), one call per matrix of the
+ * batch. jx's arrays are row-major: a row-major lower factor is the column-major upper
+ * one, so potrf runs with uplo 'U'. The CPU jit runs these equations through the
+ * interpreter (its OPAQUE steps). */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "../../trace/ir.h"
+
+jx_status jx__impl_svd(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out); /* impl_svd.c */
 
 /* LAPACK's Cholesky (Fortran interface, 32-bit integers: OpenBLAS's default build) */
 void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info);
@@ -200,19 +203,22 @@ static jx_status impl_eigh(const jx__eqn *e, jx_array *const *in, const jx_aval 
     return JX_OK;
 }
 
-/* geqrf then orgqr on a column-major copy of each (m, n) matrix, m >= n: r is the upper
- * triangle of geqrf's first n rows, q the m x n orgqr forms (workspace n * 64, above
- * both routines' minimum n). */
+/* geqrf then orgqr on a column-major copy of each (m, n) matrix, k = min(m, n): r (k, n)
+ * is the upper triangle (trapezoid when m < n) of geqrf's first k rows, q the m x k
+ * orgqr forms from the first k columns (workspace 64 max(m, n), above both routines'
+ * minimum). */
 static jx_status impl_qr(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
     const jx_aval *xa = &in[0]->aval;
     int64_t batch;
     int m, n;
     if (dims(e, xa, &batch, &m, &n) != JX_OK) return jx_errcode();
+    int k = m < n ? m : n;
     bool f32 = xa->dtype == JX_F32;
     size_t es = jx_dtype_size(xa->dtype), mat = (size_t)m * (size_t)n;
-    blasint mm = m, nn = n, lda = m > 1 ? m : 1, lwork = 64 * (nn > 1 ? nn : 1), info = 0;
+    blasint mm = m, nn = n, kk = k, lda = m > 1 ? m : 1, lwork = 64 * (m > n ? (mm > 1 ? mm : 1) : (nn > 1 ? nn : 1));
+    blasint info = 0;
     jx_array *q = jx__array_alloc_uninit(&oav[0]), *r = jx__array_alloc_uninit(&oav[1]);
-    void *col = malloc(mat * es + 1), *tau = malloc((size_t)n * es + 1), *work = malloc((size_t)lwork * es);
+    void *col = malloc(mat * es + 1), *tau = malloc((size_t)k * es + 1), *work = malloc((size_t)lwork * es);
     if (!q || !r || !col || !tau || !work) {
         jx_array_release(q);
         jx_array_release(r);
@@ -220,23 +226,23 @@ static jx_status impl_qr(const jx__eqn *e, jx_array *const *in, const jx_aval *o
         return jx__fail(JX_ERR_NOMEM, e->loc, "qr", "no memory for %s", jx__avs(xa));
     }
     for (int64_t b = 0; b < batch; b++) {
-        char *rb = (char *)r->data + (size_t)b * (size_t)n * (size_t)n * es;
+        char *rb = (char *)r->data + (size_t)b * (size_t)k * (size_t)n * es;
         relayout(f32, m, n, (const char *)in[0]->data + (size_t)b * mat * es, col, true);
-        if (n > 0) {
+        if (k > 0) {
             if (f32) sgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
             else dgeqrf_(&mm, &nn, col, &lda, tau, work, &lwork, &info);
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < k; i++)
             for (int j = 0; j < n; j++) {
                 size_t d = (size_t)i * (size_t)n + (size_t)j, s = (size_t)j * (size_t)m + (size_t)i;
                 if (f32) ((float *)rb)[d] = j >= i ? ((float *)col)[s] : 0;
                 else ((double *)rb)[d] = j >= i ? ((double *)col)[s] : 0;
             }
-        if (n > 0) {
-            if (f32) sorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
-            else dorgqr_(&mm, &nn, &nn, col, &lda, tau, work, &lwork, &info);
+        if (k > 0) {
+            if (f32) sorgqr_(&mm, &kk, &kk, col, &lda, tau, work, &lwork, &info);
+            else dorgqr_(&mm, &kk, &kk, col, &lda, tau, work, &lwork, &info);
         }
-        relayout(f32, m, n, col, (char *)q->data + (size_t)b * mat * es, false);
+        relayout(f32, m, k, col, (char *)q->data + (size_t)b * (size_t)m * (size_t)k * es, false);
     }
     free(col), free(tau), free(work);
     out[0] = q;
@@ -246,6 +252,7 @@ static jx_status impl_qr(const jx__eqn *e, jx_array *const *in, const jx_aval *o
 
 void jx__impl_register_lapack(jx__impl_rule *t) {
     t[JX_PRIM_QR] = impl_qr;
+    t[JX_PRIM_SVD] = jx__impl_svd;
     t[JX_PRIM_EIGH] = impl_eigh;
     t[JX_PRIM_LU] = impl_lu;
     t[JX_PRIM_CHOLESKY] = impl_cholesky;
