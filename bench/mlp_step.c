@@ -8,6 +8,11 @@
  *   step_ms, step_min_ms  median and least time of one step (loss, grads, update; the
  *                       parameters donated) over `steps` steps after a warm-up
  *   predict_compile_ms, predict_ms  the same for the forward pass alone (log-probabilities)
+ *   step_eqns, nn_step_eqns, nn_step_ms  the overhead of the nn layer: the equations
+ *                       (nested included) of the positional step above and of the same
+ *                       step written as examples/mnist_mlp.c writes it (parameters a tree,
+ *                       jx_tree_value_and_grad, jx_optim_update with Optax's sgd), and the
+ *                       median time of the latter
  *   usage: bench_mlp_step [steps] [batch]   (defaults 200, 128)
  *   JX_BENCH_DEVICE=cuda runs it with JX_DEVICE_CUDA: parameters and batch moved to the
  *   GPU once (jx_array_to), each step's outputs staying there; step_ms then includes
@@ -15,6 +20,7 @@
  *   step_pipelined_ms   the mean of `steps` steps queued without reading anything back
  *   step_host_ms        the median step with host arrays in and out (copies each step) */
 #include <jx.h>
+#include <jx/nn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +71,70 @@ static void avals(jx_aval *av, int64_t batch) {
     }
     av[NPARAMS] = JX_AVAL(JX_F32, batch, PIXELS);
     av[NPARAMS + 1] = JX_AVAL(JX_F32, batch, CLASSES);
+}
+
+/* ------------------------------------------------------------------ the same step on nn's trees */
+
+static const char *const dense_names[3] = {"dense1", "dense2", "dense3"};
+
+/* in[0]: params {dense1, dense2, dense3}.{w, b}; in[1]: {x, y}. out[0]: the mean cross-entropy. */
+static void tree_loss_body(jx_tree **out, jx_tree *const *in, void *user) {
+    (void)user;
+    jx_val p[NPARAMS];
+    for (int i = 0; i < NPARAMS; i++) p[i] = jx_tree_get_val(jx_tree_get(in[0], dense_names[i / 2]), i % 2 ? "b" : "w");
+    jx_val logp = predict(p, jx_tree_get_val(in[1], "x"));
+    out[0] = jx_tree_val(jx_neg(jx_mean(jx_sum(jx_mul(logp, jx_tree_get_val(in[1], "y")), JX_INTS(1)), JX_NOINTS)));
+}
+
+/* in: params, optimizer state, batch. out: new params, new state, loss (mnist_mlp's step). */
+static void tree_step_body(jx_tree **out, jx_tree *const *in, void *user) {
+    jx_tree *args[2] = {in[0], in[2]}, *loss[1], *grads;
+    if (jx_tree_value_and_grad(tree_loss_body, NULL, 2, args, 0, 1, loss, &grads) != JX_OK) return;
+    jx_optim_update(user, grads, in[1], in[0], &out[0], &out[1]);
+    out[2] = loss[0];
+    jx_tree_free(grads);
+}
+
+/* Traces the step over trees on tin[] (parameters, x, y: taken over), jits it with the
+ * parameters and optimizer state donated, prints its equation count and median step
+ * time. 0, or -1 with the error set. */
+static int time_tree_step(jx_array **tin, jx_device dev, int steps, double *t) {
+    jx_optim opt = jx_optim_sgd(jx_schedule_constant(LR), 0, 0);
+    jx_tree *tr[3] = {jx_tree_dict(), NULL, jx_tree_dict()};
+    jx_array *flat[STEP_MAX_ARGS] = {0};
+    jx_tree_fn *fn = NULL;
+    jx_exec *x = NULL;
+    int rc = -1, nd = 0;
+    char path[32];
+    for (int i = 0; i < NPARAMS; i++) {
+        snprintf(path, sizeof path, "%s.%s", dense_names[i / 2], i % 2 ? "b" : "w");
+        if (jx_tree_set_array(tr[0], path, jx_array_retain(tin[i])) != JX_OK) goto done;
+    }
+    if (jx_tree_set_array(tr[2], "x", jx_array_retain(tin[NPARAMS])) != JX_OK ||
+        jx_tree_set_array(tr[2], "y", jx_array_retain(tin[NPARAMS + 1])) != JX_OK || !(tr[1] = jx_optim_init(&opt, tr[0])) ||
+        !(fn = jx_tree_trace("nn_train_step", tree_step_body, &opt, 3, tr, 3)))
+        goto done;
+    nd = jx_tree_fn_input_offset(fn, 2); /* params and state leaves, in flatten order */
+    int ns = jx_tree_num_leaves(tr[1]);
+    if (nd != NPARAMS + ns || nd + 2 > STEP_MAX_ARGS) goto done;
+    for (int i = 0; i < NPARAMS; i++) flat[i] = tin[i], tin[i] = NULL;
+    jx_tree_flatten_arrays(tr[1], flat + NPARAMS, ns);
+    for (int i = NPARAMS; i < nd; i++) jx_array_retain(flat[i]);
+    flat[nd] = tin[NPARAMS], flat[nd + 1] = tin[NPARAMS + 1], tin[NPARAMS] = tin[NPARAMS + 1] = NULL;
+    for (int i = 0; i < 3; i++) jx_tree_free(tr[i]), tr[i] = NULL; /* the state's only references: flat[] */
+    int64_t donate[STEP_MAX_ARGS];
+    for (int i = 0; i < nd; i++) donate[i] = i;
+    jx_jit_opts opts = {0, {donate, nd}, 0, NULL};
+    if (!(x = jx_jit(jx_tree_fn_fn(fn), dev, &opts)) || step_time_runs(x, flat, nd + 2, nd + 1, nd, steps, t) != 0)
+        goto done;
+    printf("jx nn_step_eqns %d\njx nn_step_ms %.4f\n", jx_fn_num_eqns_total(jx_tree_fn_fn(fn)), t[steps / 2] * 1e3);
+    rc = 0;
+done:
+    for (int i = 0; i < 3; i++) jx_tree_free(tr[i]);
+    for (int i = 0; i < nd + 2; i++) jx_array_release(flat[i]);
+    jx_exec_release(x);
+    jx_tree_fn_free(fn);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ data and timing */
@@ -168,6 +238,15 @@ int main(int argc, char **argv) {
     if (!px || time_runs(px, in, 1, false, steps, t) != 0) goto done;
     printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3,
            t[steps / 2] * 1e3);
+    printf("jx step_eqns %d\n", jx_fn_num_eqns_total(step));
+    fflush(stdout);
+    if (dev != JX_DEVICE_CUDA) { /* the nn layer's step on fresh copies of the same inputs (host) */
+        jx_array *tin[NPARAMS + 2] = {0};
+        if (make_inputs(tin, av) != 0 || time_tree_step(tin, dev, steps, t) != 0) {
+            step_release(NULL, 0, NULL, 0, tin, NPARAMS + 2);
+            goto done;
+        }
+    }
     rc = 0;
 done:
     if (rc) fprintf(stderr, "mlp_step: %s\n", jx_errmsg());

@@ -6,8 +6,8 @@
  * Images come from jx's COCO loader (decoded and augmented on worker threads: random
  * scale 0.75-1.5, crop, flip; order and augmentation follow the seed and the epoch only, so
  * a run resumed from a checkpoint continues bit for bit). After each epoch: the val split's
- * mIoU at the training size; with --out a checkpoint, the metrics CSV, loss and mIoU
- * curves and a panel (image / ground truth / prediction) of the first val images.
+ * mIoU at the training size; under --out (default runs/coco_seg; none: nothing saved) a
+ * checkpoint, the metrics CSV, loss and mIoU curves and a panel (image / ground truth / prediction) of the first val images.
  * --eval CHECKPOINT scores a checkpoint on val at the images' own resolution (predictions
  * resized back with the nearest rule): per-class IoU, mean IoU, pixel accuracy.
  * --finetune CHECKPOINT adapts a U-Net trained for other categories to --categories: it
@@ -282,7 +282,7 @@ done:
 
 static int parse_args(int argc, char **argv, options *o) {
     *o = (options){.t = {.data = "../shared/data/coco-tiny", .epochs = 10, .batch = 8, .lr = 3e-3,
-                         .device = JX_DEVICE_CPU, .checkpoints = 1,
+                         .device = JX_DEVICE_CPU, .checkpoints = 1, .out = TRAINER_OUT(PROG),
                          .data_help = "a COCO folder: annotations/, train2017/, val2017/"},
                    .size = 128, .categories = "person"};
     trainer_extra extra[] = {

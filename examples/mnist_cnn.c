@@ -14,7 +14,8 @@
  * key and the epoch, so that a run resumed from a checkpoint (--resume) continues bit for
  * bit. The test set is scored after every epoch by a jitted eval step that normalises
  * with the running statistics; at the end the per-class precision, recall and F1 and the
- * confusion matrix are printed. With --out DIR: a checkpoint per epoch (params,
+ * confusion matrix are printed. Under --out DIR (default runs/mnist_cnn; --out none
+ * saves nothing): a checkpoint per epoch (params,
  * optimizer state, batch_stats, PRNG key, step), the metrics CSV, the loss and accuracy
  * curves and the confusion matrix as PNG; Ctrl-C saves the state at the end of the step
  * and --resume continues from it (common/train_loop.h).
@@ -320,7 +321,7 @@ done:
 
 static int parse_args(int argc, char **argv, options *o) {
     trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 10, .batch = 128, .lr = 1e-3,
-                      .device = JX_DEVICE_CPU, .checkpoints = 1};
+                      .device = JX_DEVICE_CPU, .checkpoints = 1, .out = TRAINER_OUT("mnist_cnn")};
     long test_limit = 0, devices = 1;
     const char *schedule = "cosine";
     trainer_extra extra[] = {

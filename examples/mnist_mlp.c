@@ -7,8 +7,8 @@
  * batch) -> (params, state, loss), takes the gradient as a tree with
  * jx_tree_value_and_grad and applies jx_optim_update; it is compiled once with jx_jit
  * (params and state donated, so they are updated in place) and run per batch; a jitted
- * accuracy function scores the test set after every epoch. With --out DIR a safetensors
- * checkpoint is written after every epoch, with the metrics CSV and the loss and accuracy
+ * accuracy function scores the test set after every epoch. Under --out DIR (default
+ * runs/mnist_mlp; --out none saves nothing) a safetensors checkpoint is written after every epoch, with the metrics CSV and the loss and accuracy
  * curves as PNG (mnist_mlp_{metrics.csv,loss.png,accuracy.png}); --resume FILE continues
  * from one, bit for bit as if never stopped; Ctrl-C saves the state at the end of the
  * step (common/train_loop.h). A non-finite loss stops the run with an error naming the step.
@@ -249,6 +249,8 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
            (long long)ntrain, (long long)ntest, (long long)batch, o->optim, o->lr, o->schedule);
     trainer_report_compile(train_now() - t0, o->device);
     rc = train_loop_run(&L);
+    if (rc == 0 && o->out && o->epochs >= L.first_epoch)
+        printf("wrote %s/mnist_mlp_%s\n", o->out, jx_plot_available() ? "{metrics.csv,loss.png,accuracy.png}" : "metrics.csv");
 done:
     if (rc == -1) fprintf(stderr, "mnist_mlp: %s\n", jx_errmsg());
     jx_tree_free(r.test);
@@ -266,7 +268,7 @@ done:
  * one's --init and --test-limit; returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, options *o) {
     trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 10, .batch = 128, .lr = -1,
-                      .device = JX_DEVICE_CPU, .checkpoints = 1};
+                      .device = JX_DEVICE_CPU, .checkpoints = 1, .out = TRAINER_OUT("mnist_mlp")};
     double init = 0.01;
     long test_limit = 0;
     const char *optim = "adam", *schedule = "cosine";

@@ -74,7 +74,7 @@ int train_loop_resume(train_loop *L, const char *file) {
 static int stop(const train_loop *L, int epoch, int tty) {
     char path[4096];
     printf("%s%s: interrupted at step %lld (epoch %d)\n", tty ? "\n" : "", L->prog, (long long)L->nstep, epoch);
-    if (!L->out) printf("%s: no --out, nothing saved\n", L->prog);
+    if (!L->out) printf("%s: --out none, nothing saved\n", L->prog);
     else if (save(L, "interrupted", epoch - 1, path, sizeof path) != 0) return -1;
     else printf("%s: continue with --resume %s\n", L->prog, path);
     fflush(stdout);

@@ -29,8 +29,9 @@ void trainer_usage(FILE *f, const char *prog, const char *about, const trainer_o
                "                   parameters stay in GPU memory)\n");
     if (d->checkpoints)
         fprintf(f, "  --out DIR        write a checkpoint, the metrics CSV and the plots there\n"
-                   "                   after every epoch\n"
-                   "  --resume FILE    continue from a checkpoint written with --out\n");
+                   "                   after every epoch (default %s%s)\n"
+                   "  --resume FILE    continue from a checkpoint written with --out\n",
+                d->out ? d->out : "none", d->out ? "; none: save nothing" : "");
     for (int i = 0; i < nextras; i++) {
         char lhs[64];
         snprintf(lhs, sizeof lhs, "%s %s", extras[i].name, extras[i].arg);
@@ -118,7 +119,7 @@ int trainer_parse(const char *prog, const char *about, int argc, char **argv, tr
         else if (!strcmp(a, "--threads")) bad = parse_long(prog, a, v, 1, 256, &n), o->threads = (int)n;
         else if (!strcmp(a, "--seed")) bad = parse_long(prog, a, v, 0, LONG_MAX, &n), o->seed = (uint64_t)n;
         else if (!strcmp(a, "--lr")) bad = parse_positive(prog, a, v, &o->lr);
-        else if (!strcmp(a, "--out") && o->checkpoints) o->out = v;
+        else if (!strcmp(a, "--out") && o->checkpoints) o->out = strcmp(v, "none") ? v : NULL;
         else if (!strcmp(a, "--resume") && o->checkpoints) o->resume = v;
         else if (!strcmp(a, "--device")) {
             if (!strcmp(v, "cpu")) o->device = JX_DEVICE_CPU;

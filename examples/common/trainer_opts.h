@@ -3,7 +3,8 @@
  * way with the same messages, plus a trainer's own options described in a table.
  *
  *     trainer_opts o = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 5,
- *                       .batch = 128, .lr = 0.1, .device = JX_DEVICE_CPU};
+ *                       .batch = 128, .lr = 0.1, .device = JX_DEVICE_CPU, .checkpoints = 1,
+ *                       .out = TRAINER_OUT("mnist_mlp")};
  *     double init = 0.01;
  *     trainer_extra extra[] = {{"--init", "X", "initial scale (default 0.01)", TRAINER_POSITIVE, 0, 0, &init}};
  *     int r = trainer_parse("mnist_mlp", "Trains an MLP ...", argc, argv, &o, extra, 1);
@@ -17,6 +18,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The default --out of a trainer named prog: runs/<prog>, relative to the working
+ * directory (the repository's .gitignore leaves runs/ out). */
+#define TRAINER_OUT(prog) "runs/" prog
+
 typedef struct trainer_opts {
     const char *data;  /* --data DIR */
     int epochs, batch; /* --epochs N, --batch N */
@@ -25,7 +30,8 @@ typedef struct trainer_opts {
     double lr;         /* --lr X */
     uint64_t seed;     /* --seed N */
     jx_device device;  /* --device cpu|interp|cuda */
-    const char *out;   /* --out DIR (checkpoints, metrics, plots); NULL when not given */
+    const char *out;   /* --out DIR (checkpoints, metrics, plots); the trainer's default
+                        * on entry (TRAINER_OUT(prog)); NULL after --out none */
     const char *resume; /* --resume FILE; NULL when not given */
     int checkpoints;   /* set by the trainer before parsing: 1 if it honours --out and
                         * --resume (otherwise they are unknown options) */

@@ -55,6 +55,7 @@ int tut_parse(const char *prog, const char *about, int argc, char **argv, traine
 }
 
 char *tut_path(char *buf, unsigned long n, const trainer_opts *o, const char *file) {
+    if (!o->out) return NULL;
     snprintf(buf, n, "%s/%s", o->out, file);
     return buf;
 }
@@ -128,7 +129,11 @@ void tut_step_body(jx_tree **out, jx_tree *const *in, void *user) {
     args[0] = in[0];
     for (int i = 0; i < st->nargs && i < 7; i++) args[1 + i] = in[2 + i];
     if (jx_tree_value_and_grad(st->loss, NULL, 1 + st->nargs, args, 0, 1, vals, &grads) != JX_OK) return;
-    if (st->mean) st->mean(&grads), st->mean(&vals[0]);
+    if (st->mean) {
+        jx_tree *both[2] = {grads, vals[0]};
+        st->mean(2, both);
+        grads = both[0], vals[0] = both[1];
+    }
     jx_optim_update(st->opt, grads, in[1], in[0], &out[0], &out[1]);
     out[2] = jx_tree_dict();
     jx_tree_set(out[2], "loss", vals[0]);
@@ -145,7 +150,7 @@ void tut_plot_curve(const trainer_opts *o, const char *file, const char *title, 
                     const char *ylabel, const char *label, const double *y, int64_t n) {
     char path[4096];
     jx_plot_series s = {label, NULL, y, n};
-    if (n > 0 && jx_plot_available() &&
+    if (n > 0 && o->out && jx_plot_available() &&
         jx_plot_lines(tut_path(path, sizeof path, o, file), title, xlabel, ylabel, 1, &s, 0, 0) == JX_OK)
         printf("wrote %s\n", path);
 }

@@ -26,7 +26,7 @@
 #include "../../common/trainer_opts.h"
 
 /* Parses the shared options and --quick (a reduced run for the smoke test: *quick set to
- * 1). --out defaults to runs/<prog> (created). --resume is refused: tutorials train from
+ * 1). --out defaults to runs/<prog> (created; --out none: no pictures). --resume is refused: tutorials train from
  * scratch. Returns as trainer_parse: 0 to run, 1 after --help, 2 after a usage error. */
 int tut_parse(const char *prog, const char *about, int argc, char **argv, trainer_opts *o,
               const trainer_extra *extras, int nextras, int *quick);
@@ -35,7 +35,8 @@ int tut_parse(const char *prog, const char *about, int argc, char **argv, traine
  * when it is there, else Debian's Fashion-MNIST (/usr/share/datasets/fashion-mnist). */
 const char *tut_mnist_dir(void);
 
-/* A path under o->out: tut_path(buf, sizeof buf, o, "samples.png"). Returns buf. */
+/* A path under o->out: tut_path(buf, sizeof buf, o, "samples.png"). Returns buf, or NULL
+ * after --out none (the plot functions then refuse the NULL path: no pictures). */
 char *tut_path(char *buf, unsigned long n, const trainer_opts *o, const char *file);
 
 typedef struct tut_timer { double start; } tut_timer;
@@ -65,13 +66,13 @@ jx_array *tut_weights(uint64_t seed, int64_t r, int64_t c, double scale);
 
 /* The body of a training step over trees (params, optimizer state, args...) -> (params,
  * optimizer state, {loss}): loss is called with (params, args...) and puts the loss in its
- * out[0]; mean (may be NULL) is applied to the gradients and the loss before the update
- * (dp_mean_tree in a data-parallel step). Pass a tut_step as the body's user data. */
+ * out[0]; mean (may be NULL) replaces the gradients and the loss by their means over the
+ * devices before the update (dp_mean_trees in a data-parallel step). Pass a tut_step as the body's user data. */
 typedef struct tut_step {
     jx_tree_body loss;
     const jx_optim *opt;
     int nargs;                   /* the trees after params and optimizer state */
-    void (*mean)(jx_tree **);
+    void (*mean)(int n, jx_tree **trees);
 } tut_step;
 void tut_step_body(jx_tree **out, jx_tree *const *in, void *user);
 
