@@ -292,16 +292,12 @@ static int walk(const jx_tree *t, size_t len, walk_state *w) {
     return 0;
 }
 
+/* The state lives on the stack (about 1 KB): a walk never allocates, so counting and
+ * flattening cannot fail (a failed allocation here once made jx_tree_num_leaves return 0). */
 int jx__tree_walk(const jx_tree *t, jx__leaf_visit f, void *user) {
-    walk_state *w = malloc(sizeof *w);
-    if (!w) { /* recorded here: the flatten functions' callers learn of it through it */
-        jx_error_at((jx_loc){NULL, 0}, JX_ERR_NOMEM, "tree", "out of memory");
-        return -1;
-    }
-    w->f = f, w->user = user, w->index = 0, w->path[0] = 0;
-    int r = walk(t, 0, w);
-    free(w);
-    return r;
+    walk_state w;
+    w.f = f, w.user = user, w.index = 0, w.path[0] = 0;
+    return walk(t, 0, &w);
 }
 
 typedef struct rebuild_state {
@@ -321,6 +317,7 @@ static jx_tree *rebuild(const jx_tree *t, size_t len, rebuild_state *r) {
         r->path[len] = 0;
         const char *key = t->keys ? t->keys[i] : NULL;
         if (!kid || !push(c, key, key ? strlen(key) : 0, kid)) {
+            if (kid) jx_error_at((jx_loc){NULL, 0}, JX_ERR_NOMEM, "tree", "out of memory");
             jx_tree_free(kid);
             jx_tree_free(c);
             return NULL;
@@ -329,13 +326,12 @@ static jx_tree *rebuild(const jx_tree *t, size_t len, rebuild_state *r) {
     return c;
 }
 
+/* On the stack, as the walk's: a NULL result then always has its error recorded, by the
+ * leaf maker or by the node allocation that failed. */
 jx_tree *jx__tree_rebuild(const jx_tree *like, jx__leaf_make f, void *user) {
-    rebuild_state *r = malloc(sizeof *r);
-    if (!r) return NULL;
-    r->f = f, r->user = user, r->index = 0, r->path[0] = 0;
-    jx_tree *t = rebuild(like, 0, r);
-    free(r);
-    return t;
+    rebuild_state r;
+    r.f = f, r.user = user, r.index = 0, r.path[0] = 0;
+    return rebuild(like, 0, &r);
 }
 
 /* ------------------------------------------------------------------ counting, paths */

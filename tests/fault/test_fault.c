@@ -1,7 +1,8 @@
 /* test_fault.c: allocation-failure injection (built with -DJX_FAULT_INJECT=ON, see
  * src/trace/fault.h; any other build reports the suite as skipped). Each program below
  * (trace and parse, grad, vmap of grad, jit compile and run, grad of a scan compiled, the
- * IDX reader, a training step written with the nn API, the COCO reader) first runs
+ * IDX reader, a training step written with the nn API, the COCO reader, a small kernel
+ * broadcasting a scalar) first runs
  * clean, counting the allocations jx makes; then for N = 1, 2, 3, ... it runs with the Nth
  * allocation failing, until a run completes without reaching N. Every failed run must
  * end with JX_ERR_NOMEM and "out of memory" in its message (or succeed, when jx can do
@@ -214,6 +215,39 @@ static jx_status prog_scan(uint64_t *h) {
     return st;
 }
 
+/* A fused kernel that broadcasts a scalar input (broadcast_in_dim of a rank-0 value):
+ * small enough for CI to fail every one of its allocations. The kernel builder's index of
+ * the broadcast once dereferenced NULL when its allocation failed (the exhaustive sweep of
+ * the nn step found it, at Adam's scalar step size). */
+static void bcast(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    jx_val s = jx_broadcast_in_dim(in[1], JX_INTS(3, 4), JX_NOINTS);
+    out[0] = jx_exp(jx_mul(in[0], s));
+}
+
+static jx_status prog_bcast(uint64_t *h) {
+    jx_jit_cache_clear();
+    jx_aval av[2] = {JX_AVAL(JX_F32, 3, 4), JX_SCALAR(JX_F32)};
+    float x[12], s = 0.5f;
+    for (int i = 0; i < 12; i++) x[i] = (float)(i - 6) / 4;
+    jx_array *in[2] = {0}, *out[1] = {0};
+    jx_fn *f = jx_trace("bcast", bcast, NULL, 2, av, 1);
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = 1;
+    jx_exec *e = f ? jx_jit(f, JX_DEVICE_CPU, &o) : NULL;
+    jx_status st = e ? JX_OK : jx_errcode();
+    if (st == JX_OK && (!(in[0] = jx_array_new(JX_F32, JX_INTS(3, 4), x)) ||
+                        !(in[1] = jx_array_new(JX_F32, JX_NOINTS, &s))))
+        st = jx_errcode();
+    if (st == JX_OK) st = jx_exec_run(e, 2, in, 1, out);
+    if (st == JX_OK) *h = hash_arrays(1, out);
+    release_all(1, out);
+    release_all(2, in);
+    jx_exec_release(e);
+    jx_fn_release(f);
+    return st;
+}
+
 /* The IDX reader (examples/idx.c, compiled into this suite with the hooks too). */
 static jx_status prog_idx(uint64_t *h) {
     char err[IDX_ERR_MAX];
@@ -333,9 +367,9 @@ static jx_status prog_coco(uint64_t *h) {
  * is then reported right after the run that made it. */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
-/* Runs p with the Nth allocation failing for each N of the schedule; returns the number
- * of failures that did not end as they should (each printed). */
-static int sweep(const char *name, jx_status (*p)(uint64_t *)) {
+/* Runs p with the Nth allocation failing for each N of the schedule (every N when every
+ * is set); returns the number of failures that did not end as they should (each printed). */
+static int sweep(const char *name, jx_status (*p)(uint64_t *), int every) {
     const char *only = getenv("JX_FAULT_PROGRAM"); /* run just this one (when debugging) */
     if (only && *only && strcmp(only, name) != 0) return 0;
     uint64_t ref = 0, h = 0;
@@ -347,7 +381,7 @@ static int sweep(const char *name, jx_status (*p)(uint64_t *)) {
     CU_ASSERT_EQUAL_FATAL(st, JX_OK);
     const char *all = getenv("JX_FAULT_ALL"), *ns = getenv("JX_FAULT_SAMPLES");
     long samples = ns && *ns ? atol(ns) : 40, dense = 24, step = 1;
-    if (!(all && *all && strcmp(all, "0") != 0) && total > dense + samples)
+    if (!every && !(all && *all && strcmp(all, "0") != 0) && total > dense + samples)
         step = (total - dense) / samples + 1;
     int bad = 0;
     const char *from = getenv("JX_FAULT_FROM"); /* the first N (when debugging) */
@@ -397,14 +431,55 @@ static int sweep(const char *name, jx_status (*p)(uint64_t *)) {
     return bad;
 }
 
-static void test_trace(void) { CU_ASSERT_EQUAL(sweep("trace+parse", prog_trace), 0); }
-static void test_grad(void) { CU_ASSERT_EQUAL(sweep("value_and_grad", prog_grad), 0); }
-static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap), 0); }
-static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit), 0); }
-static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan), 0); }
-static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx), 0); }
-static void test_nn(void) { CU_ASSERT_EQUAL(sweep("nn train step", prog_nn), 0); }
-static void test_coco(void) { CU_ASSERT_EQUAL(sweep("coco_load", prog_coco), 0); }
+static void test_trace(void) { CU_ASSERT_EQUAL(sweep("trace+parse", prog_trace, 0), 0); }
+static void test_grad(void) { CU_ASSERT_EQUAL(sweep("value_and_grad", prog_grad, 0), 0); }
+static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap, 0), 0); }
+static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit, 0), 0); }
+static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan, 0), 0); }
+static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx, 0), 0); }
+static void test_nn(void) { CU_ASSERT_EQUAL(sweep("nn train step", prog_nn, 0), 0); }
+static void test_coco(void) { CU_ASSERT_EQUAL(sweep("coco_load", prog_coco, 0), 0); }
+static void test_bcast(void) { CU_ASSERT_EQUAL(sweep("scalar broadcast kernel", prog_bcast, 1), 0); }
+
+/* Walking a tree (counting, flattening) allocates nothing, so it cannot fail: a walk that
+ * failed once made jx_tree_num_leaves return 0, a traced step then mis-sized and a
+ * checkpoint written without its tensors. Rebuilding (jx_tree_copy) fails at each of its
+ * allocations with "out of memory" recorded, never a NULL without an error. */
+static void test_tree_walk(void) {
+    float v[2] = {1, 2};
+    jx_tree *t = jx_tree_dict();
+    jx_array *a = jx_array_new(JX_F32, JX_INTS(2), v), *b = jx_array_new(JX_F32, JX_INTS(2), v);
+    CU_ASSERT_FATAL(t && a && b && !set(t, "a", &a) && !set(t, "b.c", &b));
+    jx__fault_arm(1);
+    int n = jx_tree_num_leaves(t);
+    jx_array *flat[2] = {NULL, NULL};
+    int nf = jx_tree_flatten_arrays(t, flat, 2);
+    long calls = jx__fault_calls();
+    jx__fault_arm(0);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(nf, 2);
+    CU_ASSERT(flat[0] && flat[1]);
+    CU_ASSERT_EQUAL(calls, 0);
+    long runs = 0;
+    for (long k = 1;; k++, runs++) {
+        jx_clear_error();
+        jx__fault_arm(k);
+        jx_tree *c = jx_tree_copy(t);
+        int fired = jx__fault_fired();
+        jx__fault_arm(0);
+        if (!fired) {
+            CU_ASSERT(c != NULL);
+            jx_tree_free(c);
+            break;
+        }
+        CU_ASSERT(c == NULL);
+        CU_ASSERT_EQUAL(jx_errcode(), JX_ERR_NOMEM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(jx_errmsg(), "out of memory"));
+        jx_tree_free(c);
+    }
+    CU_ASSERT(runs >= 5); /* nodes, their kid and key arrays, the keys */
+    jx_tree_free(t);
+}
 
 int main(void) {
 #ifndef JX_FAULT_INJECT
@@ -424,6 +499,8 @@ int main(void) {
         {"the IDX reader", test_idx},
         {"a training step with the nn API", test_nn},
         {"the COCO reader", test_coco},
+        {"a scalar broadcast kernel, every N", test_bcast},
+        {"tree walks never allocate", test_tree_walk},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("fault", tests);

@@ -38,6 +38,7 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I);
 /* Atom a read for the output element at I (rank-0 operands broadcast). */
 static LLVMValueRef eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I) {
     if (a->var < 0) return jx__cg_literal(cg, a);
+    if (!I) return eval_var(cg, a->var, NULL); /* the index's allocation failed: out of memory */
     const jx_aval *av = &cg->f->vars[a->var];
     if (av->rank == 0 && I->rank != 0) return eval_var(cg, a->var, jx__cg_make_idx(cg, av, NULL, jx__cg_i64(cg, 0)));
     return eval_var(cg, a->var, I);
