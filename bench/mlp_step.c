@@ -124,7 +124,7 @@ static int time_tree_step(jx_array **tin, jx_device dev, int steps, double *t) {
     for (int i = 0; i < 3; i++) jx_tree_free(tr[i]), tr[i] = NULL; /* the state's only references: flat[] */
     int64_t donate[STEP_MAX_ARGS];
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {0, {donate, nd}, 0, NULL};
+    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
     if (!(x = jx_jit(jx_tree_fn_fn(fn), dev, &opts)) || step_time_runs(x, flat, nd + 2, nd + 1, nd, steps, t) != 0)
         goto done;
     printf("jx nn_step_eqns %d\njx nn_step_ms %.4f\n", jx_fn_num_eqns_total(jx_tree_fn_fn(fn)), t[steps / 2] * 1e3);
