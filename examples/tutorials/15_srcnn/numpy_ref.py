@@ -4,7 +4,7 @@ formulas, common/optim.py)."""
 import numpy as np
 
 import data  # first: it puts ../common on the path
-from optim import NumpyAdam  # noqa: I100
+from optim import NumpyTrainer  # noqa: I100
 import tut
 
 
@@ -65,18 +65,9 @@ def grads(p, x, y):
 def main():
     a = data.options("SRCNN super-resolution (NumPy)")
     x, y, xt, yt, steps = data.problem(a)
-    p = data.init(a.seed + 10)
-    adam = NumpyAdam(p, a.lr)
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            total = 0.0
-            for s in range(steps):
-                sl = slice(s * a.batch, (s + 1) * a.batch)
-                loss, g = grads(p, x[sl], y[sl])
-                p = adam(p, g)
-                total += loss / steps
-            data.epoch_line(e, total)
-    data.report(forward(p, xt)[0], xt, yt)
+    train = NumpyTrainer(data.init(a.seed + 10), a.lr, grads, x, y)
+    tut.train_epochs(a, steps, train, data.epoch_line)
+    data.report(forward(train.p, xt)[0], xt, yt)
 
 
 main()

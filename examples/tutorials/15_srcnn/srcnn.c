@@ -45,18 +45,6 @@ static jx_val predict(const jx_tree *p, jx_val x) {
     return jx_add(x, jx_nn_conv2d(h, jx_tree_get_val(p, "c3.w"), jx_tree_get_val(p, "c3.b"), &same));
 }
 
-/* in[0] params, in[1] {x: bilinear, y: original}: out[0] the mean squared error. */
-static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    jx_val err = jx_sub(predict(in[0], jx_tree_get_val(in[1], "x")), jx_tree_get_val(in[1], "y"));
-    out[0] = jx_tree_val(jx_mean(jx_square(err), JX_NOINTS));
-}
-
-static void eval_fn(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    out[0] = jx_tree_val(predict(in[0], jx_tree_get_val(in[1], "x")));
-}
-
 /* The low-resolution stand-in: 28 -> 14 (antialiased bilinear) -> 28 (bilinear). */
 static void lowres_fn(jx_val *out, const jx_val *in, void *user) {
     (void)user;
@@ -82,6 +70,18 @@ static jx_tree *batch_tree(const jx_array *x, const jx_array *y, int64_t i0, int
     jx_tree_set_array(t, "y", jx_array_new(JX_F32, JX_INTS(n, S, S, 1), (const float *)jx_array_data(y) + i0 * S * S));
     return t;
 }
+
+typedef struct batches {
+    const jx_array *x, *y;
+    int64_t size;
+} batches;
+
+static jx_tree *next_batch(int64_t s, void *user) {
+    const batches *b = user;
+    return batch_tree(b->x, b->y, s * b->size, b->size);
+}
+
+static void epoch_line(int e, double mse) { printf("epoch %d: train MSE %.5f (PSNR %.2f dB)\n", e + 1, mse, -10 * log10(mse)); }
 
 /* PSNR in dB of a against b (n values in [0, 1]): 10 log10(1 / MSE). */
 static double psnr(const float *a, const float *b, int64_t n) {
@@ -137,32 +137,19 @@ int main(int argc, char **argv) {
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
     jx_tree *state = jx_optim_init(&opt, params);
     jx_tree *b0 = batch_tree(x, y, 0, o.batch), *tin[3] = {params, state, b0};
-    tut_step body = {loss_fn, &opt, 1, NULL}; /* loss, gradients, Adam: common/tut.h */
+    tut_regression model = {predict};
+    tut_step body = {tut_mse_loss, &opt, 1, NULL, &model}; /* loss, gradients, Adam: common/tut.h */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
     jx_exec *exec = tut_jit(step, &o);
     int status = exec ? 0 : tut_fail(prog, "building the training step");
-
     double *curve = calloc((size_t)o.epochs, sizeof(double));
-    tut_timer t = tut_timer_start();
-    for (int e = 0; e < o.epochs && !status; e++) {
-        for (int64_t s = 0; s < steps && !status; s++) {
-            jx_tree *b = batch_tree(x, y, s * o.batch, o.batch), *in[3] = {params, state, b}, *out[3];
-            if (jx_tree_fn_run(step, exec, 3, in, 3, out) != JX_OK) status = tut_fail(prog, "a training step");
-            jx_tree_free(b);
-            if (status) break;
-            jx_tree_free(params), jx_tree_free(state);
-            params = out[0], state = out[1];
-            curve[e] += jx_array_get(jx_tree_get_array(out[2], "loss"), 0) / (double)steps;
-            jx_tree_free(out[2]);
-        }
-        if (!status) printf("epoch %d: train MSE %.5f (PSNR %.2f dB)\n", e + 1, curve[e], -10 * log10(curve[e]));
-    }
-    tut_timer_stop(&t, "training");
+    batches bs = {x, y, o.batch};
+    if (!status) status = tut_train_epochs(prog, &o, step, exec, &params, &state, steps, next_batch, &bs, curve, epoch_line);
 
     /* the test digits in one call of a jitted prediction */
     jx_tree *tb = batch_tree(xt, yt, 0, nt), *ein[2] = {params, tb}, *pred = NULL;
-    jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", eval_fn, NULL, 2, ein, 1);
+    jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", tut_predict_body, &model, 2, ein, 1);
     jx_exec *eexec = tut_jit(ev, &o);
     if (!status && (!eexec || jx_tree_fn_run(ev, eexec, 2, ein, 1, &pred) != JX_OK))
         status = tut_fail(prog, "restoring the test digits");
