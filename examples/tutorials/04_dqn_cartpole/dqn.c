@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     jx_tree_set_array(batch, "notdone", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree *tin[4] = {g.params, state, target, batch}, *qb = one("s", jx_array_zeros(JX_F32, JX_INTS(1, 4)));
     jx_tree *qin[2] = {g.params, qb};
-    tut_step body = {loss_fn, &opt, 2, NULL}; /* loss(params, target, batch) */
+    tut_step body = {loss_fn, &opt, 2, NULL, NULL}; /* loss(params, target, batch) */
     jx_tree_fn *step = jx_tree_trace("dqn_step", tut_step_body, &body, 4, tin, 3);
     g.q = jx_tree_trace("q", q_fn, NULL, 2, qin, 1);
     jx_tree_free(batch), jx_tree_free(qb);

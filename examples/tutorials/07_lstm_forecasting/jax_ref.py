@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import data  # first: it puts ../common on the path
-from optim import jax_adam  # noqa: I100
+from optim import JaxTrainer  # noqa: I100
 import tut
 
 H = data.H
@@ -32,25 +32,9 @@ def loss_fn(p, x, y):
 def main():
     a = data.options("LSTM forecasting (JAX)")
     x, y, xt, yt, steps = data.problem(a)
-    p = jax.tree.map(jnp.asarray, data.init(a.seed))
-    adam_init, adam_update = jax_adam(a.lr)
-
-    @jax.jit
-    def step(p, state, x, y):
-        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        return adam_update(p, state, g) + (loss,)
-
-    state = adam_init(p)
-    step.lower(p, state, x[:a.batch], y[:a.batch]).compile()  # compiled outside the timed part, as jx_jit is
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            total = 0.0
-            for s in range(steps):
-                sl = slice(s * a.batch, (s + 1) * a.batch)
-                p, state, loss = step(p, state, x[sl], y[sl])
-                total += float(loss) / steps
-            print(f"epoch {e + 1}: train MSE {total:.5f}")
-    data.report(np.asarray(jax.jit(predict)(p, xt)), xt, yt)
+    train = JaxTrainer(jax.tree.map(jnp.asarray, data.init(a.seed)), a.lr, loss_fn, x, y, a.batch)
+    tut.train_epochs(a, steps, train)
+    data.report(np.asarray(jax.jit(predict)(train.p, xt)), xt, yt)
 
 
 main()

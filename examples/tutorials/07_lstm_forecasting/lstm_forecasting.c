@@ -42,8 +42,8 @@ static void windows(const problem *p, int64_t w0, int64_t b, float *x, float *y)
     }
 }
 
-/* in[0] params {lstm: {wi, wh, b}, head: {w, b}}, in[1] {x (B,T,1)}: out[0] the
- * predictions (B,1). */
+/* The predictions (B,1) of params {lstm: {wi, wh, b}, head: {w, b}} for windows x
+ * (B,T,1). */
 static jx_val predict(const jx_tree *params, jx_val x) {
     jx_val pr[3] = {jx_tree_get_val(params, "lstm.wi"), jx_tree_get_val(params, "lstm.wh"),
                     jx_tree_get_val(params, "lstm.b")};
@@ -53,23 +53,23 @@ static jx_val predict(const jx_tree *params, jx_val x) {
     return jx_nn_dense(last[1], jx_tree_get_val(params, "head.w"), jx_tree_get_val(params, "head.b"));
 }
 
-static void loss_fn(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    jx_val err = jx_sub(predict(in[0], jx_tree_get_val(in[1], "x")), jx_tree_get_val(in[1], "y"));
-    out[0] = jx_tree_val(jx_mean(jx_square(err), JX_NOINTS));
-}
-
-static void eval_fn(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    out[0] = jx_tree_val(predict(in[0], jx_tree_get_val(in[1], "x")));
-}
-
 static jx_tree *batch_tree(const problem *p, int64_t w0, int64_t b, float *x, float *y) {
     windows(p, w0, b, x, y);
     jx_tree *t = jx_tree_dict();
     jx_tree_set_array(t, "x", jx_array_new(JX_F32, JX_INTS(b, T, 1), x));
     jx_tree_set_array(t, "y", jx_array_new(JX_F32, JX_INTS(b, 1), y));
     return t;
+}
+
+typedef struct batches {
+    const problem *p;
+    int64_t size;
+    float *x, *y;
+} batches;
+
+static jx_tree *next_batch(int64_t s, void *user) {
+    const batches *b = user;
+    return batch_tree(b->p, s * b->size, b->size, b->x, b->y);
 }
 
 int main(int argc, char **argv) {
@@ -96,33 +96,19 @@ int main(int argc, char **argv) {
     float *x = malloc(sizeof(float) * (size_t)((ntest > o.batch ? ntest : o.batch) * T));
     float *y = malloc(sizeof(float) * (size_t)(ntest > o.batch ? ntest : o.batch));
     jx_tree *b0 = batch_tree(&p, 0, o.batch, x, y), *tin[3] = {params, state, b0};
-    tut_step body = {loss_fn, &opt, 1, NULL}; /* loss, gradients, Adam: common/tut.h */
+    tut_regression model = {predict};
+    tut_step body = {tut_mse_loss, &opt, 1, NULL, &model}; /* loss, gradients, Adam: common/tut.h */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
     jx_exec *exec = tut_jit(step, &o);
     if (!exec) return tut_fail(prog, "building the training step");
 
-    double *curve = calloc((size_t)o.epochs, sizeof(double));
-    int status = 0;
-    tut_timer t = tut_timer_start();
-    for (int e = 0; e < o.epochs && !status; e++) {
-        for (int64_t s = 0; s < steps && !status; s++) {
-            jx_tree *b = batch_tree(&p, s * o.batch, o.batch, x, y), *in[3] = {params, state, b}, *out[3];
-            if (jx_tree_fn_run(step, exec, 3, in, 3, out) != JX_OK) status = tut_fail(prog, "a training step");
-            jx_tree_free(b);
-            if (status) break;
-            jx_tree_free(params), jx_tree_free(state);
-            params = out[0], state = out[1];
-            curve[e] += jx_array_get(jx_tree_get_array(out[2], "loss"), 0) / (double)steps;
-            jx_tree_free(out[2]);
-        }
-        if (!status) printf("epoch %d: train MSE %.5f\n", e + 1, curve[e]);
-    }
-    tut_timer_stop(&t, "training");
+    batches bs = {&p, o.batch, x, y};
+    int status = tut_train_epochs(prog, &o, step, exec, &params, &state, steps, next_batch, &bs, NULL, NULL);
 
     /* the test windows in one call of a jitted prediction */
     jx_tree *tb = batch_tree(&p, p.ntrain, ntest, x, y), *ein[2] = {params, tb}, *pred = NULL;
-    jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", eval_fn, NULL, 2, ein, 1);
+    jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", tut_predict_body, &model, 2, ein, 1);
     jx_exec *eexec = tut_jit(ev, &o);
     if (!status && (!eexec || jx_tree_fn_run(ev, eexec, 2, ein, 1, &pred) != JX_OK))
         status = tut_fail(prog, "predicting the test windows");
@@ -152,7 +138,7 @@ int main(int argc, char **argv) {
     }
     jx_tree_free(pred), jx_tree_free(tb), jx_exec_release(eexec), jx_tree_fn_free(ev);
     jx_exec_release(exec), jx_tree_fn_free(step), jx_tree_free(params), jx_tree_free(state);
-    free(curve), free(x), free(y), free(p.s);
+    free(x), free(y), free(p.s);
     if (status) return status;
     /* learning something: well under the error of predicting the mean (the targets' standard
      * deviation, about 0.8); the full run also beats persistence */

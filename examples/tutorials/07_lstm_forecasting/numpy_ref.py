@@ -3,7 +3,7 @@ hand, and Adam as Optax computes it (common/optim.py)."""
 import numpy as np
 
 import data  # first: it puts ../common on the path
-from optim import NumpyAdam  # noqa: I100
+from optim import NumpyTrainer  # noqa: I100
 import tut
 
 H = data.H
@@ -48,18 +48,9 @@ def grads(p, x, y):
 def main():
     a = data.options("LSTM forecasting (NumPy, backpropagation through time by hand)")
     x, y, xt, yt, steps = data.problem(a)
-    p = data.init(a.seed)
-    adam = NumpyAdam(p, a.lr)
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            total = 0.0
-            for s in range(steps):
-                sl = slice(s * a.batch, (s + 1) * a.batch)
-                loss, g = grads(p, x[sl], y[sl])
-                p = adam(p, g)
-                total += loss / steps
-            print(f"epoch {e + 1}: train MSE {total:.5f}")
-    data.report(forward(p, xt)[0], xt, yt)
+    train = NumpyTrainer(data.init(a.seed), a.lr, grads, x, y)
+    tut.train_epochs(a, steps, train)
+    data.report(forward(train.p, xt)[0], xt, yt)
 
 
 main()

@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     jx_tree_set_array(b0, "adv", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree_set_array(b0, "ret", jx_array_zeros(JX_F32, JX_INTS(B)));
     jx_tree *tin[3] = {params, state, b0};
-    tut_step body = {loss_fn, &opt, 1, NULL};
+    tut_step body = {loss_fn, &opt, 1, NULL, NULL};
     jx_tree_fn *step = jx_tree_trace("ppo_update", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
     jx_exec *sx = tut_jit(step, &o);

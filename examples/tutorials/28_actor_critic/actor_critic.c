@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     jx_tree_set_array(b0, "a", jx_array_zeros(JX_F32, JX_INTS(N * ROLL, 2)));
     jx_tree_set_array(b0, "ret", jx_array_zeros(JX_F32, JX_INTS(N * ROLL)));
     jx_tree *tin[3] = {params, state, b0};
-    tut_step body = {loss_fn, &opt, 1, dp_mean_trees}; /* the gradient averaged over the workers */
+    tut_step body = {loss_fn, &opt, 1, dp_mean_trees, NULL}; /* the gradient averaged over the workers */
     jx_tree_fn *step = workers > 1 ? dp_trace_step("a2c_update", tut_step_body, &body, 3, tin, 3, (int)workers)
                                    : jx_tree_trace("a2c_update", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);

@@ -53,3 +53,37 @@ def jax_adam(lr, b1=0.9, b2=0.999, eps=1e-8, clip=None):
         return p, (m, v, count)
 
     return init, update
+
+
+class NumpyTrainer:
+    """Adam on regression batches, for tut.train_epochs: trainer(sl) steps on x[sl], y[sl]
+    with grads(p, x, y) -> (loss, gradient dict) and returns the loss; trainer.p holds
+    the parameters."""
+
+    def __init__(self, p, lr, grads, x, y):
+        self.p, self.adam, self.grads, self.x, self.y = p, NumpyAdam(p, lr), grads, x, y
+
+    def __call__(self, sl):
+        loss, g = self.grads(self.p, self.x[sl], self.y[sl])
+        self.p = self.adam(self.p, g)
+        return loss
+
+
+class JaxTrainer:
+    """The same in JAX: jax.value_and_grad(loss_fn)(p, x, y) and jax_adam in one jitted
+    step, compiled here (outside the timed part, as jx_jit is); trainer.p: the parameters."""
+
+    def __init__(self, p, lr, loss_fn, x, y, batch):
+        import jax
+        init, update = jax_adam(lr)
+
+        def step(p, state, x, y):
+            loss, g = jax.value_and_grad(loss_fn)(p, x, y)
+            return update(p, state, g) + (loss,)
+
+        self.step, self.p, self.state, self.x, self.y = jax.jit(step), p, init(p), x, y
+        self.step.lower(p, self.state, x[:batch], y[:batch]).compile()
+
+    def __call__(self, sl):
+        self.p, self.state, loss = self.step(self.p, self.state, self.x[sl], self.y[sl])
+        return loss

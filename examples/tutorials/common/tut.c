@@ -128,7 +128,7 @@ void tut_step_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_tree *args[8], *vals[1], *grads;
     args[0] = in[0];
     for (int i = 0; i < st->nargs && i < 7; i++) args[1 + i] = in[2 + i];
-    if (jx_tree_value_and_grad(st->loss, NULL, 1 + st->nargs, args, 0, 1, vals, &grads) != JX_OK) return;
+    if (jx_tree_value_and_grad(st->loss, st->loss_user, 1 + st->nargs, args, 0, 1, vals, &grads) != JX_OK) return;
     if (st->mean) {
         jx_tree *both[2] = {grads, vals[0]};
         st->mean(2, both);
@@ -138,6 +138,43 @@ void tut_step_body(jx_tree **out, jx_tree *const *in, void *user) {
     out[2] = jx_tree_dict();
     jx_tree_set(out[2], "loss", vals[0]);
     jx_tree_free(grads);
+}
+
+void tut_mse_loss(jx_tree **out, jx_tree *const *in, void *user) {
+    const tut_regression *m = user;
+    jx_val err = jx_sub(m->predict(in[0], jx_tree_get_val(in[1], "x")), jx_tree_get_val(in[1], "y"));
+    out[0] = jx_tree_val(jx_mean(jx_square(err), JX_NOINTS));
+}
+
+void tut_predict_body(jx_tree **out, jx_tree *const *in, void *user) {
+    const tut_regression *m = user;
+    out[0] = jx_tree_val(m->predict(in[0], jx_tree_get_val(in[1], "x")));
+}
+
+int tut_train_epochs(const char *prog, const trainer_opts *o, const jx_tree_fn *step, jx_exec *exec,
+                     jx_tree **params, jx_tree **state, int64_t steps, jx_tree *(*batch)(int64_t s, void *user),
+                     void *user, double *curve, void (*line)(int e, double loss)) {
+    int status = 0;
+    tut_timer t = tut_timer_start();
+    for (int e = 0; e < o->epochs && !status; e++) {
+        double mean = 0;
+        for (int64_t s = 0; s < steps; s++) {
+            jx_tree *b = batch(s, user), *in[3] = {*params, *state, b}, *out[3];
+            if (jx_tree_fn_run(step, exec, 3, in, 3, out) != JX_OK) status = tut_fail(prog, "a training step");
+            jx_tree_free(b);
+            if (status) break;
+            jx_tree_free(*params), jx_tree_free(*state);
+            *params = out[0], *state = out[1];
+            mean += jx_array_get(jx_tree_get_array(out[2], "loss"), 0) / (double)steps;
+            jx_tree_free(out[2]);
+        }
+        if (status) break;
+        if (curve) curve[e] = mean;
+        if (line) line(e, mean);
+        else printf("epoch %d: train MSE %.5f\n", e + 1, mean);
+    }
+    tut_timer_stop(&t, "training");
+    return status;
 }
 
 jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o) {

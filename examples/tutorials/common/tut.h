@@ -73,8 +73,28 @@ typedef struct tut_step {
     const jx_optim *opt;
     int nargs;                   /* the trees after params and optimizer state */
     void (*mean)(int n, jx_tree **trees);
+    void *loss_user;             /* loss's user data (may be NULL) */
 } tut_step;
 void tut_step_body(jx_tree **out, jx_tree *const *in, void *user);
+
+/* Regression on batch trees {x, y}: the model's prediction of y from x. */
+typedef struct tut_regression {
+    jx_val (*predict)(const jx_tree *params, jx_val x);
+} tut_regression;
+/* A tut_step loss (loss_user: a tut_regression): out[0] = mean((predict(in[0], x) - y)^2)
+ * for the batch in[1]. */
+void tut_mse_loss(jx_tree **out, jx_tree *const *in, void *user);
+/* A jx_tree_trace body (user: a tut_regression): out[0] = predict(in[0], in[1]'s x). */
+void tut_predict_body(jx_tree **out, jx_tree *const *in, void *user);
+
+/* The training loop of a jitted tut_step_body over (params, state, batch): o->epochs
+ * passes of `steps` steps, step s on the tree batch(s, user) (freed after the step),
+ * *params and *state replaced by each step's outputs; curve[e] (o->epochs values, may be
+ * NULL) gets epoch e's mean loss, printed as "epoch E: train MSE L" or by line (may be
+ * NULL). Timed as "training". Returns 0, or tut_fail's 1 when a step failed. */
+int tut_train_epochs(const char *prog, const trainer_opts *o, const jx_tree_fn *step, jx_exec *exec,
+                     jx_tree **params, jx_tree **state, int64_t steps, jx_tree *(*batch)(int64_t s, void *user),
+                     void *user, double *curve, void (*line)(int e, double loss));
 
 /* jx_jit of a traced tree function for o's device and --threads; NULL (with jx_errmsg())
  * when f is NULL or compiling fails. */

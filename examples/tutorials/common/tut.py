@@ -104,3 +104,18 @@ def normal(seed, n):
 def weights(seed, r, c, scale):
     """common/tut.h's tut_weights: an (r, c) float32 array of normal(seed) * scale."""
     return (normal(seed, r * c).astype(np.float64) * scale).astype(np.float32).reshape(r, c)
+
+
+def train_epochs(a, steps, step, line=None):
+    """The training loop, timed as "training": a.epochs passes of `steps` batches;
+    step(sl) trains on the batch slice sl (a.batch rows) and returns its loss; line(e,
+    mean loss) prints epoch e (default "epoch E: train MSE L")."""
+    with timed("training"):
+        for e in range(a.epochs):
+            total = 0.0
+            for s in range(steps):
+                total += float(step(slice(s * a.batch, (s + 1) * a.batch))) / steps
+            if line:
+                line(e, total)
+            else:
+                print(f"epoch {e + 1}: train MSE {total:.5f}")
