@@ -157,8 +157,9 @@ int main(int argc, char **argv) {
     jx_tree_free(tb), jx_tree_free(eb), jx_tree_free(db);
     jx_exec *step_x = NULL, *ev_x = NULL, *dx_x = NULL;
     if (step && ev && dx) {
-        int64_t donate[32];
+        int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
         int nd = jx_tree_fn_input_offset(step, 2); /* params and optimizer state: updated in place */
+        if (nd > 64) nd = 64;
         for (int i = 0; i < nd; i++) donate[i] = i;
         jx_jit_opts jo = {o.threads, {donate, nd}, 0, NULL};
         step_x = jx_jit(jx_tree_fn_fn(step), o.device, &jo);

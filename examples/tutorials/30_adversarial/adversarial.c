@@ -92,8 +92,9 @@ static jx_exec *compile_step(jx_tree_fn **fn, const step_cfg *cfg, jx_tree *para
     *fn = jx_tree_trace(cfg->adversarial ? "adversarial_step" : "train_step", step_body, (void *)cfg, 3, in, 3);
     jx_tree_free(b);
     if (!*fn) return NULL;
-    int64_t donate[32];
+    int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
     int nd = jx_tree_fn_input_offset(*fn, 2);
+    if (nd > 64) nd = 64;
     for (int i = 0; i < nd; i++) donate[i] = i;
     jx_jit_opts jo = {threads, {donate, nd}, 0, NULL};
     return jx_jit(jx_tree_fn_fn(*fn), dev, &jo);
