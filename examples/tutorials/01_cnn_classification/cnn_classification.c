@@ -13,6 +13,7 @@
 #include <jx/nn.h>
 
 #include "../../common/mnist_data.h"
+#include "train_step.h"
 #include "tut.h"
 
 enum { SIDE = 28, C1 = 8, C2 = 16, FLAT = 7 * 7 * C2, EVAL_BATCH = 1000, SHOW = 16 };
@@ -45,7 +46,7 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_tree_free(grads);
 }
 
-/* in: params, {x}. out: {logits}. */
+/* in: params, {x, y}. out: {logits}. */
 static void eval_body(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     out[0] = jx_tree_dict();
@@ -71,14 +72,6 @@ static jx_tree *init_params(uint64_t seed) {
     jx_tree_set_array(p, "dense.w", normal_weight(seed + 3, 1, FLAT, JX_INTS(FLAT, MNIST_CLASSES)));
     jx_tree_set_array(p, "dense.b", jx_array_zeros(JX_F32, JX_INTS(MNIST_CLASSES)));
     return p;
-}
-
-/* A batch tree of images [first, first+n) of split: {x (n,28,28,1)} and, with labels, y. */
-static jx_tree *batch(const idx_split *s, int64_t first, int64_t n, int labels) {
-    jx_tree *b = jx_tree_dict();
-    jx_tree_set_array(b, "x", mnist_images(s->images, NULL, first, n, JX_INTS(n, SIDE, SIDE, 1)));
-    if (labels) jx_tree_set_array(b, "y", mnist_labels(s->labels, NULL, first, n, 0));
-    return b;
 }
 
 /* Writes the first SHOW misclassified test images (of ntest, predictions pred) as a grid. */
@@ -121,49 +114,30 @@ int main(int argc, char **argv) {
 
     jx_tree *params = init_params(o.seed);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, params), *tb = batch(&train, 0, B, 1), *eb = batch(&test, 0, EVAL_BATCH, 0);
+    tut_feed tf = {&train, NULL, B, 1, 1, NULL}, ef = {&test, NULL, EVAL_BATCH, 1, 1, NULL};
+    jx_tree *state = jx_optim_init(&opt, params), *tb = jx_tree_dict(), *eb = jx_tree_dict();
+    tut_feed_fill(tb, 0, 0, &tf), tut_feed_fill(eb, 0, 0, &ef);
     jx_tree *tin[3] = {params, state, tb}, *ein[2] = {params, eb};
     jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("eval", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_exec *step_x = NULL, *ev_x = NULL;
-    if (step && ev) {
-        int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
-        int nd = jx_tree_fn_input_offset(step, 2); /* params and optimizer state */
-        if (nd > 64) nd = 64;
-        for (int i = 0; i < nd; i++) donate[i] = i;
-        jx_jit_opts jo = {o.threads, {donate, nd}, 0, NULL};
-        step_x = jx_jit(jx_tree_fn_fn(step), o.device, &jo);
-        jo.donate = JX_NOINTS;
-        ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
-    }
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");
 
     double *curve = malloc(sizeof *curve * (size_t)(o.epochs * steps));
-    int status = 0;
     tut_timer t = tut_timer_start();
-    for (int e = 0; e < o.epochs && !status; e++) {
-        double sum = 0;
-        for (int64_t s = 0; s < steps; s++) {
-            jx_tree *b = batch(&train, s * B, B, 1), *in[3] = {params, state, b}, *out[3];
-            jx_status st = jx_tree_fn_run(step, step_x, 3, in, 3, out);
-            jx_tree_free(b);
-            if (st != JX_OK) { status = tut_fail(prog, "a training step"); break; }
-            jx_tree_free(params), jx_tree_free(state); /* donated: their storage now holds out[0..1] */
-            params = out[0], state = out[1];
-            sum += curve[e * steps + s] = jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
-            jx_tree_free(out[2]);
-        }
-        if (!status) printf("epoch %d: mean training loss %.4f\n", e + 1, sum / (double)steps);
-    }
+    int status = tut_train(prog, "training loss", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, curve);
     tut_timer_stop(&t, "training");
 
     int *pred = malloc(sizeof *pred * (size_t)ntest);
     int64_t right = 0;
     const uint8_t *y = jx_array_data(test.labels);
     for (int64_t first = 0; first < ntest && !status; first += EVAL_BATCH) {
-        jx_tree *b = batch(&test, first, EVAL_BATCH, 0), *in[2] = {params, b}, *out = NULL;
-        if (jx_tree_fn_run(ev, ev_x, 2, in, 1, &out) != JX_OK) status = tut_fail(prog, "scoring the test set");
+        jx_tree *b = jx_tree_dict(), *in[2] = {params, b}, *out = NULL;
+        if (tut_feed_fill(b, first / EVAL_BATCH, 0, &ef) != 0 || jx_tree_fn_run(ev, ev_x, 2, in, 1, &out) != JX_OK)
+            status = tut_fail(prog, "scoring the test set");
         for (int64_t i = 0; i < EVAL_BATCH && !status; i++) {
             const float *l = (const float *)jx_array_data(jx_tree_get_array(out, "logits")) + i * MNIST_CLASSES;
             int best = 0;

@@ -14,6 +14,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
+#include "train_step.h"
 #include "tut.h"
 
 enum { CODE = 32, HID = 128, EVAL_BATCH = 1000, SHOW = 8 };
@@ -131,6 +132,7 @@ int main(int argc, char **argv) {
 
     jx_tree *params = mlp_init(&ae, o.seed);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
+    tut_feed tf = {&train, normal, B, 0, 0, NULL}; /* the normal images, in order */
     jx_tree *state = jx_optim_init(&opt, params), *tb = jx_tree_dict(), *eb = jx_tree_dict();
     jx_tree_set(tb, "x", jx_tree_aval(JX_AVAL(JX_F32, B, MNIST_PIXELS)));
     jx_tree_set(eb, "x", jx_tree_aval(JX_AVAL(JX_F32, EVAL_BATCH, MNIST_PIXELS)));
@@ -138,36 +140,13 @@ int main(int argc, char **argv) {
     jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("score", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_exec *step_x = NULL, *ev_x = NULL;
-    if (step && ev) {
-        int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
-        int nd = jx_tree_fn_input_offset(step, 2); /* params and optimizer state: updated in place */
-        if (nd > 64) nd = 64;
-        for (int i = 0; i < nd; i++) donate[i] = i;
-        jx_jit_opts jo = {o.threads, {donate, nd}, 0, NULL};
-        step_x = jx_jit(jx_tree_fn_fn(step), o.device, &jo);
-        jo.donate = JX_NOINTS;
-        ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
-    }
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");
 
-    int status = 0;
     tut_timer t = tut_timer_start();
-    for (int e = 0; e < o.epochs && !status; e++) {
-        double sum = 0;
-        for (int64_t s = 0; s < steps; s++) {
-            jx_tree *b = jx_tree_dict(), *in[3] = {params, state, b}, *out[3];
-            jx_tree_set_array(b, "x", mnist_images(train.images, normal, s * B, B, JX_INTS(B, MNIST_PIXELS)));
-            jx_status st = jx_tree_fn_run(step, step_x, 3, in, 3, out);
-            jx_tree_free(b);
-            if (st != JX_OK) { status = tut_fail(prog, "a training step"); break; }
-            jx_tree_free(params), jx_tree_free(state);
-            params = out[0], state = out[1];
-            sum += jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
-            jx_tree_free(out[2]);
-        }
-        if (!status) printf("epoch %d: mean reconstruction loss %.4f\n", e + 1, sum / (double)steps);
-    }
+    int status = tut_train(prog, "reconstruction loss", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, NULL);
     tut_timer_stop(&t, "training");
 
     /* score the test set: each image's reconstruction error */

@@ -37,6 +37,6 @@ def init_params(seed):
 
 def report(a, steps, curve, nelbo, recon, kl):
     for e in range(a.epochs):
-        print(f"epoch {e + 1}: mean negative ELBO {np.mean(curve[e * steps:(e + 1) * steps]):.2f} nats")
+        print(f"epoch {e + 1}: mean negative ELBO (nats) {np.mean(curve[e * steps:(e + 1) * steps]):.4f}")
     print(f"test negative ELBO {nelbo:.2f} nats per image (reconstruction {recon:.2f} + KL {kl:.2f})")
     tut.metric("test_neg_elbo", nelbo)

@@ -15,6 +15,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
+#include "train_step.h"
 #include "tut.h"
 
 enum { LATENT = 16, HID = 256, EVAL_BATCH = 1000, GRID = 8 };
@@ -155,40 +156,16 @@ int main(int argc, char **argv) {
     jx_tree_fn *ev = jx_tree_trace("neg_elbo", eval_body, NULL, 2, ein, 1);
     jx_tree_fn *dx = jx_tree_trace("decode", decode_body, NULL, 2, din, 1);
     jx_tree_free(tb), jx_tree_free(eb), jx_tree_free(db);
-    jx_exec *step_x = NULL, *ev_x = NULL, *dx_x = NULL;
-    if (step && ev && dx) {
-        int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
-        int nd = jx_tree_fn_input_offset(step, 2); /* params and optimizer state: updated in place */
-        if (nd > 64) nd = 64;
-        for (int i = 0; i < nd; i++) donate[i] = i;
-        jx_jit_opts jo = {o.threads, {donate, nd}, 0, NULL};
-        step_x = jx_jit(jx_tree_fn_fn(step), o.device, &jo);
-        jo.donate = JX_NOINTS;
-        ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
-        dx_x = ev_x ? jx_jit(jx_tree_fn_fn(dx), o.device, &jo) : NULL;
-    }
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_exec *step_x = step && ev && dx ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
+    jx_exec *dx_x = ev_x ? jx_jit(jx_tree_fn_fn(dx), o.device, &jo) : NULL;
     if (!dx_x) return tut_fail(prog, "building the steps");
 
     jx_array *key = jx_random_key_new((int64_t)o.seed);
-    int status = 0;
+    tut_feed tf = {&train, NULL, B, 0, 0, key}; /* x, the run's key and the step number */
     tut_timer t = tut_timer_start();
-    for (int e = 0; e < o.epochs && !status; e++) {
-        double sum = 0;
-        for (int64_t s = 0; s < steps; s++) {
-            jx_tree *b = jx_tree_dict(), *in[3] = {params, state, b}, *out[3];
-            jx_tree_set_array(b, "x", mnist_images(train.images, NULL, s * B, B, JX_INTS(B, MNIST_PIXELS)));
-            jx_tree_set_array(b, "key", jx_array_retain(key));
-            jx_tree_set_array(b, "step", jx_array_scalar(JX_I32, (double)(e * steps + s)));
-            jx_status st = jx_tree_fn_run(step, step_x, 3, in, 3, out);
-            jx_tree_free(b);
-            if (st != JX_OK) { status = tut_fail(prog, "a training step"); break; }
-            jx_tree_free(params), jx_tree_free(state);
-            params = out[0], state = out[1];
-            sum += jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
-            jx_tree_free(out[2]);
-        }
-        if (!status) printf("epoch %d: mean negative ELBO %.2f nats\n", e + 1, sum / (double)steps);
-    }
+    int status = tut_train(prog, "negative ELBO (nats)", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, NULL);
     tut_timer_stop(&t, "training");
 
     double m[3] = {0, 0, 0};

@@ -41,7 +41,7 @@ def psnr(a, b):
 
 def report(a, steps, curve, clean, noisy, denoised):
     for e in range(a.epochs):
-        print(f"epoch {e + 1}: mean training loss (MSE) {np.mean(curve[e * steps:(e + 1) * steps]):.5f}")
+        print(f"epoch {e + 1}: mean training loss (MSE) {np.mean(curve[e * steps:(e + 1) * steps]):.4f}")
     p = psnr(denoised, clean)
     print(f"test PSNR over {len(clean)} images: noisy input {psnr(noisy, clean):.2f} dB, denoised {p:.2f} dB")
     tut.metric("psnr_db", p)

@@ -15,6 +15,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
+#include "train_step.h"
 #include "tut.h"
 
 enum { EVAL_BATCH = 1000, TRAIN_PGD_STEPS = 3, TEST_PGD_STEPS = 10, SHOW = 8 };
@@ -85,41 +86,14 @@ static void eval_body(jx_tree **out, jx_tree *const *in, void *user) {
 
 /* A compiled training step (trace + jit, the weights and optimizer state donated). */
 static jx_exec *compile_step(jx_tree_fn **fn, const step_cfg *cfg, jx_tree *params, jx_tree *state, int64_t B,
-                             int threads, jx_device dev) {
+                             const trainer_opts *o) {
     jx_tree *b = jx_tree_dict(), *in[3] = {params, state, b};
     jx_tree_set(b, "x", jx_tree_aval(JX_AVAL(JX_F32, B, MNIST_PIXELS)));
     jx_tree_set(b, "y", jx_tree_aval(JX_AVAL(JX_I32, B)));
     *fn = jx_tree_trace(cfg->adversarial ? "adversarial_step" : "train_step", step_body, (void *)cfg, 3, in, 3);
     jx_tree_free(b);
     if (!*fn) return NULL;
-    int64_t donate[64]; /* the parameter and Adam state leaves: 19 to 25 here */
-    int nd = jx_tree_fn_input_offset(*fn, 2);
-    if (nd > 64) nd = 64;
-    for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts jo = {threads, {donate, nd}, 0, NULL};
-    return jx_jit(jx_tree_fn_fn(*fn), dev, &jo);
-}
-
-/* Runs epochs x steps batches of B images through a step; 0 or -1 with jx_errmsg(). */
-static int train(jx_tree_fn *fn, jx_exec *x, jx_tree **params, jx_tree **state, const idx_split *s, int epochs,
-                 int64_t steps, int64_t B, const char *what) {
-    for (int e = 0; e < epochs; e++) {
-        double sum = 0;
-        for (int64_t i = 0; i < steps; i++) {
-            jx_tree *b = jx_tree_dict(), *in[3] = {*params, *state, b}, *out[3];
-            jx_tree_set_array(b, "x", mnist_images(s->images, NULL, i * B, B, JX_INTS(B, MNIST_PIXELS)));
-            jx_tree_set_array(b, "y", mnist_labels(s->labels, NULL, i * B, B, 0));
-            jx_status st = jx_tree_fn_run(fn, x, 3, in, 3, out);
-            jx_tree_free(b);
-            if (st != JX_OK) return -1;
-            jx_tree_free(*params), jx_tree_free(*state);
-            *params = out[0], *state = out[1];
-            sum += jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
-            jx_tree_free(out[2]);
-        }
-        printf("%s, epoch %d: mean loss %.4f\n", what, e + 1, sum / (double)steps);
-    }
-    return 0;
+    return tut_jit_step(*fn, o);
 }
 
 /* Accuracy on clean, FGSM and PGD test images into acc[3]; with `pic`, the first SHOW
@@ -192,7 +166,7 @@ int main(int argc, char **argv) {
     state[0] = jx_optim_init(&cfg[0].opt, params[0]), state[1] = jx_optim_init(&cfg[1].opt, params[1]);
     jx_tree_fn *fn[3] = {NULL, NULL, NULL};
     jx_exec *ex[3] = {NULL, NULL, NULL};
-    for (int m = 0; m < 2; m++) ex[m] = compile_step(&fn[m], &cfg[m], params[m], state[m], B, o.threads, o.device);
+    for (int m = 0; m < 2; m++) ex[m] = compile_step(&fn[m], &cfg[m], params[m], state[m], B, &o);
     jx_tree *eb = jx_tree_dict(), *ein[2] = {params[0], eb};
     jx_tree_set(eb, "x", jx_tree_aval(JX_AVAL(JX_F32, EVAL_BATCH, MNIST_PIXELS)));
     jx_tree_set(eb, "y", jx_tree_aval(JX_AVAL(JX_I32, EVAL_BATCH)));
@@ -206,10 +180,12 @@ int main(int argc, char **argv) {
     int pred[3 * SHOW], status = 0;
     double acc[2][3];
     static const char *const what[2] = {"standard training", "adversarial training (PGD-3)"};
+    static const char *const loss_name[2] = {"loss (standard training)", "loss (adversarial training)"};
+    tut_feed tf = {&train_set, NULL, B, 0, 1, NULL};
     for (int m = 0; m < 2 && !status; m++) {
         tut_timer t = tut_timer_start();
-        if (train(fn[m], ex[m], &params[m], &state[m], &train_set, o.epochs, steps, B, what[m]) != 0)
-            status = tut_fail(prog, what[m]);
+        status = tut_train(prog, loss_name[m], fn[m], ex[m], &params[m], &state[m], o.epochs, steps, tut_feed_fill,
+                           &tf, NULL);
         tut_timer_stop(&t, what[m]);
         t = tut_timer_start();
         if (!status && evaluate(fn[2], ex[2], params[m], &test, ntest, acc[m], m ? NULL : pic, m ? NULL : pred) != 0)

@@ -33,7 +33,7 @@ def init_params(seed):
 
 
 def report_epoch(what, e, losses):
-    print(f"{what}, epoch {e + 1}: mean loss {np.mean(losses):.4f}")
+    print(f"epoch {e + 1}: mean loss ({what.split(' (')[0]}) {np.mean(losses):.4f}")
 
 
 def report(ntest, acc):
