@@ -38,12 +38,7 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
 
 /* in: params, optimizer state, batch. out: params, state, {loss}. user: the optimizer. */
 static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_tree *args[2] = {in[0], in[2]}, *loss, *grads;
-    if (jx_tree_value_and_grad(loss_body, NULL, 2, args, 0, 1, &loss, &grads) != JX_OK) return;
-    jx_optim_update((const jx_optim *)user, grads, in[1], in[0], &out[0], &out[1]);
-    out[2] = jx_tree_dict();
-    jx_tree_set(out[2], "loss", loss);
-    jx_tree_free(grads);
+    tut_grad_step(out, in[0], in[1], in[2], loss_body, user);
 }
 
 /* in: params, {x, y}. out: {logits}. */
@@ -102,12 +97,10 @@ int main(int argc, char **argv) {
                              argc, argv, &o, NULL, 0, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 1, o.batch = 32, o.limit = 1000;
-    const char *dir = o.data ? o.data : tut_mnist_dir();
+    const char *dir;
     idx_split train, test;
-    if (mnist_load(prog, dir, &train, &test) != 0) return 1;
-    int64_t ntrain = jx_array_shape(train.labels)[0], ntest = quick ? 1000 : jx_array_shape(test.labels)[0];
-    if (o.limit > 0 && o.limit < ntrain) ntrain = o.limit;
-    ntest -= ntest % EVAL_BATCH;
+    int64_t ntrain, ntest;
+    if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B; /* the last partial batch is dropped, as the references do */
     printf("%s: %lld training images from %s, %d epochs of %lld steps, %lld test images\n", prog, (long long)ntrain,
            dir, o.epochs, (long long)steps, (long long)ntest);

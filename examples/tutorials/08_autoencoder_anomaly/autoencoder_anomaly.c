@@ -31,12 +31,7 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
 
 /* in: params, optimizer state, {x}. out: params, state, {loss}. user: the optimizer. */
 static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_tree *args[2] = {in[0], in[2]}, *loss, *grads;
-    if (jx_tree_value_and_grad(loss_body, NULL, 2, args, 0, 1, &loss, &grads) != JX_OK) return;
-    jx_optim_update((const jx_optim *)user, grads, in[1], in[0], &out[0], &out[1]);
-    out[2] = jx_tree_dict();
-    jx_tree_set(out[2], "loss", loss);
-    jx_tree_free(grads);
+    tut_grad_step(out, in[0], in[1], in[2], loss_body, user);
 }
 
 /* in: params, {x}. out: {recon (B,784) in [0, 1], score (B): the mean squared error}. */
@@ -116,12 +111,10 @@ int main(int argc, char **argv) {
                                    "images looked at.", argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.batch = 64, o.limit = 2000;
-    const char *dir = o.data ? o.data : tut_mnist_dir();
+    const char *dir;
     idx_split train, test;
-    if (mnist_load(prog, dir, &train, &test) != 0) return 1;
-    int64_t nall = jx_array_shape(train.labels)[0], ntest = quick ? 1000 : jx_array_shape(test.labels)[0], ntrain = 0;
-    if (o.limit > 0 && o.limit < nall) nall = o.limit;
-    ntest -= ntest % EVAL_BATCH;
+    int64_t nall, ntest, ntrain = 0;
+    if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &nall, &ntest) != 0) return 1;
     int64_t *normal = malloc(sizeof *normal * (size_t)nall); /* the training images of the normal classes */
     const uint8_t *ty = jx_array_data(train.labels), *vy = jx_array_data(test.labels);
     for (int64_t i = 0; i < nall; i++)

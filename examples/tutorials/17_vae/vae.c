@@ -54,15 +54,10 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
 static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_val x = jx_tree_get_val(in[2], "x");
     jx_val key = jx_random_fold_in(jx_tree_get_val(in[2], "key"), jx_tree_get_val(in[2], "step"));
-    jx_tree *b = jx_tree_dict(), *args[2] = {in[0], b}, *loss, *grads;
+    jx_tree *b = jx_tree_dict();
     jx_tree_set_val(b, "x", x);
     jx_tree_set_val(b, "eps", jx_random_normal(key, JX_F32, JX_INTS(jx_dim(x, 0), LATENT)));
-    if (jx_tree_value_and_grad(loss_body, NULL, 2, args, 0, 1, &loss, &grads) == JX_OK) {
-        jx_optim_update((const jx_optim *)user, grads, in[1], in[0], &out[0], &out[1]);
-        out[2] = jx_tree_dict();
-        jx_tree_set(out[2], "loss", loss);
-        jx_tree_free(grads);
-    }
+    tut_grad_step(out, in[0], in[1], b, loss_body, user);
     jx_tree_free(b);
 }
 
@@ -131,12 +126,10 @@ int main(int argc, char **argv) {
                                    "--limit: training images.", argc, argv, &o, NULL, 0, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.batch = 64, o.limit = 2000;
-    const char *dir = o.data ? o.data : tut_mnist_dir();
+    const char *dir;
     idx_split train, test;
-    if (mnist_load(prog, dir, &train, &test) != 0) return 1;
-    int64_t ntrain = jx_array_shape(train.labels)[0], ntest = quick ? 1000 : jx_array_shape(test.labels)[0];
-    if (o.limit > 0 && o.limit < ntrain) ntrain = o.limit;
-    ntest -= ntest % EVAL_BATCH;
+    int64_t ntrain, ntest;
+    if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
     printf("%s: %lld training images from %s, a %d-dimensional code, %d epochs of %lld steps\n", prog,
            (long long)ntrain, dir, LATENT, o.epochs, (long long)steps);

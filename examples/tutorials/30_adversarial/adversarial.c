@@ -150,12 +150,10 @@ int main(int argc, char **argv) {
                              argc, argv, &o, NULL, 0, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 5, o.batch = 50, o.limit = 1000;
-    const char *dir = o.data ? o.data : tut_mnist_dir();
+    const char *dir;
     idx_split train_set, test;
-    if (mnist_load(prog, dir, &train_set, &test) != 0) return 1;
-    int64_t ntrain = jx_array_shape(train_set.labels)[0], ntest = quick ? 1000 : jx_array_shape(test.labels)[0];
-    if (o.limit > 0 && o.limit < ntrain) ntrain = o.limit;
-    ntest -= ntest % EVAL_BATCH;
+    int64_t ntrain, ntest;
+    if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train_set, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
     printf("%s: %lld training images from %s, %d epochs of %lld steps per model, eps %.2f\n", prog,
            (long long)ntrain, dir, o.epochs, (long long)steps, EPS);

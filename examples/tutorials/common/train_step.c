@@ -3,6 +3,27 @@
 
 #include <stdio.h>
 
+int tut_mnist_open(const char *prog, const trainer_opts *o, int quick, int64_t eval_batch, const char **dir,
+                   idx_split *train, idx_split *test, int64_t *ntrain, int64_t *ntest) {
+    *dir = o->data ? o->data : tut_mnist_dir();
+    if (mnist_load(prog, *dir, train, test) != 0) return -1;
+    *ntrain = jx_array_shape(train->labels)[0], *ntest = jx_array_shape(test->labels)[0];
+    if (o->limit > 0 && o->limit < *ntrain) *ntrain = o->limit;
+    if (quick && *ntest > 1000) *ntest = 1000;
+    *ntest -= *ntest % eval_batch;
+    return 0;
+}
+
+void tut_grad_step(jx_tree **out, jx_tree *params, jx_tree *state, jx_tree *batch, jx_tree_body loss,
+                   const jx_optim *opt) {
+    jx_tree *args[2] = {params, batch}, *value, *grads;
+    if (jx_tree_value_and_grad(loss, NULL, 2, args, 0, 1, &value, &grads) != JX_OK) return;
+    jx_optim_update(opt, grads, state, params, &out[0], &out[1]);
+    out[2] = jx_tree_dict();
+    jx_tree_set(out[2], "loss", value);
+    jx_tree_free(grads);
+}
+
 int tut_feed_fill(jx_tree *b, int64_t i, int64_t step, void *user) {
     const tut_feed *f = user;
     jx_ints shape = f->nhwc ? JX_INTS(f->n, 28, 28, 1) : JX_INTS(f->n, MNIST_PIXELS);

@@ -13,6 +13,7 @@
 #define JX_TUT_TRAIN_STEP_H
 
 #include <jx.h>
+#include <jx/optim.h>
 #include <jx/tree.h>
 
 #include "../../common/mnist_data.h"
@@ -32,6 +33,20 @@ typedef struct tut_feed {
 
 /* tut_batch_fn over a tut_feed (user). */
 int tut_feed_fill(jx_tree *batch, int64_t i, int64_t step, void *user);
+
+/* Opens the MNIST directory (--data, else tut_mnist_dir()) into *train and *test (free
+ * them with idx_split_free), *ntrain the training images to use (--limit, if smaller)
+ * and *ntest the test images to score: all of them, or 1,000 with quick, rounded down to
+ * a multiple of eval_batch. Returns 0, or prints why not (mnist_load) and returns -1. */
+int tut_mnist_open(const char *prog, const trainer_opts *o, int quick, int64_t eval_batch, const char **dir,
+                   idx_split *train, idx_split *test, int64_t *ntrain, int64_t *ntest);
+
+/* The core of a training step body: loss (a jx_tree_body over (params, batch) whose
+ * out[0] is the loss) differentiated with respect to params, opt applied with state.
+ * Sets out[0..2] to the new params, the new state and {loss}; leaves them NULL (the
+ * trace's error set) on failure. */
+void tut_grad_step(jx_tree **out, jx_tree *params, jx_tree *state, jx_tree *batch, jx_tree_body loss,
+                   const jx_optim *opt);
 
 /* Jits step for o->device and o->threads with its input trees 0 and 1 donated. NULL with
  * jx_errmsg() set on failure. */
