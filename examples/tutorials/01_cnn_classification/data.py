@@ -6,24 +6,20 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
+import mnist_ref  # noqa: E402
 import tut  # noqa: E402
 
 C1, C2, FLAT, CLASSES, EVAL_BATCH = 8, 16, 7 * 7 * 16, 10, 1000
 
 
 def options(about):
-    a = tut.parse(about, epochs=2, batch=64, lr=3e-3)
-    a.limit = a.limit or 10000
-    if a.quick:
-        a.epochs, a.batch, a.limit = 1, 32, 1000
-    return a
+    return mnist_ref.options(about, 2, 64, 3e-3, 10000, (1, 32, 1000))
 
 
 def load(a):
     """(x, y, xt, yt): images (N,28,28,1) f32 in [0, 1], labels i32."""
-    tx, ty, vx, vy = tut.load_mnist(a.data)
-    ntest = 1000 if a.quick else len(vy) - len(vy) % EVAL_BATCH
-    return tx[:a.limit, :, :, None], ty[:a.limit], vx[:ntest, :, :, None], vy[:ntest]
+    x, y, xt, yt = mnist_ref.load(a, EVAL_BATCH)
+    return x.reshape(-1, 28, 28, 1), y, xt.reshape(-1, 28, 28, 1), yt
 
 
 def _normal(seed, gain, fan_in, shape):

@@ -8,6 +8,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
 import mlp  # noqa: E402
+import mnist_ref  # noqa: E402
 import tut  # noqa: E402
 
 WIDTHS = (784, 128, 32, 128, 784)
@@ -16,22 +17,15 @@ EVAL_BATCH = 1000
 
 
 def options(about):
-    a = tut.parse(about, epochs=5, batch=128, lr=1e-3,
-                  extra=lambda p: p.add_argument("--anomaly", type=int, default=2))
-    a.limit = a.limit or 20000
-    if a.quick:
-        a.epochs, a.batch, a.limit = 2, 64, 2000
-    return a
+    return mnist_ref.options(about, 5, 128, 1e-3, 20000, (2, 64, 2000),
+                             extra=lambda p: p.add_argument("--anomaly", type=int, default=2))
 
 
 def load(a):
     """(x, xt, is_anomaly): normal training images (N,784) f32 in [0, 1], the test images
     and whether each is the held-out digit."""
-    tx, ty, vx, vy = tut.load_mnist(a.data)
-    n = a.limit
-    ntest = 1000 if a.quick else len(vy) - len(vy) % EVAL_BATCH
-    x = tx[:n][ty[:n] != a.anomaly].reshape(-1, 784)
-    return x, vx[:ntest].reshape(-1, 784), vy[:ntest] == a.anomaly
+    x, y, xt, yt = mnist_ref.load(a, EVAL_BATCH)
+    return x[y != a.anomaly], xt, yt == a.anomaly
 
 
 def init_params(seed):

@@ -8,26 +8,22 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
 import mlp  # noqa: E402
+import mnist_ref  # noqa: E402
 import tut  # noqa: E402
 
 LATENT, HID, EVAL_BATCH = 16, 256, 1000
 
 
 def options(about):
-    a = tut.parse(about, epochs=5, batch=128, lr=1e-3)
-    a.limit = a.limit or 20000
-    if a.quick:
-        a.epochs, a.batch, a.limit = 2, 64, 2000
-    return a
+    return mnist_ref.options(about, 5, 128, 1e-3, 20000, (2, 64, 2000))
 
 
 def load(a):
     """(x, xt, eps_t): training and test images (N,784) in [0, 1], the test codes' noise."""
-    tx, _, vx, vy = tut.load_mnist(a.data)
-    ntest = 1000 if a.quick else len(vy) - len(vy) % EVAL_BATCH
+    x, _, xt, _ = mnist_ref.load(a, EVAL_BATCH)
     eps = np.concatenate([tut.normal(a.seed + 1000 + i, EVAL_BATCH * LATENT).reshape(EVAL_BATCH, LATENT)
-                          for i in range(0, ntest, EVAL_BATCH)])
-    return tx[:a.limit].reshape(-1, 784), vx[:ntest].reshape(-1, 784), eps
+                          for i in range(0, len(xt), EVAL_BATCH)])
+    return x, xt, eps
 
 
 def init_params(seed):

@@ -7,6 +7,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
 import mlp  # noqa: E402
+import mnist_ref  # noqa: E402
 import tut  # noqa: E402
 
 LAYERS, WIDTHS = ("enc1", "enc2", "dec1", "dec2"), (784, 256, 64, 256, 784)
@@ -14,20 +15,14 @@ SIGMA, EVAL_BATCH = np.float32(0.5), 1000
 
 
 def options(about):
-    a = tut.parse(about, epochs=5, batch=128, lr=1e-3)
-    a.limit = a.limit or 20000
-    if a.quick:
-        a.epochs, a.batch, a.limit = 2, 64, 2000
-    return a
+    return mnist_ref.options(about, 5, 128, 1e-3, 20000, (2, 64, 2000))
 
 
 def load(a):
     """(x, clean, noisy): training images (N,784), test images and their noisy versions."""
-    tx, _, vx, vy = tut.load_mnist(a.data)
-    ntest = 1000 if a.quick else len(vy) - len(vy) % EVAL_BATCH
-    clean = vx[:ntest].reshape(-1, 784)
+    x, _, clean, _ = mnist_ref.load(a, EVAL_BATCH)
     noisy = np.clip(clean + SIGMA * tut.normal(a.seed + 1000, clean.size).reshape(clean.shape), 0, 1)
-    return tx[:a.limit].reshape(-1, 784), clean, noisy
+    return x, clean, noisy
 
 
 def init_params(seed):

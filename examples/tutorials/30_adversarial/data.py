@@ -7,6 +7,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import numpy as np  # noqa: E402
 import mlp  # noqa: E402
+import mnist_ref  # noqa: E402
 import tut  # noqa: E402
 
 NAMES, WIDTHS = ("fc1", "fc2", "fc3"), (784, 128, 128, 10)
@@ -15,17 +16,11 @@ EVAL_BATCH = 1000
 
 
 def options(about):
-    a = tut.parse(about, epochs=3, batch=128, lr=1e-3)
-    a.limit = a.limit or 20000
-    if a.quick:
-        a.epochs, a.batch, a.limit = 5, 50, 1000
-    return a
+    return mnist_ref.options(about, 3, 128, 1e-3, 20000, (5, 50, 1000))
 
 
 def load(a):
-    tx, ty, vx, vy = tut.load_mnist(a.data)
-    ntest = 1000 if a.quick else len(vy) - len(vy) % EVAL_BATCH
-    return tx[:a.limit].reshape(-1, 784), ty[:a.limit], vx[:ntest].reshape(-1, 784), vy[:ntest]
+    return mnist_ref.load(a, EVAL_BATCH)
 
 
 def init_params(seed):
