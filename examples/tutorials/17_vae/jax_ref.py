@@ -9,7 +9,7 @@ import numpy as np
 import optax
 
 import data
-import tut
+import jax_keyed
 
 
 def mlp(p, names, x):
@@ -39,17 +39,8 @@ def step(opt, p, state, x, key, i):
 def main():
     a = data.options("a variational autoencoder on MNIST (JAX)")
     x, xt, eps_t = data.load(a)
-    p = jax.tree_util.tree_map(jnp.asarray, data.init_params(a.seed))
-    opt, key = optax.adam(a.lr), jax.random.PRNGKey(a.seed)
-    state = opt.init(p)
-    steps, B, curve = len(x) // a.batch, a.batch, []
-    step(opt, *jax.tree_util.tree_map(jnp.copy, (p, state)), x[:B], key, 0)  # compiled before the timed part
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            for s in range(steps):
-                p, state, loss = step(opt, p, state, x[s * B:(s + 1) * B], key, e * steps + s)
-                curve.append(loss)
-        jax.block_until_ready(p)
+    p, curve = jax_keyed.train(a, step, data.init_params(a.seed), x)
+    steps = len(x) // a.batch
     ev = jax.jit(neg_elbo)
     parts = [ev(p, xt[i:i + data.EVAL_BATCH], eps_t[i:i + data.EVAL_BATCH]) for i in range(0, len(xt), data.EVAL_BATCH)]
     nelbo, recon, kl = (float(np.mean(np.concatenate([np.asarray(q[k]) for q in parts]))) for k in range(3))

@@ -9,7 +9,7 @@ import numpy as np
 import optax
 
 import data
-import tut
+import jax_keyed
 
 
 def forward(p, x):
@@ -34,17 +34,8 @@ def step(opt, p, state, x, key, i):
 def main():
     a = data.options("a denoising autoencoder on MNIST (JAX)")
     x, clean, noisy = data.load(a)
-    p = jax.tree_util.tree_map(jnp.asarray, data.init_params(a.seed))
-    opt, key = optax.adam(a.lr), jax.random.PRNGKey(a.seed)
-    state = opt.init(p)
-    steps, B, curve = len(x) // a.batch, a.batch, []
-    step(opt, *jax.tree_util.tree_map(jnp.copy, (p, state)), x[:B], key, 0)  # compiled before the timed part
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            for s in range(steps):
-                p, state, loss = step(opt, p, state, x[s * B:(s + 1) * B], key, e * steps + s)
-                curve.append(loss)
-        jax.block_until_ready(p)
+    p, curve = jax_keyed.train(a, step, data.init_params(a.seed), x)
+    steps = len(x) // a.batch
     denoise = jax.jit(lambda p, x: jax.nn.sigmoid(forward(p, x)))
     out = np.concatenate([np.asarray(denoise(p, noisy[i:i + data.EVAL_BATCH]))
                           for i in range(0, len(noisy), data.EVAL_BATCH)])
