@@ -1,0 +1,52 @@
+"""08_autoencoder_anomaly in NumPy: the same autoencoder, data, initial weights and Adam
+steps, the backward pass of the dense layers written by hand."""
+import numpy as np
+
+import data
+import tut
+from np_adam import Adam
+
+
+def forward(p, x):
+    """The logits of the reconstruction and each layer's input and pre-activation."""
+    acts = []
+    for l, name in enumerate(data.LAYERS):
+        z = x @ p[name]["w"] + p[name]["b"]
+        acts.append((x, z))
+        x = np.maximum(z, 0) if l < 3 else z
+    return x, acts
+
+
+def loss_and_grads(p, x):
+    logits, acts = forward(p, x)
+    # mean binary cross-entropy on logits, stable form: max(z, 0) - z x + log1p(exp(-|z|))
+    loss = np.mean(np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits))))
+    dz = (1 / (1 + np.exp(-logits)) - x) / logits.size
+    g = {}
+    for l in reversed(range(4)):
+        name = data.LAYERS[l]
+        h, z = acts[l]
+        if l < 3:
+            dz = dz * (z > 0)
+        g[name] = {"w": h.T @ dz, "b": dz.sum(0)}
+        dz = dz @ p[name]["w"].T
+    return loss, g
+
+
+def main():
+    a = data.options("autoencoder anomaly detection on MNIST (NumPy, backprop by hand)")
+    x, xt, pos = data.load(a)
+    p = data.init_params(a.seed)
+    opt = Adam(p, a.lr)
+    steps, B, curve = len(x) // a.batch, a.batch, []
+    with tut.timed("training"):
+        for e in range(a.epochs):
+            for s in range(steps):
+                loss, g = loss_and_grads(p, x[s * B:(s + 1) * B])
+                opt.update(p, g)
+                curve.append(loss)
+    recon = 1 / (1 + np.exp(-forward(p, xt)[0]))
+    data.report(a, steps, curve, np.mean((recon - xt) ** 2, axis=1), pos)
+
+
+main()
