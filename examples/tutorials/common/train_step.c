@@ -39,7 +39,7 @@ jx_exec *tut_jit_step(const jx_tree_fn *step, const trainer_opts *o) {
     int nd = jx_tree_fn_input_offset(step, 2); /* the leaves of params and optimizer state */
     if (nd > 256) nd = 256;                    /* donating fewer is as correct, only slower */
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts jo = {o->threads, {donate, nd}, 0, NULL};
+    jx_jit_opts jo = {o->threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
     return jx_jit(jx_tree_fn_fn(step), o->device, &jo);
 }
 
