@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
     jx_tree_fn *ev = jx_tree_trace("neg_elbo", eval_body, NULL, 2, ein, 1);
     jx_tree_fn *dx = jx_tree_trace("decode", decode_body, NULL, 2, din, 1);
     jx_tree_free(tb), jx_tree_free(eb), jx_tree_free(db);
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     jx_exec *step_x = step && ev && dx ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
     jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
     jx_exec *dx_x = ev_x ? jx_jit(jx_tree_fn_fn(dx), o.device, &jo) : NULL;

@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("denoise", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
     jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");

@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
     jx_tree_set(eb, "x", jx_tree_aval(JX_AVAL(JX_F32, EVAL_BATCH, MNIST_PIXELS)));
     jx_tree_set(eb, "y", jx_tree_aval(JX_AVAL(JX_I32, EVAL_BATCH)));
     fn[2] = ex[0] && ex[1] ? jx_tree_trace("attacks", eval_body, NULL, 2, ein, 1) : NULL;
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL};
+    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     ex[2] = fn[2] ? jx_jit(jx_tree_fn_fn(fn[2]), o.device, &jo) : NULL;
     jx_tree_free(eb);
     if (!ex[2]) return tut_fail(prog, "building the steps");
