@@ -5,7 +5,8 @@ import os
 import sys
 
 workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 2
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={workers}"
+# first: XLA stops reading its flags at a bare word such as "intra_op_parallelism_threads=1"
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={workers} " + os.environ.get("XLA_FLAGS", "")
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
