@@ -13,7 +13,7 @@
 #include <jx/nn.h>
 
 #include "../../common/mnist_data.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { SIDE = 28, C1 = 8, C2 = 16, FLAT = 7 * 7 * C2, EVAL_BATCH = 1000, SHOW = 16 };

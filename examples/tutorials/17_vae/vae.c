@@ -15,7 +15,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { LATENT = 16, HID = 256, EVAL_BATCH = 1000, GRID = 8 };

@@ -14,7 +14,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { EVAL_BATCH = 1000, SHOW = 8 };

@@ -15,7 +15,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { EVAL_BATCH = 1000, TRAIN_PGD_STEPS = 3, TEST_PGD_STEPS = 10, SHOW = 8 };

@@ -1,5 +1,5 @@
-/* train_step.c: see train_step.h. */
-#include "train_step.h"
+/* mnist_feed.c: see mnist_feed.h. */
+#include "mnist_feed.h"
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* train_step.h: what the MNIST tutorials share on top of tut.h: their data (the MNIST
+/* mnist_feed.h: what the MNIST tutorials share on top of tut.h: their data (the MNIST
  * files opened with the run's options) and the batches of images that tut_train feeds to
  * their steps:
  *
@@ -7,8 +7,8 @@
  *     tut_loop l = {"training loss", o.epochs, steps, tut_feed_batch, &tf, curve, NULL};
  *     if (tut_train(prog, step, x, &params, &state, &l)) ...
  */
-#ifndef JX_TUT_TRAIN_STEP_H
-#define JX_TUT_TRAIN_STEP_H
+#ifndef JX_TUT_MNIST_FEED_H
+#define JX_TUT_MNIST_FEED_H
 
 #include <jx.h>
 #include <jx/optim.h>
