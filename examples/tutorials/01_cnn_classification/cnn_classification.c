@@ -13,7 +13,7 @@
 #include <jx/nn.h>
 
 #include "../../common/mnist_data.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { SIDE = 28, C1 = 8, C2 = 16, FLAT = 7 * 7 * C2, EVAL_BATCH = 1000, SHOW = 16 };
@@ -34,11 +34,6 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     jx_val logits = forward(in[0], jx_tree_get_val(in[1], "x"));
     out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(logits, jx_tree_get_val(in[1], "y"), JX_LOSS_NO_IGNORE));
-}
-
-/* in: params, optimizer state, batch. out: params, state, {loss}. user: the optimizer. */
-static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
-    tut_grad_step(out, in[0], in[1], in[2], loss_body, user);
 }
 
 /* in: params, {x, y}. out: {logits}. */
@@ -108,28 +103,28 @@ int main(int argc, char **argv) {
     jx_tree *params = init_params(o.seed);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
     tut_feed tf = {&train, NULL, B, 1, 1, NULL}, ef = {&test, NULL, EVAL_BATCH, 1, 1, NULL};
-    jx_tree *state = jx_optim_init(&opt, params), *tb = jx_tree_dict(), *eb = jx_tree_dict();
-    tut_feed_fill(tb, 0, 0, &tf), tut_feed_fill(eb, 0, 0, &ef);
+    jx_tree *state = jx_optim_init(&opt, params), *tb = tut_feed_batch(0, 0, &tf), *eb = tut_feed_batch(0, 0, &ef);
     jx_tree *tin[3] = {params, state, tb}, *ein[2] = {params, eb};
-    jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
+    tut_step body = {loss_body, &opt, 1, NULL, NULL}; /* loss, gradients, Adam: common/tut.h */
+    jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("eval", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
-    jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
-    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
+    jx_exec *step_x = step && ev ? tut_jit(step, &o, 2) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? tut_jit(ev, &o, 0) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");
 
     double *curve = malloc(sizeof *curve * (size_t)(o.epochs * steps));
     tut_timer t = tut_timer_start();
-    int status = tut_train(prog, "training loss", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, curve);
+    tut_loop loop = {"training loss", o.epochs, steps, tut_feed_batch, &tf, curve, NULL};
+    int status = tut_train(prog, step, step_x, &params, &state, &loop);
     tut_timer_stop(&t, "training");
 
     int *pred = malloc(sizeof *pred * (size_t)ntest);
     int64_t right = 0;
     const uint8_t *y = jx_array_data(test.labels);
     for (int64_t first = 0; first < ntest && !status; first += EVAL_BATCH) {
-        jx_tree *b = jx_tree_dict(), *in[2] = {params, b}, *out = NULL;
-        if (tut_feed_fill(b, first / EVAL_BATCH, 0, &ef) != 0 || jx_tree_fn_run(ev, ev_x, 2, in, 1, &out) != JX_OK)
+        jx_tree *b = tut_feed_batch(first / EVAL_BATCH, 0, &ef), *in[2] = {params, b}, *out = NULL;
+        if (!b || jx_tree_fn_run(ev, ev_x, 2, in, 1, &out) != JX_OK)
             status = tut_fail(prog, "scoring the test set");
         for (int64_t i = 0; i < EVAL_BATCH && !status; i++) {
             const float *l = (const float *)jx_array_data(jx_tree_get_array(out, "logits")) + i * MNIST_CLASSES;

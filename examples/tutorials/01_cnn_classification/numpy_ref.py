@@ -4,7 +4,7 @@ import numpy as np
 
 import data
 import tut
-from np_adam import Adam
+from optim import NumpyAdam
 
 
 def conv_forward(x, w, b):
@@ -78,13 +78,13 @@ def main():
     a = data.options("a small CNN on MNIST (NumPy, backprop by hand)")
     x, y, xt, yt = data.load(a)
     p = data.init_params(a.seed)
-    opt = Adam(p, a.lr)
+    opt = NumpyAdam(p, a.lr)
     steps, B, curve = len(x) // a.batch, a.batch, []
     with tut.timed("training"):
         for e in range(a.epochs):
             for s in range(steps):
                 loss, g = loss_and_grads(p, x[s * B:(s + 1) * B], y[s * B:(s + 1) * B])
-                opt.update(p, g)
+                p = opt(p, g)
                 curve.append(loss)
     right = sum(int((forward(p, xt[i:i + data.EVAL_BATCH])[0].argmax(1) == yt[i:i + data.EVAL_BATCH]).sum())
                 for i in range(0, len(xt), data.EVAL_BATCH))

@@ -119,8 +119,8 @@ int main(int argc, char **argv) {
     jx_tree_fn *step = jx_tree_trace("dqn_step", tut_step_body, &body, 4, tin, 3);
     g.q = jx_tree_trace("q", q_fn, NULL, 2, qin, 1);
     jx_tree_free(batch), jx_tree_free(qb);
-    jx_exec *sx = tut_jit(step, &o);
-    g.qx = tut_jit(g.q, &o);
+    jx_exec *sx = tut_jit(step, &o, 0);
+    g.qx = tut_jit(g.q, &o, 0);
     if (!sx || !g.qx) return tut_fail(prog, "building the step");
 
     double *returns = malloc(sizeof(double) * (size_t)total);

@@ -67,8 +67,9 @@ typedef struct batches {
     float *x, *y;
 } batches;
 
-static jx_tree *next_batch(int64_t s, void *user) {
+static jx_tree *next_batch(int64_t s, int64_t step, void *user) {
     const batches *b = user;
+    (void)step;
     return batch_tree(b->p, s * b->size, b->size, b->x, b->y);
 }
 
@@ -100,16 +101,19 @@ int main(int argc, char **argv) {
     tut_step body = {tut_mse_loss, &opt, 1, NULL, &model}; /* loss, gradients, Adam: common/tut.h */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_exec *exec = tut_jit(step, &o);
+    jx_exec *exec = tut_jit(step, &o, 0);
     if (!exec) return tut_fail(prog, "building the training step");
 
     batches bs = {&p, o.batch, x, y};
-    int status = tut_train_epochs(prog, &o, step, exec, &params, &state, steps, next_batch, &bs, NULL, NULL);
+    tut_loop loop = {"train MSE", o.epochs, steps, next_batch, &bs, NULL, NULL};
+    tut_timer t = tut_timer_start();
+    int status = tut_train(prog, step, exec, &params, &state, &loop);
+    tut_timer_stop(&t, "training");
 
     /* the test windows in one call of a jitted prediction */
     jx_tree *tb = batch_tree(&p, p.ntrain, ntest, x, y), *ein[2] = {params, tb}, *pred = NULL;
     jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", tut_predict_body, &model, 2, ein, 1);
-    jx_exec *eexec = tut_jit(ev, &o);
+    jx_exec *eexec = tut_jit(ev, &o, 0);
     if (!status && (!eexec || jx_tree_fn_run(ev, eexec, 2, ein, 1, &pred) != JX_OK))
         status = tut_fail(prog, "predicting the test windows");
     double rmse = NAN, base = 0, sd = 0, mean = 0;

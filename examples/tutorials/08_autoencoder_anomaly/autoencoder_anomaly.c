@@ -14,7 +14,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { CODE = 32, HID = 128, EVAL_BATCH = 1000, SHOW = 8 };
@@ -27,11 +27,6 @@ static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
     jx_val x = jx_tree_get_val(in[1], "x");
     out[0] = jx_tree_val(jx_mean(jx_loss_sigmoid_bce(mlp_forward(&ae, in[0], x), x), JX_NOINTS));
-}
-
-/* in: params, optimizer state, {x}. out: params, state, {loss}. user: the optimizer. */
-static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
-    tut_grad_step(out, in[0], in[1], in[2], loss_body, user);
 }
 
 /* in: params, {x}. out: {recon (B,784) in [0, 1], score (B): the mean squared error}. */
@@ -130,16 +125,17 @@ int main(int argc, char **argv) {
     jx_tree_set(tb, "x", jx_tree_aval(JX_AVAL(JX_F32, B, MNIST_PIXELS)));
     jx_tree_set(eb, "x", jx_tree_aval(JX_AVAL(JX_F32, EVAL_BATCH, MNIST_PIXELS)));
     jx_tree *tin[3] = {params, state, tb}, *ein[2] = {params, eb};
-    jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
+    tut_step body = {loss_body, &opt, 1, NULL, NULL}; /* loss, gradients, Adam: common/tut.h */
+    jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("score", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
-    jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
-    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
+    jx_exec *step_x = step && ev ? tut_jit(step, &o, 2) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? tut_jit(ev, &o, 0) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");
 
     tut_timer t = tut_timer_start();
-    int status = tut_train(prog, "reconstruction loss", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, NULL);
+    tut_loop loop = {"reconstruction loss", o.epochs, steps, tut_feed_batch, &tf, NULL, NULL};
+    int status = tut_train(prog, step, step_x, &params, &state, &loop);
     tut_timer_stop(&t, "training");
 
     /* score the test set: each image's reconstruction error */

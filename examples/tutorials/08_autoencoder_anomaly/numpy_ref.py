@@ -4,7 +4,7 @@ import numpy as np
 
 import data
 import tut
-from np_adam import Adam
+from optim import NumpyAdam
 
 
 def forward(p, x):
@@ -37,13 +37,13 @@ def main():
     a = data.options("autoencoder anomaly detection on MNIST (NumPy, backprop by hand)")
     x, xt, pos = data.load(a)
     p = data.init_params(a.seed)
-    opt = Adam(p, a.lr)
+    opt = NumpyAdam(p, a.lr)
     steps, B, curve = len(x) // a.batch, a.batch, []
     with tut.timed("training"):
         for e in range(a.epochs):
             for s in range(steps):
                 loss, g = loss_and_grads(p, x[s * B:(s + 1) * B])
-                opt.update(p, g)
+                p = opt(p, g)
                 curve.append(loss)
     recon = 1 / (1 + np.exp(-forward(p, xt)[0]))
     data.report(a, steps, curve, np.mean((recon - xt) ** 2, axis=1), pos)

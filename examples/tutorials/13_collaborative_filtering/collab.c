@@ -123,16 +123,6 @@ static jx_tree *init_params(const sizes *s, uint64_t seed) {
     return p;
 }
 
-static jx_exec *compile(jx_tree_fn *f, int threads, int donate_trees) {
-    int64_t donate[16];
-    int nd = donate_trees ? jx_tree_fn_input_offset(f, donate_trees) : 0;
-    for (int k = 0; k < nd && k < 16; k++) donate[k] = k;
-    jx_jit_opts jo = JX_JIT_DEFAULTS;
-    jo.nthreads = threads;
-    jo.donate = (jx_ints){donate, nd};
-    return f ? jx_jit(jx_tree_fn_fn(f), JX_DEVICE_CPU, &jo) : NULL;
-}
-
 static double leaf(const jx_tree *t, const char *path) { return jx_array_get(jx_tree_get_array(t, path), 0); }
 
 int main(int argc, char **argv) {
@@ -166,7 +156,9 @@ int main(int argc, char **argv) {
     jx_tree *sin[4] = {params, state, train, st}, *tin[2] = {params, test};
     jx_tree_fn *step = jx_tree_trace("train_step", train_step, &m, 4, sin, 3);
     jx_tree_fn *eval = jx_tree_trace("test_sse", test_sse, &m, 2, tin, 1);
-    jx_exec *sx = compile(step, o.threads, 2), *ex = compile(eval, o.threads, 0);
+    trainer_opts cpu = o; /* compiled for the CPU whatever --device says, as it always was */
+    cpu.device = JX_DEVICE_CPU;
+    jx_exec *sx = tut_jit(step, &cpu, 2), *ex = tut_jit(eval, &cpu, 0); /* params, state donated */
     if (!sx || !ex) return tut_fail(prog, "building the step");
 
     double *rmse = malloc(sizeof(double) * (size_t)o.epochs), *train_rmse = malloc(sizeof(double) * (size_t)o.epochs);

@@ -74,14 +74,19 @@ static jx_tree *batch_tree(const jx_array *x, const jx_array *y, int64_t i0, int
 typedef struct batches {
     const jx_array *x, *y;
     int64_t size;
+    double *curve; /* each epoch's mean training MSE */
 } batches;
 
-static jx_tree *next_batch(int64_t s, void *user) {
+static jx_tree *next_batch(int64_t s, int64_t step, void *user) {
     const batches *b = user;
+    (void)step;
     return batch_tree(b->x, b->y, s * b->size, b->size);
 }
 
-static void epoch_line(int e, double mse) { printf("epoch %d: train MSE %.5f (PSNR %.2f dB)\n", e + 1, mse, -10 * log10(mse)); }
+static void epoch_line(int e, double mse, void *user) {
+    ((batches *)user)->curve[e] = mse;
+    printf("epoch %d: train MSE %.5f (PSNR %.2f dB)\n", e + 1, mse, -10 * log10(mse));
+}
 
 /* PSNR in dB of a against b (n values in [0, 1]): 10 log10(1 / MSE). */
 static double psnr(const float *a, const float *b, int64_t n) {
@@ -141,16 +146,19 @@ int main(int argc, char **argv) {
     tut_step body = {tut_mse_loss, &opt, 1, NULL, &model}; /* loss, gradients, Adam: common/tut.h */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_exec *exec = tut_jit(step, &o);
+    jx_exec *exec = tut_jit(step, &o, 0);
     int status = exec ? 0 : tut_fail(prog, "building the training step");
     double *curve = calloc((size_t)o.epochs, sizeof(double));
-    batches bs = {x, y, o.batch};
-    if (!status) status = tut_train_epochs(prog, &o, step, exec, &params, &state, steps, next_batch, &bs, curve, epoch_line);
+    batches bs = {x, y, o.batch, curve};
+    tut_loop loop = {"train MSE", o.epochs, steps, next_batch, &bs, NULL, epoch_line};
+    tut_timer t = tut_timer_start();
+    if (!status) status = tut_train(prog, step, exec, &params, &state, &loop);
+    tut_timer_stop(&t, "training");
 
     /* the test digits in one call of a jitted prediction */
     jx_tree *tb = batch_tree(xt, yt, 0, nt), *ein[2] = {params, tb}, *pred = NULL;
     jx_tree_fn *ev = status ? NULL : jx_tree_trace("predict", tut_predict_body, &model, 2, ein, 1);
-    jx_exec *eexec = tut_jit(ev, &o);
+    jx_exec *eexec = tut_jit(ev, &o, 0);
     if (!status && (!eexec || jx_tree_fn_run(ev, eexec, 2, ein, 1, &pred) != JX_OK))
         status = tut_fail(prog, "restoring the test digits");
     double gain = 0;

@@ -7,7 +7,7 @@ import numpy as np
 
 import data
 import tut
-from np_adam import Adam
+from optim import NumpyAdam
 
 L = data.LATENT
 
@@ -49,13 +49,13 @@ def main():
     a = data.options("a variational autoencoder on MNIST (NumPy, backprop by hand)")
     x, xt, eps_t = data.load(a)
     p = data.init_params(a.seed)
-    opt, rng = Adam(p, a.lr), np.random.default_rng(a.seed)
+    opt, rng = NumpyAdam(p, a.lr), np.random.default_rng(a.seed)
     steps, B, curve = len(x) // a.batch, a.batch, []
     with tut.timed("training"):
         for _ in range(a.epochs):
             for s in range(steps):
                 loss, g = loss_and_grads(p, x[s * B:(s + 1) * B], rng.standard_normal((B, L), np.float32))
-                opt.update(p, g)
+                p = opt(p, g)
                 curve.append(loss)
     recon, kl, _ = forward(p, xt, eps_t)
     data.report(a, steps, curve, np.mean(recon + kl), np.mean(recon), np.mean(kl))

@@ -14,7 +14,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { EVAL_BATCH = 1000, SHOW = 8 };
@@ -44,7 +44,9 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_val x = jx_tree_get_val(in[2], "x");
     jx_tree_set_val(b, "x", x);
     jx_tree_set_val(b, "noisy", corrupt(x, key));
-    tut_grad_step(out, in[0], in[1], b, loss_body, user);
+    tut_step st = {loss_body, user, 1, NULL, NULL};
+    jx_tree *sin[3] = {in[0], in[1], b};
+    tut_step_body(out, sin, &st);
     jx_tree_free(b);
 }
 
@@ -96,15 +98,15 @@ int main(int argc, char **argv) {
     jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
     jx_tree_fn *ev = jx_tree_trace("denoise", eval_body, NULL, 2, ein, 1);
     jx_tree_free(tb), jx_tree_free(eb);
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
-    jx_exec *step_x = step && ev ? tut_jit_step(step, &o) : NULL; /* params and optimizer state donated */
-    jx_exec *ev_x = step_x ? jx_jit(jx_tree_fn_fn(ev), o.device, &jo) : NULL;
+    jx_exec *step_x = step && ev ? tut_jit(step, &o, 2) : NULL; /* params and optimizer state donated */
+    jx_exec *ev_x = step_x ? tut_jit(ev, &o, 0) : NULL;
     if (!ev_x) return tut_fail(prog, "building the steps");
 
     jx_array *key = jx_random_key_new((int64_t)o.seed);
     tut_feed tf = {&train, NULL, B, 0, 0, key}; /* x, the run's key and the step number */
     tut_timer t = tut_timer_start();
-    int status = tut_train(prog, "training loss (MSE)", step, step_x, &params, &state, o.epochs, steps, tut_feed_fill, &tf, NULL);
+    tut_loop loop = {"training loss (MSE)", o.epochs, steps, tut_feed_batch, &tf, NULL, NULL};
+    int status = tut_train(prog, step, step_x, &params, &state, &loop);
     tut_timer_stop(&t, "training");
 
     /* the test images with fixed noise from common/tut.h's generator (the references add the same) */

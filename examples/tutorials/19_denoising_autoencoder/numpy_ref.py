@@ -7,7 +7,7 @@ import numpy as np
 
 import data
 import tut
-from np_adam import Adam
+from optim import NumpyAdam
 
 
 def forward(p, x):
@@ -39,7 +39,7 @@ def main():
     a = data.options("a denoising autoencoder on MNIST (NumPy, backprop by hand)")
     x, clean, noisy = data.load(a)
     p = data.init_params(a.seed)
-    opt, rng = Adam(p, a.lr), np.random.default_rng(a.seed)
+    opt, rng = NumpyAdam(p, a.lr), np.random.default_rng(a.seed)
     steps, B, curve = len(x) // a.batch, a.batch, []
     with tut.timed("training"):
         for _ in range(a.epochs):
@@ -47,7 +47,7 @@ def main():
                 xb = x[s * B:(s + 1) * B]
                 nb = np.clip(xb + data.SIGMA * rng.standard_normal(xb.shape, np.float32), 0, 1)
                 loss, g = loss_and_grads(p, xb, nb)
-                opt.update(p, g)
+                p = opt(p, g)
                 curve.append(loss)
     data.report(a, steps, curve, clean, noisy, 1 / (1 + np.exp(-forward(p, noisy)[0])))
 

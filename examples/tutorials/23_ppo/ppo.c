@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     tut_step body = {loss_fn, &opt, 1, NULL, NULL};
     jx_tree_fn *step = jx_tree_trace("ppo_update", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_exec *sx = tut_jit(step, &o);
+    jx_exec *sx = tut_jit(step, &o, 0);
     ac_policy pol = {0}, pol1 = {0};
     if (!sx || ac_policy_make(&pol, params, ENVS, &o) || ac_policy_make(&pol1, params, 1, &o))
         return tut_fail(prog, "building the update");

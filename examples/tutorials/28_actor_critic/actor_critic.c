@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     jx_tree_fn *step = workers > 1 ? dp_trace_step("a2c_update", tut_step_body, &body, 3, tin, 3, (int)workers)
                                    : jx_tree_trace("a2c_update", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
-    jx_exec *sx = tut_jit(step, &o);
+    jx_exec *sx = tut_jit(step, &o, 0);
     ac_policy pol = {0}, pol1 = {0};
     if (!sx || ac_policy_make(&pol, params, N, &o) || ac_policy_make(&pol1, params, 1, &o))
         return tut_fail(prog, "building the update");

@@ -15,7 +15,7 @@
 
 #include "../../common/mnist_data.h"
 #include "mlp.h"
-#include "train_step.h"
+#include "mnist_feed.h"
 #include "tut.h"
 
 enum { EVAL_BATCH = 1000, TRAIN_PGD_STEPS = 3, TEST_PGD_STEPS = 10, SHOW = 8 };
@@ -59,14 +59,10 @@ static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
     const step_cfg *cfg = user;
     jx_val x = jx_tree_get_val(in[2], "x"), y = jx_tree_get_val(in[2], "y");
     if (cfg->adversarial) x = attack(in[0], x, y, TRAIN_PGD_STEPS, TRAIN_ALPHA);
-    jx_tree *bx = jx_tree_dict(), *by = jx_tree_dict(), *args[3] = {in[0], bx, by}, *loss, *grads;
+    jx_tree *bx = jx_tree_dict(), *by = jx_tree_dict(), *args[4] = {in[0], in[1], bx, by};
     jx_tree_set_val(bx, "x", x), jx_tree_set_val(by, "y", y);
-    if (jx_tree_value_and_grad(loss_body, NULL, 3, args, 0, 1, &loss, &grads) == JX_OK) { /* argnum 0: the weights */
-        jx_optim_update(&cfg->opt, grads, in[1], in[0], &out[0], &out[1]);
-        out[2] = jx_tree_dict();
-        jx_tree_set(out[2], "loss", loss);
-        jx_tree_free(grads);
-    }
+    tut_step st = {loss_body, &cfg->opt, 2, NULL, NULL}; /* loss(params, {x}, {y}), gradients, Adam */
+    tut_step_body(out, args, &st);
     jx_tree_free(bx), jx_tree_free(by);
 }
 
@@ -93,7 +89,7 @@ static jx_exec *compile_step(jx_tree_fn **fn, const step_cfg *cfg, jx_tree *para
     *fn = jx_tree_trace(cfg->adversarial ? "adversarial_step" : "train_step", step_body, (void *)cfg, 3, in, 3);
     jx_tree_free(b);
     if (!*fn) return NULL;
-    return tut_jit_step(*fn, o);
+    return tut_jit(*fn, o, 2);
 }
 
 /* Accuracy on clean, FGSM and PGD test images into acc[3]; with `pic`, the first SHOW
@@ -169,8 +165,7 @@ int main(int argc, char **argv) {
     jx_tree_set(eb, "x", jx_tree_aval(JX_AVAL(JX_F32, EVAL_BATCH, MNIST_PIXELS)));
     jx_tree_set(eb, "y", jx_tree_aval(JX_AVAL(JX_I32, EVAL_BATCH)));
     fn[2] = ex[0] && ex[1] ? jx_tree_trace("attacks", eval_body, NULL, 2, ein, 1) : NULL;
-    jx_jit_opts jo = {o.threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
-    ex[2] = fn[2] ? jx_jit(jx_tree_fn_fn(fn[2]), o.device, &jo) : NULL;
+    ex[2] = fn[2] ? tut_jit(fn[2], &o, 0) : NULL;
     jx_tree_free(eb);
     if (!ex[2]) return tut_fail(prog, "building the steps");
 
@@ -182,8 +177,8 @@ int main(int argc, char **argv) {
     tut_feed tf = {&train_set, NULL, B, 0, 1, NULL};
     for (int m = 0; m < 2 && !status; m++) {
         tut_timer t = tut_timer_start();
-        status = tut_train(prog, loss_name[m], fn[m], ex[m], &params[m], &state[m], o.epochs, steps, tut_feed_fill,
-                           &tf, NULL);
+        tut_loop loop = {loss_name[m], o.epochs, steps, tut_feed_batch, &tf, NULL, NULL};
+        status = tut_train(prog, fn[m], ex[m], &params[m], &state[m], &loop);
         tut_timer_stop(&t, what[m]);
         t = tut_timer_start();
         if (!status && evaluate(fn[2], ex[2], params[m], &test, ntest, acc[m], m ? NULL : pic, m ? NULL : pred) != 0)

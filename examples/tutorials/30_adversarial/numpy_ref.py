@@ -5,7 +5,7 @@ import numpy as np
 
 import data
 import tut
-from np_adam import Adam
+from optim import NumpyAdam
 
 
 def loss_and_grads(p, x, y, need_params=True):
@@ -62,7 +62,7 @@ def main():
     steps, B, acc = len(x) // a.batch, a.batch, []
     for adversarial, what in ((False, "standard training"), (True, "adversarial training (PGD-3)")):
         p = data.init_params(a.seed)
-        opt = Adam(p, a.lr)
+        opt = NumpyAdam(p, a.lr)
         with tut.timed(what):
             for e in range(a.epochs):
                 losses = []
@@ -71,7 +71,7 @@ def main():
                     if adversarial:
                         xb = attack(p, xb, yb, data.TRAIN_PGD_STEPS, data.TRAIN_ALPHA)
                     loss, g, _ = loss_and_grads(p, xb, yb)
-                    opt.update(p, g)
+                    p = opt(p, g)
                     losses.append(loss)
                 data.report_epoch(what, e, losses)
         with tut.timed("attacks on the test set"):

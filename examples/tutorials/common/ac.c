@@ -42,7 +42,7 @@ int ac_policy_make(ac_policy *p, const jx_tree *params, int64_t n, const trainer
     jx_tree *sb = jx_tree_dict(), *in[2] = {(jx_tree *)params, sb};
     jx_tree_set_array(sb, "s", jx_array_zeros(JX_F32, JX_INTS(n, 4)));
     p->f = jx_tree_trace("policy", policy_body, NULL, 2, in, 1);
-    p->x = tut_jit(p->f, o);
+    p->x = tut_jit(p->f, o, 0);
     p->n = n;
     jx_tree_free(sb);
     return p->x ? 0 : -1;

@@ -11,14 +11,11 @@ jx_tree *mlp_init(const mlp *m, uint64_t seed) {
     jx_tree *p = jx_tree_dict();
     for (int l = 0; p && l < m->layers; l++) {
         int64_t in = m->widths[l], out = m->widths[l + 1];
-        jx_array *w = jx_array_zeros(JX_F32, JX_INTS(in, out));
+        /* the scale rounded to f32 as mlp.py's: normal * scale in double, rounded once, is
+         * then the f32 product */
+        float scale = (float)sqrt((l + 1 < m->layers ? 2.0 : 1.0) / (double)in);
+        jx_array *w = tut_weights(seed + 1 + (uint64_t)l, in, out, scale);
         char path[64];
-        if (w) {
-            float *d = jx_array_data_mut(w);
-            float scale = (float)sqrt((l + 1 < m->layers ? 2.0 : 1.0) / (double)in); /* f32 product, as mlp.py */
-            tut_normal(seed + 1 + (uint64_t)l, in * out, d);
-            for (int64_t i = 0; i < in * out; i++) d[i] *= scale;
-        }
         snprintf(path, sizeof path, "%s.w", m->names[l]);
         int ok = jx_tree_set_array(p, path, w) == JX_OK;
         snprintf(path, sizeof path, "%s.b", m->names[l]);

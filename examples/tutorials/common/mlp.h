@@ -21,9 +21,10 @@ typedef struct mlp {
     const int64_t *widths;     /* layers + 1 widths: input, hidden..., output */
 } mlp;
 
-/* A new tree of host arrays: layer l's w (widths[l], widths[l+1]) is tut_normal(seed + 1 + l)
+/* A new tree of host arrays: layer l's w (widths[l], widths[l+1]) is tut_weights(seed + 1 + l)
  * scaled by sqrt(2 / fan_in) (He, for the relu that follows) or, for the last layer,
- * sqrt(1 / fan_in) (LeCun); b is zeros. NULL with jx_errmsg() set on failure. */
+ * sqrt(1 / fan_in) (LeCun), the scale rounded to f32; b is zeros. NULL with jx_errmsg() set
+ * on failure. */
 jx_tree *mlp_init(const mlp *m, uint64_t seed);
 
 /* Inside a body: x (..., widths[0]) through the layers of params, relu after every layer

@@ -1,5 +1,5 @@
 """mnist_ref.py: what the MNIST tutorials' Python references share with the C programs'
-common/train_step.h: the options with a tutorial's defaults and its --quick sizes, and
+common/mnist_feed.h: the options with a tutorial's defaults and its --quick sizes, and
 the images tut_mnist_open picks (the first --limit training images; the test images,
 1,000 with --quick, a multiple of the evaluation batch)."""
 import tut

@@ -6,29 +6,47 @@ import math
 import numpy as np
 
 
+def _zeros(t):
+    return {k: _zeros(v) if isinstance(v, dict) else np.zeros_like(v) for k, v in t.items()}
+
+
+def _leaves(t):
+    for v in t.values():
+        yield from _leaves(v) if isinstance(v, dict) else (v,)
+
+
 class NumpyAdam:
-    """p = adam(p, g) on dicts of float32 arrays."""
+    """p = adam(p, g) on dicts (nested or flat) of float32 arrays."""
 
     def __init__(self, p, lr, b1=0.9, b2=0.999, eps=1e-8, clip=None):
-        self.m = {k: np.zeros_like(v) for k, v in p.items()}
-        self.v = {k: np.zeros_like(v) for k, v in p.items()}
+        self.m, self.v = _zeros(p), _zeros(p)
         self.lr, self.b1, self.b2, self.eps = np.float32(lr), np.float32(b1), np.float32(b2), np.float32(eps)
         self.clip, self.count = clip, 0
 
     def __call__(self, p, g):
         if self.clip is not None:
-            norm = math.sqrt(sum(float((x.astype(np.float64) ** 2).sum()) for x in g.values()))
+            norm = math.sqrt(sum(float((x.astype(np.float64) ** 2).sum()) for x in _leaves(g)))
             if norm >= self.clip:
-                g = {k: x * (self.clip / norm) for k, x in g.items()}
+                g = _scale(g, self.clip / norm)
         self.count += 1
         c1, c2 = np.float32(1 - self.b1 ** self.count), np.float32(1 - self.b2 ** self.count)
+        return self._step(p, g, self.m, self.v, c1, c2)
+
+    def _step(self, p, g, m, v, c1, c2):
         out = {}
         for k in p:
+            if isinstance(p[k], dict):
+                out[k] = self._step(p[k], g[k], m[k], v[k], c1, c2)
+                continue
             gk = np.asarray(g[k], np.float32)
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * gk
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * gk * gk
-            out[k] = p[k] - self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+            m[k] = self.b1 * m[k] + (1 - self.b1) * gk
+            v[k] = self.b2 * v[k] + (1 - self.b2) * gk * gk
+            out[k] = p[k] - self.lr * (m[k] / c1) / (np.sqrt(v[k] / c2) + self.eps)
         return out
+
+
+def _scale(t, f):
+    return {k: _scale(x, f) if isinstance(x, dict) else x * f for k, x in t.items()}
 
 
 def jax_adam(lr, b1=0.9, b2=0.999, eps=1e-8, clip=None):

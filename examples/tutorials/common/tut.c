@@ -151,35 +151,37 @@ void tut_predict_body(jx_tree **out, jx_tree *const *in, void *user) {
     out[0] = jx_tree_val(m->predict(in[0], jx_tree_get_val(in[1], "x")));
 }
 
-int tut_train_epochs(const char *prog, const trainer_opts *o, const jx_tree_fn *step, jx_exec *exec,
-                     jx_tree **params, jx_tree **state, int64_t steps, jx_tree *(*batch)(int64_t s, void *user),
-                     void *user, double *curve, void (*line)(int e, double loss)) {
-    int status = 0;
-    tut_timer t = tut_timer_start();
-    for (int e = 0; e < o->epochs && !status; e++) {
-        double mean = 0;
-        for (int64_t s = 0; s < steps; s++) {
-            jx_tree *b = batch(s, user), *in[3] = {*params, *state, b}, *out[3];
-            if (jx_tree_fn_run(step, exec, 3, in, 3, out) != JX_OK) status = tut_fail(prog, "a training step");
+int tut_train(const char *prog, const jx_tree_fn *step, jx_exec *x, jx_tree **params, jx_tree **state,
+              const tut_loop *l) {
+    for (int e = 0; e < l->epochs; e++) {
+        double sum = 0;
+        for (int64_t s = 0; s < l->steps; s++) {
+            jx_tree *b = l->batch(s, e * l->steps + s, l->user), *in[3] = {*params, *state, b}, *out[3];
+            int ok = b && jx_tree_fn_run(step, x, 3, in, 3, out) == JX_OK;
             jx_tree_free(b);
-            if (status) break;
-            jx_tree_free(*params), jx_tree_free(*state);
+            if (!ok) return tut_fail(prog, "a training step");
+            jx_tree_free(*params), jx_tree_free(*state); /* if donated, their storage now holds out[0..1] */
             *params = out[0], *state = out[1];
-            mean += jx_array_get(jx_tree_get_array(out[2], "loss"), 0) / (double)steps;
+            double loss = jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
             jx_tree_free(out[2]);
+            sum += loss;
+            if (l->curve) l->curve[e * l->steps + s] = loss;
         }
-        if (status) break;
-        if (curve) curve[e] = mean;
-        if (line) line(e, mean);
-        else printf("epoch %d: train MSE %.5f\n", e + 1, mean);
+        if (l->line) l->line(e, sum / (double)l->steps, l->user);
+        else printf("epoch %d: mean %s %.4f\n", e + 1, l->what, sum / (double)l->steps);
+        fflush(stdout);
     }
-    tut_timer_stop(&t, "training");
-    return status;
+    return 0;
 }
 
-jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o) {
+jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o, int donate) {
+    int64_t leaves[256];
+    int nd = f && donate > 0 ? jx_tree_fn_input_offset(f, donate) : 0; /* the leaves of the first `donate` trees */
+    if (nd > 256) nd = 256;                                              /* donating fewer is as correct, only slower */
+    for (int i = 0; i < nd; i++) leaves[i] = i;
     jx_jit_opts jo = JX_JIT_DEFAULTS;
     jo.nthreads = o->threads;
+    if (nd) jo.donate = (jx_ints){leaves, nd};
     return f ? jx_jit(jx_tree_fn_fn(f), o->device, &jo) : NULL;
 }
 

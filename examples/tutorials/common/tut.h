@@ -67,7 +67,9 @@ jx_array *tut_weights(uint64_t seed, int64_t r, int64_t c, double scale);
 /* The body of a training step over trees (params, optimizer state, args...) -> (params,
  * optimizer state, {loss}): loss is called with (params, args...) and puts the loss in its
  * out[0]; mean (may be NULL) replaces the gradients and the loss by their means over the
- * devices before the update (dp_mean_trees in a data-parallel step). Pass a tut_step as the body's user data. */
+ * devices before the update (dp_mean_trees in a data-parallel step). Trace it with a
+ * tut_step as the body's user data, or call it from a body that first builds the trees
+ * its loss takes (17_vae draws the batch's noise, 30_adversarial its PGD images). */
 typedef struct tut_step {
     jx_tree_body loss;
     const jx_optim *opt;
@@ -87,18 +89,35 @@ void tut_mse_loss(jx_tree **out, jx_tree *const *in, void *user);
 /* A jx_tree_trace body (user: a tut_regression): out[0] = predict(in[0], in[1]'s x). */
 void tut_predict_body(jx_tree **out, jx_tree *const *in, void *user);
 
-/* The training loop of a jitted tut_step_body over (params, state, batch): o->epochs
- * passes of `steps` steps, step s on the tree batch(s, user) (freed after the step),
- * *params and *state replaced by each step's outputs; curve[e] (o->epochs values, may be
- * NULL) gets epoch e's mean loss, printed as "epoch E: train MSE L" or by line (may be
- * NULL). Timed as "training". Returns 0, or tut_fail's 1 when a step failed. */
-int tut_train_epochs(const char *prog, const trainer_opts *o, const jx_tree_fn *step, jx_exec *exec,
-                     jx_tree **params, jx_tree **state, int64_t steps, jx_tree *(*batch)(int64_t s, void *user),
-                     void *user, double *curve, void (*line)(int e, double loss));
+/* A training loop's batches: batch(s, step, user) returns a new tree for step s of an
+ * epoch (step: counted from the start of training), or NULL with jx_errmsg() set. */
+typedef jx_tree *(*tut_batch_fn)(int64_t s, int64_t step, void *user);
 
-/* jx_jit of a traced tree function for o's device and --threads; NULL (with jx_errmsg())
- * when f is NULL or compiling fails. */
-jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o);
+/* What tut_train runs: epochs passes of steps steps, batch(s, ..., user) fed to each;
+ * after each epoch, line(e, mean loss, user) or, when line is NULL, the printed
+ * "epoch E: mean WHAT L"; curve (may be NULL) gets every step's loss (epochs x steps). */
+typedef struct tut_loop {
+    const char *what;
+    int epochs;
+    int64_t steps;
+    tut_batch_fn batch;
+    void *user;
+    double *curve;
+    void (*line)(int e, double mean, void *user);
+} tut_loop;
+
+/* Runs the compiled step x of a traced (params, optimizer state, batch) -> (params, state,
+ * {loss, ...}) function (a tut_step_body, or a body that calls it) as l says, replacing
+ * *params and *state with its outputs each time (donated by tut_jit(step, o, 2): their
+ * storage then holds the outputs). Returns 0, or prints "prog: a training step: ..." and
+ * returns 1 (*params and *state are then the last good ones, or donated: free them). */
+int tut_train(const char *prog, const jx_tree_fn *step, jx_exec *x, jx_tree **params, jx_tree **state,
+              const tut_loop *l);
+
+/* jx_jit of a traced tree function for o's device and --threads, its first `donate` input
+ * trees donated (2 for a training step's params and optimizer state: updated in place; 0:
+ * none); NULL (with jx_errmsg()) when f is NULL or compiling fails. */
+jx_exec *tut_jit(const jx_tree_fn *f, const trainer_opts *o, int donate);
 
 /* Plots one curve (n values against 0..n-1) to o->out/file and prints "wrote PATH";
  * nothing without cairo. */
