@@ -64,7 +64,7 @@ done
 if [ "$glob" != "[0-9][0-9]_*" ] && [ -f "$results" ]; then
   grep '^| [0-9][0-9]_' "$results" | while read -r row; do
     n=$(echo "$row" | cut -d'|' -f2 | tr -d ' *')
-    grep -q "^| $n |" "$tmp/results.md" || echo "$row" | sed "s/^| $n |/| $n * |/; s/^| $n \* \* |/| $n * |/"
+    grep -q "^| $n |" "$tmp/results.md" || echo "$row" | sed "s/^| $n |/| $n * |/"
   done >> "$tmp/results.md"
   { head -n 11 "$tmp/results.md"; tail -n +12 "$tmp/results.md" | sort; echo
     echo "\* measured in an earlier run of bench.sh, under that run's conditions."; } > "$tmp/merged.md"

@@ -11,17 +11,7 @@
 #include "harness.h"
 
 #ifdef JX_HAVE_CAIRO
-#include <cairo.h>
-#include <fontconfig/fontconfig.h>
-
-static char dir[64];
-
-/* Pixel (x, y) of a PNG surface as 0xRRGGBB. */
-static unsigned px(cairo_surface_t *s, int x, int y) {
-    uint32_t v;
-    memcpy(&v, cairo_image_surface_get_data(s) + (size_t)y * (size_t)cairo_image_surface_get_stride(s) + (size_t)x * 4, 4);
-    return v & 0xFFFFFF;
-}
+#include "plot_check.h"
 
 static void test_images(void) {
     char path[128];
@@ -73,18 +63,12 @@ static void test_heatmap(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/jx_plot_images_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
     CU_TestInfo tests[] = {
         {"image grid: layout and colours", test_images},
         {"heat map", test_heatmap},
         CU_TEST_INFO_NULL,
     };
-    int rc = jt_run("plot_images", tests);
-    rmdir(dir);
-    cairo_debug_reset_static_data();
-    FcFini();
-    return rc;
+    return plot_check_main("plot_images", tests);
 }
 
 #else

@@ -13,17 +13,7 @@
 #include "harness.h"
 
 #ifdef JX_HAVE_CAIRO
-#include <cairo.h>
-#include <fontconfig/fontconfig.h>
-
-static char dir[64];
-
-/* Pixel (x, y) of a PNG surface as 0xRRGGBB. */
-static unsigned px(cairo_surface_t *s, int x, int y) {
-    uint32_t v;
-    memcpy(&v, cairo_image_surface_get_data(s) + (size_t)y * (size_t)cairo_image_surface_get_stride(s) + (size_t)x * 4, 4);
-    return v & 0xFFFFFF;
-}
+#include "plot_check.h"
 
 static unsigned color(int c) {
     const unsigned char *k = jx_plot_class_colors[c];
@@ -87,18 +77,12 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/jx_plot_scatter_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
     CU_TestInfo tests[] = {
         {"scatter: axes, colours, drawing order, legend", test_scatter},
         {"scatter: bad arguments", test_errors},
         CU_TEST_INFO_NULL,
     };
-    int rc = jt_run("plot_scatter", tests);
-    rmdir(dir);
-    cairo_debug_reset_static_data();
-    FcFini();
-    return rc;
+    return plot_check_main("plot_scatter", tests);
 }
 
 #else

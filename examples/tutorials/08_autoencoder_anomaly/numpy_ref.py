@@ -3,33 +3,17 @@ steps, the backward pass of the dense layers written by hand."""
 import numpy as np
 
 import data
+import mlp  # noqa: I100
 import tut
 from optim import NumpyAdam
 
 
-def forward(p, x):
-    """The logits of the reconstruction and each layer's input and pre-activation."""
-    acts = []
-    for l, name in enumerate(data.LAYERS):
-        z = x @ p[name]["w"] + p[name]["b"]
-        acts.append((x, z))
-        x = np.maximum(z, 0) if l < 3 else z
-    return x, acts
-
-
 def loss_and_grads(p, x):
-    logits, acts = forward(p, x)
+    logits, acts = mlp.forward(p, data.LAYERS, x)
     # mean binary cross-entropy on logits, stable form: max(z, 0) - z x + log1p(exp(-|z|))
     loss = np.mean(np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits))))
     dz = (1 / (1 + np.exp(-logits)) - x) / logits.size
-    g = {}
-    for l in reversed(range(4)):
-        name = data.LAYERS[l]
-        h, z = acts[l]
-        if l < 3:
-            dz = dz * (z > 0)
-        g[name] = {"w": h.T @ dz, "b": dz.sum(0)}
-        dz = dz @ p[name]["w"].T
+    g = mlp.backward(p, data.LAYERS, acts, dz)
     return loss, g
 
 
@@ -45,7 +29,7 @@ def main():
                 loss, g = loss_and_grads(p, x[s * B:(s + 1) * B])
                 p = opt(p, g)
                 curve.append(loss)
-    recon = 1 / (1 + np.exp(-forward(p, xt)[0]))
+    recon = 1 / (1 + np.exp(-mlp.forward(p, data.LAYERS, xt)[0]))
     data.report(a, steps, curve, np.mean((recon - xt) ** 2, axis=1), pos)
 
 

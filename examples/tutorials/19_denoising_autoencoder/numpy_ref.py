@@ -6,32 +6,17 @@ a dB rather than exactly. The test noise is common/tut.py's, the same in all thr
 import numpy as np
 
 import data
+import mlp  # noqa: I100
 import tut
 from optim import NumpyAdam
 
 
-def forward(p, x):
-    """The logits and each layer's input and pre-activation."""
-    acts = []
-    for l, name in enumerate(data.LAYERS):
-        z = x @ p[name]["w"] + p[name]["b"]
-        acts.append((x, z))
-        x = np.maximum(z, 0) if l < 3 else z
-    return x, acts
-
-
 def loss_and_grads(p, x, noisy):
-    logits, acts = forward(p, noisy)
+    logits, acts = mlp.forward(p, data.LAYERS, noisy)
     y = 1 / (1 + np.exp(-logits))
     loss = np.mean((y - x) ** 2)
     dz = 2 * (y - x) * y * (1 - y) / y.size
-    g = {}
-    for l in reversed(range(4)):
-        h, z = acts[l]
-        if l < 3:
-            dz = dz * (z > 0)
-        g[data.LAYERS[l]] = {"w": h.T @ dz, "b": dz.sum(0)}
-        dz = dz @ p[data.LAYERS[l]]["w"].T
+    g = mlp.backward(p, data.LAYERS, acts, dz)
     return loss, g
 
 
@@ -49,7 +34,7 @@ def main():
                 loss, g = loss_and_grads(p, xb, nb)
                 p = opt(p, g)
                 curve.append(loss)
-    data.report(a, steps, curve, clean, noisy, 1 / (1 + np.exp(-forward(p, noisy)[0])))
+    data.report(a, steps, curve, clean, noisy, 1 / (1 + np.exp(-mlp.forward(p, data.LAYERS, noisy)[0])))
 
 
 main()
