@@ -170,8 +170,9 @@ int main(int argc, char **argv) {
                m[2], (long long)ntest);
         tut_metric("test_neg_elbo", m[0]);
         if (jx_plot_available()) plot_samples(&o, dx, dx_x, params);
-        /* an untrained decoder scores about 784 ln 2 = 543 nats; the quick run reaches about 200 */
-        status = tut_quick_check(quick, "test negative ELBO", m[0], 300, 0);
+        /* an untrained decoder scores about 784 ln 2 = 543 nats; the quick run reaches about
+         * 200 on MNIST and 315 on Fashion-MNIST (the fallback without ../shared) */
+        status = tut_quick_check(quick, "test negative ELBO", m[0], 400, 0);
     }
     jx_array_release(key), jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(ev_x), jx_exec_release(dx_x);
