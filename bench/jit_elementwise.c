@@ -7,7 +7,8 @@
  * f32[4096,4096] as one kernel on one thread. Last, through jx_jit on the default pool,
  * each as a ratio to memcpy (the goals of issue 12: the transcendental chain within 1.5x,
  * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
- * softmax over the last axis of f32[4096,4096] and layer norm over its rows.
+ * softmax over the last axis of f32[4096,4096], layer norm over its rows, and an LSTM
+ * cell's gates (five slices of one input, two outputs' worth of transcendentals).
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
 #include <jx/nn.h>
@@ -102,6 +103,19 @@ static void b_layer_norm(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_nn_layer_norm(in[0], JX_NONE, JX_NONE, 1e-5);
 }
 
+/* An LSTM cell's gates from one f32[B, 5H] (the pre-activations of the gates i, f, g, o
+ * and the cell state c side by side): h = o * tanh(f * c + i * g), five slices of one
+ * buffer, the kernel whose vectorisation needed its loop declared parallel (docs/jit.md). */
+static void b_lstm_gates(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_aval a = jx_aval_of(in[0]);
+    int64_t b = a.shape[0], h = a.shape[1] / 5;
+    jx_val part[5];
+    for (int k = 0; k < 5; k++) part[k] = jx_slice(in[0], JX_INTS(0, k * h), JX_INTS(b, (k + 1) * h), JX_INTS(1, 1));
+    jx_val c = jx_add(jx_mul(jx_logistic(part[1]), part[4]), jx_mul(jx_logistic(part[0]), jx_tanh(part[2])));
+    out[0] = jx_mul(jx_logistic(part[3]), jx_tanh(c));
+}
+
 /* body on one f32 input of shape sh (filled with 0.5) through jx_jit, printed as a
  * ratio to tc, the memcpy time of the same bytes. */
 static void bench_jitted(int reps, const char *what, jx_body body, jx_ints sh, double tc) {
@@ -161,6 +175,7 @@ int main(int argc, char **argv) {
     bench_jitted(reps, "exp tanh log1p logistic, 16M f32", b_transcendental, JX_INTS(ELEMS), tc);
     bench_jitted(reps, "softmax f32[4096,4096]", b_softmax, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "layer norm f32[4096,4096]", b_layer_norm, JX_INTS(4096, 4096), tc);
+    bench_jitted(reps, "LSTM gates f32[4096,5x640] -> [4096,640]", b_lstm_gates, JX_INTS(4096, 5 * 640), tc);
     jx_exec_release(r.x);
     jx_array_release(out);
     jx__cpu_module_free(m);

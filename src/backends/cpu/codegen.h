@@ -113,9 +113,18 @@ LLVMBasicBlockRef jx__cg_block(jx__cg *cg, const char *name);
 typedef struct jx__cg_loop {
     LLVMValueRef ctr;
     LLVMBasicBlockRef cond, exit;
+    LLVMValueRef latch; /* the branch back to cond (set by jx__cg_loop_end) */
 } jx__cg_loop;
 LLVMValueRef jx__cg_loop_begin(jx__cg *cg, jx__cg_loop *l, LLVMValueRef from, LLVMValueRef to);
 void jx__cg_loop_end(jx__cg *cg, jx__cg_loop *l, LLVMValueRef c);
+/* Declares loop l, just closed by jx__cg_loop_end, free of dependences between its
+ * iterations through the kernel's buffers (each iteration writes its own output elements
+ * and reads inputs that no iteration writes, or only the element it writes when in
+ * place: plan.c), so that the loop vectoriser needs no run-time alias checks, which it
+ * gives up on with many buffers. Its loads and stores through buffers carry
+ * llvm.mem.parallel_loop_access; those through stack slots do not, so a loop keeping one
+ * after promotion stays unannotated (the vectoriser then proves what it can itself). */
+void jx__cg_loop_parallel(jx__cg *cg, jx__cg_loop *l);
 
 /* An index into a value of aval av: from dims (the offset computed) or, when dims is
  * NULL, from the row-major offset lin (the dims computed). Owned by cg; NULL when out of

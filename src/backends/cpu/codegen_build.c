@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h> /* LLVMTemporaryMDNode */
+
 #include "codegen.h"
 
 /* ------------------------------------------------------------------ basics */
@@ -162,6 +164,32 @@ LLVMValueRef jx__cg_loop_begin(jx__cg *cg, jx__cg_loop *l, LLVMValueRef from, LL
 
 void jx__cg_loop_end(jx__cg *cg, jx__cg_loop *l, LLVMValueRef c) {
     LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, c, jx__cg_i64(cg, 1), ""), l->ctr);
-    LLVMBuildBr(cg->b, l->cond);
+    l->latch = LLVMBuildBr(cg->b, l->cond);
     LLVMPositionBuilderAtEnd(cg->b, l->exit);
+}
+
+/* Whether pointer p addresses a stack slot (an alloca, or an element of one). */
+static bool on_stack(LLVMValueRef p) {
+    while (LLVMIsAGetElementPtrInst(p) || LLVMIsABitCastInst(p)) p = LLVMGetOperand(p, 0);
+    return LLVMIsAAllocaInst(p) != NULL;
+}
+
+void jx__cg_loop_parallel(jx__cg *cg, jx__cg_loop *l) {
+    /* the loop's identity: a node that refers to itself (so unique; the form LLVM's
+     * loop metadata takes), made through a temporary node as the C API allows */
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
+    LLVMMetadataRef id = LLVMMDNodeInContext2(cg->ctx, &tmp, 1);
+    LLVMMetadataReplaceAllUsesWith(tmp, id);
+    LLVMValueRef idv = LLVMMetadataAsValue(cg->ctx, id);
+    unsigned access = LLVMGetMDKindIDInContext(cg->ctx, "llvm.mem.parallel_loop_access", 29);
+    /* the loop's blocks: cond, its body, and every block made while the body was
+     * built (appended after exit, which is still empty here) */
+    for (LLVMBasicBlockRef bb = LLVMGetNextBasicBlock(l->cond); bb; bb = LLVMGetNextBasicBlock(bb)) {
+        if (bb == l->exit) continue;
+        for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
+            LLVMValueRef ptr = LLVMIsALoadInst(i) ? LLVMGetOperand(i, 0) : LLVMIsAStoreInst(i) ? LLVMGetOperand(i, 1) : NULL;
+            if (ptr && !on_stack(ptr)) LLVMSetMetadata(i, access, idv);
+        }
+    }
+    LLVMSetMetadata(l->latch, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), idv);
 }

@@ -589,7 +589,7 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     }
     LLVMBuildStore(b, begin, pos);
     /* rows */
-    jx__cg_loop rows = {pos, jx__cg_block(cg, "rows"), NULL};
+    jx__cg_loop rows = {pos, jx__cg_block(cg, "rows"), NULL, NULL};
     LLVMBasicBlockRef row = jx__cg_block(cg, "row");
     rows.exit = jx__cg_block(cg, "done");
     LLVMBuildBr(b, rows.cond);
@@ -618,6 +618,7 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
         emit_body(cg, root);
     }
     jx__cg_loop_end(cg, &inner, dims[r - 1]);
+    jx__cg_loop_parallel(cg, &inner);
     /* next row or tile: carry into the outer dims at the end of a row */
     LLVMBuildStore(b, LLVMBuildAdd(b, i, cnt, ""), pos);
     LLVMValueRef carry = LLVMBuildICmp(b, LLVMIntEQ, j1, jx__cg_i64(cg, shape[r - 1]), "");
