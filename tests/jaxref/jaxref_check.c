@@ -213,7 +213,7 @@ void jr_run(const jr_suite *s) {
         for (int i = 0; i < s->ncases; i++)
             if (selected(&s->cases[i], dt)) one_case(&(ctx){s, &s->cases[i], dt, p, &t});
     CU_ASSERT_EQUAL(pclose(p), 0);
-    unlink(in_path);
+    if (!getenv("JR_KEEP")) unlink(in_path);
     long total = 0;
     for (int dt = 0; dt < 2; dt++)
         for (int o = 0; o < 3; o++) total += t.cases[dt][o];

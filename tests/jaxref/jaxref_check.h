@@ -10,7 +10,8 @@
  * for v_i[k] = sin(0.53 k + i + 0.2) and ct[k] = cos(0.37 k). Values agree when both are
  * NaN, equal, or within the case's tolerance (relative to max(1, |JAX|); 0 asks for
  * equality). Evaluation goes through jt_eval, so the jit copies (JX_TEST_JIT=1) compare
- * the jit with the interpreter as well. */
+ * the jit with the interpreter as well. JR_KEEP=1 in the environment keeps the input file
+ * (/tmp/jx-jaxref-*), to rerun the script by hand. */
 #ifndef JX_TEST_JAXREF_CHECK_H
 #define JX_TEST_JAXREF_CHECK_H
 

@@ -6,15 +6,17 @@ and prints, per line, maxorder + 1 lines "count v...":
   order 1: the gradients of L(t, x) = sum(F(x + t v) * ct) in each x at t = 0;
   order 2: the gradients of dL/dt in each x at t = 0 (the Hessian of L times v);
 for v_i[k] = sin(0.53 k + i + 0.2) and ct[k] = cos(0.37 k), as the C driver makes them,
-F = OPS[name]. Op by op (jit disabled: tiny inputs, no compile per case), in one
-process for every case of a suite."""
+F = OPS[name]. One process for every case of a suite. Each of the three functions of a
+case is compiled whole with jax.jit (XLA compiles per primitive otherwise, op by op, and
+a suite's hundreds of small compiles cost three times as much); run(OPS, jit=False)
+evaluates op by op instead."""
+import contextlib
 import math
 import sys
 
 import jax
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
-jax.config.update("jax_disable_jit", True)
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,7 +31,13 @@ def line(vals):
     print(len(flat), " ".join(v.hex() if math.isfinite(v) else repr(v) for v in flat))
 
 
-def run(ops):
+def run(ops, jit=True):
+    wrap = jax.jit if jit else (lambda g: g)
+    with contextlib.nullcontext() if jit else jax.disable_jit():
+        cases(ops, wrap)
+
+
+def cases(ops, wrap):
     for text in sys.stdin:
         head, data = text.split(":")
         name, dt, maxorder, n, *shapes = head.split()
@@ -43,7 +51,7 @@ def run(ops):
             xs.append(jnp.asarray(np.array(flat[at:at + size]).reshape(s), dtype=dtype))
             at += size
         f = ops[name]
-        y = f(*xs)
+        y = wrap(f)(*xs)
         line([y])
         if maxorder >= 1:
             vs = [pattern(x.shape, np.sin, 0.53, i + 0.2, dtype) for i, x in enumerate(xs)]
@@ -54,7 +62,7 @@ def run(ops):
 
             args = tuple(range(1, n + 1))
             t0 = jnp.zeros((), dtype)
-            line(jax.grad(loss, argnums=args)(t0, *xs))
+            line(wrap(jax.grad(loss, argnums=args))(t0, *xs))
             if maxorder >= 2:
-                line(jax.grad(jax.grad(loss, argnums=0), argnums=args)(t0, *xs))
+                line(wrap(jax.grad(jax.grad(loss, argnums=0), argnums=args))(t0, *xs))
         sys.stdout.flush()
