@@ -3,7 +3,8 @@
  * values, reductions along axes (ties, zeros, +-inf), composites and the special
  * functions, cumulative ops, and linear algebra, in f32 and f64, through the
  * interpreter and the jit (JX_TEST_JIT=1); forward values and first and second
- * derivatives (not the second for linear algebra, whose JAX side is the slowest). No
+ * derivatives (the second for linear algebra on one small matrix each, in the
+ * interpreter copy only: its jit copy is the slowest of all). No
  * input is subnormal (JAX's CPU flushes them; see test_jaxref.c), and ties of the edge
  * values avoid 1e10 (JAX's logaddexp weight there is exp(x - out) with out
  * rounded, about 0.4999998 in f64; jx's is 1/2). */
@@ -47,6 +48,11 @@ static const jr_case cases[] = {
     {"qr_q", 1, 1, SMOOTH, 0, LIN, 0, {"2x4x3"}},           {"qr_r", 1, 1, SMOOTH, 0, LIN, 0, {"2x3x4"}},
     {"lu", 1, 1, SMOOTH, 0, LIN, 0, {"2x3x3"}},             {"svd_s", 1, 1, SMOOTH, 0, LIN, 0, {"2x4x3"}},
     {"svd_u2", 1, 1, SMOOTH, 0, LIN, 0, {"2x3x4"}},         {"svd_vt2", 1, 1, SMOOTH, 0, LIN, 0, {"2x4x3"}},
+    /* second derivatives where cheap: one unbatched 3x3 each, interpreter copy only */
+    {"cholesky", 1, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3"}},  {"trisolve", 2, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3", "3x2"}},
+    {"solve", 2, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3", "3x2"}}, {"inv", 1, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3"}},
+    {"logabsdet", 1, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3"}}, {"eigh_w", 1, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3"}},
+    {"svd_s", 1, 2, SMOOTH, 0, LIN, JR_NOJIT, {"3x3"}},
 };
 enum { NCASES = sizeof cases / sizeof *cases };
 
