@@ -1,22 +1,10 @@
-"""jaxref_ops.py: JAX's values for tests/jaxref/test_jaxref_ops.c: binary ops,
-reductions, composites, cumulative ops and linear algebra, each a function F of n
-arrays with one output. Reads lines "name dtype maxorder n shape... : x..." (shapes as
-3x4, "s" for a scalar; the inputs' values flattened, as float.hex) on stdin and prints,
-per line, maxorder + 1 lines "count v...":
-  order 0: F(x), flattened;
-  order 1: the gradients of L(t, x) = sum(F(x + t v) * ct) in each x at t = 0;
-  order 2: the gradients of dL/dt in each x at t = 0 (the Hessian of L times v);
-for v_i[k] = sin(0.53 k + i + 0.2) and ct[k] = cos(0.37 k), as the C test makes them.
-Op by op (jit disabled), in one process for every case."""
-import math
-import sys
+"""jaxref_ops.py: JAX's values for tests/jaxref/test_jaxref_ops.c (protocol in
+jaxref_run.py): binary ops, reductions, composites, cumulative ops and linear algebra,
+each a function F of n arrays with one output."""
+from jaxref_run import run  # first: it configures jax (x64, cpu, op by op)
 
 import jax
-jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_platforms", "cpu")
-jax.config.update("jax_disable_jit", True)
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 from jax.scipy import special
 
@@ -70,41 +58,4 @@ OPS = {
 }
 
 
-def pattern(shape, f, c, off, dtype):
-    n = int(np.prod(shape))
-    return jnp.asarray(f(c * np.arange(n) + off).reshape(shape), dtype=dtype)
-
-
-def line(vals):
-    flat = [float(v) for a in vals for v in np.ravel(np.asarray(a))]
-    print(len(flat), " ".join(v.hex() if math.isfinite(v) else repr(v) for v in flat))
-
-
-for text in sys.stdin:
-    head, data = text.split(":")
-    name, dt, maxorder, n, *shapes = head.split()
-    dtype = jnp.float32 if dt == "f32" else jnp.float64
-    n, maxorder = int(n), int(maxorder)
-    shapes = [() if s == "s" else tuple(int(d) for d in s.split("x")) for s in shapes]
-    flat = [float.fromhex(v) for v in data.split()]
-    xs, at = [], 0
-    for s in shapes:
-        size = int(np.prod(s))
-        xs.append(jnp.asarray(np.array(flat[at:at + size]).reshape(s), dtype=dtype))
-        at += size
-    f = OPS[name]
-    y = f(*xs)
-    line([y])
-    if maxorder >= 1:
-        vs = [pattern(x.shape, np.sin, 0.53, i + 0.2, dtype) for i, x in enumerate(xs)]
-        ct = pattern(y.shape, np.cos, 0.37, 0.0, dtype)
-
-        def loss(t, *xs):
-            return jnp.sum(f(*[x + t * v for x, v in zip(xs, vs)]) * ct)
-
-        args = range(1, n + 1)
-        t0 = jnp.zeros((), dtype)
-        line(jax.grad(loss, argnums=tuple(args))(t0, *xs))
-        if maxorder >= 2:
-            line(jax.grad(jax.grad(loss, argnums=0), argnums=tuple(args))(t0, *xs))
-    sys.stdout.flush()
+run(OPS)
