@@ -1,0 +1,120 @@
+/* translate.c: see translate.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "translate.h"
+#include "tut.h"
+
+enum { NOUN0 = 3, VERB0 = NOUN0 + TR_NOUNS, ADJ0 = VERB0 + TR_VERBS, PART0 = ADJ0 + TR_ADJS };
+
+static const char *const words[2][TR_VOCAB] = {
+    {"", "", "", "cat", "dog", "bird", "fish", "horse", "mouse", "child", "king", "queen", "farmer", "teacher",
+     "doctor", "sees", "likes", "finds", "follows", "feeds", "helps", "big", "small", "red", "old", "young", "happy",
+     "quiet", "brave", "clever", "green", "-", "-"},
+    {"", "", "", "kato", "hundo", "birdo", "fiso", "cevalo", "muso", "infano", "rego", "regino", "farmisto",
+     "instruisto", "kuracisto", "vidas", "amas", "trovas", "sekvas", "nutras", "helpas", "granda", "eta", "ruga",
+     "maljuna", "juna", "gaja", "kvieta", "brava", "lerta", "verda", "o", "ga"},
+};
+
+const char *tr_word(int32_t id, int target) { return id >= 0 && id < TR_VOCAB ? words[target != 0][id] : "?"; }
+
+static int pick(float u, int n) { return (int)((double)u * n); }
+
+/* A noun phrase from u[0] (how many adjectives), u[1..2] (which), u[3] (the noun):
+ * source order adjectives then noun; target order noun then the adjectives reversed. */
+static void phrase(const float *u, int32_t *src, int *ns, int32_t *tgt, int *nt) {
+    int na = pick(u[0], 3);
+    int32_t adj[2] = {ADJ0 + pick(u[1], TR_ADJS), ADJ0 + pick(u[2], TR_ADJS)}, noun = NOUN0 + pick(u[3], TR_NOUNS);
+    for (int i = 0; i < na; i++) src[(*ns)++] = adj[i];
+    src[(*ns)++] = noun;
+    tgt[(*nt)++] = noun;
+    for (int i = na - 1; i >= 0; i--) tgt[(*nt)++] = adj[i];
+}
+
+tr_data tr_generate(uint64_t seed, int64_t n) {
+    tr_data d = {n, calloc((size_t)(n * TR_SRC), sizeof(int32_t)), calloc((size_t)(n * TR_TGT), sizeof(int32_t))};
+    float *u = malloc(sizeof(float) * (size_t)(9 * n));
+    if (!d.src || !d.tgt || !u) {
+        free(u), tr_free(&d);
+        return d;
+    }
+    tut_uniform(seed, 9 * n, u);
+    for (int64_t k = 0; k < n; k++) {
+        const float *v = u + 9 * k; /* subject phrase v[0..3], verb v[4], object phrase v[5..8] */
+        int32_t s1[3], t1[3], s2[3], t2[3], *src = d.src + k * TR_SRC, *tgt = d.tgt + k * TR_TGT;
+        int n1 = 0, m1 = 0, n2 = 0, m2 = 0, ns = 0, nt = 0;
+        phrase(v, s1, &n1, t1, &m1);
+        phrase(v + 5, s2, &n2, t2, &m2);
+        int32_t verb = VERB0 + pick(v[4], TR_VERBS);
+        for (int i = 0; i < n1; i++) src[ns++] = s1[i];
+        src[ns++] = verb;
+        for (int i = 0; i < n2; i++) src[ns++] = s2[i];
+        src[ns] = TR_EOS;
+        tgt[nt++] = TR_BOS;
+        for (int i = 0; i < m2; i++) tgt[nt++] = t2[i];
+        tgt[nt++] = PART0;
+        for (int i = 0; i < m1; i++) tgt[nt++] = t1[i];
+        tgt[nt++] = PART0 + 1;
+        tgt[nt++] = verb;
+        tgt[nt] = TR_EOS;
+    }
+    free(u);
+    return d;
+}
+
+void tr_free(tr_data *d) {
+    free(d->src), free(d->tgt);
+    d->src = d->tgt = NULL;
+}
+
+char *tr_format(const int32_t *tokens, int64_t n, int target, char *buf, unsigned long size) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (int64_t i = 0; i < n && tokens[i] != TR_EOS && tokens[i] != TR_PAD; i++) {
+        if (tokens[i] == TR_BOS) continue;
+        int w = snprintf(buf + len, size - len, "%s%s", len ? " " : "", tr_word(tokens[i], target));
+        if (w < 0 || (size_t)w >= size - len) break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
+int tr_greedy(tr_decode_fn decode, void *user, int64_t n, int32_t *out) {
+    const int64_t T = TR_TGT - 1;
+    int32_t *in = calloc((size_t)(n * T), sizeof(int32_t));
+    float *logits = malloc(sizeof(float) * (size_t)(n * T * TR_VOCAB));
+    int status = !in || !logits;
+    for (int64_t i = 0; i < n && !status; i++) in[i * T] = TR_BOS;
+    for (int64_t t = 0; t < T && !status; t++) {
+        status = decode(user, in, logits);
+        for (int64_t i = 0; i < n && !status; i++) {
+            const float *l = logits + (i * T + t) * TR_VOCAB;
+            int32_t best = 0;
+            for (int32_t v = 1; v < TR_VOCAB; v++)
+                if (l[v] > l[best]) best = v;
+            out[i * T + t] = best;
+            if (t + 1 < T) in[i * T + t + 1] = best;
+        }
+    }
+    free(in), free(logits);
+    return status;
+}
+
+double tr_accuracy(const int32_t *out, const tr_data *d, double *exact) {
+    const int64_t T = TR_TGT - 1;
+    int64_t right = 0, total = 0, whole = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        int ok = 1;
+        for (int64_t t = 0; t < T; t++) {
+            int32_t ref = d->tgt[i * TR_TGT + t + 1];
+            if (ref == TR_PAD) break;
+            total++;
+            right += out[i * T + t] == ref;
+            ok &= out[i * T + t] == ref;
+        }
+        whole += ok;
+    }
+    if (exact) *exact = d->n ? (double)whole / (double)d->n : 0;
+    return total ? (double)right / (double)total : 0;
+}
