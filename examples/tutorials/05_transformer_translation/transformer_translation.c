@@ -4,7 +4,7 @@
  * (jx_nn_mha with padding and causal masks, jx_nn_layer_norm, jx_nn_embedding) in
  * blocks shared with the GPT of tutorial 16 (common/transformer.h), a masked
  * cross-entropy (jx_loss_softmax_ce_int_mean ignoring PAD), one jitted training step
- * (loss, gradients of a tree of 40 arrays, Adam), and greedy decoding by calling a second
+ * (loss, gradients of a tree of 50 arrays, Adam), and greedy decoding by calling a second
  * jitted function once per output position. See README.md. */
 #include <math.h>
 #include <stdio.h>
@@ -123,7 +123,7 @@ static int decode(void *user, const int32_t *in, float *logits) {
 
 int main(int argc, char **argv) {
     const char *prog = "tut_05_transformer_translation";
-    trainer_opts o = {.epochs = 3, .batch = 64, .lr = 2e-3, .seed = 0};
+    trainer_opts o = {.epochs = 2, .batch = 64, .lr = 2e-3, .seed = 0};
     long ntrain = 6400, layers = 1;
     trainer_extra ex[] = {{"--pairs", "N", "training sentence pairs (default 6400)", TRAINER_LONG, 64, 1 << 22, &ntrain},
                           {"--layers", "L", "encoder and decoder blocks (default 1 each)", TRAINER_LONG, 1, 8, &layers}};
