@@ -82,45 +82,6 @@ static jx_tree *init_params(int layers, uint64_t seed) {
     return p;
 }
 
-static jx_tree *pairs_tree(const tr_data *d, int64_t first, int64_t n) {
-    jx_tree *t = jx_tree_dict();
-    jx_tree_set_array(t, "src", jx_array_new(JX_I32, JX_INTS(n, TR_SRC), d->src + first * TR_SRC));
-    jx_tree_set_array(t, "tgt", jx_array_new(JX_I32, JX_INTS(n, TR_TGT), d->tgt + first * TR_TGT));
-    return t;
-}
-
-typedef struct batches {
-    const tr_data *d;
-    int64_t size;
-} batches;
-
-static jx_tree *next_batch(int64_t s, int64_t step, void *user) {
-    const batches *b = user;
-    (void)step;
-    return pairs_tree(b->d, s * b->size, b->size);
-}
-
-/* tr_greedy's model: the jitted logits function on the test sources. */
-typedef struct decoder {
-    const jx_tree_fn *fn;
-    jx_exec *x;
-    jx_tree *params;
-    jx_array *src;
-    int64_t n;
-} decoder;
-
-static int decode(void *user, const int32_t *in, float *logits) {
-    decoder *dc = user;
-    jx_tree *b = jx_tree_dict(), *args[2] = {dc->params, b}, *out = NULL;
-    jx_tree_set_array(b, "src", jx_array_retain(dc->src));
-    jx_tree_set_array(b, "tin", jx_array_new(JX_I32, JX_INTS(dc->n, TD), in));
-    int status = jx_tree_fn_run(dc->fn, dc->x, 2, args, 1, &out) != JX_OK;
-    if (!status) memcpy(logits, jx_array_data(jx_tree_leaf_array(jx_tree_leaf(out, 0))),
-                        sizeof(float) * (size_t)(dc->n * TD * TR_VOCAB));
-    jx_tree_free(out), jx_tree_free(b);
-    return status;
-}
-
 int main(int argc, char **argv) {
     const char *prog = "tut_05_transformer_translation";
     trainer_opts o = {.epochs = 2, .batch = 64, .lr = 2e-3, .seed = 0};
@@ -146,7 +107,7 @@ int main(int argc, char **argv) {
     printf("%lld training pairs, %lld test pairs, %lld parameters\n", (long long)ntrain, (long long)ntest,
            (long long)jx_tree_num_params(params));
 
-    jx_tree *b0 = pairs_tree(&tr, 0, o.batch), *tin[3] = {params, state, b0};
+    jx_tree *b0 = tr_pairs_tree(&tr, 0, o.batch), *tin[3] = {params, state, b0};
     tut_step body = {loss, &opt, 1, NULL, &m};
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
@@ -154,8 +115,8 @@ int main(int argc, char **argv) {
     if (!exec) return tut_fail(prog, "building the training step");
 
     double *curve = malloc(sizeof(double) * (size_t)(o.epochs * steps));
-    batches bs = {&tr, o.batch};
-    tut_loop loop = {"train cross-entropy", o.epochs, steps, next_batch, &bs, curve, NULL};
+    tr_batches bs = {&tr, o.batch};
+    tut_loop loop = {"train cross-entropy", o.epochs, steps, tr_next_batch, &bs, curve, NULL};
     tut_timer t = tut_timer_start();
     int status = tut_train(prog, step, exec, &params, &state, &loop);
     tut_timer_stop(&t, "training");
@@ -163,29 +124,11 @@ int main(int argc, char **argv) {
                                 "train", curve, o.epochs * steps);
 
     /* greedy decoding of the test sources: one jitted call per output position */
-    decoder dc = {NULL, NULL, params, jx_array_new(JX_I32, JX_INTS(ntest, TR_SRC), te.src), ntest};
-    jx_tree *db = jx_tree_dict(), *din[2] = {params, db};
-    jx_tree_set_array(db, "src", jx_array_retain(dc.src));
-    jx_tree_set_array(db, "tin", jx_array_zeros(JX_I32, JX_INTS(ntest, TD)));
-    jx_tree_fn *lf = status ? NULL : jx_tree_trace("logits", logits_body, &m, 2, din, 1);
-    dc.fn = lf, dc.x = tut_jit(lf, &o, 0);
-    int32_t *pred = malloc(sizeof(int32_t) * (size_t)(ntest * TD));
-    double acc = NAN, exact = NAN;
-    if (!status && (!dc.x || tr_greedy(decode, &dc, ntest, pred))) status = tut_fail(prog, "decoding the test set");
-    if (!status) {
-        acc = tr_accuracy(pred, &te, &exact);
-        char s[256], ref[256], out[256];
-        for (int i = 0; i < 3; i++)
-            printf("  %s\n    -> %s\n    (reference: %s)\n", tr_format(te.src + i * TR_SRC, TR_SRC, 0, s, sizeof s),
-                   tr_format(pred + i * TD, TD, 1, out, sizeof out), tr_format(te.tgt + i * TR_TGT, TR_TGT, 1, ref, sizeof ref));
-        printf("greedy decoding of %lld test sentences: token accuracy %.2f%%, whole sentences right %.2f%%\n",
-               (long long)ntest, 100 * acc, 100 * exact);
-        tut_metric("token_accuracy", acc);
-    }
-    free(pred), free(curve), jx_tree_free(db), jx_array_release(dc.src);
-    jx_exec_release(dc.x), jx_tree_fn_free(lf), jx_exec_release(exec), jx_tree_fn_free(step);
+    double acc = NAN;
+    if (!status) status = tr_evaluate(prog, logits_body, &m, params, &te, &o, &acc);
+    free(curve), jx_exec_release(exec), jx_tree_fn_free(step);
     jx_tree_free(params), jx_tree_free(state), jx_array_release(m.pos), tr_free(&tr), tr_free(&te);
     if (status) return status;
-    /* chance is 1 in 30 words; copying the source's words in place scores about 15% */
+    /* chance is 1 in 30 words; copying the source's words in place scores 4% */
     return tut_quick_check(quick, "token accuracy", acc, 0.6, 1);
 }

@@ -118,3 +118,69 @@ double tr_accuracy(const int32_t *out, const tr_data *d, double *exact) {
     if (exact) *exact = d->n ? (double)whole / (double)d->n : 0;
     return total ? (double)right / (double)total : 0;
 }
+
+jx_tree *tr_pairs_tree(const tr_data *d, int64_t first, int64_t n) {
+    jx_tree *t = jx_tree_dict();
+    jx_tree_set_array(t, "src", jx_array_new(JX_I32, JX_INTS(n, TR_SRC), d->src + first * TR_SRC));
+    jx_tree_set_array(t, "tgt", jx_array_new(JX_I32, JX_INTS(n, TR_TGT), d->tgt + first * TR_TGT));
+    return t;
+}
+
+jx_tree *tr_next_batch(int64_t s, int64_t step, void *user) {
+    const tr_batches *b = user;
+    (void)step;
+    return tr_pairs_tree(b->d, s * b->size, b->size);
+}
+
+/* tr_greedy's model: a jitted logits function on the test sources. */
+typedef struct decoder {
+    const jx_tree_fn *fn;
+    jx_exec *x;
+    jx_tree *params;
+    jx_array *src;
+    int64_t n;
+} decoder;
+
+static jx_tree *decoder_inputs(const decoder *dc, jx_array *tin) {
+    jx_tree *b = jx_tree_dict();
+    jx_tree_set_array(b, "src", jx_array_retain(dc->src));
+    jx_tree_set_array(b, "tin", tin);
+    return b;
+}
+
+static int decode(void *user, const int32_t *in, float *logits) {
+    decoder *dc = user;
+    jx_tree *b = decoder_inputs(dc, jx_array_new(JX_I32, JX_INTS(dc->n, TR_TGT - 1), in)), *args[2] = {dc->params, b};
+    jx_tree *out = NULL;
+    int status = jx_tree_fn_run(dc->fn, dc->x, 2, args, 1, &out) != JX_OK;
+    if (!status)
+        memcpy(logits, jx_array_data(jx_tree_leaf_array(jx_tree_leaf(out, 0))),
+               sizeof(float) * (size_t)(dc->n * (TR_TGT - 1) * TR_VOCAB));
+    jx_tree_free(out), jx_tree_free(b);
+    return status;
+}
+
+int tr_evaluate(const char *prog, jx_tree_body body, void *user, jx_tree *params, const tr_data *te,
+                const trainer_opts *o, double *acc) {
+    const int64_t n = te->n, T = TR_TGT - 1;
+    decoder dc = {NULL, NULL, params, jx_array_new(JX_I32, JX_INTS(n, TR_SRC), te->src), n};
+    jx_tree *b = decoder_inputs(&dc, jx_array_zeros(JX_I32, JX_INTS(n, T))), *in[2] = {params, b};
+    jx_tree_fn *fn = jx_tree_trace("logits", body, user, 2, in, 1);
+    dc.fn = fn, dc.x = tut_jit(fn, o, 0);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)(n * T));
+    int status = !pred || !dc.x || tr_greedy(decode, &dc, n, pred);
+    if (status) tut_fail(prog, "decoding the test set");
+    else {
+        double exact;
+        char s[256], ref[256], out[256];
+        *acc = tr_accuracy(pred, te, &exact);
+        for (int i = 0; i < 3 && i < n; i++)
+            printf("  %s\n    -> %s\n    (reference: %s)\n", tr_format(te->src + i * TR_SRC, TR_SRC, 0, s, sizeof s),
+                   tr_format(pred + i * T, T, 1, out, sizeof out), tr_format(te->tgt + i * TR_TGT, TR_TGT, 1, ref, sizeof ref));
+        printf("greedy decoding of %lld test sentences: token accuracy %.2f%%, whole sentences right %.2f%%\n",
+               (long long)n, 100 * *acc, 100 * exact);
+        tut_metric("token_accuracy", *acc);
+    }
+    free(pred), jx_tree_free(b), jx_array_release(dc.src), jx_exec_release(dc.x), jx_tree_fn_free(fn);
+    return status;
+}

@@ -16,6 +16,10 @@
 
 #include <stdint.h>
 
+#include <jx/tree.h>
+
+#include "../../common/trainer_opts.h"
+
 enum {
     TR_PAD = 0, TR_BOS = 1, TR_EOS = 2,
     TR_NOUNS = 12, TR_VERBS = 6, TR_ADJS = 10,
@@ -55,5 +59,25 @@ int tr_greedy(tr_decode_fn decode, void *user, int64_t n, int32_t *out);
  * reference's words and its EOS (PAD positions are not counted); *exact (may be NULL)
  * gets the share of sentences right to their EOS. */
 double tr_accuracy(const int32_t *out, const tr_data *d, double *exact);
+
+/* Pairs [first, first + n) of d as a tree {src (n, TR_SRC), tgt (n, TR_TGT)} (i32). */
+jx_tree *tr_pairs_tree(const tr_data *d, int64_t first, int64_t n);
+
+/* A tut_batch_fn (common/tut.h) over tr_batches: step s of each epoch trains on pairs
+ * [s * size, (s + 1) * size), in the data's order. */
+typedef struct tr_batches {
+    const tr_data *d;
+    int64_t size;
+} tr_batches;
+jx_tree *tr_next_batch(int64_t s, int64_t step, void *user);
+
+/* The test of both translation tutorials: traces body ((params, {src (n, TR_SRC), tin
+ * (n, TR_TGT - 1)}) -> logits (n, TR_TGT - 1, TR_VOCAB), a jx_tree_trace body with user
+ * data user), jits it for o, decodes te's sources greedily with it (tr_greedy), prints
+ * three translations beside their references, the token accuracy and the share of whole
+ * sentences right, and "metric: token_accuracy A". Returns 0 with *acc set, or prints
+ * "prog: decoding the test set: ..." and returns 1. */
+int tr_evaluate(const char *prog, jx_tree_body body, void *user, jx_tree *params, const tr_data *te,
+                const trainer_opts *o, double *acc);
 
 #endif
