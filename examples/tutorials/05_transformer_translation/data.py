@@ -4,6 +4,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import numpy as np  # noqa: E402
 import transformer  # noqa: E402
 import translate  # noqa: E402
 import tut  # noqa: E402
@@ -12,23 +13,7 @@ D, HEADS, FF = 64, 4, 128
 
 
 def options(about):
-    def extra(p):
-        p.add_argument("--pairs", type=int, default=6400)
-        p.add_argument("--layers", type=int, default=1)
-    a = tut.parse(about, epochs=2, batch=64, lr=2e-3, extra=extra)
-    if a.quick:
-        a.pairs, a.epochs = 2560, 2
-    if 0 < a.limit < a.pairs:
-        a.pairs = a.limit
-    return a
-
-
-def problem(a):
-    """(train src, train tgt, test src, test tgt, steps per epoch)."""
-    src, tgt = translate.generate(a.seed + 1, a.pairs)
-    vsrc, vtgt = translate.generate(a.seed + 2, 200 if a.quick else 1000)
-    print(f"{a.pairs} training pairs, {len(vsrc)} test pairs")
-    return src, tgt, vsrc, vtgt, a.pairs // a.batch
+    return translate.options(about, 2e-3, lambda p: p.add_argument("--layers", type=int, default=1))
 
 
 def init(a):
@@ -39,9 +24,6 @@ def init(a):
         p[f"enc{l}"] = transformer.block_init(D, HEADS, FF, False, s + 100 + 16 * l)
         p[f"dec{l}"] = transformer.block_init(D, HEADS, FF, True, s + 200 + 16 * l)
     p["enc_ln"], p["dec_ln"] = transformer.ln_init(D), transformer.ln_init(D)
-    p["out"] = {"w": transformer.kernel(s + 2, D, v), "b": tut.np.zeros(v, tut.np.float32)}
+    p["out"] = {"w": transformer.kernel(s + 2, D, v), "b": np.zeros(v, np.float32)}
     return p
 
-
-def line(e, loss):
-    print(f"epoch {e + 1}: mean train cross-entropy {loss:.4f}")

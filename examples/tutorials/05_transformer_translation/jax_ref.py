@@ -29,18 +29,14 @@ def make_forward(layers, pos):
 
 def main():
     a = data.options("Transformer translation (JAX)")
-    src, tgt, vsrc, vtgt, steps = data.problem(a)
+    src, tgt, vsrc, vtgt, steps = translate.problem(a)
     forward = make_forward(a.layers, jnp.asarray(tf.positions(translate.TGT, data.D)))
 
     def loss_fn(p, src, tgt):
-        logits = forward(p, src, tgt[:, :-1])
-        labels = tgt[:, 1:]
-        ce = jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, labels[..., None], -1)[..., 0]
-        keep = labels != translate.PAD
-        return jnp.sum(ce * keep) / jnp.maximum(keep.sum(), 1)
+        return translate.masked_ce(forward(p, src, tgt[:, :-1]), tgt[:, 1:])
 
     train = JaxTrainer(jax.tree.map(jnp.asarray, data.init(a)), a.lr, loss_fn, src, tgt, a.batch)
-    tut.train_epochs(a, steps, train, data.line)
+    tut.train_epochs(a, steps, train, translate.line)
     fwd = jax.jit(forward)
     out = translate.greedy(lambda tin: np.asarray(fwd(train.p, vsrc, tin)), len(vsrc))
     translate.report(out, vtgt)

@@ -49,10 +49,10 @@ def make_grads(layers, pos):
 
 def main():
     a = data.options("Transformer translation (NumPy, backward by hand)")
-    src, tgt, vsrc, vtgt, steps = data.problem(a)
+    src, tgt, vsrc, vtgt, steps = translate.problem(a)
     pos = tf.positions(translate.TGT, data.D)
     train = NumpyTrainer(data.init(a), a.lr, make_grads(a.layers, pos), src, tgt)
-    tut.train_epochs(a, steps, train, data.line)
+    tut.train_epochs(a, steps, train, translate.line)
     out = translate.greedy(lambda tin: forward(train.p, vsrc, tin, a.layers, pos)[0], len(vsrc))
     translate.report(out, vtgt)
 

@@ -14,6 +14,42 @@ VOCAB, SRC, TGT = PART0 + 2, 8, 11
 TD = TGT - 1
 
 
+def options(about, lr, extra=None):
+    """The translation tutorials' options: --pairs (6,400 training pairs), 2 epochs of
+    batches of 64; --quick 2,560 pairs; --limit caps the pairs."""
+    def more(p):
+        p.add_argument("--pairs", type=int, default=6400)
+        if extra:
+            extra(p)
+    a = tut.parse(about, epochs=2, batch=64, lr=lr, extra=more)
+    if a.quick:
+        a.pairs, a.epochs = 2560, 2
+    if 0 < a.limit < a.pairs:
+        a.pairs = a.limit
+    return a
+
+
+def problem(a):
+    """(train src, train tgt, test src, test tgt, steps per epoch), as the C programs draw them."""
+    src, tgt = generate(a.seed + 1, a.pairs)
+    vsrc, vtgt = generate(a.seed + 2, 200 if a.quick else 1000)
+    print(f"{a.pairs} training pairs, {len(vsrc)} test pairs")
+    return src, tgt, vsrc, vtgt, a.pairs // a.batch
+
+
+def line(e, loss):
+    print(f"epoch {e + 1}: mean train cross-entropy {loss:.4f}")
+
+
+def masked_ce(logits, tgt_out):
+    """JAX: jx_loss_softmax_ce_int_mean with PAD ignored."""
+    import jax
+    import jax.numpy as jnp
+    ce = jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, tgt_out[..., None], -1)[..., 0]
+    keep = tgt_out != PAD
+    return jnp.sum(ce * keep) / jnp.maximum(keep.sum(), 1)
+
+
 def _pick(u, n):
     return int(float(u) * n)
 
