@@ -20,10 +20,8 @@ def init(a):
     """init_params of the C program: the same tree, the same numbers."""
     s, v = a.seed + 10, translate.VOCAB
     p = {"src_emb": tut.weights(s, v, D, 1.0), "tgt_emb": tut.weights(s + 1, v, D, 1.0)}
-    for l in range(a.layers):
-        p[f"enc{l}"] = transformer.block_init(D, HEADS, FF, False, s + 100 + 16 * l)
-        p[f"dec{l}"] = transformer.block_init(D, HEADS, FF, True, s + 200 + 16 * l)
-    p["enc_ln"], p["dec_ln"] = transformer.ln_init(D), transformer.ln_init(D)
+    transformer.stack_init(p, "enc", a.layers, D, HEADS, FF, False, s + 100)
+    transformer.stack_init(p, "dec", a.layers, D, HEADS, FF, True, s + 200)
     p["out"] = {"w": transformer.kernel(s + 2, D, v), "b": np.zeros(v, np.float32)}
     return p
 

@@ -1,5 +1,5 @@
 """05_transformer_translation in JAX: the same Transformer (common/transformer.py's
-jax_block), jax.value_and_grad and Adam in one jitted step; greedy decoding through a
+jax_stack), jax.value_and_grad and Adam in one jitted step; greedy decoding through a
 jitted forward."""
 import jax
 import jax.numpy as jnp
@@ -15,15 +15,10 @@ import tut
 def make_forward(layers, pos):
     def forward(p, src, tin):
         keys = (src != translate.PAD)[:, None, None, :]
-        x = p["src_emb"][src] + pos[:src.shape[1]]
-        for l in range(layers):
-            x = tf.jax_block(p[f"enc{l}"], x, keys)
-        mem = tf.jax_ln(p["enc_ln"], x)
-        y = p["tgt_emb"][tin] + pos[:tin.shape[1]]
+        mem = tf.jax_stack(p, "enc", layers, p["src_emb"][src] + pos[:src.shape[1]], keys)
         causal = jnp.tril(jnp.ones((tin.shape[1], tin.shape[1]), bool))
-        for l in range(layers):
-            y = tf.jax_block(p[f"dec{l}"], y, causal, mem, keys)
-        return tf.jax_ln(p["dec_ln"], y) @ p["out"]["w"] + p["out"]["b"]
+        y = tf.jax_stack(p, "dec", layers, p["tgt_emb"][tin] + pos[:tin.shape[1]], causal, mem, keys)
+        return y @ p["out"]["w"] + p["out"]["b"]
     return forward
 
 

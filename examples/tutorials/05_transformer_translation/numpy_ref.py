@@ -11,37 +11,22 @@ import tut
 
 def forward(p, src, tin, layers, pos):
     keys = (src != translate.PAD)[:, None, None, :]
-    x, enc = p["src_emb"][src] + pos[:src.shape[1]], []
-    for l in range(layers):
-        x, c = tf.block_fwd(p[f"enc{l}"], x, keys)
-        enc.append(c)
-    mem, cm = tf.ln_fwd(p["enc_ln"], x)
-    y, dec = p["tgt_emb"][tin] + pos[:tin.shape[1]], []
-    causal = tf.causal_mask(tin.shape[1])
-    for l in range(layers):
-        y, c = tf.block_fwd(p[f"dec{l}"], y, causal, mem, keys)
-        dec.append(c)
-    h, ch = tf.ln_fwd(p["dec_ln"], y)
-    return h @ p["out"]["w"] + p["out"]["b"], (enc, cm, dec, ch, h)
+    mem, ce = tf.stack_fwd(p, "enc", layers, p["src_emb"][src] + pos[:src.shape[1]], keys)
+    h, cd = tf.stack_fwd(p, "dec", layers, p["tgt_emb"][tin] + pos[:tin.shape[1]], tf.causal_mask(tin.shape[1]),
+                         mem, keys)
+    return h @ p["out"]["w"] + p["out"]["b"], (ce, cd, h)
 
 
 def make_grads(layers, pos):
     def grads(p, src, tgt):
-        tin, labels = tgt[:, :-1], tgt[:, 1:]
-        logits, (enc, cm, dec, ch, h) = forward(p, src, tin, layers, pos)
-        loss, dl = tf.ce_fwd_bwd(logits, labels, translate.PAD)
+        tin = tgt[:, :-1]
+        logits, (ce, cd, h) = forward(p, src, tin, layers, pos)
+        loss, dl = tf.ce_fwd_bwd(logits, tgt[:, 1:], translate.PAD)
         g = {"out": {"w": h.reshape(-1, data.D).T @ dl.reshape(-1, dl.shape[-1]), "b": dl.sum((0, 1))}}
-        dy, g["dec_ln"] = tf.ln_bwd(p["dec_ln"], ch, dl @ p["out"]["w"].T)
-        dmem = 0
-        for l in reversed(range(layers)):
-            dy, dm, g[f"dec{l}"] = tf.block_bwd(p[f"dec{l}"], dec[l], dy)
-            dmem = dmem + dm
-        g["tgt_emb"] = np.zeros_like(p["tgt_emb"])
+        dy, dmem = tf.stack_bwd(p, "dec", layers, cd, dl @ p["out"]["w"].T, g)
+        dx, _ = tf.stack_bwd(p, "enc", layers, ce, dmem, g)
+        g["tgt_emb"], g["src_emb"] = np.zeros_like(p["tgt_emb"]), np.zeros_like(p["src_emb"])
         np.add.at(g["tgt_emb"], tin, dy)
-        dx, g["enc_ln"] = tf.ln_bwd(p["enc_ln"], cm, dmem)
-        for l in reversed(range(layers)):
-            dx, _, g[f"enc{l}"] = tf.block_bwd(p[f"enc{l}"], enc[l], dx)
-        g["src_emb"] = np.zeros_like(p["src_emb"])
         np.add.at(g["src_emb"], src, dx)
         return loss, g
     return grads

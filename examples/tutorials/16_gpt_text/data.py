@@ -55,9 +55,7 @@ class Corpus:
 def init(a, vocab):
     s = a.seed + 10
     p = {"tok_emb": tut.weights(s, vocab, D, 1.0)}
-    for l in range(a.layers):
-        p[f"block{l}"] = transformer.block_init(D, HEADS, FF, False, s + 100 + 16 * l)
-    p["ln_f"] = transformer.ln_init(D)
+    transformer.stack_init(p, "block", a.layers, D, HEADS, FF, False, s + 100)
     p["head"] = {"w": transformer.kernel(s + 1, D, vocab), "b": np.zeros(vocab, np.float32)}
     return p
 

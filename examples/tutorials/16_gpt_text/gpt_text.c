@@ -54,13 +54,8 @@ static int read_corpus(const char *path, corpus *c) {
 
 /* Logits (B,T,V) of params for ids (B,T), T <= CTX. */
 static jx_val forward(const model *m, const jx_tree *params, jx_val ids) {
-    char name[32];
-    jx_val x = tfm_embed(jx_tree_get_val(params, "tok_emb"), ids, m->pos), causal = jx_nn_causal_mask(jx_dim(ids, 1));
-    for (int l = 0; l < m->layers; l++) {
-        snprintf(name, sizeof name, "block%d", l);
-        x = tfm_block(params, name, x, causal, JX_NONE, JX_NONE);
-    }
-    x = tfm_ln(params, "ln_f", x);
+    jx_val x = tfm_embed(jx_tree_get_val(params, "tok_emb"), ids, m->pos);
+    x = tfm_stack(params, "block", m->layers, x, jx_nn_causal_mask(jx_dim(ids, 1)), JX_NONE, JX_NONE);
     return jx_nn_dense(x, jx_tree_get_val(params, "head.w"), jx_tree_get_val(params, "head.b"));
 }
 
@@ -76,15 +71,10 @@ static void logits_body(jx_tree **out, jx_tree *const *in, void *user) {
 }
 
 static jx_tree *init_params(int layers, int64_t vocab, uint64_t seed) {
-    char name[32];
     tfm_dims dims = {D, HEADS, FF};
     jx_tree *p = jx_tree_dict();
     jx_tree_set_array(p, "tok_emb", tut_weights(seed, vocab, D, 1.0));
-    for (int l = 0; l < layers; l++) {
-        snprintf(name, sizeof name, "block%d", l);
-        tfm_block_init(p, name, &dims, 0, seed + 100 + 16 * (uint64_t)l);
-    }
-    tfm_ln_init(p, "ln_f", D);
+    tfm_stack_init(p, "block", layers, &dims, 0, seed + 100);
     jx_tree_set_array(p, "head.w", tfm_kernel(seed + 1, D, vocab));
     jx_tree_set_array(p, "head.b", jx_array_zeros(JX_F32, JX_INTS(vocab)));
     return p;

@@ -1,4 +1,4 @@
-"""16_gpt_text in JAX: the same GPT (common/transformer.py's jax_block), jax.value_and_grad
+"""16_gpt_text in JAX: the same GPT (common/transformer.py's jax_stack), jax.value_and_grad
 and Adam in one jitted step, a jitted forward for the test text and for sampling."""
 import jax
 import jax.numpy as jnp
@@ -11,11 +11,9 @@ import tut
 
 def make_forward(layers, pos):
     def forward(p, x):
-        h = p["tok_emb"][x] + pos[:x.shape[1]]
         causal = jnp.tril(jnp.ones((x.shape[1], x.shape[1]), bool))
-        for l in range(layers):
-            h = tf.jax_block(p[f"block{l}"], h, causal)
-        return tf.jax_ln(p["ln_f"], h) @ p["head"]["w"] + p["head"]["b"]
+        h = tf.jax_stack(p, "block", layers, p["tok_emb"][x] + pos[:x.shape[1]], causal)
+        return h @ p["head"]["w"] + p["head"]["b"]
     return forward
 
 

@@ -9,24 +9,17 @@ import tut
 
 
 def forward(p, x, layers, pos):
-    h, caches = p["tok_emb"][x] + pos[:x.shape[1]], []
-    causal = tf.causal_mask(x.shape[1])
-    for l in range(layers):
-        h, c = tf.block_fwd(p[f"block{l}"], h, causal)
-        caches.append(c)
-    f, cf = tf.ln_fwd(p["ln_f"], h)
-    return f @ p["head"]["w"] + p["head"]["b"], (caches, cf, f)
+    f, cache = tf.stack_fwd(p, "block", layers, p["tok_emb"][x] + pos[:x.shape[1]], tf.causal_mask(x.shape[1]))
+    return f @ p["head"]["w"] + p["head"]["b"], (cache, f)
 
 
 def make_grads(layers, pos):
     def grads(p, x, y):
-        logits, (caches, cf, f) = forward(p, x, layers, pos)
+        logits, (cache, f) = forward(p, x, layers, pos)
         loss, dl = tf.ce_fwd_bwd(logits, y)
         dl2 = dl.reshape(-1, dl.shape[-1])
         g = {"head": {"w": f.reshape(-1, data.D).T @ dl2, "b": dl2.sum(0)}}
-        dh, g["ln_f"] = tf.ln_bwd(p["ln_f"], cf, dl @ p["head"]["w"].T)
-        for l in reversed(range(layers)):
-            dh, _, g[f"block{l}"] = tf.block_bwd(p[f"block{l}"], caches[l], dh)
+        dh, _ = tf.stack_bwd(p, "block", layers, cache, dl @ p["head"]["w"].T, g)
         g["tok_emb"] = np.zeros_like(p["tok_emb"])
         np.add.at(g["tok_emb"], x, dh)
         return loss, g

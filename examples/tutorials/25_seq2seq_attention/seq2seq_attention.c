@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include <jx/layers.h>
-#include <jx/losses.h>
 #include <jx/optim.h>
 #include <jx/plot.h>
 #include <jx/tree.h>
@@ -39,7 +38,7 @@ static void gru_params(const jx_tree *p, const char *name, jx_val *out) {
 
 /* Logits (B,TD,V) for sources src (B,TR_SRC) and decoder inputs tin (B,TD); *attn (may
  * be NULL) gets the attention weights (B,TD,TR_SRC). */
-static jx_val forward(const jx_tree *p, jx_val src, jx_val tin, jx_val *attn) {
+static jx_val attend(const jx_tree *p, jx_val src, jx_val tin, jx_val *attn) {
     int64_t b = jx_dim(src, 0);
     jx_val pf[4], pb[4], pd[4], last;
     gru_params(p, "enc_f", pf), gru_params(p, "enc_b", pb), gru_params(p, "dec", pd);
@@ -57,26 +56,17 @@ static jx_val forward(const jx_tree *p, jx_val src, jx_val tin, jx_val *attn) {
     return jx_nn_dense(o, jx_tree_get_val(p, "out.w"), jx_tree_get_val(p, "out.b"));
 }
 
-/* tut_step loss: in[1] {src, tgt}; teacher forcing as in tutorial 05, PAD ignored. */
-static void loss(jx_tree **out, jx_tree *const *in, void *user) {
-    jx_val src = jx_tree_get_val(in[1], "src"), tgt = jx_tree_get_val(in[1], "tgt");
-    int64_t b = jx_dim(tgt, 0);
-    jx_val tin = jx_slice(tgt, JX_INTS(0, 0), JX_INTS(b, TD), JX_NOINTS);
-    jx_val labels = jx_slice(tgt, JX_INTS(0, 1), JX_INTS(b, TR_TGT), JX_NOINTS);
+/* tr_model's forward: the logits alone. */
+static jx_val forward(void *user, const jx_tree *p, jx_val src, jx_val tin) {
     (void)user;
-    out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(forward(in[0], src, tin, NULL), labels, TR_PAD));
-}
-
-static void logits_body(jx_tree **out, jx_tree *const *in, void *user) {
-    (void)user;
-    out[0] = jx_tree_val(forward(in[0], jx_tree_get_val(in[1], "src"), jx_tree_get_val(in[1], "tin"), NULL));
+    return attend(p, src, tin, NULL);
 }
 
 /* in[1] {src, tgt}: out[0] the attention weights with the reference as decoder input. */
 static void attention_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_val tgt = jx_tree_get_val(in[1], "tgt"), a;
     (void)user;
-    forward(in[0], jx_tree_get_val(in[1], "src"), jx_slice(tgt, JX_INTS(0, 0), JX_INTS(jx_dim(tgt, 0), TD), JX_NOINTS), &a);
+    attend(in[0], jx_tree_get_val(in[1], "src"), jx_slice(tgt, JX_INTS(0, 0), JX_INTS(jx_dim(tgt, 0), TD), JX_NOINTS), &a);
     out[0] = jx_tree_val(a);
 }
 
@@ -142,22 +132,17 @@ int main(int argc, char **argv) {
                                    "masked softmax, Adam, jit). --epochs: passes over the training pairs.",
                              argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
-    if (quick) ntrain = 2560, o.epochs = 2;
-    if (o.limit > 0 && o.limit < ntrain) ntrain = o.limit;
-    const int64_t ntest = quick ? 200 : 1000, steps = ntrain / o.batch;
-    if (steps < 1) {
-        fprintf(stderr, "%s: --batch %d is larger than the %ld training pairs\n", prog, o.batch, ntrain);
-        return 2;
-    }
-    tr_data tr = tr_generate(o.seed + 1, ntrain), te = tr_generate(o.seed + 2, ntest);
+    tr_data tr, te;
+    const int64_t steps = tr_setup(prog, quick, &o, ntrain, &tr, &te);
+    if (!steps) return 2;
     jx_tree *params = init_params(o.seed + 10);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
     jx_tree *state = jx_optim_init(&opt, params);
-    printf("%lld training pairs, %lld test pairs, %lld parameters\n", (long long)ntrain, (long long)ntest,
-           (long long)jx_tree_num_params(params));
+    printf("%lld parameters\n", (long long)jx_tree_num_params(params));
 
     jx_tree *b0 = tr_pairs_tree(&tr, 0, o.batch), *tin[3] = {params, state, b0};
-    tut_step body = {loss, &opt, 1, NULL, NULL};
+    tr_model tm = {forward, NULL};
+    tut_step body = {tr_loss, &opt, 1, NULL, &tm}; /* teacher-forced cross-entropy, gradients, Adam */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_free(b0);
     jx_exec *exec = tut_jit(step, &o, 2);
@@ -170,7 +155,7 @@ int main(int argc, char **argv) {
     tut_timer_stop(&t, "training");
 
     double acc = NAN;
-    if (!status) status = tr_evaluate(prog, logits_body, NULL, params, &te, &o, &acc);
+    if (!status) status = tr_evaluate(prog, &tm, params, &te, &o, &acc);
     if (!status) status = plot_attention(prog, params, &te, &o);
     jx_exec_release(exec), jx_tree_fn_free(step), jx_tree_free(params), jx_tree_free(state), tr_free(&tr), tr_free(&te);
     if (status) return status;

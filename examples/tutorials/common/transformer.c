@@ -88,6 +88,27 @@ jx_val tfm_block(const jx_tree *params, const char *prefix, jx_val x, jx_val mas
     return jx_add(x, jx_nn_dense(h, get(params, prefix, "mlp.w2"), get(params, prefix, "mlp.b2")));
 }
 
+void tfm_stack_init(jx_tree *params, const char *prefix, int layers, const tfm_dims *dims, int cross, uint64_t seed) {
+    char name[128];
+    for (int l = 0; l < layers; l++) {
+        snprintf(name, sizeof name, "%.100s%d", prefix, l);
+        tfm_block_init(params, name, dims, cross, seed + 16 * (uint64_t)l);
+    }
+    snprintf(name, sizeof name, "%.100s_ln", prefix);
+    tfm_ln_init(params, name, dims->d);
+}
+
+jx_val tfm_stack(const jx_tree *params, const char *prefix, int layers, jx_val x, jx_val mask, jx_val mem,
+                 jx_val mem_mask) {
+    char name[128];
+    for (int l = 0; l < layers; l++) {
+        snprintf(name, sizeof name, "%.100s%d", prefix, l);
+        x = tfm_block(params, name, x, mask, mem, mem_mask);
+    }
+    snprintf(name, sizeof name, "%.100s_ln", prefix);
+    return tfm_ln(params, name, x);
+}
+
 jx_array *tfm_positions(int64_t t, int64_t d) {
     float *v = malloc(sizeof(float) * (size_t)(t * d));
     if (!v) return NULL;

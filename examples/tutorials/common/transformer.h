@@ -32,6 +32,14 @@ void tfm_block_init(jx_tree *params, const char *prefix, const tfm_dims *dims, i
  * cross, else JX_NONE. Returns (B,T,D). */
 jx_val tfm_block(const jx_tree *params, const char *prefix, jx_val x, jx_val mask, jx_val mem, jx_val mem_mask);
 
+/* Adds `layers` blocks under prefix0, prefix1, ... (block l from seed + 16 l) and a
+ * final layer norm under prefix_ln: a Transformer's encoder or decoder. */
+void tfm_stack_init(jx_tree *params, const char *prefix, int layers, const tfm_dims *dims, int cross, uint64_t seed);
+/* The blocks prefix0 ... prefix{layers-1} of tfm_stack_init on x, then prefix_ln:
+ * masks and mem as tfm_block. Returns (B,T,D). */
+jx_val tfm_stack(const jx_tree *params, const char *prefix, int layers, jx_val x, jx_val mask, jx_val mem,
+                 jx_val mem_mask);
+
 /* Adds a layer norm's {scale ones, bias zeros} (d) under name. */
 void tfm_ln_init(jx_tree *params, const char *name, int64_t d);
 /* Layer norm (eps 1e-5) with the parameters under name. */

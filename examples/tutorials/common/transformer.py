@@ -43,6 +43,13 @@ def block_init(d, heads, ff, cross, seed):
     return p
 
 
+def stack_init(p, prefix, layers, d, heads, ff, cross, seed):
+    """tfm_stack_init: adds prefix0.. prefix{layers-1} and prefix_ln to p."""
+    for l in range(layers):
+        p[f"{prefix}{l}"] = block_init(d, heads, ff, cross, seed + 16 * l)
+    p[f"{prefix}_ln"] = ln_init(d)
+
+
 def positions(t, d):
     """tfm_positions: the sinusoidal code (t, d), computed in double."""
     pos = np.arange(t, dtype=np.float64)[:, None] / 10000.0 ** (np.arange(0, d, 2, dtype=np.float64) / d)[None, :]
@@ -158,6 +165,29 @@ def block_bwd(p, c, dx):
     return dx + dh, dmem, g
 
 
+def stack_fwd(p, prefix, layers, x, mask, mem=None, mem_mask=None):
+    """tfm_stack in NumPy: (output, cache)."""
+    caches = []
+    for l in range(layers):
+        x, c = block_fwd(p[f"{prefix}{l}"], x, mask, mem, mem_mask)
+        caches.append(c)
+    y, cl = ln_fwd(p[f"{prefix}_ln"], x)
+    return y, (caches, cl)
+
+
+def stack_bwd(p, prefix, layers, cache, dy, g):
+    """Backward of stack_fwd: puts the stack's gradients into g; returns (d input, d mem
+    summed over the blocks, or None)."""
+    caches, cl = cache
+    dx, g[f"{prefix}_ln"] = ln_bwd(p[f"{prefix}_ln"], cl, dy)
+    dmem = None
+    for l in reversed(range(layers)):
+        dx, dm, g[f"{prefix}{l}"] = block_bwd(p[f"{prefix}{l}"], caches[l], dx)
+        if dm is not None:
+            dmem = dm if dmem is None else dmem + dm
+    return dx, dmem
+
+
 def ce_fwd_bwd(logits, labels, ignore=None):
     """Mean softmax cross-entropy over the labels not equal to ignore, and its gradient
     with respect to logits (jx_loss_softmax_ce_int_mean)."""
@@ -203,3 +233,10 @@ def jax_block(p, x, mask, mem=None, mem_mask=None):
         x = x + jax_mha(p["cross"], jax_ln(p["ln2"], x), mem, mem_mask)
     m = p["mlp"]
     return x + jnp.maximum(jax_ln(p["ln3"], x) @ m["w1"] + m["b1"], 0) @ m["w2"] + m["b2"]
+
+
+def jax_stack(p, prefix, layers, x, mask, mem=None, mem_mask=None):
+    """tfm_stack in JAX."""
+    for l in range(layers):
+        x = jax_block(p[f"{prefix}{l}"], x, mask, mem, mem_mask)
+    return jax_ln(p[f"{prefix}_ln"], x)

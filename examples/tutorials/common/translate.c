@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jx/losses.h>
+
 #include "translate.h"
 #include "tut.h"
 
@@ -119,6 +121,24 @@ double tr_accuracy(const int32_t *out, const tr_data *d, double *exact) {
     return total ? (double)right / (double)total : 0;
 }
 
+int64_t tr_setup(const char *prog, int quick, trainer_opts *o, long ntrain, tr_data *tr, tr_data *te) {
+    if (quick) ntrain = 2560, o->epochs = 2;
+    if (o->limit > 0 && o->limit < ntrain) ntrain = o->limit;
+    *tr = (tr_data){0}, *te = (tr_data){0};
+    if (ntrain / o->batch < 1) {
+        fprintf(stderr, "%s: --batch %d is larger than the %ld training pairs\n", prog, o->batch, ntrain);
+        return 0;
+    }
+    *tr = tr_generate(o->seed + 1, ntrain), *te = tr_generate(o->seed + 2, quick ? 200 : 1000);
+    if (!tr->src || !te->src) {
+        fprintf(stderr, "%s: out of memory for %ld sentence pairs\n", prog, ntrain);
+        tr_free(tr), tr_free(te);
+        return 0;
+    }
+    printf("%ld training pairs, %lld test pairs\n", ntrain, (long long)te->n);
+    return ntrain / o->batch;
+}
+
 jx_tree *tr_pairs_tree(const tr_data *d, int64_t first, int64_t n) {
     jx_tree *t = jx_tree_dict();
     jx_tree_set_array(t, "src", jx_array_new(JX_I32, JX_INTS(n, TR_SRC), d->src + first * TR_SRC));
@@ -130,6 +150,21 @@ jx_tree *tr_next_batch(int64_t s, int64_t step, void *user) {
     const tr_batches *b = user;
     (void)step;
     return tr_pairs_tree(b->d, s * b->size, b->size);
+}
+
+void tr_loss(jx_tree **out, jx_tree *const *in, void *user) {
+    const tr_model *m = user;
+    jx_val src = jx_tree_get_val(in[1], "src"), tgt = jx_tree_get_val(in[1], "tgt");
+    int64_t b = jx_dim(tgt, 0);
+    jx_val tin = jx_slice(tgt, JX_INTS(0, 0), JX_INTS(b, TR_TGT - 1), JX_NOINTS);
+    jx_val labels = jx_slice(tgt, JX_INTS(0, 1), JX_INTS(b, TR_TGT), JX_NOINTS);
+    out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(m->forward(m->user, in[0], src, tin), labels, TR_PAD));
+}
+
+/* in[0] params, in[1] {src, tin}: out[0] the logits of the tr_model user. */
+static void logits_body(jx_tree **out, jx_tree *const *in, void *user) {
+    const tr_model *m = user;
+    out[0] = jx_tree_val(m->forward(m->user, in[0], jx_tree_get_val(in[1], "src"), jx_tree_get_val(in[1], "tin")));
 }
 
 /* tr_greedy's model: a jitted logits function on the test sources. */
@@ -160,12 +195,12 @@ static int decode(void *user, const int32_t *in, float *logits) {
     return status;
 }
 
-int tr_evaluate(const char *prog, jx_tree_body body, void *user, jx_tree *params, const tr_data *te,
+int tr_evaluate(const char *prog, const tr_model *m, jx_tree *params, const tr_data *te,
                 const trainer_opts *o, double *acc) {
     const int64_t n = te->n, T = TR_TGT - 1;
     decoder dc = {NULL, NULL, params, jx_array_new(JX_I32, JX_INTS(n, TR_SRC), te->src), n};
     jx_tree *b = decoder_inputs(&dc, jx_array_zeros(JX_I32, JX_INTS(n, T))), *in[2] = {params, b};
-    jx_tree_fn *fn = jx_tree_trace("logits", body, user, 2, in, 1);
+    jx_tree_fn *fn = jx_tree_trace("logits", logits_body, (void *)m, 2, in, 1);
     dc.fn = fn, dc.x = tut_jit(fn, o, 0);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)(n * T));
     int status = !pred || !dc.x || tr_greedy(decode, &dc, n, pred);

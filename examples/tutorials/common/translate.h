@@ -60,6 +60,13 @@ int tr_greedy(tr_decode_fn decode, void *user, int64_t n, int32_t *out);
  * gets the share of sentences right to their EOS. */
 double tr_accuracy(const int32_t *out, const tr_data *d, double *exact);
 
+/* The data of both translation tutorials: --quick 2,560 training pairs and 2 epochs,
+ * else ntrain pairs (capped by --limit), from stream o->seed + 1; 200 (quick) or 1,000
+ * test pairs from o->seed + 2. Prints their numbers. Returns the steps per epoch
+ * (pairs / o->batch), or 0 after printing "prog: ..." (a batch larger than the pairs;
+ * out of memory): *tr and *te are then freed. */
+int64_t tr_setup(const char *prog, int quick, trainer_opts *o, long ntrain, tr_data *tr, tr_data *te);
+
 /* Pairs [first, first + n) of d as a tree {src (n, TR_SRC), tgt (n, TR_TGT)} (i32). */
 jx_tree *tr_pairs_tree(const tr_data *d, int64_t first, int64_t n);
 
@@ -71,13 +78,24 @@ typedef struct tr_batches {
 } tr_batches;
 jx_tree *tr_next_batch(int64_t s, int64_t step, void *user);
 
-/* The test of both translation tutorials: traces body ((params, {src (n, TR_SRC), tin
- * (n, TR_TGT - 1)}) -> logits (n, TR_TGT - 1, TR_VOCAB), a jx_tree_trace body with user
- * data user), jits it for o, decodes te's sources greedily with it (tr_greedy), prints
+/* A translation model: forward(user, params, src (B, TR_SRC), tin (B, TR_TGT - 1))
+ * returns the logits (B, TR_TGT - 1, TR_VOCAB), position t seeing tin[:, 0..t]. */
+typedef struct tr_model {
+    jx_val (*forward)(void *user, const jx_tree *params, jx_val src, jx_val tin);
+    void *user;
+} tr_model;
+
+/* A tut_step loss (loss_user: a tr_model): in[0] params, in[1] {src, tgt} (a batch of
+ * tr_pairs_tree); teacher forcing, the model reads tgt[:, :-1] and predicts tgt[:, 1:];
+ * out[0] the mean cross-entropy over the positions that are not PAD. */
+void tr_loss(jx_tree **out, jx_tree *const *in, void *user);
+
+/* The test of both translation tutorials: traces m's forward on (params, {src (n,
+ * TR_SRC), tin (n, TR_TGT - 1)}), jits it for o, decodes te's sources greedily with it (tr_greedy), prints
  * three translations beside their references, the token accuracy and the share of whole
  * sentences right, and "metric: token_accuracy A". Returns 0 with *acc set, or prints
  * "prog: decoding the test set: ..." and returns 1. */
-int tr_evaluate(const char *prog, jx_tree_body body, void *user, jx_tree *params, const tr_data *te,
+int tr_evaluate(const char *prog, const tr_model *m, jx_tree *params, const tr_data *te,
                 const trainer_opts *o, double *acc);
 
 #endif
