@@ -7,6 +7,7 @@
  * once per new character. The text is Debian's /usr/share/common-licenses/GPL-3 (every
  * Debian system has it; --data another file); the score is the perplexity per character
  * of its last 10%, never trained on. See README.md. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,10 @@ typedef struct corpus {
 static int read_corpus(const char *path, corpus *c) {
     FILE *f = fopen(path, "rb");
     if (!f) return 1;
-    unsigned char *buf = malloc(1 << 22);
+    unsigned char *buf = malloc(1 << 22); /* the first 4 MiB of the text */
     size_t n = buf ? fread(buf, 1, 1 << 22, f) : 0;
     fclose(f);
+    errno = 0; /* from here on a failure is the text's length */
     int map[256] = {0}, seen[256] = {0};
     for (size_t i = 0; i < n; i++) seen[buf[i]] = 1;
     c->vocab = 0;
@@ -159,8 +161,11 @@ int main(int argc, char **argv) {
     if (quick) o.epochs = 4, layers = 1;
     const char *path = o.data ? o.data : "/usr/share/common-licenses/GPL-3";
     corpus c = {0};
+    errno = 0;
     if (read_corpus(path, &c)) {
-        fprintf(stderr, "%s: %s: cannot read a text of at least %d characters\n", prog, path, 5 * (CTX + 1));
+        if (errno) fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        else fprintf(stderr, "%s: %s: too short: its last tenth, the test text, needs %d characters (%d in all)\n",
+                          prog, path, CTX + 1, 10 * (CTX + 1));
         free(c.ids);
         return 2;
     }
