@@ -42,7 +42,7 @@ def init(seed, vocab):
     }
 
 
-def report(logits, y, steps_run):
+def report(logits, y):
     acc = float((np.asarray(logits).argmax(1) == y).mean())
     print(f"test accuracy {100 * acc:.2f}% over {len(y)} reviews")
     tut.metric("test_accuracy", acc)

@@ -54,8 +54,8 @@ def main():
             for s in range(steps):
                 p, state, loss = step(opt, p, state, x[s * B:(s + 1) * B], y[s * B:(s + 1) * B])
                 total += float(loss) / steps
-            print(f"epoch {e + 1}: mean train loss {total:.4f}")
-    data.report(jax.jit(forward)(p, xt), yt, steps)
+            print(f"epoch {e + 1}: mean training loss {total:.4f}")
+    data.report(jax.jit(forward)(p, xt), yt)
 
 
 main()
