@@ -83,24 +83,6 @@ static jx_tree *init_params(const model *m, uint64_t seed, int64_t vocab) {
     return p;
 }
 
-typedef struct batches {
-    const int32_t *ids, *y;
-    int64_t size, len;
-} batches;
-
-static jx_tree *batch_tree(const int32_t *ids, const int32_t *y, int64_t b, int64_t len) {
-    jx_tree *t = jx_tree_dict();
-    jx_tree_set_array(t, "ids", jx_array_new(JX_I32, JX_INTS(b, len), ids));
-    if (y) jx_tree_set_array(t, "y", jx_array_new(JX_I32, JX_INTS(b), y));
-    return t;
-}
-
-static jx_tree *next_batch(int64_t s, int64_t step, void *user) {
-    const batches *b = user;
-    (void)step;
-    return batch_tree(b->ids + s * b->size * b->len, b->y + s * b->size, b->size, b->len);
-}
-
 /* P(positive) of n encoded reviews, EVAL at a time (the last batch padded); 0 or 1. */
 static int probabilities(const jx_tree_fn *f, jx_exec *x, jx_tree *params, const int32_t *ids, int64_t n,
                          int64_t len, float *p) {
@@ -110,7 +92,7 @@ static int probabilities(const jx_tree_fn *f, jx_exec *x, jx_tree *params, const
         int64_t k = n - first < EVAL ? n - first : EVAL;
         memset(buf, 0, sizeof(int32_t) * (size_t)(EVAL * len));
         memcpy(buf, ids + first * len, sizeof(int32_t) * (size_t)(k * len));
-        jx_tree *b = batch_tree(buf, NULL, EVAL, len), *in[2] = {params, b}, *out = NULL;
+        jx_tree *b = sent_batch(buf, NULL, EVAL, len), *in[2] = {params, b}, *out = NULL;
         if (jx_tree_fn_run(f, x, 2, in, 1, &out) == JX_OK)
             memcpy(p + first, jx_array_data(jx_tree_get_array(out, "p")), sizeof(float) * (size_t)k);
         else status = 1;
@@ -179,7 +161,7 @@ int main(int argc, char **argv) {
     /* 4. the model and its jitted training step and scorer */
     jx_tree *params = init_params(&m, o.seed, v.n);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, params), *b0 = batch_tree(ids, train.label, B, len), *e0 = batch_tree(tids, NULL, EVAL, len);
+    jx_tree *state = jx_optim_init(&opt, params), *b0 = sent_batch(ids, train.label, B, len), *e0 = sent_batch(tids, NULL, EVAL, len);
     jx_tree *tin[3] = {params, state, b0}, *ein[2] = {params, e0};
     tut_step body = {loss_body, &opt, 1, NULL, &m};
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
@@ -190,8 +172,8 @@ int main(int argc, char **argv) {
 
     /* 5. training; 6. evaluation */
     double *curve = malloc(sizeof *curve * (size_t)(o.epochs * steps));
-    batches bs = {ids, train.label, B, len};
-    tut_loop loop = {"training loss", o.epochs, steps, next_batch, &bs, curve, NULL};
+    sent_batches bs = {ids, train.label, B, len};
+    tut_loop loop = {"training loss", o.epochs, steps, sent_next_batch, &bs, curve, NULL};
     int status = tut_train(prog, step, step_x, &params, &state, &loop);
     float *p = malloc(sizeof(float) * (size_t)test.n);
     if (!status && probabilities(pr, pr_x, params, tids, test.n, len, p)) status = tut_fail(prog, "scoring the test set");

@@ -42,6 +42,10 @@ def init(seed, vocab):
     }
 
 
+def epoch_line(e, loss):
+    print(f"epoch {e + 1}: mean training loss {loss:.4f}")
+
+
 def report(logits, y):
     acc = float((np.asarray(logits).argmax(1) == y).mean())
     print(f"test accuracy {100 * acc:.2f}% over {len(y)} reviews")

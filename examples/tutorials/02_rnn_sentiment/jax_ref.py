@@ -1,14 +1,13 @@
 """02_rnn_sentiment in JAX: the same embedding, GRU (Flax's cell, as a lax.scan) and
-linear head, jax.value_and_grad and optax.adam in one jitted step."""
-import functools
-
+linear head, optax's cross-entropy, jax.value_and_grad and Adam (Optax's formulas,
+common/optim.py) in one jitted step."""
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 import data  # first: it puts ../common on the path
-import tut  # noqa: I100
+from optim import JaxTrainer  # noqa: I100
+import tut
 
 H = data.H
 
@@ -32,30 +31,12 @@ def loss_fn(p, ids, y):
     return optax.softmax_cross_entropy_with_integer_labels(forward(p, ids), y).mean()
 
 
-@functools.partial(jax.jit, static_argnums=0, donate_argnums=(1, 2))
-def step(opt, p, state, ids, y):
-    loss, g = jax.value_and_grad(loss_fn)(p, ids, y)
-    updates, state = opt.update(g, state, p)
-    return optax.apply_updates(p, updates), state, loss
-
-
 def main():
     a = data.options("sentiment of generated reviews with a GRU (JAX)")
     v, x, y, xt, yt = data.problem(a)
-    p = jax.tree_util.tree_map(jnp.asarray, data.init(a.seed, len(v)))
-    opt = optax.adam(a.lr)
-    state = opt.init(p)
-    steps, B = len(x) // a.batch, a.batch
-    copy = jax.tree_util.tree_map(jnp.copy, (p, state))
-    step(opt, *copy, x[:B], y[:B])  # compiled before the timed part, as jx_jit is (on copies: they are donated)
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            total = 0.0
-            for s in range(steps):
-                p, state, loss = step(opt, p, state, x[s * B:(s + 1) * B], y[s * B:(s + 1) * B])
-                total += float(loss) / steps
-            print(f"epoch {e + 1}: mean training loss {total:.4f}")
-    data.report(jax.jit(forward)(p, xt), yt)
+    train = JaxTrainer(jax.tree_util.tree_map(jnp.asarray, data.init(a.seed, len(v))), a.lr, loss_fn, x, y, a.batch)
+    tut.train_epochs(a, len(x) // a.batch, train, data.epoch_line)
+    data.report(jax.jit(forward)(train.p, xt), yt)
 
 
 main()

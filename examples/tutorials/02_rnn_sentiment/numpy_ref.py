@@ -3,7 +3,7 @@ time written by hand, and Adam as Optax computes it (common/optim.py)."""
 import numpy as np
 
 import data  # first: it puts ../common on the path
-from optim import NumpyAdam  # noqa: I100
+from optim import NumpyTrainer  # noqa: I100
 import tut
 
 H = data.H
@@ -59,17 +59,9 @@ def grads(p, ids, y):
 def main():
     a = data.options("sentiment of generated reviews with a GRU (NumPy, backpropagation through time by hand)")
     v, x, y, xt, yt = data.problem(a)
-    p = data.init(a.seed, len(v))
-    adam, steps, B = NumpyAdam(p, a.lr), len(x) // a.batch, a.batch
-    with tut.timed("training"):
-        for e in range(a.epochs):
-            total = 0.0
-            for s in range(steps):
-                loss, g = grads(p, x[s * B:(s + 1) * B], y[s * B:(s + 1) * B])
-                p = adam(p, g)
-                total += loss / steps
-            print(f"epoch {e + 1}: mean training loss {total:.4f}")
-    data.report(forward(p, xt)[0], yt)
+    train = NumpyTrainer(data.init(a.seed, len(v)), a.lr, grads, x, y)
+    tut.train_epochs(a, len(x) // a.batch, train, data.epoch_line)
+    data.report(forward(train.p, xt)[0], yt)
 
 
 main()

@@ -61,24 +61,6 @@ static jx_tree *init_params(uint64_t seed, int64_t vocab) {
     return p;
 }
 
-typedef struct batches {
-    const int32_t *ids, *y;
-    int64_t size;
-} batches;
-
-static jx_tree *batch_tree(const int32_t *ids, const int32_t *y, int64_t b) {
-    jx_tree *t = jx_tree_dict();
-    jx_tree_set_array(t, "ids", jx_array_new(JX_I32, JX_INTS(b, T), ids));
-    if (y) jx_tree_set_array(t, "y", jx_array_new(JX_I32, JX_INTS(b), y));
-    return t;
-}
-
-static jx_tree *next_batch(int64_t s, int64_t step, void *user) {
-    const batches *b = user;
-    (void)step;
-    return batch_tree(b->ids + s * b->size * T, b->y + s * b->size, b->size);
-}
-
 /* P(positive) after each word of the first SHOWN test reviews with a "but" or a "not". */
 static void plot_reading(const trainer_opts *o, const sent_corpus *c, const float *logits) {
     double p[SHOWN][T], x[SHOWN][T];
@@ -131,7 +113,8 @@ int main(int argc, char **argv) {
 
     jx_tree *params = init_params(o.seed, v.n);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, params), *b0 = batch_tree(ids, train.label, o.batch), *e0 = batch_tree(tids, NULL, NTEST);
+    jx_tree *state = jx_optim_init(&opt, params), *b0 = sent_batch(ids, train.label, o.batch, T),
+           *e0 = sent_batch(tids, NULL, NTEST, T);
     jx_tree *tin[3] = {params, state, b0}, *ein[2] = {params, e0};
     tut_step body = {loss_body, &opt, 1, NULL, NULL}; /* loss, gradients, Adam: common/tut.h */
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
@@ -142,8 +125,8 @@ int main(int argc, char **argv) {
     if (!rd_x) return tut_fail(prog, "building the steps");
 
     double *curve = malloc(sizeof *curve * (size_t)(o.epochs * steps));
-    batches bs = {ids, train.label, o.batch};
-    tut_loop loop = {"training loss", o.epochs, steps, next_batch, &bs, curve, NULL};
+    sent_batches bs = {ids, train.label, o.batch, T};
+    tut_loop loop = {"training loss", o.epochs, steps, sent_next_batch, &bs, curve, NULL};
     tut_timer t = tut_timer_start();
     int status = tut_train(prog, step, step_x, &params, &state, &loop);
     tut_timer_stop(&t, "training");

@@ -166,3 +166,16 @@ void sent_encode(const sent_vocab *v, const sent_corpus *c, int64_t len, int lef
         memcpy(row + off, e.buf + e.n - k, sizeof(int32_t) * (size_t)k);
     }
 }
+
+jx_tree *sent_batch(const int32_t *ids, const int32_t *y, int64_t b, int64_t len) {
+    jx_tree *t = jx_tree_dict();
+    jx_tree_set_array(t, "ids", jx_array_new(JX_I32, JX_INTS(b, len), ids));
+    if (y) jx_tree_set_array(t, "y", jx_array_new(JX_I32, JX_INTS(b), y));
+    return t;
+}
+
+jx_tree *sent_next_batch(int64_t s, int64_t step, void *user) {
+    const sent_batches *b = user;
+    (void)step;
+    return sent_batch(b->ids + s * b->size * b->len, b->y + s * b->size, b->size, b->len);
+}

@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include <jx/tree.h>
+
 /* The ids that come before the words in every vocabulary. */
 enum { SENT_PAD = 0, SENT_UNK = 1, SENT_CLS = 2, SENT_MASK = 3, SENT_SPECIALS = 4 };
 
@@ -55,5 +57,16 @@ int32_t sent_vocab_id(const sent_vocab *v, const char *word);
  * a recurrent model reads to its last state) or the right; a longer review keeps its
  * last len tokens. */
 void sent_encode(const sent_vocab *v, const sent_corpus *c, int64_t len, int left, int32_t *ids);
+
+/* A batch as a tree {ids i32 (b,len), y i32 (b)} (no y when y is NULL): copies of b rows. */
+jx_tree *sent_batch(const int32_t *ids, const int32_t *y, int64_t b, int64_t len);
+
+/* Encoded reviews cut into batches of size rows: a tut_loop's user data for
+ * sent_next_batch, whose batch s is rows [s size, (s + 1) size). */
+typedef struct sent_batches {
+    const int32_t *ids, *y;
+    int64_t size, len;
+} sent_batches;
+jx_tree *sent_next_batch(int64_t s, int64_t step, void *user);
 
 #endif
