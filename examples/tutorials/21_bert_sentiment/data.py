@@ -26,7 +26,7 @@ def problem(a):
     """(vocab, unlabelled ids (P,T), labelled ids (N,T), labels, test ids, test labels):
     [cls] then the review, right-padded."""
     if a.quick:
-        a.pretrain, a.pretrain_epochs, a.train, a.epochs = 2000, 1, 400, 2
+        a.pretrain, a.pretrain_epochs, a.train, a.epochs = 2000, 3, 400, 2
     if a.limit:
         a.train = min(a.train, a.limit)
     texts, y = sentiment.corpus(a.train, a.seed + 1)
