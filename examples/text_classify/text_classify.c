@@ -161,12 +161,13 @@ int main(int argc, char **argv) {
     /* 4. the model and its jitted training step and scorer */
     jx_tree *params = init_params(&m, o.seed, v.n);
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, params), *b0 = sent_batch(ids, train.label, B, len), *e0 = sent_batch(tids, NULL, EVAL, len);
+    int32_t *blank = calloc((size_t)(EVAL * len), sizeof(int32_t)); /* the scorer's shapes: EVAL rows of padding */
+    jx_tree *state = jx_optim_init(&opt, params), *b0 = sent_batch(ids, train.label, B, len), *e0 = sent_batch(blank, NULL, EVAL, len);
     jx_tree *tin[3] = {params, state, b0}, *ein[2] = {params, e0};
     tut_step body = {loss_body, &opt, 1, NULL, &m};
     jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
     jx_tree_fn *pr = jx_tree_trace("probabilities", prob_body, &m, 2, ein, 1);
-    jx_tree_free(b0), jx_tree_free(e0);
+    jx_tree_free(b0), jx_tree_free(e0), free(blank);
     jx_exec *step_x = step && pr ? tut_jit(step, &o, 2) : NULL, *pr_x = step_x ? tut_jit(pr, &o, 0) : NULL;
     if (!pr_x) return tut_fail(prog, "building the model");
 
