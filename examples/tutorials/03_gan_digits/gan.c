@@ -75,13 +75,6 @@ static void generate_body(jx_tree **out, jx_tree *const *in, void *user) {
     jx_tree_set_val(out[0], "img", generate(jx_tree_get(in[0], "gen"), jx_tree_get_val(in[1], "z")));
 }
 
-/* A tree {NAME: aval} of one leaf per name, for tracing. */
-static jx_tree *avals(int n, const char *const *names, const jx_aval *av) {
-    jx_tree *t = jx_tree_dict();
-    for (int i = 0; i < n; i++) jx_tree_set(t, names[i], jx_tree_aval(av[i]));
-    return t;
-}
-
 /* The SCORE_N scored samples, from codes drawn by common/tut.h's generator (as data.py):
  * a new array (SCORE_N,784), or NULL. */
 static jx_array *samples(const trainer_opts *o, jx_tree_fn *gf, jx_exec *gx, jx_tree *params) {
@@ -130,20 +123,23 @@ int main(int argc, char **argv) {
     jx_tree_set(params, "dis", mlp_init(&dis, o.seed + 100));
     jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.5, 0.999, 1e-8);
     jx_tree *state = jx_optim_init(&opt, params);
-    jx_tree *tb = avals(3, (const char *[]){"x", "key", "step"},
-                        (jx_aval[]){JX_AVAL(JX_F32, B, MNIST_PIXELS), JX_AVAL(JX_U32, 2), JX_SCALAR(JX_I32)});
-    jx_tree *gb = avals(1, (const char *[]){"z"}, (jx_aval[]){JX_AVAL(JX_F32, SCORE_N, LATENT)});
+    jx_array *key = jx_random_key_new((int64_t)o.seed);
+    tut_feed tf = {&train, NULL, B, 0, 0, key}; /* x, the run's key and the step number */
+    jx_tree *tb = tut_feed_batch(0, 0, &tf), *gb = jx_tree_dict(); /* the inputs' shapes, for tracing */
+    jx_tree_set(gb, "z", jx_tree_aval(JX_AVAL(JX_F32, SCORE_N, LATENT)));
     jx_tree *tin[3] = {params, state, tb}, *gin[2] = {params, gb};
     jx_tree_fn *step = jx_tree_trace("train_step", step_body, &opt, 3, tin, 3);
     jx_tree_fn *gf = jx_tree_trace("generate", generate_body, NULL, 2, gin, 1);
     jx_tree_free(tb), jx_tree_free(gb);
     jx_exec *step_x = step && gf ? tut_jit(step, &o, 2) : NULL; /* params and optimizer state donated */
     jx_exec *gx = step_x ? tut_jit(gf, &o, 0) : NULL;
-    if (!gx) return tut_fail(prog, "building the steps");
+    if (!gx) {
+        jx_array_release(key), jx_tree_free(params), jx_tree_free(state), jx_exec_release(step_x);
+        jx_tree_fn_free(step), jx_tree_fn_free(gf), idx_split_free(&train), idx_split_free(&test);
+        return tut_fail(prog, "building the steps");
+    }
 
-    jx_array *key = jx_random_key_new((int64_t)o.seed);
     double *curve = malloc(sizeof(double) * (size_t)(o.epochs * steps));
-    tut_feed tf = {&train, NULL, B, 0, 0, key}; /* x, the run's key and the step number */
     tut_timer t = tut_timer_start();
     tut_loop loop = {"discriminator loss", o.epochs, steps, tut_feed_batch, &tf, curve, NULL};
     int status = tut_train(prog, step, step_x, &params, &state, &loop);

@@ -2,6 +2,7 @@
 them: the first --limit training images in the file's order for pre-training; the
 network's initial weights from common/tut.py's generator (He-scaled, seeds seed + 1..3);
 the content image (the first test image) and the style image (diagonal stripes)."""
+import argparse
 import os
 import sys
 
@@ -43,6 +44,13 @@ def init_params(seed):
 
 def pre_line(e, loss):
     print(f"epoch {e + 1}: mean pre-training loss {loss:.4f}")
+
+
+def pretrain(a, trainer, n):
+    """PRE_EPOCHS epochs of the trainer (common/optim.py's) over n images in batches of
+    a.batch, timed as "training"; returns the trained parameters."""
+    tut.train_epochs(argparse.Namespace(**{**vars(a), "epochs": PRE_EPOCHS}), n // a.batch, trainer, pre_line)
+    return trainer.p
 
 
 def style_line(e, loss):

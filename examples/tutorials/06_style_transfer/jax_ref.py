@@ -51,10 +51,7 @@ def total(img, p, target):
 def main():
     a = data.options("neural style transfer on a digit with a pre-trained small CNN (JAX)")
     x, y, content, style = data.load(a)
-    t = JaxTrainer(jax.tree.map(jnp.asarray, data.init_params(a.seed)), data.PRE_LR, ce_loss, x, y, a.batch)
-    a2 = type(a)(**{**vars(a), "epochs": data.PRE_EPOCHS})
-    tut.train_epochs(a2, len(x) // a.batch, t, data.pre_line)
-    p = t.p
+    p = data.pretrain(a, JaxTrainer(jax.tree.map(jnp.asarray, data.init_params(a.seed)), data.PRE_LR, ce_loss, x, y, a.batch), len(x))
     fs, fc = features(p, style), features(p, content)
     target = {"f2": fc[1], "g1": gram(fs[0]), "g2": gram(fs[1])}
     init, update = jax_adam(a.lr)

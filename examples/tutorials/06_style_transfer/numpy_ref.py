@@ -106,10 +106,7 @@ def image_grads(p, img, t):
 def main():
     a = data.options("neural style transfer on a digit with a pre-trained small CNN (NumPy, backprop by hand)")
     x, y, content, style = data.load(a)
-    t = NumpyTrainer(data.init_params(a.seed), data.PRE_LR, ce_grads, x, y)
-    a2 = type(a)(**{**vars(a), "epochs": data.PRE_EPOCHS})
-    tut.train_epochs(a2, len(x) // a.batch, t, data.pre_line)
-    p = t.p
+    p = data.pretrain(a, NumpyTrainer(data.init_params(a.seed), data.PRE_LR, ce_grads, x, y), len(x))
     fs, fc = features(p, style), features(p, content)
     target = {"f2": fc[1], "g1": gram(fs[0]), "g2": gram(fs[1])}
     img = {"img": content.copy()}
