@@ -9,12 +9,12 @@ import optax
 import tut
 
 
-def train(a, step, params, x):
-    """Adam(a.lr) over a.epochs epochs of len(x) // a.batch batches of x, in order, with
-    step(opt, params, state, batch, key, step_number) -> (params, state, loss). Returns
-    the trained parameters and the losses."""
+def train(a, step, params, x, opt=None):
+    """opt (default optax.adam(a.lr)) over a.epochs epochs of len(x) // a.batch batches of
+    x, in order, with step(opt, params, state, batch, key, step_number) -> (params, state,
+    loss). Returns the trained parameters and the losses."""
     p = jax.tree_util.tree_map(jnp.asarray, params)
-    opt, key = optax.adam(a.lr), jax.random.PRNGKey(a.seed)
+    opt, key = opt or optax.adam(a.lr), jax.random.PRNGKey(a.seed)
     state = opt.init(p)
     steps, B, curve = len(x) // a.batch, a.batch, []
     step(opt, *jax.tree_util.tree_map(jnp.copy, (p, state)), x[:B], key, 0)  # compiled before the timed part
