@@ -5,6 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import conv_np  # noqa: E402
 import numpy as np  # noqa: E402
 import tut  # noqa: E402
 import vision  # noqa: E402
@@ -18,7 +19,7 @@ def init(seed):
     """The parameters of unet_segmentation.c's init_params (HWIO kernels)."""
     p = {}
     for i, (name, k, c, o) in enumerate(LAYERS):
-        p[name + ".w"] = tut.weights(seed + i, k * k * c, o, np.sqrt(2.0 / (k * k * c))).reshape(k, k, c, o)
+        p[name + ".w"] = conv_np.he_conv(seed + i, k, c, o)
         p[name + ".b"] = np.zeros(o, np.float32)
     return p
 

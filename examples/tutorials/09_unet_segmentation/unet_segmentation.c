@@ -16,59 +16,37 @@
 #include <jx/metrics.h>
 #include <jx/plot.h>
 
+#include "convnet.h"
 #include "tut.h"
 #include "vision.h"
 
 enum { S = 32, GRID = 4, RMIN = 3, RMAX = 6, K = VIS_CLASSES + 1, W0 = 8, W1 = 16, W2 = 32, SHOWN = 8 };
 
-/* A (k,k,c,o) HWIO kernel of tut_weights(seed) * sqrt(2 / fan_in) (He), as data.py's. */
-static jx_array *conv_w(uint64_t seed, int64_t k, int64_t c, int64_t o) {
-    jx_array *w = tut_weights(seed, k * k * c, o, sqrt(2.0 / (double)(k * k * c)));
-    jx_array *r = jx_array_new(JX_F32, JX_INTS(k, k, c, o), jx_array_data(w));
-    jx_array_release(w);
-    return r;
-}
-
-static void set_conv(jx_tree *p, const char *name, uint64_t seed, int64_t k, int64_t c, int64_t o) {
-    char path[64];
-    snprintf(path, sizeof path, "%s.w", name);
-    jx_tree_set_array(p, path, conv_w(seed, k, c, o));
-    snprintf(path, sizeof path, "%s.b", name);
-    jx_tree_set_array(p, path, jx_array_zeros(JX_F32, JX_INTS(o)));
-}
-
 static jx_tree *init_params(uint64_t seed) {
     jx_tree *p = jx_tree_dict();
-    set_conv(p, "enc0", seed, 3, 1, W0);
-    set_conv(p, "enc1", seed + 1, 3, W0, W1);
-    set_conv(p, "mid", seed + 2, 3, W1, W2);
-    set_conv(p, "dec1", seed + 3, 3, W1 + W2, W1);
-    set_conv(p, "dec0", seed + 4, 3, W0 + W1, W0);
-    set_conv(p, "head", seed + 5, 1, W0, K);
+    tut_conv_init(p, "enc0", seed, 3, 1, W0);
+    tut_conv_init(p, "enc1", seed + 1, 3, W0, W1);
+    tut_conv_init(p, "mid", seed + 2, 3, W1, W2);
+    tut_conv_init(p, "dec1", seed + 3, 3, W1 + W2, W1);
+    tut_conv_init(p, "dec0", seed + 4, 3, W0 + W1, W0);
+    tut_conv_init(p, "head", seed + 5, 1, W0, K);
     return p;
-}
-
-static jx_val conv(const jx_tree *p, const char *name, jx_val x) {
-    char w[64], b[64];
-    snprintf(w, sizeof w, "%s.w", name), snprintf(b, sizeof b, "%s.b", name);
-    jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
-    return jx_nn_conv2d(x, jx_tree_get_val(p, w), jx_tree_get_val(p, b), &same);
 }
 
 /* The decoder's step: upsample x by 2, put the encoder's skip map first, convolve. */
 static jx_val up_block(const jx_tree *p, const char *name, jx_val skip, jx_val x) {
     jx_val cat[2] = {skip, jx_nn_upsample(x, 2, JX_NN_RESIZE_NEAREST)};
-    return jx_relu(conv(p, name, jx_concatenate(2, cat, 3)));
+    return jx_relu(tut_conv(p, name, jx_concatenate(2, cat, 3)));
 }
 
 /* x (N,32,32,1) -> logits (N,32,32,4). */
 static jx_val unet(const jx_tree *p, jx_val x) {
-    jx_val e0 = jx_relu(conv(p, "enc0", x));                                              /* 32x32x8 */
-    jx_val e1 = jx_relu(conv(p, "enc1", jx_nn_max_pool(e0, 2, 2, 2, 2, JX_NN_PAD_VALID))); /* 16x16x16 */
-    jx_val m = jx_relu(conv(p, "mid", jx_nn_max_pool(e1, 2, 2, 2, 2, JX_NN_PAD_VALID)));   /* 8x8x32 */
+    jx_val e0 = jx_relu(tut_conv(p, "enc0", x));                                              /* 32x32x8 */
+    jx_val e1 = jx_relu(tut_conv(p, "enc1", jx_nn_max_pool(e0, 2, 2, 2, 2, JX_NN_PAD_VALID))); /* 16x16x16 */
+    jx_val m = jx_relu(tut_conv(p, "mid", jx_nn_max_pool(e1, 2, 2, 2, 2, JX_NN_PAD_VALID)));   /* 8x8x32 */
     jx_val d1 = up_block(p, "dec1", e1, m);                                               /* 16x16x16 */
     jx_val d0 = up_block(p, "dec0", e0, d1);                                              /* 32x32x8 */
-    return conv(p, "head", d0);
+    return tut_conv(p, "head", d0);
 }
 
 /* in: params, batch {x, y (N,32,32) i32}. out[0]: the mean cross-entropy over pixels. */

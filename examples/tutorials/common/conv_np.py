@@ -1,8 +1,15 @@
 """conv_np.py: the convolutional layers of the vision tutorials' NumPy references
 (09, 10, 18), forward and backward by hand, NHWC: a k x k SAME convolution as one
 im2col matrix product, 2x2 max pooling, nearest 2x upsampling, and softmax
-cross-entropy over the last axis."""
+cross-entropy over the last axis; and common/convnet.h's initial kernels."""
 import numpy as np
+
+import tut
+
+
+def he_conv(seed, k, c, o):
+    """common/convnet.h's tut_conv_init kernel: (k,k,c,o) of normal(seed) * sqrt(2 / (k k c))."""
+    return tut.weights(seed, k * k * c, o, np.sqrt(2.0 / (k * k * c))).reshape(k, k, c, o)
 
 
 def conv_forward(x, w, b):
