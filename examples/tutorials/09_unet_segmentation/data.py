@@ -47,7 +47,7 @@ def report(pred, yt):
     iou = inter / np.maximum(union, 1)
     miou = iou[union > 0].mean()
     print(f"test mIoU {100 * miou:.2f}% over {len(yt)} scenes (IoU background {100 * iou[0]:.1f}%, square "
-          f"{100 * iou[1]:.1f}%, circle {100 * iou[2]:.1f}%, triangle {100 * iou[3]:.1f}%), pixel accuracy "
+          f"{100 * iou[1]:.1f}%, cross {100 * iou[2]:.1f}%, triangle {100 * iou[3]:.1f}%), pixel accuracy "
           f"{100 * np.trace(cm) / cm.sum():.2f}%")
     tut.metric("test_miou", miou)
 

@@ -1,5 +1,5 @@
 /* 09_unet_segmentation: a small U-Net labels every pixel of generated 32x32 scenes as
- * background, square, circle or triangle (common/vision.h draws the scenes, the same in
+ * background, square, cross or triangle (common/vision.h draws the scenes, the same in
  * C and Python). The encoder convolves and max-pools twice, the decoder upsamples
  * (nearest, jx_nn_upsample) and concatenates the encoder's maps of the same size (the
  * skip connections) before each convolution; a 1x1 convolution gives the four classes'
@@ -100,7 +100,7 @@ static void plot(const trainer_opts *o, const vis_scenes *t, const int32_t *pred
     const char *rows[3] = {"scene", "truth", "U-Net"};
     char path[4096];
     if (jx_plot_images(tut_path(path, sizeof path, o, "segmentation.png"),
-                       "Scenes, true and predicted masks (dark to light: background, square, circle, triangle)", 3,
+                       "Scenes, true and predicted masks (dark to light: background, square, cross, triangle)", 3,
                        SHOWN, S, S, pix, NULL, NULL, rows, 4) == JX_OK)
         printf("wrote %s\n", path);
     free(pix);
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
         const jx_array *label = jx_tree_get_array(pred, "label");
         if (jx_metrics_update(&m, label, jx_tree_get_array(tb, "y")) != JX_OK) status = tut_fail(prog, "scoring");
         miou = jx_metrics_mean_iou(&m);
-        printf("test mIoU %.2f%% over %lld scenes (IoU background %.1f%%, square %.1f%%, circle %.1f%%, "
+        printf("test mIoU %.2f%% over %lld scenes (IoU background %.1f%%, square %.1f%%, cross %.1f%%, "
                "triangle %.1f%%), pixel accuracy %.2f%%\n",
                100 * miou, (long long)nt, 100 * jx_metrics_iou(&m, 0), 100 * jx_metrics_iou(&m, 1),
                100 * jx_metrics_iou(&m, 2), 100 * jx_metrics_iou(&m, 3), 100 * jx_metrics_accuracy(&m));

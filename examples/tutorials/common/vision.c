@@ -8,12 +8,12 @@
 
 #include "tut.h"
 
-const char *const vis_class_names[VIS_CLASSES] = {"square", "circle", "triangle"};
+const char *const vis_class_names[VIS_CLASSES] = {"square", "cross", "triangle"};
 
 /* Whether (dx, dy) from the centre lies in shape k of half-size r (|dx|, |dy| <= r). */
 static int inside(int k, int dx, int dy, int r) {
     if (k == 0) return 1;
-    if (k == 1) return dx * dx + dy * dy <= r * r + r;
+    if (k == 1) return 3 * abs(dx) <= r || 3 * abs(dy) <= r; /* a plus sign */
     return 2 * abs(dx) <= dy + r; /* apex up */
 }
 

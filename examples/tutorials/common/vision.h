@@ -8,7 +8,7 @@
  *     vis_scenes_free(&s);
  *
  * A scene is a side x side canvas cut into grid x grid cells. Each cell holds, with
- * probability 1/2, one filled shape centred in it: a square, a circle or a triangle
+ * probability 1/2, one filled shape centred in it: a square, a cross (a plus sign) or a triangle
  * (class 0, 1, 2), of half-size r in [rmin, rmax] pixels and brightness in [0.5, 1); the
  * shapes are painted in the cells' raster order (a later one covers an earlier one),
  * then Gaussian noise of deviation 0.1 is added to every pixel. */
@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-enum { VIS_CLASSES = 3 }; /* square, circle, triangle */
+enum { VIS_CLASSES = 3 }; /* square, cross, triangle */
 extern const char *const vis_class_names[VIS_CLASSES];
 
 typedef struct vis_scenes {

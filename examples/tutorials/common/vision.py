@@ -4,15 +4,15 @@ import numpy as np
 
 import tut
 
-CLASSES = 3  # square, circle, triangle
-NAMES = ("square", "circle", "triangle")
+CLASSES = 3  # square, cross, triangle
+NAMES = ("square", "cross", "triangle")
 
 
 def _inside(k, dx, dy, r):
     if k == 0:
         return np.ones_like(dx, bool)
     if k == 1:
-        return dx * dx + dy * dy <= r * r + r
+        return (3 * np.abs(dx) <= r) | (3 * np.abs(dy) <= r)  # a plus sign
     return 2 * np.abs(dx) <= dy + r
 
 
