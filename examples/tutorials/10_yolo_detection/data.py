@@ -28,7 +28,7 @@ def init(seed):
 def options(about):
     a = tut.parse(about, epochs=10, batch=32, lr=3e-3)
     if a.quick:
-        a.epochs, a.batch, a.limit = 6, 8, 512
+        a.epochs, a.batch, a.limit = 4, 8, 512
     return a
 
 
