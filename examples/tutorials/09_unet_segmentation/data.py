@@ -16,12 +16,8 @@ LAYERS = (("enc0", 3, 1, W0), ("enc1", 3, W0, W1), ("mid", 3, W1, W2), ("dec1", 
 
 
 def init(seed):
-    """The parameters of unet_segmentation.c's init_params (HWIO kernels)."""
-    p = {}
-    for i, (name, k, c, o) in enumerate(LAYERS):
-        p[name + ".w"] = conv_np.he_conv(seed + i, k, c, o)
-        p[name + ".b"] = np.zeros(o, np.float32)
-    return p
+    """The parameters of the C program's init_params (HWIO kernels)."""
+    return conv_np.init_convs(seed, LAYERS)
 
 
 def options(about):

@@ -18,11 +18,8 @@ LAYERS = (("c1", 3, 1, 16), ("c2", 3, 16, 32), ("c3", 3, 128, 32), ("c4", 3, 128
 
 
 def init(seed):
-    p = {}
-    for i, (name, k, c, o) in enumerate(LAYERS):
-        p[name + ".w"] = conv_np.he_conv(seed + i, k, c, o)
-        p[name + ".b"] = np.zeros(o, np.float32)
-    return p
+    """The parameters of the C program's init_params (HWIO kernels)."""
+    return conv_np.init_convs(seed, LAYERS)
 
 
 def options(about):

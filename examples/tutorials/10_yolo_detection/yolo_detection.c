@@ -17,6 +17,7 @@
 #include <jx/plot.h>
 
 #include "convnet.h"
+#include "fit.h"
 #include "tut.h"
 #include "vision.h"
 
@@ -200,20 +201,10 @@ int main(int argc, char **argv) {
            (long long)n, S, S, G, G, o.epochs, (long long)steps, (long long)nt);
 
     jx_tree *params = init_params((uint64_t)o.seed + 10);
-    jx_optim opt = jx_optim_adam(jx_schedule_constant(o.lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, params);
-    jx_tree *b0 = batch_tree(&tr, &tt, 0, o.batch), *tin[3] = {params, state, b0};
-    tut_step body = {loss_body, &opt, 1, NULL, NULL}; /* loss, gradients, Adam: common/tut.h */
-    jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, tin, 3);
-    jx_tree_free(b0);
-    jx_exec *exec = tut_jit(step, &o, 2); /* params and optimizer state donated */
-    int status = exec ? 0 : tut_fail(prog, "building the training step");
     double *curve = calloc((size_t)o.epochs, sizeof(double));
     batches bs = {&tr, &tt, o.batch, curve};
     tut_loop loop = {"training loss", o.epochs, steps, next_batch, &bs, NULL, epoch_line};
-    tut_timer t = tut_timer_start();
-    if (!status) status = tut_train(prog, step, exec, &params, &state, &loop);
-    tut_timer_stop(&t, "training");
+    int status = tut_fit(prog, &o, loss_body, o.lr, &params, batch_tree(&tr, &tt, 0, o.batch), &loop, "training");
 
     /* the test scenes in one call of a jitted prediction; decoding, NMS and mAP on the host */
     jx_tree *tb = jx_tree_dict(), *ein[2] = {params, tb}, *pred = NULL;
@@ -236,7 +227,7 @@ int main(int argc, char **argv) {
                        o.epochs);
     }
     jx_tree_free(pred), jx_tree_free(tb), jx_exec_release(eexec), jx_tree_fn_free(ev);
-    jx_exec_release(exec), jx_tree_fn_free(step), jx_tree_free(params), jx_tree_free(state);
+    jx_tree_free(params);
     vis_scenes_free(&tr), vis_scenes_free(&te), free_targets(&tt), free(dets), free(curve);
     if (status) return status;
     /* chance: the untrained network scores 1.6%; the quick run must place and name some

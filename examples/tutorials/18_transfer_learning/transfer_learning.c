@@ -12,6 +12,7 @@
 
 #include "../../common/mnist_data.h"
 #include "convnet.h"
+#include "fit.h"
 #include "tut.h"
 
 enum { SIDE = 28, PIX = SIDE * SIDE, C1 = 8, C2 = 16, FLAT = 7 * 7 * C2, K = 5, EVAL = 500, PRE_BATCH = 64 };
@@ -131,23 +132,16 @@ static int train(const char *prog, const trainer_opts *o, const char *what, jx_t
     printf("%s: training %d of %d parameter arrays (\"%s\"), %lld images, %d epochs\n", what,
            jx_tree_count_matching(*params, trainable), jx_tree_count_matching(*params, "**"), trainable,
            (long long)s->n, epochs);
-    jx_optim opt = jx_optim_adam(jx_schedule_constant(lr), 0.9, 0.999, 1e-8);
-    jx_tree *state = jx_optim_init(&opt, t);
     feed f = {s, batch, frozen};
-    jx_tree *b0 = batch_tree(&f, 0, batch, 1), *in[3] = {t, state, b0};
-    tut_step body = {loss_body, &opt, 1, NULL, NULL};
-    jx_tree_fn *step = jx_tree_trace("train_step", tut_step_body, &body, 3, in, 3);
-    jx_tree_free(b0);
-    jx_exec *x = tut_jit(step, o, 2);
     tut_loop l = {"training loss", epochs, s->n / batch, next_batch, &f, curve, NULL};
-    int status = x ? tut_train(prog, step, x, &t, &state, &l) : tut_fail(prog, "building the training step");
+    int status = tut_fit(prog, o, loss_body, lr, &t, batch_tree(&f, 0, batch, 1), &l, NULL);
     if (!status) /* the trained leaves back into the full tree */
         for (int i = 0; i < jx_tree_num_leaves(t); i++) {
             char path[JX_TREE_PATH_MAX];
             jx_tree_leaf_path(t, i, path, sizeof path);
             jx_tree_set_array(*params, path, jx_array_retain(jx_tree_leaf_array(jx_tree_leaf(t, i))));
         }
-    jx_exec_release(x), jx_tree_fn_free(step), jx_tree_free(state), jx_tree_free(t), jx_tree_free(frozen);
+    jx_tree_free(t), jx_tree_free(frozen);
     return status;
 }
 

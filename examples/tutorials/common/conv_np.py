@@ -12,6 +12,16 @@ def he_conv(seed, k, c, o):
     return tut.weights(seed, k * k * c, o, np.sqrt(2.0 / (k * k * c))).reshape(k, k, c, o)
 
 
+def init_convs(seed, layers):
+    """{NAME.w, NAME.b} for each (NAME, k, c, o) of layers, the i-th kernel from seed + i,
+    as the C programs' tut_conv_init calls draw them."""
+    p = {}
+    for i, (name, k, c, o) in enumerate(layers):
+        p[name + ".w"] = he_conv(seed + i, k, c, o)
+        p[name + ".b"] = np.zeros(o, np.float32)
+    return p
+
+
 def conv_forward(x, w, b):
     """k x k SAME convolution, x (B,H,W,C), w (k,k,C,O): the columns (B*H*W, k*k*C) hold
     each pixel's neighbourhood in w's (kh, kw, c) order. Returns (y, cols)."""
