@@ -18,7 +18,7 @@ def options(about):
                   extra=lambda p: p.add_argument("--labelled", type=int, default=100))
     if a.quick:
         a.epochs, a.limit = 15, 3000
-    a.limit = a.limit or 30000
+    a.limit = a.limit or 20000
     return a
 
 

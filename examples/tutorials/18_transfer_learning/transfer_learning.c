@@ -173,14 +173,14 @@ static double accuracy(const char *prog, const trainer_opts *o, const jx_tree *p
 
 int main(int argc, char **argv) {
     const char *prog = "tut_18_transfer_learning";
-    trainer_opts o = {.epochs = 20, .batch = 16, .lr = 3e-3, .seed = 0, .limit = 30000};
+    trainer_opts o = {.epochs = 20, .batch = 16, .lr = 3e-3, .seed = 0, .limit = 20000};
     long labelled = 0;
     trainer_extra ex[] = {{"--labelled", "N", "labelled images of classes 5-9 to adapt on (default 100)", TRAINER_LONG,
                            8, 30000, &labelled}};
     int quick, r = tut_parse(prog, "Transfer learning: a CNN pre-trained on digits 0-4 adapts to digits 5-9 from 100 "
                                    "labelled images, frozen features / fine-tuned / from scratch (tree path "
                                    "selection). --limit: training images scanned for the pre-training set (default "
-                                   "30000); --epochs, --batch: of each adaptation run.",
+                                   "20000); --epochs, --batch: of each adaptation run.",
                              argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 15, o.limit = 3000;
