@@ -173,7 +173,7 @@ static double accuracy(const char *prog, const trainer_opts *o, const jx_tree *p
 
 int main(int argc, char **argv) {
     const char *prog = "tut_18_transfer_learning";
-    trainer_opts o = {.epochs = 20, .batch = 16, .lr = 3e-3, .seed = 0, .limit = 20000};
+    trainer_opts o = {.data = tut_mnist_dir(), .epochs = 20, .batch = 16, .lr = 3e-3, .seed = 0, .limit = 20000};
     long labelled = 0;
     trainer_extra ex[] = {{"--labelled", "N", "labelled images of classes 5-9 to adapt on (default 100)", TRAINER_LONG,
                            8, 30000, &labelled}};
@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
     if (quick) o.epochs = 15, o.limit = 3000;
     if (!labelled) labelled = 100;
     const int64_t ntest = quick ? 1000 : 4500;
-    const char *dir = o.data ? o.data : tut_mnist_dir();
+    const char *dir = o.data;
     idx_split tr, te;
     if (mnist_load(prog, dir, &tr, &te) != 0) return 1;
     subset pre_tr, pre_te, tr5, te5;
@@ -195,7 +195,13 @@ int main(int argc, char **argv) {
               make_subset(&te, all, 0, ntest, &pre_te) | make_subset(&te, all, K, ntest, &te5);
     idx_split_free(&tr), idx_split_free(&te);
     if (bad || tr5.n < o.batch || pre_tr.n < PRE_BATCH || te5.n < EVAL || pre_te.n < EVAL) {
-        fprintf(stderr, "%s: too few images (or no memory) for these sizes\n", prog);
+        if (bad) fprintf(stderr, "%s: out of memory for the images\n", prog);
+        else if (tr5.n < o.batch)
+            fprintf(stderr, "%s: --batch %d is larger than the %lld labelled images\n", prog, o.batch, (long long)tr5.n);
+        else
+            fprintf(stderr, "%s: %lld images of classes 0-4 among the first %ld (--limit), %lld and %lld test images: "
+                    "need %d, and %d of each\n", prog, (long long)pre_tr.n, o.limit, (long long)pre_te.n,
+                    (long long)te5.n, PRE_BATCH, EVAL);
         free_subset(&pre_tr), free_subset(&pre_te), free_subset(&tr5), free_subset(&te5);
         return 1;
     }
