@@ -4,6 +4,7 @@ import numpy as np
 
 import data
 import tut
+from conv_np import pool_backward, pool_forward
 from optim import NumpyAdam
 
 
@@ -30,21 +31,6 @@ def conv_backward(dy, cols, w, need_dx):
         i, j = divmod(k, 3)
         dxp[:, i:i + H, j:j + W, :] += dcols[..., k * C:(k + 1) * C]
     return dxp[:, 1:-1, 1:-1, :], dw, dy2.sum(0)
-
-
-def pool_forward(a):
-    """2x2 max pooling; also the winner of each window (the first maximum, as XLA's)."""
-    B, H, W, C = a.shape
-    win = a.reshape(B, H // 2, 2, W // 2, 2, C).transpose(0, 1, 3, 5, 2, 4).reshape(B, H // 2, W // 2, C, 4)
-    arg = win.argmax(-1)
-    return np.take_along_axis(win, arg[..., None], -1)[..., 0], arg
-
-
-def pool_backward(dy, arg):
-    B, H2, W2, C = dy.shape
-    dwin = np.zeros((B, H2, W2, C, 4), np.float32)
-    np.put_along_axis(dwin, arg[..., None], dy[..., None], -1)
-    return dwin.reshape(B, H2, W2, C, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(B, 2 * H2, 2 * W2, C)
 
 
 def forward(p, x):
