@@ -18,7 +18,7 @@
 #include "scenes.h"
 #include "tut.h"
 
-enum { E = 16, H = 64, NTEST = 512, SHOWN = 8 };
+enum { E = 16, H = 64, NTEST = 512, SHOWN = 6 };
 
 /* The decoder's initial state (B,H) for images x (B,S,S,3). */
 static jx_val encode(const jx_tree *p, jx_val x) {
@@ -107,19 +107,21 @@ static jx_tree *init_params(uint64_t seed) {
     return p;
 }
 
-/* The first SHOWN test images with their generated captions under them. */
+/* The first SHOWN test images, one per row as its red, green and blue channels (the plot
+ * draws gray tiles), with the generated caption under the middle one. */
 static void plot_captions(const trainer_opts *o, const scenes *te, const int32_t *words) {
     static float pix[SHOWN * 3 * S * S];
     static char text[SHOWN][80];
-    const char *labels[SHOWN * 3] = {0}, *rows[3] = {"red", "green", "blue"};
-    for (int i = 0; i < SHOWN; i++) { /* one row per colour channel: jx_plot_images draws gray tiles */
+    const char *labels[SHOWN * 3] = {0};
+    for (int i = 0; i < SHOWN; i++) {
         for (int c = 0; c < 3; c++)
-            for (int j = 0; j < S * S; j++) pix[(c * SHOWN + i) * S * S + j] = te->img[(i * S * S + j) * 3 + c];
-        labels[2 * SHOWN + i] = scene_text(text[i], sizeof text[i], words + i * L, L);
+            for (int j = 0; j < S * S; j++) pix[(i * 3 + c) * S * S + j] = te->img[(i * S * S + j) * 3 + c];
+        labels[i * 3 + 1] = scene_text(text[i], sizeof text[i], words + i * L, L);
     }
     char path[4096];
-    if (jx_plot_images(tut_path(path, sizeof path, o, "captions.png"), "Test images (RGB channels) and greedy captions",
-                       3, SHOWN, S, S, pix, NULL, labels, rows, 8) == JX_OK)
+    if (jx_plot_images(tut_path(path, sizeof path, o, "captions.png"),
+                       "Test images (red, green, blue channels) and greedy captions", SHOWN, 3, S, S, pix, NULL, labels,
+                       NULL, 8) == JX_OK)
         printf("wrote %s\n", path);
 }
 
