@@ -114,6 +114,10 @@ int main(int argc, char **argv) {
                                    "synthetic speech; prints the test label error rate.", argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 3, ntrain = 768, o.batch = 8, o.lr = 1e-2; /* past CTC's all-blank phase in ~300 steps */
+    if (o.batch > ntrain) {
+        fprintf(stderr, "%s: --batch %d is larger than the %ld training utterances\n", prog, o.batch, ntrain);
+        return 2;
+    }
     utterances tr = utterances_make(o.seed + 1, ntrain), te = utterances_make(o.seed + 101, NTEST);
     if (!tr.x || !te.x) return fprintf(stderr, "%s: out of memory\n", prog), 1;
     int64_t steps = ntrain / o.batch;

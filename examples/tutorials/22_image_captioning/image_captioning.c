@@ -135,6 +135,10 @@ int main(int argc, char **argv) {
                              argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 3;
+    if (o.batch > ntrain) {
+        fprintf(stderr, "%s: --batch %d is larger than the %ld training images\n", prog, o.batch, ntrain);
+        return 2;
+    }
     scenes tr = scenes_make(o.seed + 1, ntrain), te = scenes_make(o.seed + 101, NTEST);
     int32_t *inputs = malloc(sizeof(int32_t) * (size_t)((ntrain > NTEST ? ntrain : NTEST) * L));
     if (!tr.img || !te.img || !inputs) return fprintf(stderr, "%s: out of memory\n", prog), 1;
