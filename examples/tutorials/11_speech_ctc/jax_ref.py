@@ -8,8 +8,7 @@ import optax
 
 import data  # first: it puts ../common on the path
 import ctc  # noqa: I100
-from optim import jax_adam
-import tut
+from fit import jax_fit
 
 H, F, KW, CONV = data.H, data.F, data.KW, data.CONV
 
@@ -47,23 +46,7 @@ def loss_fn(p, x, labels, lengths):
 def main():
     a = data.options("Speech recognition with CTC (JAX)")
     (x, lab, ln), (xt, labt, lnt), steps = data.problem(a)
-    init, update = jax_adam(a.lr)
-
-    @jax.jit
-    def step(p, state, x, labels, lengths):
-        loss, g = jax.value_and_grad(loss_fn)(p, x, labels, lengths)
-        return update(p, state, g) + (loss,)
-
-    p = jax.tree.map(jnp.asarray, data.init(a.seed))
-    state = init(p)
-    step.lower(p, state, x[:a.batch], lab[:a.batch], ln[:a.batch]).compile()
-
-    def train(sl):
-        nonlocal p, state
-        p, state, loss = step(p, state, x[sl], lab[sl], ln[sl])
-        return loss
-
-    tut.train_epochs(a, steps, train, lambda e, m: print(f"epoch {e + 1}: mean CTC loss {m:.4f}"))
+    p = jax_fit(a, data.init(a.seed), loss_fn, (x, lab, ln), steps, "CTC loss")
     data.report(ctc.greedy(np.asarray(jax.jit(logits_fn)(p, xt))), labt, lnt)
 
 

@@ -7,8 +7,7 @@ import numpy as np
 import data  # first: it puts ../common on the path
 import ctc  # noqa: I100
 import gru
-from optim import NumpyAdam
-import tut
+from fit import numpy_fit
 
 H, F, KW, CONV = data.H, data.F, data.KW, data.CONV
 
@@ -45,16 +44,7 @@ def grads(p, x, labels, lengths):
 def main():
     a = data.options("Speech recognition with CTC (NumPy, backpropagation through time by hand)")
     (x, lab, ln), (xt, labt, lnt), steps = data.problem(a)
-    p = data.init(a.seed)
-    adam = NumpyAdam(p, a.lr)
-
-    def train(sl):
-        nonlocal p
-        loss, g = grads(p, x[sl], lab[sl], ln[sl])
-        p = adam(p, g)
-        return loss
-
-    tut.train_epochs(a, steps, train, lambda e, m: print(f"epoch {e + 1}: mean CTC loss {m:.4f}"))
+    p = numpy_fit(a, data.init(a.seed), grads, (x, lab, ln), steps, "CTC loss")
     data.report(ctc.greedy(forward(p, xt)[0]), labt, lnt)
 
 

@@ -7,8 +7,7 @@ import numpy as np
 import optax
 
 import data  # first: it puts ../common on the path
-from optim import jax_adam  # noqa: I100
-import tut
+from fit import jax_fit  # noqa: I100
 
 H, L = data.H, data.L
 
@@ -62,24 +61,7 @@ def greedy(p, x):
 def main():
     a = data.options("Image captioning: CNN encoder, GRU decoder (JAX)")
     (x, cap), (xt, capt), steps = data.problem(a)
-    inputs = data.teacher(cap)
-    init, update = jax_adam(a.lr)
-
-    @jax.jit
-    def step(p, state, x, inputs, targets):
-        loss, g = jax.value_and_grad(loss_fn)(p, x, inputs, targets)
-        return update(p, state, g) + (loss,)
-
-    p = jax.tree.map(jnp.asarray, data.init(a.seed))
-    state = init(p)
-    step.lower(p, state, x[:a.batch], inputs[:a.batch], cap[:a.batch]).compile()
-
-    def train(sl):
-        nonlocal p, state
-        p, state, loss = step(p, state, x[sl], inputs[sl], cap[sl])
-        return loss
-
-    tut.train_epochs(a, steps, train, lambda e, m: print(f"epoch {e + 1}: mean cross-entropy {m:.4f}"))
+    p = jax_fit(a, data.init(a.seed), loss_fn, (x, data.teacher(cap), cap), steps, "cross-entropy")
     data.report(np.asarray(greedy(p, xt)), capt)
 
 

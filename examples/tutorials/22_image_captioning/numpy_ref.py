@@ -6,8 +6,7 @@ import numpy as np
 
 import data  # first: it puts ../common on the path
 import gru  # noqa: I100
-from optim import NumpyAdam
-import tut
+from fit import numpy_fit
 
 H, L, V = data.H, data.L, data.V
 
@@ -73,17 +72,7 @@ def greedy(p, x):
 def main():
     a = data.options("Image captioning: CNN encoder, GRU decoder (NumPy, backward pass by hand)")
     (x, cap), (xt, capt), steps = data.problem(a)
-    inputs = data.teacher(cap)
-    p = data.init(a.seed)
-    adam = NumpyAdam(p, a.lr)
-
-    def train(sl):
-        nonlocal p
-        loss, g = grads(p, x[sl], inputs[sl], cap[sl])
-        p = adam(p, g)
-        return loss
-
-    tut.train_epochs(a, steps, train, lambda e, m: print(f"epoch {e + 1}: mean cross-entropy {m:.4f}"))
+    p = numpy_fit(a, data.init(a.seed), grads, (x, data.teacher(cap), cap), steps, "cross-entropy")
     data.report(greedy(p, xt), capt)
 
 
