@@ -19,8 +19,8 @@
 #include "tut.h"
 #include "video.h"
 
-enum { PP = VID_PATCH * VID_PATCH, C1 = 16, C2 = 32, EMB = 32, FLAT = 3 * 3 * C2, R = 4, CAND = (2 * R + 1) * (2 * R + 1),
-       STEPS = 200, SHOW = 12, TRIPLET_U = 8 };
+enum { PP = VID_PATCH * VID_PATCH, C1 = 16, C2 = 32, EMB = 32, FLAT = 3 * 3 * C2, R = 4,
+       CAND = (2 * R + 1) * (2 * R + 1), STEPS = 200, SHOW = 12, TRIPLET_U = 8 };
 
 /* Object k's box's corner in frame t of video i. */
 #define POS(vs, i, t, k) ((vs)->pos + (((i) * VID_FRAMES + (t)) * VID_OBJECTS + (k)) * 2)
@@ -209,7 +209,8 @@ int main(int argc, char **argv) {
     const char *prog = "tut_24_siamese_tracking";
     trainer_opts o = {.epochs = 5, .batch = 32, .lr = 3e-3, .limit = 64};
     long ntest = 32;
-    trainer_extra ex[] = {{"--test-videos", "N", "held-out videos tracked (default 32)", TRAINER_LONG, 1, 4096, &ntest}};
+    trainer_extra ex[] = {
+        {"--test-videos", "N", "held-out videos tracked (default 32)", TRAINER_LONG, 1, 4096, &ntest}};
     int quick, r = tut_parse(prog, "A Siamese convolutional embedding trained with a triplet loss on generated videos, "
                                    "then tracking an object by matching patches to its first frame's; prints the mean "
                                    "IoU. --batch: triplets per step; --epochs: epochs of 200 steps; --limit: training "

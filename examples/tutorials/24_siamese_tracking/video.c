@@ -46,7 +46,8 @@ static void draw_video(float *frames, int *pos, const float *u) {
                 moved[j] = seg[k][j] + floor_of(u[WOBBLE_AT + (t * VID_OBJECTS + k) * GLYPH_SEG + j], 3) - 1;
             glyph_draw(f, VID_SIDE, VID_SIDE, moved, GLYPH_STROKES, at[k][0], at[k][1], 1.0f);
         }
-        for (int k = 0; k < VID_OBJECTS; k++) pos[(t * VID_OBJECTS + k) * 2] = at[k][0], pos[(t * VID_OBJECTS + k) * 2 + 1] = at[k][1];
+        for (int k = 0; k < VID_OBJECTS; k++)
+            for (int a = 0; a < 2; a++) pos[(t * VID_OBJECTS + k) * 2 + a] = at[k][a];
     }
 }
 
@@ -74,5 +75,6 @@ void video_free(video_set *v) {
 
 void video_crop(const video_set *v, int64_t i, int t, int x, int y, float *out) {
     const float *f = v->frames + (i * VID_FRAMES + t) * VID_SIDE * VID_SIDE;
-    for (int r = 0; r < VID_PATCH; r++) memcpy(out + r * VID_PATCH, f + (y + r) * VID_SIDE + x, sizeof(float) * VID_PATCH);
+    for (int r = 0; r < VID_PATCH; r++)
+        memcpy(out + r * VID_PATCH, f + (y + r) * VID_SIDE + x, sizeof(float) * VID_PATCH);
 }

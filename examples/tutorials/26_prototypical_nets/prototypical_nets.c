@@ -127,7 +127,8 @@ static jx_tree *sample(int64_t s, int64_t step, void *user) {
             argsort(u + sm->ncls + c * PER, PER, pick);
             for (int j = 0; j < sm->s.shot + sm->s.query; j++) { /* support (class-major), then the queries */
                 int64_t k = j < sm->s.shot ? c * sm->s.shot + j : ns + c * sm->s.query + (j - sm->s.shot);
-                memcpy(d + (e * n + k) * PIXELS, sm->images + (cls[c] * PER + pick[j]) * PIXELS, sizeof(float) * PIXELS);
+                const float *img = sm->images + (cls[c] * PER + pick[j]) * PIXELS;
+                memcpy(d + (e * n + k) * PIXELS, img, sizeof(float) * PIXELS);
             }
         }
     }
