@@ -12,10 +12,11 @@ for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 # Python peers for the differential suites: tests/jaxref (JAX on the CPU) and the checkpoint
-# interop suite (safetensors, numpy). Best effort: without them those suites report skipped.
-if command -v python3 >/dev/null && ! python3 -c "import jax, safetensors, numpy" >/dev/null 2>&1; then
-  python3 -m pip install -q jax safetensors numpy ||
-    echo "install-deps: pip could not install jax, safetensors, numpy: their suites will be skipped"
+# interop suite (safetensors, numpy), and optax for the tutorials' jax_ref.py programs
+# (examples/tutorials/bench.sh). Best effort: without them those suites report skipped.
+if command -v python3 >/dev/null && ! python3 -c "import jax, safetensors, numpy, optax" >/dev/null 2>&1; then
+  python3 -m pip install -q jax safetensors numpy optax ||
+    echo "install-deps: pip could not install jax, safetensors, numpy, optax: their suites will be skipped"
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""
