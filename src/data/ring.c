@@ -22,11 +22,12 @@ struct jx__ring {
     void *ctx;
     int nslots, threads;
     ring_slot *slots;
-    /* items are first..end-1; next_item/next_part is the next part to hand out, consumed
-     * the items taken (the last of them is the caller's) */
+    /* items are first..end-1; next_item/next_part is the next part to hand out; consumed
+     * counts the items taken; low is the lowest item whose slot is in use (the one the
+     * caller holds, until it asks for the next) */
     pthread_mutex_t mu;
     pthread_cond_t work, done;
-    size_t first, end, next_item, consumed, in_flight;
+    size_t first, end, next_item, consumed, low, in_flight;
     int next_part, started, quit;
     pthread_t *tids;
 };
@@ -35,9 +36,7 @@ static ring_slot *slot_of(jx__ring *r, size_t item) { return &r->slots[(item - r
 
 /* Under the lock: the next (item, part) to fill, or 0 when none may start now. */
 static int take(jx__ring *r, size_t *item, int *part) {
-    /* the item the caller holds (consumed - 1) keeps its slot */
-    size_t held = r->consumed > r->first ? r->consumed - 1 : r->first;
-    if (!r->started || r->next_item >= r->end || r->next_item >= held + (size_t)r->nslots) return 0;
+    if (!r->started || r->next_item >= r->end || r->next_item >= r->low + (size_t)r->nslots) return 0;
     ring_slot *s = slot_of(r, r->next_item);
     if (r->next_part == 0) {
         int n = r->ops.parts(r->ctx, r->next_item, (int)(s - r->slots));
@@ -115,7 +114,7 @@ void jx__ring_pause(jx__ring *r) {
 void jx__ring_start(jx__ring *r, size_t first, size_t count) {
     jx__ring_pause(r);
     pthread_mutex_lock(&r->mu);
-    r->first = r->next_item = r->consumed = first, r->end = first + count, r->next_part = 0;
+    r->first = r->next_item = r->consumed = r->low = first, r->end = first + count, r->next_part = 0;
     r->started = 1;
     pthread_cond_broadcast(&r->work);
     pthread_mutex_unlock(&r->mu);
@@ -130,6 +129,8 @@ int jx__ring_next(jx__ring *r, size_t *item, int *slot) {
     size_t b = r->consumed;
     if (b >= r->end) return pthread_mutex_unlock(&r->mu), 0;
     ring_slot *s = slot_of(r, b);
+    r->low = b; /* the caller is done with the item before */
+    pthread_cond_broadcast(&r->work);
     if (r->threads == 0) { /* no workers: fill this item here */
         size_t i;
         int part;
@@ -139,8 +140,7 @@ int jx__ring_next(jx__ring *r, size_t *item, int *slot) {
         }
     }
     while (!(r->next_item > b && s->done == s->parts)) pthread_cond_wait(&r->done, &r->mu);
-    r->consumed = b + 1; /* frees the previous item's slot for the workers */
-    pthread_cond_broadcast(&r->work);
+    r->consumed = b + 1;
     int failed = s->err_part != INT32_MAX;
     pthread_mutex_unlock(&r->mu);
     *item = b, *slot = (int)(s - r->slots);
