@@ -168,7 +168,7 @@ typedef struct cnn_run {
     jx_batches *batches; /* this process's share of each batch (mpirun), prefetched */
     int64_t ntrain, ntest;
     jx_array *key;
-    const idx_split *train, *test;
+    const jx_idx_split *train, *test;
     jx_metrics m;
 } cnn_run;
 
@@ -227,7 +227,7 @@ static int evaluate(void *ctx, double *accuracy) {
     cnn_run *r = ctx;
     const compiled *ev = r->ev;
     jx_tree *const *state = r->state;
-    const idx_split *test = r->test;
+    const jx_idx_split *test = r->test;
     int64_t ntest = r->ntest;
     jx_metrics *m = &r->m;
     jx_metrics_reset(m);
@@ -271,7 +271,7 @@ static int report(const options *o, const jx_metrics *m) {
 
 /* Trains for o->epochs epochs, printing progress and one line per epoch. 0, -1, or
  * TRAIN_INTERRUPTED after Ctrl-C. */
-static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
     cnn_run r = {.train = train_set, .test = test_set};
     r.ntrain = jx_array_shape(train_set->labels)[0], r.ntest = jx_array_shape(test_set->labels)[0];
