@@ -27,6 +27,7 @@
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
  * has the same files (--data path/to/mnist). */
 #define _POSIX_C_SOURCE 200809L
+#include <jx/batches.h>
 #include <jx/nn.h>
 #include <math.h>
 #include <stdint.h>
@@ -155,59 +156,63 @@ static void compiled_free(compiled *c) {
 
 /* ------------------------------------------------------------------ training */
 
-/* The order of the training images in an epoch: a Fisher-Yates shuffle driven by
- * splitmix64 seeded from the run's key and the epoch, so a resumed run repeats it. */
-static void epoch_order(int64_t *idx, int64_t n, const jx_array *key, int epoch) {
-    const uint32_t *k = jx_array_data(key);
-    uint64_t s = ((uint64_t)k[0] << 32 | k[1]) ^ (0x9e3779b97f4a7c15ULL * (uint64_t)epoch);
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        int64_t j = (int64_t)(z % (uint64_t)(i + 1)), t = idx[i];
-        idx[i] = idx[j], idx[j] = t;
-    }
-}
-
 /* params, optimizer state, batch_stats: trees of host arrays, replaced after each step. */
 enum { NSTATE = 3 };
 static const char *const ckpt_names[NSTATE] = {"params", "opt", "batch_stats"};
 
 /* A run: the state trees, the compiled steps and evaluations (full and last, smaller
- * batches), the epoch's image order, the data and the metrics of the last evaluation. */
+ * batches), the training batches, the data and the metrics of the last evaluation. */
 typedef struct cnn_run {
     jx_tree *state[NSTATE];
     compiled step[2], ev[2];
-    int64_t *idx, ntrain, ntest;
+    jx_batches *batches; /* this process's share of each batch (mpirun), prefetched */
+    int64_t ntrain, ntest;
     jx_array *key;
-    const idx_split *train, *test;
+    const jx_idx_split *train, *test;
     jx_metrics m;
 } cnn_run;
 
-/* train_loop's start of an epoch: the epoch's image order. */
-static int begin_epoch(void *ctx, int epoch) {
+/* train_loop's start of an epoch (at batch first_batch when resumed): the epoch's order. */
+static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
     cnn_run *r = ctx;
-    epoch_order(r->idx, r->ntrain, r->key, epoch);
-    return 0;
+    return jx_batches_epoch(r->batches, (uint32_t)epoch, first_batch) == JX_OK ? 0 : -1;
 }
 
-/* train_loop's step on images idx[first, first+n); the state is donated and replaced;
- * *loss gets the batch loss. 0, or -1 with jx_errmsg() set. */
+/* The training batches: images as f32 in [0, 1] (n,28,28,1) and labels as i32 (n), the
+ * first ntrain images in an order drawn from the run's key (split off from the key the
+ * dropout masks fold the step into), so a resumed run repeats it. Under mpirun each
+ * process takes its shard of every batch. */
+static jx_status make_batches(cnn_run *r, int64_t batch) {
+    jx_batch_field f[2] = {{r->train->images, JX_BATCH_U8_UNIT, JX_INTS(SIDE, SIDE, 1), 0},
+                           {r->train->labels, JX_BATCH_I32, JX_NOINTS, 0}};
+    jx_array *keys = jx_random_split_new(r->key, 2);
+    if (!keys) return jx_errcode();
+    const uint32_t *k = (const uint32_t *)jx_array_data(keys) + 2;
+    jx_batches_opts o = {.batch = batch, .shuffle = 1, .seed = (uint64_t)k[0] << 32 | k[1], .nsubset = r->ntrain,
+                         .prefetch = 2, .shards = jx_process_count(), .shard = jx_process_index()};
+    jx_status st = jx_batches_new(f, 2, jx_array_shape(r->train->labels)[0], &o, &r->batches);
+    jx_array_release(keys);
+    return st;
+}
+
+/* train_loop's step on the next batch (n images over all processes); the state is
+ * donated and replaced; *loss gets the batch loss. 0, or -1 with jx_errmsg() set. */
 static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double *loss) {
+    (void)first; /* the iterator knows where the epoch is */
     cnn_run *r = ctx;
     const compiled *c = n == r->step[0].n ? &r->step[0] : &r->step[1];
     jx_tree *b = jx_tree_dict(), *out[4];
-    n /= jx_process_count(), first += jx_process_index() * n; /* this process's share (mpirun) */
-    if (jx_tree_set_array(b, "x", mnist_images(r->train->images, r->idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
-        jx_tree_set_array(b, "y", mnist_labels(r->train->labels, r->idx, first, n, 0)) != JX_OK ||
-        jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
+    jx_array *xy[2];
+    jx_status st = jx_batches_next(r->batches, xy);
+    if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_cnn", "the epoch ended early");
+    int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
+    ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
+    if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
         jx_tree_free(b);
         return -1;
     }
     jx_tree *in[4] = {r->state[0], r->state[1], r->state[2], b};
-    jx_status st = jx_tree_fn_run(c->fn, c->exec, 4, in, 4, out);
+    st = jx_tree_fn_run(c->fn, c->exec, 4, in, 4, out);
     jx_tree_free(b);
     if (st != JX_OK) return -1;
     for (int i = 0; i < NSTATE; i++) jx_tree_free(r->state[i]), r->state[i] = out[i]; /* donated: their contents are gone */
@@ -222,7 +227,7 @@ static int evaluate(void *ctx, double *accuracy) {
     cnn_run *r = ctx;
     const compiled *ev = r->ev;
     jx_tree *const *state = r->state;
-    const idx_split *test = r->test;
+    const jx_idx_split *test = r->test;
     int64_t ntest = r->ntest;
     jx_metrics *m = &r->m;
     jx_metrics_reset(m);
@@ -266,7 +271,7 @@ static int report(const options *o, const jx_metrics *m) {
 
 /* Trains for o->epochs epochs, printing progress and one line per epoch. 0, -1, or
  * TRAIN_INTERRUPTED after Ctrl-C. */
-static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
     cnn_run r = {.train = train_set, .test = test_set};
     r.ntrain = jx_array_shape(train_set->labels)[0], r.ntest = jx_array_shape(test_set->labels)[0];
@@ -282,16 +287,16 @@ static int train(const void *opts, const idx_split *train_set, const idx_split *
     jx_optim opt = jx_optim_adam(lr, 0.9, 0.999, 1e-8);
     int rc = -1, have_metrics = 0;
     double t0 = train_now();
-    r.idx = malloc((size_t)ntrain * sizeof *r.idx);
     r.key = jx_random_key_new((int64_t)o->seed);
     train_loop L = {.prog = "mnist_cnn", .out = o->out, .epochs = o->epochs, .ntrain = ntrain, .batch = batch,
                     .nstate = NSTATE, .names = ckpt_names, .state = r.state, .key = &r.key, .ctx = &r,
                     .begin_epoch = begin_epoch, .step = train_batch, .evaluate = evaluate};
-    if (!r.idx || !r.key || jx_metrics_init(&r.m, MNIST_CLASSES, JX_METRICS_NO_IGNORE) != JX_OK) goto done;
+    if (!r.key || jx_metrics_init(&r.m, MNIST_CLASSES, JX_METRICS_NO_IGNORE) != JX_OK) goto done;
     have_metrics = 1;
     if (!(net = cnn_seq()) || cnn_init(net, r.key, &r.state[0], &r.state[2]) != 0 || !(r.state[1] = jx_optim_init(&opt, r.state[0])))
         goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
+    if (make_batches(&r, batch) != JX_OK) goto done; /* after a resume: the order comes from the run's key */
     /* --device cuda: the state lives in GPU memory from here on */
     for (int i = 0; i < NSTATE; i++)
         if (trainer_tree_to(&r.state[i], o->device)) goto done;
@@ -313,7 +318,7 @@ done:
     train_loop_free(&L);
     jx_array_release(r.key);
     jx_seq_free(net), net = NULL;
-    free(r.idx);
+    jx_batches_free(r.batches);
     return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }
 

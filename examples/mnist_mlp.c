@@ -167,7 +167,7 @@ typedef struct mlp_run {
     jx_tree_fn *step_fn[2], *acc_fn;
     jx_exec *step[2], *acc;
     int64_t batch;
-    const idx_split *train;
+    const jx_idx_split *train;
     jx_tree *test;
 } mlp_run;
 
@@ -217,7 +217,7 @@ static jx_optim make_optim(const options *o, int64_t steps) {
 
 /* Trains for o->epochs epochs, printing progress and one line per epoch. 0, -1, or
  * TRAIN_INTERRUPTED after Ctrl-C. */
-static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
     int64_t ntrain = jx_array_shape(train_set->labels)[0];
     int64_t ntest = jx_array_shape(test_set->labels)[0];

@@ -140,7 +140,7 @@ typedef struct study {
 } study;
 
 /* A batch of images idx[0..B) of the test set, and a mask of ones except `zero`. */
-static jx_array *images(const idx_split *test, const int64_t *idx) {
+static jx_array *images(const jx_idx_split *test, const int64_t *idx) {
     return mnist_images(test->images, idx, 0, B, JX_INTS(B, CNN_SIDE, CNN_SIDE, 1));
 }
 
@@ -156,7 +156,7 @@ static jx_array *mask_array(int64_t units, int k, const int64_t *zero) {
 
 /* Runs the eval function on images idx[0..B) with a mask: logits (B,NC) and the tapped
  * activation. 0 or -1. */
-static int eval_batch(study *s, const idx_split *test, const int64_t *idx, jx_array *mask, jx_array **logits,
+static int eval_batch(study *s, const jx_idx_split *test, const int64_t *idx, jx_array *mask, jx_array **logits,
                       jx_array **act) {
     jx_array *b[2] = {images(test, idx), mask}, *out[2] = {NULL, NULL};
     int rc = b[0] ? run(&s->eval, s->params, s->stats, 2, b, 2, out) : -1;
@@ -175,7 +175,7 @@ static int argmax(const jx_array *logits, int64_t i) {
 }
 
 /* Pass over the test set: activations, class means, unit attributions. 0 or -1. */
-static int unit_statistics(study *s, const idx_split *test) {
+static int unit_statistics(study *s, const jx_idx_split *test) {
     int64_t U = s->units;
     s->act = calloc((size_t)(s->ntest * U), sizeof *s->act);
     s->mean = calloc((size_t)(U * NC), sizeof *s->mean);
@@ -258,7 +258,7 @@ static void report_units(const study *s) {
 }
 
 /* Class c's accuracy (correct of count) with the units zero[0..k) masked. -1 on error. */
-static int class_correct(study *s, const idx_split *test, const int64_t *cls, int64_t ncls, int c, int k,
+static int class_correct(study *s, const jx_idx_split *test, const int64_t *cls, int64_t ncls, int c, int k,
                          const int64_t *zero) {
     jx_array *mask = mask_array(s->units, k, zero);
     int64_t idx[B];
@@ -277,7 +277,7 @@ static int class_correct(study *s, const idx_split *test, const int64_t *cls, in
     return mask ? correct : -1;
 }
 
-static int ablation(study *s, const idx_split *test) {
+static int ablation(study *s, const jx_idx_split *test) {
     int k = (int)s->o->topk;
     int64_t *cls = malloc((size_t)s->ntest * sizeof *cls), top[64], pick[64];
     uint64_t r = s->o->t.seed * 2862933555777941757ULL + 3037000493ULL;
@@ -322,7 +322,7 @@ static int ablation(study *s, const idx_split *test) {
 }
 
 /* Gradient x input and integrated gradients of one test image per class. */
-static int pixels(study *s, const idx_split *test) {
+static int pixels(study *s, const jx_idx_split *test) {
     int64_t idx[NC], pad[B];
     for (int c = 0; c < NC; c++) {
         idx[c] = -1;
@@ -386,7 +386,7 @@ done:
 }
 
 /* top_units.png and selectivity.png. */
-static int pictures(const study *s, const idx_split *test) {
+static int pictures(const study *s, const jx_idx_split *test) {
     if (!s->o->t.out) return 0;
     int64_t U = s->units, best[TOP_IMAGES], top1[NC];
     float *pix = malloc((size_t)NC * TOP_IMAGES * CNN_SIDE * CNN_SIDE * sizeof *pix);
@@ -479,7 +479,7 @@ static int compile(study *s) {
     return rc;
 }
 
-static int study_run(const void *opts, const idx_split *train, const idx_split *test) {
+static int study_run(const void *opts, const jx_idx_split *train, const jx_idx_split *test) {
     (void)train;
     const options *o = opts;
     study s = {.o = o, .n = {cnn_seq(), NULL, o->layer, jx_taps_new(), JX_NONE}};

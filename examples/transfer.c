@@ -91,7 +91,7 @@ typedef struct run {
     double acc[MAX_EPOCHS + 1], step_s;
 } run;
 
-static jx_tree *batch_tree(const idx_split *d, const int64_t *idx, int64_t first, int64_t n, int labels) {
+static jx_tree *batch_tree(const jx_idx_split *d, const int64_t *idx, int64_t first, int64_t n, int labels) {
     jx_tree *b = jx_tree_dict();
     if (jx_tree_set_array(b, "x", mnist_images(d->images, idx, first, n, JX_INTS(n, SIDE, SIDE, 1))) != JX_OK ||
         (labels && jx_tree_set_array(b, "y", mnist_labels(d->labels, idx, first, n, 0)) != JX_OK)) {
@@ -102,7 +102,7 @@ static jx_tree *batch_tree(const idx_split *d, const int64_t *idx, int64_t first
 }
 
 /* Traces and jits the step (state donated) and the evaluation. 0 or -1. */
-static int compile(run *r, const options *o, const idx_split *train) {
+static int compile(run *r, const options *o, const jx_idx_split *train) {
     jx_tree *b = batch_tree(train, NULL, 0, o->t.batch, 1), *e = batch_tree(train, NULL, 0, EVAL_BATCH, 0);
     jx_tree *whole = r->frozen ? jx_tree_merge(r->params, r->frozen) : jx_tree_copy(r->params);
     int k = r->frozen != NULL;
@@ -130,7 +130,7 @@ done:
 }
 
 /* Test accuracy in percent over the first ntest images (a multiple of EVAL_BATCH). */
-static double evaluate(run *r, const idx_split *test, int64_t ntest) {
+static double evaluate(run *r, const jx_idx_split *test, int64_t ntest) {
     jx_metrics m = {0};
     jx_tree *whole = r->frozen ? jx_tree_merge(r->params, r->frozen) : jx_tree_copy(r->params);
     double acc = -1;
@@ -154,7 +154,7 @@ static double evaluate(run *r, const idx_split *test, int64_t ntest) {
 }
 
 /* Trains r for o->t.epochs epochs over the first ntrain images (whole batches). 0 or -1. */
-static int train_run(run *r, const char *label, const options *o, const idx_split *train, const idx_split *test,
+static int train_run(run *r, const char *label, const options *o, const jx_idx_split *train, const jx_idx_split *test,
                      int64_t ntrain, int64_t ntest) {
     int64_t nb = ntrain / o->t.batch, *idx = malloc((size_t)ntrain * sizeof *idx), steps = 0;
     if (!idx) return -1;
@@ -233,7 +233,7 @@ static int prepare_transfer(run *r, const options *o, const jx_array *key) {
     return 0;
 }
 
-static int train(const void *opts, const idx_split *train_set, const idx_split *test_set) {
+static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
     int64_t ntrain = jx_array_shape(train_set->labels)[0], ntest = jx_array_shape(test_set->labels)[0];
     if (o->t.limit > 0 && o->t.limit < ntrain) ntrain = o->t.limit;

@@ -33,11 +33,11 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_FUZZ=ON
 cmake --build build-fuzz -j"$jobs" --target jx_fuzz
 ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
 
-echo "== ThreadSanitizer (clang): the concurrency jx.h promises (tests/thread)"
+echo "== ThreadSanitizer (clang): the concurrency jx.h promises (tests/thread), the batch iterator's prefetch thread"
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_SANITIZE=thread -DJX_WERROR=ON \
       -DJX_BUILD_EXAMPLES=OFF -DJX_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j"$jobs" --target thread_test_threads
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^thread/' --output-on-failure
+cmake --build build-tsan -j"$jobs" --target thread_test_threads data_test_batches
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^(thread/|data/test_batches$)' --output-on-failure
 
 echo "== valgrind memcheck"
 ./tools/valgrind.sh build

@@ -6,7 +6,7 @@
 
 #include "mnist_data.h"
 
-int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *test) {
+int mnist_load(const char *prog, const char *dir, jx_idx_split *train, jx_idx_split *test) {
     struct stat st;
     const char *hint = "install Fashion-MNIST with `apt-get install dataset-fashion-mnist`, "
                        "or pass\n  --data DIR, a directory holding "
@@ -17,11 +17,11 @@ int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *t
                 hint);
         return -1;
     }
-    char err[IDX_ERR_MAX];
-    if (idx_load_split(dir, "train", train, err, sizeof err) != 0 ||
-        idx_load_split(dir, "t10k", test, err, sizeof err) != 0) {
+    char err[JX_IDX_ERR_MAX];
+    if (jx_idx_load_split(dir, "train", train, err, sizeof err) != 0 ||
+        jx_idx_load_split(dir, "t10k", test, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n  %s\n", prog, err, hint);
-        idx_split_free(train);
+        jx_idx_split_free(train);
         return -1;
     }
     for (int s = 0; s < 2; s++) {
@@ -29,16 +29,16 @@ int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *t
         if (shape[0] == 0 || shape[1] * shape[2] != MNIST_PIXELS) {
             fprintf(stderr, "%s: %s/%s-images: %lld images of %lldx%lld, the model wants at least one of 28x28\n",
                     prog, dir, s ? "t10k" : "train", (long long)shape[0], (long long)shape[1], (long long)shape[2]);
-            idx_split_free(train);
-            idx_split_free(test);
+            jx_idx_split_free(train);
+            jx_idx_split_free(test);
             return -1;
         }
         /* a label outside 0..9 would silently be a wrong one-hot row */
-        if (idx_check_labels((s ? test : train)->labels, MNIST_CLASSES, s ? "t10k-labels" : "train-labels",
+        if (jx_idx_check_labels((s ? test : train)->labels, MNIST_CLASSES, s ? "t10k-labels" : "train-labels",
                              err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s/%s\n", prog, dir, err);
-            idx_split_free(train);
-            idx_split_free(test);
+            jx_idx_split_free(train);
+            jx_idx_split_free(test);
             return -1;
         }
     }
@@ -46,13 +46,13 @@ int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *t
 }
 
 int mnist_main(const char *prog, const char *dir,
-               int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts) {
-    idx_split train_set = {0}, test_set = {0};
+               int (*train)(const void *opts, const jx_idx_split *train, const jx_idx_split *test), const void *opts) {
+    jx_idx_split train_set = {0}, test_set = {0};
     if (mnist_load(prog, dir, &train_set, &test_set) != 0) return 1;
     int rc = train(opts, &train_set, &test_set);
     rc = rc == 0 || rc == 130 ? rc : 1;
-    idx_split_free(&train_set);
-    idx_split_free(&test_set);
+    jx_idx_split_free(&train_set);
+    jx_idx_split_free(&test_set);
     return rc;
 }
 

@@ -7,13 +7,13 @@
 #include <jx.h>
 #include <stdint.h>
 
-#include "../idx.h"
+#include <jx/idx.h>
 
 enum { MNIST_PIXELS = 784, MNIST_CLASSES = 10 };
 
 /* Loads both splits of dir, checking the images are 28x28 (at least one). On failure
  * prints "prog: ..." with a hint (install Fashion-MNIST, or --data DIR) and returns -1. */
-int mnist_load(const char *prog, const char *dir, idx_split *train, idx_split *test);
+int mnist_load(const char *prog, const char *dir, jx_idx_split *train, jx_idx_split *test);
 
 /* Images idx[0..n) (idx NULL: first, first+1, ...) of a u8 (N,28,28) array as a new f32
  * array of the given shape (n*784 elements: (n,784) or (n,28,28,1)) scaled to [0, 1]. */
@@ -27,7 +27,7 @@ jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first
  * it) and frees them. Returns the exit status: 0, 130 after Ctrl-C, or 1 when loading or
  * training failed. */
 int mnist_main(const char *prog, const char *dir,
-               int (*train)(const void *opts, const idx_split *train, const idx_split *test), const void *opts);
+               int (*train)(const void *opts, const jx_idx_split *train, const jx_idx_split *test), const void *opts);
 
 /* Class names for plots: Fashion-MNIST's when dir names it ("fashion"), else NULL
  * (the digits). */

@@ -88,7 +88,7 @@ int train_loop_run(train_loop *L) {
     for (int epoch = L->first_epoch; epoch <= L->epochs; epoch++) {
         double te = train_now(), loss_sum = 0;
         int64_t b0 = epoch == L->first_epoch ? L->first_batch : 0, seen = 0;
-        if (L->begin_epoch && L->begin_epoch(L->ctx, epoch) != 0) return -1;
+        if (L->begin_epoch && L->begin_epoch(L->ctx, epoch, b0) != 0) return -1;
         for (int64_t b = b0; b < nb; b++) {
             int64_t first = b * L->batch, n = L->ntrain - first < L->batch ? L->ntrain - first : L->batch;
             double loss;

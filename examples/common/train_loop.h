@@ -40,8 +40,10 @@ typedef struct train_loop {
     jx_tree **state;           /* replaced by the step callback, and by a resume */
     jx_array **key;            /* the run's key (u32[2]), checkpointed */
     void *ctx;
-    /* Called before the first step of every epoch (NULL: nothing). 0 or -1. */
-    int (*begin_epoch)(void *ctx, int epoch);
+    /* Called before the first step of every epoch (NULL: nothing), with the steps of the
+     * epoch done before a resume (0 otherwise; the step callback then gets batch
+     * first_batch first). 0 or -1. */
+    int (*begin_epoch)(void *ctx, int epoch, int64_t first_batch);
     /* One step on training images [first, first+n) of the epoch's order; step counts the
      * steps before it. *loss: the batch's loss. 0, or -1 with jx_errmsg() set. */
     int (*step)(void *ctx, int64_t first, int64_t n, int64_t step, double *loss);

@@ -3,21 +3,19 @@
  * depends only on (seed, epoch, position in the epoch), never on which thread did it, so
  * the bytes are the same for any thread count. */
 #define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
+#include "ring.h"
 
 typedef struct slot {
     float *images;
     uint8_t *labels;
     int32_t *labels_i32;
     int64_t *ids;
-    int32_t n, done;   /* samples in this batch, samples finished */
-    size_t err_pos;    /* position of the first failed sample in the batch, or SIZE_MAX */
-    char err[512];
+    int32_t n; /* samples in this batch */
 } slot;
 
 struct jx_coco_loader {
@@ -27,22 +25,25 @@ struct jx_coco_loader {
     size_t n, n_batches;
     uint32_t epoch;
     slot *slots;
-    int n_slots;
-    /* work: sample next_sample of batch next_batch; consumed batches were handed out */
-    pthread_mutex_t mu;
-    pthread_cond_t work, done;
-    size_t next_batch, next_sample, consumed, in_flight;
-    int started, quit;
-    pthread_t *threads;
+    int n_slots, started;
+    jx__ring *ring; /* batches as items, their samples as parts */
     uint8_t label_of[1]; /* flexible: one per category */
 };
 
 static void slot_free(slot *s) { free(s->images), free(s->labels), free(s->labels_i32), free(s->ids); }
 
-/* Decodes and transforms sample k of batch b into its slot; records a failure there. */
-static void do_sample(jx_coco_loader *l, size_t b, int32_t k) {
+/* The ring's start of batch b in slot i: its sample count. */
+static int batch_parts(void *ctx, size_t b, int i) {
+    jx_coco_loader *l = ctx;
+    size_t left = l->n - b * (size_t)l->o.batch;
+    return l->slots[i].n = (int32_t)(left < (size_t)l->o.batch ? left : (size_t)l->o.batch);
+}
+
+/* The ring's part: decodes and transforms sample k of batch b into slot si. */
+static jx_status do_sample(void *ctx, size_t b, int k, int si) {
+    jx_coco_loader *l = ctx;
     const jx_coco_loader_opts *o = &l->o;
-    slot *s = &l->slots[b % (size_t)l->n_slots];
+    slot *s = &l->slots[si];
     size_t pos = b * (size_t)o->batch + (size_t)k;
     uint32_t idx = l->order[pos];
     size_t n_img;
@@ -69,44 +70,7 @@ static void do_sample(jx_coco_loader *l, size_t b, int32_t k) {
     s->ids[k] = im->id;
     free(mask);
     jx_image_free(&img);
-    pthread_mutex_lock(&l->mu);
-    if (st && (size_t)k < s->err_pos) s->err_pos = (size_t)k, snprintf(s->err, sizeof s->err, "%s", jx_errmsg());
-    if (++s->done == s->n) pthread_cond_broadcast(&l->done);
-    pthread_mutex_unlock(&l->mu);
-}
-
-/* Under the lock: the next (batch, sample) to prepare, or 0 when none may start now. */
-static int take(jx_coco_loader *l, size_t *b, int32_t *k) {
-    /* the batch the caller holds (consumed - 1) keeps its slot */
-    size_t limit = (l->consumed ? l->consumed - 1 : 0) + (size_t)l->n_slots;
-    if (!l->started || l->next_batch >= l->n_batches || l->next_batch >= limit) return 0;
-    slot *s = &l->slots[l->next_batch % (size_t)l->n_slots];
-    if (l->next_sample == 0) {
-        size_t left = l->n - l->next_batch * (size_t)l->o.batch;
-        s->n = (int32_t)(left < (size_t)l->o.batch ? left : (size_t)l->o.batch);
-        s->done = 0, s->err_pos = SIZE_MAX, s->err[0] = 0;
-    }
-    *b = l->next_batch, *k = (int32_t)l->next_sample;
-    if ((int32_t)++l->next_sample == s->n) l->next_batch++, l->next_sample = 0;
-    l->in_flight++;
-    return 1;
-}
-
-static void *worker(void *arg) {
-    jx_coco_loader *l = arg;
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        size_t b;
-        int32_t k;
-        while (!l->quit && !take(l, &b, &k)) pthread_cond_wait(&l->work, &l->mu);
-        if (l->quit) break;
-        pthread_mutex_unlock(&l->mu);
-        do_sample(l, b, k);
-        pthread_mutex_lock(&l->mu);
-        if (--l->in_flight == 0) pthread_cond_broadcast(&l->done);
-    }
-    pthread_mutex_unlock(&l->mu);
-    return NULL;
+    return st;
 }
 
 static jx_status bad(const char *what) { return jx__data_fail(JX_ERR_ARG, "coco_loader_new: %s", what); }
@@ -151,17 +115,8 @@ jx_status jx_coco_loader_new(const jx_coco_loader_opts *opts, jx_coco_loader **o
     }
     if (!ok) return jx_coco_loader_free(l), jx__data_nomem("coco_loader_new");
     for (size_t i = 0; i < l->n; i++) l->images[i] = o->images ? o->images[i] : (uint32_t)i;
-    pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->work, NULL);
-    pthread_cond_init(&l->done, NULL);
-    l->threads = calloc((size_t)o->threads + 1, sizeof *l->threads);
-    for (int i = 0; l->threads && i < o->threads; i++)
-        if (pthread_create(&l->threads[i], NULL, worker, l) != 0) {
-            l->o.threads = i; /* free joins the ones that started */
-            jx_coco_loader_free(l);
-            return jx__data_fail(JX_ERR_RUNTIME, "coco_loader_new: cannot start thread %d", i);
-        }
-    if (!l->threads) return jx_coco_loader_free(l), jx__data_nomem("coco_loader_new");
+    if (!(l->ring = jx__ring_new("coco_loader", l->n_slots, o->threads, (jx__ring_ops){batch_parts, do_sample}, l)))
+        return jx_coco_loader_free(l), jx_errcode();
     *out = l;
     return JX_OK;
 }
@@ -169,9 +124,7 @@ jx_status jx_coco_loader_new(const jx_coco_loader_opts *opts, jx_coco_loader **o
 size_t jx_coco_loader_batches(const jx_coco_loader *l) { return l->n_batches; }
 
 jx_status jx_coco_loader_epoch(jx_coco_loader *l, uint32_t epoch) {
-    pthread_mutex_lock(&l->mu);
-    l->started = 0; /* no new work; wait for what runs to finish before reusing the slots */
-    while (l->in_flight) pthread_cond_wait(&l->done, &l->mu);
+    jx__ring_pause(l->ring); /* no worker reads the order while it changes */
     l->epoch = epoch;
     memcpy(l->order, l->images, l->n * sizeof *l->order);
     /* Fisher-Yates with draws from the stream (epoch, 2^32 - 1), apart from the samples' */
@@ -181,54 +134,25 @@ jx_status jx_coco_loader_epoch(jx_coco_loader *l, uint32_t epoch) {
         uint32_t t = l->order[i - 1];
         l->order[i - 1] = l->order[j], l->order[j] = t;
     }
-    l->next_batch = l->next_sample = l->consumed = 0;
     l->started = 1;
-    pthread_cond_broadcast(&l->work);
-    pthread_mutex_unlock(&l->mu);
+    jx__ring_start(l->ring, 0, l->n_batches);
     return JX_OK;
 }
 
 jx_status jx_coco_loader_next(jx_coco_loader *l, jx_coco_batch *out) {
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&l->mu);
-    if (!l->started) {
-        pthread_mutex_unlock(&l->mu);
-        return jx__data_fail(JX_ERR_ARG, "coco_loader_next: call jx_coco_loader_epoch first");
-    }
-    size_t b = l->consumed;
-    if (b >= l->n_batches) return pthread_mutex_unlock(&l->mu), JX_OK;
-    slot *s = &l->slots[b % (size_t)l->n_slots];
-    if (l->o.threads == 0) { /* no workers: prepare this batch here */
-        size_t bb;
-        int32_t k;
-        while (l->next_batch <= b && take(l, &bb, &k)) {
-            pthread_mutex_unlock(&l->mu);
-            do_sample(l, bb, k);
-            pthread_mutex_lock(&l->mu);
-            l->in_flight--;
-        }
-    }
-    while (!(l->next_batch > b && s->done == s->n)) pthread_cond_wait(&l->done, &l->mu);
-    l->consumed = b + 1; /* frees the previous batch's slot for the workers */
-    pthread_cond_broadcast(&l->work);
-    pthread_mutex_unlock(&l->mu);
-    if (s->err_pos != SIZE_MAX) return jx__data_fail(JX_ERR_IO, "%s", s->err);
+    if (!l->started) return jx__data_fail(JX_ERR_ARG, "coco_loader_next: call jx_coco_loader_epoch first");
+    size_t b;
+    int i, r = jx__ring_next(l->ring, &b, &i);
+    if (r <= 0) return r ? jx_errcode() : JX_OK;
+    slot *s = &l->slots[i];
     *out = (jx_coco_batch){s->n, s->images, s->labels, s->labels_i32, s->ids};
     return JX_OK;
 }
 
 void jx_coco_loader_free(jx_coco_loader *l) {
     if (!l) return;
-    if (l->threads) {
-        pthread_mutex_lock(&l->mu);
-        l->quit = 1;
-        pthread_cond_broadcast(&l->work);
-        pthread_mutex_unlock(&l->mu);
-        for (int i = 0; i < l->o.threads; i++) pthread_join(l->threads[i], NULL);
-        pthread_mutex_destroy(&l->mu);
-        pthread_cond_destroy(&l->work);
-        pthread_cond_destroy(&l->done);
-    }
+    jx__ring_free(l->ring);
     for (int i = 0; l->slots && i < l->n_slots; i++) slot_free(&l->slots[i]);
-    free(l->slots), free(l->images), free(l->order), free(l->threads), free(l);
+    free(l->slots), free(l->images), free(l->order), free(l);
 }

@@ -48,7 +48,7 @@ long jx__fault_io_calls(void);
 /* Whether the armed I/O failure has happened since the last jx__fault_io_arm. */
 int jx__fault_io_fired(void);
 /* Counts one file operation: 0 when it goes through, else how it fails (errno set; KILL
- * does not return). For hooks outside the library (tests/fault/fault_gz.c). */
+ * does not return). For hooks outside src/trace (src/data/idx_fault.c). */
 int jx__fault_io_next(void);
 
 /* The hooks, declared without the system headers (which must come after the source's

@@ -21,7 +21,7 @@
 #include <jx/coco.h>
 #include <jx/nn.h>
 
-#include "../../examples/idx.h"
+#include <jx/idx.h>
 #include "fault_files.h"
 #define JX_FAULT_API_ONLY /* this suite's own output is not counted */
 #include "fault.h"
@@ -248,11 +248,11 @@ static jx_status prog_bcast(uint64_t *h) {
     return st;
 }
 
-/* The IDX reader (examples/idx.c, compiled into this suite with the hooks too). */
+/* The IDX reader (the library's, src/data/idx.c). */
 static jx_status prog_idx(uint64_t *h) {
-    char err[IDX_ERR_MAX];
-    jx_array *a = idx_read(idx_path, IDX_LABELS, err, sizeof err);
-    if (!a || idx_check_labels(a, 10, idx_path, err, sizeof err) != 0) {
+    char err[JX_IDX_ERR_MAX];
+    jx_array *a = jx_idx_read(idx_path, JX_IDX_LABELS, err, sizeof err);
+    if (!a || jx_idx_check_labels(a, 10, idx_path, err, sizeof err) != 0) {
         jx_array_release(a);
         /* the reader's own errors are strings: map out of memory to its status */
         jx__fail(strstr(err, "out of memory") ? JX_ERR_NOMEM : JX_ERR_IO, jx__noloc, NULL, "%s", err);
@@ -436,7 +436,7 @@ static void test_grad(void) { CU_ASSERT_EQUAL(sweep("value_and_grad", prog_grad,
 static void test_vmap(void) { CU_ASSERT_EQUAL(sweep("vmap(grad)", prog_vmap, 0), 0); }
 static void test_jit(void) { CU_ASSERT_EQUAL(sweep("jit", prog_jit, 0), 0); }
 static void test_scan(void) { CU_ASSERT_EQUAL(sweep("scan", prog_scan, 0), 0); }
-static void test_idx(void) { CU_ASSERT_EQUAL(sweep("idx_read", prog_idx, 0), 0); }
+static void test_idx(void) { CU_ASSERT_EQUAL(sweep("jx_idx_read", prog_idx, 0), 0); }
 static void test_nn(void) { CU_ASSERT_EQUAL(sweep("nn train step", prog_nn, 0), 0); }
 static void test_coco(void) { CU_ASSERT_EQUAL(sweep("coco_load", prog_coco, 0), 0); }
 static void test_bcast(void) { CU_ASSERT_EQUAL(sweep("scalar broadcast kernel", prog_bcast, 1), 0); }

@@ -27,7 +27,7 @@
 #include <jx/tree.h>
 
 #include "../../examples/common/train_log.h"
-#include "../../examples/idx.h"
+#include <jx/idx.h>
 #include "fault_files.h"
 #define JX_FAULT_API_ONLY /* this suite's own I/O is not counted */
 #include "fault.h"
@@ -283,8 +283,8 @@ static jx_status read_coco(uint64_t *h) {
 }
 
 static jx_status read_idx(uint64_t *h) {
-    char err[IDX_ERR_MAX];
-    jx_array *a = idx_read(rd_idx, IDX_LABELS, err, sizeof err);
+    char err[JX_IDX_ERR_MAX];
+    jx_array *a = jx_idx_read(rd_idx, JX_IDX_LABELS, err, sizeof err);
     if (!a) {
         jx__fail(JX_ERR_IO, jx__noloc, NULL, "%s", err);
         return JX_ERR_IO;

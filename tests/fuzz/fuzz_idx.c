@@ -1,4 +1,4 @@
-/* fuzz_idx.c: libFuzzer target for the IDX reader of the MNIST example (examples/idx.c).
+/* fuzz_idx.c: libFuzzer target for jx's IDX reader (jx/idx.h, src/data/idx.c).
  * Each input is written to one temporary file (raw or, when it starts with gzip's magic,
  * read through zlib) and read back. Any input must either fail with a message naming the
  * file or give an array that agrees with its header; labels it reads are also checked
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../examples/idx.h"
+#include <jx/idx.h>
 
 static char path[64];
 static int fd = -1;
@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
         bug("cannot write the temporary file", path);
-    char err[IDX_ERR_MAX];
-    idx_kind kinds[3] = {IDX_ANY, IDX_LABELS, IDX_IMAGES};
-    jx_array *a = idx_read(path, kinds[size % 3], err, sizeof err);
+    char err[JX_IDX_ERR_MAX];
+    jx_idx_kind kinds[3] = {JX_IDX_ANY, JX_IDX_LABELS, JX_IDX_IMAGES};
+    jx_array *a = jx_idx_read(path, kinds[size % 3], err, sizeof err);
     if (!a) {
         if (strncmp(err, path, strlen(path)) != 0) bug("an error that does not name the file", err);
         return 0;
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if ((size_t)n != size - 4 - 4 * (size_t)rank) bug("a size unlike the file's", "");
     }
-    if (rank == 1 && idx_check_labels(a, 10, path, err, sizeof err) != 0 && !strstr(err, " label "))
+    if (rank == 1 && jx_idx_check_labels(a, 10, path, err, sizeof err) != 0 && !strstr(err, " label "))
         bug("a label check failing without naming the label", err);
     jx_array_release(a);
     return 0;

@@ -65,7 +65,7 @@ static jx_tree *init_params(uint64_t seed) {
 }
 
 /* Writes the first SHOW misclassified test images (of ntest, predictions pred) as a grid. */
-static void plot_mistakes(const trainer_opts *o, const idx_split *test, const int *pred, int64_t ntest) {
+static void plot_mistakes(const trainer_opts *o, const jx_idx_split *test, const int *pred, int64_t ntest) {
     static float pix[SHOW * MNIST_PIXELS];
     static char text[SHOW][32];
     const char *labels[SHOW];
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 1, o.batch = 32, o.limit = 1000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t ntrain, ntest;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B; /* the last partial batch is dropped, as the references do */
@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
     free(pred), free(curve);
     jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(ev_x), jx_tree_fn_free(step), jx_tree_fn_free(ev);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     /* chance is 10%; the quick run (31 steps of 32 images) reaches about 78% */
     return status ? status : tut_quick_check(quick, "test accuracy", acc, 0.5, 1);
 }

@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.batch = 64, o.limit = 2000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t nall, ntest, ntrain = 0;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &nall, &ntest) != 0) return 1;
     int64_t *normal = malloc(sizeof *normal * (size_t)nall); /* the training images of the normal classes */
@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
     free(x), free(recon), free(score), free(pos), free(normal);
     jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(ev_x), jx_tree_fn_free(step), jx_tree_fn_free(ev);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     /* chance is an AUC of 0.5; the quick run reaches about 0.73 */
     return status ? status : tut_quick_check(quick, "ROC AUC", auc, 0.65, 1);
 }

@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
                              &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 10, o.limit = 1000;
-    idx_split tr, te;
+    jx_idx_split tr, te;
     if (mnist_load(prog, o.data, &tr, &te) < 0) return 1;
     int64_t n = jx_array_shape(tr.images)[0], nt = jx_array_shape(te.images)[0];
     if (o.limit > 0 && o.limit < n) n = o.limit;
@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++) jx_array_release(a[i]), jx_array_release(at[i]);
     jx_array_release(proj), jx_array_release(c), jx_array_release(x), jx_array_release(xt);
     jx_exec_release(exe), jx_fn_release(step), jx_fn_release(near);
-    idx_split_free(&tr), idx_split_free(&te);
+    jx_idx_split_free(&tr), jx_idx_split_free(&te);
     free(inertia);
     if (status) return status;
     /* chance: random clusters score about the largest class's share, 0.11 */

@@ -118,19 +118,19 @@ int main(int argc, char **argv) {
                              argc, argv, &o, NULL, 0, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.limit = 256;
-    idx_split tr, te;
+    jx_idx_split tr, te;
     if (mnist_load(prog, o.data, &tr, &te) < 0) return 1;
     int64_t n = jx_array_shape(tr.images)[0], nt = quick ? 64 : 500;
     if (o.limit > 0 && o.limit < n) n = o.limit;
     int64_t steps = n / o.batch;
     if (steps < 1) {
         fprintf(stderr, "%s: --batch %d is larger than the %lld training images\n", prog, o.batch, (long long)n);
-        idx_split_free(&tr), idx_split_free(&te);
+        jx_idx_split_free(&tr), jx_idx_split_free(&te);
         return 2;
     }
     jx_array *y = mnist_images(tr.images, NULL, 0, n, JX_INTS(n, S, S, 1));
     jx_array *yt = mnist_images(te.images, NULL, 0, nt, JX_INTS(nt, S, S, 1));
-    idx_split_free(&tr), idx_split_free(&te);
+    jx_idx_split_free(&tr), jx_idx_split_free(&te);
     jx_array *x = lowres(y, &o), *xt = x ? lowres(yt, &o) : NULL;
     if (!xt) {
         jx_array_release(x), jx_array_release(y), jx_array_release(yt);

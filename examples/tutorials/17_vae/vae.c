@@ -85,7 +85,7 @@ static jx_tree *avals(int n, const char *const *names, const jx_aval *av) {
 
 /* The test set's mean negative ELBO and its two terms (fixed eps from common/tut.h, as the
  * references draw them). 0 or -1. */
-static int evaluate(jx_tree_fn *ev, jx_exec *ev_x, jx_tree *params, const idx_split *test, int64_t ntest,
+static int evaluate(jx_tree_fn *ev, jx_exec *ev_x, jx_tree *params, const jx_idx_split *test, int64_t ntest,
                     uint64_t seed, double sums[3]) {
     static float eps[EVAL_BATCH * LATENT];
     static const char *const keys[3] = {"nelbo", "recon", "kl"};
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.batch = 64, o.limit = 2000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t ntrain, ntest;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
@@ -177,6 +177,6 @@ int main(int argc, char **argv) {
     jx_array_release(key), jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(ev_x), jx_exec_release(dx_x);
     jx_tree_fn_free(step), jx_tree_fn_free(ev), jx_tree_fn_free(dx);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     return status;
 }

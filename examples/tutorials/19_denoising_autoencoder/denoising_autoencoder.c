@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.batch = 64, o.limit = 2000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t ntrain, ntest;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
@@ -150,6 +150,6 @@ int main(int argc, char **argv) {
     free(clean), free(noisy), free(out_px), jx_array_release(key);
     jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(ev_x), jx_tree_fn_free(step), jx_tree_fn_free(ev);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     return status;
 }

@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
                              argc, argv, &o, ex, 1, &quick);
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.limit = 1000;
-    idx_split tr, te;
+    jx_idx_split tr, te;
     if (mnist_load(prog, o.data, &tr, &te) < 0) return 1;
     int64_t n = jx_array_shape(tr.images)[0], m = jx_array_shape(te.images)[0];
     if (o.limit > 0 && o.limit < n) n = o.limit;
@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 4; i++) jx_array_release(out[i]);
     jx_array_release(in[0]), jx_array_release(in[1]);
     jx_exec_release(exe), jx_fn_release(fn);
-    idx_split_free(&tr), idx_split_free(&te);
+    jx_idx_split_free(&tr), jx_idx_split_free(&te);
     free(cum), free(x);
     /* random directions would explain k / 784 of it (0.064 for k = 50) */
     return tut_quick_check(quick, "explained variance", ev, 0.5, 1);

@@ -94,7 +94,7 @@ static jx_exec *compile_step(jx_tree_fn **fn, const step_cfg *cfg, jx_tree *para
 
 /* Accuracy on clean, FGSM and PGD test images into acc[3]; with `pic`, the first SHOW
  * images' rows for the picture (clean, FGSM, PGD, PGD's perturbation) and predictions. */
-static int evaluate(jx_tree_fn *fn, jx_exec *x, jx_tree *params, const idx_split *test, int64_t ntest, double acc[3],
+static int evaluate(jx_tree_fn *fn, jx_exec *x, jx_tree *params, const jx_idx_split *test, int64_t ntest, double acc[3],
                     float *pic, int *pred) {
     static const char *const keys[3] = {"clean", "fgsm", "pgd"};
     const uint8_t *y = jx_array_data(test->labels);
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 5, o.batch = 50, o.limit = 1000;
     const char *dir;
-    idx_split train_set, test;
+    jx_idx_split train_set, test;
     int64_t ntrain, ntest;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train_set, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
@@ -197,7 +197,7 @@ int main(int argc, char **argv) {
     }
     for (int m = 0; m < 2; m++) jx_tree_free(params[m]), jx_tree_free(state[m]);
     for (int k = 0; k < 3; k++) jx_exec_release(ex[k]), jx_tree_fn_free(fn[k]);
-    idx_split_free(&train_set), idx_split_free(&test);
+    jx_idx_split_free(&train_set), jx_idx_split_free(&test);
     /* the lesson: adversarial training buys accuracy under attack; the quick run gains about 35 points */
     return status ? status : tut_quick_check(quick, "PGD accuracy gained by adversarial training",
                                              acc[1][2] - acc[0][2], 0.1, 1);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 int tut_mnist_open(const char *prog, const trainer_opts *o, int quick, int64_t eval_batch, const char **dir,
-                   idx_split *train, idx_split *test, int64_t *ntrain, int64_t *ntest) {
+                   jx_idx_split *train, jx_idx_split *test, int64_t *ntrain, int64_t *ntest) {
     *dir = o->data ? o->data : tut_mnist_dir();
     if (mnist_load(prog, *dir, train, test) != 0) return -1;
     *ntrain = jx_array_shape(train->labels)[0], *ntest = jx_array_shape(test->labels)[0];

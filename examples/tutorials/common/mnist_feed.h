@@ -22,7 +22,7 @@
  * nhwc; with labels, y (n) i32; with key, the run's key (u32[2]) and the step number
  * (i32), for steps that draw random numbers. */
 typedef struct tut_feed {
-    const idx_split *split;
+    const jx_idx_split *split;
     const int64_t *idx;
     int64_t n;
     int nhwc, labels;
@@ -33,10 +33,10 @@ typedef struct tut_feed {
 jx_tree *tut_feed_batch(int64_t i, int64_t step, void *user);
 
 /* Opens the MNIST directory (--data, else tut_mnist_dir()) into *train and *test (free
- * them with idx_split_free), *ntrain the training images to use (--limit, if smaller)
+ * them with jx_idx_split_free), *ntrain the training images to use (--limit, if smaller)
  * and *ntest the test images to score: all of them, or 1,000 with quick, rounded down to
  * a multiple of eval_batch. Returns 0, or prints why not (mnist_load) and returns -1. */
 int tut_mnist_open(const char *prog, const trainer_opts *o, int quick, int64_t eval_batch, const char **dir,
-                   idx_split *train, idx_split *test, int64_t *ntrain, int64_t *ntest);
+                   jx_idx_split *train, jx_idx_split *test, int64_t *ntrain, int64_t *ntest);
 
 #endif

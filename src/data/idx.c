@@ -1,7 +1,8 @@
 /* idx.c: reads MNIST-style IDX files (labels and images of unsigned bytes), gzipped or
- * raw, into jx arrays, with errors that name the file and say what is wrong with it. */
+ * raw, into jx arrays, with errors that name the file and say what is wrong with it
+ * (jx/idx.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "idx.h"
+#include <jx/idx.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,19 +13,23 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data.h"
+
 enum { IDX_MAGIC_LABELS = 0x00000801, IDX_MAGIC_IMAGES = 0x00000803 };
 #define IDX_MAX_BYTES ((uint64_t)1 << 40) /* a header asking for more is not believed */
 #define IDX_CHUNK ((size_t)1 << 24)       /* bytes per gzread call */
 
-/* Writes "path: <message>" into err. Returns NULL so callers can `return fail(...)`. */
+/* Writes "path: <message>" into err and jx_errmsg(). Returns NULL so callers can
+ * `return fail(...)`. */
 static void *fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (!err || errlen == 0) return NULL;
-    int n = snprintf(err, errlen, "%s: ", path);
-    if (n < 0 || (size_t)n >= errlen) return NULL;
+    char msg[JX_IDX_ERR_MAX];
+    int n = snprintf(msg, sizeof msg, "%s: ", path);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof msg) vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
+    jx__data_fail(JX_ERR_IO, "%s", msg);
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
     return NULL;
 }
 
@@ -117,7 +122,7 @@ static unsigned char *read_data(gzFile gz, const char *path, const uint32_t *dim
 }
 
 /* Checks the magic (and the kind the caller wants); returns the rank or 0 with err set. */
-static int check_magic(const char *path, uint32_t magic, idx_kind kind, char *err, size_t errlen) {
+static int check_magic(const char *path, uint32_t magic, jx_idx_kind kind, char *err, size_t errlen) {
     if (magic != IDX_MAGIC_LABELS && magic != IDX_MAGIC_IMAGES) {
         unsigned type = magic >> 8 & 0xff;
         if (magic >> 16 == 0 && type >= 0x08 && type <= 0x0e)
@@ -129,17 +134,17 @@ static int check_magic(const char *path, uint32_t magic, idx_kind kind, char *er
         return 0;
     }
     int rank = (int)(magic & 0xff);
-    if (kind != IDX_ANY && rank != (int)kind) {
+    if (kind != JX_IDX_ANY && rank != (int)kind) {
         fail(err, errlen, path,
              "expected an IDX file of %s (magic 0x%08x), found %s (magic 0x%08x)",
-             kind_name((int)kind), kind == IDX_LABELS ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES,
+             kind_name((int)kind), kind == JX_IDX_LABELS ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES,
              kind_name(rank), magic);
         return 0;
     }
     return rank;
 }
 
-jx_array *idx_read(const char *path, idx_kind kind, char *err, size_t errlen) {
+jx_array *jx_idx_read(const char *path, jx_idx_kind kind, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (!path) return fail(err, errlen, "(null)", "no file name");
     errno = 0;
@@ -197,32 +202,33 @@ done:
 }
 
 /* Reads <dir>/<name>.gz, or <dir>/<name> when only that exists (errors name the .gz). */
-static jx_array *read_named(const char *dir, const char *name, idx_kind kind, char *err,
+static jx_array *read_named(const char *dir, const char *name, jx_idx_kind kind, char *err,
                             size_t errlen) {
     char gz[4096], raw[4096];
     snprintf(gz, sizeof gz, "%s/%s.gz", dir, name);
     snprintf(raw, sizeof raw, "%s/%s", dir, name);
     int use_raw = access(gz, F_OK) != 0 && access(raw, F_OK) == 0;
-    return idx_read(use_raw ? raw : gz, kind, err, errlen);
+    return jx_idx_read(use_raw ? raw : gz, kind, err, errlen);
 }
 
-int idx_load_split(const char *dir, const char *prefix, idx_split *out, char *err,
+int jx_idx_load_split(const char *dir, const char *prefix, jx_idx_split *out, char *err,
                    size_t errlen) {
     out->images = out->labels = NULL;
     char name[256];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    jx_array *images = read_named(dir, name, IDX_IMAGES, err, errlen);
+    jx_array *images = read_named(dir, name, JX_IDX_IMAGES, err, errlen);
     if (!images) return -1;
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
-    jx_array *labels = read_named(dir, name, IDX_LABELS, err, errlen);
+    jx_array *labels = read_named(dir, name, JX_IDX_LABELS, err, errlen);
     if (!labels) {
         jx_array_release(images);
         return -1;
     }
     int64_t ni = jx_array_shape(images)[0], nl = jx_array_shape(labels)[0];
     if (ni != nl) {
-        snprintf(err, errlen, "%s/%s-*: %lld images but %lld labels", dir, prefix, (long long)ni,
-                 (long long)nl);
+        char what[4200];
+        snprintf(what, sizeof what, "%s/%s-*", dir, prefix);
+        fail(err, errlen, what, "%lld images but %lld labels", (long long)ni, (long long)nl);
         jx_array_release(images);
         jx_array_release(labels);
         return -1;
@@ -232,14 +238,14 @@ int idx_load_split(const char *dir, const char *prefix, idx_split *out, char *er
     return 0;
 }
 
-void idx_split_free(idx_split *s) {
+void jx_idx_split_free(jx_idx_split *s) {
     if (!s) return;
     jx_array_release(s->images);
     jx_array_release(s->labels);
     s->images = s->labels = NULL;
 }
 
-int idx_check_labels(const jx_array *labels, int nclasses, const char *name, char *err,
+int jx_idx_check_labels(const jx_array *labels, int nclasses, const char *name, char *err,
                      size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (!name) name = "labels";
