@@ -105,14 +105,14 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 12, o.batch = 32, o.limit = 2000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t ntrain, ntest;
     if (tut_mnist_open(prog, &o, quick, SCORE_N, &dir, &train, &test, &ntrain, &ntest) != 0) return 1;
     const int64_t B = o.batch, steps = ntrain / B;
     if (steps < 1 || ntest < SCORE_N) {
         fprintf(stderr, "%s: need --batch %d <= the %lld training images and %d test images\n", prog, o.batch,
                 (long long)ntrain, SCORE_N);
-        idx_split_free(&train), idx_split_free(&test);
+        jx_idx_split_free(&train), jx_idx_split_free(&test);
         return 2;
     }
     printf("%s: %lld training images from %s, a %d-dimensional code, %d epochs of %lld steps\n", prog,
@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
     jx_exec *gx = step_x ? tut_jit(gf, &o, 0) : NULL;
     if (!gx) {
         jx_array_release(key), jx_tree_free(params), jx_tree_free(state), jx_exec_release(step_x);
-        jx_tree_fn_free(step), jx_tree_fn_free(gf), idx_split_free(&train), idx_split_free(&test);
+        jx_tree_fn_free(step), jx_tree_fn_free(gf), jx_idx_split_free(&train), jx_idx_split_free(&test);
         return tut_fail(prog, "building the steps");
     }
 
@@ -164,6 +164,6 @@ int main(int argc, char **argv) {
     }
     free(curve), jx_array_release(img), jx_array_release(key), jx_tree_free(params), jx_tree_free(state);
     jx_exec_release(step_x), jx_exec_release(gx), jx_tree_fn_free(step), jx_tree_fn_free(gf);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     return status;
 }

@@ -29,7 +29,7 @@ static double score(const float *x, int64_t n, const double *m) {
     return exp(kl);
 }
 
-double score_samples(const idx_split *test, int64_t ntest, const float *img, double *real) {
+double score_samples(const jx_idx_split *test, int64_t ntest, const float *img, double *real) {
     jx_array *xt = mnist_images(test->images, NULL, 0, ntest, JX_INTS(ntest, P));
     jx_array *yt = mnist_labels(test->labels, NULL, 0, ntest, 0);
     double *m = calloc(K * P, sizeof(double)), count[K] = {0}, s = -1;

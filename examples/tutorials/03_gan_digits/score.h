@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../../idx.h"
+#include <jx/idx.h>
 
 enum { SCORE_N = 1000 };
 #define SCORE_TEMP 4.0
@@ -17,6 +17,6 @@ enum { SCORE_N = 1000 };
 /* The score of SCORE_N images (SCORE_N x 784 values in [0, 1]) against the class means of
  * test's first ntest images (as data.py), and in *real the score of the first SCORE_N
  * test images themselves (what real digits reach). -1 when out of memory. */
-double score_samples(const idx_split *test, int64_t ntest, const float *img, double *real);
+double score_samples(const jx_idx_split *test, int64_t ntest, const float *img, double *real);
 
 #endif

@@ -173,13 +173,13 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 2, o.limit = 1000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t n, nt;
     if (tut_mnist_open(prog, &o, quick, 1000, &dir, &train, &test, &n, &nt) != 0) return 1;
     const int64_t steps = n / o.batch;
     if (steps < 1) {
         fprintf(stderr, "%s: --batch %d is larger than the %lld training images\n", prog, o.batch, (long long)n);
-        idx_split_free(&train), idx_split_free(&test);
+        jx_idx_split_free(&train), jx_idx_split_free(&test);
         return 2;
     }
     printf("%s: pre-training on %lld images from %s for %d epochs, then %d rounds of %d image steps\n", prog,
@@ -250,6 +250,6 @@ int main(int argc, char **argv) {
     jx_tree_free(net), jx_tree_free(nstate), jx_tree_free(images), jx_tree_free(img), jx_tree_free(ctx), jx_tree_free(istate);
     jx_exec_release(px), jx_exec_release(ix);
     jx_tree_fn_free(pstep), jx_tree_fn_free(tf_fn), jx_tree_fn_free(lf), jx_tree_fn_free(istep);
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     return status;
 }

@@ -24,7 +24,7 @@ typedef struct subset {
     int64_t n;
 } subset;
 
-static int make_subset(const idx_split *s, int64_t n, int lo, int64_t max, subset *out) {
+static int make_subset(const jx_idx_split *s, int64_t n, int lo, int64_t max, subset *out) {
     const uint8_t *img = jx_array_data(s->images), *lab = jx_array_data(s->labels);
     int64_t total = jx_array_shape(s->labels)[0];
     if (n > total) n = total;
@@ -187,13 +187,13 @@ int main(int argc, char **argv) {
     if (!labelled) labelled = 100;
     const int64_t ntest = quick ? 1000 : 4500;
     const char *dir = o.data;
-    idx_split tr, te;
+    jx_idx_split tr, te;
     if (mnist_load(prog, dir, &tr, &te) != 0) return 1;
     subset pre_tr, pre_te, tr5, te5;
     int64_t all = jx_array_shape(tr.labels)[0];
     int bad = make_subset(&tr, o.limit > 0 ? o.limit : all, 0, all, &pre_tr) | make_subset(&tr, all, K, labelled, &tr5) |
               make_subset(&te, all, 0, ntest, &pre_te) | make_subset(&te, all, K, ntest, &te5);
-    idx_split_free(&tr), idx_split_free(&te);
+    jx_idx_split_free(&tr), jx_idx_split_free(&te);
     if (bad || tr5.n < o.batch || pre_tr.n < PRE_BATCH || te5.n < EVAL || pre_te.n < EVAL) {
         if (bad) fprintf(stderr, "%s: out of memory for the images\n", prog);
         else if (tr5.n < o.batch)

@@ -161,14 +161,14 @@ int main(int argc, char **argv) {
     if (r) return r == 1 ? 0 : 2;
     if (quick) o.epochs = 5, o.batch = 32, o.limit = 2000;
     const char *dir;
-    idx_split train, test;
+    jx_idx_split train, test;
     int64_t n, nt;
     if (tut_mnist_open(prog, &o, quick, EVAL_BATCH, &dir, &train, &test, &n, &nt) != 0) return 1;
     const int64_t steps = n / o.batch;
     if (steps < 1 || nt < EVAL_BATCH) {
         fprintf(stderr, "%s: need --batch %d <= the %lld training images and %d test images\n", prog, o.batch,
                 (long long)n, EVAL_BATCH);
-        idx_split_free(&train), idx_split_free(&test);
+        jx_idx_split_free(&train), jx_idx_split_free(&test);
         return 2;
     }
     printf("%s: %lld training images from %s, %dx%d holes, %d epochs of %lld steps\n", prog, (long long)n, dir, HOLE,
@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
     holes(o.seed + 600, nt, rc + 2 * n, rc + 2 * n + nt);
     jx_array *x = mnist_images(train.images, NULL, 0, n, JX_INTS(n, MNIST_PIXELS));
     jx_array *xt = mnist_images(test.images, NULL, 0, nt, JX_INTS(nt, MNIST_PIXELS));
-    idx_split_free(&train), idx_split_free(&test);
+    jx_idx_split_free(&train), jx_idx_split_free(&test);
     images tr = {x, rc, rc + n, o.batch}, te = {xt, rc + 2 * n, rc + 2 * n + nt, EVAL_BATCH};
 
     jx_tree *params = mlp_init(&net, o.seed);
