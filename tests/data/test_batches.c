@@ -132,7 +132,7 @@ static int epoch_labels(jx_batches *it, uint32_t e, int64_t first_batch, int32_t
 static void test_resume_and_prefetch(void) {
     int32_t full[N], resumed[N], sync[N];
     jx_batches *a = labels_only(3, 1, 3), *b = labels_only(3, 1, 3), *c = labels_only(3, 1, 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a && b && c);
+    CU_ASSERT_FATAL(a && b && c);
     jx_array *x;
     CU_ASSERT_EQUAL(jx_batches_epoch(b, 9, 0), JX_OK); /* an epoch left half-way, its batches dropped */
     CU_ASSERT_EQUAL(jx_batches_next(b, &x), JX_OK);
@@ -192,7 +192,7 @@ static void test_shards(void) {
         CU_ASSERT_EQUAL_FATAL(jx_batches_next(whole, &w), JX_OK);
         CU_ASSERT_EQUAL_FATAL(jx_batches_next(sh[0], &p[0]), JX_OK);
         CU_ASSERT_EQUAL_FATAL(jx_batches_next(sh[1], &p[1]), JX_OK);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(w && p[0] && p[1]);
+        CU_ASSERT_FATAL(w && p[0] && p[1]);
         int64_t m = jx_array_shape(w)[0] / 2;
         CU_ASSERT_EQUAL(jx_array_shape(p[0])[0], m);
         CU_ASSERT_EQUAL(jx_array_shape(p[1])[0], m);
