@@ -8,6 +8,8 @@
 #include "../dims.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,21 @@
 
 void jx__cpu_blas_single(void) {
     if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+}
+
+/* Whether f32 GEMMs go to oneDNN (JX_GEMM unset or "onednn") or OpenBLAS
+ * (JX_GEMM=openblas, for comparisons); read once, an unknown value warned about. */
+static bool use_dnnl(void) {
+    static _Atomic int v = -1;
+    int x = atomic_load_explicit(&v, memory_order_acquire);
+    if (x < 0) {
+        const char *s = getenv("JX_GEMM");
+        x = !(s && strcmp(s, "openblas") == 0);
+        int expect = -1;
+        if (atomic_compare_exchange_strong(&v, &expect, x) && s && *s && x && strcmp(s, "onednn") != 0)
+            fprintf(stderr, "jx: warning: JX_GEMM=%s is not onednn or openblas; using onednn\n", s);
+    }
+    return x;
 }
 
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
@@ -45,6 +62,7 @@ void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
             cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, b, (int)ldb, a, inca, 0.0, c, 1);
         return;
     }
+    if (t == JX_F32 && use_dnnl() && jx__dnnl_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
     if (t == JX_F32)
         cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c,
                     (int)ldc);

@@ -23,6 +23,12 @@ void jx__cpu_blas_single(void);
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                   int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc);
 
+/* f32 c (m,n) = op(a) . op(b) on oneDNN's sgemm (gemm_dnnl.c), the arguments as
+ * jx__cpu_gemm's; single-threaded. False when oneDNN is not built in or fails (c is then
+ * to be overwritten). jx__cpu_gemm tries it first for f32 unless JX_GEMM=openblas. */
+bool jx__dnnl_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *b, int64_t ldb, float *c, int64_t ldc);
+
 /* conv_general_dilated e on oneDNN's primitives (conv_dnnl.c): true when done, false when
  * oneDNN does not take this conv (or is not built in) and y is untouched or to be
  * overwritten by the GEMM path. Bit-identical across pool sizes. */
