@@ -1,16 +1,17 @@
 /* vmath.c: the choice of f32 transcendental functions (vmath.h), made when the library is
- * loaded: SLEEF's deterministic AVX2+FMA pair where built with it and the CPU has both,
- * else libm. */
+ * loaded: SLEEF's deterministic AVX2+FMA pair where built with it and the CPU has both
+ * (and its AVX-512F 16-lane twin where the CPU has that), else libm. */
 #include <math.h>
 #include <string.h>
 
 #include "vmath.h"
 
 
-#define LIBM_ENTRY(n) {#n, n##f, NULL},
+#define LIBM_ENTRY(n) {#n, n##f, NULL, NULL},
 static jx__vmath_fn fns[] = {JX__VMATH_FNS(LIBM_ENTRY)};
 enum { NFNS = sizeof fns / sizeof *fns };
 static int lanes;
+static bool wide;
 static const char *impl = "libm";
 
 #ifdef JX_HAVE_SLEEF
@@ -18,9 +19,11 @@ static const char *impl = "libm";
  * for AVX (this file is not: it runs on every x86-64); only their addresses are taken. */
 #define SLEEF_DECL(n) \
     float Sleef_finz_##n##f1_u10purecfma(float); \
-    void Sleef_finz_##n##f8_u10avx2(void);
+    void Sleef_finz_##n##f8_u10avx2(void); \
+    void Sleef_finz_##n##f16_u10avx512f(void);
 JX__VMATH_FNS(SLEEF_DECL)
-#define SLEEF_ENTRY(n) {#n, Sleef_finz_##n##f1_u10purecfma, (void *)Sleef_finz_##n##f8_u10avx2},
+#define SLEEF_ENTRY(n) \
+    {#n, Sleef_finz_##n##f1_u10purecfma, (void *)Sleef_finz_##n##f8_u10avx2, (void *)Sleef_finz_##n##f16_u10avx512f},
 static const jx__vmath_fn sleef_fns[] = {JX__VMATH_FNS(SLEEF_ENTRY)};
 #endif
 
@@ -31,6 +34,10 @@ __attribute__((constructor)) static void vmath_init(void) {
         memcpy(fns, sleef_fns, sizeof fns);
         lanes = 8;
         impl = "sleef-avx2-fma";
+        wide = __builtin_cpu_supports("avx512f");
+        if (wide) impl = "sleef-avx512f";
+        else
+            for (int i = 0; i < NFNS; i++) fns[i].vector16 = NULL;
     }
 #endif
 }
@@ -42,6 +49,7 @@ const jx__vmath_fn *jx__vmath_find(const char *name) {
 }
 
 int jx__vmath_lanes(void) { return lanes; }
+bool jx__vmath_wide(void) { return wide; }
 const char *jx__vmath_impl(void) { return impl; }
 
 #define SCALAR_DEF(n) \

@@ -2,7 +2,8 @@
  * variants for the code generator. With SLEEF (JX_HAVE_SLEEF) on a CPU with AVX2 and
  * FMA they are SLEEF's deterministic ("finz", 1.0-ulp) functions: the scalar
  * Sleef_finz_<f>f1_u10purecfma and the 8-lane Sleef_finz_<f>f8_u10avx2 give the same bits
- * for every element, so a kernel's vector body and scalar remainder agree and results
+ * for every element (as does the 16-lane Sleef_finz_<f>f16_u10avx512f, offered beside it
+ * on CPUs with AVX-512F), so a kernel's vector body and scalar remainder agree and results
  * stay bit-identical across thread counts and between the interpreter and the jit.
  * Otherwise they are libm's expf etc. and no vector variant is offered. Chosen once, when
  * the library is loaded. */
@@ -19,13 +20,16 @@ typedef struct jx__vmath_fn {
     const char *name;  /* "exp" */
     float (*scalar)(float);
     void *vector;      /* the vector variant (vector of `lanes` floats in and out), or NULL */
+    void *vector16;    /* the 16-lane variant (AVX-512F), or NULL */
 } jx__vmath_fn;
 
 /* The function `name` ("exp", ...); NULL when it is not one of JX__VMATH_FNS. */
 const jx__vmath_fn *jx__vmath_find(const char *name);
 /* The vector variants' width in lanes (8), or 0 when there are none. */
 int jx__vmath_lanes(void);
-/* What the choice was, for benchmarks: "sleef-avx2-fma" or "libm". */
+/* Whether the 16-lane variants (vector16) are there too. */
+bool jx__vmath_wide(void);
+/* What the choice was, for benchmarks: "sleef-avx512f", "sleef-avx2-fma" or "libm". */
 const char *jx__vmath_impl(void);
 
 /* The scalar functions, for the interpreter (impl_elementwise.c). */

@@ -150,7 +150,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
 /* The helper symbols kernels may call, for the JIT to define: name -> address
  * (codegen_ops.c). Symbol i < jx__cg_symbol_count(): libm's and the library's helpers,
  * the f32 functions of vmath.h at the implementation chosen there, then those functions'
- * vector variants "jx_cg_<f>f_v8" when there are any. */
+ * vector variants "jx_cg_<f>f_v8" (and "_v16" on AVX-512F) when there are any. */
 typedef struct jx__cg_symbol {
     const char *name;
     void *addr;

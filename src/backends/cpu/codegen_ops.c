@@ -34,13 +34,19 @@ enum { NTABLE = (int)(sizeof jx__cg_symbols / sizeof jx__cg_symbols[0]) };
 
 #define VM_NAME(f) "jx_cg_" #f "f_v8",
 static const char *const vector_names[] = {JX__VMATH_FNS(VM_NAME)};
+#define VM_NAME16(f) "jx_cg_" #f "f_v16",
+static const char *const vector16_names[] = {JX__VMATH_FNS(VM_NAME16)};
 #define VM_FN(f) #f,
 static const char *const vmath_names[] = {JX__VMATH_FNS(VM_FN)};
 enum { NVMATH = (int)(sizeof vmath_names / sizeof *vmath_names) };
 
-int jx__cg_symbol_count(void) { return NTABLE + (jx__vmath_lanes() ? NVMATH : 0); }
+int jx__cg_symbol_count(void) { return NTABLE + (jx__vmath_lanes() ? NVMATH : 0) + (jx__vmath_wide() ? NVMATH : 0); }
 
 jx__cg_symbol jx__cg_symbol_at(int i) {
+    if (i >= NTABLE + NVMATH) {
+        int k = i - NTABLE - NVMATH;
+        return (jx__cg_symbol){vector16_names[k], jx__vmath_find(vmath_names[k])->vector16};
+    }
     if (i >= NTABLE) return (jx__cg_symbol){vector_names[i - NTABLE], jx__vmath_find(vmath_names[i - NTABLE])->vector};
     jx__cg_symbol s = jx__cg_symbols[i];
     for (int k = 0; k < NVMATH; k++) { /* the f32 functions as vmath.h chose them */
@@ -75,25 +81,36 @@ static LLVMValueRef daz(jx__cg *cg, jx_dtype t, LLVMValueRef a) {
     return LLVMBuildSelect(b, tiny, r, a, "");
 }
 
+/* Declares the vector helper `name` of `lanes` f32 lanes (readnone) unless declared. */
+static void declare_variant(jx__cg *cg, const char *name, unsigned lanes) {
+    if (LLVMGetNamedFunction(cg->mod, name)) return;
+    LLVMTypeRef vt = LLVMVectorType(cg->f32, lanes);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(vt, &vt, 1, 0));
+    static const char *const attrs[] = {"readnone", "nounwind", "willreturn"};
+    for (int i = 0; i < 3; i++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+    }
+}
+
 /* Tells the loop vectoriser that call (to the f32 helper `full`) has an 8-lane variant,
- * `<full>_v8` (vmath.h: bit-identical to the scalar helper lane by lane): the vector
- * function ABI's "vector-function-abi-variant" attribute, and the variant declared. */
+ * `<full>_v8`, and on AVX-512F CPUs a 16-lane one, `<full>_v16` (vmath.h: both
+ * bit-identical to the scalar helper lane by lane, so whichever width the vectoriser
+ * picks gives the same bits): the vector function ABI's "vector-function-abi-variant"
+ * attribute, and the variants declared. */
 static void vector_variant(jx__cg *cg, LLVMValueRef call, const char *full) {
-    char vname[48], abi[128];
-    snprintf(vname, sizeof vname, "%s_v8", full);
-    snprintf(abi, sizeof abi, "_ZGV_LLVM_N8v_%s(%s)", full, vname);
-    if (!LLVMGetNamedFunction(cg->mod, vname)) {
-        LLVMTypeRef vt = LLVMVectorType(cg->f32, 8);
-        LLVMValueRef fn = LLVMAddFunction(cg->mod, vname, LLVMFunctionType(vt, &vt, 1, 0));
-        static const char *const attrs[] = {"readnone", "nounwind", "willreturn"};
-        for (int i = 0; i < 3; i++) {
-            unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
-            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
-        }
+    char v8[48], v16[48], abi[256];
+    snprintf(v8, sizeof v8, "%s_v8", full);
+    snprintf(v16, sizeof v16, "%s_v16", full);
+    declare_variant(cg, v8, 8);
+    int len = snprintf(abi, sizeof abi, "_ZGV_LLVM_N8v_%s(%s)", full, v8);
+    if (jx__vmath_wide()) {
+        declare_variant(cg, v16, 16);
+        len += snprintf(abi + len, sizeof abi - (size_t)len, ",_ZGV_LLVM_N16v_%s(%s)", full, v16);
     }
     static const char key[] = "vector-function-abi-variant";
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
-                             LLVMCreateStringAttribute(cg->ctx, key, sizeof key - 1, abi, (unsigned)strlen(abi)));
+                             LLVMCreateStringAttribute(cg->ctx, key, sizeof key - 1, abi, (unsigned)len));
 }
 
 /* libm function `name` (f32 gets the "f" variant) on 1 or 2 operands, flushed by daz;
