@@ -1,10 +1,11 @@
 /* test_jit_env.c: the environment switches read by the jit and the CPU pool. Each case runs
  * this program again as a child with one variable set (JX_NUM_THREADS, JX_DUMP,
- * JX_DEBUG_NANS) and checks what the child read and that an invalid value gave exactly one
+ * JX_DEBUG_NANS, JX_GEMM) and checks what the child read and that an invalid value gave exactly one
  * warning on stderr, however often the value is read. */
 #define _POSIX_C_SOURCE 200809L
 #include <unistd.h>
 
+#include "../../src/backends/cpu/blas.h"
 #include "../../src/jit/jit.h"
 #include "child_util.h"
 #include "jit_util.h"
@@ -14,15 +15,16 @@ static int child(void) {
     int t1 = jx__default_threads(), t2 = jx__default_threads();
     unsigned d1 = jx__dump_flags(), d2 = jx__dump_flags();
     bool n1 = jx__debug_nans(), n2 = jx__debug_nans();
+    bool g1 = jx__cpu_gemm_onednn(), g2 = jx__cpu_gemm_onednn();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("threads=%s dump=%u nans=%d\n", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
-           d1 == d2 ? d1 : 999, n1 == n2 ? n1 : 9);
+    printf("threads=%s dump=%u nans=%d%s\n", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
+           d1 == d2 ? d1 : 999, n1 == n2 ? n1 : 9, g1 != g2 ? " gemm=differ" : g1 ? "" : " gemm=openblas");
     return 0;
 }
 
 /* Runs `env self child` with only env set among the switches read here. */
 static const char *run_child(const char *env) {
-    return ju_run_child("-u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS", env);
+    return ju_run_child("-u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS -u JX_GEMM", env);
 }
 
 #define ASSERT_OUT(env, want)                                                        \
@@ -68,6 +70,13 @@ static void test_dump(void) {
     ASSERT_OUT("JX_DUMP=fuse,plan", want);
 }
 
+static void test_gemm(void) {
+    ASSERT_OUT("JX_GEMM=onednn", "threads=cores dump=0 nans=0\n");
+    ASSERT_OUT("JX_GEMM=openblas", "threads=cores dump=0 nans=0 gemm=openblas\n");
+    ASSERT_OUT("JX_GEMM=mkl", "jx: warning: JX_GEMM=mkl is not onednn or openblas; using onednn\n"
+               "threads=cores dump=0 nans=0\n");
+}
+
 static void test_debug_nans(void) {
     ASSERT_OUT("JX_DEBUG_NANS=maybe", "jx: warning: JX_DEBUG_NANS=maybe is not 1, true, on, yes, "
                "0, false, off or no; using off\nthreads=cores dump=0 nans=0\n");
@@ -84,6 +93,7 @@ int main(int argc, char **argv) {
         {"JX_NUM_THREADS not a count: one warning", test_num_threads},
         {"JX_DUMP with an unknown key: one warning", test_dump},
         {"JX_DEBUG_NANS neither yes nor no: one warning", test_debug_nans},
+        {"JX_GEMM: onednn, openblas, else one warning", test_gemm},
         CU_TEST_INFO_NULL,
     };
     return jt_run("jit_env", tests);

@@ -19,9 +19,7 @@ void jx__cpu_blas_single(void) {
     if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
-/* Whether f32 GEMMs go to oneDNN (JX_GEMM unset or "onednn") or OpenBLAS
- * (JX_GEMM=openblas, for comparisons); read once, an unknown value warned about. */
-static bool use_dnnl(void) {
+bool jx__cpu_gemm_onednn(void) {
     static _Atomic int v = -1;
     int x = atomic_load_explicit(&v, memory_order_acquire);
     if (x < 0) {
@@ -62,7 +60,7 @@ void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
             cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, b, (int)ldb, a, inca, 0.0, c, 1);
         return;
     }
-    if (t == JX_F32 && use_dnnl() && jx__dnnl_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
+    if (t == JX_F32 && jx__cpu_gemm_onednn() && jx__dnnl_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
     if (t == JX_F32)
         cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c,
                     (int)ldc);

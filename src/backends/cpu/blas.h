@@ -23,6 +23,10 @@ void jx__cpu_blas_single(void);
 void jx__cpu_gemm(jx_dtype t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                   int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc);
 
+/* Whether f32 GEMMs go to oneDNN (JX_GEMM unset or "onednn") or OpenBLAS
+ * (JX_GEMM=openblas, for comparisons); read once, an unknown value warned about once. */
+bool jx__cpu_gemm_onednn(void);
+
 /* f32 c (m,n) = op(a) . op(b) on oneDNN's sgemm (gemm_dnnl.c), the arguments as
  * jx__cpu_gemm's; single-threaded. False when oneDNN is not built in or fails (c is then
  * to be overwritten). jx__cpu_gemm tries it first for f32 unless JX_GEMM=openblas. */
