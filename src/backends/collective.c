@@ -308,6 +308,11 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
         return jx__fail(JX_ERR_ARG, e->loc, jx__prims[e->prim].name, "axis name '%s' is not bound by any vmap or pmap",
                         name ? name : "?");
     aborted = false;
+    if (b != top) /* its devices' communicator counts one thread per device, not the inner pmap's */
+        return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                        "axis '%s' belongs to a pmap outside the pmap of axis '%s': a collective over an outer pmap's "
+                        "axis inside an inner pmap is not supported (call it outside the inner pmap)",
+                        name, top->name);
     jx_status st = check_size(e, b, x);
     if (st != JX_OK) {
         jx__comm_abort(b->comm, b->local_index);
