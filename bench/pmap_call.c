@@ -51,7 +51,8 @@ int main(int argc, char **argv) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 4, 3)};
     int psum = 1;
     jx_fn *f = jx_trace("tiny", tiny_body, NULL, 2, av, 1), *fs = jx_trace("tiny_psum", tiny_body, &psum, 2, av, 1);
-    jx_fn *p = f ? jx_pmap(f, JX_NOINTS, JX_NOINTS, "d") : NULL, *ps = fs ? jx_pmap(fs, JX_NOINTS, JX_NOINTS, "d") : NULL;
+    jx_fn *p = f ? jx_pmap(f, JX_NOINTS, JX_NOINTS, "d") : NULL;
+    jx_fn *ps = fs ? jx_pmap(fs, JX_NOINTS, JX_NOINTS, "d") : NULL;
     jx_exec *xf = f ? jx_jit(f, JX_DEVICE_CPU, NULL) : NULL, *xp = p ? jx_jit(p, JX_DEVICE_CPU, NULL) : NULL;
     jx_exec *xs = ps ? jx_jit(ps, JX_DEVICE_CPU, NULL) : NULL;
     float v[64 * 12];

@@ -280,7 +280,8 @@ static jx_status exchange(const jx__eqn *e, const jx__axis_bind *b, jx_array *y)
         char *send = malloc(cb * (size_t)n * (size_t)L + 1), *recv = malloc(cb * (size_t)n * (size_t)L + 1);
         for (int g = 0; g < n && send && recv; g++)
             for (int i = 0; i < L; i++)
-                chunk_copy(&c->slot[i]->aval, c->slot[i]->data, k, n, g, send + ((size_t)g * (size_t)L + (size_t)i) * cb);
+                chunk_copy(&c->slot[i]->aval, c->slot[i]->data, k, n, g,
+                           send + ((size_t)g * (size_t)L + (size_t)i) * cb);
         st = !send || !recv ? jx__fail(JX_ERR_NOMEM, e->loc, "all_to_all", "out of memory")
                             : jx__dist_all_to_all(e, b->name, send, recv, cb * (size_t)L * (size_t)L);
         free(send);
@@ -332,7 +333,8 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
             return jx_errcode();
         }
         c->slot[b->local_index] = x;
-        if (b->local_index != 0 && e->prim == JX_PRIM_PPERMUTE) { /* held until the pmap ends: device 0 may be receiving into it even if this device stops */
+        /* held until the pmap ends: device 0 may still be receiving into it if this device stops */
+        if (b->local_index != 0 && e->prim == JX_PRIM_PPERMUTE) {
             jx_array_release(c->res[b->local_index]);
             c->res[b->local_index] = jx_array_retain(y);
         }

@@ -68,7 +68,8 @@ static jx_array *my_rows(const jx_array *g, bool mapped, int local) {
     jx_aval a = jx_array_aval(g);
     int64_t row = jx_array_size(g) / a.shape[0];
     a.shape[0] = local;
-    return jx_array_new(JX_F64, (jx_ints){a.shape, a.rank}, (const double *)jx_array_data(g) + jx_process_index() * local * row);
+    const double *v = (const double *)jx_array_data(g) + jx_process_index() * local * row;
+    return jx_array_new(JX_F64, (jx_ints){a.shape, a.rank}, v);
 }
 
 /* Asserts that p (pmap across processes, on this rank's rows) gives this rank's rows of
@@ -91,13 +92,15 @@ static void check_rows(const char *what, const jx_fn *p, const jx_fn *v, int nin
         CU_ASSERT(err <= tol);
         jx_array_release(want);
     }
-    for (int k = 0; k < 5; k++) jx_array_release(k < 4 ? mine[k] : NULL), jx_array_release(yp[k]), jx_array_release(yv[k]);
+    for (int k = 0; k < 4; k++) jx_array_release(mine[k]);
+    for (int j = 0; j < 5; j++) jx_array_release(yp[j]), jx_array_release(yv[j]);
 }
 
 static void check_moves(int local) {
     CU_ASSERT_EQUAL_FATAL(jx_set_cpu_device_count(local), JX_OK);
     N = local * jx_process_count();
-    jx_aval av[4] = {JX_AVAL(JX_F64, 3), JX_AVAL(JX_F64, 2 * N, 2), JX_AVAL(JX_F64, 2, 2 * N), JX_AVAL(JX_F64, N, 2, N)};
+    jx_aval av[4] = {JX_AVAL(JX_F64, 3), JX_AVAL(JX_F64, 2 * N, 2), JX_AVAL(JX_F64, 2, 2 * N),
+                     JX_AVAL(JX_F64, N, 2, N)};
     jx_fn *f = jx_trace("moves", b_moves, NULL, 4, av, 5);
     jx_fn *p = jx_pmap(f, JX_NOINTS, JX_NOINTS, "i"), *v = jx_vmap_named(f, JX_NOINTS, JX_NOINTS, N, "i");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);

@@ -1,10 +1,12 @@
 /* pool.c: the CPU thread pool (see jit.h): process-wide pools of pthreads, one per worker
  * count and use (the kernels' pools; pmap's CPU devices, whose threads park here between
- * calls instead of being started per call), running parallel-for loops with a static split. The split of [0, n) depends only
- * on n, the grain and the pool size, never on timing, so kernels give the same bits
- * whatever the scheduling; a pool already busy (another thread's run) runs the same
- * chunks one after another on the calling thread. Workers run each job in the subnormal
- * mode (fpenv.h) of the thread that handed it to them. */
+ * calls instead of being started per call), running parallel-for loops with a static
+ * split. The split of [0, n) depends only on n, the grain and the pool size, never on
+ * timing, so kernels give the same bits whatever the scheduling; a kernels' pool already
+ * busy (another thread's run) runs the same chunks one after another on the calling
+ * thread, a devices' pool says so (jx__pool_try_each) and pmap starts threads instead.
+ * Workers run each job in the subnormal mode (fpenv.h) of the thread that handed it to
+ * them. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
