@@ -6,7 +6,9 @@
  * run to run (the documented order, docs/pmap.md). Across processes (dist.c) each
  * process's device 0 then combines its process's result with the others' through MPI,
  * and the process's other devices copy it (with one device per process, a CUDA operand
- * goes through NCCL). */
+ * goes through NCCL). ppermute and all_to_all across processes move bytes only: device
+ * 0 sends and receives for its process (point to point for ppermute, one MPI_Alltoall of
+ * the chunks for all_to_all), so their results are the in-process ones bit for bit. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +27,8 @@ struct jx__comm {
     int failed; /* the failed device + 1, or 0 */
     const jx_array **slot;
     const jx_array *result; /* across processes: device 0's combined result */
+    jx_array **res;         /* across processes: devices 1.. hold their results here for device 0 to fill */
+    char *recv;             /* across processes, all_to_all: the chunks device 0 received */
 };
 
 static _Thread_local const jx__axis_bind *top;
@@ -48,14 +52,17 @@ const jx__axis_bind *jx__axis_lookup(const char *name) {
 jx__comm *jx__comm_new(int n) {
     jx__comm *c = calloc(1, sizeof *c);
     const jx_array **slot = calloc((size_t)n + 1, sizeof *slot);
-    if (!c || !slot) {
+    jx_array **res = calloc((size_t)n + 1, sizeof *res);
+    if (!c || !slot || !res) {
         free(c);
         free(slot);
+        free(res);
         jx__fail(JX_ERR_NOMEM, jx__noloc, "pmap", "out of memory");
         return NULL;
     }
     c->n = n;
     c->slot = slot;
+    c->res = res;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     return c;
@@ -66,6 +73,9 @@ void jx__comm_free(jx__comm *c) {
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c->slot);
+    for (int i = 0; i < c->n; i++) jx_array_release(c->res[i]);
+    free(c->res);
+    free(c->recv);
     free(c);
 }
 
@@ -155,24 +165,36 @@ static void reduce(int prim, int n, const jx_array **slot, jx_array *out) {
     }
 }
 
-/* all_to_all (tiled): chunk `me` along split axis k of every device's x, placed in
- * device order along concat axis m. x is the device's operand aval, out's aval the result. */
-static void all_to_all(int me, int n, const jx_array **slot, int k, int m, jx_array *out) {
-    const jx_aval *xa = &slot[0]->aval, *oa = &out->aval;
+/* all_to_all (tiled): out is n pieces along concat axis m, piece s taken from src[s] (of
+ * aval sa) starting at k_off along split axis k: src[s] is device s's whole operand with
+ * k_off = this device's index times the chunk, or the chunk itself with k_off = 0. */
+static void all_to_all(const void *const *src, const jx_aval *sa, int64_t k_off, int n, int k, int m,
+                       jx_array *out) {
+    const jx_aval *oa = &out->aval;
     size_t es = jx_dtype_size(oa->dtype);
     int r = oa->rank;
-    int64_t chunk = xa->shape[k] / n, piece = xa->shape[m] / (m == k ? n : 1), total = jx_aval_size(oa);
+    int64_t piece = oa->shape[m] / n, total = jx_aval_size(oa);
     int64_t idx[JX_MAX_RANK] = {0};
     for (int64_t j = 0; j < total; j++) {
-        int64_t src = idx[m] / piece, off = 0; /* the sending device, this element's place in its x */
+        int64_t s = idx[m] / piece, off = 0; /* the sending device, this element's place in its operand */
         for (int d = 0; d < r; d++) {
             int64_t v = d == m ? idx[d] % piece : idx[d];
-            if (d == k) v += me * chunk;
-            off = off * xa->shape[d] + v;
+            if (d == k) v += k_off;
+            off = off * sa->shape[d] + v;
         }
-        memcpy((char *)out->data + (size_t)j * es, (const char *)slot[src]->data + (size_t)off * es, es);
+        memcpy((char *)out->data + (size_t)j * es, (const char *)src[s] + (size_t)off * es, es);
         for (int d = r - 1; d >= 0 && ++idx[d] == oa->shape[d]; d--) idx[d] = 0;
     }
+}
+
+/* Copies chunk g of n along axis k of x (aval xa) into dst: the block all_to_all sends
+ * device g, nbytes(x) / n bytes. */
+static void chunk_copy(const jx_aval *xa, const char *x, int k, int n, int64_t g, char *dst) {
+    int64_t outer = 1, inner = (int64_t)jx_dtype_size(xa->dtype), rows = xa->shape[k], c = rows / n;
+    for (int d = 0; d < k; d++) outer *= xa->shape[d];
+    for (int d = k + 1; d < xa->rank; d++) inner *= xa->shape[d];
+    for (int64_t o = 0; o < outer && c * inner > 0; o++)
+        memcpy(dst + (size_t)(o * c * inner), x + (size_t)((o * rows + g * c) * inner), (size_t)(c * inner));
 }
 
 /* This device's result from every device's operand (all are in the slots). */
@@ -193,10 +215,16 @@ static jx_status compute(const jx__eqn *e, const jx__axis_bind *b, const jx_arra
             if (p.v[q + 1] == b->index && out->nbytes) memcpy(out->data, slot[p.v[q]]->data, out->nbytes);
         return JX_OK; /* a device no pair sends to keeps the zeros it was allocated with */
     }
-    case JX_PRIM_ALL_TO_ALL:
-        all_to_all(b->index, n, slot, (int)jx__attr_int(e->nattr, e->attrs, JX_A_SPLIT_AXIS, 0),
+    case JX_PRIM_ALL_TO_ALL: {
+        int k = (int)jx__attr_int(e->nattr, e->attrs, JX_A_SPLIT_AXIS, 0);
+        const void **src = malloc(sizeof *src * (size_t)n);
+        if (!src) return jx__fail(JX_ERR_NOMEM, e->loc, "all_to_all", "out of memory");
+        for (int s = 0; s < n; s++) src[s] = slot[s]->data;
+        all_to_all(src, &slot[0]->aval, b->index * (slot[0]->aval.shape[k] / n), n, k,
                    (int)jx__attr_int(e->nattr, e->attrs, JX_A_CONCAT_AXIS, 0), out);
+        free(src);
         return JX_OK;
+    }
     default: return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "not a collective");
     }
 }
@@ -218,9 +246,58 @@ static jx_status check_size(const jx__eqn *e, const jx__axis_bind *b, const jx_a
                 return jx__fail(JX_ERR_ARG, e->loc, what, "pair (%lld,%lld) names a device outside axis '%s' of size %d",
                                 (long long)p.v[q - q % 2], (long long)p.v[q - q % 2 + 1], b->name, b->size);
     }
-    if ((e->prim == JX_PRIM_PPERMUTE || e->prim == JX_PRIM_ALL_TO_ALL) && b->local_size != b->size)
-        return jx__fail(JX_ERR_UNSUPPORTED, e->loc, what, "not supported yet across processes (axis '%s')", b->name);
     (void)x;
+    return JX_OK;
+}
+
+/* ppermute and all_to_all across processes, for device b->local_index of its process,
+ * between the barrier at which every local operand is in its slot (and, for ppermute,
+ * every local result, zeros, in c->res) and the caller's final one, which makes what
+ * device 0 wrote into the others' results visible to them. Device 0 sends and receives
+ * for the whole process; the local devices copy what comes from their own process. */
+static jx_status exchange(const jx__eqn *e, const jx__axis_bind *b, jx_array *y) {
+    jx__comm *c = b->comm;
+    int L = b->local_size, me = b->local_index, first = b->index - me, n = b->size;
+    if (e->prim == JX_PRIM_PPERMUTE) {
+        jx_ints p = jx__attr_ints(e->nattr, e->attrs, JX_A_PAIRS);
+        for (int q = 0; q + 1 < p.n; q += 2)
+            if (p.v[q + 1] == b->index && p.v[q] >= first && p.v[q] < first + L && y->nbytes)
+                memcpy(y->data, c->slot[p.v[q] - first]->data, y->nbytes);
+        if (me != 0) return JX_OK;
+        c->res[0] = y; /* only device 0 uses its entry, and holds no reference there */
+        jx_status st = jx__dist_ppermute(e, b->name, first, L, c->slot, c->res);
+        c->res[0] = NULL;
+        return st;
+    }
+    int k = (int)jx__attr_int(e->nattr, e->attrs, JX_A_SPLIT_AXIS, 0);
+    jx_aval ca = c->slot[me]->aval; /* the chunk each device sends each device */
+    ca.shape[k] /= n;
+    size_t cb = c->slot[me]->nbytes / (size_t)n;
+    const void **src = malloc(sizeof *src * (size_t)n); /* before the barrier: nothing fails after it */
+    if (!src) return jx__fail(JX_ERR_NOMEM, e->loc, "all_to_all", "out of memory");
+    jx_status st = JX_OK;
+    if (me == 0) { /* the chunks ordered by receiving process, then its device, then the sending device */
+        char *send = malloc(cb * (size_t)n * (size_t)L + 1), *recv = malloc(cb * (size_t)n * (size_t)L + 1);
+        for (int g = 0; g < n && send && recv; g++)
+            for (int i = 0; i < L; i++)
+                chunk_copy(&c->slot[i]->aval, c->slot[i]->data, k, n, g,
+                           send + ((size_t)g * (size_t)L + (size_t)i) * cb);
+        st = !send || !recv ? jx__fail(JX_ERR_NOMEM, e->loc, "all_to_all", "out of memory")
+                            : jx__dist_all_to_all(e, b->name, send, recv, cb * (size_t)L * (size_t)L);
+        free(send);
+        free(c->recv); /* the previous all_to_all's: every device has left it */
+        c->recv = recv;
+    }
+    if (st == JX_OK) st = barrier(c, e, b->name); /* c->recv holds every process's chunks */
+    if (st != JX_OK) {
+        free(src);
+        return st;
+    }
+    /* device s = P * L + i sent its chunk for this device in process P's block, at (me, i) */
+    for (int s = 0; s < n; s++)
+        src[s] = c->recv + (((size_t)(s / L) * (size_t)L + (size_t)me) * (size_t)L + (size_t)(s % L)) * cb;
+    all_to_all(src, &ca, 0, n, k, (int)jx__attr_int(e->nattr, e->attrs, JX_A_CONCAT_AXIS, 0), y);
+    free(src);
     return JX_OK;
 }
 
@@ -232,6 +309,11 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
         return jx__fail(JX_ERR_ARG, e->loc, jx__prims[e->prim].name, "axis name '%s' is not bound by any vmap or pmap",
                         name ? name : "?");
     aborted = false;
+    if (b != top) /* its devices' communicator counts one thread per device, not the inner pmap's */
+        return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                        "axis '%s' belongs to a pmap outside the pmap of axis '%s': a collective over an outer pmap's "
+                        "axis inside an inner pmap is not supported (call it outside the inner pmap)",
+                        name, top->name);
     jx_status st = check_size(e, b, x);
     if (st != JX_OK) {
         jx__comm_abort(b->comm, b->local_index);
@@ -243,6 +325,30 @@ jx_status jx__collective_run(const jx__eqn *e, const jx_array *x, const jx_aval 
         return JX_OK;
     }
     jx__comm *c = b->comm;
+    if ((e->prim == JX_PRIM_PPERMUTE || e->prim == JX_PRIM_ALL_TO_ALL) && b->local_size != b->size) {
+        /* ppermute's result starts as zeros (a device no pair sends to keeps them) */
+        jx_array *y = e->prim == JX_PRIM_PPERMUTE ? jx__array_alloc(oav) : jx__array_alloc_uninit(oav);
+        if (!y) {
+            jx__comm_abort(c, b->local_index);
+            return jx_errcode();
+        }
+        c->slot[b->local_index] = x;
+        /* held until the pmap ends: device 0 may still be receiving into it if this device stops */
+        if (b->local_index != 0 && e->prim == JX_PRIM_PPERMUTE) {
+            jx_array_release(c->res[b->local_index]);
+            c->res[b->local_index] = jx_array_retain(y);
+        }
+        if ((st = barrier(c, e, b->name)) == JX_OK && (st = exchange(e, b, y)) != JX_OK)
+            jx__comm_abort(c, b->local_index);
+        else if (st == JX_OK)
+            st = barrier(c, e, b->name);
+        if (st != JX_OK) {
+            jx_array_release(y);
+            return st;
+        }
+        *out = y;
+        return JX_OK;
+    }
     c->slot[b->local_index] = x; /* only this device writes its slot, between barriers */
     if ((st = barrier(c, e, b->name)) != JX_OK) return st;
     bool reduce_op = e->prim == JX_PRIM_PSUM || e->prim == JX_PRIM_PMAX || e->prim == JX_PRIM_PMIN;

@@ -68,6 +68,18 @@ bool jx__dist_active(void);
  * psum/pmax/pmin with send not NULL (one device per process), reduces send (y's size)
  * into y, which need not be initialised. */
 jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y);
+/* ppermute across processes, for the process whose devices are first .. first + L - 1
+ * (run by its device 0): sends slot[i] (device first + i's operand) where a pair of e
+ * sends it to another process's device, and receives into res[i]->data (device first +
+ * i's result) where a pair from another process's device sends to it; point to point,
+ * every message tagged with its receiving device. Pairs within the process are left to
+ * the caller. */
+jx_status jx__dist_ppermute(const jx__eqn *e, const char *name, int first, int L, const jx_array *const *slot,
+                            jx_array *const *res);
+/* all_to_all's exchange: every process sends `block` bytes of send to each process (the
+ * blocks in process order) and receives each process's block into recv, in process order
+ * (MPI_Alltoall). */
+jx_status jx__dist_all_to_all(const jx__eqn *e, const char *name, const void *send, void *recv, size_t block);
 /* psum/pmax/pmin of the CUDA device array x (one device per process) over the processes
  * with NCCL (dlopen'ed, nccl.c): *y gets a new device array of aval oav. Fails naming the
  * axis where some process lacks NCCL. */

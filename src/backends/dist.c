@@ -9,9 +9,12 @@
  * collective and the user's line) when a process waits in a collective longer than
  * JX_COLLECTIVE_TIMEOUT seconds, so a failed or stuck process never leaves the others
  * hanging. (Polling a nonblocking MPI_Iallreduce instead was twice as slow on 10 MB.)
+ * ppermute goes point to point (MPI_Isend/MPI_Irecv per pair that crosses processes),
+ * all_to_all through one MPI_Alltoall of the chunks; both only move bytes.
  * A psum/pmax/pmin whose operand is a CUDA buffer (one device per process) goes through
  * NCCL instead (nccl.c), its communicator's id exchanged over MPI; not yet run on a GPU. */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -175,6 +178,52 @@ jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send,
     return JX_OK;
 }
 
+/* Fails naming e and the axis when MPI cannot count `bytes` (its counts are ints). */
+static jx_status fits_int(const jx__eqn *e, const char *name, size_t bytes) {
+    if (bytes <= (size_t)INT_MAX) return JX_OK;
+    return jx__fail(JX_ERR_UNSUPPORTED, e->loc, jx__prims[e->prim].name,
+                    "%zu bytes to exchange across the processes of axis '%s' at once; MPI counts up to %d", bytes, name,
+                    INT_MAX);
+}
+
+jx_status jx__dist_ppermute(const jx__eqn *e, const char *name, int first, int L, const jx_array *const *slot,
+                            jx_array *const *res) {
+    jx_ints p = jx__attr_ints(e->nattr, e->attrs, JX_A_PAIRS);
+    MPI_Request *rq = malloc(sizeof *rq * (size_t)(p.n / 2 + 1));
+    if (!rq) return jx__fail(JX_ERR_NOMEM, e->loc, "ppermute", "out of memory");
+    size_t bytes = slot[0]->nbytes;
+    jx_status st = fits_int(e, name, bytes);
+    int nr = 0, rc = MPI_SUCCESS;
+    for (int q = 0; q + 1 < p.n && st == JX_OK && rc == MPI_SUCCESS; q += 2) {
+        int s = (int)p.v[q], d = (int)p.v[q + 1];
+        bool mine_s = s >= first && s < first + L, mine_d = d >= first && d < first + L;
+        if (mine_s && !mine_d)
+            rc = MPI_Isend(slot[s - first]->data, (int)bytes, MPI_BYTE, d / L, d, MPI_COMM_WORLD, &rq[nr++]);
+        else if (mine_d && !mine_s)
+            rc = MPI_Irecv(res[d - first]->data, (int)bytes, MPI_BYTE, s / L, d, MPI_COMM_WORLD, &rq[nr++]);
+    }
+    if (rc == MPI_SUCCESS && nr) { /* the requests posted are waited for even after a failed post */
+        wd_arm(e, name);
+        rc = MPI_Waitall(nr, rq, MPI_STATUSES_IGNORE);
+        wd_disarm();
+    }
+    free(rq);
+    if (st == JX_OK && rc != MPI_SUCCESS)
+        st = jx__fail(JX_ERR_RUNTIME, e->loc, "ppermute", "MPI failed across the processes of axis '%s'", name);
+    return st;
+}
+
+jx_status jx__dist_all_to_all(const jx__eqn *e, const char *name, const void *send, void *recv, size_t block) {
+    jx_status st = fits_int(e, name, block);
+    if (st != JX_OK) return st;
+    wd_arm(e, name);
+    int rc = MPI_Alltoall(send, (int)block, MPI_BYTE, recv, (int)block, MPI_BYTE, MPI_COMM_WORLD);
+    wd_disarm();
+    if (rc != MPI_SUCCESS)
+        return jx__fail(JX_ERR_RUNTIME, e->loc, "all_to_all", "MPI failed across the processes of axis '%s'", name);
+    return JX_OK;
+}
+
 /* The processes' NCCL communicator, made on first use: rank 0's unique id goes to the
  * others with MPI_Bcast (every process reaches its first device collective together). */
 static jx__nccl *nccl;
@@ -239,6 +288,17 @@ jx_status jx_distributed_shutdown(void) { return JX_OK; }
 jx_status jx__dist_combine(const jx__eqn *e, const char *name, const void *send, jx_array *y) {
     (void)send, (void)y;
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "axis '%s' spans processes without MPI", name);
+}
+
+jx_status jx__dist_ppermute(const jx__eqn *e, const char *name, int first, int L, const jx_array *const *slot,
+                            jx_array *const *res) {
+    (void)first, (void)L, (void)slot, (void)res;
+    return jx__fail(JX_ERR_INTERNAL, e->loc, "ppermute", "axis '%s' spans processes without MPI", name);
+}
+
+jx_status jx__dist_all_to_all(const jx__eqn *e, const char *name, const void *send, void *recv, size_t block) {
+    (void)send, (void)recv, (void)block;
+    return jx__fail(JX_ERR_INTERNAL, e->loc, "all_to_all", "axis '%s' spans processes without MPI", name);
 }
 
 jx_status jx__dist_combine_device(const jx__eqn *e, const char *name, const jx_array *x, const jx_aval *oav,

@@ -1,6 +1,7 @@
 /* pmap_run.c: runs a pmap equation on the CPU devices: one thread per device (device 0
- * on the caller's own thread), each with its slices of the mapped inputs and the axis
- * name bound to its index, then the per-device outputs stacked along the out_axes. A
+ * on the caller's own thread, the others parked in the devices' pool between calls, see
+ * pool.c), each with its slices of the mapped inputs and the axis name bound to its
+ * index, then the per-device outputs stacked along the out_axes. A
  * slice that is a contiguous block of its input (mapped axis 0, or one device) is a
  * view, not a copy; with one device an output the device alone holds becomes the
  * stacked output as it is. The interpreter and the jit's executor both come here; they
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jit/jit.h"
 #include "collective.h"
 #include "control_util.h"
 #include "fpenv.h"
@@ -54,7 +56,7 @@ typedef struct device {
 
 static void *device_main(void *arg) {
     device *d = arg;
-    jx__fpenv_enter(d->fpmode != 0); /* the thread ends with the call */
+    jx__fpenv_enter(d->fpmode != 0); /* a pool worker takes the caller's mode per job */
     const jx__axis_bind *prev = jx__axis_push(&d->bind);
     d->st = d->body(d->ctx, d->index, d->in, d->out);
     if (d->st != JX_OK) {
@@ -64,6 +66,11 @@ static void *device_main(void *arg) {
     }
     jx__axis_restore(prev);
     return NULL;
+}
+
+/* The devices' pool runs device c on worker c (device 0 on the caller's thread). */
+static void device_chunk(void *ctx, int64_t begin, int64_t end) {
+    for (int64_t d = begin; d < end; d++) device_main((device *)ctx + d);
 }
 
 jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out,
@@ -100,7 +107,10 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
             if (!dev[d].in[j]) st = jx_errcode();
         }
     }
-    for (int d = 1; d < n && st == JX_OK; d++) {
+    /* the parked threads of the devices' pool; a thread per device where that pool is
+     * busy (a pmap inside a device's body, or pmaps called from several threads at once) */
+    bool pooled = st == JX_OK && n > 1 && jx__pool_try_each(jx__pool_devices(n), device_chunk, dev);
+    for (int d = 1; d < n && st == JX_OK && !pooled; d++) {
         if (pthread_create(&th[d], NULL, device_main, &dev[d]) != 0) {
             st = jx__fail(JX_ERR_RUNTIME, e->loc, "pmap", "cannot start the thread of device %d", d);
             jx__comm_abort(comm, d);
@@ -108,7 +118,7 @@ jx_status jx__pmap_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav
         }
         started[d] = true;
     }
-    if (st == JX_OK) device_main(&dev[0]); /* on this thread: no thread to start for one device */
+    if (st == JX_OK && !pooled) device_main(&dev[0]); /* on this thread: no thread to start for one device */
     else if (comm) jx__comm_abort(comm, 0);
     for (int d = 1; d < n; d++)
         if (started[d]) pthread_join(th[d], NULL);

@@ -93,6 +93,18 @@ int jx__pool_size(const jx__pool *p);
  * depend on scheduling. */
 void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
                   void *ctx);
+/* The uses a pool serves: pools of one use and size are shared; kernels never run on
+ * the devices' pools, so a device's kernels find their own pool free. */
+enum { JX__POOL_KERNELS, JX__POOL_DEVICES };
+/* The process-wide pool of n (2..1024) workers parked between pmap calls, one per CPU
+ * device (device 0 is the caller's thread); NULL when n is out of range or the threads
+ * cannot be started. Its threads are joined at exit, with the kernels' pools. */
+jx__pool *jx__pool_devices(int n);
+/* Runs fn(ctx, c, c + 1) for every c in [0, pool size), each on its own thread at once
+ * (c = 0 on the caller's), and returns true when all are done; returns false at once,
+ * running nothing, when p is NULL or busy with another caller's job (a nested or
+ * concurrent pmap), because jobs that wait for each other must not run one by one. */
+bool jx__pool_try_each(jx__pool *p, void (*fn)(void *ctx, int64_t begin, int64_t end), void *ctx);
 /* Threads to use when the options say 0: JX_NUM_THREADS, else the online cores. */
 int jx__default_threads(void);
 

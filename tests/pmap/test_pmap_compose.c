@@ -1,9 +1,11 @@
 /* test_pmap_compose.c: pmap composed with the other transformations, each against the
  * same composition with vmap_named (what pmap means): grad of a pmapped function (with
  * an input every device sees whole), pmap of a grad, vmap of a pmap, pmap of a vmap
- * (with collectives over both names), and jit of a body that calls a pmapped function.
+ * (with collectives over both names), pmap of a pmap (the inner one finds the devices'
+ * threads busy and starts its own), and jit of a body that calls a pmapped function.
  * Every collective appears in the differentiated body. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "gradcheck.h"
 
@@ -147,6 +149,55 @@ static void test_pmap_of_vmap(void) {
     for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) jx_fn_release(fns[k]);
 }
 
+static void b_inner(jx_val *o, const jx_val *in, void *u) {
+    (void)u;
+    o[0] = jx_add(jx_mul(jx_psum(in[0], "j"), in[0]), jx_pmax(in[0], "j"));
+}
+
+/* The outer body: the inner pmapped (or vmapped) function u on x (2, L), then a
+ * collective over the outer name on its result. */
+static void b_outer(jx_val *o, const jx_val *in, void *u) {
+    jx_val y;
+    jx_call((const jx_fn *)u, 1, in, 1, &y);
+    o[0] = jx_add(jx_psum(y, "i"), y);
+}
+
+static int inside_line;
+
+static void b_outer_inside(jx_val *o, const jx_val *in, void *u) {
+    (void)u;
+    inside_line = __LINE__, o[0] = jx_psum(in[0], "i"); /* the outer name inside the inner pmap */
+}
+
+/* pmap of a pmap, both over 2 devices: each outer device's inner pmap runs while the
+ * outer one holds the devices' parked threads, so it starts threads of its own. */
+static void test_pmap_of_pmap(void) {
+    ndev = 2;
+    CU_ASSERT_EQUAL_FATAL(jx_set_cpu_device_count(ndev), JX_OK);
+    jx_aval av = JX_AVAL(JX_F64, L), av2 = JX_AVAL(JX_F64, 2, L);
+    jx_fn *f = jx_trace("inner", b_inner, NULL, 1, &av, 1);
+    jx_fn *ip = jx_pmap(f, JX_INTS(0), JX_INTS(0), "j"), *iv = jx_vmap_named(f, JX_INTS(0), JX_INTS(0), 2, "j");
+    jx_fn *op = jx_trace("outer", b_outer, ip, 1, &av2, 1), *ov = jx_trace("outer", b_outer, iv, 1, &av2, 1);
+    jx_fn *p = jx_pmap(op, JX_INTS(1), JX_INTS(1), "i");
+    jx_fn *v = jx_vmap_named(ov, JX_INTS(1), JX_INTS(1), ndev, "i");
+    uint64_t seed = 12;
+    jx_array *x = jt_random(JX_INTS(2, ndev, L), -2, 2, &seed);
+    check_same("pmap of pmap", p, v, 1, &x, 1e-12);
+    /* a collective over the outer name inside the inner pmap: an error at its line */
+    jx_fn *g = jx_trace("inside", b_outer_inside, NULL, 1, &av, 1), *gi = jx_pmap(g, JX_INTS(0), JX_INTS(0), "j");
+    jx_fn *go = jx_pmap(gi, JX_INTS(1), JX_INTS(1), "i");
+    jx_array *y = NULL;
+    CU_ASSERT_EQUAL(jx_eval(go, 1, &x, 1, &y), JX_ERR_UNSUPPORTED);
+    char want[128];
+    snprintf(want, sizeof want, "test_pmap_compose.c:%d: psum: axis 'i' belongs to a pmap outside the pmap of axis 'j'",
+             inside_line);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jx_errmsg(), want));
+    jx_array_release(y);
+    jx_array_release(x);
+    jx_fn *fns[] = {f, ip, iv, op, ov, p, v, g, gi, go};
+    for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) jx_fn_release(fns[k]);
+}
+
 /* jit of a body calling a pmapped function (and its grad), against the interpreter. */
 static void test_jit_of_pmap(void) {
     ndev = 2;
@@ -181,6 +232,7 @@ int main(void) {
     CU_TestInfo tests[] = {
         {"grad of pmap equals grad of vmap_named, 1 to 4 devices", test_grad_of_pmap},
         {"pmap of grad", test_pmap_of_grad},
+        {"pmap of pmap", test_pmap_of_pmap},
         {"vmap of pmap", test_vmap_of_pmap},
         {"pmap of vmap, collectives over both names", test_pmap_of_vmap},
         {"jit of a body calling a pmapped function", test_jit_of_pmap},

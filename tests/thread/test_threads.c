@@ -1,6 +1,8 @@
 /* test_threads.c: the concurrency include/jx.h promises, with real threads: tracing and
  * transforming in several threads at once, one executable run from several threads, and
- * jx_jit of equal and different functions racing on the compile cache. Every thread's
+ * jx_jit of equal and different functions racing on the compile cache, a pmap run from
+ * several threads at once (one gets the devices' parked threads, the others start their
+ * own). Every thread's
  * results are checked against one computed alone first. CI runs this suite built with
  * ThreadSanitizer (tools/test.sh), which fails on any data race. */
 #define _POSIX_C_SOURCE 200809L
@@ -170,6 +172,59 @@ static void test_jit_cache(void) {
     CU_ASSERT(after.misses - before.misses >= 2);
 }
 
+/* A jitted pmap over 2 CPU devices with a psum: x (2, 16, 8) -> psum(tanh(x @ w)) per device. */
+static void pmap_body(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    out[0] = jx_psum(jx_tanh(jx_matmul(in[1], in[0])), "d");
+}
+
+static jx_exec *pmap_exec;
+static jx_array *pmap_in[2];
+
+/* Runs the shared pmap REPS times; the sum of the outputs in val. */
+static void *pmap_worker(void *arg) {
+    job *j = arg;
+    for (int r = 0; r < REPS * 4; r++) {
+        jx_array *out = NULL;
+        double v = NAN;
+        if (jx_exec_run(pmap_exec, 2, pmap_in, 1, &out) == JX_OK) {
+            v = 0;
+            for (int64_t i = 0; i < jx_array_size(out); i++) v += jx_array_get(out, i);
+        }
+        jx_array_release(out);
+        if (r == 0) j->val = v;
+        else if (!(v == j->val)) j->failures++;
+    }
+    return NULL;
+}
+
+static void test_pmap_threads(void) {
+    CU_ASSERT_EQUAL_FATAL(jx_set_cpu_device_count(2), JX_OK);
+    jx_aval av[2] = {JX_AVAL(JX_F32, 8, 4), JX_AVAL(JX_F32, 16, 8)};
+    jx_fn *f = jx_trace("body", pmap_body, NULL, 2, av, 1);
+    jx_fn *p = f ? jx_pmap(f, JX_INTS(JX_NOT_MAPPED, 0), JX_NOINTS, "d") : NULL;
+    pmap_exec = p ? jx_jit(p, JX_DEVICE_CPU, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pmap_exec);
+    float x[2 * 128];
+    for (int i = 0; i < 2 * 128; i++) x[i] = (float)((i * 3 % 17) - 8) / 8;
+    pmap_in[0] = jx_array_retain(inputs[0]);
+    pmap_in[1] = jx_array_new(JX_F32, JX_INTS(2, 16, 8), x);
+    job first = {0};
+    pmap_worker(&first); /* alone */
+    CU_ASSERT(first.val == first.val && first.failures == 0);
+    job jobs[NT] = {{0}};
+    start_all(pmap_worker, jobs);
+    for (int i = 0; i < NT; i++) {
+        CU_ASSERT_EQUAL(jobs[i].failures, 0);
+        CU_ASSERT_EQUAL(jobs[i].val, first.val); /* the same bits however the threads met */
+    }
+    jx_array_release(pmap_in[0]);
+    jx_array_release(pmap_in[1]);
+    jx_exec_release(pmap_exec);
+    jx_fn_release(p);
+    jx_fn_release(f);
+}
+
 int main(void) {
     float w[32], x[128];
     for (int i = 0; i < 32; i++) w[i] = (float)((i * 7 % 13) - 6) / 10;
@@ -180,6 +235,7 @@ int main(void) {
         {"tracing and grad in several threads at once", test_tracing},
         {"one executable run from several threads", test_shared_exec},
         {"jx_jit racing on the compile cache", test_jit_cache},
+        {"a pmap run from several threads at once", test_pmap_threads},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("threads", tests);

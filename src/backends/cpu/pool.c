@@ -1,9 +1,12 @@
 /* pool.c: the CPU thread pool (see jit.h): process-wide pools of pthreads, one per worker
- * count, running parallel-for loops with a static split. The split of [0, n) depends only
- * on n, the grain and the pool size, never on timing, so kernels give the same bits
- * whatever the scheduling; a pool already busy (another thread's run) runs the same
- * chunks one after another on the calling thread. Workers run each job in the subnormal
- * mode (fpenv.h) of the thread that handed it to them. */
+ * count and use (the kernels' pools; pmap's CPU devices, whose threads park here between
+ * calls instead of being started per call), running parallel-for loops with a static
+ * split. The split of [0, n) depends only on n, the grain and the pool size, never on
+ * timing, so kernels give the same bits whatever the scheduling; a kernels' pool already
+ * busy (another thread's run) runs the same chunks one after another on the calling
+ * thread, a devices' pool says so (jx__pool_try_each) and pmap starts threads instead.
+ * Workers run each job in the subnormal mode (fpenv.h) of the thread that handed it to
+ * them. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +27,7 @@ struct jx__pool {
     uint64_t gen;           /* incremented per job */
     int pending;            /* chunks of the current job not yet finished by workers */
     bool stop;
+    int use;                /* JX__POOL_KERNELS or JX__POOL_DEVICES: pools of one use are shared */
     /* the current job */
     void (*fn)(void *ctx, int64_t begin, int64_t end);
     void *ctx;
@@ -102,10 +106,11 @@ static void pools_shutdown(void) {
 }
 
 /* A new pool of n workers; NULL when out of memory or threads. */
-static jx__pool *pool_create(int n) {
+static jx__pool *pool_create(int n, int use) {
     jx__pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = n;
+    p->use = use;
     p->threads = calloc((size_t)n, sizeof *p->threads);
     if (!p->threads) {
         free(p);
@@ -128,23 +133,54 @@ static jx__pool *pool_create(int n) {
     return p;
 }
 
-jx__pool *jx__pool_get(int n) {
-    if (n < 1) n = jx__default_threads();
-    if (n > 256) n = 256;
+/* The process's pool of n workers for `use`, created on first use. */
+static jx__pool *pool_find(int n, int use) {
     pthread_mutex_lock(&pools_mu);
     jx__pool *p = pools;
-    while (p && p->n != n) p = p->next;
-    if (!p && (p = pool_create(n)) != NULL) {
+    while (p && (p->n != n || p->use != use)) p = p->next;
+    if (!p && (p = pool_create(n, use)) != NULL) {
         p->next = pools;
         pools = p;
         if (!atexit_set) atexit_set = atexit(pools_shutdown) == 0;
     }
     pthread_mutex_unlock(&pools_mu);
+    return p;
+}
+
+jx__pool *jx__pool_get(int n) {
+    if (n < 1) n = jx__default_threads();
+    if (n > 256) n = 256;
+    jx__pool *p = pool_find(n, JX__POOL_KERNELS);
     if (!p) jx__fail(JX_ERR_RUNTIME, jx__noloc, "jit", "cannot start a pool of %d threads", n);
     return p;
 }
 
+jx__pool *jx__pool_devices(int n) { return n >= 2 && n <= 1024 ? pool_find(n, JX__POOL_DEVICES) : NULL; }
+
 int jx__pool_size(const jx__pool *p) { return p ? p->n : 1; }
+
+/* Runs the job on the pool (p->run held by the caller, released here): chunk 0 on this
+ * thread, chunk c on worker c, all at once. */
+static void dispatch(jx__pool *p, int64_t n, int nchunks, void (*fn)(void *ctx, int64_t begin, int64_t end),
+                     void *ctx) {
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->total = n;
+    p->nchunks = nchunks;
+    p->fpmode = jx__fpenv_mode();
+    p->pending = nchunks - 1;
+    p->gen++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    int64_t b, e;
+    chunk_range(n, nchunks, 0, &b, &e);
+    fn(ctx, b, e);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&p->run);
+}
 
 void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t begin, int64_t end),
                   void *ctx) {
@@ -166,23 +202,13 @@ void jx__pool_for(jx__pool *p, int64_t n, int64_t grain, void (*fn)(void *ctx, i
         }
         return;
     }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->total = n;
-    p->nchunks = nchunks;
-    p->fpmode = jx__fpenv_mode();
-    p->pending = nchunks - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    int64_t b, e;
-    chunk_range(n, nchunks, 0, &b, &e);
-    fn(ctx, b, e);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-    pthread_mutex_unlock(&p->run);
+    dispatch(p, n, nchunks, fn, ctx);
+}
+
+bool jx__pool_try_each(jx__pool *p, void (*fn)(void *ctx, int64_t begin, int64_t end), void *ctx) {
+    if (!p || pthread_mutex_trylock(&p->run) != 0) return false;
+    dispatch(p, p->n, p->n, fn, ctx);
+    return true;
 }
 
 /* The default is found once per process (sysconf alone cost ~3.5 us, half of a cache
