@@ -82,6 +82,21 @@ jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first
     return a;
 }
 
+jx_status mnist_batches_new(const jx_idx_split *train, int64_t ntrain, int64_t batch, const jx_array *key, jx_ints row,
+                            int onehot, int shards, int shard, jx_batches **out) {
+    *out = NULL;
+    jx_batch_field f[2] = {{train->images, JX_BATCH_U8_UNIT, row, 0},
+                           {train->labels, onehot ? JX_BATCH_ONEHOT : JX_BATCH_I32, JX_NOINTS, MNIST_CLASSES}};
+    jx_array *keys = jx_random_split_new(key, 2);
+    if (!keys) return jx_errcode();
+    const uint32_t *k = (const uint32_t *)jx_array_data(keys) + 2;
+    jx_batches_opts o = {.batch = batch, .shuffle = 1, .seed = (uint64_t)k[0] << 32 | k[1], .nsubset = ntrain,
+                         .prefetch = 2, .shards = shards, .shard = shard};
+    jx_status st = jx_batches_new(f, 2, jx_array_shape(train->labels)[0], &o, out);
+    jx_array_release(keys);
+    return st;
+}
+
 const char *const *mnist_class_names(const char *dir) {
     static const char *const fashion[MNIST_CLASSES] = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                                                        "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Boot"};
