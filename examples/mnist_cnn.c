@@ -12,7 +12,8 @@
  * with the three state trees donated. Dropout draws from a key folded from the run's key
  * and the step number, and each epoch visits the images in an order drawn from the run's
  * key and the epoch, so that a run resumed from a checkpoint (--resume) continues bit for
- * bit. The test set is scored after every epoch by a jitted eval step that normalises
+ * bit; --shift N moves each training image by up to N pixels each way on the host, the
+ * offsets also drawn from the run's key and the step. The test set is scored after every epoch by a jitted eval step that normalises
  * with the running statistics; at the end the per-class precision, recall and F1 and the
  * confusion matrix are printed. Under --out DIR (default runs/mnist_cnn; --out none
  * saves nothing): a checkpoint per epoch (params,
@@ -23,6 +24,7 @@
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
  *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--schedule cosine|constant] [--out DIR] [--resume FILE] [--devices N]
+ *                    [--shift N]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
  * has the same files (--data path/to/mnist). */
@@ -198,7 +200,9 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_cnn", "the epoch ended early");
     /* --shift: each image moved by its own offset, drawn from the run's key and the step */
     const uint32_t *k = jx_array_data(r->key);
-    if (st == JX_OK) mnist_shift_images(xy[0], r->shift, ((uint64_t)k[0] << 32 | k[1]) ^ (uint64_t)step * 0x9e3779b97f4a7c15u);
+    if (st == JX_OK)
+        mnist_shift_images(xy[0], r->shift, ((uint64_t)k[0] << 32 | k[1]) ^ (uint64_t)step * 0x9e3779b97f4a7c15u,
+                           jx_process_index() * jx_array_shape(xy[0])[0]);
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
     if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {

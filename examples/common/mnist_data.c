@@ -105,13 +105,13 @@ static uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed) {
+void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed, int64_t first_row) {
     if (max_shift <= 0) return;
     enum { S = 28 };
     float *d = jx_array_data_mut(x), tmp[S * S];
     int64_t n = jx_array_shape(x)[0];
     for (int64_t i = 0; i < n; i++) {
-        uint64_t r = mix64(seed ^ mix64((uint64_t)i));
+        uint64_t r = mix64(seed ^ mix64((uint64_t)(first_row + i)));
         int dy = (int)(r % (uint64_t)(2 * max_shift + 1)) - max_shift;
         int dx = (int)((r >> 32) % (uint64_t)(2 * max_shift + 1)) - max_shift;
         if (!dy && !dx) continue;

@@ -36,10 +36,11 @@ jx_status mnist_batches_new(const jx_idx_split *train, int64_t ntrain, int64_t b
                             int onehot, int shards, int shard, jx_batches **out);
 
 /* Augmentation on the host: moves each image of x (n,28,28) or (n,28,28,1) f32, in place,
- * by its own offset dy, dx in [-max_shift, max_shift] (zeros shifted in), the offsets
- * drawn from a small counter-based generator keyed by `seed` (the same seed: the same
- * offsets, so a resumed run repeats them). max_shift 0: nothing. */
-void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed);
+ * by its own offset dy, dx in [-max_shift, max_shift] (zeros shifted in), the offset of
+ * image i drawn from a counter-based generator keyed by `seed` and first_row + i (the
+ * row's place in the whole batch when x is one process's shard), so the same seed gives
+ * the same offsets and a resumed run repeats them. max_shift 0: nothing. */
+void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed, int64_t first_row);
 
 /* A trainer's main after its options: loads dir's splits (mnist_load), runs
  * train(opts, train, test) (0, -1 having printed its error, or 130 when Ctrl-C stopped
