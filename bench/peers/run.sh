@@ -30,6 +30,8 @@ trap 'rm -rf "$out"' EXIT
 pin=()
 if [ "$threads" -lt "$ncpu" ]; then pin=(taskset -c "0-$((threads - 1))"); fi
 export JX_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+# jx's compile figure is a compile, not a load from its disk cache (XLA's has none here)
+export JX_JIT_CACHE_DIR=${JX_JIT_CACHE_DIR-off}
 if [ "$threads" -eq 1 ]; then
     export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_multi_thread_eigen=false"
 fi
