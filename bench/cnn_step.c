@@ -1,100 +1,97 @@
-/* cnn_step.c: jx's jit on the training step of examples/mnist_cnn.c's model, the workload
- * bench/peers/cnn_step_{jax,torch}.py run in JAX (Flax) and PyTorch:
+/* cnn_step.c: jx's jit on the training step of examples/mnist_cnn.c, the workload
+ * bench/peers/cnn_step_{jax,torch}.py run in JAX (Flax) and PyTorch. The network is the
+ * trainer's own (examples/common/cnn_seq.c, linked in):
  *   conv3x3(32, SAME, no bias) - batchnorm - relu - maxpool2,
- *   conv3x3(64, SAME, no bias) - batchnorm - relu - maxpool2, dense(128) - relu - dense(10),
- * NHWC, mean softmax cross-entropy, SGD step 0.1, f32, batch 128. Batch norm in training
- * mode returns its updated running statistics (momentum 0.9) as the example does; the
- * example's dropout is left out (each framework draws its own masks) and its Adam
- * replaced by SGD so that the three programs do the same arithmetic. Prints lines
- * `jx <figure> <value>` with the names of bench_mlp_step (threads, batch, trace_ms,
- * compile_ms, cache_hit_ms, step_ms, step_min_ms, predict_compile_ms, predict_ms).
+ *   conv3x3(64, SAME, no bias) - batchnorm - relu - maxpool2,
+ *   dense(128) - relu - dropout(0.5) - dense(10),
+ * NHWC, f32, batch 128, and so is the step: the mean softmax cross-entropy on integer
+ * labels, batch norm in training mode returning its running statistics (momentum 0.9),
+ * dropout from a key given with the batch, Adam (0.9, 0.999, 1e-8) at 1e-3 with the
+ * trainer's cosine decay over 10 epochs of 60,000 images; params, optimizer state and
+ * statistics donated. An epoch of MNIST is ceil(60000 / batch) such steps (run.sh prints
+ * that estimate beside the trainer's own epoch time). Prints lines `jx <figure> <value>` with the names of bench_mlp_step
+ * (threads, batch, trace_ms, compile_ms, cache_hit_ms, step_ms, step_min_ms,
+ * predict_compile_ms, predict_ms).
  *   usage: bench_cnn_step [steps] [batch]   (defaults 100, 128) */
 #include <jx.h>
 #include <jx/nn.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../examples/common/cnn_seq.h"
 #include "../src/jit/jit.h"
 #include "step_util.h"
 
-enum { SIDE = 28, C1 = 32, C2 = 64, HIDDEN = 128, CLASSES = 10, FLAT = 7 * 7 * C2 };
-/* params: conv1.w, bn1.scale, bn1.bias, conv2.w, bn2.scale, bn2.bias, d1.w, d1.b, d2.w, d2.b;
- * stats: bn1.mean, bn1.var, bn2.mean, bn2.var; then x (B,28,28,1) and y (B,10) one-hot. */
-enum { NPARAMS = 10, NSTATS = 4, NSTATE = NPARAMS + NSTATS, X = NSTATE, Y = NSTATE + 1 };
-static const double LR = 0.1, MOMENTUM = 0.9, EPS = 1e-5;
+enum { CLASSES = 10, TRAIN_IMAGES = 60000, EPOCHS = 10 };
+static const double LR = 1e-3;
 
-/* in: params, stats, x -> logits; new_stats (4, may be NULL: evaluation statistics). */
-static jx_val logits_of(const jx_val *in, jx_val x, jx_val *new_stats) {
-    jx_nn_conv2d_opts same = {.padding = JX_NN_PAD_SAME};
-    jx_val h = x;
-    for (int i = 0; i < 2; i++) {
-        const jx_val *p = in + 3 * i, *s = in + NPARAMS + 2 * i;
-        h = jx_nn_conv2d(h, p[0], JX_NONE, &same);
-        if (new_stats)
-            h = jx_nn_batch_norm_train(h, p[1], p[2], s[0], s[1], MOMENTUM, EPS, &new_stats[2 * i],
-                                       &new_stats[2 * i + 1]);
-        else
-            h = jx_nn_batch_norm_eval(h, p[1], p[2], s[0], s[1], EPS);
-        h = jx_nn_max_pool(jx_relu(h), 2, 2, 2, 2, JX_NN_PAD_VALID);
-    }
-    h = jx_reshape(h, JX_INTS(jx_dim(h, 0), FLAT));
-    h = jx_relu(jx_nn_dense(h, in[6], in[7]));
-    return jx_nn_dense(h, in[8], in[9]);
-}
+static jx_seq *net;
 
-/* (params, stats, x, y) -> (loss, new stats...). */
-static void loss_body(jx_val *out, const jx_val *in, void *user) {
+/* in: params, batch_stats, batch {x (B,28,28,1), y (B) i32, key}. out[0]: the loss;
+ * out[1]: the new batch_stats. */
+static void loss_body(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
-    jx_val logp = jx_log_softmax(logits_of(in, in[X], out + 1), -1);
-    out[0] = jx_neg(jx_mean(jx_sum(jx_mul(logp, in[Y]), JX_INTS(1)), JX_NOINTS));
+    jx_tree *ns = jx_tree_dict();
+    jx_seq_ctx c = {.stats = in[1], .new_stats = ns, .key = jx_tree_get_val(in[2], "key")};
+    jx_val logits = jx_seq_apply(net, in[0], jx_tree_get_val(in[2], "x"), &c);
+    out[0] = jx_tree_val(jx_loss_softmax_ce_int_mean(logits, jx_tree_get_val(in[2], "y"), JX_LOSS_NO_IGNORE));
+    out[1] = ns;
 }
 
-/* (params, stats, x, y) -> (params - LR * grads..., new stats..., loss); user: the
- * value_and_grad fn (with the new stats as auxiliary outputs). */
-static void step_body(jx_val *out, const jx_val *in, void *user) {
-    jx_val r[1 + NSTATS + NPARAMS];
-    jx_call(user, NSTATE + 2, in, 1 + NSTATS + NPARAMS, r);
-    for (int i = 0; i < NPARAMS; i++)
-        out[i] = jx_sub(in[i], jx_mul(r[1 + NSTATS + i], jx_scalar_like(in[i], LR)));
-    for (int i = 0; i < NSTATS; i++) out[NPARAMS + i] = r[1 + i];
-    out[NSTATE] = r[0];
+/* in: params, optimizer state, batch_stats, batch. out: the new three, {loss}. */
+static void step_body(jx_tree **out, jx_tree *const *in, void *user) {
+    const jx_optim *opt = user;
+    jx_tree *args[3] = {in[0], in[2], in[3]}, *vals[2], *grads;
+    if (jx_tree_value_and_grad(loss_body, NULL, 3, args, 0, 2, vals, &grads) != JX_OK) return;
+    jx_optim_update(opt, grads, in[1], in[0], &out[0], &out[1]);
+    out[2] = vals[1];
+    out[3] = jx_tree_dict();
+    jx_tree_set(out[3], "loss", vals[0]);
+    jx_tree_free(grads);
 }
 
-static void predict_body(jx_val *out, const jx_val *in, void *user) {
+/* in: params, batch_stats, {x}. out: {logp} (evaluation: running statistics, no dropout). */
+static void predict_body(jx_tree **out, jx_tree *const *in, void *user) {
     (void)user;
-    out[0] = jx_log_softmax(logits_of(in, in[X], NULL), -1);
+    jx_seq_ctx c = {.stats = in[1]};
+    out[0] = jx_tree_dict();
+    jx_tree_set_val(out[0], "logp", jx_log_softmax(jx_seq_apply(net, in[0], jx_tree_get_val(in[2], "x"), &c), -1));
 }
 
-static void avals(jx_aval *av, int64_t batch) {
-    av[0] = JX_AVAL(JX_F32, 3, 3, 1, C1);
-    av[1] = av[2] = av[10] = av[11] = JX_AVAL(JX_F32, C1);
-    av[3] = JX_AVAL(JX_F32, 3, 3, C1, C2);
-    av[4] = av[5] = av[12] = av[13] = JX_AVAL(JX_F32, C2);
-    av[6] = JX_AVAL(JX_F32, FLAT, HIDDEN);
-    av[7] = JX_AVAL(JX_F32, HIDDEN);
-    av[8] = JX_AVAL(JX_F32, HIDDEN, CLASSES);
-    av[9] = JX_AVAL(JX_F32, CLASSES);
-    av[X] = JX_AVAL(JX_F32, batch, SIDE, SIDE, 1);
-    av[Y] = JX_AVAL(JX_F32, batch, CLASSES);
-}
-
-/* Weights ~ U(-s, s) with s = 1/sqrt(fan in); scales and variances 1, biases and means 0. */
-static int make_inputs(jx_array **in, const jx_aval *av) {
+/* The batch: x ~ U(0, 1) (batch,28,28,1), y (batch) i32 at random, and a dropout key. */
+static jx_tree *make_batch(int64_t batch) {
     uint64_t seed = 42;
-    static const double fan_in[NPARAMS] = {9, 0, 0, 9 * C1, 0, 0, FLAT, 0, HIDDEN, 0};
-    for (int i = 0; i < NSTATE; i++) {
-        bool ones = i == 1 || i == 4 || i == 11 || i == 13;
-        float s = i < NPARAMS && fan_in[i] > 0 ? (float)(2.0 / sqrt(fan_in[i])) : 0.0f;
-        if (!(in[i] = step_filled(av[i], s, 0.5f, &seed))) return -1;
-        if (ones) {
-            float *d = jx_array_data_mut(in[i]);
-            for (int64_t k = 0; k < jx_array_size(in[i]); k++) d[k] = 1.0f;
+    jx_tree *b = jx_tree_dict();
+    jx_array *y = jx_array_zeros(JX_I32, JX_INTS(batch));
+    if (y)
+        for (int64_t i = 0; i < batch; i++) ((int32_t *)jx_array_data_mut(y))[i] = (int32_t)(step_uniform(&seed) * CLASSES);
+    if (jx_tree_set_array(b, "x", step_filled(JX_AVAL(JX_F32, batch, CNN_SIDE, CNN_SIDE, 1), 1.0f, 0.0f, &seed)) != JX_OK ||
+        jx_tree_set_array(b, "y", y) != JX_OK || jx_tree_set_array(b, "key", jx_random_key_new(1)) != JX_OK) {
+        jx_tree_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Runs the step STEP_WARMUP + n times, the state trees replaced by its outputs, or the
+ * prediction (nstate 0); t[0..n) gets the last n times, sorted. 0, or -1. */
+static int time_runs(const jx_tree_fn *f, jx_exec *x, jx_tree **in, int nin, int nstate, int n, double *t) {
+    int nout = jx_tree_fn_num_outputs(f);
+    for (int r = 0; r < STEP_WARMUP + n; r++) {
+        jx_tree *out[4];
+        double t0 = bench_now();
+        if (jx_tree_fn_run(f, x, nin, in, nout, out) != JX_OK) return -1;
+        volatile double last = jx_array_get(jx_tree_leaf_array(jx_tree_leaf(out[nout - 1], 0)), 0);
+        (void)last;
+        if (r >= STEP_WARMUP) t[r - STEP_WARMUP] = bench_now() - t0;
+        for (int i = 0; i < nout; i++) {
+            if (i < nstate) jx_tree_free(in[i]), in[i] = out[i]; /* donated: their contents are gone */
+            else jx_tree_free(out[i]);
         }
     }
-    if (!(in[X] = step_filled(av[X], 1.0f, 0.0f, &seed))) return -1;
-    return (in[Y] = step_onehot(av[X].shape[0], CLASSES, &seed)) ? 0 : -1;
+    qsort(t, (size_t)n, sizeof *t, step_cmp_double);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -102,50 +99,61 @@ int main(int argc, char **argv) {
     int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
     if (steps < 1) steps = 1;
     if (batch < 1) batch = 128;
-    jx_aval av[NSTATE + 2];
-    avals(av, batch);
-    jx_array *in[NSTATE + 2] = {0};
+    int64_t epoch_steps = (TRAIN_IMAGES + batch - 1) / batch;
+    jx_optim opt = jx_optim_adam(jx_schedule_warmup_cosine_decay(LR, LR, 0, EPOCHS * epoch_steps, LR / 100), 0.9, 0.999,
+                                 1e-8);
+    jx_tree *state[4] = {0}, *b = make_batch(batch); /* params, opt, stats, batch */
+    jx_array *key = jx_random_key_new(0);
     double *t = malloc((size_t)steps * sizeof *t);
-    jx_fn *loss = NULL, *vg = NULL, *step = NULL, *fwd = NULL;
+    jx_tree_fn *step = NULL, *fwd = NULL;
     jx_exec *x = NULL, *x2 = NULL, *px = NULL;
+    int64_t *donate = NULL;
     int rc = 1;
-    if (!t || make_inputs(in, av) != 0) goto done;
+    if (!t || !b || !key || !(net = cnn_seq()) || cnn_init(net, key, &state[0], &state[2]) != 0 ||
+        !(state[1] = jx_optim_init(&opt, state[0])))
+        goto done;
+    state[3] = b;
 
     double t0 = bench_now();
-    loss = jx_trace("cnn_loss", loss_body, NULL, NSTATE + 2, av, 1 + NSTATS);
-    vg = loss ? jx_value_and_grad(loss, JX_INTS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)) : NULL;
-    step = vg ? jx_trace("cnn_step", step_body, vg, NSTATE + 2, av, NSTATE + 1) : NULL;
+    step = jx_tree_trace("cnn_step", step_body, &opt, 4, state, 4);
     double trace_s = bench_now() - t0;
     if (!step) goto done;
-
-    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), 0, NULL, JX_SUBNORMALS_DEFAULT};
+    int nd = jx_tree_fn_input_offset(step, 3);
+    if (!(donate = malloc((size_t)nd * sizeof *donate))) goto done;
+    for (int i = 0; i < nd; i++) donate[i] = i;
+    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
     jx_jit_cache_clear();
     t0 = bench_now();
-    x = jx_jit(step, JX_DEVICE_CPU, &opts);
+    x = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts);
     double compile_s = bench_now() - t0;
     t0 = bench_now();
-    x2 = x ? jx_jit(step, JX_DEVICE_CPU, &opts) : NULL;
+    x2 = x ? jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts) : NULL;
     double hit_s = bench_now() - t0;
     if (!x2) goto done;
     printf("jx threads %d\njx batch %lld\n", jx__default_threads(), (long long)batch);
-    printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\n", trace_s * 1e3,
-           compile_s * 1e3, hit_s * 1e3);
+    printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\n", trace_s * 1e3, compile_s * 1e3, hit_s * 1e3);
     fflush(stdout);
-    if (step_time_runs(x, in, NSTATE + 2, NSTATE + 1, NSTATE, steps, t) != 0) goto done;
+    if (time_runs(step, x, state, 4, 3, steps, t) != 0) goto done;
     printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
     fflush(stdout);
 
-    fwd = jx_trace("cnn_predict", predict_body, NULL, NSTATE + 1, av, 1);
+    jx_tree *pin[3] = {state[0], state[2], b};
+    fwd = jx_tree_trace("cnn_predict", predict_body, NULL, 3, pin, 1);
     jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
     t0 = bench_now();
-    px = fwd ? jx_jit(fwd, JX_DEVICE_CPU, &popts) : NULL;
+    px = fwd ? jx_jit(jx_tree_fn_fn(fwd), JX_DEVICE_CPU, &popts) : NULL;
     double pcompile_s = bench_now() - t0;
-    if (!px || step_time_runs(px, in, NSTATE + 1, 1, 0, steps, t) != 0) goto done;
+    if (!px || time_runs(fwd, px, pin, 3, 0, steps, t) != 0) goto done;
     printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3, t[steps / 2] * 1e3);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "cnn_step: %s\n", jx_errmsg());
-    step_release((jx_fn *[]){fwd, step, vg, loss}, 4, (jx_exec *[]){px, x2, x}, 3, in, NSTATE + 2);
-    free(t);
+    jx_exec_release(px), jx_exec_release(x2), jx_exec_release(x);
+    jx_tree_fn_free(fwd), jx_tree_fn_free(step);
+    for (int i = 0; i < 3; i++) jx_tree_free(state[i]);
+    jx_tree_free(b);
+    jx_array_release(key);
+    jx_seq_free(net);
+    free(donate), free(t);
     return rc;
 }

@@ -12,7 +12,8 @@
  * with the three state trees donated. Dropout draws from a key folded from the run's key
  * and the step number, and each epoch visits the images in an order drawn from the run's
  * key and the epoch, so that a run resumed from a checkpoint (--resume) continues bit for
- * bit. The test set is scored after every epoch by a jitted eval step that normalises
+ * bit; --shift N moves each training image by up to N pixels each way on the host, the
+ * offsets also drawn from the run's key and the step. The test set is scored after every epoch by a jitted eval step that normalises
  * with the running statistics; at the end the per-class precision, recall and F1 and the
  * confusion matrix are printed. Under --out DIR (default runs/mnist_cnn; --out none
  * saves nothing): a checkpoint per epoch (params,
@@ -23,11 +24,11 @@
  *   usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--limit N]
  *                    [--test-limit N] [--threads N] [--seed N] [--device cpu|interp|cuda]
  *                    [--schedule cosine|constant] [--out DIR] [--resume FILE] [--devices N]
+ *                    [--shift N]
  *
  * Reads Fashion-MNIST from /usr/share/datasets/fashion-mnist by default; MNIST itself
  * has the same files (--data path/to/mnist). */
 #define _POSIX_C_SOURCE 200809L
-#include <jx/batches.h>
 #include <jx/nn.h>
 #include <math.h>
 #include <stdint.h>
@@ -47,7 +48,7 @@ enum { SIDE = CNN_SIDE, EVAL_BATCH = 500 };
 
 typedef struct options {
     const char *data;
-    int epochs, batch, threads, devices;
+    int epochs, batch, threads, devices, shift;
     long limit, test_limit; /* 0: every image */
     double lr;
     uint64_t seed;
@@ -167,6 +168,7 @@ typedef struct cnn_run {
     compiled step[2], ev[2];
     jx_batches *batches; /* this process's share of each batch (mpirun), prefetched */
     int64_t ntrain, ntest;
+    int shift; /* --shift */
     jx_array *key;
     const jx_idx_split *train, *test;
     jx_metrics m;
@@ -178,21 +180,12 @@ static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
     return jx_batches_epoch(r->batches, (uint32_t)epoch, first_batch) == JX_OK ? 0 : -1;
 }
 
-/* The training batches: images as f32 in [0, 1] (n,28,28,1) and labels as i32 (n), the
- * first ntrain images in an order drawn from the run's key (split off from the key the
- * dropout masks fold the step into), so a resumed run repeats it. Under mpirun each
- * process takes its shard of every batch. */
+/* The training batches: images (n,28,28,1) and labels i32 (n), the first ntrain images
+ * in an order drawn from the run's key (common/mnist_data.h); under mpirun each process
+ * takes its shard of every batch. */
 static jx_status make_batches(cnn_run *r, int64_t batch) {
-    jx_batch_field f[2] = {{r->train->images, JX_BATCH_U8_UNIT, JX_INTS(SIDE, SIDE, 1), 0},
-                           {r->train->labels, JX_BATCH_I32, JX_NOINTS, 0}};
-    jx_array *keys = jx_random_split_new(r->key, 2);
-    if (!keys) return jx_errcode();
-    const uint32_t *k = (const uint32_t *)jx_array_data(keys) + 2;
-    jx_batches_opts o = {.batch = batch, .shuffle = 1, .seed = (uint64_t)k[0] << 32 | k[1], .nsubset = r->ntrain,
-                         .prefetch = 2, .shards = jx_process_count(), .shard = jx_process_index()};
-    jx_status st = jx_batches_new(f, 2, jx_array_shape(r->train->labels)[0], &o, &r->batches);
-    jx_array_release(keys);
-    return st;
+    return mnist_batches_new(r->train, r->ntrain, batch, r->key, JX_INTS(SIDE, SIDE, 1), 0, jx_process_count(),
+                             jx_process_index(), &r->batches);
 }
 
 /* train_loop's step on the next batch (n images over all processes); the state is
@@ -205,6 +198,11 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     jx_array *xy[2];
     jx_status st = jx_batches_next(r->batches, xy);
     if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_cnn", "the epoch ended early");
+    /* --shift: each image moved by its own offset, drawn from the run's key and the step */
+    const uint32_t *k = jx_array_data(r->key);
+    if (st == JX_OK)
+        mnist_shift_images(xy[0], r->shift, ((uint64_t)k[0] << 32 | k[1]) ^ (uint64_t)step * 0x9e3779b97f4a7c15u,
+                           jx_process_index() * jx_array_shape(xy[0])[0]);
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
     if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
@@ -273,7 +271,7 @@ static int report(const options *o, const jx_metrics *m) {
  * TRAIN_INTERRUPTED after Ctrl-C. */
 static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
-    cnn_run r = {.train = train_set, .test = test_set};
+    cnn_run r = {.train = train_set, .test = test_set, .shift = o->shift};
     r.ntrain = jx_array_shape(train_set->labels)[0], r.ntest = jx_array_shape(test_set->labels)[0];
     if (o->limit > 0 && o->limit < r.ntrain) r.ntrain = o->limit;
     if (o->test_limit > 0 && o->test_limit < r.ntest) r.ntest = o->test_limit;
@@ -327,7 +325,7 @@ done:
 static int parse_args(int argc, char **argv, options *o) {
     trainer_opts t = {.data = "/usr/share/datasets/fashion-mnist", .epochs = 10, .batch = 128, .lr = 1e-3,
                       .device = JX_DEVICE_CPU, .checkpoints = 1, .out = TRAINER_OUT("mnist_cnn")};
-    long test_limit = 0, devices = 1;
+    long test_limit = 0, devices = 1, shift = 0;
     const char *schedule = "cosine";
     trainer_extra extra[] = {
         {"--test-limit", "N", "score the first N test images only (default all)", TRAINER_LONG, 1, 1L << 40,
@@ -336,18 +334,20 @@ static int parse_args(int argc, char **argv, options *o) {
          &schedule},
         {"--devices", "N", "data parallel over N CPU devices (pmap; the batch split N ways)", TRAINER_LONG, 1, 64,
          &devices},
+        {"--shift", "N", "augment: move each training image by up to N pixels each way (default 0)", TRAINER_LONG, 0,
+         8, &shift},
     };
     int r = trainer_parse("mnist_cnn",
                           "Trains a CNN (two conv-batchnorm-relu-maxpool blocks, dense 128, dropout, dense 10)\n"
                           "on (Fashion-)MNIST with Adam, jitted by jx. Epoch times count training only.",
-                          argc, argv, &t, extra, 3);
+                          argc, argv, &t, extra, 4);
     if (!r && strcmp(schedule, "cosine") && strcmp(schedule, "constant")) {
         fprintf(stderr, "mnist_cnn: --schedule is cosine or constant, not '%s'\n", schedule);
         r = 2;
     }
     *o = (options){.data = t.data, .epochs = t.epochs, .batch = t.batch, .threads = t.threads, .limit = t.limit,
                    .test_limit = test_limit, .lr = t.lr, .seed = t.seed, .device = t.device, .out = t.out,
-                   .resume = t.resume, .schedule = schedule, .devices = (int)devices};
+                   .resume = t.resume, .schedule = schedule, .devices = (int)devices, .shift = (int)shift};
     if (!r && devices > 1 && jx_set_cpu_device_count((int)devices) != JX_OK) {
         fprintf(stderr, "mnist_cnn: %s\n", jx_errmsg());
         r = 2;

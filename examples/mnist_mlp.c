@@ -7,7 +7,9 @@
  * batch) -> (params, state, loss), takes the gradient as a tree with
  * jx_tree_value_and_grad and applies jx_optim_update; it is compiled once with jx_jit
  * (params and state donated, so they are updated in place) and run per batch; a jitted
- * accuracy function scores the test set after every epoch. Under --out DIR (default
+ * accuracy function scores the test set after every epoch. Each epoch visits the
+ * training images in its own order, drawn from the --seed's key and the epoch (jx_batches,
+ * the order of jax.random.permutation), gathered on a background thread. Under --out DIR (default
  * runs/mnist_mlp; --out none saves nothing) a safetensors checkpoint is written after every epoch, with the metrics CSV and the loss and accuracy
  * curves as PNG (mnist_mlp_{metrics.csv,loss.png,accuracy.png}); --resume FILE continues
  * from one, bit for bit as if never stopped; Ctrl-C saves the state at the end of the
@@ -167,24 +169,34 @@ typedef struct mlp_run {
     jx_tree_fn *step_fn[2], *acc_fn;
     jx_exec *step[2], *acc;
     int64_t batch;
-    const jx_idx_split *train;
+    jx_batches *batches; /* x (n,784) f32, y (n,10) one-hot, prefetched */
     jx_tree *test;
 } mlp_run;
 
-/* train_loop's step: images [first, first+n); params and state are donated and replaced
- * by the new ones. 0, or -1 with jx_errmsg() set. */
+/* train_loop's start of an epoch (at batch first_batch when resumed): the epoch's order. */
+static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
+    mlp_run *r = ctx;
+    return jx_batches_epoch(r->batches, (uint32_t)epoch, first_batch) == JX_OK ? 0 : -1;
+}
+
+/* train_loop's step on the next batch of n images; params and state are donated and
+ * replaced by the new ones. 0, or -1 with jx_errmsg() set. */
 static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double *loss) {
     mlp_run *r = ctx;
-    (void)step;
+    (void)first, (void)step; /* the iterator knows where the epoch is */
     int k = n != r->batch;
     jx_tree *b = jx_tree_dict(), *out[3];
-    if (jx_tree_set_array(b, "x", mnist_images(r->train->images, NULL, first, n, JX_INTS(n, PIXELS))) != JX_OK ||
-        jx_tree_set_array(b, "y", mnist_labels(r->train->labels, NULL, first, n, 1)) != JX_OK) {
+    jx_array *xy[2];
+    jx_status st = jx_batches_next(r->batches, xy);
+    if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_mlp", "the epoch ended early");
+    int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
+    ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
+    if (!ok) {
         jx_tree_free(b);
         return -1;
     }
     jx_tree *in[3] = {r->state[0], r->state[1], b};
-    jx_status st = jx_tree_fn_run(r->step_fn[k], r->step[k], 3, in, 3, out);
+    st = jx_tree_fn_run(r->step_fn[k], r->step[k], 3, in, 3, out);
     jx_tree_free(b);
     if (st != JX_OK) return -1;
     jx_tree_free(r->state[0]), jx_tree_free(r->state[1]); /* donated: their contents are gone anyway */
@@ -226,19 +238,21 @@ static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_s
     int64_t batch = o->batch < ntrain ? o->batch : ntrain, tail = ntrain % batch;
 
     jx_optim opt = make_optim(o, (int64_t)o->epochs * ((ntrain + batch - 1) / batch));
-    mlp_run r = {.batch = batch, .train = train_set, .test = jx_tree_dict()};
+    mlp_run r = {.batch = batch, .test = jx_tree_dict()};
     int rc = -1;
     double t0 = train_now();
     jx_array *key = jx_random_key_new((int64_t)o->seed);
     train_loop L = {.prog = "mnist_mlp", .out = o->out, .epochs = o->epochs, .ntrain = ntrain, .batch = batch,
                     .nstate = 2, .names = ckpt_names, .state = r.state, .key = &key, .ctx = &r,
-                    .step = train_batch, .evaluate = test_accuracy};
+                    .begin_epoch = begin_epoch, .step = train_batch, .evaluate = test_accuracy};
     if (!key || !r.test ||
         jx_tree_set_array(r.test, "x", mnist_images(test_set->images, NULL, 0, ntest, JX_INTS(ntest, PIXELS))) != JX_OK ||
         jx_tree_set_array(r.test, "y", mnist_labels(test_set->labels, NULL, 0, ntest, 0)) != JX_OK)
         goto done;
     if (!(r.state[0] = init_params(o->init, key)) || !(r.state[1] = jx_optim_init(&opt, r.state[0]))) goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
+    /* after a resume: the order comes from the run's key */
+    if (mnist_batches_new(train_set, ntrain, batch, key, JX_INTS(PIXELS), 1, 0, 0, &r.batches) != JX_OK) goto done;
     /* --device cuda: parameters and optimizer state live in GPU memory from here on */
     if (trainer_tree_to(&r.state[0], o->device) || trainer_tree_to(&r.state[1], o->device)) goto done;
     r.step[0] = compile_step(o, &opt, r.state[0], r.state[1], batch, &r.step_fn[0]);
@@ -259,6 +273,7 @@ done:
     jx_tree_fn_free(r.acc_fn), jx_tree_fn_free(r.step_fn[1]), jx_tree_fn_free(r.step_fn[0]);
     jx_tree_free(r.state[0]), jx_tree_free(r.state[1]);
     jx_array_release(key);
+    jx_batches_free(r.batches);
     return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }
 

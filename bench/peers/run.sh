@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh: the MNIST MLP training step (bench/mlp_step.c), or with WORKLOAD=cnn the CNN step
-# (bench/cnn_step.c), in jx, JAX and PyTorch on this CPU
+# (bench/cnn_step.c: examples/mnist_cnn's network and Adam step), in jx, JAX and PyTorch on this CPU
 # with the same thread count, then one table of their figures and the ratios jx/JAX and
 # jx/torch (below 1: jx is faster). Builds nothing: build bench_mlp_step first. A peer
 # that is not installed is skipped with a message.
@@ -30,6 +30,8 @@ trap 'rm -rf "$out"' EXIT
 pin=()
 if [ "$threads" -lt "$ncpu" ]; then pin=(taskset -c "0-$((threads - 1))"); fi
 export JX_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+# jx's compile figure is a compile, not a load from its disk cache (XLA's has none here)
+export JX_JIT_CACHE_DIR=${JX_JIT_CACHE_DIR-off}
 if [ "$threads" -eq 1 ]; then
     export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_multi_thread_eigen=false"
 fi
@@ -76,7 +78,8 @@ done
 
 # The table: one row per figure; "-" where a program does not print it. The second call
 # compares jx's cache lookup plus one step with JAX's second call of a jax.jit (the same).
-cat "$out"/jx "$out"/jax "$out"/torch 2>/dev/null | awk '
+# The last row: an MNIST epoch (60,000 images) as that many median steps, in seconds.
+cat "$out"/jx "$out"/jax "$out"/torch 2>/dev/null | awk -v epoch_steps=$(((60000 + batch - 1) / batch)) '
     { v[$1 " " $2] = $3 }
     function get(who, key) { return ((who " " key) in v) ? v[who " " key] + 0 : -1 }
     function cell(x) { return x < 0 ? sprintf("%10s", "-") : sprintf("%10.3f", x) }
@@ -85,6 +88,7 @@ cat "$out"/jx "$out"/jax "$out"/torch 2>/dev/null | awk '
         printf "%-28s %s %s %s %s %s\n", name, cell(j), cell(x), cell(t), ratio(j, x), ratio(j, t)
     }
     function sum(a, b) { return (a < 0 || b < 0) ? -1 : a + b }
+    function scale(a, k) { return a < 0 ? -1 : a * k }
     END {
         printf "%-28s %10s %10s %10s %9s %9s\n", "figure (ms)", "jx", "jax", "torch", "jx/jax", "jx/torch"
         row("trace", get("jx", "trace_ms"), get("jax", "trace_ms"), -1)
@@ -103,4 +107,6 @@ cat "$out"/jx "$out"/jax "$out"/torch 2>/dev/null | awk '
             row("step, torch.compile", get("jx", "step_ms"), -1, get("torch", "compiled_step_ms"))
         row("predict compile", get("jx", "predict_compile_ms"), get("jax", "predict_compile_ms"), -1)
         row("predict (median)", get("jx", "predict_ms"), get("jax", "predict_ms"), get("torch", "predict_ms"))
+        row(sprintf("epoch = %d steps (s)", epoch_steps), scale(get("jx", "step_ms"), epoch_steps / 1e3),
+            scale(get("jax", "step_ms"), epoch_steps / 1e3), scale(get("torch", "step_ms"), epoch_steps / 1e3))
     }'

@@ -82,6 +82,49 @@ jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first
     return a;
 }
 
+jx_status mnist_batches_new(const jx_idx_split *train, int64_t ntrain, int64_t batch, const jx_array *key, jx_ints row,
+                            int onehot, int shards, int shard, jx_batches **out) {
+    *out = NULL;
+    jx_batch_field f[2] = {{train->images, JX_BATCH_U8_UNIT, row, 0},
+                           {train->labels, onehot ? JX_BATCH_ONEHOT : JX_BATCH_I32, JX_NOINTS, MNIST_CLASSES}};
+    jx_array *keys = jx_random_split_new(key, 2);
+    if (!keys) return jx_errcode();
+    const uint32_t *k = (const uint32_t *)jx_array_data(keys) + 2;
+    jx_batches_opts o = {.batch = batch, .shuffle = 1, .seed = (uint64_t)k[0] << 32 | k[1], .nsubset = ntrain,
+                         .prefetch = 2, .shards = shards, .shard = shard};
+    jx_status st = jx_batches_new(f, 2, jx_array_shape(train->labels)[0], &o, out);
+    jx_array_release(keys);
+    return st;
+}
+
+/* splitmix64: a well-mixed 64-bit value of a counter. */
+static uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed, int64_t first_row) {
+    if (max_shift <= 0) return;
+    enum { S = 28 };
+    float *d = jx_array_data_mut(x), tmp[S * S];
+    int64_t n = jx_array_shape(x)[0];
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = mix64(seed ^ mix64((uint64_t)(first_row + i)));
+        int dy = (int)(r % (uint64_t)(2 * max_shift + 1)) - max_shift;
+        int dx = (int)((r >> 32) % (uint64_t)(2 * max_shift + 1)) - max_shift;
+        if (!dy && !dx) continue;
+        float *img = d + i * S * S;
+        memcpy(tmp, img, sizeof tmp);
+        for (int y = 0; y < S; y++)
+            for (int c = 0; c < S; c++) {
+                int sy = y - dy, sx = c - dx;
+                img[y * S + c] = sy >= 0 && sy < S && sx >= 0 && sx < S ? tmp[sy * S + sx] : 0.0f;
+            }
+    }
+}
+
 const char *const *mnist_class_names(const char *dir) {
     static const char *const fashion[MNIST_CLASSES] = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                                                        "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Boot"};

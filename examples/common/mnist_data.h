@@ -1,13 +1,16 @@
 /* mnist_data.h: the (Fashion-)MNIST loading and batching the MNIST trainers share:
- * both splits from a directory with a hint when they are missing, and batches of images
- * (as f32 in [0, 1]) and labels picked by an index list, so a trainer can shuffle. */
+ * both splits from a directory with a hint when they are missing, batches of images (as
+ * f32 in [0, 1]) and labels picked by an index list, and the shuffled training batches
+ * (jx_batches) in the order a trainer's key decides. */
 #ifndef JX_EXAMPLES_MNIST_DATA_H
 #define JX_EXAMPLES_MNIST_DATA_H
 
 #include <jx.h>
 #include <stdint.h>
 
+#include <jx/batches.h>
 #include <jx/idx.h>
+#include <jx/random.h>
 
 enum { MNIST_PIXELS = 784, MNIST_CLASSES = 10 };
 
@@ -21,6 +24,23 @@ jx_array *mnist_images(const jx_array *images, const int64_t *idx, int64_t first
 
 /* Labels picked the same way: one-hot f32 (n,10), or i32 (n) when !onehot. */
 jx_array *mnist_labels(const jx_array *labels, const int64_t *idx, int64_t first, int64_t n, int onehot);
+
+/* The training batches of a trainer: the first ntrain images of train as f32 in [0, 1],
+ * each row of shape `row` ((784) or (28,28,1)), and their labels (i32 (n), or one-hot f32
+ * (n,10) when onehot), batches of `batch` (the last one smaller), prefetched on a thread.
+ * Every epoch has its own order, drawn from a key split off the run's key (u32[2]), so a
+ * run resumed from a checkpoint repeats it and the stream the trainer folds its steps
+ * into is not reused. Shard `shard` of `shards` (0: one) of every batch (mpirun). *out:
+ * a new iterator (jx_batches_free), NULL with jx_errmsg() set on failure. */
+jx_status mnist_batches_new(const jx_idx_split *train, int64_t ntrain, int64_t batch, const jx_array *key, jx_ints row,
+                            int onehot, int shards, int shard, jx_batches **out);
+
+/* Augmentation on the host: moves each image of x (n,28,28) or (n,28,28,1) f32, in place,
+ * by its own offset dy, dx in [-max_shift, max_shift] (zeros shifted in), the offset of
+ * image i drawn from a counter-based generator keyed by `seed` and first_row + i (the
+ * row's place in the whole batch when x is one process's shard), so the same seed gives
+ * the same offsets and a resumed run repeats them. max_shift 0: nothing. */
+void mnist_shift_images(jx_array *x, int max_shift, uint64_t seed, int64_t first_row);
 
 /* A trainer's main after its options: loads dir's splits (mnist_load), runs
  * train(opts, train, test) (0, -1 having printed its error, or 130 when Ctrl-C stopped
