@@ -107,7 +107,7 @@ static int64_t x_off(const win_job *j, int64_t b, int64_t ih, int64_t iw) {
                 }                                                                               \
                 for (int64_t c = 0; c < n; c++) {                                               \
                     T v = xp[c], m = bv[c];                                                     \
-                    bool take = m == m && (v > m || v != v);                                    \
+                    bool take = (m == m) & ((v > m) | (v != v)); /* no branches: vectorised */                                     \
                     bv[c] = take ? v : m;                                                       \
                     bi[c] = take ? t : bi[c];                                                   \
                 }                                                                               \
@@ -132,7 +132,10 @@ static int64_t x_off(const win_job *j, int64_t b, int64_t ih, int64_t iw) {
                     int64_t n = C - c0 < CB ? C - c0 : CB;                                      \
                     double acc[CB];                                                             \
                     T ident = j->op == OP_MAX ? (T)-INFINITY : (T)INFINITY;                     \
-                    for (int64_t c = 0; c < n; c++) acc[c] = 0, yp[c0 + c] = ident;             \
+                    if (j->op == OP_SUM)                                                        \
+                        for (int64_t c = 0; c < n; c++) acc[c] = 0;                             \
+                    else                                                                        \
+                        for (int64_t c = 0; c < n; c++) yp[c0 + c] = ident;                     \
                     for (int64_t kh = h0; kh < h1; kh++)                                        \
                         for (int64_t kw = w0; kw < w1; kw++) {                                  \
                             const T *restrict xp = x + x_off(j, b, oh * j->str[0] - j->lo[0] + kh, \
@@ -143,12 +146,12 @@ static int64_t x_off(const win_job *j, int64_t b, int64_t ih, int64_t iw) {
                             else if (j->op == OP_MAX)                                           \
                                 for (int64_t c = 0; c < n; c++) {                               \
                                     T v = xp[c], a = yc[c];                                     \
-                                    yc[c] = a == a && (v != v || v > a) ? v : a;                \
+                                    yc[c] = (a == a) & ((v != v) | (v > a)) ? v : a;                \
                                 }                                                               \
                             else                                                                \
                                 for (int64_t c = 0; c < n; c++) {                               \
                                     T v = xp[c], a = yc[c];                                     \
-                                    yc[c] = a == a && (v != v || v < a) ? v : a;                \
+                                    yc[c] = (a == a) & ((v != v) | (v < a)) ? v : a;                \
                                 }                                                               \
                         }                                                                       \
                     if (j->op == OP_SUM)                                                        \
@@ -192,7 +195,10 @@ static int64_t x_off(const win_job *j, int64_t b, int64_t ih, int64_t iw) {
     }
 
 /* The scatter, for images [b0, b1): y starts at zero and each window, in row-major order,
- * adds its source element at its first maximum (windows wholly in padding add nothing). */
+ * adds its source element at its first maximum (windows wholly in padding add nothing).
+ * Its other taps add +0, which leaves every value as it is: y starts at +0 and a sum is
+ * -0 only when both terms are, so y never holds -0 (nor a signalling NaN), and the store
+ * needs no branch. */
 #define DEF_SCATTER(T, IT, NAME, FIRST)                                                         \
     static void NAME(const win_job *j, int64_t b0, int64_t b1) {                                \
         const T *src = j->s;                                                                    \
@@ -219,7 +225,11 @@ static int64_t x_off(const win_job *j, int64_t b, int64_t ih, int64_t iw) {
                                 T *restrict yc = y + x_off(j, b, oh * j->str[0] - j->lo[0] + kh, \
                                                            ow * j->str[1] - j->lo[1] + kw) + c0; \
                                 IT k = (IT)(kh * j->win[1] + kw);                               \
-                                for (int64_t c = 0; c < n; c++) yc[c] = bi[c] == k ? yc[c] + sc[c] : yc[c]; \
+                                for (int64_t c = 0; c < n; c++) {                               \
+                                    T s = sc[c];                                                \
+                                    s = bi[c] == k ? s : (T)0; /* in this form gcc vectorises */ \
+                                    yc[c] = yc[c] + s;                                          \
+                                }                                                               \
                             }                                                                   \
                     }                                                                           \
                 }                                                                               \
