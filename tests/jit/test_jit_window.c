@@ -2,7 +2,7 @@
  * window.c) against the interpreter, bit for bit: reduce_window max/min/sum and
  * select_and_scatter_add called directly with no pool and pools of 2 and 4 threads, and
  * max pooling with its jvp (select_and_gather_add) and vjp compiled by jx_jit with 1 and
- * 2 threads. Shapes: NHWC and NCHW windows, 1-D, odd sizes, SAME and VALID padding,
+ * 2 threads. Shapes: NHWC and NCHW windows, 1-D, rank 1, a window of ones, odd sizes, SAME and VALID padding,
  * strides unlike the window, overlapping windows, windows wholly in padding, more than one
  * block of channels, inputs full of ties (and NaN, -inf). The plans must hold WINDOW
  * steps, and what the path does not take (integers, windows over three dims) must run
@@ -190,6 +190,9 @@ static void test_layouts(void) {
                WIN(JX_INTS(1, 1, 2, 3), JX_INTS(1, 1, 2, 1), JX_INTS(0, 0, 0, 1), JX_INTS(0, 0, 1, 1)));
     /* 1-D (N, L, C) with windows wholly in padding at both ends */
     check_case(JX_F64, JX_INTS(2, 9, 3), WIN(JX_INTS(1, 2, 1), JX_INTS(1, 2, 1), JX_INTS(0, 3, 0), JX_INTS(0, 3, 0)));
+    /* rank 1, and a window of ones (a copy: nothing moves) */
+    check_case(JX_F32, JX_INTS(9), WIN(JX_INTS(3), JX_INTS(2), JX_INTS(1), JX_INTS(1)));
+    check_case(JX_F64, JX_INTS(3, 5), WIN(JX_INTS(1, 1), JX_INTS(1, 1), JX_INTS(0, 0), JX_INTS(0, 0)));
     /* more channels than one block of the accumulators (256) */
     check_case(JX_F32, JX_INTS(3, 4, 4, 300),
                WIN(JX_INTS(1, 2, 2, 1), JX_INTS(1, 2, 2, 1), JX_INTS(0, 0, 0, 0), JX_INTS(0, 0, 0, 0)));
