@@ -142,8 +142,8 @@ static int check_jit(const char *what, const jx_fn *f, int nin, jx_array *const 
 static void check_case(jx_dtype t, jx_ints shape, win_case c) {
     jx_aval xa = jx_aval_make(t, shape), wa = windowed(&xa, &c);
     char what[160];
-    snprintf(what, sizeof what, "%s window %lld,%lld", jx__avs(&xa), (long long)c.window.v[1],
-             (long long)c.window.v[shape.n > 2 ? 2 : 1]);
+    snprintf(what, sizeof what, "%s window %lld..%lld", jx__avs(&xa), (long long)c.window.v[0],
+             (long long)c.window.v[shape.n - 1]);
     jx_aval a[2] = {xa, wa};
     jx_array *in[2] = {input(&xa, true, c.specials), input(&wa, false, false)};
     jx_fn *ops = jx_trace("window_ops", window_ops, &c, 2, a, 4);
