@@ -3,7 +3,7 @@
  * spare, which the next variable of that slot reuses instead of allocating. An array is
  * only ever written when nobody else can see it: its reference count is the frame's own
  * (plus, for a donated input, the caller's). LOOP steps run their kernel on the thread
- * pool, DOT/CONV steps call the BLAS/conv paths, CONTROL steps run nested programs
+ * pool, DOT/CONV/WINDOW steps call the BLAS/conv/pooling paths, CONTROL steps run nested programs
  * (exec_control.c), OPAQUE steps run their equations through the interpreter's rules. */
 #include <stdlib.h>
 #include <string.h>
@@ -138,13 +138,14 @@ static jx_status run_loop(jx__frame *fr, const jx__step *s) {
     return st;
 }
 
-/* DOT and CONV: one equation through the library path. */
+/* DOT, CONV and WINDOW: one equation (one or two operands) through the library path. */
 static jx_status run_lib(jx__frame *fr, const jx__step *s) {
     const jx__eqn *e = &fr->p->f->eqns[s->g->eqns[0]];
     jx_array *tmp[2] = {NULL, NULL}, *x[2];
     jx_aval av[2];
     const void *in[2];
-    for (int i = 0; i < 2; i++) {
+    int nin = e->nin < 2 ? e->nin : 2; /* the planner only takes equations of 1 or 2 operands */
+    for (int i = 0; i < nin; i++) {
         x[i] = operand(fr, &e->in[i], &tmp[i]);
         if (!x[i]) {
             jx_array_release(tmp[0]);
@@ -154,11 +155,13 @@ static jx_status run_lib(jx__frame *fr, const jx__step *s) {
         in[i] = x[i]->data;
     }
     int32_t v = e->out[0];
+    const jx_aval *oav = &fr->p->f->vars[v];
     jx_array *out = out_array(fr, v, -1);
     jx_status st = out ? JX_OK : jx_errcode();
     if (st == JX_OK)
-        st = s->kind == JX__G_DOT ? jx__cpu_dot(fr->rt->pool, e, av, in, &fr->p->f->vars[v], out->data)
-                                  : jx__cpu_conv(fr->rt->pool, e, av, in, &fr->p->f->vars[v], out->data);
+        st = s->kind == JX__G_DOT    ? jx__cpu_dot(fr->rt->pool, e, av, in, oav, out->data)
+             : s->kind == JX__G_CONV ? jx__cpu_conv(fr->rt->pool, e, av, in, oav, out->data)
+                                     : jx__cpu_window(fr->rt->pool, e, av, in, oav, out->data);
     if (st == JX_OK) fr->env[v] = out;
     else jx_array_release(out);
     jx_array_release(tmp[0]);
@@ -246,7 +249,8 @@ static jx_status run_step(jx__frame *fr, const jx__step *s) {
     switch (s->kind) {
     case JX__G_LOOP: st = run_loop(fr, s); break;
     case JX__G_DOT:
-    case JX__G_CONV: st = run_lib(fr, s); break;
+    case JX__G_CONV:
+    case JX__G_WINDOW: st = run_lib(fr, s); break;
     case JX__G_CONTROL: st = run_control(fr, s); break;
     default: return run_opaque(fr, s); /* checks NaNs itself, equation by equation */
     }

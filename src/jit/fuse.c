@@ -57,6 +57,14 @@ static jx__gkind kind_of(const jx_fn *f, const jx__eqn *e) {
     if (loopable(f, e)) return JX__G_LOOP;
     if (e->prim == JX_PRIM_DOT_GENERAL) return JX__G_DOT;
     if (e->prim == JX_PRIM_CONV) return JX__G_CONV;
+    switch (e->prim) {
+    case JX_PRIM_REDUCE_WINDOW_MAX:
+    case JX_PRIM_REDUCE_WINDOW_MIN:
+    case JX_PRIM_REDUCE_WINDOW_SUM:
+    case JX_PRIM_SELECT_AND_SCATTER_ADD:
+    case JX_PRIM_SELECT_AND_GATHER_ADD: return JX__G_WINDOW;
+    default: break;
+    }
     if (jx__prims[e->prim].cls == JX__HIGHER) return JX__G_CONTROL;
     return JX__G_OPAQUE;
 }
@@ -289,7 +297,7 @@ void jx__fusion_free(jx__fusion *fu) {
     free(fu);
 }
 
-static const char *const kind_names[] = {"loop", "dot", "conv", "control", "opaque"};
+static const char *const kind_names[] = {"loop", "dot", "conv", "window", "control", "opaque"};
 
 static void print_vars(FILE *out, const jx_fn *f, int32_t n, const int32_t *vars) {
     for (int32_t i = 0; i < n; i++) fprintf(out, "%s%s", i ? " " : "", jx__avs(&f->vars[vars[i]]));

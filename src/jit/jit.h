@@ -17,6 +17,7 @@ typedef enum jx__gkind {
     JX__G_LOOP,    /* a fused loop nest: elementwise, movement and reductions; code generated */
     JX__G_DOT,     /* one dot_general: a BLAS call */
     JX__G_CONV,    /* one conv_general_dilated: GEMM-based or direct */
+    JX__G_WINDOW,  /* one reduce_window_* or select_and_{scatter,gather}_add: pooling loops */
     JX__G_CONTROL, /* one cond, while or scan (or call left over): nested fns become sub-programs */
     JX__G_OPAQUE   /* one other equation, run by its interpreter impl rule on the buffers */
 } jx__gkind;
@@ -64,9 +65,10 @@ typedef struct jx__backend {
     void (*module_free)(void *mod);
     int64_t (*kernel_size)(const jx__kernel *k);            /* parallel iterations */
     bool (*kernel_inplace_ok)(const jx__kernel *k, int i, int o);
-    /* library calls the backend takes (dot_general, conv_general_dilated) */
+    /* library calls the backend takes (dot_general, conv_general_dilated, pooling) */
     bool (*dot_ok)(const jx_fn *f, const jx__eqn *e);
     bool (*conv_ok)(const jx_fn *f, const jx__eqn *e);
+    bool (*window_ok)(const jx_fn *f, const jx__eqn *e);
     /* memory of the backend's device: alloc returns NULL with jx__fail set */
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);
@@ -142,7 +144,7 @@ jx_status jx__cpu_module_set_cache_dir(jx__cpu_module *m, const char *dir);
 /* Modules loaded from the disk cache, and objects written to it, so far. */
 void jx__cpu_objcache_stats(int64_t *hits, int64_t *stores);
 
-/* ------------------------------------------------------------------ CPU libraries (src/backends/cpu/blas.c, conv.c) */
+/* ------------------------------------------------------------------ CPU libraries (src/backends/cpu/blas.c, conv.c, window.c) */
 
 /* Whether jx__cpu_dot / jx__cpu_conv handle this equation of f (float dtypes). */
 bool jx__cpu_dot_ok(const jx_fn *f, const jx__eqn *e);
@@ -154,6 +156,16 @@ jx_status jx__cpu_dot(jx__pool *p, const jx__eqn *e, const jx_aval *av, const vo
 /* conv_general_dilated (any strides, padding, dilations, feature groups) on GEMMs. */
 jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                        const jx_aval *oav, void *out);
+
+/* Whether jx__cpu_window handles this equation of f: reduce_window_{max,min,sum},
+ * select_and_scatter_add or select_and_gather_add on f32/f64 whose window moves over at
+ * most two adjacent dims (NHWC and NCHW pooling, 1-D pooling). */
+bool jx__cpu_window_ok(const jx_fn *f, const jx__eqn *e);
+/* That equation with loops over contiguous channels on the pool, bit for bit the
+ * interpreter's result for any thread count. in: operand data of avals av (e->nin of
+ * them, in the equation's order); out: result data of aval *oav. */
+jx_status jx__cpu_window(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                         const jx_aval *oav, void *out);
 
 /* ------------------------------------------------------------------ debugging (src/jit/debug.c)
  * Environment switches, read once:

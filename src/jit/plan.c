@@ -105,6 +105,10 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
     case JX__G_CONV:
         if (g->neqn != 1 || !be->conv_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no conv path";
         break;
+    case JX__G_WINDOW:
+        if (g->neqn != 1 || !be->window_ok || !be->window_ok(f, e0))
+            s->kind = JX__G_OPAQUE, s->note = "no pooling path";
+        break;
     case JX__G_CONTROL: {
         bool ok = true;
         if (g->neqn != 1 || !build_subs(s, e0, fuse, be, mod, &ok)) {
@@ -276,8 +280,8 @@ void jx__prog_free(jx__prog *p) {
 }
 
 static const char *kind_name(jx__gkind k) {
-    static const char *const names[] = {"LOOP", "DOT", "CONV", "CONTROL", "OPAQUE"};
-    return (unsigned)k < 5 ? names[k] : "?";
+    static const char *const names[] = {"LOOP", "DOT", "CONV", "WINDOW", "CONTROL", "OPAQUE"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 static void print_var(FILE *out, const jx__prog *p, int32_t v) {

@@ -1,6 +1,6 @@
 /* backend.c: the CPU backend's table (jx__backend, src/jit/jit.h): kernels from the LLVM
  * code generator (codegen.c), dot_general and convolutions on OpenBLAS (blas.c, conv.c),
- * and host memory, which needs no copies or synchronisation. */
+ * pooling loops (window.c), and host memory, which needs no copies or synchronisation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +24,6 @@ static jx_status sync(void) { return JX_OK; }
 
 const jx__backend jx__cpu_backend = {
     "cpu",          module_new,     kernel_add, module_compile, module_free,
-    jx__kernel_size, jx__kernel_inplace_ok, jx__cpu_dot_ok, jx__cpu_conv_ok,
+    jx__kernel_size, jx__kernel_inplace_ok, jx__cpu_dot_ok, jx__cpu_conv_ok, jx__cpu_window_ok,
     host_alloc,     free,           copy,       copy,           sync,
 };
