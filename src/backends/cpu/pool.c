@@ -24,8 +24,8 @@ struct jx__pool {
     pthread_mutex_t run;    /* held by the caller of a parallel-for for its duration */
     pthread_mutex_t mu;     /* guards the fields below */
     pthread_cond_t wake, done;
-    uint64_t gen;           /* incremented per job */
-    int pending;            /* chunks of the current job not yet finished by workers */
+    _Atomic uint64_t gen;   /* incremented per job (also read unlocked while spinning) */
+    _Atomic int pending;    /* chunks of the current job not yet finished by workers (same) */
     bool stop;
     int use;                /* JX__POOL_KERNELS or JX__POOL_DEVICES: pools of one use are shared */
     /* the current job */
@@ -36,6 +36,18 @@ struct jx__pool {
     uint64_t fpmode;        /* the caller's subnormal mode (fpenv.h), taken by the workers */
     struct jx__pool *next;  /* the process's list of pools */
 };
+
+/* Kernel pools' threads poll this many times (tens of microseconds) for the next job, or for the
+ * workers to finish, before sleeping on the condition variable: a training step hands
+ * its pool a few dozen short jobs back to back, and a futex wake-up per job cost more
+ * than some of the jobs (docs/jit.md, "The executor"). Devices' pools always sleep. */
+enum { SPIN = 2000 };
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
 static jx__pool *pools;
@@ -59,6 +71,11 @@ static void *worker(void *arg) {
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        if (p->use == JX__POOL_KERNELS && !p->stop && p->gen == seen) {
+            pthread_mutex_unlock(&p->mu);
+            for (int i = 0; i < SPIN && atomic_load_explicit(&p->gen, memory_order_relaxed) == seen; i++) cpu_relax();
+            pthread_mutex_lock(&p->mu);
+        }
         while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
         if (p->stop) break;
         seen = p->gen;
@@ -176,6 +193,8 @@ static void dispatch(jx__pool *p, int64_t n, int nchunks, void (*fn)(void *ctx, 
     int64_t b, e;
     chunk_range(n, nchunks, 0, &b, &e);
     fn(ctx, b, e);
+    if (p->use == JX__POOL_KERNELS)
+        for (int i = 0; i < SPIN && atomic_load_explicit(&p->pending, memory_order_relaxed) > 0; i++) cpu_relax();
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
