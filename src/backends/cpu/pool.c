@@ -9,10 +9,12 @@
  * them. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../jit/jit.h"
@@ -28,6 +30,7 @@ struct jx__pool {
     _Atomic int pending;    /* chunks of the current job not yet finished by workers (same) */
     bool stop;
     int use;                /* JX__POOL_KERNELS or JX__POOL_DEVICES: pools of one use are shared */
+    bool spin;              /* polls before sleeping (not devices' pools, nor more workers than cores) */
     /* the current job */
     void (*fn)(void *ctx, int64_t begin, int64_t end);
     void *ctx;
@@ -37,16 +40,28 @@ struct jx__pool {
     struct jx__pool *next;  /* the process's list of pools */
 };
 
-/* Kernel pools' threads poll this many times (tens of microseconds) for the next job, or for the
- * workers to finish, before sleeping on the condition variable: a training step hands
- * its pool a few dozen short jobs back to back, and a futex wake-up per job cost more
- * than some of the jobs (docs/jit.md, "The executor"). Devices' pools always sleep. */
-enum { SPIN = 2000 };
+/* Kernel pools' threads poll for the next job, or for the workers to finish, for up to
+ * SPIN_NS before sleeping on the condition variable: a training step hands its pool a
+ * few dozen short jobs back to back, and a futex wake-up per job cost more than some of
+ * the jobs (docs/jit.md, "The executor"). Each poll yields the core (sched_yield), so a
+ * loaded machine's other threads run meanwhile. Devices' pools, and pools with more
+ * workers than online cores, always sleep. */
+enum { SPIN_NS = 50000 };
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Poll until the job counter moves on from seen / no chunk is pending, or SPIN_NS pass. */
+static void poll_gen(_Atomic uint64_t *v, uint64_t seen) {
+    for (int64_t end = now_ns() + SPIN_NS; atomic_load_explicit(v, memory_order_relaxed) == seen && now_ns() < end;)
+        sched_yield();
+}
+static void poll_pending(_Atomic int *v) {
+    for (int64_t end = now_ns() + SPIN_NS; atomic_load_explicit(v, memory_order_relaxed) > 0 && now_ns() < end;)
+        sched_yield();
 }
 
 static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -71,9 +86,9 @@ static void *worker(void *arg) {
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        if (p->use == JX__POOL_KERNELS && !p->stop && p->gen == seen) {
+        if (p->spin && !p->stop && p->gen == seen) {
             pthread_mutex_unlock(&p->mu);
-            for (int i = 0; i < SPIN && atomic_load_explicit(&p->gen, memory_order_relaxed) == seen; i++) cpu_relax();
+            poll_gen(&p->gen, seen);
             pthread_mutex_lock(&p->mu);
         }
         while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->mu);
@@ -128,6 +143,7 @@ static jx__pool *pool_create(int n, int use) {
     if (!p) return NULL;
     p->n = n;
     p->use = use;
+    p->spin = use == JX__POOL_KERNELS && n <= sysconf(_SC_NPROCESSORS_ONLN);
     p->threads = calloc((size_t)n, sizeof *p->threads);
     if (!p->threads) {
         free(p);
@@ -193,8 +209,7 @@ static void dispatch(jx__pool *p, int64_t n, int nchunks, void (*fn)(void *ctx, 
     int64_t b, e;
     chunk_range(n, nchunks, 0, &b, &e);
     fn(ctx, b, e);
-    if (p->use == JX__POOL_KERNELS)
-        for (int i = 0; i < SPIN && atomic_load_explicit(&p->pending, memory_order_relaxed) > 0; i++) cpu_relax();
+    if (p->spin) poll_pending(&p->pending);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
