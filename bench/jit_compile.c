@@ -2,7 +2,8 @@
  * suites and interactive use start. Each case is traced once, then compiled `reps` times
  * with the cache cleared before each jx_jit; the median of jx_jit_stats' compile time per
  * compile is printed, with the first (cold: it also sets up the code generator), the
- * median CPU time of the compiling thread (steadier than wall time on a busy machine)
+ * median CPU time of the compiling thread (steadier than wall time on a busy machine; a
+ * module split over threads counts only the calling thread's part: JX_NUM_THREADS=1 for all)
  * the cache-hit time (a second jx_jit without clearing) and the time of a compile whose
  * kernels come from the on-disk cache (a fresh temp directory filled by a first compile),
  * as machine-readable lines

@@ -109,6 +109,8 @@ jx__pool *jx__pool_devices(int n);
 bool jx__pool_try_each(jx__pool *p, void (*fn)(void *ctx, int64_t begin, int64_t end), void *ctx);
 /* Threads to use when the options say 0: JX_NUM_THREADS, else the online cores. */
 int jx__default_threads(void);
+/* The online cores, counted once per process. */
+int jx__online_cores(void);
 
 /* ------------------------------------------------------------------ CPU kernels (src/backends/cpu/codegen*.c)
  * One LLVM module per executable collects the kernels of all its LOOP groups (nested
@@ -138,9 +140,13 @@ bool jx__kernel_inplace_ok(const jx__kernel *k, int i, int o);
 /* Number of kernels compiled so far in the process (the statistics): kernels whose code
  * came from the disk cache or from an equal module already loaded are not counted. */
 int64_t jx__cpu_kernels_compiled(void);
+/* Modules compiled in parts on several threads, and those parts (codegen_emit.c). */
+void jx__cpu_split_stats(int64_t *modules, int64_t *parts);
 /* The directory of the on-disk cache of compiled objects for m (src/backends/cpu/
  * objcache.c); NULL or "" for none (the default of a new module). */
 jx_status jx__cpu_module_set_cache_dir(jx__cpu_module *m, const char *dir);
+/* The threads m's compile may use (at most the online cores; 1 until set). */
+void jx__cpu_module_set_threads(jx__cpu_module *m, int nthreads);
 /* Modules loaded from the disk cache, and objects written to it, so far. */
 void jx__cpu_objcache_stats(int64_t *hits, int64_t *stores);
 

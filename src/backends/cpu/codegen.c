@@ -9,19 +9,12 @@
  * code generation level. Each module adds its code to the JIT under its own resource
  * tracker with names unique in the process (jx_k<module>_<kernel>), and removing the
  * tracker when the module is freed frees that code. Optimisation and code generation
- * share target machines, which are not thread-safe, so they run under the host lock;
+ * use target machines, which are not thread-safe, so they run under the host lock;
  * building the IR (each module has its own context) does not.
  *
- * Optimisation uses LLVM's new pass manager through LLVMRunPasses with the target
- * machine's cost model. Level 2 (the default) runs a short pipeline made for these
- * kernels instead of default<O2>: promote the allocas, simplify, hoist the index
- * arithmetic out of the loops, rotate them, vectorise and interleave the inner loop,
- * clean up. It compiles 2-3x faster (default<O2> spends most of its time in the
- * inliner's walk, and its unrolling makes the code generator's input twice as big) and
- * the kernels run as fast (bench/jit_elementwise, bench/jit_compile). Level 1 is the
- * same without vectorising; level 3 is default<O3> with loop vectorisation, SLP,
- * interleaving and unrolling switched on. No fast-math flags: results are the
- * interpreter's, and the same whatever the vector width or the split of the range.
+ * Optimisation and code generation (codegen_emit.c) use LLVM's new pass manager with a
+ * short pipeline made for these kernels; a big module is split into parts compiled on
+ * up to the executable's thread count at once.
  *
  * Compiled code is found by content (see "Compiling" below jx__cpu_module_compile's
  * helpers): a module whose unoptimised IR equals one already loaded in the process shares
@@ -65,6 +58,7 @@ struct jx__cpu_module {
     LLVMModuleRef mod;    /* until compiled: then the JIT owns it */
     loaded *code;         /* its code in the JIT, once compiled */
     char *cache_dir;      /* the on-disk cache, NULL for none */
+    int nthreads;         /* threads it may compile on */
     jx__kernel **kernels;
     int nkernels, capkernels;
     bool compiled;
@@ -81,6 +75,7 @@ jx__cpu_module *jx__cpu_module_new(int opt_level) {
         return NULL;
     }
     m->opt_level = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
+    m->nthreads = 1;
     m->id = jx__cg_host_next_id();
     m->tsc = LLVMOrcCreateNewThreadSafeContext();
     m->ctx = LLVMOrcThreadSafeContextGetContext(m->tsc);
@@ -90,14 +85,30 @@ jx__cpu_module *jx__cpu_module_new(int opt_level) {
     return m;
 }
 
+/* Drops the numbers of metadata references (" !12" -> " !") in s: each kernel's loops
+ * get metadata nodes of their own, numbered in the module, equal between equal kernels
+ * but for the number. */
+static void unnumber_metadata(char *s) {
+    char *w = s;
+    for (const char *r = s; *r;) {
+        bool ref = r[0] == '!' && r > s && r[-1] == ' ' && r[1] >= '0' && r[1] <= '9';
+        *w++ = *r++;
+        if (ref)
+            while (*r >= '0' && *r <= '9') r++;
+    }
+    *w = 0;
+}
+
 /* Groups of equal equations on equal shapes (the relu of two layers of one width, their
- * masks' selects in the backward pass, equal bias gradients) give equal kernels: a kernel
- * whose IR, printed under a neutral name, equals an earlier one's is deleted and runs the
- * earlier one's code (k->twin), so it is optimised and compiled once. */
+ * masks' selects in the backward pass, equal bias gradients; elementwise groups on any
+ * shapes, codegen_loop.c) give equal kernels: a kernel whose IR, printed under a neutral
+ * name, equals an earlier one's is deleted and runs the earlier one's code (k->twin), so
+ * it is optimised and compiled once. */
 static void find_twin(jx__cpu_module *m, jx__kernel *k, LLVMValueRef fn) {
     LLVMSetValueName2(fn, "jx_twin", 7);
     k->text = LLVMPrintValueToString(fn);
     LLVMSetValueName2(fn, k->name, strlen(k->name));
+    if (k->text) unnumber_metadata(k->text);
     for (int j = 0; k->text && j < m->nkernels; j++) {
         jx__kernel *o = m->kernels[j];
         if (!o->twin && o->text && strcmp(o->text, k->text) == 0) {
@@ -150,48 +161,12 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
     return k;
 }
 
-/* JX_DUMP=llvm / asm of the optimised module. */
-static void dump(jx__cpu_module *m) {
-    unsigned flags = jx__dump_flags();
-    if (flags & JX__DUMP_LLVM) {
-        char *s = LLVMPrintModuleToString(m->mod);
-        FILE *out = jx__dump_open("kernels", "llvm");
-        fputs(s, out);
-        jx__dump_close(out);
-        LLVMDisposeMessage(s);
-    }
-    if (flags & JX__DUMP_ASM) {
-        LLVMModuleRef copy = LLVMCloneModule(m->mod); /* code generation changes the IR it runs on */
-        LLVMMemoryBufferRef buf = NULL;
-        char *err = NULL;
-        if (!LLVMTargetMachineEmitToMemoryBuffer(jx__cg_host_get()->tm, copy, LLVMAssemblyFile, &err, &buf)) {
-            FILE *out = jx__dump_open("kernels", "asm");
-            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
-            jx__dump_close(out);
-            LLVMDisposeMemoryBuffer(buf);
-        }
-        LLVMDisposeMessage(err);
-        LLVMDisposeModule(copy);
-    }
-}
-
 /* ------------------------------------------------------------------ compiling
  * Under the host lock: the kernels get names from the module's content key (the hash of
  * its unoptimised IR printed with neutral names, and of everything else that decides the
  * machine code: `header`), so equal modules have equal objects whichever process made
  * them. Then: code already loaded with that key is shared; else a valid cache file is
  * linked; else the module is optimised, emitted and linked, and its object stored. */
-
-static const char *pipeline_of(int opt_level) {
-    static const char *const pipelines[4] = {
-        "default<O0>",
-        "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm),simplifycfg)",
-        ("function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm,loop-rotate),simplifycfg,loop(indvars),"
-         "instcombine,loop-vectorize,instcombine,simplifycfg,loop-mssa(licm))"),
-        "default<O3>",
-    };
-    return pipelines[opt_level];
-}
 
 static void rename_kernels(jx__cpu_module *m, const char *prefix) {
     for (int i = 0; i < m->nkernels; i++) {
@@ -207,9 +182,10 @@ static void rename_kernels(jx__cpu_module *m, const char *prefix) {
  * key); kernels renamed to jx_<key>_<i>. */
 static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, size_t len) {
     const jx__cg_host *h = jx__cg_host_get();
-    snprintf(header, len, "jx %d.%d objcache 1\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\n",
+    snprintf(header, len,
+             "jx %d.%d objcache 2\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
-             pipeline_of(m->opt_level));
+             jx__cg_pipeline(m->opt_level), JX__CG_LLVM_OPTIONS);
     rename_kernels(m, "jx_k");
     char *text = LLVMPrintModuleToString(m->mod);
     if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
@@ -217,6 +193,8 @@ static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, s
     jx__hash128(key, header, strlen(header));
     jx__hash128(key, text, strlen(text));
     LLVMDisposeMessage(text);
+    for (int i = 0; i < m->nkernels; i++) /* which kernels run another's code: part of the content */
+        jx__hash128(key, &m->kernels[i]->twin, sizeof m->kernels[i]->twin);
     size_t at = strlen(header);
     snprintf(header + at, len - at, "key %016llx%016llx\n", (unsigned long long)key[0], (unsigned long long)key[1]);
     char prefix[48];
@@ -225,62 +203,40 @@ static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, s
     return JX_OK;
 }
 
-static jx_status optimise(jx__cpu_module *m) {
-    char *msg = NULL;
-    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
-        jx_status st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "generated code is invalid: %s", msg);
-        LLVMDisposeMessage(msg);
-        return st;
-    }
-    LLVMDisposeMessage(msg);
-    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(opts, m->opt_level >= 2);
-    LLVMPassBuilderOptionsSetSLPVectorization(opts, m->opt_level >= 2);
-    LLVMPassBuilderOptionsSetLoopInterleaving(opts, m->opt_level >= 2);
-    LLVMPassBuilderOptionsSetLoopUnrolling(opts, m->opt_level >= 2);
-    LLVMErrorRef err = LLVMRunPasses(m->mod, pipeline_of(m->opt_level), jx__cg_host_get()->tm, opts);
-    LLVMDisposePassBuilderOptions(opts);
-    return err ? jx__cg_llvm_fail(err, "optimising kernels") : JX_OK;
+static void release_objects(LLVMMemoryBufferRef *objs, int from, int n) {
+    for (int i = from; i < n; i++) LLVMDisposeMemoryBuffer(objs[i]);
 }
 
-/* The optimised module as an object file, in *obj. */
-static jx_status emit(jx__cpu_module *m, LLVMMemoryBufferRef *obj) {
-    LLVMTargetMachineRef tm = jx__cg_host_emit_tm(m->opt_level);
-    if (!tm) return jx_errcode();
-    char *err = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, obj)) {
-        jx_status st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "emitting the kernels' code: %s", err ? err : "?");
-        LLVMDisposeMessage(err);
-        return st;
-    }
-    return JX_OK;
-}
-
-/* Links object obj (consumed) into the JIT under a new tracker and resolves every kernel:
- * the new shared code of m with key. */
-static jx_status link(jx__cpu_module *m, const uint64_t key[2], LLVMMemoryBufferRef obj) {
+/* Links the objects objs[0..n) (consumed) into the JIT under a new tracker and resolves
+ * every kernel: the new shared code of m with key. */
+static jx_status link(jx__cpu_module *m, const uint64_t key[2], LLVMMemoryBufferRef *objs, int n) {
     LLVMOrcLLJITRef jit = NULL;
     loaded *l = calloc(1, sizeof *l);
     if (l) l->fns = calloc((size_t)m->nkernels + 1, sizeof *l->fns);
     if (!l || !l->fns) {
         if (l) free(l->fns);
         free(l);
-        LLVMDisposeMemoryBuffer(obj);
+        release_objects(objs, 0, n);
         return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     }
     jx_status st = jx__cg_host_jit(m->opt_level, &jit, &l->rt);
     if (st != JX_OK) {
         free(l->fns);
         free(l);
-        LLVMDisposeMemoryBuffer(obj);
+        release_objects(objs, 0, n);
         return st;
     }
     memcpy(l->key, key, sizeof l->key);
     l->refs = 1;
     l->n = m->nkernels;
     m->code = l; /* freed with m from here on, whatever happens */
-    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(jit, l->rt, obj);
-    if (err) return jx__cg_llvm_fail(err, "adding the kernels to the JIT");
+    for (int i = 0; i < n; i++) {
+        LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(jit, l->rt, objs[i]); /* takes the object */
+        if (err) {
+            release_objects(objs, i + 1, n);
+            return jx__cg_llvm_fail(err, "adding the kernels to the JIT");
+        }
+    }
     for (int i = 0; i < m->nkernels; i++) {
         LLVMOrcExecutorAddress addr = 0;
         const jx__kernel *k = m->kernels[i];
@@ -288,7 +244,7 @@ static jx_status link(jx__cpu_module *m, const uint64_t key[2], LLVMMemoryBuffer
             l->fns[i] = l->fns[k->twin - 1];
             continue;
         }
-        err = LLVMOrcLLJITLookup(jit, &addr, k->name);
+        LLVMErrorRef err = LLVMOrcLLJITLookup(jit, &addr, k->name);
         if (err) return jx__cg_llvm_fail(err, "linking the kernels");
         l->fns[i] = (void *)(uintptr_t)addr;
     }
@@ -303,50 +259,107 @@ static loaded *find_loaded(const uint64_t key[2], int n) {
     return NULL;
 }
 
-/* The object of m from the disk cache, or NULL. */
-static LLVMMemoryBufferRef disk_load(jx__cpu_module *m, const uint64_t key[2], const char *header) {
+/* A cache file's object code holds the parts' objects: their count (u32), their sizes
+ * (u64 each), then the objects, in host byte order (the header names the CPU). */
+static int unpack(const unsigned char *bytes, size_t size, LLVMMemoryBufferRef *objs) {
+    uint32_t n;
+    if (size < sizeof n) return 0;
+    memcpy(&n, bytes, sizeof n);
+    if (n < 1 || n > JX__CG_SLOTS || size < sizeof n + n * sizeof(uint64_t)) return 0;
+    size_t at = sizeof n + n * sizeof(uint64_t);
+    int made = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t len;
+        memcpy(&len, bytes + sizeof n + i * sizeof len, sizeof len);
+        if (len > size - at || !(objs[made] = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                                     (const char *)bytes + at, (size_t)len, "jx_kernels.o"))) {
+            release_objects(objs, 0, made);
+            return 0;
+        }
+        made++;
+        at += (size_t)len;
+    }
+    if (at == size) return made;
+    release_objects(objs, 0, made);
+    return 0;
+}
+
+/* The objects of m from the disk cache in objs; their number, 0 for none. */
+static int disk_load(jx__cpu_module *m, const uint64_t key[2], const char *header, LLVMMemoryBufferRef *objs) {
     void *bytes = NULL;
     size_t size = 0;
     if (!m->cache_dir || (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) ||
         !jx__objcache_load(m->cache_dir, key, header, &bytes, &size))
-        return NULL;
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, size, "jx_kernels.o");
+        return 0;
+    int n = unpack(bytes, size, objs);
     free(bytes);
-    if (buf) atomic_fetch_add(&disk_hits, 1);
-    return buf;
+    if (n) atomic_fetch_add(&disk_hits, 1);
+    return n;
 }
 
-/* Stores the object in the disk cache; a failure costs a warning (once), never the compile. */
-static void disk_store(jx__cpu_module *m, const uint64_t key[2], const char *header, LLVMMemoryBufferRef obj) {
+/* Stores the objects in the disk cache; a failure costs a warning (once), never the compile. */
+static void disk_store(jx__cpu_module *m, const uint64_t key[2], const char *header, LLVMMemoryBufferRef *objs,
+                       int n) {
     static atomic_flag warned = ATOMIC_FLAG_INIT;
     if (!m->cache_dir) return;
-    if (jx__objcache_store(m->cache_dir, key, header, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj)) == 0)
-        atomic_fetch_add(&disk_stores, 1);
+    uint32_t count = (uint32_t)n;
+    size_t size = sizeof count + (size_t)n * sizeof(uint64_t);
+    for (int i = 0; i < n; i++) size += LLVMGetBufferSize(objs[i]);
+    unsigned char *bytes = malloc(size);
+    int rc = -1;
+    if (bytes) {
+        memcpy(bytes, &count, sizeof count);
+        size_t at = sizeof count + (size_t)n * sizeof(uint64_t);
+        for (int i = 0; i < n; i++) {
+            uint64_t len = LLVMGetBufferSize(objs[i]);
+            memcpy(bytes + sizeof count + (size_t)i * sizeof len, &len, sizeof len);
+            memcpy(bytes + at, LLVMGetBufferStart(objs[i]), (size_t)len);
+            at += (size_t)len;
+        }
+        rc = jx__objcache_store(m->cache_dir, key, header, bytes, size);
+        free(bytes);
+    } else {
+        errno = ENOMEM;
+    }
+    if (rc == 0) atomic_fetch_add(&disk_stores, 1);
     else if (!atomic_flag_test_and_set(&warned))
         fprintf(stderr, "jx: warning: cannot write the jit cache in %s (%s); compiling without it\n", m->cache_dir,
                 strerror(errno));
 }
 
+/* Optimises and emits m's own kernels (not the twins) into objs; their number in *n. */
+static jx_status build(jx__cpu_module *m, LLVMMemoryBufferRef *objs, int *n) {
+    const char **names = malloc(sizeof *names * (size_t)(m->nkernels + 1));
+    size_t *weights = malloc(sizeof *weights * (size_t)(m->nkernels + 1));
+    jx_status st = names && weights ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    int own = 0;
+    for (int i = 0; st == JX_OK && i < m->nkernels; i++)
+        if (!m->kernels[i]->twin) {
+            names[own] = m->kernels[i]->name;
+            weights[own++] = m->kernels[i]->text ? strlen(m->kernels[i]->text) : 0;
+        }
+    if (st == JX_OK) st = jx__cg_build_objects(m->mod, m->opt_level, m->nthreads, names, weights, own, objs, n);
+    if (st == JX_OK) atomic_fetch_add(&kernels_compiled, own);
+    free(names);
+    free(weights);
+    return st;
+}
+
 static jx_status compile_locked(jx__cpu_module *m, const uint64_t key[2], const char *header) {
-    jx_status st;
     loaded *l = find_loaded(key, m->nkernels);
     if (l) {
         l->refs++;
         m->code = l;
         return JX_OK;
     }
-    LLVMMemoryBufferRef obj = disk_load(m, key, header);
-    if (!obj) {
-        st = optimise(m);
-        if (st == JX_OK) dump(m);
-        if (st == JX_OK) st = emit(m, &obj);
+    LLVMMemoryBufferRef objs[JX__CG_SLOTS];
+    int n = disk_load(m, key, header, objs);
+    if (!n) {
+        jx_status st = build(m, objs, &n);
         if (st != JX_OK) return st;
-        disk_store(m, key, header, obj);
-        int own = 0;
-        for (int i = 0; i < m->nkernels; i++) own += !m->kernels[i]->twin;
-        atomic_fetch_add(&kernels_compiled, own);
+        disk_store(m, key, header, objs, n);
     }
-    return link(m, key, obj);
+    return link(m, key, objs, n);
 }
 
 jx_status jx__cpu_module_compile(jx__cpu_module *m) {
@@ -378,6 +391,11 @@ jx_status jx__cpu_module_set_cache_dir(jx__cpu_module *m, const char *dir) {
     if (!(m->cache_dir = malloc(n))) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     memcpy(m->cache_dir, dir, n);
     return JX_OK;
+}
+
+void jx__cpu_module_set_threads(jx__cpu_module *m, int nthreads) {
+    int cores = jx__online_cores();
+    m->nthreads = nthreads < 1 ? 1 : nthreads > cores ? cores : nthreads;
 }
 
 void jx__cpu_objcache_stats(int64_t *hits, int64_t *stores) {

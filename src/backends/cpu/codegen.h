@@ -1,7 +1,8 @@
 /* codegen.h: what the CPU code generator's files share: the kernel object, the state of
  * one kernel under construction, index values, and the per-primitive scalar emitters.
- *   codegen.c       module, optimisation, adding code to the JIT, dumps, public API
- *   codegen_host.c  once per process: host CPU, target machine, the ORC LLJITs
+ *   codegen.c       module, content key, disk cache, adding code to the JIT, public API
+ *   codegen_emit.c  IR to object code: pass pipelines, code generation, dumps, threads
+ *   codegen_host.c  once per process: host CPU, target machines, the ORC LLJITs
  *   codegen_build.c IR pieces: types, constants, calls, stack slots, loops, indices
  *   codegen_loop.c  the kernel function: the loop nest, evaluation, loads/stores, reductions
  *   codegen_ops.c   scalar code of each elementwise primitive and of conversions
@@ -182,9 +183,31 @@ void jx__cg_host_unlock(void);
 jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTrackerRef *rt);
 /* Under the lock: frees the code added under rt and the tracker. */
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt);
-/* Under the lock: a target machine like the JIT's of level opt_level (0-3), to emit
- * object files that the JIT then links; NULL with jx__fail set. */
-LLVMTargetMachineRef jx__cg_host_emit_tm(int opt_level);
+/* Compile slots: threads that optimise and emit parts of one module at once. */
+enum { JX__CG_SLOTS = 8 };
+/* Under the lock: the target machines of compile slot `slot` (0 .. JX__CG_SLOTS - 1),
+ * made on first use and used by one thread at a time: *opt for the optimiser's cost
+ * model (slot 0's is the host's tm) and *emit, like the JIT's of level opt_level (0-3),
+ * to emit object files that the JIT then links. */
+jx_status jx__cg_host_slot(int slot, int opt_level, LLVMTargetMachineRef *opt, LLVMTargetMachineRef *emit);
+/* The LLVM options jx sets once per process (LLVMParseCommandLineOptions; they hold for
+ * any other user of LLVM in the process too). LoopVectorize's defaults turn each loop
+ * into a 4-way interleaved vector body, a narrower vector epilogue and a scalar
+ * remainder; with one vector body and the scalar remainder the code generator's input
+ * is 40% smaller and the kernels run as fast (docs/jit.md, "Compile time"). Part of the
+ * disk cache's header, so objects made under other options are not reused. */
+#define JX__CG_LLVM_OPTIONS "-enable-epilogue-vectorization=false -force-vector-interleave=1"
+/* ------------------------------------------------------------------ objects (codegen_emit.c) */
+
+/* The pass pipeline of optimisation level opt_level (0-3), for LLVMRunPasses. */
+const char *jx__cg_pipeline(int opt_level);
+/* Under the host lock: verifies mod, optimises it at opt_level and emits object code for
+ * the JIT, split into up to nthreads parts compiled on as many threads: names[0..n) are
+ * the module's function definitions (its kernels) and weights their sizes (any measure
+ * of their IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_SLOTS; release
+ * them, or hand them to the JIT). mod is changed: dispose of it afterwards. */
+jx_status jx__cg_build_objects(LLVMModuleRef mod, int opt_level, int nthreads, const char *const *names,
+                               const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs);
 /* Turns an LLVM error into jx's error "<what>: <message>" (consumes it). */
 jx_status jx__cg_llvm_fail(LLVMErrorRef err, const char *what);
 

@@ -5,16 +5,21 @@
  * the process's own symbols defined in its main JITDylib. Modules add their code under
  * resource trackers of their own (codegen.c) and remove it when freed.
  *
+ * LLVM's command-line options are set once, here, to JX__CG_LLVM_OPTIONS (codegen.h).
+ *
  * Target machines are not thread-safe, so optimisation, code generation and code
- * removal run under one lock. At exit the JITs are disposed when no module still holds
+ * removal run under one lock, and a compile split over threads gives each thread its
+ * own machines (a "slot"). At exit the JITs are disposed when no module still holds
  * code in them (ASan and valgrind then see nothing of them); otherwise they stay
  * reachable from here. */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 
@@ -26,7 +31,10 @@ static jx__cg_host host;
 static bool host_ok, host_gone;
 static char host_err[256];
 static LLVMOrcLLJITRef jits[4]; /* per code generation level, made on first use */
-static LLVMTargetMachineRef emit_tms[4]; /* the same machines, for emitting objects */
+/* Per compile slot (a thread of jx__cg_build_objects): a machine for the optimiser's
+ * cost model (slot 0's is host.tm) and machines like the JITs', for emitting objects. */
+static LLVMTargetMachineRef opt_tms[JX__CG_SLOTS];
+static LLVMTargetMachineRef emit_tms[JX__CG_SLOTS][4];
 static long live_trackers;      /* trackers handed out and not yet released */
 static unsigned long long next_id;
 
@@ -60,6 +68,12 @@ static void host_init(void) {
         snprintf(host_err, sizeof host_err, "LLVM's native target is not available");
         return;
     }
+    static char words[] = JX__CG_LLVM_OPTIONS; /* split on spaces into argv */
+    const char *argv[8] = {"jx"};
+    int argc = 1;
+    char *save = NULL;
+    for (char *w = strtok_r(words, " ", &save); w && argc < 8; w = strtok_r(NULL, " ", &save)) argv[argc++] = w;
+    LLVMParseCommandLineOptions(argc, argv, "");
     host.cpu = LLVMGetHostCPUName();
     host.features = LLVMGetHostCPUFeatures();
     host.triple = LLVMGetDefaultTargetTriple();
@@ -141,11 +155,15 @@ jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTr
     return JX_OK;
 }
 
-LLVMTargetMachineRef jx__cg_host_emit_tm(int opt_level) {
+jx_status jx__cg_host_slot(int slot, int opt_level, LLVMTargetMachineRef *opt, LLVMTargetMachineRef *emit) {
     int level = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
-    if (!emit_tms[level] && !(emit_tms[level] = host_machine(level)))
-        jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", host_err);
-    return emit_tms[level];
+    if (slot < 0 || slot >= JX__CG_SLOTS) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "compile slot %d", slot);
+    if (!opt_tms[slot]) opt_tms[slot] = slot ? host_machine(2) : host.tm;
+    if (opt_tms[slot] && !emit_tms[slot][level]) emit_tms[slot][level] = host_machine(level);
+    if (!opt_tms[slot] || !emit_tms[slot][level]) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", host_err);
+    *opt = opt_tms[slot];
+    *emit = emit_tms[slot][level];
+    return JX_OK;
 }
 
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt) {
@@ -167,8 +185,12 @@ __attribute__((destructor)) static void host_at_exit(void) {
                 if (err) LLVMConsumeError(err);
                 jits[l] = NULL;
             }
-        for (int l = 0; l < 4; l++)
-            if (emit_tms[l]) LLVMDisposeTargetMachine(emit_tms[l]), emit_tms[l] = NULL;
+        for (int s = 0; s < JX__CG_SLOTS; s++) {
+            for (int l = 0; l < 4; l++)
+                if (emit_tms[s][l]) LLVMDisposeTargetMachine(emit_tms[s][l]), emit_tms[s][l] = NULL;
+            if (s && opt_tms[s]) LLVMDisposeTargetMachine(opt_tms[s]);
+            opt_tms[s] = NULL;
+        }
         LLVMDisposeTargetMachine(host.tm);
         LLVMDisposeMessage(host.cpu);
         LLVMDisposeMessage(host.features);

@@ -248,12 +248,12 @@ bool jx__pool_try_each(jx__pool *p, void (*fn)(void *ctx, int64_t begin, int64_t
 /* The default is found once per process (sysconf alone cost ~3.5 us, half of a cache
  * hit of a small function); JX_NUM_THREADS is read then too, like every jit switch. */
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static int default_n;
+static int default_n, online_cores;
 
 static void default_init(void) {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     int cores = c >= 1 ? (c > 256 ? 256 : (int)c) : 1;
-    default_n = cores;
+    default_n = online_cores = cores;
     const char *e = getenv("JX_NUM_THREADS");
     if (e && *e) {
         char *end;
@@ -267,4 +267,9 @@ static void default_init(void) {
 int jx__default_threads(void) {
     pthread_once(&default_once, default_init);
     return default_n;
+}
+
+int jx__online_cores(void) {
+    pthread_once(&default_once, default_init);
+    return online_cores;
 }

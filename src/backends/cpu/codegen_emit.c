@@ -1,0 +1,231 @@
+/* codegen_emit.c: from a module's IR to object code for the JIT: the verifier, the pass
+ * pipeline of each optimisation level, the code generator, the JX_DUMP=llvm/asm dumps of
+ * the optimised module, and the split of a big module into parts compiled on several
+ * threads at once.
+ *
+ * Level 2 (the default) runs a short pipeline made for these kernels instead of
+ * default<O2>: promote the allocas, simplify, hoist the index arithmetic out of the
+ * loops, rotate them, vectorise the inner loop, clean up. It compiles 2-3x faster
+ * (default<O2> spends most of its time in the inliner's walk, and its unrolling makes
+ * the code generator's input twice as big) and the kernels run as fast
+ * (bench/jit_elementwise, bench/jit_compile). Level 1 is the same without vectorising;
+ * level 3 is default<O3> with loop vectorisation, SLP, interleaving and unrolling
+ * switched on. No fast-math flags: results are the interpreter's, and the same whatever
+ * the vector width or the split of the range.
+ *
+ * Splitting: the code generator (instruction selection, scheduling, register
+ * allocation) takes about two thirds of a compile, the optimiser the rest, and both work
+ * function by function. A kernel is a function that calls only declarations, so a part
+ * is the module's bitcode read into a context of its own with the other parts' kernels
+ * deleted, optimised and emitted on a thread with target machines of its own (a compile
+ * slot, codegen_host.c). Kernels go to parts by the size of their IR, largest first into
+ * the lightest part. A kernel's machine code does not depend on its part, so any split
+ * gives the same results; small modules (the bitcode round trip and a thread cost more
+ * than they save) and dumped ones are compiled whole on the calling thread. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/BitWriter.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen.h"
+
+/* A part is worth a thread from this much printed IR on (bench/jit_compile: the MLP's
+ * forward pass, 7 kernels and ~60 KB, gains from 2 threads; a 4 KB kernel loses). */
+enum { PART_MIN_BYTES = 16 * 1024 };
+
+static atomic_llong split_modules, split_parts;
+
+void jx__cpu_split_stats(int64_t *modules, int64_t *parts) {
+    *modules = (int64_t)atomic_load(&split_modules);
+    *parts = (int64_t)atomic_load(&split_parts);
+}
+
+const char *jx__cg_pipeline(int opt_level) {
+    static const char *const pipelines[4] = {
+        "default<O0>",
+        "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm),simplifycfg)",
+        ("function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm,loop-rotate),simplifycfg,loop(indvars),"
+         "instcombine,loop-vectorize,instcombine,simplifycfg,loop-mssa(licm))"),
+        "default<O3>",
+    };
+    return pipelines[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level];
+}
+
+/* Runs level's pipeline on mod with tm's cost model; false with the message in err. */
+static bool optimise(LLVMModuleRef mod, int level, LLVMTargetMachineRef tm, char *err, size_t len) {
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(opts, level >= 2);
+    LLVMPassBuilderOptionsSetSLPVectorization(opts, level >= 2);
+    LLVMPassBuilderOptionsSetLoopInterleaving(opts, level >= 2);
+    LLVMPassBuilderOptionsSetLoopUnrolling(opts, level >= 2);
+    LLVMErrorRef e = LLVMRunPasses(mod, jx__cg_pipeline(level), tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (!e) return true;
+    char *msg = LLVMGetErrorMessage(e);
+    snprintf(err, len, "optimising kernels: %s", msg);
+    LLVMDisposeErrorMessage(msg);
+    return false;
+}
+
+/* The object code of mod in *obj; false with the message in err. */
+static bool emit(LLVMModuleRef mod, LLVMTargetMachineRef tm, LLVMMemoryBufferRef *obj, char *err, size_t len) {
+    char *msg = NULL;
+    if (!LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) return true;
+    snprintf(err, len, "emitting the kernels' code: %s", msg ? msg : "?");
+    LLVMDisposeMessage(msg);
+    return false;
+}
+
+/* JX_DUMP=llvm / asm of the optimised module. */
+static void dump(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
+    unsigned flags = jx__dump_flags();
+    if (flags & JX__DUMP_LLVM) {
+        char *s = LLVMPrintModuleToString(mod);
+        FILE *out = jx__dump_open("kernels", "llvm");
+        fputs(s, out);
+        jx__dump_close(out);
+        LLVMDisposeMessage(s);
+    }
+    if (flags & JX__DUMP_ASM) {
+        LLVMModuleRef copy = LLVMCloneModule(mod); /* code generation changes the IR it runs on */
+        LLVMMemoryBufferRef buf = NULL;
+        char *err = NULL;
+        if (!LLVMTargetMachineEmitToMemoryBuffer(tm, copy, LLVMAssemblyFile, &err, &buf)) {
+            FILE *out = jx__dump_open("kernels", "asm");
+            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
+            jx__dump_close(out);
+            LLVMDisposeMemoryBuffer(buf);
+        }
+        LLVMDisposeMessage(err);
+        LLVMDisposeModule(copy);
+    }
+}
+
+typedef struct part {
+    LLVMMemoryBufferRef bitcode; /* the whole module's, shared read-only */
+    const char *const *names;    /* every kernel, */
+    const int *owner;            /* and the part it belongs to */
+    int n, me, level;
+    LLVMTargetMachineRef opt, emit; /* this part's slot's */
+    LLVMMemoryBufferRef obj;        /* the result, */
+    bool ok;
+    char err[512]; /* or why not */
+} part;
+
+static void *compile_part(void *arg) {
+    part *p = arg;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = NULL;
+    if (LLVMParseBitcodeInContext2(ctx, p->bitcode, &mod)) {
+        snprintf(p->err, sizeof p->err, "reading the kernels' bitcode back");
+    } else {
+        for (int i = 0; i < p->n; i++) {
+            LLVMValueRef fn = p->owner[i] == p->me ? NULL : LLVMGetNamedFunction(mod, p->names[i]);
+            if (fn) LLVMDeleteFunction(fn);
+        }
+        p->ok = optimise(mod, p->level, p->opt, p->err, sizeof p->err) &&
+                emit(mod, p->emit, &p->obj, p->err, sizeof p->err);
+        LLVMDisposeModule(mod);
+    }
+    LLVMContextDispose(ctx);
+    return NULL;
+}
+
+/* owner[i]: the part of kernel i, largest kernels first into the lightest of np parts. */
+static void split(const size_t *weights, int n, int np, int *owner, int *order) {
+    size_t load[JX__CG_SLOTS] = {0};
+    for (int i = 0; i < n; i++) { /* order: indices by weight, largest first (stable) */
+        int j = i;
+        while (j > 0 && weights[order[j - 1]] < weights[i]) order[j] = order[j - 1], j--;
+        order[j] = i;
+    }
+    for (int r = 0; r < n; r++) {
+        int best = 0;
+        for (int p = 1; p < np; p++)
+            if (load[p] < load[best]) best = p;
+        owner[order[r]] = best;
+        load[best] += weights[order[r]];
+    }
+}
+
+/* The module whole, on this thread: optimised, dumped if asked, emitted. */
+static jx_status build_whole(LLVMModuleRef mod, int level, LLVMMemoryBufferRef *obj) {
+    LLVMTargetMachineRef opt, em;
+    jx_status st = jx__cg_host_slot(0, level, &opt, &em);
+    if (st != JX_OK) return st;
+    char err[512];
+    if (!optimise(mod, level, opt, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+    dump(mod, opt);
+    if (!emit(mod, em, obj, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+    return JX_OK;
+}
+
+/* Parts 1.. on threads of their own (on this one where a thread cannot start), part 0
+ * here; then every part's result or the first failure. */
+static jx_status build_parts(part *parts, int np) {
+    pthread_t th[JX__CG_SLOTS];
+    bool started[JX__CG_SLOTS] = {false};
+    for (int p = 1; p < np; p++) started[p] = pthread_create(&th[p], NULL, compile_part, &parts[p]) == 0;
+    compile_part(&parts[0]);
+    for (int p = 1; p < np; p++) {
+        if (started[p]) pthread_join(th[p], NULL);
+        else compile_part(&parts[p]);
+    }
+    for (int p = 0; p < np; p++)
+        if (!parts[p].ok) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", parts[p].err);
+    return JX_OK;
+}
+
+jx_status jx__cg_build_objects(LLVMModuleRef mod, int level, int nthreads, const char *const *names,
+                               const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs) {
+    *nobjs = 0;
+    char *msg = NULL;
+    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+        jx_status st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "generated code is invalid: %s", msg);
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    LLVMDisposeMessage(msg);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += weights[i];
+    int np = nthreads < JX__CG_SLOTS ? nthreads : JX__CG_SLOTS;
+    if (np > n) np = n;
+    if ((size_t)np > total / PART_MIN_BYTES) np = (int)(total / PART_MIN_BYTES);
+    if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) np = 1;
+    if (np <= 1) {
+        jx_status st = build_whole(mod, level, &objs[0]);
+        if (st == JX_OK) *nobjs = 1;
+        return st;
+    }
+    part parts[JX__CG_SLOTS];
+    memset(parts, 0, sizeof parts);
+    int *owner = malloc(sizeof *owner * (size_t)n * 2);
+    if (!owner) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    split(weights, n, np, owner, owner + n);
+    LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+    jx_status st = bc ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    for (int p = 0; p < np && st == JX_OK; p++) {
+        parts[p] = (part){bc, names, owner, n, p, level, NULL, NULL, NULL, false, ""};
+        st = jx__cg_host_slot(p, level, &parts[p].opt, &parts[p].emit);
+    }
+    if (st == JX_OK) st = build_parts(parts, np);
+    for (int p = 0; p < np; p++) {
+        if (st == JX_OK) objs[p] = parts[p].obj;
+        else if (parts[p].obj) LLVMDisposeMemoryBuffer(parts[p].obj);
+    }
+    if (st == JX_OK) {
+        *nobjs = np;
+        atomic_fetch_add(&split_modules, 1);
+        atomic_fetch_add(&split_parts, np);
+    }
+    if (bc) LLVMDisposeMemoryBuffer(bc);
+    free(owner);
+    return st;
+}

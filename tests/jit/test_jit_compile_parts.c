@@ -1,0 +1,171 @@
+/* test_jit_compile_parts.c: how the CPU jit compiles a module (src/backends/cpu/
+ * codegen_emit.c, codegen.c). A module with many kernels is split into parts compiled on
+ * several threads (at most jx_jit_opts.nthreads and the cores): its results are the
+ * interpreter's and the one-thread compile's bit for bit, and its parts go to the disk
+ * cache and come back from it whole. Elementwise kernels that differ only in their shape
+ * are compiled once (twins), and a module whose kernels are twins does not collide in
+ * the JIT with a module of the same code without them (a regression: both were named by
+ * the same content key). The disk cache is off unless a case sets it. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../src/jit/jit.h"
+#include "jit_util.h"
+
+enum { LAYERS = 24, B = 16, N = 40 };
+
+/* LAYERS rows of softmax-like work, each with its own constants: LAYERS kernels of
+ * different code (the literals are in the code), far more IR than one part takes. */
+static void many(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_val x = in[0];
+    for (int l = 0; l < LAYERS; l++) {
+        jx_val z = jx_tanh(jx_add(jx_mul(x, jx_scalar(JX_F32, 0.5 + 0.01 * l)), jx_scalar(JX_F32, 0.1 * l)));
+        jx_val m = jx_reduce_max(z, JX_INTS(1));
+        x = jx_sub(z, jx_broadcast_in_dim(m, JX_INTS(B, N), JX_INTS(0)));
+    }
+    out[0] = x;
+}
+
+static jx_fn *many_fn(void) {
+    jx_aval av = JX_AVAL(JX_F32, B, N);
+    return jx_trace("many", many, NULL, 1, &av, 1);
+}
+
+/* Compiles f with nthreads and cache_dir after clearing the in-memory cache, runs it on
+ * in, returns the output (NULL on failure, the error printed). */
+static jx_array *run(const jx_fn *f, int nthreads, const char *cache_dir, jx_array *in) {
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.nthreads = nthreads;
+    o.cache_dir = cache_dir;
+    jx_jit_cache_clear();
+    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, &o);
+    jx_array *out = NULL;
+    if (!x || jx_exec_run(x, 1, &in, 1, &out) != JX_OK) fprintf(stderr, "\n  run: %s\n", jx_errmsg());
+    jx_exec_release(x);
+    jx_jit_cache_clear();
+    return out;
+}
+
+/* True (the case reported as skipped) where a split cannot happen. */
+static bool one_core(void) {
+    if (jx__online_cores() >= 2) return false;
+    CU_PASS("one core: no split to test (skipped)");
+    fprintf(stderr, "skipped: one core ");
+    return true;
+}
+
+static void test_split_same_bits(void) {
+    if (one_core()) return;
+    jx_fn *f = many_fn();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *in = ju_ramp(JX_INTS(B, N), 0.013, -4), *want = NULL;
+    CU_ASSERT_EQUAL(jx_eval(f, 1, &in, 1, &want), JX_OK);
+    int64_t m0, p0, m1, p1, m2, p2;
+    jx__cpu_split_stats(&m0, &p0);
+    jx_array *one = run(f, 1, "", in);
+    jx__cpu_split_stats(&m1, &p1);
+    jx_array *two = run(f, 2, "", in);
+    jx__cpu_split_stats(&m2, &p2);
+    CU_ASSERT_EQUAL(m1 - m0, 0); /* one thread: compiled whole */
+    CU_ASSERT_EQUAL(m2 - m1, 1); /* two: split */
+    CU_ASSERT_EQUAL(p2 - p1, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(two);
+    CU_ASSERT(ju_same_bits(one, want));
+    CU_ASSERT(ju_same_bits(two, want));
+    jx_array_release(one);
+    jx_array_release(two);
+    jx_array_release(want);
+    jx_array_release(in);
+    jx_fn_release(f);
+}
+
+static void test_split_disk_cache(void) {
+    if (one_core()) return;
+    char dir[] = "/tmp/jx-parts-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    jx_fn *f = many_fn();
+    jx_array *in = ju_ramp(JX_INTS(B, N), 0.017, -3);
+    jx_jit_stats s0 = jx_jit_stats_get();
+    int64_t m0, p0, m1, p1;
+    jx__cpu_split_stats(&m0, &p0);
+    jx_array *first = run(f, 2, dir, in);
+    jx_jit_stats s1 = jx_jit_stats_get();
+    jx__cpu_split_stats(&m1, &p1);
+    CU_ASSERT_EQUAL(m1 - m0, 1);
+    CU_ASSERT_EQUAL(s1.disk_stores - s0.disk_stores, 1);
+    jx_array *again = run(f, 2, dir, in); /* every part from the file, nothing compiled */
+    jx_jit_stats s2 = jx_jit_stats_get();
+    CU_ASSERT_EQUAL(s2.disk_hits - s1.disk_hits, 1);
+    CU_ASSERT_EQUAL(s2.kernels, s1.kernels);
+    jx_array *one = run(f, 1, dir, in); /* a one-thread compile loads the split one's file */
+    jx_jit_stats s3 = jx_jit_stats_get();
+    CU_ASSERT_EQUAL(s3.disk_hits - s2.disk_hits, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+    CU_ASSERT(ju_same_bits(first, again));
+    CU_ASSERT(ju_same_bits(first, one));
+    jx_array_release(first);
+    jx_array_release(again);
+    jx_array_release(one);
+    jx_array_release(in);
+    jx_fn_release(f);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* y = 3x + 1 on each input (the same code on any shape). */
+static void affine(jx_val *out, const jx_val *in, void *u) {
+    int n = *(const int *)u;
+    for (int i = 0; i < n; i++) out[i] = jx_add(jx_mul(in[i], jx_scalar(JX_F32, 3)), jx_scalar(JX_F32, 1));
+}
+
+static void test_twins_across_shapes(void) {
+    int two = 2, one = 1;
+    jx_aval av[2] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 8)};
+    jx_fn *f2 = jx_trace("affine2", affine, &two, 2, av, 2), *f1 = jx_trace("affine1", affine, &one, 1, av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
+    jx_array *in[2] = {ju_ramp(JX_INTS(4, 3), 0.5, -2), ju_ramp(JX_INTS(8), 0.25, -1)};
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.cache_dir = "";
+    jx_jit_cache_clear();
+    jx_jit_stats s0 = jx_jit_stats_get();
+    jx_exec *x1 = jx_jit(f1, JX_DEVICE_CPU, &o);
+    jx_jit_stats s1 = jx_jit_stats_get();
+    jx_exec *x2 = jx_jit(f2, JX_DEVICE_CPU, &o); /* same code, one more kernel: its twin */
+    jx_jit_stats s2 = jx_jit_stats_get();
+    if (!x1 || !x2) fprintf(stderr, "\n  jit: %s\n", jx_errmsg());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x2);
+    CU_ASSERT_EQUAL(s1.kernels - s0.kernels, 1);
+    CU_ASSERT_EQUAL(s2.kernels - s1.kernels, 1); /* two kernels, compiled once */
+    jx_array *got[2] = {0}, *want[2] = {0}, *got1 = NULL;
+    CU_ASSERT_EQUAL(jx_exec_run(x2, 2, in, 2, got), JX_OK);
+    CU_ASSERT_EQUAL(jx_exec_run(x1, 1, in, 1, &got1), JX_OK);
+    CU_ASSERT_EQUAL(jx_eval(f2, 2, in, 2, want), JX_OK);
+    for (int i = 0; i < 2; i++) CU_ASSERT(got[i] && want[i] && ju_same_bits(got[i], want[i]));
+    CU_ASSERT(got1 && ju_same_bits(got1, want[0]));
+    CU_ASSERT_EQUAL(jx_array_get(got[1], 7), 3 * (0.25 * 7 - 1) + 1);
+    for (int i = 0; i < 2; i++) jx_array_release(got[i]), jx_array_release(want[i]), jx_array_release(in[i]);
+    jx_array_release(got1);
+    jx_exec_release(x1);
+    jx_exec_release(x2);
+    jx_fn_release(f1);
+    jx_fn_release(f2);
+    jx_jit_cache_clear();
+}
+
+int main(void) {
+    CU_TestInfo tests[] = {
+        {"a module split over threads gives the interpreter's and one thread's bits", test_split_same_bits},
+        {"a split module's parts go to the disk cache and come back whole", test_split_disk_cache},
+        {"elementwise kernels of other shapes are twins, and do not collide", test_twins_across_shapes},
+        CU_TEST_INFO_NULL,
+    };
+    return jt_run("jit_compile_parts", tests);
+}
