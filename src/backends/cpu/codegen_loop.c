@@ -643,6 +643,28 @@ static bool group_space(const jx_fn *f, const jx__group *g, jx_aval *space) {
     return true;
 }
 
+/* Whether g is elementwise through and through: unary, binary, comparison and select
+ * equations whose operands have the space's shape or are scalars. Such a kernel is
+ * walked as one flat dim of a length it does not know (FLAT_DIM), so kernels equal but
+ * for their shape (the optimiser's update of each parameter) become twins, compiled
+ * once. */
+enum { FLAT_DIM = INT64_MAX / 2 };
+static bool flat_group(const jx_fn *f, const jx__group *g, const jx_aval *space) {
+    for (int32_t i = 0; i < g->neqn; i++) {
+        const jx__eqn *e = &f->eqns[g->eqns[i]];
+        int c = jx__prims[e->prim].cls;
+        if (c != JX__UNARY && c != JX__BINARY && c != JX__COMPARE && e->prim != JX_PRIM_SELECT) return false;
+        for (int j = 0; j < e->nin; j++) {
+            if (e->in[j].var < 0) continue;
+            const jx_aval *a = &f->vars[e->in[j].var];
+            if (a->rank != 0 && !same_shape(a, space)) return false;
+        }
+        for (int j = 0; j < e->nout; j++)
+            if (!same_shape(&f->vars[e->out[j]], space)) return false;
+    }
+    return true;
+}
+
 static void cg_free(jx__cg *cg) {
     for (int i = 0; i < cg->nidx; i++) free(cg->idxs[i]);
     free(cg->idxs);
@@ -673,6 +695,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     jx_aval space;
     if (!group_space(f, g, &space)) return cg_fail(&cg, g, "outputs of different shapes");
     k->size = g->nout ? jx_aval_size(&space) : 0;
+    if (g->nout && space.rank >= 1 && flat_group(f, g, &space)) space = (jx_aval){space.dtype, 1, {FLAT_DIM}};
     cg.producer = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
     cg.slot = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
     cg.bufs = calloc((size_t)(g->nin + g->nout + 1), sizeof(LLVMValueRef));
