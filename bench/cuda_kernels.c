@@ -20,7 +20,7 @@ static double time_kernel(const char *what, jx_body body, int nin, const jx_aval
                           double bytes) {
     const jx__cu_dev *d = jx__cu_get();
     jx_fn *f = jx_trace(what, body, NULL, nin, av, 1);
-    jx__fusion *fu = f ? jx__fuse(f, true) : NULL;
+    jx__fusion *fu = f ? jx__fuse(f, true, NULL) : NULL;
     jx__cuda_module *m = fu ? jx__cuda_module_new(2) : NULL;
     jx__kernel *k = NULL;
     for (int g = 0; m && g < fu->ngroups; g++)

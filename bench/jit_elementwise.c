@@ -70,7 +70,7 @@ static void bench_colsum(int reps, int64_t rows, int64_t cols) {
     jx_aval av = JX_AVAL(JX_F32, rows, cols);
     struct run r = {.f = jx_trace("colsum", b_colsum, NULL, 1, &av, 1),
                     .in = {jx_array_full(JX_F32, JX_INTS(rows, cols), 0.25)}};
-    jx__fusion *fu = r.f ? jx__fuse(r.f, true) : NULL;
+    jx__fusion *fu = r.f ? jx__fuse(r.f, true, NULL) : NULL;
     jx__cpu_module *m = jx__cpu_module_new(2);
     r.k = m && fu && fu->ngroups == 1 ? jx__cpu_kernel_add(m, r.f, &fu->groups[0]) : NULL;
     jx_array *out = jx_array_zeros(JX_F32, JX_INTS(cols));
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
     double ti = bench_best(reps, run_interp, &r);
     printf("interp   chain of 8 over 16M f32: %8.2f ms = %5.2fx memcpy\n", ti * 1e3, ti / tc);
 
-    jx__fusion *fu = jx__fuse(r.f, true);
+    jx__fusion *fu = jx__fuse(r.f, true, NULL);
     jx__cpu_module *m = jx__cpu_module_new(2);
     jx__kernel *k = m && fu && fu->ngroups == 1 ? jx__cpu_kernel_add(m, r.f, &fu->groups[0]) : NULL;
     if (!k || jx__cpu_module_compile(m) != JX_OK) return fprintf(stderr, "%s\n", jx_errmsg()), 1;

@@ -138,30 +138,35 @@ static jx_status run_loop(jx__frame *fr, const jx__step *s) {
     return st;
 }
 
-/* DOT, CONV and WINDOW: one equation (one or two operands) through the library path. */
+/* DOT, CONV and WINDOW: one equation (one or two operands) through the library path; a
+ * CONV group holding transposes too (fuse.c) reads and writes through them. */
 static jx_status run_lib(jx__frame *fr, const jx__step *s) {
-    const jx__eqn *e = &fr->p->f->eqns[s->g->eqns[0]];
+    const jx_fn *f = fr->p->f;
+    jx__conv_view cv;
+    bool view = s->kind == JX__G_CONV && s->g->neqn > 1 && jx__conv_view_of(f, s->g, &cv);
+    const jx__eqn *e = view ? cv.conv : &f->eqns[s->g->eqns[0]];
     jx_array *tmp[2] = {NULL, NULL}, *x[2];
     jx_aval av[2];
     const void *in[2];
     int nin = e->nin < 2 ? e->nin : 2; /* the planner only takes equations of 1 or 2 operands */
     for (int i = 0; i < nin; i++) {
-        x[i] = operand(fr, &e->in[i], &tmp[i]);
+        x[i] = operand(fr, view ? cv.src[i] : &e->in[i], &tmp[i]);
         if (!x[i]) {
             jx_array_release(tmp[0]);
             return jx_errcode();
         }
-        av[i] = x[i]->aval;
+        av[i] = view ? jx__atom_aval(f, &e->in[i]) : x[i]->aval; /* a view: the conv's operand */
         in[i] = x[i]->data;
     }
-    int32_t v = e->out[0];
-    const jx_aval *oav = &fr->p->f->vars[v];
+    int32_t v = view ? cv.out : e->out[0];
+    const jx_aval *oav = &f->vars[e->out[0]];
     jx_array *out = out_array(fr, v, -1);
     jx_status st = out ? JX_OK : jx_errcode();
     if (st == JX_OK)
-        st = s->kind == JX__G_DOT    ? jx__cpu_dot(fr->rt->pool, e, av, in, oav, out->data)
-             : s->kind == JX__G_CONV ? jx__cpu_conv(fr->rt->pool, e, av, in, oav, out->data)
-                                     : jx__cpu_window(fr->rt->pool, e, av, in, oav, out->data);
+        st = s->kind == JX__G_DOT ? jx__cpu_dot(fr->rt->pool, e, av, in, oav, out->data)
+             : s->kind == JX__G_CONV
+                 ? jx__cpu_conv_views(fr->rt->pool, e, av, in, view ? (const int64_t(*)[4])cv.st : NULL, oav, out->data)
+                 : jx__cpu_window(fr->rt->pool, e, av, in, oav, out->data);
     if (st == JX_OK) fr->env[v] = out;
     else jx_array_release(out);
     jx_array_release(tmp[0]);

@@ -17,7 +17,11 @@
  *    read once);
  *  - dot_general, conv, control flow and everything else are groups of their own. The open
  *    LOOP group stays open across them when they do not read it, so a bias broadcast
- *    traced before a matmul still fuses with the add after it.
+ *    traced before a matmul still fuses with the add after it;
+ *  - a transpose alone in its LOOP group whose one reader is a conv (an operand), or the
+ *    one reader of a conv's result, joins the conv's group when the backend's conv reads
+ *    and writes through strides (conv_views_ok): the NHWC layers' transposes around the
+ *    core's NCHW convolution then cost no pass over memory and no kernel.
  * Groups are listed in an order where each reads only f's inputs and earlier groups. */
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +180,47 @@ static void assign_groups(fstate *s, bool fuse) {
     close_open(s);
 }
 
+/* ------------------------------------------------------------------ transposes into convs */
+
+static int32_t group_size(const fstate *s, int32_t id) {
+    int32_t n = 0;
+    for (int32_t k = 0; k < s->f->neqn; k++) n += s->gid[k] == id;
+    return n;
+}
+
+/* The one equation reading v, or -1 (none, several, or v is an output of f). */
+static int32_t only_reader(const fstate *s, int32_t v) {
+    if (v < 0 || s->fn_out[v] || s->ustart[v + 1] - s->ustart[v] != 1) return -1;
+    return s->users[s->ustart[v]];
+}
+
+static bool lone_transpose(const fstate *s, int32_t k) {
+    return k >= 0 && s->f->eqns[k].prim == JX_PRIM_TRANSPOSE && group_size(s, s->gid[k]) == 1;
+}
+
+/* Moves equation t into the group of equation k; t's group leaves the order. */
+static void move_into(fstate *s, int32_t t, int32_t k) {
+    int32_t old = s->gid[t], w = 0;
+    for (int32_t i = 0; i < s->norder; i++)
+        if (s->order[i] != old) s->order[w++] = s->order[i];
+    s->norder = w;
+    s->gid[t] = s->gid[k];
+}
+
+static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e)) {
+    const jx_fn *f = s->f;
+    for (int32_t k = 0; k < f->neqn; k++) {
+        const jx__eqn *e = &f->eqns[k];
+        if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || !conv_views_ok(f, e)) continue;
+        for (int j = 0; j < 2; j++) {
+            int32_t v = e->in[j].var, t = v >= 0 ? s->producer[v] : -1;
+            if (lone_transpose(s, t) && only_reader(s, v) == k) move_into(s, t, k);
+        }
+        int32_t q = only_reader(s, e->out[0]);
+        if (lone_transpose(s, q)) move_into(s, q, k);
+    }
+}
+
 /* ------------------------------------------------------------------ building groups */
 
 static bool push_unique(int32_t *list, int32_t *n, int32_t v) {
@@ -196,18 +241,25 @@ static bool build_group(const fstate *s, int32_t id, jx__group *g) {
     g->out = malloc(sizeof(int32_t) * (size_t)(nout + 1));
     if (!g->eqns || !g->in || !g->out) return false;
     g->neqn = 0;
+    g->kind = JX__G_OPAQUE;
+    for (int32_t k = 0, first = 1; k < f->neqn; k++) /* a conv's group is CONV, transposes and all */
+        if (s->gid[k] == id) {
+            jx__gkind kind = kind_of(f, &f->eqns[k]);
+            if (first || kind == JX__G_CONV) g->kind = kind;
+            first = 0;
+        }
     for (int32_t k = 0; k < f->neqn; k++) {
         if (s->gid[k] != id) continue;
         const jx__eqn *e = &f->eqns[k];
         g->eqns[g->neqn++] = k;
-        if (g->neqn == 1) g->kind = kind_of(f, e);
         for (int i = 0; i < e->nin; i++) {
             int32_t v = e->in[i].var;
             if (v >= 0 && (s->producer[v] < 0 || s->gid[s->producer[v]] != id)) push_unique(g->in, &g->nin, v);
         }
         for (int o = 0; o < e->nout; o++) {
             int32_t v = e->out[o];
-            bool escapes = s->fn_out[v] || g->kind != JX__G_LOOP;
+            /* a library call's result without readers is still written */
+            bool escapes = s->fn_out[v] || (g->kind != JX__G_LOOP && s->ustart[v] == s->ustart[v + 1]);
             for (int32_t u = s->ustart[v]; !escapes && u < s->ustart[v + 1]; u++)
                 escapes = s->gid[s->users[u]] != id;
             if (escapes) g->out[g->nout++] = v;
@@ -264,12 +316,13 @@ static void state_free(fstate *s) {
     free(s->order);
 }
 
-jx__fusion *jx__fuse(const jx_fn *f, bool fuse) {
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e)) {
     fstate s = {0};
     jx__fusion *fu = calloc(1, sizeof *fu);
     bool ok = fu && state_init(&s, f);
     if (ok) {
         assign_groups(&s, fuse);
+        if (fuse && conv_views_ok) absorb_transposes(&s, conv_views_ok);
         fu->groups = calloc((size_t)s.ngroups + 1, sizeof *fu->groups);
         ok = fu->groups != NULL;
         for (int32_t i = 0; ok && i < s.norder; i++) {
@@ -295,6 +348,63 @@ void jx__fusion_free(jx__fusion *fu) {
     }
     free(fu->groups);
     free(fu);
+}
+
+/* ------------------------------------------------------------------ a CONV group's arrays */
+
+const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g) {
+    for (int32_t i = 0; i < g->neqn; i++)
+        if (f->eqns[g->eqns[i]].prim == JX_PRIM_CONV) return &f->eqns[g->eqns[i]];
+    return NULL;
+}
+
+static void row_strides(const jx_aval *a, int64_t *st) {
+    int64_t m = 1;
+    for (int d = a->rank - 1; d >= 0; d--) st[d] = m, m *= a->shape[d];
+}
+
+/* The equation of g producing v (reading it, when `reads`), or NULL. */
+static const jx__eqn *in_group(const jx_fn *f, const jx__group *g, int32_t v, bool reads) {
+    for (int32_t i = 0; v >= 0 && i < g->neqn; i++) {
+        const jx__eqn *e = &f->eqns[g->eqns[i]];
+        if (reads ? e->nin > 0 && e->in[0].var == v : e->out[0] == v) return e;
+    }
+    return NULL;
+}
+
+bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv) {
+    const jx__eqn *c = jx__group_conv(f, g);
+    if (!c || c->nin != 2) return false;
+    cv->conv = c;
+    cv->strided = false;
+    for (int j = 0; j < 2; j++) {
+        const jx__eqn *t = c->in[j].var >= 0 ? in_group(f, g, c->in[j].var, false) : NULL;
+        jx_aval a = jx__atom_aval(f, &c->in[j]);
+        if (a.rank != 4) return false;
+        cv->src[j] = t ? &t->in[0] : &c->in[j];
+        if (!t) {
+            row_strides(&a, cv->st[j]);
+            continue;
+        }
+        int64_t row[JX_MAX_RANK]; /* operand dim d is dim perm[d] of the transpose's operand */
+        row_strides(&f->vars[t->in[0].var], row);
+        jx_ints perm = jx__attr_ints(t->nattr, t->attrs, JX_A_PERM);
+        for (int d = 0; d < 4; d++) cv->st[j][d] = row[perm.v[d]];
+        cv->strided = true;
+    }
+    const jx__eqn *q = in_group(f, g, c->out[0], true);
+    cv->out = q ? q->out[0] : c->out[0];
+    if (f->vars[cv->out].rank != 4) return false;
+    if (!q) {
+        row_strides(&f->vars[cv->out], cv->st[2]);
+        return true;
+    }
+    int64_t row[JX_MAX_RANK]; /* dim i of the transpose's result is the conv's dim perm[i] */
+    row_strides(&f->vars[cv->out], row);
+    jx_ints perm = jx__attr_ints(q->nattr, q->attrs, JX_A_PERM);
+    for (int i = 0; i < 4; i++) cv->st[2][perm.v[i]] = row[i];
+    cv->strided = true;
+    return true;
 }
 
 static const char *const kind_names[] = {"loop", "dot", "conv", "window", "control", "opaque"};

@@ -38,8 +38,24 @@ typedef struct jx__fusion {
 } jx__fusion;
 
 /* Groups f (calls already inlined). fuse = false puts every equation in a group of its
- * own (JX_JIT_FUSE=0, for debugging). NULL on OOM. */
-jx__fusion *jx__fuse(const jx_fn *f, bool fuse);
+ * own (JX_JIT_FUSE=0, for debugging). conv_views_ok (the backend's, may be NULL) lets a
+ * CONV group take in the transposes of its operands and result. NULL on OOM. */
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e));
+/* The conv equation of CONV group g (NULL if none). */
+const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g);
+/* How a CONV group's conv meets the group's arrays: each operand is read from src[j]
+ * (the conv's own operand, or the operand of the transpose that produces it), the
+ * result written to variable out (the conv's, or its transpose's), through element
+ * strides st[0..2] of x, w and y in their own dims; strided when a transpose is in. */
+typedef struct jx__conv_view {
+    const jx__eqn *conv;
+    const jx__atom *src[2];
+    int32_t out;
+    int64_t st[3][4];
+    bool strided;
+} jx__conv_view;
+/* Fills *cv for CONV group g of rank-4 operands; false otherwise. */
+bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv);
 void jx__fusion_free(jx__fusion *fu);
 /* The groups as text (JX_DUMP=fusion): one line per group with its kind, equations
  * (primitive names) and argument avals. */
@@ -75,6 +91,9 @@ typedef struct jx__backend {
     jx_status (*copy_in)(void *dst, const void *host, size_t bytes);
     jx_status (*copy_out)(void *host, const void *src, size_t bytes);
     jx_status (*sync)(void);
+    /* whether the backend's conv of e reads and writes its operands through strides, so
+     * fusion may hand it the transposes around it (NULL: never) */
+    bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e);
 } jx__backend;
 
 /* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's
@@ -159,9 +178,17 @@ bool jx__cpu_conv_ok(const jx_fn *f, const jx__eqn *e);
  * in[1]: operand data of avals av[0], av[1]; out: result data of aval *oav. */
 jx_status jx__cpu_dot(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                       const jx_aval *oav, void *out);
-/* conv_general_dilated (any strides, padding, dilations, feature groups) on GEMMs. */
+/* conv_general_dilated (any strides, padding, dilations, feature groups) on oneDNN's
+ * primitives where they take it, else on GEMMs. */
 jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                        const jx_aval *oav, void *out);
+/* The same with x, w and y read and written through element strides st[0..2] (each in
+ * its operand's own dims; a permutation of a dense layout: the transposes a CONV step
+ * absorbed, fuse.c), or NULL for row-major. */
+jx_status jx__cpu_conv_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                             const int64_t (*st)[4], const jx_aval *oav, void *out);
+/* Whether jx__cpu_conv_views takes e with strided operands without copying them (oneDNN). */
+bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e);
 
 /* Whether jx__cpu_window handles this equation of f: reduce_window_{max,min,sum},
  * select_and_scatter_add or select_and_gather_add on f32/f64 whose window moves over at

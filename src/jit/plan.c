@@ -102,9 +102,14 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
     case JX__G_DOT:
         if (g->neqn != 1 || !be->dot_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no BLAS path";
         break;
-    case JX__G_CONV:
-        if (g->neqn != 1 || !be->conv_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no conv path";
+    case JX__G_CONV: { /* the conv, and the transposes fusion gave it (when the backend reads through them) */
+        const jx__eqn *c = jx__group_conv(f, g);
+        jx__conv_view cv;
+        if (!c || !be->conv_ok(f, c) ||
+            (g->neqn > 1 && !(be->conv_views_ok && be->conv_views_ok(f, c) && jx__conv_view_of(f, g, &cv))))
+            s->kind = JX__G_OPAQUE, s->note = "no conv path";
         break;
+    }
     case JX__G_WINDOW:
         if (g->neqn != 1 || !be->window_ok || !be->window_ok(f, e0))
             s->kind = JX__G_OPAQUE, s->note = "no pooling path";
@@ -237,7 +242,7 @@ jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void 
     p->slot = malloc(sizeof *p->slot * nv);
     p->slot_bytes = calloc(nv, sizeof *p->slot_bytes);
     p->donate = calloc((size_t)f->nin + 1, sizeof *p->donate);
-    p->fu = jx__fuse(f, fuse);
+    p->fu = jx__fuse(f, fuse, be ? be->conv_views_ok : NULL);
     if (!p->last || !p->slot || !p->slot_bytes || !p->donate || !p->fu) {
         jx__prog_free(p);
         return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory"), NULL;

@@ -34,7 +34,7 @@ static bool ptxas_ok(const char *ptx) {
 static int check_body(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
     jx_fn *f = jx_trace(name, body, user, nin, av, nout);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx__fusion *fu = jx__fuse(f, true);
+    jx__fusion *fu = jx__fuse(f, true, NULL);
     jx__cuda_module *m = jx__cuda_module_new(2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -154,7 +154,7 @@ static void test_declined(void) {
         jx_fn *ok = jx_trace("chain", chain, NULL, 2, f, 1);
         CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
-        jx__fusion *fu = jx__fuse(fn, true), *fo = jx__fuse(ok, true);
+        jx__fusion *fu = jx__fuse(fn, true, NULL), *fo = jx__fuse(ok, true, NULL);
         jx__cuda_module *m = jx__cuda_module_new(2);
         CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
         CU_ASSERT_PTR_NOT_NULL_FATAL(fo);

@@ -30,7 +30,7 @@ static void pool_chunk(void *ctx, int64_t b, int64_t e) {
  * of -chunks threads (grain 1). */
 static jx_status run_kernels(const jx_fn *f, jx_array *const *in, jx_array **out, int chunks, bool fuse,
                              int *ngroups) {
-    jx__fusion *fu = jx__fuse(f, fuse);
+    jx__fusion *fu = jx__fuse(f, fuse, NULL);
     jx__cpu_module *m = fu ? jx__cpu_module_new(2) : NULL;
     jx_array **vals = calloc((size_t)f->nvars + 1, sizeof *vals);
     jx__kernel **ks = calloc((size_t)(fu ? fu->ngroups : 0) + 1, sizeof *ks);
@@ -410,7 +410,7 @@ static void test_chain_and_inplace(void) {
     CU_ASSERT(check_body("chain of 8", ju_chain8, NULL, 2, x, 1) == 1);
     CU_ASSERT_EQUAL(jx__cpu_kernels_compiled(), before + 1);
     jx_fn *f = jx_trace("chain", ju_chain8, NULL, 2, (jx_aval[]){x[0]->aval, x[1]->aval}, 1);
-    jx__fusion *fu = jx__fuse(f, true);
+    jx__fusion *fu = jx__fuse(f, true, NULL);
     jx__cpu_module *m = jx__cpu_module_new(3);
     jx__kernel *k = jx__cpu_kernel_add(m, f, &fu->groups[0]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(k);
@@ -433,7 +433,7 @@ static void test_chain_and_inplace(void) {
     /* a transposed read is not in place */
     jx_array *sq[2] = {data(JX_F32, JX_INTS(8, 8), 3), data(JX_F32, JX_INTS(8, 8), 4)};
     f = jx_trace("tr", b_transposed_read, NULL, 2, (jx_aval[]){sq[0]->aval, sq[1]->aval}, 1);
-    fu = jx__fuse(f, true);
+    fu = jx__fuse(f, true, NULL);
     m = jx__cpu_module_new(2);
     k = jx__cpu_kernel_add(m, f, &fu->groups[0]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(k);
@@ -456,7 +456,7 @@ static void b_dot(jx_val *o, const jx_val *in, void *u) {
 static void test_unsupported_group(void) {
     jx_fn *f = jx_trace("dot", b_dot, NULL, 2, (jx_aval[]){JX_AVAL(JX_F32, 2, 3), JX_AVAL(JX_F32, 3, 4)}, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx__fusion *fu = jx__fuse(f, true);
+    jx__fusion *fu = jx__fuse(f, true, NULL);
     CU_ASSERT_EQUAL(fu->ngroups, 1);
     CU_ASSERT_EQUAL(fu->groups[0].kind, JX__G_DOT);
     jx__group g = fu->groups[0];

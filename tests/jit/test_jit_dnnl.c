@@ -10,7 +10,7 @@
 /* jx__dnnl_conv alone: an error when it declines. */
 static jx_status dnnl_only(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                            const jx_aval *oav, void *out) {
-    if (jx__dnnl_conv(p, e, av, in, oav, out)) return JX_OK;
+    if (jx__dnnl_conv(p, e, av, in, NULL, oav, out)) return JX_OK;
     return jx__fail(JX_ERR_UNSUPPORTED, e->loc, "conv_general_dilated", "oneDNN declined %s * %s",
                     jx__avs(&av[0]), jx__avs(&av[1]));
 }
@@ -40,7 +40,7 @@ static bool dnnl_takes(jx_dtype t, jx_ints xs, jx_ints ws, jx_conv_opts o) {
     size_t bytes[3] = {(size_t)jx_aval_size(&a[0]), (size_t)jx_aval_size(&a[1]), (size_t)jx_aval_size(&oav)};
     void *buf[3];
     for (int i = 0; i < 3; i++) buf[i] = calloc(bytes[i] + 1, jx_dtype_size(t));
-    bool took = jx__dnnl_conv(NULL, &f->eqns[0], a, (const void *const *)buf, &oav, buf[2]);
+    bool took = jx__dnnl_conv(NULL, &f->eqns[0], a, (const void *const *)buf, NULL, &oav, buf[2]);
     for (int i = 0; i < 3; i++) free(buf[i]);
     jx_fn_release(f);
     return took;
@@ -77,7 +77,7 @@ static int taken;
 /* jx__cpu_conv's choice, counting the convs oneDNN took. */
 static jx_status counting(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                           const jx_aval *oav, void *out) {
-    if (jx__dnnl_conv(p, e, av, in, oav, out)) return taken++, JX_OK;
+    if (jx__dnnl_conv(p, e, av, in, NULL, oav, out)) return taken++, JX_OK;
     return jx__cpu_conv_gemm(p, e, av, in, oav, out);
 }
 

@@ -12,7 +12,7 @@
 static jx__fusion *fuse_body(jx_body body, int nin, const jx_aval *av, int nout, bool fuse, jx_fn **fout) {
     jx_fn *f = jx_trace("f", body, NULL, nin, av, nout);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    jx__fusion *fu = jx__fuse(f, fuse);
+    jx__fusion *fu = jx__fuse(f, fuse, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
     *fout = f;
     return fu;
@@ -55,7 +55,7 @@ static void test_chain(void) {
     check_order(f, fu);
     jx__fusion_free(fu);
     /* without fusion: one group per equation, still LOOP kind */
-    fu = jx__fuse(f, false);
+    fu = jx__fuse(f, false, NULL);
     CU_ASSERT_EQUAL(fu->ngroups, 8);
     CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), 8);
     for (int g = 0; g < 8; g++) CU_ASSERT_EQUAL(fu->groups[g].nout, 1);

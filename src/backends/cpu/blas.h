@@ -35,9 +35,14 @@ bool jx__dnnl_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const flo
 
 /* conv_general_dilated e on oneDNN's primitives (conv_dnnl.c): true when done, false when
  * oneDNN does not take this conv (or is not built in) and y is untouched or to be
- * overwritten by the GEMM path. Bit-identical across pool sizes. */
+ * overwritten by the GEMM path. st: the element strides of x, w and y (avals av[0],
+ * av[1], oav) in their own dims, any permutation of a dense layout (a transpose the
+ * conv reads or writes through); NULL for row-major. Bit-identical across pool sizes. */
 bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
-                   const jx_aval *oav, void *out);
+                   const int64_t (*st)[4], const jx_aval *oav, void *out);
+/* Whether jx__dnnl_conv takes e of f (f32 2-D, no feature groups, lhs dilation or
+ * negative padding; oneDNN built in), with any strides. */
+bool jx__dnnl_conv_ok(const jx_fn *f, const jx__eqn *e);
 /* Whether jx was built with oneDNN (JX_HAVE_DNNL). */
 bool jx__dnnl_built(void);
 /* The im2col + GEMM path of jx__cpu_conv alone (conv.c), for comparisons in tests. */

@@ -14,6 +14,7 @@
  * depend on the thread count. */
 #include "blas.h"
 #include "../dims.h"
+#include "../interp/strided.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -289,12 +290,46 @@ bool jx__cpu_conv_ok(const jx_fn *f, const jx__eqn *e) {
     return conv_avals_ok(&xa, &wa) && conv_fits_blas(&xa, &wa, &ya);
 }
 
+/* The GEMM path for operands read and written through strides: x and w copied into
+ * row-major buffers, y computed into one and copied out (oneDNN failing at run time on
+ * a conv whose transposes the planner handed to it). */
+static jx_status conv_gemm_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                                 const int64_t (*st)[4], const jx_aval *oav, void *out) {
+    const jx_aval *avs[3] = {&av[0], &av[1], oav};
+    void *buf[3] = {NULL, NULL, NULL};
+    int64_t row[3][JX_MAX_RANK];
+    jx_status st_ok = JX_OK;
+    for (int a = 0; a < 3 && st_ok == JX_OK; a++) {
+        jx__row_strides(avs[a]->rank, avs[a]->shape, row[a]);
+        size_t bytes = (size_t)jx_aval_size(avs[a]) * jx_dtype_size(avs[a]->dtype);
+        if (!(buf[a] = malloc(bytes ? bytes : 1)))
+            st_ok = jx__fail(JX_ERR_NOMEM, e->loc, "conv_general_dilated", "out of memory for %s", jx__avs(avs[a]));
+        else if (a < 2)
+            jx__strided_copy(avs[a]->rank, avs[a]->shape, jx_dtype_size(avs[a]->dtype), buf[a], 0, row[a], in[a], 0,
+                             st[a]);
+    }
+    if (st_ok == JX_OK) st_ok = jx__cpu_conv_gemm(p, e, av, (const void *const *)buf, oav, buf[2]);
+    if (st_ok == JX_OK)
+        jx__strided_copy(oav->rank, oav->shape, jx_dtype_size(oav->dtype), out, 0, st[2], buf[2], 0, row[2]);
+    for (int a = 0; a < 3; a++) free(buf[a]);
+    return st_ok;
+}
+
 jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                        const jx_aval *oav, void *out) {
+    return jx__cpu_conv_views(p, e, av, in, NULL, oav, out);
+}
+
+jx_status jx__cpu_conv_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                             const int64_t (*st)[4], const jx_aval *oav, void *out) {
     if (conv_avals_ok(&av[0], &av[1]) && jx_aval_size(oav) > 0 && jx__jit_dnnl_enabled() &&
-        jx__dnnl_conv(p, e, av, in, oav, out))
+        jx__dnnl_conv(p, e, av, in, st, oav, out))
         return JX_OK;
-    return jx__cpu_conv_gemm(p, e, av, in, oav, out);
+    return st ? conv_gemm_views(p, e, av, in, st, oav, out) : jx__cpu_conv_gemm(p, e, av, in, oav, out);
+}
+
+bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e) {
+    return jx__jit_dnnl_enabled() && jx__cpu_conv_ok(f, e) && jx__dnnl_conv_ok(f, e);
 }
 
 jx_status jx__cpu_conv_gemm(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,

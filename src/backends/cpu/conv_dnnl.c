@@ -21,6 +21,7 @@
  * Primitives are built once per shape and kept in a process-wide cache (oneDNN's
  * just-in-time code generation costs milliseconds); scratchpads are the caller's. */
 #include "blas.h"
+#include "../interp/strided.h"
 
 #ifdef JX_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -186,8 +187,17 @@ static dconv *lookup(const dkey *k) {
     return d && d->ok ? d : NULL;
 }
 
-/* Maps jx's conv onto oneDNN's parameters; false when this file does not take it. */
-static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, const jx_aval *ya, dkey *k) {
+/* The strides of jx's operand `a` (its own dims) in oneDNN's logical dims: the same
+ * order, or for FORM_WGRAD the first two dims swapped. */
+static void oriented(int form, const int64_t *st, int64_t *out) {
+    bool swap = form == FORM_WGRAD;
+    for (int d = 0; d < 4; d++) out[d] = st[swap && d < 2 ? 1 - d : d];
+}
+
+/* Maps jx's conv onto oneDNN's parameters; false when this file does not take it.
+ * jst: the element strides of x, w and y in their own dims (NULL: row-major). */
+static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, const jx_aval *ya,
+                     const int64_t (*jst)[4], dkey *k) {
     if (xa->dtype != JX_F32 || wa->dtype != JX_F32 || xa->rank != 4 || wa->rank != 4) return false;
     if (jx__attr_int(e->nattr, e->attrs, JX_A_GROUPS, 1) != 1) return false;
     jx_ints ws = jx__attr_ints(e->nattr, e->attrs, JX_A_STRIDES), lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
@@ -209,20 +219,19 @@ static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, con
         k->pl[i] = lo.v[i];
         if (k->pl[i] < 0 || k->pr[i] < 0) return false;
     }
-    int64_t xhw = xs[2] * xs[3], whw = wsh[2] * wsh[3], yhw = ys[2] * ys[3];
     k->h = xs[2], k->w = xs[3];
     if (k->form == FORM_FWD) {
         k->n = xs[0], k->c = xs[1], k->o = wsh[0];
         k->kh = wsh[2], k->kw = wsh[3], k->ho = ys[2], k->wo = ys[3];
-        memcpy(k->st[ARG_A], (int64_t[4]){k->c * xhw, xhw, xs[3], 1}, sizeof k->st[0]);
-        memcpy(k->st[ARG_B], (int64_t[4]){k->c * whw, whw, wsh[3], 1}, sizeof k->st[0]);
-        memcpy(k->st[ARG_OUT], (int64_t[4]){k->o * yhw, yhw, ys[3], 1}, sizeof k->st[0]);
     } else { /* x (C,N,H,W), w = dy (O,N,Ho,Wo), y = dw (C,O,kh,kw) */
         k->n = xs[1], k->c = xs[0], k->o = wsh[0];
         k->kh = ys[2], k->kw = ys[3], k->ho = wsh[2], k->wo = wsh[3];
-        memcpy(k->st[ARG_A], (int64_t[4]){xhw, k->n * xhw, xs[3], 1}, sizeof k->st[0]);
-        memcpy(k->st[ARG_B], (int64_t[4]){whw, k->n * whw, wsh[3], 1}, sizeof k->st[0]);
-        memcpy(k->st[ARG_OUT], (int64_t[4]){yhw, k->o * yhw, ys[3], 1}, sizeof k->st[0]);
+    }
+    const jx_aval *avs[NARGS] = {xa, wa, ya};
+    for (int a = 0; a < NARGS; a++) {
+        int64_t row[4];
+        jx__row_strides(4, avs[a]->shape, row);
+        oriented(k->form, jst ? jst[a] : row, k->st[a]);
     }
     k->chunk = k->n < CHUNKS ? 1 : (k->n + CHUNKS - 1) / CHUNKS;
     return k->n > 0 && k->c > 0 && k->o > 0;
@@ -317,10 +326,17 @@ static void sum_parts(void *ctx, int64_t begin, int64_t end) {
 
 bool jx__dnnl_built(void) { return true; }
 
-bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in, const jx_aval *oav,
-                   void *out) {
+bool jx__dnnl_conv_ok(const jx_fn *f, const jx__eqn *e) {
+    if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1) return false;
+    jx_aval xa = jx__atom_aval(f, &e->in[0]), wa = jx__atom_aval(f, &e->in[1]);
     dkey k;
-    if (!key_make(e, &av[0], &av[1], oav, &k)) return false;
+    return key_make(e, &xa, &wa, &f->vars[e->out[0]], NULL, &k);
+}
+
+bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                   const int64_t (*st)[4], const jx_aval *oav, void *out) {
+    dkey k;
+    if (!key_make(e, &av[0], &av[1], oav, st, &k)) return false;
     pthread_once(&engine_once, engine_init);
     const dconv *d = engine ? lookup(&k) : NULL;
     if (!d) return false;
@@ -339,9 +355,14 @@ bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void 
 
 bool jx__dnnl_built(void) { return false; }
 
-bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in, const jx_aval *oav,
-                   void *out) {
-    (void)p, (void)e, (void)av, (void)in, (void)oav, (void)out;
+bool jx__dnnl_conv_ok(const jx_fn *f, const jx__eqn *e) {
+    (void)f, (void)e;
+    return false;
+}
+
+bool jx__dnnl_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                   const int64_t (*st)[4], const jx_aval *oav, void *out) {
+    (void)p, (void)e, (void)av, (void)in, (void)st, (void)oav, (void)out;
     return false;
 }
 
