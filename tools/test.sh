@@ -33,18 +33,19 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_FUZZ=ON
 cmake --build build-fuzz -j"$jobs" --target jx_fuzz
 ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
 
-echo "== ThreadSanitizer (clang): the concurrency jx.h promises (tests/thread), the batch iterator's prefetch thread, pmap's device threads"
+echo "== ThreadSanitizer (clang): the concurrency jx.h promises (tests/thread), the batch iterator's prefetch thread, pmap's device threads, the jit's compile threads"
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJX_SANITIZE=thread -DJX_WERROR=ON \
       -DJX_BUILD_EXAMPLES=OFF -DJX_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j"$jobs" --target thread_test_threads data_test_batches pmap_test_pmap_collective \
-      pmap_test_pmap_compose pmap_test_pmap_devices
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^(thread/|data/test_batches$|pmap/test_pmap_(collective|compose|devices)$)' \
+      pmap_test_pmap_compose pmap_test_pmap_devices jit_test_jit_compile_parts
+export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tools/tsan.supp"
+ctest --test-dir build-tsan -R '^(thread/|data/test_batches$|pmap/test_pmap_(collective|compose|devices)$|jit/test_jit_compile_parts$)' \
       --output-on-failure
 if grep -q '^JX_MPI:BOOL=ON' build-tsan/CMakeCache.txt; then
   # across processes; shared memory only (Open MPI's tcp component reports its own lock order)
   cmake --build build-tsan -j"$jobs" --target mpi_collectives mpi_permute
   for t in mpi_collectives mpi_permute; do
-    TSAN_OPTIONS=halt_on_error=1 mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl self,vader "build-tsan/tests/$t"
+    mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl self,vader "build-tsan/tests/$t"
   done
 fi
 
