@@ -2,7 +2,9 @@
 # sigint_resume.sh BIN PROG DIR ARGS...: Ctrl-C (SIGINT) in a trainer makes it save its
 # state at the end of the current step and exit with status 130; a run resumed from that
 # checkpoint ends on the same bytes as a run never interrupted (run first, with the same
-# ARGS). The signal is sent once the trainer says it compiled, so it lands in training.
+# ARGS). The signal is sent once the trainer says it compiled, so it lands in training
+# (the callers train long enough, a few tenths of a second, for a loaded machine's
+# polling to catch the run there).
 set -u
 bin=$1 prog=$2 d=$3
 shift 3
