@@ -137,10 +137,15 @@ static void test_order_one_axis(void) {
     check_order(JX_F32, JX_INTS(3, 1000), (red_spec){{1}, 1, false, false, false});
     check_order(JX_F64, JX_INTS(2, 129), (red_spec){{1}, 1, false, true, false});
     check_order(JX_F32, JX_INTS(40000), (red_spec){{0}, 1, false, true, false});
+    /* 16 blocks and more: the jit folds groups of 16 blocks side by side (codegen_loop.c),
+     * then the blocks after them one by one (here 4100 = 32 blocks and 4 values) */
+    check_order(JX_F32, JX_INTS(3, 4100), (red_spec){{1}, 1, false, false, false});
+    check_order(JX_F64, JX_INTS(2, 2048), (red_spec){{1}, 1, false, true, false});
 }
 
 static void test_order_several_axes(void) {
     check_order(JX_F32, JX_INTS(40, 3, 50), (red_spec){{0, 2}, 2, false, false, false});
+    check_order(JX_F32, JX_INTS(50, 3, 61), (red_spec){{0, 2}, 2, false, true, false}); /* 23 blocks and 106 */
     check_order(JX_F64, JX_INTS(7, 11, 13), (red_spec){{0}, 0, false, false, false});
 }
 
@@ -155,7 +160,58 @@ static void test_order_leading_axes(void) { /* column sums: the jit's tiled path
 
 static void test_order_products(void) {
     check_order(JX_F32, JX_INTS(5, 700), (red_spec){{1}, 1, true, false, false});
+    check_order(JX_F32, JX_INTS(2, 2200), (red_spec){{1}, 1, true, false, false});
     check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false, false});
+}
+
+/* reduce_max / reduce_min over rows of 2500 (the jit folds 16 blocks of 128 as chains
+ * side by side, then the rest): the sequential fold's bits, corner cases included. */
+static void max_body(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_reduce_max(in[0], JX_INTS(1));
+    out[1] = jx_reduce_min(jx_neg(in[0]), JX_INTS(1));
+}
+
+static float nan_with(uint32_t payload) {
+    uint32_t bits = 0x7fc00000u | payload;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static uint32_t bits_of(const jx_array *a, int64_t i) {
+    uint32_t b;
+    memcpy(&b, (const float *)jx_array_data(a) + i, sizeof b);
+    return b;
+}
+
+static void test_extremes(void) {
+    enum { R = 4, N = 2500 };
+    float *x = malloc(sizeof(float) * R * N);
+    for (int64_t i = 0; i < R * N; i++) x[i] = (float)gen((uint64_t)i) - 2.0f; /* all negative */
+    x[0 * N + 300] = -0.0f, x[0 * N + 1500] = 0.0f, x[0 * N + 2400] = -0.0f; /* ties: the first */
+    x[1 * N + 100] = nan_with(1), x[1 * N + 2100] = nan_with(2), x[1 * N + 2200] = 5; /* the last NaN */
+    x[2 * N + 2499] = 7;                                                             /* in the rest */
+    jx_array *a = jx_array_new(JX_F32, JX_INTS(R, N), x);
+    jx_aval av = JX_AVAL(JX_F32, R, N);
+    jx_fn *f = jx_trace("extremes", max_body, NULL, 1, &av, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *want[2] = {0}, *got[2] = {0};
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 1, &a, 2, want), JX_OK);
+    jx_exec *ex = jx_jit(f, JX_DEVICE_CPU, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+    CU_ASSERT_EQUAL(jx_exec_run(ex, 1, &a, 2, got), JX_OK);
+    for (int o = 0; o < 2; o++) CU_ASSERT(got[o] && ju_same_bits(got[o], want[o]));
+    CU_ASSERT_EQUAL(bits_of(got[0], 0), 0x80000000u); /* -0: the first of the zeros */
+    CU_ASSERT_EQUAL(bits_of(got[1], 0), 0x00000000u); /* min of the negation: +0 = -(-0), first */
+    CU_ASSERT_EQUAL(bits_of(got[0], 1), 0x7fc00002u); /* the last NaN */
+    CU_ASSERT_EQUAL(bits_of(got[1], 1), 0xffc00002u); /* negated */
+    CU_ASSERT_EQUAL(jx_array_get(got[0], 2), 7);
+    jx_array *arrs[] = {a, want[0], want[1], got[0], got[1]};
+    for (int i = 0; i < 5; i++) jx_array_release(arrs[i]);
+    jx_exec_release(ex);
+    jx_fn_release(f);
+    free(x);
 }
 
 int main(void) {
@@ -165,6 +221,7 @@ int main(void) {
         {"order over several axes", test_order_several_axes},
         {"order over leading axes", test_order_leading_axes},
         {"order of products", test_order_products},
+        {"max and min of long rows: ties, NaNs", test_extremes},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("jit_reduce_order", tests);

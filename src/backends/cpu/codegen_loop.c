@@ -161,62 +161,151 @@ static LLVMValueRef pop(jx__cg *cg, LLVMTypeRef sty, LLVMTypeRef ty, LLVMValueRe
     return LLVMBuildLoad2(cg->b, ty, LLVMBuildInBoundsGEP2(cg->b, sty, stack, idx, 2, ""), "");
 }
 
-/* A floating sum or product of n > JX__RED_BLOCK values at output index I, in the
- * blocked pairwise order of reduce_util.h: per block a sequential fold over the flat
- * reduced index (unravelled into the reduced dims), then the binary-counter merges on a
- * stack of JX__RED_STACK partial results, then the stack folded from its top. */
-static LLVMValueRef emit_blocked(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
-                                 const bool *red) {
-    LLVMBuilderRef b = cg->b;
-    jx_dtype t = xa->dtype;
-    LLVMTypeRef ty = jx__cg_type(cg, t), sty = LLVMArrayType(ty, JX__RED_STACK);
-    int64_t n = red_count(xa, red);
-    LLVMValueRef stack = jx__cg_alloca(cg, sty), top = jx__cg_alloca(cg, cg->i64);
-    LLVMValueRef acc = jx__cg_alloca(cg, ty), cnt = jx__cg_alloca(cg, cg->i64);
-    LLVMBuildStore(b, jx__cg_i64(cg, 0), top);
-    jx__cg_loop blk, in;
-    LLVMValueRef s = jx__cg_loop_begin(cg, &blk, jx__cg_i64(cg, 0), jx__cg_i64(cg, (n + JX__RED_BLOCK - 1) / JX__RED_BLOCK));
-    LLVMValueRef from = LLVMBuildMul(b, s, jx__cg_i64(cg, JX__RED_BLOCK), "");
-    LLVMValueRef to = LLVMBuildAdd(b, from, jx__cg_i64(cg, JX__RED_BLOCK), "");
-    to = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, to, jx__cg_i64(cg, n), ""), to, jx__cg_i64(cg, n), "");
-    LLVMBuildStore(b, red_identity(cg, e->prim, t), acc);
-    LLVMValueRef r = jx__cg_loop_begin(cg, &in, from, to);
+/* Reduction e's operand at flat reduced index r (unravelled into the reduced dims) for
+ * the output at I. */
+static LLVMValueRef red_operand(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                const bool *red, LLVMValueRef r) {
     LLVMValueRef dims[JX_MAX_RANK] = {0}, rem = r;
+    int nred = 0;
+    for (int d = 0; d < xa->rank; d++) nred += red[d];
     for (int d = xa->rank - 1, k = I->rank - 1; d >= 0; d--) {
         if (!red[d]) {
             dims[d] = I->dim[k--];
             continue;
         }
+        if (--nred == 0) { /* the outermost reduced dim takes what is left */
+            dims[d] = rem;
+            continue;
+        }
         LLVMValueRef sz = jx__cg_i64(cg, xa->shape[d]);
-        dims[d] = LLVMBuildURem(b, rem, sz, "");
-        rem = LLVMBuildUDiv(b, rem, sz, "");
+        dims[d] = LLVMBuildURem(cg->b, rem, sz, "");
+        rem = LLVMBuildUDiv(cg->b, rem, sz, "");
     }
+    return eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, xa, dims, NULL));
+}
+
+/* The blocked fold's state: the stack of partial results, its top, a counter. */
+typedef struct bstate {
+    LLVMTypeRef ty, sty;
+    LLVMValueRef stack, top, cnt, acc;
+} bstate;
+
+/* After block s (its sum in bs->acc): one merge per trailing zero bit of s + 1, each
+ * absorbing the stack's top from the left, then the sum pushed. */
+static void merge_push(jx__cg *cg, int prim, jx_dtype t, const bstate *bs, LLVMValueRef s) {
+    LLVMBuilderRef b = cg->b;
+    LLVMBuildStore(b, LLVMBuildAdd(b, s, jx__cg_i64(cg, 1), ""), bs->cnt);
+    wloop m;
+    wloop_begin(cg, &m, even_cond, bs->cnt);
+    LLVMValueRef left = pop(cg, bs->sty, bs->ty, bs->stack, bs->top);
+    LLVMBuildStore(b, red_fold(cg, prim, t, left, LLVMBuildLoad2(b, bs->ty, bs->acc, "")), bs->acc);
+    LLVMBuildStore(b, LLVMBuildLShr(b, LLVMBuildLoad2(b, cg->i64, bs->cnt, ""), jx__cg_i64(cg, 1), ""), bs->cnt);
+    wloop_end(cg, &m);
+    LLVMValueRef tp = LLVMBuildLoad2(b, cg->i64, bs->top, "");
+    LLVMValueRef idx[2] = {jx__cg_i64(cg, 0), tp};
+    LLVMBuildStore(b, LLVMBuildLoad2(b, bs->ty, bs->acc, ""), LLVMBuildInBoundsGEP2(b, bs->sty, bs->stack, idx, 2, ""));
+    LLVMBuildStore(b, LLVMBuildAdd(b, tp, jx__cg_i64(cg, 1), ""), bs->top);
+}
+
+/* Blocks in groups of RED_LANES folded side by side: for each position r of a block, the
+ * loop body folds element r of each of the group's blocks into that block's accumulator
+ * (RED_LANES copies of the body, each accumulator a register of its own). It is each
+ * block's own sequential fold, so the same bits, but the folds are independent chains
+ * that the CPU overlaps, where one block's fold waits for each add to finish. Then the
+ * group's sums go through the merges in block order. */
+enum { RED_LANES = 8 };
+static void emit_block_groups(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                              const bool *red, int64_t groups, const bstate *bs) {
+    LLVMBuilderRef b = cg->b;
+    jx_dtype t = xa->dtype;
+    LLVMValueRef lane[RED_LANES];
+    for (int g = 0; g < RED_LANES; g++) lane[g] = jx__cg_alloca(cg, bs->ty);
+    jx__cg_loop lq, lr;
+    LLVMValueRef q = jx__cg_loop_begin(cg, &lq, jx__cg_i64(cg, 0), jx__cg_i64(cg, groups));
+    for (int g = 0; g < RED_LANES; g++) LLVMBuildStore(b, red_identity(cg, e->prim, t), lane[g]);
+    LLVMValueRef first = LLVMBuildMul(b, q, jx__cg_i64(cg, RED_LANES), "");
+    LLVMValueRef r = jx__cg_loop_begin(cg, &lr, jx__cg_i64(cg, 0), jx__cg_i64(cg, JX__RED_BLOCK));
     int memo_mark = cg->nmemo;
-    LLVMValueRef v = eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, xa, dims, NULL));
-    LLVMBuildStore(b, red_fold(cg, e->prim, t, LLVMBuildLoad2(b, ty, acc, ""), v), acc);
+    for (int g = 0; g < RED_LANES; g++) {
+        LLVMValueRef blk = LLVMBuildAdd(b, first, jx__cg_i64(cg, g), "");
+        LLVMValueRef flat = LLVMBuildAdd(b, LLVMBuildMul(b, blk, jx__cg_i64(cg, JX__RED_BLOCK), ""), r, "");
+        LLVMValueRef v = red_operand(cg, e, I, xa, red, flat);
+        LLVMBuildStore(b, red_fold(cg, e->prim, t, LLVMBuildLoad2(b, bs->ty, lane[g], ""), v), lane[g]);
+    }
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &lr, r);
+    for (int g = 0; g < RED_LANES; g++) { /* in block order: merges, or max/min folded on */
+        LLVMValueRef sum = LLVMBuildLoad2(b, bs->ty, lane[g], "");
+        if (!bs->stack) {
+            LLVMBuildStore(b, red_fold(cg, e->prim, t, LLVMBuildLoad2(b, bs->ty, bs->acc, ""), sum), bs->acc);
+            continue;
+        }
+        LLVMBuildStore(b, sum, bs->acc);
+        merge_push(cg, e->prim, t, bs, LLVMBuildAdd(b, first, jx__cg_i64(cg, g), ""));
+    }
+    jx__cg_loop_end(cg, &lq, q);
+}
+
+/* reduce_max or reduce_min of n >= RED_LANES * JX__RED_BLOCK values at I: block groups
+ * side by side (emit_block_groups), each block's result folded on in block order, then
+ * the values after them. Blocks are contiguous runs, so this is the sequential fold's
+ * result bit for bit: the first of equal extremes (a -0 or a +0) and the last NaN. */
+static LLVMValueRef emit_extreme(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                 const bool *red) {
+    jx_dtype t = xa->dtype;
+    bstate bs = {jx__cg_type(cg, t), NULL, NULL, NULL, NULL, NULL};
+    int64_t n = red_count(xa, red), groups = n / JX__RED_BLOCK / RED_LANES;
+    bs.acc = jx__cg_alloca(cg, bs.ty);
+    LLVMBuildStore(cg->b, red_identity(cg, e->prim, t), bs.acc);
+    emit_block_groups(cg, e, I, xa, red, groups, &bs);
+    jx__cg_loop rest;
+    LLVMValueRef r = jx__cg_loop_begin(cg, &rest, jx__cg_i64(cg, groups * RED_LANES * JX__RED_BLOCK), jx__cg_i64(cg, n));
+    int memo_mark = cg->nmemo;
+    LLVMValueRef v = red_operand(cg, e, I, xa, red, r);
+    LLVMBuildStore(cg->b, red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, bs.ty, bs.acc, ""), v), bs.acc);
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &rest, r);
+    return LLVMBuildLoad2(cg->b, bs.ty, bs.acc, "");
+}
+
+/* A floating sum or product of n > JX__RED_BLOCK values at output index I, in the
+ * blocked pairwise order of reduce_util.h: per block a sequential fold over the flat
+ * reduced index, then the binary-counter merges on a stack of JX__RED_STACK partial
+ * results, then the stack folded from its top. Whole groups of RED_LANES full blocks
+ * go side by side (emit_block_groups), the blocks after them one by one. */
+static LLVMValueRef emit_blocked(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                 const bool *red) {
+    LLVMBuilderRef b = cg->b;
+    jx_dtype t = xa->dtype;
+    bstate bs = {jx__cg_type(cg, t), LLVMArrayType(jx__cg_type(cg, t), JX__RED_STACK), NULL, NULL, NULL, NULL};
+    int64_t n = red_count(xa, red), groups = n / JX__RED_BLOCK / RED_LANES;
+    bs.stack = jx__cg_alloca(cg, bs.sty), bs.top = jx__cg_alloca(cg, cg->i64);
+    bs.acc = jx__cg_alloca(cg, bs.ty), bs.cnt = jx__cg_alloca(cg, cg->i64);
+    LLVMBuildStore(b, jx__cg_i64(cg, 0), bs.top);
+    if (groups) emit_block_groups(cg, e, I, xa, red, groups, &bs);
+    jx__cg_loop blk, in;
+    LLVMValueRef s = jx__cg_loop_begin(cg, &blk, jx__cg_i64(cg, groups * RED_LANES),
+                                       jx__cg_i64(cg, (n + JX__RED_BLOCK - 1) / JX__RED_BLOCK));
+    LLVMValueRef from = LLVMBuildMul(b, s, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    LLVMValueRef to = LLVMBuildAdd(b, from, jx__cg_i64(cg, JX__RED_BLOCK), "");
+    to = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, to, jx__cg_i64(cg, n), ""), to, jx__cg_i64(cg, n), "");
+    LLVMBuildStore(b, red_identity(cg, e->prim, t), bs.acc);
+    LLVMValueRef r = jx__cg_loop_begin(cg, &in, from, to);
+    int memo_mark = cg->nmemo;
+    LLVMValueRef v = red_operand(cg, e, I, xa, red, r);
+    LLVMBuildStore(b, red_fold(cg, e->prim, t, LLVMBuildLoad2(b, bs.ty, bs.acc, ""), v), bs.acc);
     cg->nmemo = memo_mark;
     jx__cg_loop_end(cg, &in, r);
-    /* merges: one per trailing zero bit of the block count s + 1 */
-    LLVMBuildStore(b, LLVMBuildAdd(b, s, jx__cg_i64(cg, 1), ""), cnt);
-    wloop m;
-    wloop_begin(cg, &m, even_cond, cnt);
-    LLVMValueRef left = pop(cg, sty, ty, stack, top);
-    LLVMBuildStore(b, red_fold(cg, e->prim, t, left, LLVMBuildLoad2(b, ty, acc, "")), acc);
-    LLVMBuildStore(b, LLVMBuildLShr(b, LLVMBuildLoad2(b, cg->i64, cnt, ""), jx__cg_i64(cg, 1), ""), cnt);
-    wloop_end(cg, &m);
-    LLVMValueRef tp = LLVMBuildLoad2(b, cg->i64, top, "");
-    LLVMValueRef idx[2] = {jx__cg_i64(cg, 0), tp};
-    LLVMBuildStore(b, LLVMBuildLoad2(b, ty, acc, ""), LLVMBuildInBoundsGEP2(b, sty, stack, idx, 2, ""));
-    LLVMBuildStore(b, LLVMBuildAdd(b, tp, jx__cg_i64(cg, 1), ""), top);
+    merge_push(cg, e->prim, t, &bs, s);
     jx__cg_loop_end(cg, &blk, s);
     /* the stack folded from its top down */
-    LLVMBuildStore(b, pop(cg, sty, ty, stack, top), acc);
+    LLVMBuildStore(b, pop(cg, bs.sty, bs.ty, bs.stack, bs.top), bs.acc);
     wloop f;
-    wloop_begin(cg, &f, nonempty_cond, top);
-    LLVMValueRef below = pop(cg, sty, ty, stack, top);
-    LLVMBuildStore(b, red_fold(cg, e->prim, t, below, LLVMBuildLoad2(b, ty, acc, "")), acc);
+    wloop_begin(cg, &f, nonempty_cond, bs.top);
+    LLVMValueRef below = pop(cg, bs.sty, bs.ty, bs.stack, bs.top);
+    LLVMBuildStore(b, red_fold(cg, e->prim, t, below, LLVMBuildLoad2(b, bs.ty, bs.acc, "")), bs.acc);
     wloop_end(cg, &f);
-    return LLVMBuildLoad2(b, ty, acc, "");
+    return LLVMBuildLoad2(b, bs.ty, bs.acc, "");
 }
 
 /* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
@@ -238,6 +327,9 @@ static LLVMValueRef eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
         return jx__cg_unsupported(cg, e, ot, "bool sums and products");
     if (red_blocked(e, &xa, red)) return emit_blocked(cg, e, I, &xa, red);
+    if ((e->prim == JX_PRIM_REDUCE_MAX || e->prim == JX_PRIM_REDUCE_MIN) && t != JX_BOOL &&
+        red_count(&xa, red) >= RED_LANES * JX__RED_BLOCK)
+        return emit_extreme(cg, e, I, &xa, red);
     LLVMTypeRef ty = jx__cg_type(cg, t);
     LLVMValueRef acc = jx__cg_alloca(cg, ty), best_i = NULL;
     LLVMBuildStore(cg->b, arg ? LLVMConstNull(ty) : red_identity(cg, e->prim, t), acc);
