@@ -137,7 +137,7 @@ static void test_order_one_axis(void) {
     check_order(JX_F32, JX_INTS(3, 1000), (red_spec){{1}, 1, false, false, false});
     check_order(JX_F64, JX_INTS(2, 129), (red_spec){{1}, 1, false, true, false});
     check_order(JX_F32, JX_INTS(40000), (red_spec){{0}, 1, false, true, false});
-    /* 16 blocks and more: the jit folds groups of 16 blocks side by side (codegen_loop.c),
+    /* 8 blocks and more: the jit folds groups of 8 blocks side by side (codegen_loop.c),
      * then the blocks after them one by one (here 4100 = 32 blocks and 4 values) */
     check_order(JX_F32, JX_INTS(3, 4100), (red_spec){{1}, 1, false, false, false});
     check_order(JX_F64, JX_INTS(2, 2048), (red_spec){{1}, 1, false, true, false});
@@ -164,7 +164,7 @@ static void test_order_products(void) {
     check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false, false});
 }
 
-/* reduce_max / reduce_min over rows of 2500 (the jit folds 16 blocks of 128 as chains
+/* reduce_max / reduce_min over rows of 2500 (the jit folds 8 blocks of 128 as chains
  * side by side, then the rest): the sequential fold's bits, corner cases included. */
 static void max_body(jx_val *out, const jx_val *in, void *u) {
     (void)u;
