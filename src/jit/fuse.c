@@ -7,8 +7,8 @@
  * it cheap:
  *  - an equation joins the open group when its output has the group's shape and every
  *    value it reads from the group is read at the same index (elementwise), through a
- *    permutation of the elements (reshape, squeeze, expand_dims, transpose: each element
- *    still computed once) or is "cheap" (movement or iota of values from outside:
+ *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
+ *    slice: each element still computed once at most) or is "cheap" (movement or iota of values from outside:
  *    recomputing it at another index is a load);
  *  - an equation whose output shape differs (a reduction, a broadcast) may still join and
  *    become the group's new space, when nothing of the group is used outside the group and
@@ -32,10 +32,11 @@
 
 static bool is_movement(int prim) {
     return prim == JX_PRIM_BROADCAST_IN_DIM || prim == JX_PRIM_RESHAPE || prim == JX_PRIM_TRANSPOSE ||
-           prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS;
+           prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS || prim == JX_PRIM_SLICE;
 }
 
-/* Movement that reads every element of its operand exactly once. */
+/* Movement that reads no element of its operand more than once (a slice reads some of
+ * them, once). */
 static bool is_permutation(int prim) { return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM; }
 
 static bool is_storage_dtype(jx_dtype t) { return t == JX_F16 || t == JX_BF16; }

@@ -168,6 +168,34 @@ static void test_print(void) {
     jx_fn_release(f);
 }
 
+/* An LSTM cell's gates: five slices of one f32[B, 5H] read inside the kernel. */
+enum { SB = 6, SH = 37 };
+static void gates(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_val p[5];
+    for (int k = 0; k < 5; k++) p[k] = jx_slice(in[0], JX_INTS(0, k * SH), JX_INTS(SB, (k + 1) * SH), JX_INTS(1, 1));
+    jx_val c = jx_add(jx_mul(jx_logistic(p[1]), p[4]), jx_mul(jx_logistic(p[0]), jx_tanh(p[2])));
+    out[0] = jx_mul(jx_logistic(p[3]), jx_tanh(c));
+    /* a strided, offset slice of a computed value: each element still computed once */
+    out[1] = jx_slice(jx_exp(in[0]), JX_INTS(1, 2), JX_INTS(SB, 5 * SH), JX_INTS(2, 3));
+}
+
+static void test_slices(void) {
+    jx_fn *f;
+    jx_aval av = JX_AVAL(JX_F32, SB, 5 * SH);
+    jx__fusion *fu = fuse_body(gates, 1, &av, 2, true, &f);
+    CU_ASSERT_EQUAL(fu->ngroups, 2);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_LOOP), 2);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_OPAQUE), 0);
+    CU_ASSERT_EQUAL(fu->groups[0].nin, 1); /* the gates' kernel reads the input itself */
+    check_order(f, fu);
+    jx_array *x = ju_ramp(JX_INTS(SB, 5 * SH), 0.01, -1.5);
+    CU_ASSERT_EQUAL(ju_check(f, JX_DEVICE_CPU, NULL, 1, &x), 2);
+    jx_array_release(x);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"chain of 8 elementwise ops is one group", test_chain},
@@ -175,6 +203,7 @@ int main(void) {
         {"softmax is a few loop groups", test_softmax},
         {"reductions fuse with their producers", test_reductions},
         {"opaque equations and program order", test_opaque_order},
+        {"slices join loop groups", test_slices},
         {"JX_DUMP=fusion text", test_print},
         CU_TEST_INFO_NULL,
     };

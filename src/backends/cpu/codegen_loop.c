@@ -7,7 +7,7 @@
  *
  * Each output element is computed by evaluating the group's equations backwards from it
  * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
- * transpose, reshape), iota reads it, a reduction loops over its reduced dims in
+ * transpose, reshape, slice), iota reads it, a reduction loops over its reduced dims in
  * row-major order with one sequential accumulator, or, for a floating sum or product of
  * more than JX__RED_BLOCK values, in blocks combined pairwise (reduce_util.h): the
  * interpreter's order either way, so results are bit-identical to it and independent of
@@ -388,6 +388,16 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) 
     case JX_PRIM_TRANSPOSE: {
         jx_ints perm = jx__attr_ints(e->nattr, e->attrs, JX_A_PERM);
         for (int d = 0; d < oa->rank; d++) dims[perm.v[d]] = I->dim[d];
+        return eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
+    }
+    case JX_PRIM_SLICE: { /* output index i reads start + i * stride */
+        jx_ints start = jx__attr_ints(e->nattr, e->attrs, JX_A_START);
+        jx_ints step = jx__attr_ints(e->nattr, e->attrs, JX_A_STRIDES);
+        for (int d = 0; d < oa->rank; d++) {
+            int64_t s0 = d < start.n ? start.v[d] : 0, k = d < step.n ? step.v[d] : 1;
+            LLVMValueRef i = k == 1 ? I->dim[d] : LLVMBuildMul(cg->b, I->dim[d], jx__cg_i64(cg, k), "");
+            dims[d] = s0 ? LLVMBuildAdd(cg->b, i, jx__cg_i64(cg, s0), "") : i;
+        }
         return eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
     }
     case JX_PRIM_RESHAPE:
