@@ -941,7 +941,8 @@ typedef enum jx_device {
 } jx_device;
 
 typedef struct jx_jit_opts {
-    int nthreads;   /* worker threads; 0: JX_NUM_THREADS from the environment, else all cores */
+    int nthreads;   /* worker threads, and the most threads compiling its kernels may use;
+                     * 0: JX_NUM_THREADS from the environment, else all cores */
     jx_ints donate; /* inputs whose storage the run may reuse for outputs (their contents
                      * are undefined afterwards); a training step donates its parameters */
     int opt_level;  /* LLVM optimisation level 0-3; 0 in the struct means the default, 2 */
