@@ -4,7 +4,9 @@
  *   codegen_emit.c  IR to object code: pass pipelines, code generation, dumps, threads
  *   codegen_host.c  once per process: host CPU, target machines, the ORC LLJITs
  *   codegen_build.c IR pieces: types, constants, calls, stack slots, loops, indices
- *   codegen_loop.c  the kernel function: the loop nest, evaluation, loads/stores, reductions
+ *   codegen_loop.c  the kernel function: the loop nest, evaluation, loads/stores
+ *   codegen_reduce.c reductions at an output index, in the interpreter's order
+ *   codegen_colred.c column reductions, accumulated by tiles of an output row
  *   codegen_ops.c   scalar code of each elementwise primitive and of conversions
  *
  * Values live in registers in their storage type: f32 float, f64 double, i32/u32 i32,
@@ -141,6 +143,44 @@ const jx__cg_idx *jx__cg_reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg
 LLVMValueRef jx__cg_elementwise(jx__cg *cg, const jx__eqn *e, const jx_dtype *dt, LLVMValueRef *in);
 /* Converts value a from dtype from to dtype to like the interpreter (codegen_ops.c). */
 LLVMValueRef jx__cg_convert(jx__cg *cg, LLVMValueRef a, jx_dtype from, jx_dtype to);
+
+/* ------------------------------------------------------------------ inside a kernel (codegen_loop.c, codegen_reduce.c, codegen_colred.c) */
+
+/* Atom a read for the output element at I (rank-0 operands broadcast). */
+LLVMValueRef jx__cg_eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I);
+bool jx__cg_same_shape(const jx_aval *a, const jx_aval *b);
+/* Reduction e (reduce_*, argmax, argmin) at output index I. */
+LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I);
+/* The pieces of a fold: prim's identity over t; acc with v folded in (sum, product, max,
+ * min: the interpreter's rule, NaN wins); which operand dims e reduces; how many values
+ * each output folds; whether that is a floating sum or product longer than a block. */
+LLVMValueRef jx__cg_red_identity(jx__cg *cg, int prim, jx_dtype t);
+LLVMValueRef jx__cg_red_fold(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef acc, LLVMValueRef v);
+void jx__cg_red_dims(const jx__eqn *e, bool red[JX_MAX_RANK]);
+int64_t jx__cg_red_count(const jx_aval *xa, const bool *red);
+bool jx__cg_red_blocked(const jx__eqn *e, const jx_aval *xa, const bool *red);
+/* A while loop: cond() emitted at the head decides whether the body runs again; the
+ * conditions of the blocked fold's merges (the counter in slot is even) and of its final
+ * fold (the stack top in slot > 0); and stack[top - 1] after top is decremented. */
+typedef struct jx__cg_wloop {
+    LLVMBasicBlockRef head, body, exit;
+} jx__cg_wloop;
+void jx__cg_wloop_begin(jx__cg *cg, jx__cg_wloop *w, LLVMValueRef (*cond)(jx__cg *, void *), void *arg);
+void jx__cg_wloop_end(jx__cg *cg, jx__cg_wloop *w);
+LLVMValueRef jx__cg_even_cond(jx__cg *cg, void *slot);
+LLVMValueRef jx__cg_nonempty_cond(jx__cg *cg, void *slot);
+LLVMValueRef jx__cg_pop(jx__cg *cg, LLVMTypeRef sty, LLVMTypeRef ty, LLVMValueRef stack, LLVMValueRef top);
+/* Column reductions: elements of an output row per tile (rows up to 4096 are read as one
+ * stream, the best of 512-4096 for f32[4096,4096]; at most 32 KiB of stack per column
+ * reduction); finding them in cg's group for the space (their accumulators allocated);
+ * accumulating reduction c over the tile of cnt elements from j0 of the row at outer[];
+ * and reading its accumulator at tile position at. Whether a is space's last dim alone
+ * (space (1, ..., 1, C), a (C): batch norm's statistics reshaped). */
+enum { JX__CG_COL_TILE = 4096 };
+void jx__cg_find_col_reductions(jx__cg *cg, const jx_aval *space);
+void jx__cg_emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLVMValueRef j0, LLVMValueRef cnt);
+LLVMValueRef jx__cg_col_load(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at);
+bool jx__cg_row_of(const jx_aval *space, const jx_aval *a);
 
 /* Emits the kernel function `name` for group g of f into cg->mod (codegen_loop.c). On
  * success fills k (size, identity_in); JX_ERR_UNSUPPORTED with jx__fail set naming the
