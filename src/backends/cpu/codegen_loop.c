@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../trace/reduce_util.h"
 #include "codegen.h"
 
 /* ------------------------------------------------------------------ evaluation */
