@@ -142,15 +142,14 @@ static jx_status run_loop(jx__frame *fr, const jx__step *s) {
  * CONV group holding transposes too (fuse.c) reads and writes through them. */
 static jx_status run_lib(jx__frame *fr, const jx__step *s) {
     const jx_fn *f = fr->p->f;
-    jx__conv_view cv;
-    bool view = s->kind == JX__G_CONV && s->g->neqn > 1 && jx__conv_view_of(f, s->g, &cv);
-    const jx__eqn *e = view ? cv.conv : &f->eqns[s->g->eqns[0]];
+    const jx__conv_view *view = s->view;
+    const jx__eqn *e = view ? view->conv : &f->eqns[s->g->eqns[0]];
     jx_array *tmp[2] = {NULL, NULL}, *x[2];
     jx_aval av[2];
     const void *in[2];
     int nin = e->nin < 2 ? e->nin : 2; /* the planner only takes equations of 1 or 2 operands */
     for (int i = 0; i < nin; i++) {
-        x[i] = operand(fr, view ? cv.src[i] : &e->in[i], &tmp[i]);
+        x[i] = operand(fr, view ? view->src[i] : &e->in[i], &tmp[i]);
         if (!x[i]) {
             jx_array_release(tmp[0]);
             return jx_errcode();
@@ -158,14 +157,14 @@ static jx_status run_lib(jx__frame *fr, const jx__step *s) {
         av[i] = view ? jx__atom_aval(f, &e->in[i]) : x[i]->aval; /* a view: the conv's operand */
         in[i] = x[i]->data;
     }
-    int32_t v = view ? cv.out : e->out[0];
+    int32_t v = view ? view->out : e->out[0];
     const jx_aval *oav = &f->vars[e->out[0]];
     jx_array *out = out_array(fr, v, -1);
     jx_status st = out ? JX_OK : jx_errcode();
     if (st == JX_OK)
         st = s->kind == JX__G_DOT ? jx__cpu_dot(fr->rt->pool, e, av, in, oav, out->data)
              : s->kind == JX__G_CONV
-                 ? jx__cpu_conv_views(fr->rt->pool, e, av, in, view ? (const int64_t(*)[4])cv.st : NULL, oav, out->data)
+                 ? jx__cpu_conv_views(fr->rt->pool, e, av, in, view ? (const int64_t(*)[4])view->st : NULL, oav, out->data)
                  : jx__cpu_window(fr->rt->pool, e, av, in, oav, out->data);
     if (st == JX_OK) fr->env[v] = out;
     else jx_array_release(out);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backends/interp/strided.h"
 #include "jit.h"
 
 /* ------------------------------------------------------------------ classification */
@@ -359,11 +360,6 @@ const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g) {
     return NULL;
 }
 
-static void row_strides(const jx_aval *a, int64_t *st) {
-    int64_t m = 1;
-    for (int d = a->rank - 1; d >= 0; d--) st[d] = m, m *= a->shape[d];
-}
-
 /* The equation of g producing v (reading it, when `reads`), or NULL. */
 static const jx__eqn *in_group(const jx_fn *f, const jx__group *g, int32_t v, bool reads) {
     for (int32_t i = 0; v >= 0 && i < g->neqn; i++) {
@@ -384,11 +380,11 @@ bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv) {
         if (a.rank != 4) return false;
         cv->src[j] = t ? &t->in[0] : &c->in[j];
         if (!t) {
-            row_strides(&a, cv->st[j]);
+            jx__row_strides(a.rank, a.shape, cv->st[j]);
             continue;
         }
         int64_t row[JX_MAX_RANK]; /* operand dim d is dim perm[d] of the transpose's operand */
-        row_strides(&f->vars[t->in[0].var], row);
+        jx__row_strides(f->vars[t->in[0].var].rank, f->vars[t->in[0].var].shape, row);
         jx_ints perm = jx__attr_ints(t->nattr, t->attrs, JX_A_PERM);
         for (int d = 0; d < 4; d++) cv->st[j][d] = row[perm.v[d]];
         cv->strided = true;
@@ -397,11 +393,11 @@ bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv) {
     cv->out = q ? q->out[0] : c->out[0];
     if (f->vars[cv->out].rank != 4) return false;
     if (!q) {
-        row_strides(&f->vars[cv->out], cv->st[2]);
+        jx__row_strides(4, f->vars[cv->out].shape, cv->st[2]);
         return true;
     }
     int64_t row[JX_MAX_RANK]; /* dim i of the transpose's result is the conv's dim perm[i] */
-    row_strides(&f->vars[cv->out], row);
+    jx__row_strides(4, f->vars[cv->out].shape, row);
     jx_ints perm = jx__attr_ints(q->nattr, q->attrs, JX_A_PERM);
     for (int i = 0; i < 4; i++) cv->st[2][perm.v[i]] = row[i];
     cv->strided = true;

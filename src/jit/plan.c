@@ -104,10 +104,13 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
         break;
     case JX__G_CONV: { /* the conv, and the transposes fusion gave it (when the backend reads through them) */
         const jx__eqn *c = jx__group_conv(f, g);
-        jx__conv_view cv;
+        if (g->neqn > 1 && !(s->view = malloc(sizeof *s->view))) return false;
         if (!c || !be->conv_ok(f, c) ||
-            (g->neqn > 1 && !(be->conv_views_ok && be->conv_views_ok(f, c) && jx__conv_view_of(f, g, &cv))))
+            (g->neqn > 1 && !(be->conv_views_ok && be->conv_views_ok(f, c) && jx__conv_view_of(f, g, s->view)))) {
             s->kind = JX__G_OPAQUE, s->note = "no conv path";
+            free(s->view);
+            s->view = NULL;
+        }
         break;
     }
     case JX__G_WINDOW:
@@ -271,6 +274,7 @@ void jx__prog_free(jx__prog *p) {
         jx__step *s = &p->steps[k];
         free(s->inplace);
         free(s->free);
+        free(s->view);
         for (int i = 0; i < s->nsubs; i++) jx__prog_free(s->subs[i]);
         free(s->subs);
     }

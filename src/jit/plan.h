@@ -31,6 +31,8 @@ typedef struct jx__step {
     int32_t nsubs;
     jx__prog **subs;      /* CONTROL: cond's branches; while's cond, body; scan's body */
     const char *note;     /* why a group fell back to OPAQUE (static text), or NULL */
+    jx__conv_view *view;  /* CONV with transposes in its group: how the conv reads and
+                           * writes through them (fuse.c), found once here; else NULL */
 } jx__step;
 
 struct jx__prog {

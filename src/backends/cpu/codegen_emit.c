@@ -9,8 +9,8 @@
  * (default<O2> spends most of its time in the inliner's walk, and its unrolling makes
  * the code generator's input twice as big) and the kernels run as fast
  * (bench/jit_elementwise, bench/jit_compile). Level 1 is the same without vectorising;
- * level 3 is default<O3> with loop vectorisation, SLP, interleaving and unrolling
- * switched on. No fast-math flags: results are the interpreter's, and the same whatever
+ * level 3 is default<O3> with loop vectorisation, SLP and unrolling switched on (loop
+ * interleaving is off at every level: JX__CG_LLVM_OPTIONS). No fast-math flags: results are the interpreter's, and the same whatever
  * the vector width or the split of the range.
  *
  * Splitting: the code generator (instruction selection, scheduling, register
