@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "../backends/interp/strided.h"
-#include "jit.h"
+#include "fuse_state.h"
 
 /* ------------------------------------------------------------------ classification */
 
@@ -84,20 +84,6 @@ static bool same_shape(const jx_aval *a, const jx_aval *b) {
 
 /* ------------------------------------------------------------------ state */
 
-typedef struct fstate {
-    const jx_fn *f;
-    int32_t *producer;  /* var -> eqn producing it, -1 for inputs */
-    int32_t *gid;       /* eqn -> group, -1 while unassigned */
-    int32_t *ustart;    /* var -> first entry in users (CSR, nvars + 1 entries) */
-    int32_t *users;     /* eqns reading each var */
-    bool *fn_out;       /* var is an output of f */
-    bool *cheap;        /* var is movement/iota of values from outside its group */
-    int32_t *order;     /* groups in their final order */
-    int32_t ngroups, norder;
-    /* the open LOOP group */
-    int32_t open;       /* group id or -1 */
-    jx_aval space;
-} fstate;
 
 static bool in_open(const fstate *s, int32_t v) {
     return v >= 0 && s->open >= 0 && s->producer[v] >= 0 && s->gid[s->producer[v]] == s->open;
@@ -169,6 +155,7 @@ static void assign_groups(fstate *s, bool fuse) {
             } else {
                 close_open(s);
                 s->open = s->ngroups++;
+                s->loopg[s->open] = true;
                 s->gid[k] = s->open;
                 s->space = f->vars[e->out[0]];
             }
@@ -284,7 +271,8 @@ static bool state_init(fstate *s, const jx_fn *f) {
     s->fn_out = calloc(nv, sizeof(bool));
     s->cheap = calloc(nv, sizeof(bool));
     s->order = malloc(ne * sizeof(int32_t));
-    if (!s->producer || !s->gid || !s->ustart || !s->users || !s->fn_out || !s->cheap || !s->order)
+    s->loopg = calloc(ne, sizeof(bool));
+    if (!s->producer || !s->gid || !s->ustart || !s->users || !s->fn_out || !s->cheap || !s->order || !s->loopg)
         return false;
     for (int32_t v = 0; v < f->nvars; v++) s->producer[v] = -1;
     for (int32_t k = 0; k < f->neqn; k++) {
@@ -316,15 +304,17 @@ static void state_free(fstate *s) {
     free(s->fn_out);
     free(s->cheap);
     free(s->order);
+    free(s->loopg);
 }
 
-jx__fusion *jx__fuse(const jx_fn *f, bool fuse, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e)) {
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const jx__backend *be) {
     fstate s = {0};
     jx__fusion *fu = calloc(1, sizeof *fu);
     bool ok = fu && state_init(&s, f);
     if (ok) {
         assign_groups(&s, fuse);
-        if (fuse && conv_views_ok) absorb_transposes(&s, conv_views_ok);
+        if (fuse && be && be->conv_views_ok) absorb_transposes(&s, be->conv_views_ok);
+        if (fuse && be && be->row_groups) jx__fuse_rows(&s, be->row_groups);
         fu->groups = calloc((size_t)s.ngroups + 1, sizeof *fu->groups);
         ok = fu->groups != NULL;
         for (int32_t i = 0; ok && i < s.norder; i++) {

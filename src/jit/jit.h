@@ -38,9 +38,10 @@ typedef struct jx__fusion {
 } jx__fusion;
 
 /* Groups f (calls already inlined). fuse = false puts every equation in a group of its
- * own (JX_JIT_FUSE=0, for debugging). conv_views_ok (the backend's, may be NULL) lets a
- * CONV group take in the transposes of its operands and result. NULL on OOM. */
-jx__fusion *jx__fuse(const jx_fn *f, bool fuse, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e));
+ * own (JX_JIT_FUSE=0, for debugging). The backend be (may be NULL: neither) decides two
+ * merges: its conv_views_ok lets a CONV group take in the transposes of its operands and
+ * result, its row_groups lets loop groups merge row by row. NULL on OOM. */
+jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const struct jx__backend *be);
 /* The conv equation of CONV group g (NULL if none). */
 const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g);
 /* How a CONV group's conv meets the group's arrays: each operand is read from src[j]
@@ -94,6 +95,10 @@ typedef struct jx__backend {
     /* whether the backend's conv of e reads and writes its operands through strides, so
      * fusion may hand it the transposes around it (NULL: never) */
     bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e);
+    /* the longest row (bytes) that the backend's loop kernels buffer while computing a
+     * row's reductions once per row, so that fusion may merge such rows' reductions with
+     * the elements that read them (fuse_rows.c); 0: none */
+    int64_t row_groups;
 } jx__backend;
 
 /* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's
@@ -189,6 +194,9 @@ jx_status jx__cpu_conv_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, c
                              const int64_t (*st)[4], const jx_aval *oav, void *out);
 /* Whether jx__cpu_conv_views takes e with strided operands without copying them (oneDNN). */
 bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e);
+/* The longest row the CPU's loop kernels buffer (codegen_rows.c; the backend table's
+ * row_groups): 8192 f32, half of a Zen core's L1 data cache and then some. */
+enum { JX__CPU_ROW_BYTES = 32768 };
 
 /* Whether jx__cpu_window handles this equation of f: reduce_window_{max,min,sum},
  * select_and_scatter_add or select_and_gather_add on f32/f64 whose window moves over at

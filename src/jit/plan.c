@@ -245,7 +245,7 @@ jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void 
     p->slot = malloc(sizeof *p->slot * nv);
     p->slot_bytes = calloc(nv, sizeof *p->slot_bytes);
     p->donate = calloc((size_t)f->nin + 1, sizeof *p->donate);
-    p->fu = jx__fuse(f, fuse, be ? be->conv_views_ok : NULL);
+    p->fu = jx__fuse(f, fuse, be);
     if (!p->last || !p->slot || !p->slot_bytes || !p->donate || !p->fu) {
         jx__prog_free(p);
         return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory"), NULL;

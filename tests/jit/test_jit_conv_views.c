@@ -40,7 +40,7 @@ static void test_fusion_absorbs(void) {
     int ntrans = 0;
     for (int32_t k = 0; k < p->neqn; k++) ntrans += p->eqns[k].prim == JX_PRIM_TRANSPOSE;
     CU_ASSERT(ntrans >= 6); /* the layer's three and the gradient's */
-    jx__fusion *with = jx__fuse(p, true, jx__cpu_conv_views_ok), *without = jx__fuse(p, true, NULL);
+    jx__fusion *with = jx__fuse(p, true, &jx__cpu_backend), *without = jx__fuse(p, true, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(with);
     CU_ASSERT_PTR_NOT_NULL_FATAL(without);
     int convs = 0, absorbed = 0, lone = 0, lone_without = 0;

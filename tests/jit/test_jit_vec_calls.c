@@ -4,8 +4,12 @@
  * scalar until the generator declared its element loops free of dependences between
  * iterations (jx__cg_loop_parallel). The optimised module is read back from JX_DUMP=llvm
  * (set by main, with the disk cache off so that every module is compiled), and the
- * results must equal the interpreter's bit for bit. Skipped (77) where jx has no
+ * results must equal the interpreter's bit for bit. A softmax's row kernel computes its
+ * exp in one vectorised loop (codegen_rows.c). Skipped (77) where jx has no
  * vector variants (built without SLEEF, or a CPU without AVX2 and FMA). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, setenv */
+#include <sys/stat.h>
+
 #include "../../src/backends/vmath.h"
 #include "dump_dir.h"
 #include "jit_util.h"
@@ -54,6 +58,39 @@ static void test_lstm_gates(void) {
     jx_fn_release(f);
 }
 
+static void softmax(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_softmax(in[0], -1);
+}
+
+/* A softmax's row kernel (codegen_rows.c) computes exp(x - max) into its row buffer in a
+ * loop of its own, vectorised: one vector exp call site (and one scalar call for the
+ * remainder of rows of 301), none in the sum's fold or the division. */
+static void test_softmax_rows(void) {
+    dump_remove(dir); /* only this case's module in the dump */
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    jx_aval av = JX_AVAL(JX_F32, 9, 301);
+    jx_fn *f = jx_trace("softmax", softmax, NULL, 1, &av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *in = ju_ramp(JX_INTS(9, 301), 0.013, -2), *want = NULL, *got = NULL;
+    CU_ASSERT_EQUAL(jx_eval(f, 1, &in, 1, &want), JX_OK);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_EQUAL(jx_exec_run(x, 1, &in, 1, &got), JX_OK);
+    CU_ASSERT(ju_same_bits(got, want));
+    char *ir = dump_read(dir, "kernels", 1 << 22);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ir);
+    const char *vcall = jx__vmath_wide() ? "call <16 x float> @jx_cg_expf_v16" : "call <8 x float> @jx_cg_expf_v8";
+    int n = 0;
+    for (const char *p = strstr(ir, vcall); p; p = strstr(p + 1, vcall)) n++;
+    if (n != 1) fprintf(stderr, "\n  the softmax kernel has %d vector exp calls\n", n);
+    CU_ASSERT_EQUAL(n, 1);
+    free(ir);
+    jx_array_release(got), jx_array_release(want), jx_array_release(in);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
 int main(void) {
     if (jx__vmath_lanes() != 8) {
         printf("jit_vec_calls: skipped: no 8-lane vector variants here (%s)\n", jx__vmath_impl());
@@ -65,6 +102,7 @@ int main(void) {
     setenv("JX_JIT_CACHE_DIR", "off", 1);
     CU_TestInfo tests[] = {
         {"an LSTM cell's gates: vector tanh and exp, the interpreter's bits", test_lstm_gates},
+        {"a softmax's row kernel: exp vectorised once per element, the interpreter's bits", test_softmax_rows},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("jit_vec_calls", tests);

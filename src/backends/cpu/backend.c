@@ -26,4 +26,5 @@ const jx__backend jx__cpu_backend = {
     "cpu",          module_new,     kernel_add, module_compile, module_free,
     jx__kernel_size, jx__kernel_inplace_ok, jx__cpu_dot_ok, jx__cpu_conv_ok, jx__cpu_window_ok,
     host_alloc,     free,           copy,       copy,           sync,           jx__cpu_conv_views_ok,
+    JX__CPU_ROW_BYTES,
 };

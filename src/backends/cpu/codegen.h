@@ -7,6 +7,7 @@
  *   codegen_loop.c  the kernel function: the loop nest, evaluation, loads/stores
  *   codegen_reduce.c reductions at an output index, in the interpreter's order
  *   codegen_colred.c column reductions, accumulated by tiles of an output row
+ *   codegen_rows.c  a row's values (reductions) computed once per row, row buffers
  *   codegen_ops.c   scalar code of each elementwise primitive and of conversions
  *
  * Values live in registers in their storage type: f32 float, f64 double, i32/u32 i32,
@@ -29,7 +30,8 @@ struct jx__kernel {
     bool *identity_in;                          /* per input: read only at the written element */
     uint8_t *esize;                             /* element bytes of each input then output */
     bool no_col_tiles;                          /* set by a GPU target before emitting: no
-                                                 * column-reduction stack tiles */
+                                                 * column-reduction stack tiles, no row
+                                                 * values or buffers */
     int twin;                                   /* CPU: 1 + the index of an earlier kernel of
                                                  * the module with the same code, which this
                                                  * one runs; 0: its own code */
@@ -54,6 +56,9 @@ typedef struct jx__cg_memo {
 /* At most this many column reductions per kernel (codegen_loop.c; each takes up to
  * 32 KiB of stack); more take the element-by-element path. */
 enum { JX__CG_MAXCOL = 4 };
+/* At most this many row values and row buffers per kernel (codegen_rows.c), and the
+ * longest row a buffer holds, in bytes; more take the element-by-element path. */
+enum { JX__CG_MAXROWV = 32, JX__CG_MAXRBUF = 4, JX__CG_RBUF_BYTES = JX__CPU_ROW_BYTES };
 
 /* One kernel being generated. */
 typedef struct jx__cg {
@@ -79,6 +84,14 @@ typedef struct jx__cg {
     int32_t col_eqn[JX__CG_MAXCOL];
     LLVMValueRef col_acc[JX__CG_MAXCOL];
     LLVMValueRef col_j0;
+    /* Row values (codegen_rows.c): values of the row shape computed at the start of a row
+     * at the index row_dims (the row's outer dims), and row buffers: a value of the
+     * space's shape written for the whole row into a stack array. */
+    bool no_rows; /* a GPU target: none */
+    int row_rank, nrowv, nrbuf;
+    LLVMValueRef row_dims[JX_MAX_RANK];
+    struct { int32_t var; LLVMValueRef val; } rowv[JX__CG_MAXROWV];
+    struct { int32_t var; LLVMValueRef buf; bool ready; } rbuf[JX__CG_MAXRBUF];
     jx__cg_memo *memo;
     int nmemo, capmemo;
     jx__cg_idx **idxs;   /* every index made, freed with the state */
@@ -181,6 +194,14 @@ void jx__cg_find_col_reductions(jx__cg *cg, const jx_aval *space);
 void jx__cg_emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLVMValueRef j0, LLVMValueRef cnt);
 LLVMValueRef jx__cg_col_load(jx__cg *cg, int c, jx_dtype t, LLVMValueRef at);
 bool jx__cg_row_of(const jx_aval *space, const jx_aval *a);
+
+/* Row values: computes the group's reductions and elementwise values of the row shape
+ * of space (rank >= 2) at the row whose outer dims are dims, buffering the last-axis
+ * operands of the reductions; and the value of v at I when it is one of them (NULL
+ * otherwise). Whether p addresses a row buffer. */
+void jx__cg_emit_row_values(jx__cg *cg, const jx_aval *space, const LLVMValueRef *dims);
+LLVMValueRef jx__cg_row_value(jx__cg *cg, int32_t v, const jx__cg_idx *I);
+bool jx__cg_is_row_buffer(const jx__cg *cg, LLVMValueRef p);
 
 /* Emits the kernel function `name` for group g of f into cg->mod (codegen_loop.c). On
  * success fills k (size, identity_in); JX_ERR_UNSUPPORTED with jx__fail set naming the

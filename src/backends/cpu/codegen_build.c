@@ -188,7 +188,7 @@ void jx__cg_loop_parallel(jx__cg *cg, jx__cg_loop *l) {
         if (bb == l->exit) continue;
         for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
             LLVMValueRef ptr = LLVMIsALoadInst(i) ? LLVMGetOperand(i, 0) : LLVMIsAStoreInst(i) ? LLVMGetOperand(i, 1) : NULL;
-            if (ptr && !on_stack(ptr)) LLVMSetMetadata(i, access, idv);
+            if (ptr && (!on_stack(ptr) || jx__cg_is_row_buffer(cg, ptr))) LLVMSetMetadata(i, access, idv);
         }
     }
     LLVMSetMetadata(l->latch, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), idv);

@@ -11,7 +11,8 @@
  * interpreter's order (codegen_reduce.c), so results are bit-identical to it and
  * independent of how the range is split; a value that comes from outside the group is
  * loaded. Column reductions (codegen_colred.c) make the walk go by tiles of an output
- * row, each tile's reductions accumulated first. Values are memoised per (variable,
+ * row, each tile's reductions accumulated first; the row's own reductions (a softmax's
+ * max and sum) are computed once at the start of each row (codegen_rows.c). Values are memoised per (variable,
  * index) so a DAG is not expanded into a tree; every output is computed before any is
  * stored, so an output may share an input's storage when that input is only read at the
  * written element (jx__kernel_inplace_ok). */
@@ -101,7 +102,8 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     if (!I) return jx__cg_unsupported(cg, NULL, cg->f->vars[v].dtype, "out of memory");
     for (int i = cg->nmemo - 1; i >= 0; i--)
         if (cg->memo[i].var == v && cg->memo[i].idx == I) return cg->memo[i].val;
-    LLVMValueRef r;
+    LLVMValueRef r = jx__cg_row_value(cg, v, I);
+    if (r) return r;
     if (cg->producer[v] < 0) {
         r = load_input(cg, v, I);
         if (!r) return jx__cg_unsupported(cg, NULL, cg->f->vars[v].dtype, "a value the group does not receive");
@@ -170,6 +172,7 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     LLVMValueRef j0 = LLVMBuildLoad2(b, cg->i64, at[r - 1], "");
     LLVMValueRef left = LLVMBuildSub(b, end, i, ""), inrow = LLVMBuildSub(b, jx__cg_i64(cg, shape[r - 1]), j0, "");
     LLVMValueRef cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, inrow, ""), left, inrow, "");
+    if (r >= 2 && !cg->no_rows) jx__cg_emit_row_values(cg, space, dims);
     if (cg->ncol) {
         LLVMValueRef tile = jx__cg_i64(cg, JX__CG_COL_TILE);
         cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, cnt, tile, ""), cnt, tile, "");
@@ -295,6 +298,7 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     LLVMValueRef begin = LLVMGetParam(cg.fn, 1), end = LLVMGetParam(cg.fn, 2);
     LLVMBuildCondBr(cg.b, LLVMBuildICmp(cg.b, LLVMIntSLT, begin, end, ""), work, out);
     LLVMPositionBuilderAtEnd(cg.b, work);
+    cg.no_rows = k->no_col_tiles;
     if (g->nout && !k->no_col_tiles) jx__cg_find_col_reductions(&cg, &space);
     if (g->nout) emit_walk(&cg, &space, begin, end);
     LLVMBuildBr(cg.b, out);
