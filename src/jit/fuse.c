@@ -21,7 +21,9 @@
  *  - a transpose alone in its LOOP group whose one reader is a conv (an operand), or the
  *    one reader of a conv's result, joins the conv's group when the backend's conv reads
  *    and writes through strides (conv_views_ok): the NHWC layers' transposes around the
- *    core's NCHW convolution then cost no pass over memory and no kernel.
+ *    core's NCHW convolution then cost no pass over memory and no kernel;
+ *  - on backends that compute a row's reductions once per row, groups read row by row
+ *    merge into their reader afterwards (fuse_rows.c).
  * Groups are listed in an order where each reads only f's inputs and earlier groups. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* test_jit_rows.c: row groups (src/jit/fuse_rows.c) and the kernels that compute a
  * row's values once per row (src/backends/cpu/codegen_rows.c). With the CPU backend a
- * softmax, a log-softmax and a layer norm are one loop group each (four, two and four
+ * softmax, a log-softmax and a layer norm are one loop group each (four each
  * without); a reduction read across rows (a row maximum broadcast along the columns) is
  * not merged, since the kernel would fold it again for every element. The jit's results
  * are the interpreter's bit for bit on one and two threads (rows split between calls),
@@ -59,25 +59,22 @@ static int loop_groups(const jx_fn *f, const jx__backend *be) {
     return n;
 }
 
+/* Loop groups of body over f32[rows, cols] without a backend and with the CPU's. */
+static void check_groups(const char *name, jx_body body, int64_t rows, int64_t cols, int without, int with) {
+    jx_fn *f = trace1(name, body, JX_F32, JX_INTS(rows, cols));
+    int n = loop_groups(f, NULL);
+    if (n != without) fprintf(stderr, "\n  %s: %d loop groups without row groups\n", name, n);
+    CU_ASSERT_EQUAL(n, without);
+    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), with);
+    jx_fn_release(f);
+}
+
 static void test_groups(void) {
-    jx_fn *f = trace1("softmax", softmax, JX_F32, JX_INTS(8, 64));
-    CU_ASSERT_EQUAL(loop_groups(f, NULL), 4);
-    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), 1);
-    jx_fn_release(f);
-    f = trace1("log_softmax", log_softmax, JX_F32, JX_INTS(8, 64));
-    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), 1);
-    jx_fn_release(f);
-    f = trace1("layer_norm", layer_norm, JX_F32, JX_INTS(8, 64));
-    CU_ASSERT_EQUAL(loop_groups(f, NULL), 4);
-    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), 1);
-    jx_fn_release(f);
-    /* the maxima are read at the column index: not merged */
-    f = trace1("softmax", softmax, JX_F32, JX_INTS(2, 9000));
-    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), 4);
-    jx_fn_release(f);
-    f = trace1("across", across, JX_F32, JX_INTS(64, 64));
-    CU_ASSERT_EQUAL(loop_groups(f, &jx__cpu_backend), 2);
-    jx_fn_release(f);
+    check_groups("softmax", softmax, 8, 64, 4, 1);
+    check_groups("log_softmax", log_softmax, 8, 64, 4, 1);
+    check_groups("layer_norm", layer_norm, 8, 64, 4, 1);
+    check_groups("softmax", softmax, 2, 9000, 4, 4); /* longer than a buffer */
+    check_groups("across", across, 64, 64, 2, 2);    /* maxima read at the column index */
 }
 
 /* f's jit results on 1 and 2 threads against the interpreter's, bit for bit. */
