@@ -164,8 +164,9 @@ static void test_order_products(void) {
     check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false, false});
 }
 
-/* reduce_max / reduce_min over rows of 2500 (the jit folds 8 blocks of 128 as chains
- * side by side, then the rest): the sequential fold's bits, corner cases included. */
+/* reduce_max / reduce_min over rows of 2500 (the jit folds them in any order, vectorised,
+ * and again as 8 blocks of 128 side by side where that result is a NaN or compares equal
+ * to zero): the sequential fold's bits, corner cases included. */
 static void max_body(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     out[0] = jx_reduce_max(in[0], JX_INTS(1));
@@ -186,12 +187,14 @@ static uint32_t bits_of(const jx_array *a, int64_t i) {
 }
 
 static void test_extremes(void) {
-    enum { R = 4, N = 2500 };
+    enum { R = 5, N = 2500 };
     float *x = malloc(sizeof(float) * R * N);
     for (int64_t i = 0; i < R * N; i++) x[i] = (float)gen((uint64_t)i) - 2.0f; /* all negative */
     x[0 * N + 300] = -0.0f, x[0 * N + 1500] = 0.0f, x[0 * N + 2400] = -0.0f; /* ties: the first */
     x[1 * N + 100] = nan_with(1), x[1 * N + 2100] = nan_with(2), x[1 * N + 2200] = 5; /* the last NaN */
     x[2 * N + 2499] = 7;                                                             /* in the rest */
+    x[3 * N + 40] = 1e-40f, x[3 * N + 900] = 3e-40f, x[3 * N + 2000] = 0.0f; /* equal to 0 when flushed */
+    for (int64_t j = 0; j < N; j += 97) x[4 * N + j] = 3;                   /* many copies of the max */
     jx_array *a = jx_array_new(JX_F32, JX_INTS(R, N), x);
     jx_aval av = JX_AVAL(JX_F32, R, N);
     jx_fn *f = jx_trace("extremes", max_body, NULL, 1, &av, 2);
@@ -207,6 +210,8 @@ static void test_extremes(void) {
     CU_ASSERT_EQUAL(bits_of(got[0], 1), 0x7fc00002u); /* the last NaN */
     CU_ASSERT_EQUAL(bits_of(got[1], 1), 0xffc00002u); /* negated */
     CU_ASSERT_EQUAL(jx_array_get(got[0], 2), 7);
+    CU_ASSERT_EQUAL(jx_array_get(got[0], 4), 3);
+    CU_ASSERT_EQUAL(jx_array_get(got[1], 4), -3);
     jx_array *arrs[] = {a, want[0], want[1], got[0], got[1]};
     for (int i = 0; i < 5; i++) jx_array_release(arrs[i]);
     jx_exec_release(ex);

@@ -52,7 +52,7 @@ const char *jx__cg_pipeline(int opt_level) {
         "default<O0>",
         "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm),simplifycfg)",
         ("function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(licm,loop-rotate),simplifycfg,loop(indvars),"
-         "instcombine,loop-vectorize,instcombine,simplifycfg,loop-mssa(licm))"),
+         "instcombine,loop-vectorize,slp-vectorizer,instcombine,simplifycfg,loop-mssa(licm))"),
         "default<O3>",
     };
     return pipelines[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level];

@@ -199,14 +199,67 @@ static void emit_block_groups(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I,
     jx__cg_loop_end(cg, &lq, q);
 }
 
-/* reduce_max or reduce_min of n >= RED_LANES * JX__RED_BLOCK values at I: block groups
- * side by side (emit_block_groups), each block's result folded on in block order, then
- * the values after them. Blocks are contiguous runs, so this is the sequential fold's
- * result bit for bit: the first of equal extremes (a -0 or a +0) and the last NaN. */
+/* A floating max or min in any order: FAST_LANES accumulators, lane g folding values g,
+ * g + FAST_LANES, ..., which the SLP vectoriser turns into one vector register, then the
+ * lanes and the values after them folded on. Whatever the order, the extreme found
+ * compares equal to the sequential fold's; it has the same bits too unless it is a NaN
+ * (which NaN is last depends on the order) or compares equal to zero (-0 and +0, and
+ * under denormals-are-zero every subnormal, compare equal): emit_extreme checks. */
+enum { FAST_LANES = 16 };
+static LLVMValueRef emit_any_order(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                   const bool *red, LLVMTypeRef ty) {
+    LLVMBuilderRef b = cg->b;
+    jx_dtype t = xa->dtype;
+    int64_t n = jx__cg_red_count(xa, red), full = n / FAST_LANES;
+    LLVMValueRef lane[FAST_LANES];
+    for (int g = 0; g < FAST_LANES; g++) {
+        lane[g] = jx__cg_alloca(cg, ty);
+        LLVMBuildStore(b, jx__cg_red_identity(cg, e->prim, t), lane[g]);
+    }
+    jx__cg_loop lq, rest;
+    LLVMValueRef q = jx__cg_loop_begin(cg, &lq, jx__cg_i64(cg, 0), jx__cg_i64(cg, full));
+    LLVMValueRef first = LLVMBuildMul(b, q, jx__cg_i64(cg, FAST_LANES), "");
+    int memo_mark = cg->nmemo;
+    for (int g = 0; g < FAST_LANES; g++) {
+        LLVMValueRef v = red_operand(cg, e, I, xa, red, LLVMBuildAdd(b, first, jx__cg_i64(cg, g), ""));
+        LLVMBuildStore(b, jx__cg_red_fold(cg, e->prim, t, LLVMBuildLoad2(b, ty, lane[g], ""), v), lane[g]);
+    }
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &lq, q);
+    for (int g = 1; g < FAST_LANES; g++)
+        LLVMBuildStore(b, jx__cg_red_fold(cg, e->prim, t, LLVMBuildLoad2(b, ty, lane[0], ""),
+                                          LLVMBuildLoad2(b, ty, lane[g], "")), lane[0]);
+    LLVMValueRef r = jx__cg_loop_begin(cg, &rest, jx__cg_i64(cg, full * FAST_LANES), jx__cg_i64(cg, n));
+    LLVMValueRef v = red_operand(cg, e, I, xa, red, r);
+    LLVMBuildStore(b, jx__cg_red_fold(cg, e->prim, t, LLVMBuildLoad2(b, ty, lane[0], ""), v), lane[0]);
+    cg->nmemo = memo_mark;
+    jx__cg_loop_end(cg, &rest, r);
+    return LLVMBuildLoad2(b, ty, lane[0], "");
+}
+
+/* reduce_max or reduce_min of n >= RED_LANES * JX__RED_BLOCK values at I. A floating
+ * one first folds in any order (emit_any_order, vectorised) and keeps that result unless
+ * it is a NaN or compares equal to zero. Otherwise, and for integers: block groups side
+ * by side (emit_block_groups), each block's result folded on in block order, then the
+ * values after them. Blocks are contiguous runs, so this is the sequential fold's result
+ * bit for bit: the first of equal extremes (a -0 or a +0) and the last NaN. */
 static LLVMValueRef emit_extreme(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
                                  const bool *red) {
     jx_dtype t = xa->dtype;
     bstate bs = {jx__cg_type(cg, t), NULL, NULL, NULL, NULL, NULL};
+    LLVMBasicBlockRef join = NULL;
+    LLVMValueRef res = NULL;
+    if (t == JX_F32 || t == JX_F64) {
+        LLVMBuilderRef b = cg->b;
+        LLVMValueRef m = emit_any_order(cg, e, I, xa, red, bs.ty);
+        res = jx__cg_alloca(cg, bs.ty);
+        LLVMBuildStore(b, m, res);
+        LLVMValueRef redo = LLVMBuildFCmp(b, LLVMRealUEQ, m, LLVMConstReal(bs.ty, 0), ""); /* NaN or == 0 */
+        LLVMBasicBlockRef exact = jx__cg_block(cg, "exact");
+        join = jx__cg_block(cg, "extreme");
+        LLVMBuildCondBr(b, redo, exact, join);
+        LLVMPositionBuilderAtEnd(b, exact);
+    }
     int64_t n = jx__cg_red_count(xa, red), groups = n / JX__RED_BLOCK / RED_LANES;
     bs.acc = jx__cg_alloca(cg, bs.ty);
     LLVMBuildStore(cg->b, jx__cg_red_identity(cg, e->prim, t), bs.acc);
@@ -218,7 +271,11 @@ static LLVMValueRef emit_extreme(jx__cg *cg, const jx__eqn *e, const jx__cg_idx 
     LLVMBuildStore(cg->b, jx__cg_red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, bs.ty, bs.acc, ""), v), bs.acc);
     cg->nmemo = memo_mark;
     jx__cg_loop_end(cg, &rest, r);
-    return LLVMBuildLoad2(cg->b, bs.ty, bs.acc, "");
+    if (!join) return LLVMBuildLoad2(cg->b, bs.ty, bs.acc, "");
+    LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, bs.ty, bs.acc, ""), res);
+    LLVMBuildBr(cg->b, join);
+    LLVMPositionBuilderAtEnd(cg->b, join);
+    return LLVMBuildLoad2(cg->b, bs.ty, res, "");
 }
 
 /* A floating sum or product of n > JX__RED_BLOCK values at output index I, in the
