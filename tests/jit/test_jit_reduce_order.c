@@ -164,9 +164,9 @@ static void test_order_products(void) {
     check_order(JX_F64, JX_INTS(600, 3), (red_spec){{0}, 1, true, false, false});
 }
 
-/* reduce_max / reduce_min over rows of 2500 (the jit folds them in any order, vectorised,
- * and again as 8 blocks of 128 side by side where that result is a NaN or compares equal
- * to zero): the sequential fold's bits, corner cases included. */
+/* reduce_max / reduce_min over long rows (the jit folds them in any order, vectorised, and
+ * again in order where that result is a NaN or compares equal to zero): the sequential
+ * fold's bits, corner cases included. */
 static void max_body(jx_val *out, const jx_val *in, void *u) {
     (void)u;
     out[0] = jx_reduce_max(in[0], JX_INTS(1));
@@ -186,15 +186,18 @@ static uint32_t bits_of(const jx_array *a, int64_t i) {
     return b;
 }
 
-static void test_extremes(void) {
-    enum { R = 5, N = 2500 };
-    float *x = malloc(sizeof(float) * R * N);
+/* Rows of n values; the corner cases sit at the same fractions of a row as in 2500. */
+static void check_extremes(int64_t N) {
+    enum { R = 5 };
+#define AT(i) ((int64_t)(i) * N / 2500)
+    float *x = malloc(sizeof(float) * R * (size_t)N);
     for (int64_t i = 0; i < R * N; i++) x[i] = (float)gen((uint64_t)i) - 2.0f; /* all negative */
-    x[0 * N + 300] = -0.0f, x[0 * N + 1500] = 0.0f, x[0 * N + 2400] = -0.0f; /* ties: the first */
-    x[1 * N + 100] = nan_with(1), x[1 * N + 2100] = nan_with(2), x[1 * N + 2200] = 5; /* the last NaN */
-    x[2 * N + 2499] = 7;                                                             /* in the rest */
-    x[3 * N + 40] = 1e-40f, x[3 * N + 900] = 3e-40f, x[3 * N + 2000] = 0.0f; /* equal to 0 when flushed */
-    for (int64_t j = 0; j < N; j += 97) x[4 * N + j] = 3;                   /* many copies of the max */
+    x[0 * N + AT(300)] = -0.0f, x[0 * N + AT(1500)] = 0.0f, x[0 * N + AT(2400)] = -0.0f; /* ties: the first */
+    x[1 * N + AT(100)] = nan_with(1), x[1 * N + AT(2100)] = nan_with(2), x[1 * N + AT(2200)] = 5; /* the last NaN */
+    x[2 * N + N - 1] = 7;                                                                /* in the rest */
+    x[3 * N + AT(40)] = 1e-40f, x[3 * N + AT(900)] = 3e-40f, x[3 * N + AT(2000)] = 0.0f; /* 0 when flushed */
+    for (int64_t j = 0; j < N; j += 97) x[4 * N + j] = 3; /* many copies of the max */
+#undef AT
     jx_array *a = jx_array_new(JX_F32, JX_INTS(R, N), x);
     jx_aval av = JX_AVAL(JX_F32, R, N);
     jx_fn *f = jx_trace("extremes", max_body, NULL, 1, &av, 2);
@@ -217,6 +220,14 @@ static void test_extremes(void) {
     jx_exec_release(ex);
     jx_fn_release(f);
     free(x);
+}
+
+/* 2500 values: the blocks side by side where the vectorised result is not kept; 300: the
+ * sequential fold there; 40: just over the vectorised fold's least length. */
+static void test_extremes(void) {
+    check_extremes(2500);
+    check_extremes(300);
+    check_extremes(40);
 }
 
 int main(void) {

@@ -5,7 +5,9 @@
  * the last innermost), or for a floating sum or product of more than JX__RED_BLOCK values
  * blocks combined pairwise; a column reduction at the written element is read from its
  * tile's accumulators (codegen_colred.c). Long sums and every long max or min fold 8
- * blocks side by side as independent chains (emit_block_groups), the same bits. */
+ * blocks side by side as independent chains (emit_block_groups), the same bits. A
+ * floating max or min of 32 values or more is first folded in any order, vectorised, and
+ * folded in order only where that result's bits could differ (emit_checked). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,29 +239,14 @@ static LLVMValueRef emit_any_order(jx__cg *cg, const jx__eqn *e, const jx__cg_id
     return LLVMBuildLoad2(b, ty, lane[0], "");
 }
 
-/* reduce_max or reduce_min of n >= RED_LANES * JX__RED_BLOCK values at I. A floating
- * one first folds in any order (emit_any_order, vectorised) and keeps that result unless
- * it is a NaN or compares equal to zero. Otherwise, and for integers: block groups side
- * by side (emit_block_groups), each block's result folded on in block order, then the
- * values after them. Blocks are contiguous runs, so this is the sequential fold's result
- * bit for bit: the first of equal extremes (a -0 or a +0) and the last NaN. */
+/* reduce_max or reduce_min of n >= RED_LANES * JX__RED_BLOCK values at I, exactly: block
+ * groups side by side (emit_block_groups), each block's result folded on in block order,
+ * then the values after them. Blocks are contiguous runs, so this is the sequential
+ * fold's result bit for bit: the first of equal extremes (a -0 or a +0) and the last NaN. */
 static LLVMValueRef emit_extreme(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
                                  const bool *red) {
     jx_dtype t = xa->dtype;
     bstate bs = {jx__cg_type(cg, t), NULL, NULL, NULL, NULL, NULL};
-    LLVMBasicBlockRef join = NULL;
-    LLVMValueRef res = NULL;
-    if (t == JX_F32 || t == JX_F64) {
-        LLVMBuilderRef b = cg->b;
-        LLVMValueRef m = emit_any_order(cg, e, I, xa, red, bs.ty);
-        res = jx__cg_alloca(cg, bs.ty);
-        LLVMBuildStore(b, m, res);
-        LLVMValueRef redo = LLVMBuildFCmp(b, LLVMRealUEQ, m, LLVMConstReal(bs.ty, 0), ""); /* NaN or == 0 */
-        LLVMBasicBlockRef exact = jx__cg_block(cg, "exact");
-        join = jx__cg_block(cg, "extreme");
-        LLVMBuildCondBr(b, redo, exact, join);
-        LLVMPositionBuilderAtEnd(b, exact);
-    }
     int64_t n = jx__cg_red_count(xa, red), groups = n / JX__RED_BLOCK / RED_LANES;
     bs.acc = jx__cg_alloca(cg, bs.ty);
     LLVMBuildStore(cg->b, jx__cg_red_identity(cg, e->prim, t), bs.acc);
@@ -271,11 +258,29 @@ static LLVMValueRef emit_extreme(jx__cg *cg, const jx__eqn *e, const jx__cg_idx 
     LLVMBuildStore(cg->b, jx__cg_red_fold(cg, e->prim, t, LLVMBuildLoad2(cg->b, bs.ty, bs.acc, ""), v), bs.acc);
     cg->nmemo = memo_mark;
     jx__cg_loop_end(cg, &rest, r);
-    if (!join) return LLVMBuildLoad2(cg->b, bs.ty, bs.acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, bs.ty, bs.acc, ""), res);
-    LLVMBuildBr(cg->b, join);
-    LLVMPositionBuilderAtEnd(cg->b, join);
-    return LLVMBuildLoad2(cg->b, bs.ty, res, "");
+    return LLVMBuildLoad2(cg->b, bs.ty, bs.acc, "");
+}
+
+typedef LLVMValueRef (*exact_fn)(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                 const bool *red);
+
+/* A floating reduce_max or reduce_min of at least 2 * FAST_LANES values: folded in any
+ * order first (emit_any_order, vectorised), a result kept unless it is a NaN or compares
+ * equal to zero; those are folded again by exact (the interpreter's order). */
+static LLVMValueRef emit_checked(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                 const bool *red, exact_fn exact) {
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef ty = jx__cg_type(cg, xa->dtype);
+    LLVMValueRef m = emit_any_order(cg, e, I, xa, red, ty), res = jx__cg_alloca(cg, ty);
+    LLVMBuildStore(b, m, res);
+    LLVMValueRef redo = LLVMBuildFCmp(b, LLVMRealUEQ, m, LLVMConstReal(ty, 0), ""); /* NaN or == 0 */
+    LLVMBasicBlockRef slow = jx__cg_block(cg, "exact"), join = jx__cg_block(cg, "extreme");
+    LLVMBuildCondBr(b, redo, slow, join);
+    LLVMPositionBuilderAtEnd(b, slow);
+    LLVMBuildStore(b, exact(cg, e, I, xa, red), res);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
+    return LLVMBuildLoad2(b, ty, res, "");
 }
 
 /* A floating sum or product of n > JX__RED_BLOCK values at output index I, in the
@@ -318,28 +323,12 @@ static LLVMValueRef emit_blocked(jx__cg *cg, const jx__eqn *e, const jx__cg_idx 
     return LLVMBuildLoad2(b, bs.ty, bs.acc, "");
 }
 
-/* reduce_* and argmax/argmin at output index I: loops over the reduced dims (ascending,
- * the last innermost) around one sequential accumulator; a column reduction at the
- * written element is loaded from its tile's accumulators. */
-LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
-    jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
-    jx_dtype t = xa.dtype, ot = cg->f->vars[e->out[0]].dtype;
+/* The sequential fold of reduction (or argmax/argmin) e at I: loops over the reduced
+ * dims (ascending, the last innermost) around one accumulator. */
+static LLVMValueRef emit_sequential(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
+                                    const bool *red) {
+    jx_dtype t = xa->dtype, ot = cg->f->vars[e->out[0]].dtype;
     bool arg = e->prim == JX_PRIM_ARGMAX || e->prim == JX_PRIM_ARGMIN;
-    bool red[JX_MAX_RANK];
-    jx__cg_red_dims(e, red);
-    /* at the written element: the root index, or its last dim alone (jx__cg_row_of) */
-    const jx__cg_idx *R = cg->root;
-    bool at_root = I == R || (R && I->rank == 1 && R->rank >= 2 && I->dim[0] == R->dim[R->rank - 1]);
-    for (int d = 0; at_root && I != R && d < R->rank - 1; d++) at_root = R->shape[d] == 1;
-    for (int c = 0; c < cg->ncol && at_root; c++)
-        if (&cg->f->eqns[cg->col_eqn[c]] == e)
-            return jx__cg_col_load(cg, c, t, LLVMBuildSub(cg->b, I->dim[I->rank - 1], cg->col_j0, ""));
-    if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
-        return jx__cg_unsupported(cg, e, ot, "bool sums and products");
-    if (jx__cg_red_blocked(e, &xa, red)) return emit_blocked(cg, e, I, &xa, red);
-    if ((e->prim == JX_PRIM_REDUCE_MAX || e->prim == JX_PRIM_REDUCE_MIN) && t != JX_BOOL &&
-        jx__cg_red_count(&xa, red) >= RED_LANES * JX__RED_BLOCK)
-        return emit_extreme(cg, e, I, &xa, red);
     LLVMTypeRef ty = jx__cg_type(cg, t);
     LLVMValueRef acc = jx__cg_alloca(cg, ty), best_i = NULL;
     LLVMBuildStore(cg->b, arg ? LLVMConstNull(ty) : jx__cg_red_identity(cg, e->prim, t), acc);
@@ -350,14 +339,14 @@ LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     jx__cg_loop loops[JX_MAX_RANK];
     LLVMValueRef ctr[JX_MAX_RANK] = {0}, lctr[JX_MAX_RANK] = {0}, dims[JX_MAX_RANK] = {0};
     int nl = 0;
-    for (int d = 0; d < xa.rank; d++)
+    for (int d = 0; d < xa->rank; d++)
         if (red[d]) {
-            ctr[d] = jx__cg_loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa.shape[d]));
+            ctr[d] = jx__cg_loop_begin(cg, &loops[nl], jx__cg_i64(cg, 0), jx__cg_i64(cg, xa->shape[d]));
             lctr[nl++] = ctr[d];
         }
-    for (int d = 0, k = 0; d < xa.rank; d++) dims[d] = red[d] ? ctr[d] : I->dim[k++];
+    for (int d = 0, k = 0; d < xa->rank; d++) dims[d] = red[d] ? ctr[d] : I->dim[k++];
     int memo_mark = cg->nmemo;
-    LLVMValueRef v = jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
+    LLVMValueRef v = jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, xa, dims, NULL));
     LLVMValueRef a = LLVMBuildLoad2(cg->b, ty, acc, "");
     if (arg) { /* the first extreme; the first NaN wins outright */
         LLVMValueRef j = nl ? ctr[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)] : jx__cg_i64(cg, 0);
@@ -375,4 +364,30 @@ LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
     for (int l = nl - 1; l >= 0; l--) jx__cg_loop_end(cg, &loops[l], lctr[l]);
     if (arg) return LLVMBuildTrunc(cg->b, LLVMBuildLoad2(cg->b, cg->i64, best_i, ""), jx__cg_type(cg, ot), "");
     return LLVMBuildLoad2(cg->b, ty, acc, "");
+}
+
+/* reduce_* and argmax/argmin at output index I: a column reduction at the written element
+ * is loaded from its tile's accumulators; a long floating sum or product is blocked
+ * (emit_blocked); a floating max or min of 32 values or more is checked (emit_checked);
+ * the rest is the sequential fold, with long extremes' blocks side by side. */
+LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    jx_aval xa = jx__atom_aval(cg->f, &e->in[0]);
+    jx_dtype t = xa.dtype, ot = cg->f->vars[e->out[0]].dtype;
+    bool red[JX_MAX_RANK];
+    jx__cg_red_dims(e, red);
+    /* at the written element: the root index, or its last dim alone (jx__cg_row_of) */
+    const jx__cg_idx *R = cg->root;
+    bool at_root = I == R || (R && I->rank == 1 && R->rank >= 2 && I->dim[0] == R->dim[R->rank - 1]);
+    for (int d = 0; at_root && I != R && d < R->rank - 1; d++) at_root = R->shape[d] == 1;
+    for (int c = 0; c < cg->ncol && at_root; c++)
+        if (&cg->f->eqns[cg->col_eqn[c]] == e)
+            return jx__cg_col_load(cg, c, t, LLVMBuildSub(cg->b, I->dim[I->rank - 1], cg->col_j0, ""));
+    if (t == JX_BOOL && (e->prim == JX_PRIM_REDUCE_SUM || e->prim == JX_PRIM_REDUCE_PROD))
+        return jx__cg_unsupported(cg, e, ot, "bool sums and products");
+    if (jx__cg_red_blocked(e, &xa, red)) return emit_blocked(cg, e, I, &xa, red);
+    int64_t n = jx__cg_red_count(&xa, red);
+    bool extreme = (e->prim == JX_PRIM_REDUCE_MAX || e->prim == JX_PRIM_REDUCE_MIN) && t != JX_BOOL;
+    exact_fn exact = extreme && n >= RED_LANES * JX__RED_BLOCK ? emit_extreme : emit_sequential;
+    if (extreme && (t == JX_F32 || t == JX_F64) && n >= 2 * FAST_LANES) return emit_checked(cg, e, I, &xa, red, exact);
+    return exact(cg, e, I, &xa, red);
 }
