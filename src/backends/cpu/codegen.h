@@ -198,10 +198,11 @@ bool jx__cg_row_of(const jx_aval *space, const jx_aval *a);
 /* Row values: computes the group's reductions and elementwise values of the row shape
  * of space (rank >= 2) at the row whose outer dims are dims, buffering the last-axis
  * operands of the reductions; and the value of v at I when it is one of them (NULL
- * otherwise). Whether p addresses a row buffer. */
+ * otherwise). Whether p addresses a row buffer; whether v's row is in one. */
 void jx__cg_emit_row_values(jx__cg *cg, const jx_aval *space, const LLVMValueRef *dims);
 LLVMValueRef jx__cg_row_value(jx__cg *cg, int32_t v, const jx__cg_idx *I);
 bool jx__cg_is_row_buffer(const jx__cg *cg, LLVMValueRef p);
+bool jx__cg_row_buffered(const jx__cg *cg, int32_t v);
 
 /* Emits the kernel function `name` for group g of f into cg->mod (codegen_loop.c). On
  * success fills k (size, identity_in); JX_ERR_UNSUPPORTED with jx__fail set naming the

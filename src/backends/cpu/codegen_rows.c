@@ -106,3 +106,8 @@ bool jx__cg_is_row_buffer(const jx__cg *cg, LLVMValueRef p) {
         if (cg->rbuf[i].buf == p) return true;
     return false;
 }
+
+bool jx__cg_row_buffered(const jx__cg *cg, int32_t v) {
+    int i = v >= 0 ? find_buffer(cg, v) : -1;
+    return i >= 0 && cg->rbuf[i].ready;
+}
