@@ -8,7 +8,10 @@
  * each as a ratio to memcpy (the goals of issue 12: the transcendental chain within 1.5x,
  * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
  * softmax over the last axis of f32[4096,4096], layer norm over its rows, and an LSTM
- * cell's gates (five slices of one input, two outputs' worth of transcendentals).
+ * cell's gates (five slices of one input, two outputs' worth of transcendentals). Beside
+ * the transcendental chain, its floor: the same four 16-lane SLEEF calls and logistic's
+ * divide over the same 16M f32 in a C loop on one thread (where jx uses SLEEF's AVX-512
+ * variants), halved for two threads.
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
 #include <jx/nn.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/backends/vmath.h"
 #include "../src/jit/jit.h"
 #include "bench_util.h"
 
@@ -116,6 +120,42 @@ static void b_lstm_gates(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(jx_logistic(part[3]), jx_tanh(c));
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The chain's arithmetic with jx's 16-lane functions (vmath.h), in place over n floats:
+ * what a kernel of the chain cannot go below. */
+__attribute__((target("avx512f"))) static void sleef_chain(float *x, int64_t n) {
+    typedef __m512 (*v16)(__m512);
+    v16 ex = (v16)jx__vmath_find("exp")->vector16, th = (v16)jx__vmath_find("tanh")->vector16;
+    v16 lp = (v16)jx__vmath_find("log1p")->vector16;
+    __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i + 16 <= n; i += 16) {
+        __m512 v = lp(th(ex(_mm512_loadu_ps(x + i))));
+        __m512 e = ex(_mm512_sub_ps(_mm512_setzero_ps(), v)); /* v > 0 here: exp(-|v|) */
+        _mm512_storeu_ps(x + i, _mm512_div_ps(one, _mm512_add_ps(one, e)));
+    }
+}
+struct floor_run {
+    float *x;
+};
+static void run_floor(void *arg) { sleef_chain(((struct floor_run *)arg)->x, ELEMS); }
+static void bench_sleef_floor(int reps, double tc) {
+    if (!jx__vmath_wide()) {
+        printf("floor    (no 16-lane SLEEF functions here: %s)\n", jx__vmath_impl());
+        return;
+    }
+    struct floor_run r = {malloc(sizeof(float) * ELEMS)};
+    if (!r.x) return;
+    for (int64_t i = 0; i < ELEMS; i++) r.x[i] = 0.5f;
+    double t = bench_best(reps, run_floor, &r);
+    printf("floor    the chain's SLEEF calls, 1 thread: %7.2f ms; over 2 threads %.2f ms = %5.2fx memcpy\n", t * 1e3,
+           t * 5e2, t / 2 / tc);
+    free(r.x);
+}
+#else
+static void bench_sleef_floor(int reps, double tc) { (void)reps, (void)tc; }
+#endif
+
 /* body on one f32 input of shape sh (filled with 0.5) through jx_jit, printed as a
  * ratio to tc, the memcpy time of the same bytes. */
 static void bench_jitted(int reps, const char *what, jx_body body, jx_ints sh, double tc) {
@@ -173,6 +213,7 @@ int main(int argc, char **argv) {
     bench_colsum(reps, 4096, 4096);
     printf("(jx_jit below: %d threads; memcpy of 64 MiB as above)\n", jx__default_threads());
     bench_jitted(reps, "exp tanh log1p logistic, 16M f32", b_transcendental, JX_INTS(ELEMS), tc);
+    bench_sleef_floor(reps, tc);
     bench_jitted(reps, "softmax f32[4096,4096]", b_softmax, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "layer norm f32[4096,4096]", b_layer_norm, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "LSTM gates f32[4096,5x640] -> [4096,640]", b_lstm_gates, JX_INTS(4096, 5 * 640), tc);
