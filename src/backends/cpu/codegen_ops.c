@@ -163,11 +163,11 @@ static LLVMValueRef float_unary(jx__cg *cg, int prim, jx_dtype t, LLVMValueRef a
     case JX_PRIM_IS_FINITE: /* ordered and not equal: false for NaN and +-inf */
         return zext8(cg, LLVMBuildFCmp(b, LLVMRealONE, jx__cg_fintrinsic(cg, "llvm.fabs", a),
                                        fconst(cg, t, INFINITY), ""));
-    case JX_PRIM_LOGISTIC: { /* exp of -|a| only: exp(-a) for a >= 0, exp(a) below */
+    case JX_PRIM_LOGISTIC: { /* exp of -|a| only: 1 / (1 + exp(-a)) for a >= 0, exp(a) / (1 + exp(a))
+                              * below; one division of the chosen numerator (a vector body made both) */
         LLVMValueRef e = math(cg, "exp", t, 1, LLVMBuildFNeg(b, jx__cg_fintrinsic(cg, "llvm.fabs", a), ""), NULL);
-        LLVMValueRef den = LLVMBuildFAdd(b, one, e, "");
-        LLVMValueRef pos = LLVMBuildFDiv(b, one, den, ""), neg = LLVMBuildFDiv(b, e, den, "");
-        return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, a, zero, ""), pos, neg, "");
+        LLVMValueRef num = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, a, zero, ""), one, e, "");
+        return LLVMBuildFDiv(b, num, LLVMBuildFAdd(b, one, e, ""), "");
     }
     case JX_PRIM_SQRT: return jx__cg_fintrinsic(cg, "llvm.sqrt", a);
     case JX_PRIM_RSQRT: return LLVMBuildFDiv(b, one, jx__cg_fintrinsic(cg, "llvm.sqrt", a), "");
