@@ -24,7 +24,7 @@ static unsigned parse_dump(const char *s) {
         unsigned flag;
     } words[] = {{"ir", JX__DUMP_IR},     {"passes", JX__DUMP_PASSES}, {"fusion", JX__DUMP_FUSION},
                  {"llvm", JX__DUMP_LLVM}, {"asm", JX__DUMP_ASM},       {"plan", JX__DUMP_PLAN},
-                 {"all", ~0u}};
+                 {"profile", JX__DUMP_PROFILE}, {"all", ~0u}};
     unsigned flags = 0;
     while (s && *s) {
         size_t n = strcspn(s, ",; ");
@@ -34,7 +34,7 @@ static unsigned parse_dump(const char *s) {
             w++;
         if (w < sizeof words / sizeof *words) flags |= words[w].flag;
         else fprintf(stderr, "jx: warning: JX_DUMP: unknown key '%.*s' ignored (known: ir, passes, "
-                     "fusion, plan, llvm, asm, all)\n", (int)n, s);
+                     "fusion, plan, llvm, asm, profile, all)\n", (int)n, s);
         s += n;
         s += strspn(s, ",; ");
     }

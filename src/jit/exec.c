@@ -274,11 +274,18 @@ jx_status jx__frame_run(jx__frame *fr, jx_array *const *in, const bool *donated,
     for (int i = 0; i < f->nin; i++)
         if (p->last[f->in[i]] < 0) kill_var(fr, f->in[i]);
     jx_status st = JX_OK;
+    int64_t t0 = p->prof ? jx__prof_now() : 0, t = t0;
     for (int k = 0; k < p->nsteps && st == JX_OK; k++) {
         const jx__step *s = &p->steps[k];
         st = run_step(fr, s);
         for (int i = 0; i < s->nfree; i++) kill_var(fr, s->free[i]);
+        if (p->prof) {
+            int64_t u = jx__prof_now();
+            jx__prof_step(p->prof, k, u - t);
+            t = u;
+        }
     }
+    if (p->prof && st == JX_OK) jx__prof_run(p->prof, t - t0);
     for (int i = 0; i < f->nout; i++) out[i] = NULL;
     for (int i = 0; i < f->nout && st == JX_OK; i++) {
         out[i] = f->out[i].var >= 0 ? jx_array_retain(fr->env[f->out[i].var]) : jx__lit_array(&f->out[i]);

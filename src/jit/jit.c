@@ -133,6 +133,7 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (x->mod && x->be == &jx__cpu_backend) jx__cpu_module_set_threads(x->mod, n->nthreads);
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
+    if (dump & JX__DUMP_PROFILE) x->prog->prof = jx__prof_new(x->prog);
     if (x->mod && has_kernels(x->prog) && x->be->module_compile(x->mod) != JX_OK) return jx_errcode();
     if (dump & JX__DUMP_FUSION) {
         FILE *out = jx__dump_open(x->f->name, "fusion");

@@ -224,7 +224,8 @@ enum {
     JX__DUMP_FUSION = 1 << 2,
     JX__DUMP_LLVM = 1 << 3,
     JX__DUMP_ASM = 1 << 4,
-    JX__DUMP_PLAN = 1 << 5 /* steps and buffer assignment */
+    JX__DUMP_PLAN = 1 << 5,   /* steps and buffer assignment */
+    JX__DUMP_PROFILE = 1 << 6 /* each step's time over an executable's runs (profile.c) */
 };
 unsigned jx__dump_flags(void);
 bool jx__debug_nans(void);

@@ -277,6 +277,7 @@ jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void 
 
 void jx__prog_free(jx__prog *p) {
     if (!p) return;
+    jx__prof_free(p->prof); /* prints its table, so before the steps go */
     for (int k = 0; p->steps && k < p->nsteps; k++) {
         jx__step *s = &p->steps[k];
         free(s->inplace);
@@ -295,7 +296,7 @@ void jx__prog_free(jx__prog *p) {
     free(p);
 }
 
-static const char *kind_name(jx__gkind k) {
+const char *jx__step_kind_name(jx__gkind k) {
     static const char *const names[] = {"LOOP", "DOT", "CONV", "WINDOW", "CONTROL", "OPAQUE"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
@@ -319,7 +320,7 @@ void jx__prog_print(FILE *out, const jx__prog *p, int indent) {
     for (int k = 0; k < p->nsteps; k++) {
         const jx__step *s = &p->steps[k];
         const jx__group *g = s->g;
-        fprintf(out, "%*s  step %d %s [", indent, "", k, kind_name(s->kind));
+        fprintf(out, "%*s  step %d %s [", indent, "", k, jx__step_kind_name(s->kind));
         for (int j = 0; j < g->neqn; j++)
             fprintf(out, "%s%s", j ? " " : "", jx__prims[f->eqns[g->eqns[j]].prim].name);
         fprintf(out, "]");

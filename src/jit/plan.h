@@ -46,6 +46,7 @@ struct jx__prog {
     int32_t nslots;
     size_t *slot_bytes;
     bool *donate;   /* per input: its storage may be reused (opts.donate at the top level) */
+    struct jx__prof *prof; /* JX_DUMP=profile: the top level's step times (profile.c), or NULL */
 };
 
 /* Builds the program of f (calls inlined) and, recursively, of the functions nested in
@@ -54,8 +55,22 @@ struct jx__prog {
  * run as DOT/CONV steps. donate: per input of f, or NULL. NULL with the error set. */
 jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void *mod, const bool *donate);
 void jx__prog_free(jx__prog *p);
-/* Steps, kernels and slots as text (JX_DUMP=plan); nested programs indented. */
+/* Steps, kernels and slots as text (JX_DUMP=plan); nested programs indented. A step
+ * kind's name ("LOOP", "DOT", ...). */
 void jx__prog_print(FILE *out, const jx__prog *p, int indent);
+const char *jx__step_kind_name(jx__gkind k);
+
+/* ------------------------------------------------------------------ profile (profile.c) */
+
+/* JX_DUMP=profile: per program, the time of its runs and of each step, summed; printed
+ * when freed (jx__prof_free, which jx__prog_free calls) or at exit. jx__prof_new returns
+ * NULL when out of memory (then no profile). Times in nanoseconds (jx__prof_now). */
+typedef struct jx__prof jx__prof;
+jx__prof *jx__prof_new(const jx__prog *p);
+int64_t jx__prof_now(void);
+void jx__prof_step(jx__prof *pr, int k, int64_t ns);
+void jx__prof_run(jx__prof *pr, int64_t ns);
+void jx__prof_free(jx__prof *pr);
 
 /* ------------------------------------------------------------------ executor (exec.c) */
 

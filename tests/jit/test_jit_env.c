@@ -1,7 +1,8 @@
 /* test_jit_env.c: the environment switches read by the jit and the CPU pool. Each case runs
  * this program again as a child with one variable set (JX_NUM_THREADS, JX_DUMP,
  * JX_DEBUG_NANS, JX_GEMM) and checks what the child read and that an invalid value gave exactly one
- * warning on stderr, however often the value is read. */
+ * warning on stderr, however often the value is read; with JX_DUMP=profile the child runs
+ * an executable three times and the table it prints is checked. */
 #define _POSIX_C_SOURCE 200809L
 #include <unistd.h>
 
@@ -9,6 +10,30 @@
 #include "../../src/jit/jit.h"
 #include "child_util.h"
 #include "jit_util.h"
+
+static void prof_body(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_relu(jx_matmul(in[0], in[1]));
+}
+
+/* The child under JX_DUMP=profile: an executable of a DOT and a LOOP step run three
+ * times; clearing the cache frees it, which prints its table. */
+static void child_profile(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 3, 2)};
+    jx_fn *f = jx_trace("prof", prof_body, NULL, 2, av, 1);
+    jx_exec *x = f ? jx_jit(f, JX_DEVICE_CPU, NULL) : NULL;
+    jx_array *in[2] = {jx_array_full(JX_F32, JX_INTS(4, 3), 1), jx_array_full(JX_F32, JX_INTS(3, 2), -1)};
+    for (int r = 0; r < 3 && x; r++) {
+        jx_array *o = NULL;
+        if (jx_exec_run(x, 2, in, 1, &o) != JX_OK) printf("run failed: %s\n", jx_errmsg());
+        jx_array_release(o);
+    }
+    jx_exec_release(x);
+    jx_jit_cache_clear();
+    jx_fn_release(f);
+    jx_array_release(in[0]);
+    jx_array_release(in[1]);
+}
 
 /* The child: reads every switch twice and prints what it got. */
 static int child(void) {
@@ -19,6 +44,8 @@ static int child(void) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("threads=%s dump=%u nans=%d%s\n", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
            d1 == d2 ? d1 : 999, n1 == n2 ? n1 : 9, g1 != g2 ? " gemm=differ" : g1 ? "" : " gemm=openblas");
+    fflush(stdout);
+    if (d1 & JX__DUMP_PROFILE) child_profile();
     return 0;
 }
 
@@ -61,13 +88,30 @@ static void test_num_threads(void) {
 
 static void test_dump(void) {
     ASSERT_OUT("JX_DUMP=bogus", "jx: warning: JX_DUMP: unknown key 'bogus' ignored (known: ir, "
-               "passes, fusion, plan, llvm, asm, all)\nthreads=cores dump=0 nans=0\n");
+               "passes, fusion, plan, llvm, asm, profile, all)\nthreads=cores dump=0 nans=0\n");
     /* known keys still count beside an unknown one */
     char want[256];
     snprintf(want, sizeof want, "jx: warning: JX_DUMP: unknown key 'fuse' ignored (known: ir, "
-             "passes, fusion, plan, llvm, asm, all)\nthreads=cores dump=%d nans=0\n",
+             "passes, fusion, plan, llvm, asm, profile, all)\nthreads=cores dump=%d nans=0\n",
              JX__DUMP_PLAN);
     ASSERT_OUT("JX_DUMP=fuse,plan", want);
+}
+
+static void test_profile(void) {
+    const char *got = run_child("JX_DUMP=profile");
+    char head[64];
+    snprintf(head, sizeof head, "threads=cores dump=%d nans=0\n", JX__DUMP_PROFILE);
+    CU_ASSERT(strncmp(got, head, strlen(head)) == 0);
+    const char *t = strstr(got, "profile of prof: 3 runs, ");
+    CU_ASSERT_PTR_NOT_NULL(t);
+    double ms = -1;
+    CU_ASSERT(t && sscanf(t, "profile of prof: 3 runs, %lf ms per run", &ms) == 1 && ms > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "  step kind      ms/run      %  first output      equations\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "\n     0 DOT "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, " f32[4,2]          dot_general\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "dot_general\n     1 LOOP "));
+    CU_ASSERT_PTR_NULL(strstr(got, "\n     2 ")); /* two steps */
+    if (!t) fprintf(stderr, "\n  child printed:\n%s", got);
 }
 
 static void test_gemm(void) {
@@ -94,6 +138,7 @@ int main(int argc, char **argv) {
         {"JX_DUMP with an unknown key: one warning", test_dump},
         {"JX_DEBUG_NANS neither yes nor no: one warning", test_debug_nans},
         {"JX_GEMM: onednn, openblas, else one warning", test_gemm},
+        {"JX_DUMP=profile: a table of step times", test_profile},
         CU_TEST_INFO_NULL,
     };
     return jt_run("jit_env", tests);
