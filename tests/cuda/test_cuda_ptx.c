@@ -29,6 +29,20 @@ static bool ptxas_ok(const char *ptx) {
     return rc == 0;
 }
 
+/* The most local memory a thread of the next check_body's kernels may have (0: no check). */
+static long max_local;
+
+/* The largest per-thread local array (__local_depot) the PTX declares, in bytes. */
+static long largest_local(const char *ptx) {
+    long most = 0;
+    for (const char *q = ptx; (q = strstr(q, "__local_depot")); q++) {
+        const char *b = strchr(q, '[');
+        long n = b && b - q < 24 ? strtol(b + 1, NULL, 10) : 0;
+        if (n > most) most = n;
+    }
+    return most;
+}
+
 /* Traces body, compiles every LOOP group into one module, checks the PTX; returns the
  * number of kernels. */
 static int check_body(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
@@ -59,6 +73,7 @@ static int check_body(const char *name, jx_body body, void *user, int nin, const
     /* no atomics at all (so no float atom.add / red.add): reductions are deterministic */
     CU_ASSERT_PTR_NULL(strstr(ptx, "atom."));
     CU_ASSERT_PTR_NULL(strstr(ptx, "red."));
+    if (max_local) CU_ASSERT(largest_local(ptx) <= max_local);
     CU_ASSERT_TRUE(ptxas_ok(ptx));
     jx__cuda_module_free(m);
     jx__fusion_free(fu);
@@ -131,6 +146,12 @@ static void test_reductions(void) {
     CU_ASSERT_TRUE(check_body("reductions64", reductions, NULL, 1, d, 4) >= 2);
     jx_aval s[1] = {JX_AVAL(JX_F32, 16, 10)};
     CU_ASSERT_TRUE(check_body("softmax", softmax, NULL, 1, s, 1) >= 1);
+    /* rows of 2500: blocks side by side, max and min checked in any order; no 4 KB staging
+     * buffer per thread (the host's way to read a block group) */
+    jx_aval l[1] = {JX_AVAL(JX_F32, 4, 2500)};
+    max_local = 1024;
+    CU_ASSERT_TRUE(check_body("long_rows", reductions, NULL, 1, l, 4) >= 2);
+    max_local = 0;
 }
 static void test_math(void) {
     jx_aval f[1] = {JX_AVAL(JX_F32, 257)}, d[1] = {JX_AVAL(JX_F64, 257)};

@@ -120,6 +120,8 @@ LLVMValueRef jx__cg_fintrinsic(jx__cg *cg, const char *base, LLVMValueRef a);
 /* A stack slot of type ty in the entry block (promoted to a register by
  * the optimiser). */
 LLVMValueRef jx__cg_alloca(jx__cg *cg, LLVMTypeRef ty);
+/* Whether cg emits for the CUDA backend (an nvptx module) rather than the host. */
+bool jx__cg_for_gpu(const jx__cg *cg);
 /* A new block appended to the kernel function. */
 LLVMBasicBlockRef jx__cg_block(jx__cg *cg, const char *name);
 

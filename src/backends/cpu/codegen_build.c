@@ -193,3 +193,5 @@ void jx__cg_loop_parallel(jx__cg *cg, jx__cg_loop *l) {
     }
     LLVMSetMetadata(l->latch, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), idv);
 }
+
+bool jx__cg_for_gpu(const jx__cg *cg) { return strncmp(LLVMGetTarget(cg->mod), "nvptx", 5) == 0; }

@@ -126,7 +126,7 @@ static LLVMValueRef math(jx__cg *cg, const char *name, jx_dtype t, int n, LLVMVa
     LLVMValueRef args[2] = {a, b};
     LLVMValueRef call = jx__cg_call(cg, full, ty, n, params, args);
     const jx__vmath_fn *vf = t == JX_F32 && n == 1 ? jx__vmath_find(name) : NULL;
-    if (vf && vf->vector && jx__vmath_lanes() == 8 && strncmp(LLVMGetTarget(cg->mod), "nvptx", 5) != 0)
+    if (vf && vf->vector && jx__vmath_lanes() == 8 && !jx__cg_for_gpu(cg))
         vector_variant(cg, call, full); /* the host's SLEEF: not for the CUDA backend's modules */
     return call;
 }

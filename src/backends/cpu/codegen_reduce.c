@@ -167,10 +167,11 @@ static void merge_push(jx__cg *cg, int prim, jx_dtype t, const bstate *bs, LLVMV
  * (RED_LANES copies of the body, each accumulator a register of its own). It is each
  * block's own sequential fold, so the same bits, but the folds are independent chains
  * that the CPU overlaps, where one block's fold waits for each add to finish. Then the
- * group's sums go through the merges in block order. Unless the operand's row is in a
- * row buffer already, a group's values are first written to a stack buffer in order by a
- * loop of their own (vectorised, and reading memory front to back: the chains' reads,
- * RED_LANES streams a block apart, ran at a third of the bandwidth). */
+ * group's sums go through the merges in block order. On the host, unless the operand's
+ * row is in a row buffer already, a group's values are first written to a stack buffer
+ * in order by a loop of their own (vectorised, and reading memory front to back: the
+ * chains' reads, RED_LANES streams a block apart, ran at a third of the bandwidth); not
+ * for a GPU, where 4 KB per thread would be local memory for every resident thread. */
 enum { RED_LANES = 8 };
 static void emit_block_groups(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
                               const bool *red, int64_t groups, const bstate *bs) {
@@ -180,7 +181,7 @@ static void emit_block_groups(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I,
     for (int g = 0; g < RED_LANES; g++) lane[g] = jx__cg_alloca(cg, bs->ty);
     enum { STAGED = RED_LANES * JX__RED_BLOCK };
     LLVMTypeRef sty = LLVMArrayType(bs->ty, STAGED);
-    LLVMValueRef stage = jx__cg_row_buffered(cg, e->in[0].var) ? NULL : jx__cg_alloca(cg, sty);
+    LLVMValueRef stage = jx__cg_for_gpu(cg) || jx__cg_row_buffered(cg, e->in[0].var) ? NULL : jx__cg_alloca(cg, sty);
     jx__cg_loop lq, lr;
     LLVMValueRef q = jx__cg_loop_begin(cg, &lq, jx__cg_i64(cg, 0), jx__cg_i64(cg, groups));
     for (int g = 0; g < RED_LANES; g++) LLVMBuildStore(b, jx__cg_red_identity(cg, e->prim, t), lane[g]);
@@ -226,7 +227,7 @@ static void emit_block_groups(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I,
  * lanes and the values after them folded on. Whatever the order, the extreme found
  * compares equal to the sequential fold's; it has the same bits too unless it is a NaN
  * (which NaN is last depends on the order) or compares equal to zero (-0 and +0, and
- * under denormals-are-zero every subnormal, compare equal): emit_extreme checks. */
+ * under denormals-are-zero every subnormal, compare equal): emit_checked checks. */
 enum { FAST_LANES = 16 };
 static LLVMValueRef emit_any_order(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I, const jx_aval *xa,
                                    const bool *red, LLVMTypeRef ty) {
