@@ -285,7 +285,7 @@ jx_status jx__frame_run(jx__frame *fr, jx_array *const *in, const bool *donated,
             t = u;
         }
     }
-    if (p->prof && st == JX_OK) jx__prof_run(p->prof, t - t0);
+    if (p->prof) jx__prof_run(p->prof, t - t0); /* a failed run too: its steps were counted */
     for (int i = 0; i < f->nout; i++) out[i] = NULL;
     for (int i = 0; i < f->nout && st == JX_OK; i++) {
         out[i] = f->out[i].var >= 0 ? jx_array_retain(fr->env[f->out[i].var]) : jx__lit_array(&f->out[i]);

@@ -33,7 +33,7 @@ jx__prof *jx__prof_new(const jx__prog *p) {
     jx__prof *pr = calloc(1, sizeof *pr);
     if (pr) pr->ns = calloc((size_t)p->nsteps + 1, sizeof *pr->ns);
     if (!pr || !pr->ns) {
-        if (pr) free(pr);
+        free(pr);
         return NULL; /* no profile, not an error */
     }
     pr->p = p;
@@ -52,10 +52,11 @@ void jx__prof_run(jx__prof *pr, int64_t ns) {
     atomic_fetch_add(&pr->run_ns, ns);
 }
 
-static void report(const jx__prof *pr) {
+/* Prints pr's table once: its runs are taken, so a later report prints nothing. */
+static void report(jx__prof *pr) {
     const jx__prog *p = pr->p;
     const jx_fn *f = p->f;
-    long long runs = atomic_load(&pr->runs);
+    long long runs = atomic_exchange(&pr->runs, 0);
     if (!runs) return;
     double per = 1e-6 * (double)atomic_load(&pr->run_ns) / (double)runs;
     FILE *out = jx__dump_open(f->name, "profile");
@@ -86,10 +87,10 @@ void jx__prof_free(jx__prof *pr) {
     free(pr);
 }
 
-/* The programs the jit cache still holds at exit: their tables, once. */
+/* The programs the jit cache still holds at exit: their tables (they stay listed, so a
+ * program freed later still unlinks itself; report prints nothing then). */
 __attribute__((destructor)) static void prof_at_exit(void) {
     pthread_mutex_lock(&live_mu);
     for (jx__prof *pr = live; pr; pr = pr->next) report(pr);
-    live = NULL;
     pthread_mutex_unlock(&live_mu);
 }
