@@ -11,8 +11,10 @@
  * statistics donated. An epoch of MNIST is ceil(60000 / batch) such steps (run.sh prints
  * that estimate beside the trainer's own epoch time). Prints lines `jx <figure> <value>` with the names of bench_mlp_step
  * (threads, batch, trace_ms, compile_ms, cache_hit_ms, step_ms, step_min_ms,
- * predict_compile_ms, predict_ms).
- *   usage: bench_cnn_step [steps] [batch]   (defaults 100, 128) */
+ * predict_compile_ms, predict_ms), and recompile_ms: the median of `recompiles` further
+ * compiles of the step, each from a cleared cache (compile_ms is the first of the process,
+ * which also sets up the code generator).
+ *   usage: bench_cnn_step [steps] [batch] [recompiles]   (defaults 100, 128, 5) */
 #include <jx.h>
 #include <jx/nn.h>
 #include <stdint.h>
@@ -97,8 +99,10 @@ static int time_runs(const jx_tree_fn *f, jx_exec *x, jx_tree **in, int nin, int
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 100;
     int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
+    int recompiles = argc > 3 ? atoi(argv[3]) : 5;
     if (steps < 1) steps = 1;
     if (batch < 1) batch = 128;
+    if (recompiles < 1 || recompiles > steps) recompiles = steps < 5 ? steps : 5;
     int64_t epoch_steps = (TRAIN_IMAGES + batch - 1) / batch;
     jx_optim opt = jx_optim_adam(jx_schedule_warmup_cosine_decay(LR, LR, 0, EPOCHS * epoch_steps, LR / 100), 0.9, 0.999,
                                  1e-8);
@@ -132,7 +136,6 @@ int main(int argc, char **argv) {
     if (!x2) goto done;
     printf("jx threads %d\njx batch %lld\n", jx__default_threads(), (long long)batch);
     printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\n", trace_s * 1e3, compile_s * 1e3, hit_s * 1e3);
-    fflush(stdout);
     if (time_runs(step, x, state, 4, 3, steps, t) != 0) goto done;
     printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
     fflush(stdout);
@@ -145,6 +148,19 @@ int main(int argc, char **argv) {
     double pcompile_s = bench_now() - t0;
     if (!px || time_runs(fwd, px, pin, 3, 0, steps, t) != 0) goto done;
     printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3, t[steps / 2] * 1e3);
+    jx_exec_release(px), jx_exec_release(x2), jx_exec_release(x); /* their code would be shared */
+    px = x2 = x = NULL;
+    for (int r = 0; r < recompiles; r++) {
+        jx_jit_cache_clear();
+        t0 = bench_now();
+        jx_exec *y = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts);
+        t[r] = bench_now() - t0;
+        if (!y) goto done;
+        jx_exec_release(y);
+    }
+    qsort(t, (size_t)recompiles, sizeof *t, step_cmp_double);
+    printf("jx recompile_ms %.3f\n", t[recompiles / 2] * 1e3);
+    fflush(stdout);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "cnn_step: %s\n", jx_errmsg());

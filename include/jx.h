@@ -982,6 +982,10 @@ jx_status jx_exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx_arr
 typedef struct jx_jit_stats {
     int64_t hits, misses; /* jx_jit calls answered from the cache / that compiled */
     int64_t kernels;      /* fused kernels generated in all */
+    int64_t kernels_unoptimised; /* of those, CPU kernels so small (every value at most
+                                  * JX_JIT_SMALL_KERNEL elements, 4096 by default) that
+                                  * they were compiled without optimisation: faster to
+                                  * compile, the same results */
     double compile_ms;    /* total time spent compiling */
     int64_t disk_hits;    /* compiled kernel modules loaded from the on-disk cache */
     int64_t disk_stores;  /* and written to it */

@@ -13,6 +13,7 @@ static unsigned dump_flags;
 static bool debug_nans;
 static bool fuse_enabled = true;
 static bool dnnl_enabled = true;
+static int64_t small_kernel = JX__SMALL_KERNEL_DEFAULT;
 static char dump_dir[1024];
 static char cache_dir[1024]; /* "" for none */
 static atomic_int dump_seq;
@@ -46,6 +47,7 @@ static void read_env(void) {
     debug_nans = jx__env_bool("JX_DEBUG_NANS", false);
     fuse_enabled = jx__env_bool("JX_JIT_FUSE", true);
     dnnl_enabled = jx__env_bool("JX_JIT_DNNL", true);
+    small_kernel = jx__env_int("JX_JIT_SMALL_KERNEL", JX__SMALL_KERNEL_DEFAULT, 0, INT64_MAX);
     const char *d = getenv("JX_DUMP_DIR");
     if (d && *d) snprintf(dump_dir, sizeof dump_dir, "%s", d);
     /* JX_JIT_CACHE_DIR: a directory, or ""/0/off/no/false for none; unset: the user's
@@ -77,6 +79,11 @@ bool jx__debug_nans(void) {
 bool jx__jit_fuse_enabled(void) {
     pthread_once(&env_once, read_env);
     return fuse_enabled;
+}
+
+int64_t jx__jit_small_kernel(void) {
+    pthread_once(&env_once, read_env);
+    return small_kernel;
 }
 
 bool jx__jit_dnnl_enabled(void) {

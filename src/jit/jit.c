@@ -304,6 +304,7 @@ jx_jit_stats jx_jit_stats_get(void) {
     jx_jit_stats s = stats;
     pthread_mutex_unlock(&cache_mu);
     s.kernels = jx__cpu_kernels_compiled();
+    s.kernels_unoptimised = jx__cpu_kernels_unoptimised();
     jx__cpu_objcache_stats(&s.disk_hits, &s.disk_stores);
     return s;
 }

@@ -164,6 +164,8 @@ bool jx__kernel_inplace_ok(const jx__kernel *k, int i, int o);
 /* Number of kernels compiled so far in the process (the statistics): kernels whose code
  * came from the disk cache or from an equal module already loaded are not counted. */
 int64_t jx__cpu_kernels_compiled(void);
+/* Of those, the small ones compiled unoptimised (JX_JIT_SMALL_KERNEL). */
+int64_t jx__cpu_kernels_unoptimised(void);
 /* Modules compiled in parts on several threads, and those parts (codegen_emit.c). */
 void jx__cpu_split_stats(int64_t *modules, int64_t *parts);
 /* The directory of the on-disk cache of compiled objects for m (src/backends/cpu/
@@ -215,6 +217,8 @@ jx_status jx__cpu_window(jx__pool *p, const jx__eqn *e, const jx_aval *av, const
  *   JX_DEBUG_NANS=1   check every step's float outputs; name the first NaN's primitive and line
  *   JX_JIT_FUSE=0     no fusion: one group per equation
  *   JX_JIT_DNNL=0     convolutions stay on im2col + GEMM instead of oneDNN (to compare)
+ *   JX_JIT_SMALL_KERNEL=n  at the default optimisation level, CPU kernels whose every value
+ *                     has at most n elements are compiled unoptimised (default 4096; 0: none)
  *   JX_NUM_THREADS=n  default worker count
  * A value that means nothing (JX_NUM_THREADS=abc, an unknown JX_DUMP key, JX_DEBUG_NANS=maybe)
  * gets one "jx: warning: ..." line on stderr and the default, never silence. */
@@ -230,6 +234,8 @@ enum {
 unsigned jx__dump_flags(void);
 bool jx__debug_nans(void);
 bool jx__jit_dnnl_enabled(void);
+enum { JX__SMALL_KERNEL_DEFAULT = 4096 };
+int64_t jx__jit_small_kernel(void);
 /* A stream for dump `what` of executable `name` (stderr, or a file in JX_DUMP_DIR);
  * close it with jx__dump_close. */
 FILE *jx__dump_open(const char *name, const char *what);

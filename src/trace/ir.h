@@ -197,6 +197,8 @@ jx__atom jx__lit_make(jx_dtype t, double v);
  * anything else a warning on stderr and def, so a typo is never silently a choice
  * (src/trace/env.c). Callers read their switches once per process. */
 bool jx__env_bool(const char *name, bool def);
+/* A whole-number switch in [lo, hi]; unset or empty gives def, anything else a warning and def. */
+int64_t jx__env_int(const char *name, int64_t def, int64_t lo, int64_t hi);
 
 /* Sets this thread's last error: "<file>:<line>: <what>: <formatted>" (file and what may
  * be NULL). Returns code, so `return jx__fail(...)` reads well. */

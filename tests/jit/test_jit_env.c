@@ -1,6 +1,6 @@
 /* test_jit_env.c: the environment switches read by the jit and the CPU pool. Each case runs
  * this program again as a child with one variable set (JX_NUM_THREADS, JX_DUMP,
- * JX_DEBUG_NANS, JX_GEMM) and checks what the child read and that an invalid value gave exactly one
+ * JX_DEBUG_NANS, JX_GEMM, JX_JIT_SMALL_KERNEL) and checks what the child read and that an invalid value gave exactly one
  * warning on stderr, however often the value is read; with JX_DUMP=profile the child runs
  * an executable three times and the table it prints is checked. */
 #define _POSIX_C_SOURCE 200809L
@@ -41,9 +41,13 @@ static int child(void) {
     unsigned d1 = jx__dump_flags(), d2 = jx__dump_flags();
     bool n1 = jx__debug_nans(), n2 = jx__debug_nans();
     bool g1 = jx__cpu_gemm_onednn(), g2 = jx__cpu_gemm_onednn();
+    int64_t s1 = jx__jit_small_kernel(), s2 = jx__jit_small_kernel();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("threads=%s dump=%u nans=%d%s\n", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
+    printf("threads=%s dump=%u nans=%d%s", t1 == t2 ? (t1 == cores ? "cores" : "set") : "differ",
            d1 == d2 ? d1 : 999, n1 == n2 ? n1 : 9, g1 != g2 ? " gemm=differ" : g1 ? "" : " gemm=openblas");
+    if (s1 != s2) printf(" small=differ");
+    else if (s1 != JX__SMALL_KERNEL_DEFAULT) printf(" small=%lld", (long long)s1);
+    printf("\n");
     fflush(stdout);
     if (d1 & JX__DUMP_PROFILE) child_profile();
     return 0;
@@ -51,7 +55,7 @@ static int child(void) {
 
 /* Runs `env self child` with only env set among the switches read here. */
 static const char *run_child(const char *env) {
-    return ju_run_child("-u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS -u JX_GEMM", env);
+    return ju_run_child("-u JX_NUM_THREADS -u JX_DUMP -u JX_DEBUG_NANS -u JX_GEMM -u JX_JIT_SMALL_KERNEL", env);
 }
 
 #define ASSERT_OUT(env, want)                                                        \
@@ -121,6 +125,20 @@ static void test_gemm(void) {
                "threads=cores dump=0 nans=0\n");
 }
 
+static void test_small_kernel(void) {
+    ASSERT_OUT("JX_JIT_SMALL_KERNEL=4096", "threads=cores dump=0 nans=0\n");
+    ASSERT_OUT("JX_JIT_SMALL_KERNEL=0", "threads=cores dump=0 nans=0 small=0\n");
+    ASSERT_OUT("JX_JIT_SMALL_KERNEL=100000", "threads=cores dump=0 nans=0 small=100000\n");
+    const char *bad[] = {"-1", "many", "12k"};
+    for (int i = 0; i < 3; i++) {
+        char env[64], want[256];
+        snprintf(env, sizeof env, "JX_JIT_SMALL_KERNEL=%s", bad[i]);
+        snprintf(want, sizeof want, "jx: warning: JX_JIT_SMALL_KERNEL=%s is not a whole number from 0 to "
+                 "9223372036854775807; using 4096\nthreads=cores dump=0 nans=0\n", bad[i]);
+        ASSERT_OUT(env, want);
+    }
+}
+
 static void test_debug_nans(void) {
     ASSERT_OUT("JX_DEBUG_NANS=maybe", "jx: warning: JX_DEBUG_NANS=maybe is not 1, true, on, yes, "
                "0, false, off or no; using off\nthreads=cores dump=0 nans=0\n");
@@ -138,6 +156,7 @@ int main(int argc, char **argv) {
         {"JX_DUMP with an unknown key: one warning", test_dump},
         {"JX_DEBUG_NANS neither yes nor no: one warning", test_debug_nans},
         {"JX_GEMM: onednn, openblas, else one warning", test_gemm},
+        {"JX_JIT_SMALL_KERNEL: a count, else one warning", test_small_kernel},
         {"JX_DUMP=profile: a table of step times", test_profile},
         CU_TEST_INFO_NULL,
     };

@@ -64,7 +64,7 @@ struct jx__cpu_module {
     bool compiled;
 };
 
-static atomic_llong kernels_compiled, disk_hits, disk_stores;
+static atomic_llong kernels_compiled, kernels_unoptimised, disk_hits, disk_stores;
 
 jx__cpu_module *jx__cpu_module_new(int opt_level) {
     const jx__cg_host *h = jx__cg_host_get();
@@ -121,6 +121,27 @@ static void find_twin(jx__cpu_module *m, jx__kernel *k, LLVMValueRef fn) {
     }
 }
 
+/* Whether every value g's equations read or write has at most limit elements. Such a
+ * kernel does microseconds of work however it is compiled, and at the default level it is
+ * marked optnone: no optimiser passes and the fast instruction selector, about a third of
+ * mnist_cnn's compile time saved (docs/jit.md, "Compile time"). The same operations in
+ * the same order, so the same bits. */
+static bool small_kernel(const jx_fn *f, const jx__group *g, int64_t limit) {
+    for (int32_t i = 0; i < g->neqn; i++) {
+        const jx__eqn *e = &f->eqns[g->eqns[i]];
+        for (int j = 0; j < e->nin; j++)
+            if (e->in[j].var >= 0 && jx_aval_size(&f->vars[e->in[j].var]) > limit) return false;
+        for (int j = 0; j < e->nout; j++)
+            if (jx_aval_size(&f->vars[e->out[j]]) > limit) return false;
+    }
+    return true;
+}
+
+static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
+}
+
 jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__group *g) {
     if (m->compiled) {
         jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "kernel added to a module already compiled");
@@ -154,8 +175,13 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
     const jx__cg_host *h = jx__cg_host_get();
     LLVMAddTargetDependentFunctionAttr(fn, "target-cpu", h->cpu);
     LLVMAddTargetDependentFunctionAttr(fn, "target-features", h->features);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(m->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    add_fn_attr(m->ctx, fn, "nounwind");
+    int64_t limit = jx__jit_small_kernel();
+    if (m->opt_level == 2 && limit > 0 && small_kernel(f, g, limit)) {
+        add_fn_attr(m->ctx, fn, "optnone"); /* optnone wants noinline beside it */
+        add_fn_attr(m->ctx, fn, "noinline");
+        k->unoptimised = true;
+    }
     find_twin(m, k, fn);
     m->kernels[m->nkernels++] = k;
     return k;
@@ -332,14 +358,15 @@ static jx_status build(jx__cpu_module *m, LLVMMemoryBufferRef *objs, int *n) {
     const char **names = malloc(sizeof *names * (size_t)(m->nkernels + 1));
     size_t *weights = malloc(sizeof *weights * (size_t)(m->nkernels + 1));
     jx_status st = names && weights ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    int own = 0;
+    int own = 0, unopt = 0;
     for (int i = 0; st == JX_OK && i < m->nkernels; i++)
         if (!m->kernels[i]->twin) {
+            unopt += m->kernels[i]->unoptimised;
             names[own] = m->kernels[i]->name;
             weights[own++] = m->kernels[i]->text ? strlen(m->kernels[i]->text) : 0;
         }
     if (st == JX_OK) st = jx__cg_build_objects(m->mod, m->opt_level, m->nthreads, names, weights, own, objs, n);
-    if (st == JX_OK) atomic_fetch_add(&kernels_compiled, own);
+    if (st == JX_OK) atomic_fetch_add(&kernels_compiled, own), atomic_fetch_add(&kernels_unoptimised, unopt);
     free(names);
     free(weights);
     return st;
@@ -445,3 +472,4 @@ bool jx__kernel_inplace_ok(const jx__kernel *k, int i, int o) {
 }
 
 int64_t jx__cpu_kernels_compiled(void) { return (int64_t)atomic_load(&kernels_compiled); }
+int64_t jx__cpu_kernels_unoptimised(void) { return (int64_t)atomic_load(&kernels_unoptimised); }

@@ -36,6 +36,7 @@ struct jx__kernel {
                                                  * the module with the same code, which this
                                                  * one runs; 0: its own code */
     char *text;                                 /* CPU: its IR (named jx_twin) until compiled */
+    bool unoptimised;                           /* CPU: small, compiled optnone (codegen.c) */
 };
 
 /* An index into a value of shape `shape`: every dim and the row-major offset, as i64
