@@ -21,6 +21,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "../../jit/jit.h"
+#include "codegen_collapse.h"
 
 struct jx__kernel {
     char name[64];                              /* jx_<module content key>_<index> */

@@ -266,13 +266,21 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     jx_aval space;
     if (!group_space(f, g, &space)) return cg_fail(&cg, g, "outputs of different shapes");
     k->size = g->nout ? jx_aval_size(&space) : 0;
-    if (g->nout && space.rank >= 1 && flat_group(f, g, &space)) space = (jx_aval){space.dtype, 1, {FLAT_DIM}};
+    jx__cg_view view; /* the group with adjacent dims merged where its values allow (codegen_collapse.c) */
+    if (g->nout && space.rank >= 1 && flat_group(f, g, &space)) {
+        space = (jx_aval){space.dtype, 1, {FLAT_DIM}};
+        memset(&view, 0, sizeof view);
+    } else if (jx__cg_collapse(f, g, &view)) {
+        cg.f = f = &view.f;
+        space = f->vars[g->out[0]];
+    }
     cg.producer = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
     cg.slot = malloc(sizeof(int32_t) * (size_t)(f->nvars + 1));
     cg.bufs = calloc((size_t)(g->nin + g->nout + 1), sizeof(LLVMValueRef));
     cg.b = LLVMCreateBuilderInContext(ctx);
     if (!cg.producer || !cg.slot || !cg.bufs) {
         cg_free(&cg);
+        jx__cg_view_free(&view);
         return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory generating a kernel");
     }
     for (int32_t v = 0; v < f->nvars; v++) cg.producer[v] = cg.slot[v] = -1;
@@ -307,5 +315,6 @@ jx_status jx__cg_emit_kernel(LLVMContextRef ctx, LLVMModuleRef mod, const jx_fn 
     jx_status st = cg.fail_why ? cg_fail(&cg, g, cg.fail_why) : JX_OK;
     if (st != JX_OK) LLVMDeleteFunction(cg.fn);
     cg_free(&cg);
+    jx__cg_view_free(&view);
     return st;
 }
