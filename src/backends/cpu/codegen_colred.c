@@ -117,7 +117,7 @@ static LLVMValueRef stack_ptr(jx__cg *cg, LLVMTypeRef sty, LLVMValueRef stack, L
 
 /* acc[at] = stack[top - 1][at] op acc[at] over the tile, top decremented (op: e's fold). */
 static void col_pop_fold(jx__cg *cg, const jx__eqn *e, int c, jx_dtype t, LLVMTypeRef sty, LLVMValueRef stack,
-                         LLVMValueRef top, LLVMValueRef cnt, bool fold) {
+                         LLVMValueRef top, LLVMValueRef cnt, bool fold) { /* cnt: the constant width */
     LLVMValueRef tp = LLVMBuildSub(cg->b, LLVMBuildLoad2(cg->b, cg->i64, top, ""), jx__cg_i64(cg, 1), "");
     LLVMBuildStore(cg->b, tp, top);
     jx__cg_loop l;
@@ -135,7 +135,7 @@ static void col_pop_fold(jx__cg *cg, const jx__eqn *e, int c, jx_dtype t, LLVMTy
  * into every tile position's accumulator (contiguous reads), then the binary-counter
  * merges on a tile-wide stack as deep as the block count has bits. */
 static void emit_col_blocked(jx__cg *cg, int c, const jx__eqn *e, const jx_aval *xa, const bool *red,
-                             LLVMValueRef *dims, LLVMValueRef j0, LLVMValueRef cnt) {
+                             LLVMValueRef *dims, LLVMValueRef j0, LLVMValueRef cnt, LLVMValueRef wide) {
     LLVMBuilderRef b = cg->b;
     jx_dtype t = xa->dtype;
     LLVMTypeRef ty = jx__cg_type(cg, t);
@@ -147,7 +147,7 @@ static void emit_col_blocked(jx__cg *cg, int c, const jx__eqn *e, const jx_aval 
     LLVMBuildStore(b, jx__cg_i64(cg, 0), top);
     jx__cg_loop blk, init, in, tile, push;
     LLVMValueRef s = jx__cg_loop_begin(cg, &blk, jx__cg_i64(cg, 0), jx__cg_i64(cg, nblocks));
-    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), cnt);
+    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), wide);
     LLVMBuildStore(b, jx__cg_red_identity(cg, e->prim, t), col_ptr(cg, c, t, at));
     jx__cg_loop_end(cg, &init, at);
     LLVMValueRef from = LLVMBuildMul(b, s, jx__cg_i64(cg, JX__RED_BLOCK), "");
@@ -168,20 +168,20 @@ static void emit_col_blocked(jx__cg *cg, int c, const jx__eqn *e, const jx_aval 
     LLVMBuildStore(b, LLVMBuildAdd(b, s, jx__cg_i64(cg, 1), ""), bc);
     jx__cg_wloop m;
     jx__cg_wloop_begin(cg, &m, jx__cg_even_cond, bc);
-    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, true);
+    col_pop_fold(cg, e, c, t, sty, stack, top, wide, true);
     LLVMBuildStore(b, LLVMBuildLShr(b, LLVMBuildLoad2(b, cg->i64, bc, ""), jx__cg_i64(cg, 1), ""), bc);
     jx__cg_wloop_end(cg, &m);
     LLVMValueRef tp = LLVMBuildLoad2(b, cg->i64, top, "");
-    at = jx__cg_loop_begin(cg, &push, jx__cg_i64(cg, 0), cnt);
+    at = jx__cg_loop_begin(cg, &push, jx__cg_i64(cg, 0), wide);
     LLVMBuildStore(b, LLVMBuildLoad2(b, ty, col_ptr(cg, c, t, at), ""), stack_ptr(cg, sty, stack, tp, at));
     jx__cg_loop_end(cg, &push, at);
     LLVMBuildStore(b, LLVMBuildAdd(b, tp, jx__cg_i64(cg, 1), ""), top);
     jx__cg_loop_end(cg, &blk, s);
     /* the stack folded from its top down */
-    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, false);
+    col_pop_fold(cg, e, c, t, sty, stack, top, wide, false);
     jx__cg_wloop f;
     jx__cg_wloop_begin(cg, &f, jx__cg_nonempty_cond, top);
-    col_pop_fold(cg, e, c, t, sty, stack, top, cnt, true);
+    col_pop_fold(cg, e, c, t, sty, stack, top, wide, true);
     jx__cg_wloop_end(cg, &f);
 }
 
@@ -194,15 +194,20 @@ void jx__cg_emit_col_reduction(jx__cg *cg, int c, const LLVMValueRef *outer, LLV
     jx_dtype t = xa.dtype;
     bool red[JX_MAX_RANK];
     jx__cg_red_dims(e, red);
+    /* Loops that touch only the stack run over the widest tile a row has, a constant:
+     * columns past cnt hold identities and are never read, and the vectoriser makes a
+     * body with neither a run-time trip count nor its checks (less code to compile). */
+    int64_t row = xa.shape[xa.rank - 1];
+    LLVMValueRef wide = jx__cg_i64(cg, row < JX__CG_COL_TILE ? row : JX__CG_COL_TILE);
     if (jx__cg_red_blocked(e, &xa, red)) {
         LLVMValueRef dims[JX_MAX_RANK] = {0};
         for (int d = 0, k = 0; d < xa.rank - 1; d++)
             if (!red[d]) dims[d] = outer[k++];
-        emit_col_blocked(cg, c, e, &xa, red, dims, j0, cnt);
+        emit_col_blocked(cg, c, e, &xa, red, dims, j0, cnt, wide);
         return;
     }
     jx__cg_loop init, tile, loops[JX_MAX_RANK];
-    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), cnt);
+    LLVMValueRef at = jx__cg_loop_begin(cg, &init, jx__cg_i64(cg, 0), wide);
     LLVMBuildStore(cg->b, jx__cg_red_identity(cg, e->prim, t), col_ptr(cg, c, t, at));
     jx__cg_loop_end(cg, &init, at);
     LLVMValueRef dims[JX_MAX_RANK] = {0}, lctr[JX_MAX_RANK] = {0};
