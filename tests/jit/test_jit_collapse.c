@@ -101,6 +101,14 @@ static void check_bits(const jx_fn *f) {
     for (int i = 0; i < f->nin; i++) jx_array_release(in[i]);
 }
 
+/* The end of a case: the view and fusion freed, f's bits checked, f released. */
+static void finish(jx__cg_view *v, jx__fusion *fu, jx_fn *f) {
+    if (v) jx__cg_view_free(v);
+    jx__fusion_free(fu);
+    check_bits(f);
+    jx_fn_release(f);
+}
+
 static void test_colsum(void) {
     for (int big = 0; big < 2; big++) {
         jx_aval av = big ? JX_AVAL(JX_F32, 16, 10, 12, 8) : JX_AVAL(JX_F32, 2, 3, 5, 4);
@@ -122,10 +130,7 @@ static void test_colsum(void) {
         CU_ASSERT(has_shape(&f->vars[f->in[0]], JX_INTS(av.shape[0], av.shape[1], av.shape[2], av.shape[3])));
         CU_ASSERT_EQUAL(jx__attr_ints(f->eqns[g->eqns[g->neqn - 1]].nattr, f->eqns[g->eqns[g->neqn - 1]].attrs,
                                       JX_A_AXES).n, 3);
-        jx__cg_view_free(&v);
-        jx__fusion_free(fu);
-        check_bits(f);
-        jx_fn_release(f);
+        finish(&v, fu, f);
     }
 }
 
@@ -145,10 +150,7 @@ static void test_bias(void) {
         CU_ASSERT(dims.n == 1 && dims.v[0] == 1);
         CU_ASSERT(shape.n == 2 && shape.v[0] == 1920 && shape.v[1] == 8);
     }
-    jx__cg_view_free(&v);
-    jx__fusion_free(fu);
-    check_bits(f);
-    jx_fn_release(f);
+    finish(&v, fu, f);
 }
 
 static void test_stats(void) {
@@ -172,9 +174,7 @@ static void test_stats(void) {
         jx__cg_view_free(&v);
     }
     CU_ASSERT(seen >= 1);
-    jx__fusion_free(fu);
-    check_bits(f);
-    jx_fn_release(f);
+    finish(NULL, fu, f);
 }
 
 static void test_middle(void) {
@@ -186,10 +186,7 @@ static void test_middle(void) {
     CU_ASSERT_FATAL(view_of(f, &fu, &g, &v));
     CU_ASSERT(has_shape(&v.f.vars[f->in[0]], JX_INTS(6, 120, 8)));
     CU_ASSERT(has_shape(&v.f.vars[g->out[0]], JX_INTS(6, 8)));
-    jx__cg_view_free(&v);
-    jx__fusion_free(fu);
-    check_bits(f);
-    jx_fn_release(f);
+    finish(&v, fu, f);
 }
 
 /* Nothing merges: y[n, w] broadcast along h ties n and w apart; a transpose is left alone. */
@@ -202,9 +199,7 @@ static void test_left_alone(void) {
         jx__cg_view v;
         CU_ASSERT(!view_of(fs[i], &fu, &g, &v));
         CU_ASSERT_PTR_NULL(v.vars);
-        jx__fusion_free(fu);
-        check_bits(fs[i]);
-        jx_fn_release(fs[i]);
+        finish(NULL, fu, fs[i]);
     }
 }
 
