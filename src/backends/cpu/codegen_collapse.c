@@ -178,7 +178,7 @@ static bool rewrite_eqns(classes *c, const jx__group *g, jx__cg_view *v, int (*m
     jx__attr *at = v->attrs;
     for (int32_t i = 0; i < g->neqn; i++) {
         jx__eqn *e = &v->eqns[g->eqns[i]];
-        memcpy(at, e->attrs, sizeof *at * (size_t)e->nattr);
+        if (e->nattr) memcpy(at, e->attrs, sizeof *at * (size_t)e->nattr); /* attrs may be NULL */
         e->attrs = at;
         at += e->nattr + 1;
         int32_t x = e->nin ? e->in[0].var : -1, out = e->out[0];
