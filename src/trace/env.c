@@ -1,5 +1,6 @@
 /* env.c: jx__env_bool and jx__env_int, the parsers of the yes/no and whole-number
  * environment switches (ir.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,9 @@ int64_t jx__env_int(const char *name, int64_t def, int64_t lo, int64_t hi) {
     const char *v = getenv(name);
     if (!v || !*v) return def;
     char *end;
+    errno = 0;
     long long n = strtoll(v, &end, 10);
-    if (*end == 0 && n >= lo && n <= hi) return (int64_t)n;
+    if (*end == 0 && errno == 0 && n >= lo && n <= hi) return (int64_t)n; /* ERANGE: out of long long */
     fprintf(stderr, "jx: warning: %s=%s is not a whole number from %lld to %lld; using %lld\n", name, v, (long long)lo,
             (long long)hi, (long long)def);
     return def;

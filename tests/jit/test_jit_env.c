@@ -129,8 +129,8 @@ static void test_small_kernel(void) {
     ASSERT_OUT("JX_JIT_SMALL_KERNEL=4096", "threads=cores dump=0 nans=0\n");
     ASSERT_OUT("JX_JIT_SMALL_KERNEL=0", "threads=cores dump=0 nans=0 small=0\n");
     ASSERT_OUT("JX_JIT_SMALL_KERNEL=100000", "threads=cores dump=0 nans=0 small=100000\n");
-    const char *bad[] = {"-1", "many", "12k"};
-    for (int i = 0; i < 3; i++) {
+    const char *bad[] = {"-1", "many", "12k", "99999999999999999999"};
+    for (int i = 0; i < 4; i++) {
         char env[64], want[256];
         snprintf(env, sizeof env, "JX_JIT_SMALL_KERNEL=%s", bad[i]);
         snprintf(want, sizeof want, "jx: warning: JX_JIT_SMALL_KERNEL=%s is not a whole number from 0 to "
