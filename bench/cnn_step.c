@@ -102,13 +102,13 @@ int main(int argc, char **argv) {
     int recompiles = argc > 3 ? atoi(argv[3]) : 5;
     if (steps < 1) steps = 1;
     if (batch < 1) batch = 128;
-    if (recompiles < 1 || recompiles > steps) recompiles = steps < 5 ? steps : 5;
+    if (recompiles < 1) recompiles = 1;
     int64_t epoch_steps = (TRAIN_IMAGES + batch - 1) / batch;
     jx_optim opt = jx_optim_adam(jx_schedule_warmup_cosine_decay(LR, LR, 0, EPOCHS * epoch_steps, LR / 100), 0.9, 0.999,
                                  1e-8);
     jx_tree *state[4] = {0}, *b = make_batch(batch); /* params, opt, stats, batch */
     jx_array *key = jx_random_key_new(0);
-    double *t = malloc((size_t)steps * sizeof *t);
+    double *t = malloc((size_t)(steps > recompiles ? steps : recompiles) * sizeof *t); /* step or compile times */
     jx_tree_fn *step = NULL, *fwd = NULL;
     jx_exec *x = NULL, *x2 = NULL, *px = NULL;
     int64_t *donate = NULL;

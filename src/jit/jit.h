@@ -58,6 +58,10 @@ typedef struct jx__conv_view {
 /* Fills *cv for CONV group g of rank-4 operands; false otherwise. */
 bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv);
 void jx__fusion_free(jx__fusion *fu);
+/* The element count of the largest value g's equations read or write (1 at least): the
+ * work of a loop kernel (plan.c splits by it; the CPU backend compiles kernels where it
+ * is small without optimisation). */
+int64_t jx__group_largest(const jx_fn *f, const jx__group *g);
 /* The groups as text (JX_DUMP=fusion): one line per group with its kind, equations
  * (primitive names) and argument avals. */
 void jx__fusion_print(FILE *out, const jx_fn *f, const jx__fusion *fu);

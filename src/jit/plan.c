@@ -93,15 +93,7 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
             /* Work per iteration: the largest array the group reads or writes over its
              * iterations, so that a reduction of many values into a few outputs (a row
              * max of f32[4096,4096]: 4096 iterations of 4096 values) is split too. */
-            int64_t size = be->kernel_size(s->kernel), most = 1;
-            for (int32_t i = 0; i < g->neqn; i++) {
-                const jx__eqn *e = &f->eqns[g->eqns[i]];
-                for (int j = 0; j < e->nin + e->nout; j++) {
-                    int32_t v = j < e->nin ? e->in[j].var : e->out[j - e->nin];
-                    int64_t n = v >= 0 ? jx_aval_size(&f->vars[v]) : 0;
-                    if (n > most) most = n;
-                }
-            }
+            int64_t size = be->kernel_size(s->kernel), most = jx__group_largest(f, g);
             int64_t per = size > 0 ? most / size : most; /* elements per iteration */
             s->grain = per >= 16384 ? 1 : 16384 / (per ? per : 1);
         }

@@ -121,22 +121,6 @@ static void find_twin(jx__cpu_module *m, jx__kernel *k, LLVMValueRef fn) {
     }
 }
 
-/* Whether every value g's equations read or write has at most limit elements. Such a
- * kernel does microseconds of work however it is compiled, and at the default level it is
- * marked optnone: no optimiser passes and the fast instruction selector (the MLP step
- * compiles in two thirds of the time, mnist_cnn's in about four fifths: docs/jit.md,
- * "Compile time"). The same operations in the same order, so the same bits. */
-static bool small_kernel(const jx_fn *f, const jx__group *g, int64_t limit) {
-    for (int32_t i = 0; i < g->neqn; i++) {
-        const jx__eqn *e = &f->eqns[g->eqns[i]];
-        for (int j = 0; j < e->nin; j++)
-            if (e->in[j].var >= 0 && jx_aval_size(&f->vars[e->in[j].var]) > limit) return false;
-        for (int j = 0; j < e->nout; j++)
-            if (jx_aval_size(&f->vars[e->out[j]]) > limit) return false;
-    }
-    return true;
-}
-
 static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name) {
     unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
@@ -176,8 +160,13 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
     LLVMAddTargetDependentFunctionAttr(fn, "target-cpu", h->cpu);
     LLVMAddTargetDependentFunctionAttr(fn, "target-features", h->features);
     add_fn_attr(m->ctx, fn, "nounwind");
+    /* A kernel whose every value has at most JX_JIT_SMALL_KERNEL elements does
+     * microseconds of work however it is compiled: at the default level it is optnone (no
+     * optimiser passes, the fast instruction selector; the MLP step compiles in two thirds
+     * of the time, mnist_cnn's in about four fifths: docs/jit.md, "Compile time"). The
+     * same operations in the same order, so the same bits. */
     int64_t limit = jx__jit_small_kernel();
-    if (m->opt_level == 2 && limit > 0 && small_kernel(f, g, limit)) {
+    if (m->opt_level == 2 && limit > 0 && jx__group_largest(f, g) <= limit) {
         add_fn_attr(m->ctx, fn, "optnone"); /* optnone wants noinline beside it */
         add_fn_attr(m->ctx, fn, "noinline");
         k->unoptimised = true;

@@ -134,16 +134,14 @@ const jx__cg_idx *jx__cg_make_idx(jx__cg *cg, const jx_aval *av, const LLVMValue
 /* The operand index of a reshape (squeeze, expand_dims): dims map one to one when both
  * shapes have the same dims apart from 1s, else through the row-major offset. */
 const jx__cg_idx *jx__cg_reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg_idx *I) {
-    int a = 0, c = 0;
-    LLVMValueRef dims[JX_MAX_RANK] = {0};
-    for (;; a++, c++) {
-        while (a < in->rank && in->shape[a] == 1) dims[a++] = jx__cg_i64(cg, 0);
-        while (c < I->rank && I->shape[c] == 1) c++;
-        if (a == in->rank || c == I->rank) break;
-        if (in->shape[a] != I->shape[c]) return jx__cg_make_idx(cg, in, NULL, I->lin);
-        dims[a] = I->dim[c];
-    }
-    return a == in->rank && c == I->rank ? jx__cg_make_idx(cg, in, dims, NULL) : jx__cg_make_idx(cg, in, NULL, I->lin);
+    jx_aval out = {in->dtype, I->rank, {0}};
+    memcpy(out.shape, I->shape, sizeof(int64_t) * (size_t)I->rank);
+    int da[JX_MAX_RANK], db[JX_MAX_RANK], n = jx__cg_reshape_pairs(in, &out, da, db);
+    if (n < 0) return jx__cg_make_idx(cg, in, NULL, I->lin);
+    LLVMValueRef dims[JX_MAX_RANK];
+    for (int d = 0; d < in->rank; d++) dims[d] = jx__cg_i64(cg, 0); /* the 1s */
+    for (int i = 0; i < n; i++) dims[da[i]] = I->dim[db[i]];
+    return jx__cg_make_idx(cg, in, dims, NULL);
 }
 
 /* ------------------------------------------------------------------ loops */

@@ -83,15 +83,8 @@ static void tie_eqn(classes *c, const jx__eqn *e) {
     case JX_PRIM_RESHAPE:
     case JX_PRIM_SQUEEZE:
     case JX_PRIM_EXPAND_DIMS: { /* the non-1 dims, when both sides have the same ones */
-        int a = 0, b = 0, ta[JX_MAX_RANK], tb[JX_MAX_RANK], n = 0;
-        for (;; a++, b++, n++) {
-            while (xa && a < xa->rank && xa->shape[a] == 1) a++;
-            while (b < oa->rank && oa->shape[b] == 1) b++;
-            if (!xa || a == xa->rank || b == oa->rank || xa->shape[a] != oa->shape[b]) break;
-            ta[n] = a, tb[n] = b;
-        }
-        if (xa && a == xa->rank && b == oa->rank)
-            for (int i = 0; i < n; i++) tie(c, x, ta[i], out, tb[i]);
+        int ta[JX_MAX_RANK], tb[JX_MAX_RANK], n = xa ? jx__cg_reshape_pairs(xa, oa, ta, tb) : -1;
+        for (int i = 0; i < n; i++) tie(c, x, ta[i], out, tb[i]);
         return;
     }
     default: /* elementwise: operands of the result's rank (others are scalars) */
@@ -99,6 +92,18 @@ static void tie_eqn(classes *c, const jx__eqn *e) {
             if (e->in[i].var >= 0 && f->vars[e->in[i].var].rank == oa->rank)
                 for (int d = 0; d < oa->rank; d++) tie(c, e->in[i].var, d, out, d);
     }
+}
+
+int jx__cg_reshape_pairs(const jx_aval *a, const jx_aval *b, int *da, int *db) {
+    int i = 0, j = 0, n = 0;
+    for (;; i++, j++, n++) {
+        while (i < a->rank && a->shape[i] == 1) i++;
+        while (j < b->rank && b->shape[j] == 1) j++;
+        if (i == a->rank || j == b->rank) break;
+        if (a->shape[i] != b->shape[j]) return -1;
+        da[n] = i, db[n] = j;
+    }
+    return i == a->rank && j == b->rank ? n : -1;
 }
 
 /* Dim of touched variable t holding class k, or -1; -2 when it holds k twice. */
@@ -145,9 +150,9 @@ static void touch(classes *c, int32_t v) {
     c->nnodes += c->f->vars[v].rank;
 }
 
-/* new rank and shape of touched variable t given the merges (joined[d]: dim d merges
- * into dim d - 1); returns the new rank and fills the map old dim -> new dim. */
-static int collapsed_shape(const jx_aval *a, const bool *joined, jx_aval *out, int *map) {
+/* The shape of a in the view given the merges (joined[d]: dim d merges into dim d - 1),
+ * and map: old dim -> new dim. */
+static void collapsed_shape(const jx_aval *a, const bool *joined, jx_aval *out, int *map) {
     int r = 0;
     *out = (jx_aval){a->dtype, 0, {0}};
     for (int d = 0; d < a->rank; d++) {
@@ -156,7 +161,6 @@ static int collapsed_shape(const jx_aval *a, const bool *joined, jx_aval *out, i
         map[d] = r - 1;
     }
     out->rank = r;
-    return r;
 }
 
 void jx__cg_view_free(jx__cg_view *v) {

@@ -21,4 +21,8 @@ typedef struct jx__cg_view {
 bool jx__cg_collapse(const jx_fn *f, const jx__group *g, jx__cg_view *v);
 void jx__cg_view_free(jx__cg_view *v);
 
+/* Whether a and b have the same dims apart from 1s (a reshape that maps dims one to one):
+ * their count n, with dim da[i] of a being dim db[i] of b; -1 when not. */
+int jx__cg_reshape_pairs(const jx_aval *a, const jx_aval *b, int *da, int *db);
+
 #endif
