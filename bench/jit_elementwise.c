@@ -9,9 +9,10 @@
  * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
  * softmax over the last axis of f32[4096,4096], layer norm over its rows, and an LSTM
  * cell's gates (five slices of one input, two outputs' worth of transcendentals). Beside
- * the transcendental chain, its floor: the same four 16-lane SLEEF calls and logistic's
- * divide over the same 16M f32 in a C loop on one thread (where jx uses SLEEF's AVX-512
- * variants), halved for two threads.
+ * the transcendental chain, its floor: the same four 16-lane calls jx's kernels make
+ * (src/backends/vmath.h: SLEEF's exp and log1p, jx's own tanh) and logistic's divide
+ * over the same 16M f32 in a C loop on one thread (where the CPU has AVX-512), halved for
+ * two threads.
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
 #include <jx/nn.h>
@@ -123,7 +124,8 @@ static void b_lstm_gates(jx_val *out, const jx_val *in, void *u) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 /* The chain's arithmetic with jx's 16-lane functions (vmath.h), in place over n floats:
- * what a kernel of the chain cannot go below. */
+ * what a kernel of the chain cannot go below. (GCC passes the vectors in zmm registers,
+ * as the functions expect; clang 14 would not: build benchmarks with GCC.) */
 __attribute__((target("avx512f"))) static void sleef_chain(float *x, int64_t n) {
     typedef __m512 (*v16)(__m512);
     v16 ex = (v16)jx__vmath_find("exp")->vector16, th = (v16)jx__vmath_find("tanh")->vector16;
@@ -141,14 +143,14 @@ struct floor_run {
 static void run_floor(void *arg) { sleef_chain(((struct floor_run *)arg)->x, ELEMS); }
 static void bench_sleef_floor(int reps, double tc) {
     if (!jx__vmath_wide()) {
-        printf("floor    (no 16-lane SLEEF functions here: %s)\n", jx__vmath_impl());
+        printf("floor    (no 16-lane functions here: %s)\n", jx__vmath_impl());
         return;
     }
     struct floor_run r = {malloc(sizeof(float) * ELEMS)};
     if (!r.x) return;
     for (int64_t i = 0; i < ELEMS; i++) r.x[i] = 0.5f;
     double t = bench_best(reps, run_floor, &r);
-    printf("floor    the chain's SLEEF calls, 1 thread: %7.2f ms; over 2 threads %.2f ms = %5.2fx memcpy\n", t * 1e3,
+    printf("floor    the chain's calls, 1 thread: %7.2f ms; over 2 threads %.2f ms = %5.2fx memcpy\n", t * 1e3,
            t * 5e2, t / 2 / tc);
     free(r.x);
 }
