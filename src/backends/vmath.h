@@ -1,6 +1,6 @@
 /* vmath.h: the f32 transcendental functions both executors use, and their vector
- * variants for the code generator. On a CPU with AVX2 and FMA, expm1 and tanh are jx's
- * own (vmath_own.c, within 1.5 ulps) and, with SLEEF (JX_HAVE_SLEEF), the others SLEEF's
+ * variants for the code generator. On a CPU with AVX2 and FMA, expm1, tanh and log1p are
+ * jx's own (vmath_own.c, within 1.5 ulps) and, with SLEEF (JX_HAVE_SLEEF), the others SLEEF's
  * deterministic ("finz", 1.0-ulp) functions: the scalar Sleef_finz_<f>f1_u10purecfma and
  * the 8-lane Sleef_finz_<f>f8_u10avx2 give the same bits for every element (as does the
  * 16-lane Sleef_finz_<f>f16_u10avx512f, offered beside it on CPUs with AVX-512F), and so
@@ -30,8 +30,9 @@ const jx__vmath_fn *jx__vmath_find(const char *name);
 int jx__vmath_lanes(void);
 /* Whether the 16-lane variants (vector16) are there too. */
 bool jx__vmath_wide(void);
-/* What the choice was, for benchmarks: "sleef-avx512f", "sleef-avx2-fma",
- * "libm, jx-avx512f", "libm, jx-avx2-fma" (no SLEEF) or "libm". */
+/* What the choice was, for benchmarks: "sleef+jx-avx512f", "sleef+jx-avx2-fma" (SLEEF's
+ * and jx's own vector functions), "libm+jx-avx512f", "libm+jx-avx2-fma" (no SLEEF: jx's
+ * own, the others libm's scalar ones) or "libm". */
 const char *jx__vmath_impl(void);
 
 /* The scalar functions, for the interpreter (impl_elementwise.c). */

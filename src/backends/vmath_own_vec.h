@@ -11,6 +11,9 @@
 #define ASF(x) ((V)(x))
 #define LT(a, b) ((VI)((a) < (b)))
 #define GT(a, b) ((VI)((a) > (b)))
+#define EQ(a, b) ((VI)((a) == (b)))
+#define EQI(a, b) ((VI)((a) == (b)))
+#define CVT(i) __builtin_convertvector(i, V)
 #define SEL(m, a, b) ASF(((m) & ASI(a)) | (~(m) & ASI(b)))
 
 #endif
