@@ -831,7 +831,9 @@ jx_fn *jx_hessian_at(jx_loc loc, const jx_fn *f, int argnum);
 /* User-defined derivatives, as calls inside a traced body (out = f(in)):
  * custom_jvp: jvp is (x..., dx...) -> (y..., dy...), used instead of differentiating f;
  * custom_vjp: fwd is (x...) -> (y..., residuals...), bwd is (residuals..., ybar...) ->
- * (xbar...), used in reverse mode (forward mode differentiates f itself). */
+ * (xbar...), used in reverse mode (forward mode differentiates f itself, and so does
+ * reverse mode once, when it makes the tangent: f must be differentiable by jx, as every
+ * function of jx's primitives is). */
 void jx_custom_jvp_call_at(jx_loc loc, const jx_fn *f, const jx_fn *jvp, int nin, const jx_val *in,
                            int nout, jx_val *out);
 #define jx_custom_jvp_call(...) jx_custom_jvp_call_at(JX_HERE, __VA_ARGS__)

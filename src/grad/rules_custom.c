@@ -7,12 +7,13 @@
  *  - custom_jvp_call: the user's jvp fn is inlined on (x..., dx...) (zero tangents
  *    materialised); it must be linear in dx for reverse mode, as in JAX.
  *  - custom_vjp_call: fwd is inlined on x (known: y and the residuals); the tangent is
- *    custom_vjp_tangent[fn bwd](x..., dx..., residuals...), a grad-internal primitive
- *    whose value is fn's own jvp (so forward mode differentiates fn, as JAX does) and
- *    whose transpose inlines bwd(residuals..., ybar...). x and the residuals are its
- *    non-linear operands.
+ *    custom_vjp_tangent[fn jvp bwd](x..., dx..., residuals...), a grad-internal
+ *    primitive whose value is fn's own jvp (so forward mode differentiates fn, as JAX
+ *    does; the rule differentiates fn once and attaches the result, `jvp`, which the
+ *    backends evaluate) and whose transpose inlines bwd(residuals..., ybar...). x and the
+ *    residuals are its non-linear operands.
  *  - checkpoint: the primal is checkpoint again (known); the tangent is
- *    checkpoint_tangent[fn](x..., dx...), also fn's jvp, so the only residuals stored
+ *    checkpoint_tangent[fn jvp](x..., dx...), also fn's jvp, so the only residuals stored
  *    across are x. Its transpose splits fn's jvp (partial evaluation) and inlines the
  *    known part on x in the backward pass (the recomputation), then transposes the
  *    linear part with the recomputed residuals.
@@ -57,17 +58,24 @@ static jx_status jvp_custom_jvp(const jx__eqn *e, const jx_val *x, const jx_val 
     return jx_trace_status();
 }
 
-/* Binds a tangent primitive on (x..., dx..., extra...) with e's fn (and bwd if given). */
+/* Binds a tangent primitive on (x..., dx..., extra...) with e's fn, fn's jvp (the value
+ * the primitive computes, made here once so that no backend has to differentiate fn when
+ * it runs the primitive) and bwd if given. */
 static void bind_tangent(const jx__eqn *e, jx_prim prim, const jx_fn *bwd, int n, const jx_val *x,
                          const jx_val *dx, int nextra, const jx_val *extra, jx_val *dy) {
     jx_val *in = vals(e, 2 * n + nextra);
-    if (!in) return;
-    for (int i = 0; i < n; i++) in[i] = x[i];
-    materialise(e->loc, n, x, dx, in + n);
-    for (int i = 0; i < nextra; i++) in[2 * n + i] = extra[i];
-    jx_fn *fp[2] = {(jx_fn *)fn_of(e, JX_A_FN), (jx_fn *)bwd};
-    jx__attr a[2] = {jx__a_fns(JX_A_FN, 1, &fp[0]), jx__a_fns(JX_A_BWD, 1, &fp[1])};
-    jx__bind(e->loc, prim, 2 * n + nextra, in, bwd ? 2 : 1, a, e->nout, dy, NULL);
+    const jx_fn *f = fn_of(e, JX_A_FN);
+    jx_fn *jf = in && f ? jx__jvp_fn(e->loc, f) : NULL;
+    if (in && f && !jf) jx__trace_fail(jx__trace_top(), jx_errcode(), jx__noloc, NULL, "%s", jx_errmsg());
+    if (jf) {
+        for (int i = 0; i < n; i++) in[i] = x[i];
+        materialise(e->loc, n, x, dx, in + n);
+        for (int i = 0; i < nextra; i++) in[2 * n + i] = extra[i];
+        jx_fn *fp[3] = {(jx_fn *)f, jf, (jx_fn *)bwd};
+        jx__attr a[3] = {jx__a_fns(JX_A_FN, 1, &fp[0]), jx__a_fns(JX_A_JVP, 1, &fp[1]), jx__a_fns(JX_A_BWD, 1, &fp[2])};
+        jx__bind(e->loc, prim, 2 * n + nextra, in, bwd ? 3 : 2, a, e->nout, dy, NULL);
+    }
+    jx_fn_release(jf);
     free(in);
 }
 
@@ -89,17 +97,15 @@ static jx_status jvp_checkpoint(const jx__eqn *e, const jx_val *x, const jx_val 
     return jx_trace_status();
 }
 
-/* Second order: the tangent primitives are fn's jvp; differentiate that (the residual
- * operands of custom_vjp_tangent do not enter its value). */
+/* Second order: the tangent primitives are fn's jvp (their jvp attribute);
+ * differentiate that (the residual operands of custom_vjp_tangent do not enter its
+ * value). */
 static jx_status jvp_tangent(const jx__eqn *e, const jx_val *x, const jx_val *dx, jx_val *y, jx_val *dy) {
-    const jx_fn *f = fn_of(e, JX_A_FN);
+    const jx_fn *jf = fn_of(e, JX_A_JVP);
     int m = e->nout;
-    jx_fn *jf = f ? jx__jvp_fn(e->loc, f) : NULL;
     jx_val *yy = vals(e, 2 * m), *dyy = vals(e, 2 * m);
-    if (!jf && f) jx__trace_fail(jx__trace_top(), jx_errcode(), jx__noloc, NULL, "%s", jx_errmsg());
     if (jf && yy && dyy && jx__jvp_inline(e->loc, jf, x, dx, yy, dyy) == JX_OK)
         for (int i = 0; i < m; i++) y[i] = yy[m + i], dy[i] = dyy[m + i];
-    jx_fn_release(jf);
     free(yy);
     free(dyy);
     return jx_trace_status();
@@ -143,12 +149,12 @@ static jx_status tr_custom_vjp_tan(const jx__eqn *e, const jx_val *x, const jx_a
  * linear part of fn's jvp. */
 static jx_status tr_checkpoint_tan(const jx__eqn *e, const jx_val *x, const jx_aval *av, const bool *lin,
                                    const jx_val *ct, jx_val *ct_in) {
-    const jx_fn *f = fn_of(e, JX_A_FN);
+    const jx_fn *f = fn_of(e, JX_A_FN), *jf = fn_of(e, JX_A_JVP);
     (void)av;
-    if (!f || !only_dx_linear(e, f->nin, lin)) return jx_trace_status();
+    if (!f || !jf || !only_dx_linear(e, f->nin, lin)) return jx_trace_status();
     jx__trace *t = jx__trace_top();
     int n = f->nin, m = f->nout, nres = 0;
-    jx_fn *jf = jx__jvp_fn(e->loc, f), *known = NULL, *linear = NULL;
+    jx_fn *known = NULL, *linear = NULL;
     bool *ok = malloc(sizeof *ok * (size_t)(2 * m + 1));
     jx_val *kout = NULL, *cl = vals(e, m), *cx = vals(e, n);
     if (!jf || !ok || jx__partial_eval(e->loc, jf, n, &known, &linear, ok, &nres) != JX_OK) {
@@ -166,7 +172,6 @@ static jx_status tr_checkpoint_tan(const jx__eqn *e, const jx_val *x, const jx_a
         for (int i = 0; i < n; i++)
             if (lin[n + i]) ct_in[n + i] = cx[i];
 done:
-    jx_fn_release(jf);
     jx_fn_release(known);
     jx_fn_release(linear);
     free(ok);

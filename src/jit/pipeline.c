@@ -1,6 +1,8 @@
 /* pipeline.c: the IR passes jit runs before fusion: inline every call-like equation
- * (call, custom_jvp_call, custom_vjp_call, checkpoint: at run time each is just its `fn`),
- * in nested functions too, then simplify (fold, CSE, DCE). JX_DUMP=ir prints the function
+ * (call, custom_jvp_call, custom_vjp_call, checkpoint: at run time each is just its `fn`;
+ * grad's custom_vjp_tangent and checkpoint_tangent: the tangent half of their `jvp`), in
+ * nested functions too, then simplify (fold, CSE, DCE, which drops the jvp's primal half
+ * where nothing else uses it). JX_DUMP=ir prints the function
  * given and the one compiled, JX_DUMP=passes the IR after each pass. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,17 @@ static bool inlinable(const jx__eqn *e) {
     case JX_PRIM_CALL:
     case JX_PRIM_CUSTOM_JVP:
     case JX_PRIM_CUSTOM_VJP:
-    case JX_PRIM_CHECKPOINT: return true;
+    case JX_PRIM_CHECKPOINT:
+    case JX_PRIM_CUSTOM_VJP_TAN:
+    case JX_PRIM_CHECKPOINT_TAN: return true;
     default: return false;
     }
+}
+
+/* Whether e (inlinable) runs as the second half of its function's outputs: the tangent
+ * primitives, whose `jvp` gives (y..., dy...) and which give dy. */
+static bool tangent_half(const jx__eqn *e) {
+    return e->prim == JX_PRIM_CUSTOM_VJP_TAN || e->prim == JX_PRIM_CHECKPOINT_TAN;
 }
 
 static bool has_fns(const jx__eqn *e) {
@@ -98,12 +108,16 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
         } else {
             for (int i = 0; i < e->nin; i++)
                 args[i] = e->in[i].var >= 0 ? env[e->in[i].var] : jx__lit_val(t, e->in[i]);
-            const jx_fn *g = inlinable(e) ? jx__eqn_fn(e, JX_A_FN, 0) : NULL;
-            if (g) {
+            const jx_fn *g = inlinable(e) ? jx__eqn_fn(e, tangent_half(e) ? JX_A_JVP : JX_A_FN, 0) : NULL;
+            jx_val *both = g && tangent_half(e) ? malloc(sizeof *both * (size_t)(2 * e->nout + 1)) : NULL;
+            if (g && tangent_half(e)) {
+                if (!both) jx__trace_fail(t, JX_ERR_NOMEM, eloc, "jit", "out of memory while inlining");
+                else if (replay(t, eloc, g, args, both) == JX_OK)
+                    for (int i = 0; i < e->nout; i++) outs[i] = both[e->nout + i];
+            } else if (g) {
                 replay(t, eloc, g, args, outs);
             } else if (has_fns(e)) {
-                /* cond/while/scan (and the grad-internal tangent calls) keep their nested
-                 * functions, inlined themselves */
+                /* cond/while/scan keep their nested functions, inlined themselves */
                 int nfns = 0;
                 jx__attr *attrs = inline_attrs(t, eloc, e, &nfns);
                 if (attrs) jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, attrs, e->nout, outs, NULL);
@@ -112,6 +126,7 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
                 jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, e->attrs, e->nout, outs, NULL);
             }
             for (int i = 0; i < e->nout && t->status == JX_OK; i++) env[e->out[i]] = outs[i];
+            free(both);
         }
         free(args);
         free(outs);

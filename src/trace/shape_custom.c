@@ -144,8 +144,9 @@ static jx_status rule_custom_vjp(int nin, const jx_aval *in, int nattr, const jx
 }
 
 /* The internal tangent primitives made by the grad rules (rules_custom.c):
- * custom_vjp_tangent[fn bwd](x..., dx..., residuals...) and
- * checkpoint_tangent[fn](x..., dx...): fn's jvp at x applied to dx, so fn's outputs. */
+ * custom_vjp_tangent[fn jvp bwd](x..., dx..., residuals...) and
+ * checkpoint_tangent[fn jvp](x..., dx...): fn's jvp at x applied to dx, so fn's outputs;
+ * jvp is that jvp as a function, (x..., dx...) -> (y..., dy...). */
 static jx_status rule_tangent(int nin, const jx_aval *in, int nattr, const jx__attr *attrs,
                               int maxout, jx_aval *out, int *nout, jx__rule_err *err) {
     const jx_fn *f = one_fn(nattr, attrs, JX_A_FN, err);
@@ -160,6 +161,12 @@ static jx_status rule_tangent(int nin, const jx_aval *in, int nattr, const jx__a
         return jx__rule_fail(err, JX_ERR_ARG, "takes %s%d operands (x..., dx...%s), got %d", vjp ? "at least " : "",
                              n, vjp ? ", residuals..." : "", nin);
     if (check_list("operand list", "operand", n, in, n, want, err)) return err->code;
+    /* jvp: fn's jvp, (x..., dx...) -> (y..., dy...), what the backends evaluate */
+    const jx_fn *jv = one_fn(nattr, attrs, JX_A_JVP, err);
+    if (!jv || check_fn_inputs(jv, "jvp function", n, want, err)) return err->code;
+    jx_aval ys[MAXSIG];
+    int ny = fn_avals(f, true, 2, ys, MAXSIG, err);
+    if (ny < 0 || check_fn_outputs(jv, "jvp function", ny, ys, err)) return err->code;
     if (vjp && check_bwd(f, bw, nin - n, in + n, err)) return err->code;
     if (f->nout > maxout) return jx__rule_fail(err, JX_ERR_ARG, "gives %d outputs, room for %d", f->nout, maxout);
     for (int i = 0; i < f->nout; i++) out[i] = fn_out(f, i);

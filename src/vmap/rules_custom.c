@@ -30,7 +30,7 @@ static const jx_fn *fn_of(const jx__eqn *e, jx__akey key) {
 static void bind_fns(const jx__eqn *e, int nin, const jx_val *ops, int nf, const jx__akey *keys, jx_fn **fns,
                      jx_val *y) {
     jx__attr a[3];
-    for (int i = 0; i < nf; i++) a[i] = jx__a_fns(keys[i], 1, &fns[i]);
+    for (int i = 0; i < nf && i < 3; i++) a[i] = jx__a_fns(keys[i], 1, &fns[i]);
     jx__bind(e->loc, (jx_prim)e->prim, nin, ops, nf, a, e->nout, y, NULL);
 }
 
@@ -137,36 +137,39 @@ static jx_status b_checkpoint(const jx__vctx *cx, const jx__eqn *e, const jx_val
     return jx__rs_done(&r);
 }
 
-/* checkpoint_tangent[fn](x..., dx...) and custom_vjp_tangent[fn bwd](x..., dx...,
- * residuals...): x[i] and dx[i] must be mapped alike, so both go to 0 where either is
- * mapped. */
+/* checkpoint_tangent[fn jvp](x..., dx...) and custom_vjp_tangent[fn jvp bwd](x...,
+ * dx..., residuals...): x[i] and dx[i] must be mapped alike, so both go to 0 where
+ * either is mapped; jvp is batched with (x..., dx...) so, its outputs (y..., dy...) where
+ * fn's are. */
 static jx_status b_tangent(const jx__vctx *cx, const jx__eqn *e, const jx_val *x, const int *bdim, jx_val *y,
                            int *ydim) {
     rule r;
     jx__rs_init(&r, e, "vmap", cx);
-    const jx_fn *f = fn_of(e, JX_A_FN), *bw = fn_of(e, JX_A_BWD);
+    const jx_fn *f = fn_of(e, JX_A_FN), *jv = fn_of(e, JX_A_JVP), *bw = fn_of(e, JX_A_BWD);
     int n = f->nin, m = f->nout, nres = e->nin - 2 * n;
     jx_val *ops = JX_RS_NEW(&r, jx_val, e->nin);
-    int *ind = JX_RS_NEW(&r, int, n), *bin = JX_RS_NEW(&r, int, nres + m);
+    int *ind = JX_RS_NEW(&r, int, 2 * n), *bin = JX_RS_NEW(&r, int, nres + m), *jod = JX_RS_NEW(&r, int, 2 * m);
     bool *ob = JX_RS_NEW(&r, bool, m);
     jx_aval *av = JX_RS_NEW(&r, jx_aval, nres + m);
     if (!jx__rs_ok(&r)) return jx__rs_done(&r);
     memcpy(ops, x, sizeof *ops * (size_t)e->nin);
     for (int i = 0; i < n; i++) {
-        ind[i] = jx__bdim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
+        ind[i] = ind[n + i] = jx__bdim_of(bdim[i] != JX_NOBATCH || bdim[n + i] != JX_NOBATCH);
         if (ind[i] == JX_NOBATCH) continue;
         ops[i] = jx__bfront(cx, e->loc, x[i], bdim[i]);
         ops[n + i] = jx__bfront(cx, e->loc, x[n + i], bdim[n + i]);
     }
-    jx_fn *fns[2] = {jx__vmap_fn_rs(&r, f, ind, NULL, ob), NULL};
+    jx_fn *fns[3] = {jx__vmap_fn_rs(&r, f, ind, NULL, ob), NULL, NULL};
     if (!fns[0]) return jx__rs_done(&r);
+    for (int k = 0; k < m; k++) jod[k] = jod[m + k] = jx__bdim_of(ob[k]);
+    if (!(fns[1] = jx__vmap_fn_rs(&r, jv, ind, jod, NULL))) return jx__rs_done(&r);
     if (bw) {
         for (int k = 0; k < nres; k++) av[k] = jx__val_aval(x[2 * n + k]), bin[k] = bdim[2 * n + k];
         for (int k = 0; k < m; k++) av[nres + k] = jx_fn_output_aval(fns[0], k), bin[nres + k] = jx__bdim_of(ob[k]);
-        if (!(fns[1] = bwd_batched(&r, bw, av, bin, ind))) return jx__rs_done(&r);
+        if (!(fns[2] = bwd_batched(&r, bw, av, bin, ind))) return jx__rs_done(&r);
     }
-    static const jx__akey keys[2] = {JX_A_FN, JX_A_BWD};
-    bind_fns(e, e->nin, ops, bw ? 2 : 1, keys, fns, y);
+    static const jx__akey keys[3] = {JX_A_FN, JX_A_JVP, JX_A_BWD};
+    bind_fns(e, e->nin, ops, bw ? 3 : 2, keys, fns, y);
     for (int k = 0; k < m; k++) ydim[k] = jx__bdim_of(ob[k]);
     return jx__rs_done(&r);
 }

@@ -1,9 +1,11 @@
 /* test_grad_custom.c: custom_jvp_call, custom_vjp_call and checkpoint: the user's
  * derivatives are really used (forward and reverse), checkpoint recomputes instead of
  * storing residuals with bit-identical gradients, signature errors name the caller's
- * line, and the text form round-trips. */
+ * line, the text form round-trips, and the tangent primitives carry their jvp for the
+ * backends to run. */
 #include <stdlib.h>
 
+#include "../../src/jit/plan.h"
 #include "gradcheck.h"
 
 /* The nested functions a body uses, passed as user data. */
@@ -548,6 +550,68 @@ static void test_text_roundtrip(void) {
     release3(&g_rt);
 }
 
+/* checkpoint_tangent bound without its jvp function: the shape rule refuses it. */
+static void b_tangent_without_jvp(jx_val *out, const jx_val *in, void *u) {
+    jx_fn *f = u;
+    jx__attr a = jx__a_fns(JX_A_FN, 1, &f);
+    jx_val ops[2] = {in[0], in[0]};
+    jx__bind(JX_HERE, JX_PRIM_CHECKPOINT_TAN, 2, ops, 1, &a, 1, out, NULL);
+}
+
+/* grad attaches fn's jvp to custom_vjp_tangent and checkpoint_tangent, so the backends
+ * run them without differentiating anything: the interpreter evaluates that function,
+ * and the jit inlines its tangent half (no tangent primitive is left to run as a host
+ * step), with the interpreter's values. */
+static void test_tangents_carry_jvp(void) {
+    jx_aval a = JX_AVAL(JX_F64, 3);
+    jx_aval a2[2] = {a, a};
+    g_rt = (fns){trace1("sin", b_sin, NULL, 1, &a, 1), trace1("sin_fwd", b_sin_fwd, NULL, 1, &a, 2),
+                 trace1("sin_bwd", b_sin_bwd_half, NULL, 2, a2, 1)};
+    g_rt_sq = trace1("square", b_square, NULL, 1, &a, 1);
+    g_rt_sqjvp = trace1("square_jvp", b_square_jvp_clipped, NULL, 2, a2, 2);
+    jx_fn *f = trace1("all", b_rt, &g_rt, 1, &a, 1), *j = f ? jx_jvp(f) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    int tangents = 0;
+    for (int k = 0; k < j->neqn; k++) {
+        const jx__eqn *e = &j->eqns[k];
+        if (e->prim != JX_PRIM_CUSTOM_VJP_TAN && e->prim != JX_PRIM_CHECKPOINT_TAN) continue;
+        tangents++;
+        const jx_fn *jv = jx__eqn_fn(e, JX_A_JVP, 0), *fn = jx__eqn_fn(e, JX_A_FN, 0);
+        CU_ASSERT(jv && fn && jv->nin == 2 * fn->nin && jv->nout == 2 * fn->nout);
+    }
+    CU_ASSERT_EQUAL(tangents, 2);
+    jx_fn *p = jx__jit_prepare(jx__noloc, j);
+    char *sp = p ? jx_fn_to_string(p) : NULL;
+    CU_ASSERT(sp && !strstr(sp, "_tangent") && !strstr(sp, "checkpoint"));
+    free(sp);
+    double xv[3] = {0.5, -1, 2}, dv[3] = {1, 0.25, -3};
+    jx_array *in[2] = {jx_array_new(JX_F64, JX_INTS(3), xv), jx_array_new(JX_F64, JX_INTS(3), dv)};
+    jx_array *want[2] = {NULL, NULL}, *got[2] = {NULL, NULL};
+    CU_ASSERT_EQUAL(jx_eval(j, 2, in, 2, want), JX_OK);
+    jx_exec *x = jx_jit(j, JX_DEVICE_CPU, NULL);
+    CU_ASSERT_EQUAL(x ? jx_exec_run(x, 2, in, 2, got) : JX_ERR_INTERNAL, JX_OK);
+    for (int i = 0; i < 2; i++) { /* y and dy: sums, one element each */
+        CU_ASSERT(want[i] && got[i] && jx_array_size(got[i]) == 1 && jx_array_size(want[i]) == 1);
+        if (want[i] && got[i]) CU_ASSERT_DOUBLE_EQUAL(jx_array_get(got[i], 0), jx_array_get(want[i], 0), 1e-12);
+        jx_array_release(want[i]);
+        jx_array_release(got[i]);
+        jx_array_release(in[i]);
+    }
+    jx_exec_release(x);
+    /* bound without its jvp, the primitive is refused at the binding line */
+    jx_fn *bad = jx_trace("bad", b_tangent_without_jvp, g_rt_sq, 1, &a, 1);
+    CU_ASSERT_PTR_NULL(bad);
+    CU_ASSERT(strstr(jx_errmsg(), "test_grad_custom.c:") && strstr(jx_errmsg(), "checkpoint_tangent") &&
+              strstr(jx_errmsg(), "attribute 'jvp' must be one function"));
+    jx_fn_release(bad);
+    jx_fn_release(p);
+    jx_fn_release(j);
+    jx_fn_release(f);
+    jx_fn_release(g_rt_sq);
+    jx_fn_release(g_rt_sqjvp);
+    release3(&g_rt);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"custom_jvp: the user's (clipped) derivative is used", test_custom_jvp_used},
@@ -558,6 +622,7 @@ int main(void) {
         {"custom_vjp: numeric checks", test_custom_vjp_gradcheck},
         {"checkpoint: identical grads, fewer residuals", test_checkpoint_same_grads_fewer_residuals},
         {"checkpoint: numeric checks", test_checkpoint_gradcheck},
+        {"tangent primitives carry their jvp: interpreter and jit run it, no grad at run time", test_tangents_carry_jvp},
         {"checkpoint: second order", test_checkpoint_second_order},
         {"signature errors name the caller's line", test_errors},
         {"text form round trip", test_text_roundtrip},

@@ -1,10 +1,11 @@
 /* impl_custom.c: reference implementations of custom_jvp_call, custom_vjp_call and
  * checkpoint (each evaluates its function fn: the derivative attributes only matter to
  * transformations), and of the tangent primitives grad makes of them, which evaluate
- * fn's jvp. */
+ * fn's jvp: the function grad attached to them (attribute jvp), so that no backend
+ * depends on a transformation. */
 #include <stdlib.h>
 
-#include "../../grad/grad.h"
+#include "../../trace/ir.h"
 
 static jx_status no_fn(const jx__eqn *e) {
     return jx__fail(JX_ERR_INTERNAL, e->loc, jx__prims[e->prim].name, "nested function missing");
@@ -16,15 +17,13 @@ static jx_status impl_fn(const jx__eqn *e, jx_array *const *in, const jx_aval *o
     return f ? jx__interp_eval(f, in, out) : no_fn(e);
 }
 
-/* custom_vjp_tangent / checkpoint_tangent: (x..., dx..., residuals...) -> fn's jvp at
- * x applied to dx; the residuals (custom_vjp's) only serve the transpose. */
+/* custom_vjp_tangent / checkpoint_tangent: (x..., dx..., residuals...) -> jvp(x...,
+ * dx...)'s tangent half; the residuals (custom_vjp's) only serve the transpose. */
 static jx_status impl_tangent(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out) {
-    const jx_fn *f = jx__eqn_fn(e, JX_A_FN, 0);
+    const jx_fn *jf = jx__eqn_fn(e, JX_A_JVP, 0);
     (void)oav;
-    if (!f) return no_fn(e);
-    jx_fn *jf = jx__jvp_fn(e->loc, f);
-    if (!jf) return jx_errcode();
-    int m = f->nout;
+    if (!jf) return no_fn(e);
+    int m = e->nout;
     jx_array *ob[16], **o = 2 * m <= 16 ? ob : calloc((size_t)(2 * m), sizeof *o);
     jx_status st = o ? jx__interp_eval(jf, in, o) : jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
     for (int i = 0; st == JX_OK && i < m; i++) {
@@ -32,7 +31,6 @@ static jx_status impl_tangent(const jx__eqn *e, jx_array *const *in, const jx_av
         out[i] = o[m + i];
     }
     if (o != ob) free(o);
-    jx_fn_release(jf);
     return st;
 }
 
