@@ -1,26 +1,45 @@
 #!/usr/bin/env bash
-# check-layers.sh BUILD_DIR: no layer reaches into one above it where it matters most: the
-# backends (src/backends: interpreter, CPU, CUDA) and the jit (src/jit) never call a
-# transformation (src/grad, src/vmap). Checked twice: no such #include in their sources,
-# and no symbol defined by a transformation's objects among the symbols their objects use.
+# check-layers.sh BUILD_DIR: no layer reaches into one above it. The layers, bottom up:
+# src/trace (the IR), src/backends (interpreter, CPU, CUDA), src/jit (fusion, the program,
+# its executors), then the transformations src/grad and src/vmap. Checked here:
+#  - the backends and the jit never call a transformation;
+#  - the backends never call the jit, except the CUDA backend's executor
+#    (src/backends/cuda/exec.c runs the jit's program: jx__prog from src/jit/plan.h),
+#    which issue 11 moves behind the backend table.
+# Each rule twice: no such #include in the sources, and no symbol defined by the upper
+# layer's objects among the symbols the lower layer's objects use.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-build}" && pwd)"
-status=0
-if grep -rnE '#include "[^"]*(grad|vmap)/' "$src/src/backends" "$src/src/jit"; then
-    echo "check-layers: the files above include a transformation's header"
-    status=1
-fi
 objs="$build/CMakeFiles/jx_objects.dir/src"
 [ -d "$objs/grad" ] || { echo "check-layers: no objects under $objs"; exit 1; }
-defined=$(find "$objs/grad" "$objs/vmap" -name '*.o' -exec nm --defined-only -g {} + | awk 'NF == 3 { print $3 }' | sort -u)
-for layer in backends jit; do
-    used=$(find "$objs/$layer" -name '*.o' -exec nm -u {} + | awk '{ print $NF }' | sort -u)
-    both=$(comm -12 <(echo "$defined") <(echo "$used"))
-    if [ -n "$both" ]; then
-        echo "check-layers: src/$layer calls into a transformation: $both"
+status=0
+
+# defined <dirs...>: the global symbols the objects under those dirs define
+defined() { for d in "$@"; do find "$objs/$d" -name '*.o'; done | xargs nm --defined-only -g | awk 'NF == 3 { print $3 }' | sort -u; }
+# used <find args...>: the undefined symbols of the objects found
+used() { find "$@" -name '*.o' | xargs -r nm -u | awk '{ print $NF }' | sort -u; }
+
+# rule <what> <defined symbols> <include pattern> <grep source args> -- <object find args>
+rule() {
+    local what=$1 def=$2 pattern=$3 dirs=$4
+    shift 5
+    if grep -rnE "#include \"[^\"]*($pattern)/" $dirs; then
+        echo "check-layers: $what: the files above include such a header"
         status=1
     fi
-done
-[ $status = 0 ] && echo "check-layers: src/backends and src/jit call no transformation"
+    local both
+    both=$(comm -12 <(echo "$def") <(used "$@"))
+    if [ -n "$both" ]; then
+        echo "check-layers: $what: $both"
+        status=1
+    fi
+}
+
+transformations=$(defined grad vmap)
+jit=$(defined jit)
+rule "src/backends or src/jit calls a transformation" "$transformations" "grad|vmap" \
+    "$src/src/backends $src/src/jit" -- "$objs/backends" "$objs/jit"
+rule "src/backends calls the jit" "$jit" "jit" "--exclude-dir=cuda $src/src/backends" -- "$objs/backends" -not -path "*/cuda/*"
+[ $status = 0 ] && echo "check-layers: the backends and the jit call no transformation; the backends (CUDA's executor aside) do not call the jit"
 exit $status

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jit/jit.h"
+#include "backend.h"
 
 /* The size of the storage block of an array of `bytes` bytes: whole 64-byte lines, at
  * least one (the block jx__host_alloc is given and jx__host_free is told). */

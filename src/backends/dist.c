@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "../jit/jit.h"
+#include "backend.h"
 #include "collective.h"
 #include "devices.h"
 #include "nccl.h"

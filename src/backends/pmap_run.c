@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jit/jit.h"
+#include "cpu/cpu.h"
 #include "collective.h"
 #include "control_util.h"
 #include "fpenv.h"

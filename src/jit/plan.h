@@ -1,5 +1,5 @@
 /* plan.h: the jit core's own internals, shared by jit.c, pipeline.c, plan.c, exec.c,
- * exec_control.c, nancheck.c and debug.c: the program of steps an executable runs (one
+ * exec_control.c and nancheck.c: the program of steps an executable runs (one
  * per fusion group, nested programs for cond/while/scan bodies), its buffer plan (slots
  * reused by liveness, in-place kernels, donation), and the executor's entry points. */
 #ifndef JX_JIT_PLAN_H
@@ -111,13 +111,5 @@ jx_status jx__cuda_mem_stats(jx_device_mem_stats *s);
 bool jx__array_has_nan(const jx_array *a);
 /* The JX_DEBUG_NANS failure for equation e: "<file>:<line>: <prim>: produced NaN". */
 jx_status jx__nan_fail(const jx__eqn *e);
-
-/* ------------------------------------------------------------------ debugging (debug.c) */
-
-/* JX_JIT_FUSE (default on). */
-bool jx__jit_fuse_enabled(void);
-/* The default directory of the on-disk kernel cache (JX_JIT_CACHE_DIR, else
- * $XDG_CACHE_HOME/jx, else $HOME/.cache/jx); NULL for none. */
-const char *jx__jit_cache_dir(void);
 
 #endif /* JX_JIT_PLAN_H */

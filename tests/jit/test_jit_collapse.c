@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "../../src/backends/cpu/codegen_collapse.h"
+#include "../../src/jit/jit.h"
 #include "jit_util.h"
 
 static void colsum(jx_val *out, const jx_val *in, void *u) { /* sum over N, H, W of NHWC */

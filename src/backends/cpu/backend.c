@@ -1,10 +1,10 @@
-/* backend.c: the CPU backend's table (jx__backend, src/jit/jit.h): kernels from the LLVM
+/* backend.c: the CPU backend's table (jx__backend, src/backends/backend.h): kernels from the LLVM
  * code generator (codegen.c), dot_general and convolutions on OpenBLAS (blas.c, conv.c),
  * pooling loops (window.c), and host memory, which needs no copies or synchronisation. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../jit/jit.h"
+#include "cpu.h"
 
 static void *module_new(int opt_level) { return jx__cpu_module_new(opt_level); }
 static jx__kernel *kernel_add(void *m, const jx_fn *f, const jx__group *g) { return jx__cpu_kernel_add(m, f, g); }

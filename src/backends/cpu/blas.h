@@ -8,7 +8,7 @@
 #ifndef JX_CPU_BLAS_H
 #define JX_CPU_BLAS_H
 
-#include "../../jit/jit.h"
+#include "cpu.h"
 
 /* OpenBLAS's dimensions and leading dimensions are C ints. */
 #define JX__BLAS_DIM_MAX ((int64_t)0x7fffffff)

@@ -20,7 +20,8 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/TargetMachine.h>
 
-#include "../../jit/jit.h"
+#include "../debug.h"
+#include "cpu.h"
 #include "codegen_collapse.h"
 
 struct jx__kernel {

@@ -3,7 +3,7 @@
 #ifndef JX_CODEGEN_COLLAPSE_H
 #define JX_CODEGEN_COLLAPSE_H
 
-#include "../../jit/jit.h"
+#include "cpu.h"
 
 /* The function seen by the code generator: f is a shallow copy of the original whose
  * avals and whose group's equations (their attributes) are the view's own. */

@@ -13,6 +13,7 @@
  * added in part order. Tiles and parts depend only on the shapes, so the results do not
  * depend on the thread count. */
 #include "blas.h"
+#include "../debug.h"
 #include "../dims.h"
 #include "../interp/strided.h"
 

@@ -1,4 +1,4 @@
-/* pool.c: the CPU thread pool (see jit.h): process-wide pools of pthreads, one per worker
+/* pool.c: the CPU thread pool (see cpu.h): process-wide pools of pthreads, one per worker
  * count and use (the kernels' pools; pmap's CPU devices, whose threads park here between
  * calls instead of being started per call), running parallel-for loops with a static
  * split. The split of [0, n) depends only on n, the grain and the pool size, never on
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../jit/jit.h"
+#include "cpu.h"
 #include "../fpenv.h"
 
 struct jx__pool {

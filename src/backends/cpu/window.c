@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../jit/jit.h"
+#include "cpu.h"
 
 enum { OP_MAX, OP_MIN, OP_SUM, OP_SCATTER, OP_GATHER };
 enum { CB = 256 }; /* channels per block of the per-window accumulators (on the stack) */

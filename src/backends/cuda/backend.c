@@ -1,4 +1,4 @@
-/* backend.c: the CUDA backend's table (jx__backend, src/jit/jit.h): NVPTX kernels
+/* backend.c: the CUDA backend's table (jx__backend, src/backends/backend.h): NVPTX kernels
  * (ptx.c), dot_general on cuBLAS (dot.c), device memory from the caching allocator
  * (alloc.c) moved with the driver's synchronous copies on the null stream. */
 #include "cuda.h"

@@ -1,4 +1,4 @@
-/* debug.c: the jit's environment switches (see jit.h), read once per process, and the
+/* debug.c: the compiler's environment switches (see debug.h), read once per process, and the
  * dump streams (stderr, or numbered files in JX_DUMP_DIR). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
+#include "debug.h"
+#include "../trace/ir.h"
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static unsigned dump_flags;

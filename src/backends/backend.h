@@ -1,0 +1,83 @@
+/* backend.h: the boundary between the compiler (src/jit: fusion, the program, the
+ * executors) and the backends (src/backends/cpu, src/backends/cuda): the fusion groups a
+ * backend compiles, and the table each backend fills. The jit includes this; a backend
+ * includes nothing of the jit. */
+#ifndef JX_BACKENDS_BACKEND_H
+#define JX_BACKENDS_BACKEND_H
+
+#include "../trace/ir.h"
+
+/* ------------------------------------------------------------------ fusion groups
+ * Made by the jit's fusion (src/jit/fuse.c): a function's top-level equations split into
+ * groups in program order (a group only reads variables of f's inputs or of earlier
+ * groups). */
+
+typedef enum jx__gkind {
+    JX__G_LOOP,    /* a fused loop nest: elementwise, movement and reductions; code generated */
+    JX__G_DOT,     /* one dot_general: a BLAS call */
+    JX__G_CONV,    /* one conv_general_dilated: GEMM-based or direct */
+    JX__G_WINDOW,  /* one reduce_window_* or select_and_{scatter,gather}_add: pooling loops */
+    JX__G_CONTROL, /* one cond, while or scan (or call left over): nested fns become sub-programs */
+    JX__G_OPAQUE   /* one other equation, run by its interpreter impl rule on the buffers */
+} jx__gkind;
+
+typedef struct jx__group {
+    jx__gkind kind;
+    int32_t neqn;
+    int32_t *eqns; /* indices into f->eqns, in program order */
+    int32_t nin;
+    int32_t *in;   /* variables read from outside the group: the kernel's input arguments */
+    int32_t nout;
+    int32_t *out;  /* variables produced here that later groups or f's outputs read */
+} jx__group;
+
+/* The element count of the largest value g's equations read or write (1 at least): the
+ * work of a loop kernel (the jit's plan splits by it; the CPU backend compiles kernels where it
+ * is small without optimisation). */
+int64_t jx__group_largest(const jx_fn *f, const jx__group *g);
+
+/* ------------------------------------------------------------------ the backend boundary
+ * What the program builder, the compile path and the executors ask of a backend: compile
+ * the LOOP groups into kernels (one module per executable), say which library calls it
+ * takes, and move memory. The CPU backend (src/backends/cpu/backend.c) and the CUDA
+ * backend (src/backends/cuda/) each give one table; a kernel (jx__kernel) is the
+ * backend's own type, only ever handled through its table. */
+
+typedef struct jx__kernel jx__kernel; /* owned by its module */
+
+typedef struct jx__backend {
+    const char *name;
+    /* a module collecting the kernels of one executable; NULL with jx__fail set */
+    void *(*module_new)(int opt_level);
+    /* the kernel of LOOP group g of f, or NULL with jx__fail set (the group then runs
+     * through the interpreter) */
+    jx__kernel *(*kernel_add)(void *mod, const jx_fn *f, const jx__group *g);
+    jx_status (*module_compile)(void *mod);
+    void (*module_free)(void *mod);
+    int64_t (*kernel_size)(const jx__kernel *k);            /* parallel iterations */
+    bool (*kernel_inplace_ok)(const jx__kernel *k, int i, int o);
+    /* library calls the backend takes (dot_general, conv_general_dilated, pooling) */
+    bool (*dot_ok)(const jx_fn *f, const jx__eqn *e);
+    bool (*conv_ok)(const jx_fn *f, const jx__eqn *e);
+    bool (*window_ok)(const jx_fn *f, const jx__eqn *e);
+    /* memory of the backend's device: alloc returns NULL with jx__fail set */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    jx_status (*copy_in)(void *dst, const void *host, size_t bytes);
+    jx_status (*copy_out)(void *host, const void *src, size_t bytes);
+    jx_status (*sync)(void);
+    /* whether the backend's conv of e reads and writes its operands through strides, so
+     * fusion may hand it the transposes around it (NULL: never) */
+    bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e);
+    /* the longest row (bytes) that the backend's loop kernels buffer while computing a
+     * row's reductions once per row, so that fusion may merge such rows' reductions with
+     * the elements that read them (fuse_rows.c); 0: none */
+    int64_t row_groups;
+} jx__backend;
+
+/* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's
+ * (src/backends/cuda/backend.c; only in builds with JX_CUDA). */
+extern const jx__backend jx__cpu_backend;
+extern const jx__backend jx__cuda_backend;
+
+#endif /* JX_BACKENDS_BACKEND_H */
