@@ -948,10 +948,11 @@ typedef struct jx_jit_opts {
     jx_ints donate; /* inputs whose storage the run may reuse for outputs (their contents
                      * are undefined afterwards); a training step donates its parameters */
     int opt_level;  /* LLVM optimisation level 0-3; 0 in the struct means the default, 2 */
-    /* the on-disk cache of compiled kernels (CPU): NULL means JX_JIT_CACHE_DIR from the
-     * environment, else $XDG_CACHE_HOME/jx, else ~/.cache/jx; "" (or JX_JIT_CACHE_DIR=off)
-     * means none. A file found there is used only when it is whole and was made by this
-     * jx and LLVM for this CPU; it never changes a result (docs/jit.md) */
+    /* the on-disk cache of compiled kernels (the CPU's objects, the CUDA backend's PTX):
+     * NULL means JX_JIT_CACHE_DIR from the environment, else $XDG_CACHE_HOME/jx, else
+     * ~/.cache/jx; "" (or JX_JIT_CACHE_DIR=off) means none. A file found there is used
+     * only when it is whole and was made by this jx and LLVM for this target; it never
+     * changes a result (docs/jit.md) */
     const char *cache_dir;
     /* subnormal f32/f64 values (docs/jit.md): JX_SUBNORMALS_DEFAULT follows the process's
      * default (JX_FLUSH_SUBNORMALS, flushing unless it is 0); JX_SUBNORMALS_FLUSH flushes

@@ -73,6 +73,10 @@ typedef struct jx__backend {
      * row's reductions once per row, so that fusion may merge such rows' reductions with
      * the elements that read them (fuse_rows.c); 0: none */
     int64_t row_groups;
+    /* the on-disk cache of a module's compiled kernels (objcache.c): its directory (NULL
+     * or "": none), and the modules loaded from / written to such caches so far */
+    jx_status (*module_set_cache_dir)(void *mod, const char *dir);
+    void (*cache_stats)(int64_t *hits, int64_t *stores);
 } jx__backend;
 
 /* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's

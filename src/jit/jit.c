@@ -128,7 +128,7 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (!x->mod && x->be != &jx__cpu_backend) return jx_errcode(); /* no driver, no GPU */
     if (!x->mod && jx_errcode() == JX_ERR_NOMEM) return JX_ERR_NOMEM;
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
-    if (x->mod && x->be == &jx__cpu_backend && jx__cpu_module_set_cache_dir(x->mod, n->cache_dir) != JX_OK)
+    if (x->mod && x->be->module_set_cache_dir && x->be->module_set_cache_dir(x->mod, n->cache_dir) != JX_OK)
         return jx_errcode();
     if (x->mod && x->be == &jx__cpu_backend) jx__cpu_module_set_threads(x->mod, n->nthreads);
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
@@ -305,7 +305,13 @@ jx_jit_stats jx_jit_stats_get(void) {
     pthread_mutex_unlock(&cache_mu);
     s.kernels = jx__cpu_kernels_compiled();
     s.kernels_unoptimised = jx__cpu_kernels_unoptimised();
-    jx__cpu_objcache_stats(&s.disk_hits, &s.disk_stores);
+    jx__cpu_backend.cache_stats(&s.disk_hits, &s.disk_stores);
+#ifdef JX_CUDA
+    int64_t hits = 0, stores = 0;
+    jx__cuda_backend.cache_stats(&hits, &stores);
+    s.disk_hits += hits;
+    s.disk_stores += stores;
+#endif
     return s;
 }
 

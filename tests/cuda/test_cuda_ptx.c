@@ -3,9 +3,11 @@
  * softmax, every unary math primitive in f32 and f64, f16/bf16 conversions) are traced,
  * fused, and every LOOP group goes into one NVPTX module; its PTX must name every
  * kernel, target sm_80 / PTX 7.5, hold no float atomics (reductions are deterministic),
- * and assemble with the toolkit's ptxas for sm_90 (the H200). The suite is skipped
- * (77) where ptxas is not installed. */
+ * and assemble with the toolkit's ptxas for sm_90 (the H200). A module's PTX goes
+ * through the on-disk cache when given a directory. The suite is skipped (77) where
+ * ptxas is not installed. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,72 @@ static void test_declined(void) {
     }
 }
 
+/* One module of f's LOOP groups, its PTX cached in dir (NULL: none); its text in *ptx
+ * (malloc'd, NULL on failure). */
+static void ptx_of(const jx_fn *f, const jx__fusion *fu, const char *dir, char **ptx) {
+    jx__cuda_module *m = jx__cuda_module_new(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(jx__cuda_module_set_cache_dir(m, dir), JX_OK);
+    for (int g = 0; g < fu->ngroups; g++)
+        if (fu->groups[g].kind == JX__G_LOOP) CU_ASSERT_PTR_NOT_NULL(jx__cuda_kernel_add(m, f, &fu->groups[g]));
+    const char *text = jx__cuda_module_ptx(m, NULL);
+    *ptx = text ? strdup(text) : NULL;
+    jx__cuda_module_free(m);
+}
+
+/* The one cache file in dir (its path in path), or false. */
+static bool cache_file(const char *dir, char *path, size_t len) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strstr(e->d_name, ".jxo")) n++, snprintf(path, len, "%s/%s", dir, e->d_name);
+    if (d) closedir(d);
+    return n == 1;
+}
+
+/* The PTX of a module through a cache directory: the first module writes the file, a
+ * second module of the same kernels takes its PTX from it (a hit, no generation) with
+ * the same text, a damaged file is never used (the module generates its PTX again and
+ * rewrites the file), and without a directory nothing is read or written. */
+static void test_ptx_disk_cache(void) {
+    char dir[] = "/tmp/jx_ptxcache_XXXXXX", path[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    jx_aval av = JX_AVAL(JX_F32, 257);
+    jx_fn *f = jx_trace("unary_f32", unary_all, NULL, 1, &av, 1);
+    jx__fusion *fu = f ? jx__fuse(f, true, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+    int64_t h0, s0, h, s;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    jx__cuda_ptxcache_stats(&h0, &s0);
+    ptx_of(f, fu, dir, &a);
+    jx__cuda_ptxcache_stats(&h, &s);
+    CU_ASSERT(a && h == h0 && s == s0 + 1 && cache_file(dir, path, sizeof path));
+    ptx_of(f, fu, dir, &b);
+    jx__cuda_ptxcache_stats(&h, &s);
+    CU_ASSERT(b && h == h0 + 1 && s == s0 + 1 && a && strcmp(a, b) == 0);
+    /* flip a byte in the middle of the stored PTX */
+    FILE *fp = fopen(path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, size / 2, SEEK_SET);
+    int ch = fgetc(fp);
+    fseek(fp, size / 2, SEEK_SET);
+    fputc(ch ^ 0x20, fp);
+    fclose(fp);
+    ptx_of(f, fu, dir, &c);
+    jx__cuda_ptxcache_stats(&h, &s);
+    CU_ASSERT(c && h == h0 + 1 && s == s0 + 2 && a && strcmp(a, c) == 0); /* regenerated, rewritten */
+    ptx_of(f, fu, NULL, &d);
+    jx__cuda_ptxcache_stats(&h, &s);
+    CU_ASSERT(d && h == h0 + 1 && s == s0 + 2 && a && strcmp(a, d) == 0);
+    free(a), free(b), free(c), free(d);
+    if (cache_file(dir, path, sizeof path)) unlink(path);
+    rmdir(dir);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
 int main(void) {
     if (!JX_PTXAS[0] || access(JX_PTXAS, X_OK) != 0) {
         printf("cuda_ptx: skipped: ptxas not found\n");
@@ -212,6 +280,7 @@ int main(void) {
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
         {"a group libdevice cannot compute is declined", test_declined},
+        {"PTX through the disk cache: stored, loaded, a damaged file regenerated", test_ptx_disk_cache},
         CU_TEST_INFO_NULL,
     };
     return jt_run("cuda_ptx", tests);

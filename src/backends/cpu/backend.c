@@ -10,6 +10,7 @@ static void *module_new(int opt_level) { return jx__cpu_module_new(opt_level); }
 static jx__kernel *kernel_add(void *m, const jx_fn *f, const jx__group *g) { return jx__cpu_kernel_add(m, f, g); }
 static jx_status module_compile(void *m) { return jx__cpu_module_compile(m); }
 static void module_free(void *m) { jx__cpu_module_free(m); }
+static jx_status set_cache_dir(void *m, const char *dir) { return jx__cpu_module_set_cache_dir(m, dir); }
 
 static void *host_alloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
@@ -26,5 +27,5 @@ const jx__backend jx__cpu_backend = {
     "cpu",          module_new,     kernel_add, module_compile, module_free,
     jx__kernel_size, jx__kernel_inplace_ok, jx__cpu_dot_ok, jx__cpu_conv_ok, jx__cpu_window_ok,
     host_alloc,     free,           copy,       copy,           sync,           jx__cpu_conv_views_ok,
-    JX__CPU_ROW_BYTES,
+    JX__CPU_ROW_BYTES, set_cache_dir, jx__cpu_objcache_stats,
 };

@@ -38,7 +38,7 @@
 #include <llvm/Config/llvm-config.h>
 
 #include "codegen.h"
-#include "objcache.h"
+#include "../objcache.h"
 
 /* Code loaded in the JIT, shared by every module of the same content in the process. */
 typedef struct loaded {

@@ -7,6 +7,7 @@ static void *module_new(int opt_level) { return jx__cuda_module_new(opt_level); 
 static jx__kernel *kernel_add(void *m, const jx_fn *f, const jx__group *g) { return jx__cuda_kernel_add(m, f, g); }
 static jx_status module_compile(void *m) { return jx__cuda_module_compile(m); }
 static void module_free(void *m) { jx__cuda_module_free(m); }
+static jx_status set_cache_dir(void *m, const char *dir) { return jx__cuda_module_set_cache_dir(m, dir); }
 /* the executor gives every variable its own buffer: no kernel writes over an input */
 static bool inplace_ok(const jx__kernel *k, int i, int o) { return false; }
 static bool conv_ok(const jx_fn *f, const jx__eqn *e) { return false; }
@@ -41,4 +42,5 @@ static jx_status sync(void) {
 const jx__backend jx__cuda_backend = {
     "cuda",   module_new, kernel_add, module_compile, module_free, jx__cuda_kernel_size, inplace_ok,
     jx__cuda_dot_ok, conv_ok, NULL, dev_alloc, dev_free, copy_in, copy_out, sync, NULL, 0,
+    set_cache_dir, jx__cuda_ptxcache_stats,
 };

@@ -120,6 +120,12 @@ const char *jx__cuda_module_ptx(jx__cuda_module *m, double *ms);
 jx_status jx__cuda_module_compile(jx__cuda_module *m);
 void jx__cuda_module_free(jx__cuda_module *m);
 int64_t jx__cuda_kernel_size(const jx__kernel *k);
+/* The directory of m's on-disk PTX cache (NULL or "": none, the default): a module whose
+ * unoptimised IR, target and libdevice match a cached one takes its PTX from there instead
+ * of optimising and generating it (objcache.c). */
+jx_status jx__cuda_module_set_cache_dir(jx__cuda_module *m, const char *dir);
+/* Modules whose PTX came from the disk cache, and PTX files written to it, so far. */
+void jx__cuda_ptxcache_stats(int64_t *hits, int64_t *stores);
 /* Launches kernel k on the null stream: bufs are the device pointers of the group's
  * inputs then outputs. */
 jx_status jx__cuda_kernel_launch(const jx__kernel *k, const CUdeviceptr *bufs);

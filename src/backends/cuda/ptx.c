@@ -14,11 +14,18 @@
  * ...) are renamed to libdevice's (__nv_expf ...), and libdevice.10.bc is linked when
  * any is used; bf16 conversions get small IR bodies here. The emitter's column-reduction
  * tiles (a 16-32 KiB stack array) are switched off: on a GPU that would be local memory
- * reserved for every resident thread. */
+ * reserved for every resident thread. With a cache directory (jx_jit_opts.cache_dir, as
+ * for the CPU) a module's PTX is kept on disk, keyed by its unoptimised IR, the target
+ * and libdevice (objcache.c); the driver caches what it compiles from PTX for the
+ * device's architecture in its own cache (~/.nv/ComputeCache). */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <llvm-c/Analysis.h>
@@ -28,8 +35,10 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <llvm/Config/llvm-config.h>
 
 #include "../cpu/codegen.h"
+#include "../objcache.h"
 #include "cuda.h"
 
 typedef struct cuda_kernel {
@@ -40,7 +49,7 @@ typedef struct cuda_kernel {
 
 struct jx__cuda_module {
     int opt_level;
-    unsigned long long id;
+    char *cache_dir; /* the on-disk PTX cache, NULL for none */
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     cuda_kernel **kernels;
@@ -53,7 +62,7 @@ struct jx__cuda_module {
 static pthread_mutex_t tm_mu = PTHREAD_MUTEX_INITIALIZER;
 static LLVMTargetMachineRef tm;
 static char *tm_layout;
-static unsigned long long next_id;
+static atomic_llong cache_hits, cache_stores;
 static const char *const TRIPLE = "nvptx64-nvidia-cuda";
 
 const char *jx__cuda_libdevice_path(void) {
@@ -86,13 +95,11 @@ static bool target(void) {
 jx__cuda_module *jx__cuda_module_new(int opt_level) {
     pthread_mutex_lock(&tm_mu);
     bool ok = target();
-    unsigned long long id = next_id++;
     pthread_mutex_unlock(&tm_mu);
     if (!ok) return NULL;
     jx__cuda_module *m = calloc(1, sizeof *m);
     if (!m) return jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory"), NULL;
     m->opt_level = opt_level < 1 ? 1 : opt_level;
-    m->id = id;
     m->ctx = LLVMContextCreate();
     m->mod = LLVMModuleCreateWithNameInContext("jx_cuda", m->ctx);
     LLVMSetTarget(m->mod, TRIPLE);
@@ -171,8 +178,10 @@ jx__kernel *jx__cuda_kernel_add(jx__cuda_module *m, const jx_fn *f, const jx__gr
         free(k);
         return jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory"), NULL;
     }
-    snprintf(k->base.name, sizeof k->base.name, "jx_c%llu_%d", m->id, m->n);
-    snprintf(k->gname, sizeof k->gname, "jx_c%llu_%d_g", m->id, m->n);
+    /* names need only be unique in the module (a CUmodule of its own), and the same for
+     * the same kernels, so that the PTX cache's key is the content */
+    snprintf(k->base.name, sizeof k->base.name, "jx_c%d", m->n);
+    snprintf(k->gname, sizeof k->gname, "jx_c%d_g", m->n);
     k->base.nin = g->nin;
     k->base.nout = g->nout;
     k->base.no_col_tiles = true;
@@ -431,9 +440,82 @@ static double now_ms(void) {
     return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
 }
 
+jx_status jx__cuda_module_set_cache_dir(jx__cuda_module *m, const char *dir) {
+    free(m->cache_dir);
+    m->cache_dir = dir && *dir ? strdup(dir) : NULL;
+    return dir && *dir && !m->cache_dir ? jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory") : JX_OK;
+}
+
+void jx__cuda_ptxcache_stats(int64_t *hits, int64_t *stores) {
+    *hits = (int64_t)atomic_load(&cache_hits);
+    *stores = (int64_t)atomic_load(&cache_stores);
+}
+
+/* The cache key of m's PTX: its unoptimised IR (before libdevice is linked) with what
+ * else decides the PTX, written into header (what a cache file must repeat): jx's and
+ * LLVM's versions, the target, the optimisation level and libdevice (path, size, time). */
+static jx_status cache_key(jx__cuda_module *m, uint64_t key[2], char *header, size_t len) {
+    const char *ld = jx__cuda_libdevice_path();
+    struct stat st;
+    bool have = stat(ld, &st) == 0;
+    snprintf(header, len, "jx %d.%d ptxcache 1\nllvm %s\ntarget %s sm_80 +ptx75\nopt %d\nlibdevice %s %lld %lld\n",
+             JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, TRIPLE, m->opt_level, ld,
+             have ? (long long)st.st_size : -1LL, have ? (long long)st.st_mtime : -1LL);
+    char *text = LLVMPrintModuleToString(m->mod);
+    if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    key[0] = key[1] = 0;
+    jx__hash128(key, header, strlen(header));
+    jx__hash128(key, text, strlen(text));
+    LLVMDisposeMessage(text);
+    size_t at = strlen(header);
+    snprintf(header + at, len - at, "key %016llx%016llx\n", (unsigned long long)key[0], (unsigned long long)key[1]);
+    return JX_OK;
+}
+
+/* m's PTX from the disk cache (NUL-terminated, in m->ptx); false when there is none. */
+static bool cache_load(jx__cuda_module *m, const uint64_t key[2], const char *header) {
+    void *bytes = NULL;
+    size_t size = 0;
+    if (!jx__objcache_load(m->cache_dir, key, header, &bytes, &size)) return false;
+    char *ptx = size && ((char *)bytes)[size - 1] == 0 ? bytes : NULL; /* stored with its NUL */
+    if (!ptx) {
+        free(bytes);
+        return false;
+    }
+    m->ptx = ptx;
+    atomic_fetch_add(&cache_hits, 1);
+    return true;
+}
+
+/* Stores m's PTX; a failure costs a warning (once), never the compile. */
+static void cache_store(jx__cuda_module *m, const uint64_t key[2], const char *header) {
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    if (jx__objcache_store(m->cache_dir, key, header, m->ptx, strlen(m->ptx) + 1) == 0)
+        atomic_fetch_add(&cache_stores, 1);
+    else if (!atomic_flag_test_and_set(&warned))
+        fprintf(stderr, "jx: warning: cannot write the jit cache in %s (%s); compiling without it\n", m->cache_dir,
+                strerror(errno));
+}
+
+static const char *generate_ptx(jx__cuda_module *m);
+
 const char *jx__cuda_module_ptx(jx__cuda_module *m, double *ms) {
     if (m->ptx) return m->ptx;
     double t0 = now_ms();
+    uint64_t key[2];
+    char header[1024];
+    bool cached = m->cache_dir && !(jx__dump_flags() & JX__DUMP_ASM);
+    if (cached && cache_key(m, key, header, sizeof header) != JX_OK) return NULL;
+    if (!(cached && cache_load(m, key, header))) {
+        if (!generate_ptx(m)) return NULL;
+        if (cached) cache_store(m, key, header);
+    }
+    if (ms) *ms = now_ms() - t0;
+    return m->ptx;
+}
+
+/* Optimises m, links libdevice where it is used and emits the PTX into m->ptx. */
+static const char *generate_ptx(jx__cuda_module *m) {
     LLVMAddModuleFlag(m->mod, LLVMModuleFlagBehaviorOverride, "nvvm-reflect-ftz", 15,
                       LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(m->ctx), 0, 0)));
     if (map_helpers(m) && link_libdevice(m) != JX_OK) return NULL;
@@ -475,7 +557,6 @@ const char *jx__cuda_module_ptx(jx__cuda_module *m, double *ms) {
         fputs(m->ptx, o);
         jx__dump_close(o);
     }
-    if (ms) *ms = now_ms() - t0;
     return m->ptx;
 }
 
@@ -514,6 +595,7 @@ void jx__cuda_module_free(jx__cuda_module *m) {
     }
     free(m->kernels);
     free(m->ptx);
+    free(m->cache_dir);
     free(m);
 }
 

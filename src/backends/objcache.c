@@ -1,7 +1,8 @@
-/* objcache.c: the on-disk cache of compiled kernel objects: one file per module content,
+/* objcache.c: the on-disk cache of compiled kernels: one file per module content,
  * <dir>/<key as 32 hex digits>.jxo, where the key hashes the module's unoptimised LLVM IR
- * with everything that decides its machine code (codegen.c: jx and LLVM versions, target
- * triple, CPU name and features, optimisation level).
+ * with everything that decides its code (cpu/codegen.c: jx and LLVM versions, target
+ * triple, CPU name and features, optimisation level; cuda/ptx.c: the NVPTX target and
+ * libdevice), and the contents are object code or PTX text.
  *
  * File: "JXOBJ\x01\r\n" (8 bytes), the header length (u32 little endian), the header text
  * (versions, target, key), the object's length (u64) and its 128-bit hash (2 x u64), then

@@ -1,6 +1,7 @@
-/* objcache.h: the on-disk cache of compiled kernel objects (objcache.c). */
-#ifndef JX_CPU_OBJCACHE_H
-#define JX_CPU_OBJCACHE_H
+/* objcache.h: the on-disk cache of compiled kernels (objcache.c), shared by the backends:
+ * the CPU's object code (cpu/codegen.c) and the CUDA backend's PTX (cuda/ptx.c). */
+#ifndef JX_BACKENDS_OBJCACHE_H
+#define JX_BACKENDS_OBJCACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,4 +20,4 @@ int jx__objcache_load(const char *dir, const uint64_t key[2], const char *header
  * Returns 0 on success, -1 with errno set. */
 int jx__objcache_store(const char *dir, const uint64_t key[2], const char *header, const void *obj, size_t size);
 
-#endif /* JX_CPU_OBJCACHE_H */
+#endif /* JX_BACKENDS_OBJCACHE_H */
