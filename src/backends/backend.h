@@ -77,6 +77,8 @@ typedef struct jx__backend {
      * or "": none), and the modules loaded from / written to such caches so far */
     jx_status (*module_set_cache_dir)(void *mod, const char *dir);
     void (*cache_stats)(int64_t *hits, int64_t *stores);
+    /* the threads a module's compile may use (NULL: the backend compiles on the caller's) */
+    void (*module_set_threads)(void *mod, int nthreads);
 } jx__backend;
 
 /* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's

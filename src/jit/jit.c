@@ -130,7 +130,7 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (!x->mod) jx_clear_error(); /* no code generator: LOOP groups run interpreted */
     if (x->mod && x->be->module_set_cache_dir && x->be->module_set_cache_dir(x->mod, n->cache_dir) != JX_OK)
         return jx_errcode();
-    if (x->mod && x->be == &jx__cpu_backend) jx__cpu_module_set_threads(x->mod, n->nthreads);
+    if (x->mod && x->be->module_set_threads) x->be->module_set_threads(x->mod, n->nthreads);
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
     if (dump & JX__DUMP_PROFILE) x->prog->prof = jx__prof_new(x->prog);

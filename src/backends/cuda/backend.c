@@ -42,5 +42,5 @@ static jx_status sync(void) {
 const jx__backend jx__cuda_backend = {
     "cuda",   module_new, kernel_add, module_compile, module_free, jx__cuda_kernel_size, inplace_ok,
     jx__cuda_dot_ok, conv_ok, NULL, dev_alloc, dev_free, copy_in, copy_out, sync, NULL, 0,
-    set_cache_dir, jx__cuda_ptxcache_stats,
+    set_cache_dir, jx__cuda_ptxcache_stats, NULL,
 };
