@@ -16,6 +16,7 @@
  *   usage: bench_jit_elementwise [reps] */
 #include <jx.h>
 #include <jx/nn.h>
+#include <jx/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,15 @@ static void b_lstm_gates(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(jx_logistic(part[3]), jx_tanh(c));
 }
 
+/* Dropout at rate 0.1 as a training step applies it: a Bernoulli mask drawn with threefry
+ * (one hash per element, jax.random.bernoulli's counters), the kept values scaled. */
+static void b_dropout(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_aval a = jx_aval_of(in[0]);
+    jx_val keep = jx_random_bernoulli(jx_random_key(0), 0.9, (jx_ints){a.shape, a.rank});
+    out[0] = jx_select(keep, jx_div(in[0], jx_scalar_like(in[0], 0.9)), jx_zeros_like(in[0]));
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 /* The chain's arithmetic with jx's 16-lane functions (vmath.h), in place over n floats:
@@ -219,6 +229,7 @@ int main(int argc, char **argv) {
     bench_jitted(reps, "softmax f32[4096,4096]", b_softmax, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "layer norm f32[4096,4096]", b_layer_norm, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "LSTM gates f32[4096,5x640] -> [4096,640]", b_lstm_gates, JX_INTS(4096, 5 * 640), tc);
+    bench_jitted(reps, "dropout 0.1 (threefry mask), 16M f32", b_dropout, JX_INTS(ELEMS), tc);
     jx_exec_release(r.x);
     jx_array_release(out);
     jx__cpu_module_free(m);

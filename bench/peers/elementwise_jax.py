@@ -1,7 +1,8 @@
 """elementwise_jax.py: the peer figures of bench/jit_elementwise.c's jitted rows, in jax.jit
 on this CPU: the chain exp, tanh, log1p, logistic over 16M f32; softmax over the last
 axis of f32[4096,4096]; layer norm over its rows (no scale or bias, eps 1e-5); an LSTM
-cell's gates from f32[4096, 5x640]; and a copy of 64 MiB (x + 0 into a new buffer) as
+cell's gates from f32[4096, 5x640]; dropout at rate 0.1 over 16M f32 (a threefry
+Bernoulli mask); and a copy of 64 MiB (x + 0 into a new buffer) as
 XLA's memcpy. Inputs are filled with 0.5, as jx's. Run it with the same thread count
 as jx (bench/peers/run.sh's conventions: taskset for fewer cores than the machine has).
 Prints lines `jax <figure>_ms <median>` and `jax <figure>_x_copy <ratio to the copy>`.
@@ -36,6 +37,11 @@ def lstm_gates(x):
     return jax.nn.sigmoid(o) * jnp.tanh(c)
 
 
+def dropout(x):
+    keep = jax.random.bernoulli(jax.random.key(0), 0.9, x.shape)
+    return jnp.where(keep, x / 0.9, 0)
+
+
 def copy(x):
     return x + 0
 
@@ -49,6 +55,7 @@ def main():
         ("softmax", softmax, (4096, 4096)),
         ("layer_norm", layer_norm, (4096, 4096)),
         ("lstm_gates", lstm_gates, (4096, 5 * 640)),
+        ("dropout", dropout, (ELEMS,)),
     ]
     base = None
     for name, fn, shape in cases:

@@ -57,7 +57,9 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
         return !is_storage_dtype(t);
     case JX__SHAPE: return is_movement(p);
     case JX__REDUCE: return !is_storage_dtype(t);
-    default: return p == JX_PRIM_SELECT || (p == JX_PRIM_IOTA && !is_storage_dtype(f->vars[e->out[0]].dtype));
+    default:
+        return p == JX_PRIM_SELECT || p == JX_PRIM_THREEFRY2X32 ||
+               (p == JX_PRIM_IOTA && !is_storage_dtype(f->vars[e->out[0]].dtype));
     }
 }
 

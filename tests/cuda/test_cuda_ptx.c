@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jx/random.h>
+
 #include "../../src/backends/cuda/cuda.h"
 #include "harness.h"
 
@@ -125,6 +127,10 @@ static void unary_special(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_select(jx_is_finite(y), y, x);
 }
 static void digamma_body(jx_val *out, const jx_val *in, void *u) { out[0] = jx_exp(jx_digamma(in[0])); }
+/* jax.random.uniform: threefry over counters, then bits to floats (device PRNG). */
+static void uniform(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_random_uniform(in[0], JX_F32, JX_INTS(64, 100), 0, 1);
+}
 static void half_types(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_convert(in[0], JX_F16), b = jx_convert(in[0], JX_BF16);
     out[0] = jx_add(jx_convert(h, JX_F32), jx_convert(b, JX_F32));
@@ -167,6 +173,10 @@ static void test_math(void) {
 /* The general rule: a group using a helper libdevice does not define (digamma, in f32
  * and f64) is declined, naming libdevice's function (the plan then runs it on the host),
  * and the module stays usable: a group added after it compiles and assembles alone. */
+static void test_threefry(void) {
+    jx_aval key[1] = {JX_AVAL(JX_U32, 2)};
+    CU_ASSERT(check_body("uniform", uniform, NULL, 1, key, 1) >= 1); /* unsimplified: several */
+}
 static void test_declined(void) {
     const jx_dtype dts[2] = {JX_F32, JX_F64};
     const char *want[2] = {"cuda: libdevice has no __nv_digammaf: the group runs on the host",
@@ -279,6 +289,7 @@ int main(void) {
         {"broadcast and transpose", test_movement},
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
+        {"jax.random.uniform: threefry in the kernel", test_threefry},
         {"a group libdevice cannot compute is declined", test_declined},
         {"PTX through the disk cache: stored, loaded, a damaged file regenerated", test_ptx_disk_cache},
         CU_TEST_INFO_NULL,

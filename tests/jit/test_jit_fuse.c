@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <jx/random.h>
+
 #include "../../src/jit/jit.h"
 #include "harness.h"
 #include "jit_util.h"
@@ -196,6 +198,48 @@ static void test_slices(void) {
     jx_fn_release(f);
 }
 
+/* jax.random.uniform from a key given as input, and threefry with a key per element. */
+static void b_random(jx_val *o, const jx_val *in, void *u) {
+    (void)u;
+    o[0] = jx_mul(jx_random_uniform(in[0], JX_F32, JX_INTS(1000, 37), 0, 1), jx_scalar(JX_F32, 2));
+    jx_val y1;
+    jx_threefry2x32(in[1], in[2], in[2], in[1], &o[1], &y1);
+    o[2] = jx_xor(y1, in[1]);
+}
+
+/* threefry2x32 is computed inside loop kernels (no interpreted step): the uniform draw's
+ * hash, bit manipulation and scaling are one kernel, and a threefry of per-element keys
+ * with its two words read by different consumers is one too; the bits are the
+ * interpreter's on 1, 2 and 3 threads (chunk boundaries at other elements). */
+static void test_threefry(void) {
+    jx_fn *f;
+    jx_aval av[3] = {JX_AVAL(JX_U32, 2), JX_AVAL(JX_U32, 4099), JX_AVAL(JX_U32, 4099)};
+    jx__fusion *fu = fuse_body(b_random, 3, av, 3, true, &f);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_OPAQUE), 0);
+    int with_threefry = 0;
+    for (int g = 0; g < fu->ngroups; g++)
+        for (int i = 0; i < fu->groups[g].neqn; i++)
+            if (f->eqns[fu->groups[g].eqns[i]].prim == JX_PRIM_THREEFRY2X32) {
+                CU_ASSERT_EQUAL(fu->groups[g].kind, JX__G_LOOP);
+                with_threefry++;
+            }
+    CU_ASSERT(with_threefry >= 2);
+    check_order(f, fu);
+    jx_array *in[3] = {jx_random_key_new(42), NULL, NULL};
+    uint32_t a[4099], b[4099];
+    for (int i = 0; i < 4099; i++) a[i] = (uint32_t)i * 2654435761u, b[i] = (uint32_t)(i ^ 0x5bd1e995);
+    in[1] = jx_array_new(JX_U32, JX_INTS(4099), a);
+    in[2] = jx_array_new(JX_U32, JX_INTS(4099), b);
+    for (int t = 1; t <= 3; t++) {
+        jx_jit_opts o = JX_JIT_DEFAULTS;
+        o.nthreads = t;
+        CU_ASSERT_EQUAL(ju_check(f, JX_DEVICE_CPU, &o, 3, in), 3);
+    }
+    for (int i = 0; i < 3; i++) jx_array_release(in[i]);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"chain of 8 elementwise ops is one group", test_chain},
@@ -204,6 +248,7 @@ int main(void) {
         {"reductions fuse with their producers", test_reductions},
         {"opaque equations and program order", test_opaque_order},
         {"slices join loop groups", test_slices},
+        {"threefry runs in loop kernels, with the interpreter's bits", test_threefry},
         {"JX_DUMP=fusion text", test_print},
         CU_TEST_INFO_NULL,
     };

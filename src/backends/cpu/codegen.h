@@ -161,6 +161,9 @@ const jx__cg_idx *jx__cg_reshape_idx(jx__cg *cg, const jx_aval *in, const jx__cg
 LLVMValueRef jx__cg_elementwise(jx__cg *cg, const jx__eqn *e, const jx_dtype *dt, LLVMValueRef *in);
 /* Converts value a from dtype from to dtype to like the interpreter (codegen_ops.c). */
 LLVMValueRef jx__cg_convert(jx__cg *cg, LLVMValueRef a, jx_dtype from, jx_dtype to);
+/* threefry2x32 of u32 values w = (k0, k1, x0, x1), 20 rounds as the interpreter's
+ * (impl_index.c, jax.random's): its first word, or with `second` its second. */
+LLVMValueRef jx__cg_threefry(jx__cg *cg, const LLVMValueRef *w, bool second);
 
 /* ------------------------------------------------------------------ inside a kernel (codegen_loop.c, codegen_reduce.c, codegen_colred.c) */
 

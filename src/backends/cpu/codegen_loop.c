@@ -46,8 +46,8 @@ static LLVMValueRef load_input(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     return LLVMBuildLoad2(cg->b, ty, p, "");
 }
 
-/* The value of equation e's output at I. */
-static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+/* The value at I of output v of equation e. */
+static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__cg_idx *I) {
     const jx_fn *f = cg->f;
     const jx_aval *oa = &f->vars[e->out[0]];
     const jx_aval in0 = e->nin > 0 ? jx__atom_aval(f, &e->in[0]) : *oa;
@@ -82,6 +82,11 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) 
     case JX_PRIM_RESHAPE:
     case JX_PRIM_SQUEEZE:
     case JX_PRIM_EXPAND_DIMS: return jx__cg_eval_atom(cg, &e->in[0], jx__cg_reshape_idx(cg, &in0, I));
+    case JX_PRIM_THREEFRY2X32: { /* both words are computed for each; LLVM keeps one copy */
+        LLVMValueRef w[4];
+        for (int i = 0; i < 4; i++) w[i] = jx__cg_eval_atom(cg, &e->in[i], I);
+        return jx__cg_threefry(cg, w, v == e->out[1]);
+    }
     default: break;
     }
     if (jx__prims[e->prim].cls == JX__REDUCE) return jx__cg_eval_reduce(cg, e, I);
@@ -108,7 +113,7 @@ static LLVMValueRef eval_var(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
         r = load_input(cg, v, I);
         if (!r) return jx__cg_unsupported(cg, NULL, cg->f->vars[v].dtype, "a value the group does not receive");
     } else {
-        r = eval_eqn(cg, &cg->f->eqns[cg->producer[v]], I);
+        r = eval_eqn(cg, &cg->f->eqns[cg->producer[v]], v, I);
     }
     if (cg->nmemo == cg->capmemo) {
         jx__cg_memo *m = realloc(cg->memo, sizeof *m * (size_t)(2 * cg->capmemo + 32));

@@ -345,6 +345,32 @@ LLVMValueRef jx__cg_convert(jx__cg *cg, LLVMValueRef a, jx_dtype from, jx_dtype 
     return u ? LLVMBuildZExt(b, a, ty, "") : LLVMBuildSExt(b, a, ty, "");
 }
 
+/* ------------------------------------------------------------------ threefry */
+
+static LLVMValueRef rotl32(jx__cg *cg, LLVMValueRef v, int r) {
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef t = LLVMTypeOf(v);
+    return LLVMBuildOr(b, LLVMBuildShl(b, v, LLVMConstInt(t, (unsigned)r, 0), ""),
+                       LLVMBuildLShr(b, v, LLVMConstInt(t, (unsigned)(32 - r), 0), ""), "");
+}
+
+LLVMValueRef jx__cg_threefry(jx__cg *cg, const LLVMValueRef *w, bool second) {
+    static const int rot[2][4] = {{13, 15, 26, 6}, {17, 29, 16, 24}};
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef t = LLVMTypeOf(w[2]);
+    LLVMValueRef ks[3] = {w[0], w[1], LLVMBuildXor(b, LLVMBuildXor(b, w[0], w[1], ""), LLVMConstInt(t, 0x1BD11BDAu, 0), "")};
+    LLVMValueRef x = LLVMBuildAdd(b, w[2], ks[0], ""), y = LLVMBuildAdd(b, w[3], ks[1], "");
+    for (int blk = 0; blk < 5; blk++) {
+        for (int r = 0; r < 4; r++) {
+            x = LLVMBuildAdd(b, x, y, "");
+            y = LLVMBuildXor(b, rotl32(cg, y, rot[blk & 1][r]), x, "");
+        }
+        x = LLVMBuildAdd(b, x, ks[(blk + 1) % 3], "");
+        y = LLVMBuildAdd(b, y, LLVMBuildAdd(b, ks[(blk + 2) % 3], LLVMConstInt(t, (unsigned)(blk + 1), 0), ""), "");
+    }
+    return second ? y : x;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 LLVMValueRef jx__cg_elementwise(jx__cg *cg, const jx__eqn *e, const jx_dtype *dt, LLVMValueRef *in) {
