@@ -8,9 +8,10 @@
  * each as a ratio to memcpy (the goals of issue 12: the transcendental chain within 1.5x,
  * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
  * softmax over the last axis of f32[4096,4096], layer norm over its rows, and an LSTM
- * cell's gates (five slices of one input, two outputs' worth of transcendentals). Beside
+ * cell's gates (five slices of one input, two outputs' worth of transcendentals), and
+ * dropout at rate 0.1 over 16M f32 (a threefry Bernoulli mask drawn in the kernel). Beside
  * the transcendental chain, its floor: the same four 16-lane calls jx's kernels make
- * (src/backends/vmath.h: SLEEF's exp and log1p, jx's own tanh) and logistic's divide
+ * (src/backends/vmath.h: SLEEF's exp, jx's own tanh and log1p) and logistic's divide
  * over the same 16M f32 in a C loop on one thread (where the CPU has AVX-512), halved for
  * two threads.
  *   usage: bench_jit_elementwise [reps] */
