@@ -132,11 +132,12 @@ static void b_dropout(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_select(keep, jx_div(in[0], jx_scalar_like(in[0], 0.9)), jx_zeros_like(in[0]));
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 /* The chain's arithmetic with jx's 16-lane functions (vmath.h), in place over n floats:
- * what a kernel of the chain cannot go below. (GCC passes the vectors in zmm registers,
- * as the functions expect; clang 14 would not: build benchmarks with GCC.) */
+ * what a kernel of the chain cannot go below. (GCC passes the vectors of a
+ * target("avx512f") function in zmm registers, as the functions expect; clang 14 passes
+ * them in memory there, so a clang build prints no floor.) */
 __attribute__((target("avx512f"))) static void sleef_chain(float *x, int64_t n) {
     typedef __m512 (*v16)(__m512);
     v16 ex = (v16)jx__vmath_find("exp")->vector16, th = (v16)jx__vmath_find("tanh")->vector16;
