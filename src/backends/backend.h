@@ -31,6 +31,9 @@ typedef struct jx__group {
     int32_t *out;  /* variables produced here that later groups or f's outputs read */
 } jx__group;
 
+/* The most operands a concatenate computed inside a loop kernel may have: the kernel
+ * reads every operand at each element and selects one (codegen_loop.c). */
+enum { JX__CONCAT_LOOP_MAX = 4 };
 /* The element count of the largest value g's equations read or write (1 at least): the
  * work of a loop kernel (the jit's plan splits by it; the CPU backend compiles kernels where it
  * is small without optimisation). */

@@ -8,7 +8,8 @@
  *  - an equation joins the open group when its output has the group's shape and every
  *    value it reads from the group is read at the same index (elementwise), through a
  *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
- *    slice: each element still computed once at most) or is "cheap" (movement or iota of values from outside:
+ *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands: each element still
+ *    computed once at most) or is "cheap" (movement or iota of values from outside:
  *    recomputing it at another index is a load);
  *  - an equation whose output shape differs (a reduction, a broadcast) may still join and
  *    become the group's new space, when nothing of the group is used outside the group and
@@ -35,11 +36,12 @@
 
 static bool is_movement(int prim) {
     return prim == JX_PRIM_BROADCAST_IN_DIM || prim == JX_PRIM_RESHAPE || prim == JX_PRIM_TRANSPOSE ||
-           prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS || prim == JX_PRIM_SLICE;
+           prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS || prim == JX_PRIM_SLICE || prim == JX_PRIM_REV ||
+           prim == JX_PRIM_CONCATENATE;
 }
 
 /* Movement that reads no element of its operand more than once (a slice reads some of
- * them, once). */
+ * them, once; a concatenate each of each operand's, once). */
 static bool is_permutation(int prim) { return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM; }
 
 static bool is_storage_dtype(jx_dtype t) { return t == JX_F16 || t == JX_BF16; }
@@ -55,7 +57,8 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
     case JX__COMPARE:
         if (p == JX_PRIM_CONVERT || p == JX_PRIM_STOP_GRADIENT) return true;
         return !is_storage_dtype(t);
-    case JX__SHAPE: return is_movement(p);
+    case JX__SHAPE: /* a concatenate of many operands would weigh every element with all of them */
+        return is_movement(p) && (p != JX_PRIM_CONCATENATE || e->nin <= JX__CONCAT_LOOP_MAX);
     case JX__REDUCE: return !is_storage_dtype(t);
     default:
         return p == JX_PRIM_SELECT || p == JX_PRIM_THREEFRY2X32 ||

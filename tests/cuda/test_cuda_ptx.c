@@ -131,6 +131,11 @@ static void digamma_body(jx_val *out, const jx_val *in, void *u) { out[0] = jx_e
 static void uniform(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_random_uniform(in[0], JX_F32, JX_INTS(64, 100), 0, 1);
 }
+/* A skip connection's concatenate and a flipped conv kernel (rev), in loop kernels. */
+static void concat_rev(jx_val *out, const jx_val *in, void *u) {
+    jx_val parts[2] = {jx_exp(in[0]), in[0]};
+    out[0] = jx_rev(jx_concatenate(2, parts, 1), JX_INTS(0, 1));
+}
 static void half_types(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_convert(in[0], JX_F16), b = jx_convert(in[0], JX_BF16);
     out[0] = jx_add(jx_convert(h, JX_F32), jx_convert(b, JX_F32));
@@ -173,6 +178,10 @@ static void test_math(void) {
 /* The general rule: a group using a helper libdevice does not define (digamma, in f32
  * and f64) is declined, naming libdevice's function (the plan then runs it on the host),
  * and the module stays usable: a group added after it compiles and assembles alone. */
+static void test_concat_rev(void) {
+    jx_aval av[1] = {JX_AVAL(JX_F32, 6, 9, 4)};
+    CU_ASSERT_EQUAL(check_body("concat_rev", concat_rev, NULL, 1, av, 1), 1);
+}
 static void test_threefry(void) {
     jx_aval key[1] = {JX_AVAL(JX_U32, 2)};
     CU_ASSERT(check_body("uniform", uniform, NULL, 1, key, 1) >= 1); /* unsimplified: several */
@@ -290,6 +299,7 @@ int main(void) {
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
         {"jax.random.uniform: threefry in the kernel", test_threefry},
+        {"concatenate and rev in one kernel", test_concat_rev},
         {"a group libdevice cannot compute is declined", test_declined},
         {"PTX through the disk cache: stored, loaded, a damaged file regenerated", test_ptx_disk_cache},
         CU_TEST_INFO_NULL,

@@ -240,6 +240,51 @@ static void test_threefry(void) {
     jx_fn_release(f);
 }
 
+/* A U-Net skip connection's concatenate along the channels (a middle axis here) of a
+ * computed value and an input, a reversal of a computed value (the backward conv's
+ * flipped kernel), and a concatenate of five operands. */
+static void b_concat_rev(jx_val *o, const jx_val *in, void *u) {
+    (void)u;
+    jx_val up = jx_tanh(jx_add(in[0], jx_scalar_like(in[0], 0.5)));
+    jx_val parts[2] = {up, in[1]};
+    o[0] = jx_mul(jx_concatenate(2, parts, 1), jx_scalar_like(in[0], 3));
+    o[1] = jx_rev(jx_exp(in[1]), JX_INTS(0, 2));
+    jx_val five[5] = {in[0], up, in[0], up, in[0]};
+    o[2] = jx_concatenate(5, five, 2);
+}
+
+/* rev and concatenate (up to JX__CONCAT_LOOP_MAX operands) are computed inside loop
+ * kernels with their producers and consumers; a concatenate of more operands stays an
+ * interpreted step; the bits are the interpreter's on 1-3 threads. */
+static void test_concat_rev(void) {
+    jx_fn *f;
+    jx_aval av[2] = {JX_AVAL(JX_F32, 3, 5, 7), JX_AVAL(JX_F32, 3, 4, 7)};
+    jx__fusion *fu = fuse_body(b_concat_rev, 2, av, 3, true, &f);
+    int opaque_concat = 0, loop_concat = 0, loop_rev = 0;
+    for (int g = 0; g < fu->ngroups; g++)
+        for (int i = 0; i < fu->groups[g].neqn; i++) {
+            const jx__eqn *e = &f->eqns[fu->groups[g].eqns[i]];
+            bool loop = fu->groups[g].kind == JX__G_LOOP;
+            if (e->prim == JX_PRIM_CONCATENATE) *(loop ? &loop_concat : &opaque_concat) += 1;
+            if (e->prim == JX_PRIM_REV) loop_rev += loop;
+        }
+    CU_ASSERT_EQUAL(loop_concat, 1);
+    CU_ASSERT_EQUAL(opaque_concat, 1); /* five operands */
+    CU_ASSERT_EQUAL(loop_rev, 1);
+    CU_ASSERT_EQUAL(count_kind(fu, JX__G_OPAQUE), 1);
+    check_order(f, fu);
+    jx_array *in[2] = {ju_ramp(JX_INTS(3, 5, 7), 0.01, -1.0), ju_ramp(JX_INTS(3, 4, 7), -0.02, 0.7)};
+    for (int t = 1; t <= 3; t++) {
+        jx_jit_opts o = JX_JIT_DEFAULTS;
+        o.nthreads = t;
+        CU_ASSERT_EQUAL(ju_check(f, JX_DEVICE_CPU, &o, 2, in), 3);
+    }
+    jx_array_release(in[0]);
+    jx_array_release(in[1]);
+    jx__fusion_free(fu);
+    jx_fn_release(f);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"chain of 8 elementwise ops is one group", test_chain},
@@ -249,6 +294,7 @@ int main(void) {
         {"opaque equations and program order", test_opaque_order},
         {"slices join loop groups", test_slices},
         {"threefry runs in loop kernels, with the interpreter's bits", test_threefry},
+        {"rev and concatenate run in loop kernels, with the interpreter's bits", test_concat_rev},
         {"JX_DUMP=fusion text", test_print},
         CU_TEST_INFO_NULL,
     };

@@ -46,6 +46,31 @@ static LLVMValueRef load_input(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     return LLVMBuildLoad2(cg->b, ty, p, "");
 }
 
+/* Concatenate e at I: every operand read at I moved to its own part of the axis (the
+ * index clamped into the operand, so every read is in bounds), the one whose part holds
+ * I selected; at most JX__CONCAT_LOOP_MAX operands (fuse.c). */
+static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    const jx_fn *f = cg->f;
+    int axis = (int)jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0);
+    LLVMValueRef pos = I->dim[axis], r = NULL;
+    int64_t start = 0;
+    for (int k = 0; k < e->nin; k++) {
+        jx_aval ak = jx__atom_aval(f, &e->in[k]);
+        int64_t n = ak.shape[axis];
+        LLVMValueRef dims[JX_MAX_RANK];
+        for (int d = 0; d < ak.rank; d++) dims[d] = I->dim[d];
+        LLVMValueRef at = LLVMBuildSub(cg->b, pos, jx__cg_i64(cg, start), "");
+        LLVMValueRef lo = LLVMBuildICmp(cg->b, LLVMIntSLT, at, jx__cg_i64(cg, 0), "");
+        at = LLVMBuildSelect(cg->b, lo, jx__cg_i64(cg, 0), at, "");
+        LLVMValueRef hi = LLVMBuildICmp(cg->b, LLVMIntSGT, at, jx__cg_i64(cg, n - 1), "");
+        dims[axis] = LLVMBuildSelect(cg->b, hi, jx__cg_i64(cg, n - 1), at, "");
+        LLVMValueRef x = jx__cg_eval_atom(cg, &e->in[k], jx__cg_make_idx(cg, &ak, dims, NULL));
+        r = r ? LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGE, pos, jx__cg_i64(cg, start), ""), x, r, "") : x;
+        start += n;
+    }
+    return r;
+}
+
 /* The value at I of output v of equation e. */
 static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__cg_idx *I) {
     const jx_fn *f = cg->f;
@@ -82,6 +107,14 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__
     case JX_PRIM_RESHAPE:
     case JX_PRIM_SQUEEZE:
     case JX_PRIM_EXPAND_DIMS: return jx__cg_eval_atom(cg, &e->in[0], jx__cg_reshape_idx(cg, &in0, I));
+    case JX_PRIM_REV: { /* output index i along a reversed dim reads n - 1 - i */
+        jx_ints rd = jx__attr_ints(e->nattr, e->attrs, JX_A_DIMS);
+        for (int d = 0; d < oa->rank; d++) dims[d] = I->dim[d];
+        for (int j = 0; j < rd.n; j++)
+            dims[rd.v[j]] = LLVMBuildSub(cg->b, jx__cg_i64(cg, oa->shape[rd.v[j]] - 1), I->dim[rd.v[j]], "");
+        return jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
+    }
+    case JX_PRIM_CONCATENATE: return eval_concatenate(cg, e, I);
     case JX_PRIM_THREEFRY2X32: { /* both words are computed for each; LLVM keeps one copy */
         LLVMValueRef w[4];
         for (int i = 0; i < 4; i++) w[i] = jx__cg_eval_atom(cg, &e->in[i], I);
