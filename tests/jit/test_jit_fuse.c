@@ -251,6 +251,10 @@ static void b_concat_rev(jx_val *o, const jx_val *in, void *u) {
     o[1] = jx_rev(jx_exp(in[1]), JX_INTS(0, 2));
     jx_val five[5] = {in[0], up, in[0], up, in[0]};
     o[2] = jx_concatenate(5, five, 2);
+    /* an empty operand between two others: nothing of it is read */
+    jx_val empty = jx_slice(in[1], JX_INTS(0, 0, 0), JX_INTS(3, 0, 7), JX_INTS(1, 1, 1));
+    jx_val three[3] = {in[1], empty, jx_neg(in[1])};
+    o[3] = jx_concatenate(3, three, 1);
 }
 
 /* rev and concatenate (up to JX__CONCAT_LOOP_MAX operands) are computed inside loop
@@ -259,7 +263,7 @@ static void b_concat_rev(jx_val *o, const jx_val *in, void *u) {
 static void test_concat_rev(void) {
     jx_fn *f;
     jx_aval av[2] = {JX_AVAL(JX_F32, 3, 5, 7), JX_AVAL(JX_F32, 3, 4, 7)};
-    jx__fusion *fu = fuse_body(b_concat_rev, 2, av, 3, true, &f);
+    jx__fusion *fu = fuse_body(b_concat_rev, 2, av, 4, true, &f);
     int opaque_concat = 0, loop_concat = 0, loop_rev = 0;
     for (int g = 0; g < fu->ngroups; g++)
         for (int i = 0; i < fu->groups[g].neqn; i++) {
@@ -268,7 +272,7 @@ static void test_concat_rev(void) {
             if (e->prim == JX_PRIM_CONCATENATE) *(loop ? &loop_concat : &opaque_concat) += 1;
             if (e->prim == JX_PRIM_REV) loop_rev += loop;
         }
-    CU_ASSERT_EQUAL(loop_concat, 1);
+    CU_ASSERT_EQUAL(loop_concat, 2);
     CU_ASSERT_EQUAL(opaque_concat, 1); /* five operands */
     CU_ASSERT_EQUAL(loop_rev, 1);
     CU_ASSERT_EQUAL(count_kind(fu, JX__G_OPAQUE), 1);
@@ -277,7 +281,7 @@ static void test_concat_rev(void) {
     for (int t = 1; t <= 3; t++) {
         jx_jit_opts o = JX_JIT_DEFAULTS;
         o.nthreads = t;
-        CU_ASSERT_EQUAL(ju_check(f, JX_DEVICE_CPU, &o, 2, in), 3);
+        CU_ASSERT_EQUAL(ju_check(f, JX_DEVICE_CPU, &o, 2, in), 4);
     }
     jx_array_release(in[0]);
     jx_array_release(in[1]);

@@ -57,6 +57,7 @@ static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_
     for (int k = 0; k < e->nin; k++) {
         jx_aval ak = jx__atom_aval(f, &e->in[k]);
         int64_t n = ak.shape[axis];
+        if (n == 0) continue; /* no part of the axis, and no element to read */
         LLVMValueRef dims[JX_MAX_RANK];
         for (int d = 0; d < ak.rank; d++) dims[d] = I->dim[d];
         LLVMValueRef at = LLVMBuildSub(cg->b, pos, jx__cg_i64(cg, start), "");
@@ -68,7 +69,7 @@ static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_
         r = r ? LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGE, pos, jx__cg_i64(cg, start), ""), x, r, "") : x;
         start += n;
     }
-    return r;
+    return r ? r : LLVMConstNull(jx__cg_type(cg, f->vars[e->out[0]].dtype)); /* an empty result */
 }
 
 /* The value at I of output v of equation e. */
