@@ -110,14 +110,15 @@ static LLVMErrorRef define_symbols(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd) {
         LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
     if (err) return err;
     LLVMOrcJITDylibAddGenerator(jd, gen);
-    size_t n = (size_t)jx__cg_symbol_count();
-    LLVMJITCSymbolMapPair *pairs = calloc(n, sizeof *pairs);
+    size_t total = (size_t)jx__cg_symbol_count(), n = 0;
+    LLVMJITCSymbolMapPair *pairs = calloc(total + 1, sizeof *pairs);
     if (!pairs) return LLVMCreateStringError("out of memory");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < total; i++) {
         jx__cg_symbol sym = jx__cg_symbol_at((int)i);
-        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, sym.name);
-        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)sym.addr;
-        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+        if (!sym.addr) continue; /* a vector variant this build lacks (libm's exp without SLEEF): never called */
+        pairs[n].Name = LLVMOrcLLJITMangleAndIntern(jit, sym.name);
+        pairs[n].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)sym.addr;
+        pairs[n++].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
     }
     err = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, n));
     free(pairs);
