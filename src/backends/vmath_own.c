@@ -25,10 +25,12 @@ static inline float s_asf(int32_t i) {
 
 #define V float
 #define VI int32_t
+#define VU uint32_t
 #define ATTR __attribute__((target("fma")))
 #define NAME(f) s_##f
 #define SPLAT(c) (c)
 #define SPLATI(c) ((int32_t)(c))
+#define SPLATU(c) ((uint32_t)(c))
 #define FMA(a, b, c) __builtin_fmaf(a, b, c)
 #define ASI(x) s_asi(x)
 #define ASF(x) s_asf(x)
