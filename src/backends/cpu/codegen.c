@@ -204,14 +204,11 @@ static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, s
     rename_kernels(m, "jx_k");
     char *text = LLVMPrintModuleToString(m->mod);
     if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    key[0] = key[1] = 0;
-    jx__hash128(key, header, strlen(header));
-    jx__hash128(key, text, strlen(text));
+    jx__objcache_key(key, header, text);
     LLVMDisposeMessage(text);
     for (int i = 0; i < m->nkernels; i++) /* which kernels run another's code: part of the content */
         jx__hash128(key, &m->kernels[i]->twin, sizeof m->kernels[i]->twin);
-    size_t at = strlen(header);
-    snprintf(header + at, len - at, "key %016llx%016llx\n", (unsigned long long)key[0], (unsigned long long)key[1]);
+    jx__objcache_key_line(header, len, key);
     char prefix[48];
     snprintf(prefix, sizeof prefix, "jx_%016llx%016llx", (unsigned long long)key[0], (unsigned long long)key[1]);
     rename_kernels(m, prefix);

@@ -463,12 +463,9 @@ static jx_status cache_key(jx__cuda_module *m, uint64_t key[2], char *header, si
              have ? (long long)st.st_size : -1LL, have ? (long long)st.st_mtime : -1LL);
     char *text = LLVMPrintModuleToString(m->mod);
     if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
-    key[0] = key[1] = 0;
-    jx__hash128(key, header, strlen(header));
-    jx__hash128(key, text, strlen(text));
+    jx__objcache_key(key, header, text);
     LLVMDisposeMessage(text);
-    size_t at = strlen(header);
-    snprintf(header + at, len - at, "key %016llx%016llx\n", (unsigned long long)key[0], (unsigned long long)key[1]);
+    jx__objcache_key_line(header, len, key);
     return JX_OK;
 }
 
