@@ -50,12 +50,6 @@ void jx__hash128(uint64_t h[2], const void *p, size_t n) {
     h[1] = b;
 }
 
-void jx__objcache_key(uint64_t key[2], const char *header, const char *text) {
-    key[0] = key[1] = 0;
-    jx__hash128(key, header, strlen(header));
-    jx__hash128(key, text, strlen(text));
-}
-
 void jx__objcache_key_line(char *header, size_t len, const uint64_t key[2]) {
     size_t at = strlen(header);
     if (at < len)

@@ -9,9 +9,6 @@
 /* A 128-bit hash of n bytes, continuing from h (start with {0, 0}). */
 void jx__hash128(uint64_t h[2], const void *p, size_t n);
 
-/* A module's cache key: the hash of its header (the versions, target and options it
- * is compiled for) and its text; a caller may hash more into it before the key line. */
-void jx__objcache_key(uint64_t key[2], const char *header, const char *text);
 /* Appends the line "key <32 hex digits>" to header (a buffer of len bytes), so that the
  * file's header names its key. */
 void jx__objcache_key_line(char *header, size_t len, const uint64_t key[2]);

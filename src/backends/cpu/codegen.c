@@ -178,9 +178,9 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
 
 /* ------------------------------------------------------------------ compiling
  * Under the host lock: the kernels get names from the module's content key (the hash of
- * its unoptimised IR printed with neutral names, and of everything else that decides the
- * machine code: `header`), so equal modules have equal objects whichever process made
- * them. Then: code already loaded with that key is shared; else a valid cache file is
+ * its unoptimised IR's bitcode, kernels under neutral names, and of everything else that
+ * decides the machine code: `header`), so equal modules have equal objects whichever
+ * process made them. Then: code already loaded with that key is shared; else a valid cache file is
  * linked; else the module is optimised, emitted and linked, and its object stored. */
 
 static void rename_kernels(jx__cpu_module *m, const char *prefix) {
@@ -198,14 +198,12 @@ static void rename_kernels(jx__cpu_module *m, const char *prefix) {
 static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, size_t len) {
     const jx__cg_host *h = jx__cg_host_get();
     snprintf(header, len,
-             "jx %d.%d objcache 2\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
+             "jx %d.%d objcache 3\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
              jx__cg_pipeline(m->opt_level), JX__CG_LLVM_OPTIONS);
     rename_kernels(m, "jx_k");
-    char *text = LLVMPrintModuleToString(m->mod);
-    if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    jx__objcache_key(key, header, text);
-    LLVMDisposeMessage(text);
+    jx_status st = jx__cg_module_key(m->mod, header, key);
+    if (st != JX_OK) return st;
     for (int i = 0; i < m->nkernels; i++) /* which kernels run another's code: part of the content */
         jx__hash128(key, &m->kernels[i]->twin, sizeof m->kernels[i]->twin);
     jx__objcache_key_line(header, len, key);

@@ -35,6 +35,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "codegen.h"
+#include "../objcache.h"
 
 /* A part is worth a thread from this much printed IR on (bench/jit_compile: the MLP's
  * forward pass, 7 kernels and ~60 KB, gains from 2 threads; a 4 KB kernel loses). */
@@ -45,6 +46,16 @@ static atomic_llong split_modules, split_parts;
 void jx__cpu_split_stats(int64_t *modules, int64_t *parts) {
     *modules = (int64_t)atomic_load(&split_modules);
     *parts = (int64_t)atomic_load(&split_parts);
+}
+
+jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[2]) {
+    LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+    if (!bc) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    key[0] = key[1] = 0;
+    jx__hash128(key, header, strlen(header));
+    jx__hash128(key, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
+    LLVMDisposeMemoryBuffer(bc);
+    return JX_OK;
 }
 
 const char *jx__cg_pipeline(int opt_level) {

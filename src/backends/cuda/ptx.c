@@ -451,20 +451,17 @@ void jx__cuda_ptxcache_stats(int64_t *hits, int64_t *stores) {
     *stores = (int64_t)atomic_load(&cache_stores);
 }
 
-/* The cache key of m's PTX: its unoptimised IR (before libdevice is linked) with what
+/* The cache key of m's PTX: its unoptimised IR's bitcode (before libdevice is linked) with what
  * else decides the PTX, written into header (what a cache file must repeat): jx's and
  * LLVM's versions, the target, the optimisation level and libdevice (path, size, time). */
 static jx_status cache_key(jx__cuda_module *m, uint64_t key[2], char *header, size_t len) {
     const char *ld = jx__cuda_libdevice_path();
     struct stat st;
     bool have = stat(ld, &st) == 0;
-    snprintf(header, len, "jx %d.%d ptxcache 1\nllvm %s\ntarget %s sm_80 +ptx75\nopt %d\nlibdevice %s %lld %lld\n",
+    snprintf(header, len, "jx %d.%d ptxcache 2\nllvm %s\ntarget %s sm_80 +ptx75\nopt %d\nlibdevice %s %lld %lld\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, TRIPLE, m->opt_level, ld,
              have ? (long long)st.st_size : -1LL, have ? (long long)st.st_mtime : -1LL);
-    char *text = LLVMPrintModuleToString(m->mod);
-    if (!text) return jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
-    jx__objcache_key(key, header, text);
-    LLVMDisposeMessage(text);
+    if (jx__cg_module_key(m->mod, header, key) != JX_OK) return jx_errcode();
     jx__objcache_key_line(header, len, key);
     return JX_OK;
 }
