@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "../examples/common/cnn_seq.h"
+#include "../src/backends/cpu/cpu.h"
 #include "../src/jit/jit.h"
 #include "step_util.h"
 

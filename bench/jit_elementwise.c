@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../src/backends/vmath.h"
+#include "../src/backends/cpu/cpu.h"
 #include "../src/jit/jit.h"
 #include "bench_util.h"
 

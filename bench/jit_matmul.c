@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../src/backends/cpu/cpu.h"
 #include "../src/jit/jit.h"
 #include "bench_util.h"
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/backends/cpu/cpu.h"
 #include "../src/jit/jit.h"
 #include "step_util.h"
 

@@ -48,6 +48,8 @@ int64_t jx__group_largest(const jx_fn *f, const jx__group *g);
 
 typedef struct jx__kernel jx__kernel; /* owned by its module */
 
+struct jx__prog; /* the jit's program (src/jit/plan.h) */
+
 typedef struct jx__backend {
     const char *name;
     /* a module collecting the kernels of one executable; NULL with jx__fail set */
@@ -82,6 +84,25 @@ typedef struct jx__backend {
     void (*cache_stats)(int64_t *hits, int64_t *stores);
     /* the threads a module's compile may use (NULL: the backend compiles on the caller's) */
     void (*module_set_threads)(void *mod, int nthreads);
+    /* running a program (the CPU's; NULL where the backend runs programs its own way,
+     * src/backends/cuda/exec.c): the runner for nthreads threads (the CPU's thread
+     * pool, shared and kept for the process), NULL with jx__fail set; a kernel over its
+     * parallel iterations, grain at a time; the library call of a DOT, CONV or WINDOW
+     * step, equation e on operands in[] of avals av[] into out (aval oav), a CONV's
+     * operands and result read and written through strides[3] when not NULL */
+    void *(*runner_get)(int nthreads);
+    void (*kernel_run)(void *runner, const jx__kernel *k, void *const *bufs, int64_t grain);
+    jx_status (*lib_run)(void *runner, jx__gkind kind, const jx__eqn *e, const jx_aval *av, const void *const *in,
+                         const int64_t (*strides)[4], const jx_aval *oav, void *out);
+    /* the kernels compiled in the process so far, and how many of them unoptimised */
+    void (*kernel_stats)(int64_t *compiled, int64_t *unoptimised);
+    /* the threads a compile and a run use by default (JX_NUM_THREADS, else the cores) */
+    int (*default_threads)(void);
+    /* a backend that runs programs itself (runner_get NULL): runs program p, built by the
+     * jit for it, on host inputs, out[] receiving host arrays (src/backends/cuda/exec.c) */
+    jx_status (*prog_run)(const struct jx__prog *p, jx_array *const *in, jx_array **out);
+    /* its device allocator's statistics (NULL: it has none) */
+    jx_status (*mem_stats)(jx_device_mem_stats *s);
 } jx__backend;
 
 /* The CPU backend's table (src/backends/cpu/backend.c), and the CUDA backend's

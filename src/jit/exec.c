@@ -100,16 +100,6 @@ static jx_array *operand(jx__frame *fr, const jx__atom *a, jx_array **tmp) {
     return *tmp = jx__lit_array(a);
 }
 
-typedef struct loop_job {
-    const jx__kernel *k;
-    void *const *bufs;
-} loop_job;
-
-static void loop_chunk(void *ctx, int64_t b, int64_t e) {
-    const loop_job *j = ctx;
-    jx__kernel_run(j->k, j->bufs, b, e);
-}
-
 static jx_status run_loop(jx__frame *fr, const jx__step *s) {
     const jx__group *g = s->g;
     void *bb[32];
@@ -125,10 +115,7 @@ static jx_status run_loop(jx__frame *fr, const jx__step *s) {
         if (!outs[o]) st = jx_errcode();
         else bufs[g->nin + o] = outs[o]->data;
     }
-    if (st == JX_OK) {
-        loop_job job = {s->kernel, bufs};
-        jx__pool_for(fr->rt->pool, jx__kernel_size(s->kernel), s->grain, loop_chunk, &job);
-    }
+    if (st == JX_OK) fr->p->be->kernel_run(fr->rt->runner, s->kernel, bufs, s->grain);
     for (int o = 0; o < g->nout && outs; o++) {
         if (st == JX_OK) fr->env[g->out[o]] = outs[o];
         else jx_array_release(outs[o]);
@@ -162,10 +149,8 @@ static jx_status run_lib(jx__frame *fr, const jx__step *s) {
     jx_array *out = out_array(fr, v, -1);
     jx_status st = out ? JX_OK : jx_errcode();
     if (st == JX_OK)
-        st = s->kind == JX__G_DOT ? jx__cpu_dot(fr->rt->pool, e, av, in, oav, out->data)
-             : s->kind == JX__G_CONV
-                 ? jx__cpu_conv_views(fr->rt->pool, e, av, in, view ? (const int64_t(*)[4])view->st : NULL, oav, out->data)
-                 : jx__cpu_window(fr->rt->pool, e, av, in, oav, out->data);
+        st = fr->p->be->lib_run(fr->rt->runner, s->kind, e, av, in, view ? (const int64_t(*)[4])view->st : NULL, oav,
+                                out->data);
     if (st == JX_OK) fr->env[v] = out;
     else jx_array_release(out);
     jx_array_release(tmp[0]);

@@ -30,7 +30,7 @@ struct jx_exec {
     jx__prog *prog;  /* CPU, CUDA */
     const jx__backend *be;
     void *mod;       /* be's kernel module */
-    jx__pool *pool;
+    void *runner;    /* be's, for runs (the CPU's thread pool) */
     bool *donate;    /* per input */
     jx_exec *next;   /* in the cache */
 };
@@ -66,7 +66,7 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: subnormals is %d, want JX_SUBNORMALS_DEFAULT, _FLUSH or _KEEP",
                         f->name, o->subnormals);
     n->flush = o->subnormals == JX_SUBNORMALS_DEFAULT ? jx__flush_default() : o->subnormals == JX_SUBNORMALS_FLUSH;
-    n->nthreads = o->nthreads ? o->nthreads : jx__default_threads();
+    n->nthreads = o->nthreads ? o->nthreads : jx__cpu_backend.default_threads();
     n->opt_level = o->opt_level ? o->opt_level : 2;
     n->cache_dir = o->cache_dir ? (*o->cache_dir ? o->cache_dir : NULL) : jx__jit_cache_dir();
     if (o->donate.n && !o->donate.v) return jx__fail(JX_ERR_ARG, loc, "jit", "%s: donate list is NULL", f->name);
@@ -145,8 +145,9 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
         jx__prog_print(out, x->prog, 0);
         jx__dump_close(out);
     }
-    x->pool = jx__pool_get(n->nthreads);
-    return x->pool ? JX_OK : jx_errcode();
+    if (!x->be->runner_get) return JX_OK; /* it runs its programs itself */
+    x->runner = x->be->runner_get(n->nthreads);
+    return x->runner ? JX_OK : jx_errcode();
 }
 
 static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts *n, uint64_t hash) {
@@ -275,9 +276,7 @@ static jx_status exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx
     for (int i = 0; out && i < nout; i++) out[i] = NULL;
     jx_status st = check_args(x, nin, in, nout, out);
     if (st != JX_OK) return st;
-#ifdef JX_CUDA
-    if (x->device == JX_DEVICE_CUDA) return jx__cuda_run(x->prog, in, out);
-#endif
+    if (x->be && x->be->prog_run) return x->be->prog_run(x->prog, in, out); /* the backend runs it (CUDA) */
     /* device arrays given to a host executable are read back (once) */
     for (int i = 0; i < nin; i++)
         if (!jx__array_host(in[i])) return jx_errcode();
@@ -291,7 +290,7 @@ static jx_status exec_run(jx_exec *x, int nin, jx_array *const *in, int nout, jx
         don[i] = x->donate[i] && atomic_load(&in[i]->refs) == 1 && !in[i]->dev; /* a device copy would go stale */
         for (int j = 0; don[i] && j < nin; j++) don[i] = j == i || in[j] != in[i];
     }
-    jx__rt rt = {x->pool, jx__debug_nans()};
+    jx__rt rt = {x->runner, jx__debug_nans()};
     jx__frame *fr = jx__frame_new(&rt, x->prog);
     st = fr ? jx__frame_run(fr, in, don, out) : jx_errcode();
     jx__frame_free(fr);
@@ -303,8 +302,7 @@ jx_jit_stats jx_jit_stats_get(void) {
     pthread_mutex_lock(&cache_mu);
     jx_jit_stats s = stats;
     pthread_mutex_unlock(&cache_mu);
-    s.kernels = jx__cpu_kernels_compiled();
-    s.kernels_unoptimised = jx__cpu_kernels_unoptimised();
+    jx__cpu_backend.kernel_stats(&s.kernels, &s.kernels_unoptimised);
     jx__cpu_backend.cache_stats(&s.disk_hits, &s.disk_stores);
 #ifdef JX_CUDA
     int64_t hits = 0, stores = 0;
@@ -319,7 +317,7 @@ jx_status jx_device_mem_stats_get(jx_device device, jx_device_mem_stats *s) {
     if (!s) return jx__fail(JX_ERR_ARG, jx__noloc, "jit", "jx_device_mem_stats_get: stats pointer is NULL");
     *s = (jx_device_mem_stats){0, 0, 0};
 #ifdef JX_CUDA
-    if (device == JX_DEVICE_CUDA) return jx__cuda_mem_stats(s);
+    if (device == JX_DEVICE_CUDA) return jx__cuda_backend.mem_stats(s);
 #else
     if (device == JX_DEVICE_CUDA)
         return jx__fail(JX_ERR_UNSUPPORTED, jx__noloc, "jit", "this build of jx has no CUDA backend (JX_CUDA=OFF)");

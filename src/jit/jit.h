@@ -1,5 +1,5 @@
 /* jit.h: internals of the compiler: fusion (fuse.c) over the groups and backend table of
- * src/backends/backend.h, with the CPU backend's interface (src/backends/cpu/cpu.h) and
+ * src/backends/backend.h (the jit reaches every backend through that table alone) and
  * the switches (src/backends/debug.h) it uses. A CUDA backend reuses the fusion groups
  * and the buffer plan and brings its own kernel compiler and library calls. */
 #ifndef JX_JIT_H
@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "../backends/backend.h"
-#include "../backends/cpu/cpu.h"
 #include "../backends/debug.h"
 
 /* ------------------------------------------------------------------ fusion (fuse.c)

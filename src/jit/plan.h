@@ -76,7 +76,7 @@ void jx__prof_free(jx__prof *pr);
 
 /* What a run needs besides the program. */
 typedef struct jx__rt {
-    jx__pool *pool;
+    void *runner;  /* the backend's (jx__backend.runner_get: the CPU's thread pool) */
     bool nancheck; /* JX_DEBUG_NANS: check each step, keep inputs intact (no in-place) */
 } jx__rt;
 
@@ -99,11 +99,6 @@ jx_status jx__control_run(const jx__rt *rt, const jx__step *s, const jx_fn *f, c
  * check_nan, fails at the first equation whose float output holds a NaN (nancheck.c). */
 jx_status jx__run_eqns_interp(const jx_fn *f, const jx__group *g, jx_array **env, bool check_nan);
 
-/* Runs program p (built with jx__cuda_backend) on the GPU: host inputs, host outputs
- * (src/backends/cuda/exec.c; only in builds with JX_CUDA). */
-jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out);
-/* The CUDA allocator's statistics (src/backends/cuda/driver.c). */
-jx_status jx__cuda_mem_stats(jx_device_mem_stats *s);
 
 /* ------------------------------------------------------------------ NaN checks (nancheck.c) */
 

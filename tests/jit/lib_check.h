@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/backends/cpu/cpu.h"
 #include "../../src/jit/jit.h"
 #include "harness.h"
 #include "ir.h"

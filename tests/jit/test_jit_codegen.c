@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../../src/backends/cpu/cpu.h"
 #include "../../src/jit/jit.h"
 #include "harness.h"
 #include "jit_util.h"

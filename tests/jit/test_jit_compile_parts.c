@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../src/backends/cpu/cpu.h"
 #include "../../src/jit/jit.h"
 #include "jit_util.h"
 

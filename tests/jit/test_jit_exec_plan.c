@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 
+#include "../../src/backends/cpu/cpu.h"
 #include "../../src/jit/plan.h"
 #include "jit_util.h"
 

@@ -9,6 +9,7 @@
  * as OPAQUE steps. */
 #include <math.h>
 
+#include "../../src/backends/cpu/cpu.h"
 #include "../../src/jit/plan.h"
 #include "jit_util.h"
 

@@ -39,8 +39,23 @@ static jx_status sync(void) {
     return JX__CU(d->api->CtxSynchronize(), "cuCtxSynchronize");
 }
 
-const jx__backend jx__cuda_backend = {
-    "cuda",   module_new, kernel_add, module_compile, module_free, jx__cuda_kernel_size, inplace_ok,
-    jx__cuda_dot_ok, conv_ok, NULL, dev_alloc, dev_free, copy_in, copy_out, sync, NULL, 0,
-    set_cache_dir, jx__cuda_ptxcache_stats, NULL,
+const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
+    .name = "cuda",
+    .module_new = module_new,
+    .kernel_add = kernel_add,
+    .module_compile = module_compile,
+    .module_free = module_free,
+    .kernel_size = jx__cuda_kernel_size,
+    .kernel_inplace_ok = inplace_ok,
+    .dot_ok = jx__cuda_dot_ok,
+    .conv_ok = conv_ok,
+    .alloc = dev_alloc,
+    .free = dev_free,
+    .copy_in = copy_in,
+    .copy_out = copy_out,
+    .sync = sync,
+    .module_set_cache_dir = set_cache_dir,
+    .cache_stats = jx__cuda_ptxcache_stats,
+    .prog_run = jx__cuda_run,
+    .mem_stats = jx__cuda_mem_stats,
 };

@@ -142,6 +142,8 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
 
 /* Runs program p on host inputs; out[] receives host arrays (new references). */
 jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out);
+/* The allocator's statistics (driver.c). */
+jx_status jx__cuda_mem_stats(jx_device_mem_stats *s);
 
 extern const jx__backend jx__cuda_backend;
 

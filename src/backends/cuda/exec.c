@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "../../trace/pass_util.h"
+#include "../cpu/cpu.h"
 #include "cuda.h"
 
 typedef struct run {
