@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../src/backends/cuda/cuda.h"
+#include "../src/jit/jit.h"
 #include "bench_util.h"
 
 static void row_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(1)); }

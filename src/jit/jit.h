@@ -8,16 +8,13 @@
 #include <stdio.h>
 
 #include "../backends/backend.h"
+#include "../backends/prog.h"
 #include "../backends/debug.h"
 
 /* ------------------------------------------------------------------ fusion (fuse.c)
  * Backend independent. Splits a function's top-level equations into groups, in program
  * order (a group only reads variables of f's inputs or of earlier groups). */
 
-typedef struct jx__fusion {
-    int32_t ngroups;
-    jx__group *groups;
-} jx__fusion;
 
 /* Groups f (calls already inlined). fuse = false puts every equation in a group of its
  * own (JX_JIT_FUSE=0, for debugging). The backend be (may be NULL: neither) decides two
@@ -26,17 +23,6 @@ typedef struct jx__fusion {
 jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const struct jx__backend *be);
 /* The conv equation of CONV group g (NULL if none). */
 const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g);
-/* How a CONV group's conv meets the group's arrays: each operand is read from src[j]
- * (the conv's own operand, or the operand of the transpose that produces it), the
- * result written to variable out (the conv's, or its transpose's), through element
- * strides st[0..2] of x, w and y in their own dims; strided when a transpose is in. */
-typedef struct jx__conv_view {
-    const jx__eqn *conv;
-    const jx__atom *src[2];
-    int32_t out;
-    int64_t st[3][4];
-    bool strided;
-} jx__conv_view;
 /* Fills *cv for CONV group g of rank-4 operands; false otherwise. */
 bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv);
 void jx__fusion_free(jx__fusion *fu);

@@ -1,11 +1,13 @@
-/* plan.h: the jit core's own internals, shared by jit.c, pipeline.c, plan.c, exec.c,
- * exec_control.c and nancheck.c: the program of steps an executable runs (one
- * per fusion group, nested programs for cond/while/scan bodies), its buffer plan (slots
- * reused by liveness, in-place kernels, donation), and the executor's entry points. */
+/* plan.h: the jit core's own internals, shared by jit.c, pipeline.c, plan.c, exec.c and
+ * exec_control.c: building the program of steps an executable runs (its types are in
+ * src/backends/prog.h: one step per fusion group, nested programs for cond/while/scan
+ * bodies, the buffer plan of slots reused by liveness, in-place kernels, donation), and
+ * the CPU executor's entry points. */
 #ifndef JX_JIT_PLAN_H
 #define JX_JIT_PLAN_H
 
 #include "jit.h"
+#include "../backends/interp/run_group.h"
 
 /* ------------------------------------------------------------------ pipeline (pipeline.c) */
 
@@ -15,39 +17,6 @@
 jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f);
 
 /* ------------------------------------------------------------------ programs (plan.c) */
-
-typedef struct jx__prog jx__prog;
-
-/* One fusion group, ready to run. */
-typedef struct jx__step {
-    jx__gkind kind;       /* what the executor does; a LOOP or DOT/CONV group the backend
-                           * cannot take runs as OPAQUE (its equations through the interpreter) */
-    const jx__group *g;   /* in the program's fusion */
-    jx__kernel *kernel;   /* LOOP: owned by the executable's module (the backend's type) */
-    int64_t grain;        /* LOOP: least iterations per thread-pool chunk */
-    int32_t *inplace;     /* per g->out: index into g->in whose storage it may take, or -1 */
-    int32_t nfree;
-    int32_t *free;        /* variables whose last reader is this step (released after it) */
-    int32_t nsubs;
-    jx__prog **subs;      /* CONTROL: cond's branches; while's cond, body; scan's body */
-    const char *note;     /* why a group fell back to OPAQUE (static text), or NULL */
-    jx__conv_view *view;  /* CONV with transposes in its group: how the conv reads and
-                           * writes through them (fuse.c), found once here; else NULL */
-} jx__step;
-
-struct jx__prog {
-    jx_fn *f; /* retained */
-    const jx__backend *be; /* whose kernels the steps hold */
-    jx__fusion *fu;
-    int32_t nsteps;
-    jx__step *steps;
-    int32_t *last;  /* per variable: the last step reading it; nsteps for outputs; -1 none */
-    int32_t *slot;  /* per variable: its buffer slot, or -1 (never stored: group-internal) */
-    int32_t nslots;
-    size_t *slot_bytes;
-    bool *donate;   /* per input: its storage may be reused (opts.donate at the top level) */
-    struct jx__prof *prof; /* JX_DUMP=profile: the top level's step times (profile.c), or NULL */
-};
 
 /* Builds the program of f (calls inlined) and, recursively, of the functions nested in
  * its cond/while/scan equations. LOOP groups get their kernels from backend be's module
@@ -93,18 +62,5 @@ jx_status jx__frame_run(jx__frame *fr, jx_array *const *in, const bool *donated,
  * receives new references to the equation's outputs (exec_control.c). */
 jx_status jx__control_run(const jx__rt *rt, const jx__step *s, const jx_fn *f, const jx__eqn *e,
                           jx_array *const *in, jx_array **out);
-
-/* Runs the equations of group g of f one by one with the interpreter's impl rules: env
- * (per variable) holds the operands and receives every output (new references). With
- * check_nan, fails at the first equation whose float output holds a NaN (nancheck.c). */
-jx_status jx__run_eqns_interp(const jx_fn *f, const jx__group *g, jx_array **env, bool check_nan);
-
-
-/* ------------------------------------------------------------------ NaN checks (nancheck.c) */
-
-/* Whether a float array holds a NaN (false for other dtypes). */
-bool jx__array_has_nan(const jx_array *a);
-/* The JX_DEBUG_NANS failure for equation e: "<file>:<line>: <prim>: produced NaN". */
-jx_status jx__nan_fail(const jx__eqn *e);
 
 #endif /* JX_JIT_PLAN_H */

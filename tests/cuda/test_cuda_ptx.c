@@ -16,6 +16,7 @@
 #include <jx/random.h>
 
 #include "../../src/backends/cuda/cuda.h"
+#include "../../src/jit/jit.h"
 #include "harness.h"
 
 /* Assembles ptx with ptxas for sm_90; true when it succeeds (its messages printed). */

@@ -15,7 +15,8 @@
 
 #include <cuda.h>
 
-#include "../../jit/plan.h"
+#include "../interp/run_group.h"
+#include "../prog.h"
 
 /* ------------------------------------------------------------------ the driver (driver.c) */
 

@@ -1,7 +1,7 @@
 /* device_array.c: moving arrays between the host and a device (jx_array_to). A device
  * array holds a buffer from its backend's allocator (jx__array_on_device, array.c); the
  * CUDA executor reads such inputs in place and returns device outputs (exec.c there). */
-#include "jit.h"
+#include "backend.h"
 
 jx_device jx_array_device(const jx_array *a) { return a ? a->device : JX_DEVICE_CPU; }
 

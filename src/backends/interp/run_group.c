@@ -1,11 +1,11 @@
-/* nancheck.c: running a group's equations one by one with the interpreter's impl rules
- * (OPAQUE steps, and kernels the code generator declined), and the JX_DEBUG_NANS checks:
- * when a step's float output holds a NaN, its equations run again this way to name the
- * first primitive, and the user's line, that produced it. */
+/* run_group.c: running a fusion group's equations one by one with the interpreter's impl
+ * rules (the executors' OPAQUE steps, and kernels a code generator declined), and the
+ * JX_DEBUG_NANS checks: when a step's float output holds a NaN, its equations run again
+ * this way to name the first primitive, and the user's line, that produced it. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "plan.h"
+#include "run_group.h"
 
 bool jx__array_has_nan(const jx_array *a) {
     if (!a || !jx_dtype_is_float(a->aval.dtype)) return false;
