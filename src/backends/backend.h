@@ -48,7 +48,7 @@ int64_t jx__group_largest(const jx_fn *f, const jx__group *g);
 
 typedef struct jx__kernel jx__kernel; /* owned by its module */
 
-struct jx__prog; /* the jit's program (src/jit/plan.h) */
+struct jx__prog; /* the program the jit builds (prog.h) */
 
 typedef struct jx__backend {
     const char *name;

@@ -180,8 +180,9 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
  * Under the host lock: the kernels get names from the module's content key (the hash of
  * its unoptimised IR's bitcode, kernels under neutral names, and of everything else that
  * decides the machine code: `header`), so equal modules have equal objects whichever
- * process made them. Then: code already loaded with that key is shared; else a valid cache file is
- * linked; else the module is optimised, emitted and linked, and its object stored. */
+ * process made them. Then: code already loaded with that key is shared; else a valid
+ * cache file is linked; else the module is optimised, emitted and linked, and its object
+ * stored. */
 
 static void rename_kernels(jx__cpu_module *m, const char *prefix) {
     for (int i = 0; i < m->nkernels; i++) {
