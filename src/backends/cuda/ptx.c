@@ -451,9 +451,10 @@ void jx__cuda_ptxcache_stats(int64_t *hits, int64_t *stores) {
     *stores = (int64_t)atomic_load(&cache_stores);
 }
 
-/* The cache key of m's PTX: its unoptimised IR's bitcode (before libdevice is linked) with what
- * else decides the PTX, written into header (what a cache file must repeat): jx's and
- * LLVM's versions, the target, the optimisation level and libdevice (path, size, time). */
+/* The cache key of m's PTX: its unoptimised IR's bitcode (before libdevice is linked)
+ * with what else decides the PTX, written into header (what a cache file must repeat):
+ * jx's and LLVM's versions, the target, the optimisation level and libdevice (path,
+ * size, time). */
 static jx_status cache_key(jx__cuda_module *m, uint64_t key[2], char *header, size_t len) {
     const char *ld = jx__cuda_libdevice_path();
     struct stat st;
