@@ -99,8 +99,11 @@ typedef struct jx__backend {
     /* the threads a compile and a run use by default (JX_NUM_THREADS, else the cores) */
     int (*default_threads)(void);
     /* a backend that runs programs itself (runner_get NULL): runs program p, built by the
-     * jit for it, on host inputs, out[] receiving host arrays (src/backends/cuda/exec.c) */
-    jx_status (*prog_run)(const struct jx__prog *p, jx_array *const *in, jx_array **out);
+     * jit for it, on host or device inputs, out[] receiving new references
+     * (src/backends/cuda/exec.c); what it keeps from run to run (CUDA: the program's
+     * graph) it hangs on p->be_state, and prog_state_free frees that with the program */
+    jx_status (*prog_run)(struct jx__prog *p, jx_array *const *in, jx_array **out);
+    void (*prog_state_free)(void *state);
     /* its device allocator's statistics (NULL: it has none) */
     jx_status (*mem_stats)(jx_device_mem_stats *s);
 } jx__backend;

@@ -58,6 +58,7 @@ struct jx__prog {
     size_t *slot_bytes;
     bool *donate;   /* per input: its storage may be reused (opts.donate at the top level) */
     struct jx__prof *prof; /* JX_DUMP=profile: the top level's step times (profile.c), or NULL */
+    void *be_state; /* a backend's own, kept from run to run (be->prog_state_free), or NULL */
 };
 
 #endif /* JX_BACKENDS_PROG_H */

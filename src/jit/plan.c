@@ -270,6 +270,7 @@ jx__prog *jx__prog_build(const jx_fn *f, bool fuse, const jx__backend *be, void 
 void jx__prog_free(jx__prog *p) {
     if (!p) return;
     jx__prof_free(p->prof); /* prints its table, so before the steps go */
+    if (p->be_state && p->be && p->be->prog_state_free) p->be->prog_state_free(p->be_state);
     for (int k = 0; p->steps && k < p->nsteps; k++) {
         jx__step *s = &p->steps[k];
         free(s->inplace);

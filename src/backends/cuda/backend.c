@@ -57,5 +57,6 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .module_set_cache_dir = set_cache_dir,
     .cache_stats = jx__cuda_ptxcache_stats,
     .prog_run = jx__cuda_run,
+    .prog_state_free = jx__cuda_graph_free,
     .mem_stats = jx__cuda_mem_stats,
 };

@@ -9,6 +9,8 @@
  *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
  *   exec.c     running a program: device buffers per variable, host fallback for the
  *              steps with no kernel
+ *   graph.c    a program whose steps all run on the device captured once into a CUDA
+ *              graph and replayed
  *   backend.c  the jx__backend table */
 #ifndef JX_CUDA_H
 #define JX_CUDA_H
@@ -36,34 +38,51 @@ typedef struct jx__cu_api {
     CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
     CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
     CUresult (*MemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
-    CUresult (*MemsetD8)(CUdeviceptr, unsigned char, size_t);
     CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
     CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
     CUresult (*ModuleUnload)(CUmodule);
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              CUstream, void **, void **);
+    CUresult (*StreamCreate)(CUstream *, unsigned);
+    CUresult (*StreamSynchronize)(CUstream);
+    CUresult (*MemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+    CUresult (*MemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
+    CUresult (*StreamBeginCapture)(CUstream, CUstreamCaptureMode);
+    CUresult (*StreamEndCapture)(CUstream, CUgraph *);
+    CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+    CUresult (*GraphLaunch)(CUgraphExec, CUstream);
+    CUresult (*GraphExecDestroy)(CUgraphExec);
+    CUresult (*GraphDestroy)(CUgraph);
     CUresult (*GetErrorName)(CUresult, const char **);
     CUresult (*GetErrorString)(CUresult, const char **);
 } jx__cu_api;
 
-/* The device jx runs on (ordinal 0, or JX_CUDA_DEVICE) with its primary context. */
+/* The device jx runs on (ordinal 0, or JX_CUDA_DEVICE) with its primary context, and
+ * the stream all of jx's device work is queued on. The stream is a blocking one (flags
+ * 0): the driver's synchronous copies, on the legacy null stream, wait for the work
+ * queued before them, and work queued after them waits for the copies. A stream of its
+ * own rather than the null stream because only such a stream can be captured into a
+ * CUDA graph (graph.c). */
 typedef struct jx__cu_dev {
     const jx__cu_api *api;
     CUdevice dev;
     CUcontext ctx;
+    CUstream stream;
     int sms, cc_major, cc_minor;
     char name[128];
 } jx__cu_dev;
 
 /* The device, made on first use and made current on the calling thread; NULL with
- * jx__fail set ("cuda: no CUDA driver: libcuda.so.1 not found", "no CUDA device", ...). */
+ * jx__fail set. The driver is libcuda.so.1, or the library JX_CUDA_DRIVER names (the
+ * tests' fake driver, tests/cuda/fake_cuda.c) ("cuda: no CUDA driver: libcuda.so.1 not found", "no CUDA device", ...). */
 const jx__cu_dev *jx__cu_get(void);
 /* r != CUDA_SUCCESS as a jx error "cuda: <what>: CUDA_ERROR_X (message)" (JX_ERR_RUNTIME,
  * JX_ERR_NOMEM for CUDA_ERROR_OUT_OF_MEMORY) at loc. */
 jx_status jx__cu_fail(CUresult r, jx_loc loc, const char *what);
 #define JX__CU(call, what) ((r__ = (call)) == CUDA_SUCCESS ? JX_OK : jx__cu_fail(r__, jx__noloc, what))
 
-/* cuBLAS, loaded on first use: a handle on the null stream in full-precision math. */
+/* cuBLAS, loaded on first use (libcublas.so.13 or .12, or the path in JX_CUBLAS): a
+ * handle on the device's stream in full-precision math. */
 typedef struct jx__cublas {
     void *handle;
     int (*Sgemm)(void *, int, int, int, int, int, const float *, const float *, int, long long, const float *, int,
@@ -127,7 +146,7 @@ int64_t jx__cuda_kernel_size(const jx__kernel *k);
 jx_status jx__cuda_module_set_cache_dir(jx__cuda_module *m, const char *dir);
 /* Modules whose PTX came from the disk cache, and PTX files written to it, so far. */
 void jx__cuda_ptxcache_stats(int64_t *hits, int64_t *stores);
-/* Launches kernel k on the null stream: bufs are the device pointers of the group's
+/* Launches kernel k on the device's stream: bufs are the device pointers of the group's
  * inputs then outputs. */
 jx_status jx__cuda_kernel_launch(const jx__kernel *k, const CUdeviceptr *bufs);
 /* The path of libdevice.10.bc: JX_LIBDEVICE, else the toolkit's. */
@@ -141,8 +160,33 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
 
 /* ------------------------------------------------------------------ running (exec.c) */
 
-/* Runs program p on host inputs; out[] receives host arrays (new references). */
-jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out);
+/* Runs program p on host or device inputs; out[] receives new references: device
+ * arrays when any input is one, else host arrays. As a CUDA graph when it can (graph.c). */
+jx_status jx__cuda_run(jx__prog *p, jx_array *const *in, jx_array **out);
+
+typedef struct jx__cu_pool jx__cu_pool;
+/* Queues p's steps on the device's stream with nothing on the host: input i is read from
+ * device buffer in[i], every buffer comes from pool and goes back to it after its last
+ * reader, output i is left in out[i] (still the pool's; 0 for a literal). Every step must
+ * run on the device (jx__cuda_graph_ok). */
+jx_status jx__cuda_run_steps(const jx__prog *p, const CUdeviceptr *in, jx__cu_pool *pool, CUdeviceptr *out);
+
+/* ------------------------------------------------------------------ graphs (graph.c) */
+
+/* Runs p as its CUDA graph when it can: every input a device array, every step on the
+ * device, graphs not switched off (JX_CUDA_GRAPHS=0). Captured on the first such run,
+ * replayed after. Returns false when p runs the other way (*st untouched), else true
+ * with the run's status in *st. */
+bool jx__cuda_graph_run(jx__prog *p, jx_array *const *in, jx_array **out, jx_status *st);
+/* Whether every step of p runs on the device (no host fallback), so that p can be
+ * captured; the first step that cannot in *why (static text) otherwise. */
+bool jx__cuda_graph_ok(const jx__prog *p, const char **why);
+/* Frees a program's graph state (p->be_state). */
+void jx__cuda_graph_free(void *state);
+/* A graph's buffers: blocks from the allocator, handed out by size class and reused
+ * within the graph once released; all of them the graph's until the pool is freed. */
+CUdeviceptr jx__cu_pool_alloc(jx__cu_pool *pool, size_t bytes);
+void jx__cu_pool_release(jx__cu_pool *pool, CUdeviceptr p);
 /* The allocator's statistics (driver.c). */
 jx_status jx__cuda_mem_stats(jx_device_mem_stats *s);
 

@@ -24,8 +24,9 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
     if (p.k == 0) { /* an empty contraction: zeros (cuBLAS rejects a leading dimension of 0) */
         const jx__cu_dev *d = jx__cu_get();
         CUresult r__;
-        return d ? JX__CU(d->api->MemsetD8(out, 0, (size_t)(p.nb * p.m * p.n) * jx_dtype_size(av[0].dtype)),
-                          "cuMemsetD8 (dot_general)")
+        return d ? JX__CU(d->api->MemsetD8Async(out, 0, (size_t)(p.nb * p.m * p.n) * jx_dtype_size(av[0].dtype),
+                                                d->stream),
+                          "cuMemsetD8Async (dot_general)")
                  : jx_errcode();
     }
     const jx__cublas *cb = jx__cublas_get();

@@ -3,7 +3,9 @@
  * first CUDA jit there fails with a clear error instead. (The toolkit's stub libcuda
  * cannot start a program, and linking the real one ties the build to a driver.) The
  * device is ordinal 0 (JX_CUDA_DEVICE=n for another), used through its primary context,
- * which is made current on each thread that asks for the device. */
+ * which is made current on each thread that asks for the device, with one stream for
+ * jx's work. JX_CUDA_DRIVER and JX_CUBLAS name other libraries to load (the tests' fake
+ * driver). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -40,9 +42,10 @@ static void dev_release(void *ctx, uint64_t p) {
 
 /* Resolves every entry point; false with init_error set. */
 static bool load(void) {
-    void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char *path = getenv("JX_CUDA_DRIVER") && *getenv("JX_CUDA_DRIVER") ? getenv("JX_CUDA_DRIVER") : "libcuda.so.1";
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(init_error, sizeof init_error, "no CUDA driver: libcuda.so.1 not found (%s)", dlerror());
+        snprintf(init_error, sizeof init_error, "no CUDA driver: %s not found (%s)", path, dlerror());
         return false;
     }
     struct {
@@ -63,17 +66,26 @@ static bool load(void) {
         {(void **)&api.MemcpyHtoD, "cuMemcpyHtoD_v2"},
         {(void **)&api.MemcpyDtoH, "cuMemcpyDtoH_v2"},
         {(void **)&api.MemcpyDtoD, "cuMemcpyDtoD_v2"},
-        {(void **)&api.MemsetD8, "cuMemsetD8_v2"},
         {(void **)&api.ModuleLoadDataEx, "cuModuleLoadDataEx"},
         {(void **)&api.ModuleGetFunction, "cuModuleGetFunction"},
         {(void **)&api.ModuleUnload, "cuModuleUnload"},
         {(void **)&api.LaunchKernel, "cuLaunchKernel"},
+        {(void **)&api.StreamCreate, "cuStreamCreate"},
+        {(void **)&api.StreamSynchronize, "cuStreamSynchronize"},
+        {(void **)&api.MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"},
+        {(void **)&api.MemsetD8Async, "cuMemsetD8Async"},
+        {(void **)&api.StreamBeginCapture, "cuStreamBeginCapture_v2"},
+        {(void **)&api.StreamEndCapture, "cuStreamEndCapture"},
+        {(void **)&api.GraphInstantiate, "cuGraphInstantiateWithFlags"},
+        {(void **)&api.GraphLaunch, "cuGraphLaunch"},
+        {(void **)&api.GraphExecDestroy, "cuGraphExecDestroy"},
+        {(void **)&api.GraphDestroy, "cuGraphDestroy"},
         {(void **)&api.GetErrorName, "cuGetErrorName"},
         {(void **)&api.GetErrorString, "cuGetErrorString"},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
-            snprintf(init_error, sizeof init_error, "no CUDA driver: libcuda.so.1 lacks %s", fns[i].name);
+            snprintf(init_error, sizeof init_error, "no CUDA driver: %s lacks %s", path, fns[i].name);
             return false;
         }
     return true;
@@ -101,8 +113,9 @@ static void init(void) {
         (r = api.DeviceGetAttribute(&dev.cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev.dev)) ==
             CUDA_SUCCESS &&
         (r = api.DeviceGetAttribute(&dev.cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev.dev)) ==
-            CUDA_SUCCESS)
-        r = api.DeviceGetName(dev.name, (int)sizeof dev.name, dev.dev);
+            CUDA_SUCCESS &&
+        (r = api.DeviceGetName(dev.name, (int)sizeof dev.name, dev.dev)) == CUDA_SUCCESS)
+        r = api.StreamCreate(&dev.stream, CU_STREAM_DEFAULT); /* blocking: ordered with the synchronous copies */
     if (r != CUDA_SUCCESS) {
         api.GetErrorString(r, &msg);
         snprintf(init_error, sizeof init_error, "CUDA device %d unusable (%s)", ordinal, msg ? msg : "?");
@@ -138,24 +151,27 @@ static char blas_error[512];
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
 static void blas_init(void) {
-    void *h = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
-    if (!h) h = dlopen("libcublas.so.12", RTLD_NOW | RTLD_LOCAL);
-    if (!h) h = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
+    const char *path = getenv("JX_CUBLAS");
+    void *h = dlopen(path && *path ? path : "libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+    if (!h && !(path && *path)) h = dlopen("libcublas.so.12", RTLD_NOW | RTLD_LOCAL);
+    if (!h && !(path && *path)) h = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(blas_error, sizeof blas_error, "cuBLAS not found: %s", dlerror());
         return;
     }
     int (*create)(void **) = (int (*)(void **))dlsym(h, "cublasCreate_v2");
     int (*math)(void *, int) = (int (*)(void *, int))dlsym(h, "cublasSetMathMode");
+    int (*set_stream)(void *, CUstream) = (int (*)(void *, CUstream))dlsym(h, "cublasSetStream_v2");
     *(void **)&blas.Sgemm = dlsym(h, "cublasSgemmStridedBatched");
     *(void **)&blas.Dgemm = dlsym(h, "cublasDgemmStridedBatched");
-    if (!create || !math || !blas.Sgemm || !blas.Dgemm) {
+    if (!create || !math || !set_stream || !blas.Sgemm || !blas.Dgemm) {
         snprintf(blas_error, sizeof blas_error, "cuBLAS lacks its GEMM entry points");
         return;
     }
     void *handle = NULL;
     int st = create(&handle);
     if (st == 0) st = math(handle, 0); /* CUBLAS_DEFAULT_MATH: f32 GEMMs in full f32 (TF32 only when asked) */
+    if (st == 0) st = set_stream(handle, dev.stream);
     if (st != 0) {
         snprintf(blas_error, sizeof blas_error, "cublasCreate failed (status %d)", st);
         return;

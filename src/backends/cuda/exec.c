@@ -12,8 +12,10 @@
  * every output is one (device-resident training: no copy to the host per step);
  * otherwise outputs are copied back to host arrays. Device buffers come from the caching
  * allocator and go back to it when their variable's last reader has run, unless a
- * device array owns them. All work is on the null stream, in order: kernels and GEMMs
- * are queued without waiting, and only a copy to the host waits for them. */
+ * device array owns them. All work is on the device's stream, in order: kernels and
+ * GEMMs are queued without waiting, and only a copy to the host waits for them. A
+ * program whose steps all run on the device, given device arrays, runs as a CUDA graph
+ * instead (graph.c), through jx__cuda_run_steps below. */
 #include <stdlib.h>
 
 #include "../../trace/pass_util.h"
@@ -24,7 +26,17 @@ typedef struct run {
     const jx__prog *p;
     jx_array **env;    /* per variable: an array of its value (host or device), or NULL */
     CUdeviceptr *dev;  /* per variable: its device buffer, or 0 */
+    jx__cu_pool *pool; /* where buffers come from: a graph's pool, or NULL: the allocator */
 } run;
+
+static CUdeviceptr buf_alloc(run *r, size_t bytes) {
+    if (r->pool) return jx__cu_pool_alloc(r->pool, bytes);
+    return (CUdeviceptr)(uintptr_t)jx__cuda_backend.alloc(bytes);
+}
+static void buf_free(run *r, CUdeviceptr p) {
+    if (r->pool) jx__cu_pool_release(r->pool, p);
+    else jx__cuda_backend.free((void *)(uintptr_t)p);
+}
 
 /* Whether v's device buffer is the run's to free (not the storage of the array env[v]). */
 static bool owns(const run *r, int32_t v) {
@@ -43,10 +55,10 @@ static jx_status to_device(run *r, int32_t v) {
         r->dev[v] = (CUdeviceptr)(uintptr_t)a->dev;
         return JX_OK;
     }
-    void *d = jx__cuda_backend.alloc(var_bytes(r->p->f, v));
+    CUdeviceptr d = buf_alloc(r, var_bytes(r->p->f, v));
     if (!d) return jx_errcode();
-    r->dev[v] = (CUdeviceptr)(uintptr_t)d;
-    return jx__cuda_backend.copy_in(d, a->data, var_bytes(r->p->f, v));
+    r->dev[v] = d;
+    return jx__cuda_backend.copy_in((void *)(uintptr_t)d, a->data, var_bytes(r->p->f, v));
 }
 
 static jx_status to_host(run *r, int32_t v) {
@@ -59,7 +71,7 @@ static jx_status to_host(run *r, int32_t v) {
 }
 
 static void drop(run *r, int32_t v) {
-    if (owns(r, v)) jx__cuda_backend.free((void *)(uintptr_t)r->dev[v]);
+    if (owns(r, v)) buf_free(r, r->dev[v]);
     jx_array_release(r->env[v]);
     r->env[v] = NULL;
     r->dev[v] = 0;
@@ -84,9 +96,9 @@ static jx_status new_outputs(run *r, const jx__group *g) {
     for (int o = 0; o < g->nout; o++) {
         int32_t v = g->out[o];
         drop(r, v);
-        void *d = jx__cuda_backend.alloc(var_bytes(r->p->f, v));
+        CUdeviceptr d = buf_alloc(r, var_bytes(r->p->f, v));
         if (!d) return jx_errcode();
-        r->dev[v] = (CUdeviceptr)(uintptr_t)d;
+        r->dev[v] = d;
     }
     return JX_OK;
 }
@@ -162,22 +174,64 @@ static jx_status run_host(run *r, const jx__step *s) {
     return st == JX_OK ? jx__run_eqns_interp(r->p->f, g, r->env, false) : st;
 }
 
-jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out) {
+static jx_status run_steps(run *r) {
+    jx_status st = JX_OK;
+    for (int k = 0; k < r->p->nsteps && st == JX_OK; k++) {
+        const jx__step *s = &r->p->steps[k];
+        if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(r, s);
+        else if (s->kind == JX__G_DOT) st = run_dot(r, s);
+        else st = run_host(r, s);
+        for (int i = 0; st == JX_OK && i < s->nfree; i++) drop(r, s->free[i]);
+    }
+    return st;
+}
+
+static run run_new(const jx__prog *p, jx__cu_pool *pool) {
+    size_t nv = (size_t)p->f->nvars + 1;
+    run r = {p, calloc(nv, sizeof(jx_array *)), calloc(nv, sizeof(CUdeviceptr)), pool};
+    if (!r.env || !r.dev) jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    return r;
+}
+
+/* Frees what r still holds, but for the buffers of variables keep[v] (may be NULL). */
+static void run_done(run *r, const bool *keep) {
+    for (int v = 0; r->env && r->dev && v < r->p->f->nvars; v++)
+        if (!keep || !keep[v]) drop(r, v);
+    free(r->env);
+    free(r->dev);
+}
+
+jx_status jx__cuda_run_steps(const jx__prog *p, const CUdeviceptr *in, jx__cu_pool *pool, CUdeviceptr *out) {
+    const jx_fn *f = p->f;
+    run r = run_new(p, pool);
+    bool *keep = calloc((size_t)f->nvars + 1, sizeof *keep);
+    jx_status st = r.env && r.dev && keep ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    for (int i = 0; st == JX_OK && i < f->nin; i++)
+        if (!r.dev[f->in[i]]) r.dev[f->in[i]] = in[i]; /* an input listed twice reads the first's */
+    if (st == JX_OK) st = run_steps(&r);
+    for (int i = 0; st == JX_OK && i < f->nout; i++) {
+        int32_t v = f->out[i].var;
+        out[i] = v >= 0 ? r.dev[v] : 0;
+        if (v >= 0 && !out[i]) st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "cuda", "output %d is not on the device", i);
+        if (v >= 0) keep[v] = true;
+    }
+    run_done(&r, st == JX_OK ? keep : NULL);
+    free(keep);
+    return st;
+}
+
+jx_status jx__cuda_run(jx__prog *p, jx_array *const *in, jx_array **out) {
     const jx_fn *f = p->f;
     if (!jx__cu_get()) return jx_errcode();
-    run r = {p, calloc((size_t)f->nvars + 1, sizeof(jx_array *)), calloc((size_t)f->nvars + 1, sizeof(CUdeviceptr))};
-    jx_status st = r.env && r.dev ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    jx_status st;
+    if (jx__cuda_graph_run(p, in, out, &st)) return st;
+    run r = run_new(p, NULL);
+    st = r.env && r.dev ? JX_OK : jx_errcode();
     for (int i = 0; st == JX_OK && i < f->nin; i++) {
         jx_array_release(r.env[f->in[i]]); /* an input listed twice */
         r.env[f->in[i]] = jx_array_retain(in[i]);
     }
-    for (int k = 0; k < p->nsteps && st == JX_OK; k++) {
-        const jx__step *s = &p->steps[k];
-        if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(&r, s);
-        else if (s->kind == JX__G_DOT) st = run_dot(&r, s);
-        else st = run_host(&r, s);
-        for (int i = 0; st == JX_OK && i < s->nfree; i++) drop(&r, s->free[i]);
-    }
+    if (st == JX_OK) st = run_steps(&r);
     bool on_device = false; /* outputs stay on the device when any input is there */
     for (int i = 0; i < f->nin; i++) on_device = on_device || in[i]->device == JX_DEVICE_CUDA;
     for (int i = 0; i < f->nout; i++) out[i] = NULL;
@@ -194,8 +248,6 @@ jx_status jx__cuda_run(const jx__prog *p, jx_array *const *in, jx_array **out) {
     }
     if (st != JX_OK)
         for (int i = 0; i < f->nout; i++) jx_array_release(out[i]), out[i] = NULL;
-    for (int v = 0; r.env && r.dev && v < f->nvars; v++) drop(&r, v);
-    free(r.env);
-    free(r.dev);
+    run_done(&r, NULL);
     return st;
 }

@@ -609,8 +609,8 @@ jx_status jx__cuda_kernel_launch(const jx__kernel *kb, const CUdeviceptr *bufs) 
     params[nb] = &n;
     enum { BLOCK = 256 };
     int64_t blocks = (n + BLOCK - 1) / BLOCK, most = (int64_t)d->sms * 32;
-    CUresult r = d->api->LaunchKernel(k->fn, (unsigned)(blocks < most ? blocks : most), 1, 1, BLOCK, 1, 1, 0, NULL,
-                                      params, NULL);
+    CUresult r = d->api->LaunchKernel(k->fn, (unsigned)(blocks < most ? blocks : most), 1, 1, BLOCK, 1, 1, 0,
+                                      d->stream, params, NULL);
     if (params != pb) free(params);
     return r == CUDA_SUCCESS ? JX_OK : jx__cu_fail(r, jx__noloc, k->gname);
 }

@@ -1,0 +1,29 @@
+/* fake_cuda.h: what the tests read from the fake CUDA driver (fake_cuda.c), a shared
+ * library standing in for libcuda.so.1 and libcublas (JX_CUDA_DRIVER, JX_CUBLAS) on a
+ * machine without a GPU. Device memory is host memory; GEMMs are computed, generated
+ * kernels only counted (the fake cannot run PTX); streams, stream capture and graphs
+ * follow the driver's rules that jx's graph path relies on. */
+#ifndef JX_FAKE_CUDA_H
+#define JX_FAKE_CUDA_H
+
+#include <stdint.h>
+
+enum { JXFAKE_MAX_PARAMS = 64 };
+
+typedef struct jxfake_stats {
+    long launches;          /* kernels run directly on a stream */
+    long launches_replayed; /* kernels run by a graph launch */
+    long gemms, gemms_replayed;
+    long captures_begun, captures_ended, instantiated, graph_launches;
+    long capture_violations; /* work refused during a capture (null stream, sync, allocation) */
+    long graphs_live, execs_live;
+    long live_allocs;        /* cuMemAlloc blocks not yet freed */
+    int fail_instantiate;    /* set by a test: fail the next this many instantiations */
+    int last_nparams;
+    uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */
+} jxfake_stats;
+
+/* The fake's counters (the test finds this with dlsym in the library jx loaded). */
+jxfake_stats *jxfake_stats_get(void);
+
+#endif

@@ -1,0 +1,244 @@
+/* test_cuda_graph.c: whole-program CUDA graphs (src/backends/cuda/graph.c) over the fake
+ * driver (fake_cuda.c, loaded through JX_CUDA_DRIVER and JX_CUBLAS), so it runs without a
+ * GPU. The fake computes GEMMs and copies but not generated kernels, so values are
+ * checked on programs of dot_generals and host steps, and kernels by their launches.
+ *
+ * A program of device steps run on device arrays is captured once and replayed: the
+ * second and third runs queue no kernel or GEMM of their own, only the graph, and still
+ * compute on their own inputs; each run's outputs are new buffers that a later run
+ * does not write over. Host inputs, a host step, JX_CUDA_GRAPHS=0 and a graph the driver
+ * fails to instantiate all run step by step with the same values. No capture ever does
+ * work the driver refuses inside one (the fake counts it), and freeing the executable
+ * gives the graph and its buffers back. */
+#define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include "../../src/trace/ir.h"
+#include "fake_cuda.h"
+#include "harness.h"
+
+static jxfake_stats *fk;
+
+static jx_array *ramp(jx_ints shape, double scale, double off) {
+    int64_t n = 1;
+    for (int i = 0; i < shape.n; i++) n *= shape.v[i];
+    double *v = malloc(sizeof *v * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = scale * (double)((i * 37) % 11) + off;
+    jx_array *a = jt_array(JX_F32, shape, v);
+    free(v);
+    return a;
+}
+
+static jx_array *on_gpu(jx_array *h) {
+    jx_array *d = jx_array_to(h, JX_DEVICE_CUDA);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    jx_array_release(h);
+    return d;
+}
+
+/* max |got - want| / max(1, |want|) over the arrays' elements */
+static double err(jx_array *got, jx_array *want) {
+    double worst = 0;
+    CU_ASSERT_EQUAL_FATAL(jx_array_size(got), jx_array_size(want));
+    for (int64_t i = 0; i < jx_array_size(want); i++) {
+        double g = jx_array_get(got, i), w = jx_array_get(want, i);
+        double d = fabs(g - w) / (fabs(w) > 1 ? fabs(w) : 1);
+        if (!(d <= worst)) worst = d;
+    }
+    return worst;
+}
+
+static void two_dots(jx_val *out, const jx_val *in, void *u) {
+    jx_val h = jx_matmul(in[0], in[1]);
+    out[0] = jx_matmul(h, in[2]);
+    out[1] = h;
+}
+static void dot_relu(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_mul(jx_relu(jx_add(jx_matmul(in[0], in[1]), jx_scalar_like(in[0], 1))), jx_scalar_like(in[0], 2));
+}
+static void sort_dot(jx_val *out, const jx_val *in, void *u) { out[0] = jx_matmul(jx_sort(in[0], 1), in[1]); }
+
+static jx_fn *trace_two_dots(const char *name) {
+    jx_aval av[3] = {JX_AVAL(JX_F32, 4, 6), JX_AVAL(JX_F32, 6, 5), JX_AVAL(JX_F32, 5, 3)};
+    jx_fn *f = jx_trace(name, two_dots, NULL, 3, av, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    return f;
+}
+
+/* Runs x on in[] (nin inputs, 2 or fewer outputs) and checks each output against the
+ * interpreter on host copies of in[]. */
+static void run_check(jx_exec *x, int nin, jx_array *const *in, int nout, jx_array **got) {
+    jx_status st = jx_exec_run(x, nin, in, nout, got);
+    if (st != JX_OK) fprintf(stderr, "\n  %s\n", jx_errmsg());
+    CU_ASSERT_EQUAL_FATAL(st, JX_OK);
+    jx_array *want[2] = {0}, *host[4] = {0};
+    for (int i = 0; i < nin; i++) host[i] = jx_array_to(in[i], JX_DEVICE_CPU);
+    CU_ASSERT_EQUAL_FATAL(jx_eval(jx_exec_fn(x), nin, host, nout, want), JX_OK);
+    for (int o = 0; o < nout; o++) {
+        CU_ASSERT_TRUE(err(got[o], want[o]) <= 1e-6);
+        jx_array_release(want[o]);
+    }
+    for (int i = 0; i < nin; i++) jx_array_release(host[i]);
+}
+
+static void test_replay(void) {
+    jx_fn *f = trace_two_dots("two_dots");
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *w1 = on_gpu(ramp(JX_INTS(6, 5), 0.25, -1)), *w2 = on_gpu(ramp(JX_INTS(5, 3), -0.5, 2));
+    jxfake_stats s0 = *fk;
+    jx_array *outs[3][2], *xs[3];
+    for (int k = 0; k < 3; k++) {
+        xs[k] = on_gpu(ramp(JX_INTS(4, 6), 1.0 + k, -3.0 * k)); /* each run its own input */
+        jx_array *in[3] = {xs[k], w1, w2};
+        run_check(x, 3, in, 2, outs[k]);
+        CU_ASSERT_EQUAL(jx_array_device(outs[k][0]), JX_DEVICE_CUDA);
+        if (k == 0) { /* the first run captures, instantiates and launches the graph */
+            CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1);
+            CU_ASSERT_EQUAL(fk->instantiated - s0.instantiated, 1);
+        }
+    }
+    CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1); /* never captured again */
+    CU_ASSERT_EQUAL(fk->graph_launches - s0.graph_launches, 3);
+    CU_ASSERT_EQUAL(fk->gemms - s0.gemms, 0);                   /* no GEMM queued outside the graph */
+    CU_ASSERT_EQUAL(fk->gemms_replayed - s0.gemms_replayed, 6); /* two per run */
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    /* each run's outputs are buffers of their own, not written over by the later runs:
+     * the first run's, read only now, still hold its values */
+    CU_ASSERT_PTR_NOT_EQUAL(outs[0][0]->dev, outs[1][0]->dev);
+    CU_ASSERT_PTR_NOT_EQUAL(outs[1][0]->dev, outs[2][0]->dev);
+    jx_array *again[2];
+    jx_array *in0[3] = {xs[0], w1, w2};
+    jx_array *host0[3];
+    for (int i = 0; i < 3; i++) host0[i] = jx_array_to(in0[i], JX_DEVICE_CPU);
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 3, host0, 2, again), JX_OK);
+    CU_ASSERT_TRUE(err(outs[0][0], again[0]) <= 1e-6);
+    CU_ASSERT_TRUE(err(outs[0][1], again[1]) <= 1e-6);
+    CU_ASSERT_TRUE(err(outs[2][0], again[0]) > 0.1); /* a run with other inputs differs */
+    for (int i = 0; i < 3; i++) jx_array_release(host0[i]);
+    for (int o = 0; o < 2; o++) jx_array_release(again[o]);
+    for (int k = 0; k < 3; k++) jx_array_release(xs[k]), jx_array_release(outs[k][0]), jx_array_release(outs[k][1]);
+    jx_array_release(w1), jx_array_release(w2);
+    /* freeing the executable gives the graph, its instance and its buffers back */
+    jx_device_mem_stats m;
+    CU_ASSERT_EQUAL(jx_device_mem_stats_get(JX_DEVICE_CUDA, &m), JX_OK);
+    CU_ASSERT_TRUE(m.in_use > 0);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    jx_jit_cache_clear();
+    CU_ASSERT_EQUAL(fk->execs_live, 0);
+    CU_ASSERT_EQUAL(fk->graphs_live, 0);
+    CU_ASSERT_EQUAL(jx_device_mem_stats_get(JX_DEVICE_CUDA, &m), JX_OK);
+    CU_ASSERT_EQUAL(m.in_use, 0);
+}
+
+/* Runs a fresh executable of two_dots twice on in[] (device or host arrays); returns the
+ * GEMMs it queued directly. */
+static long step_by_step(const char *name, bool device) {
+    jx_fn *f = trace_two_dots(name);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *in[3] = {ramp(JX_INTS(4, 6), 1, 0), ramp(JX_INTS(6, 5), 0.5, -1), ramp(JX_INTS(5, 3), 2, -4)};
+    for (int i = 0; device && i < 3; i++) in[i] = on_gpu(in[i]);
+    long g0 = fk->gemms;
+    for (int k = 0; k < 2; k++) {
+        jx_array *out[2];
+        run_check(x, 3, in, 2, out);
+        CU_ASSERT_EQUAL(jx_array_device(out[0]), device ? JX_DEVICE_CUDA : JX_DEVICE_CPU);
+        jx_array_release(out[0]), jx_array_release(out[1]);
+    }
+    for (int i = 0; i < 3; i++) jx_array_release(in[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    return fk->gemms - g0;
+}
+
+static void test_not_captured(void) {
+    jxfake_stats s0 = *fk;
+    CU_ASSERT_EQUAL(step_by_step("host_inputs", false), 4); /* host arrays: step by step */
+    setenv("JX_CUDA_GRAPHS", "0", 1);
+    CU_ASSERT_EQUAL(step_by_step("graphs_off", true), 4); /* switched off */
+    unsetenv("JX_CUDA_GRAPHS");
+    CU_ASSERT_EQUAL(fk->captures_begun, s0.captures_begun);
+    CU_ASSERT_EQUAL(fk->graph_launches, s0.graph_launches);
+
+    /* a host step (sort) between device steps: step by step, right values */
+    jx_aval av[2] = {JX_AVAL(JX_F32, 3, 4), JX_AVAL(JX_F32, 4, 2)};
+    jx_fn *f = jx_trace("sort_dot", sort_dot, NULL, 2, av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *in[2] = {on_gpu(ramp(JX_INTS(3, 4), -1, 5)), on_gpu(ramp(JX_INTS(4, 2), 0.5, 0))};
+    for (int k = 0; k < 2; k++) {
+        jx_array *out;
+        run_check(x, 2, in, 1, &out);
+        jx_array_release(out);
+    }
+    CU_ASSERT_EQUAL(fk->captures_begun, s0.captures_begun);
+    CU_ASSERT_EQUAL(fk->gemms - s0.gemms, 4 + 4 + 2);
+    jx_array_release(in[0]), jx_array_release(in[1]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
+static void test_instantiate_fails(void) {
+    jxfake_stats s0 = *fk;
+    fk->fail_instantiate = 1;
+    /* captured once, refused, then step by step for good: the same values */
+    CU_ASSERT_EQUAL(step_by_step("refused", true), 4);
+    CU_ASSERT_EQUAL(fk->fail_instantiate, 0);
+    CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1);
+    CU_ASSERT_EQUAL(fk->graph_launches, s0.graph_launches);
+    CU_ASSERT_EQUAL(fk->graphs_live, s0.graphs_live); /* the captured graph was destroyed */
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+}
+
+static void test_kernels(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 4, 6), JX_AVAL(JX_F32, 6, 8)};
+    jx_fn *f = jx_trace("dot_relu", dot_relu, NULL, 2, av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *in[2] = {on_gpu(ramp(JX_INTS(4, 6), 1, 0)), on_gpu(ramp(JX_INTS(6, 8), 0.5, -1))};
+    jxfake_stats s0 = *fk;
+    jx_array *out[3];
+    for (int k = 0; k < 3; k++) CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, in, 1, &out[k]), JX_OK);
+    long per_run = (fk->launches_replayed - s0.launches_replayed) / 3;
+    CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1);
+    CU_ASSERT_EQUAL(fk->launches - s0.launches, 0); /* every kernel from the graph */
+    CU_ASSERT_TRUE(per_run >= 1);
+    CU_ASSERT_EQUAL(fk->launches_replayed - s0.launches_replayed, 3 * per_run);
+    CU_ASSERT_EQUAL(fk->gemms_replayed - s0.gemms_replayed, 3);
+    /* the bias-relu kernel: input and output buffers, then its 32 elements */
+    CU_ASSERT_TRUE(fk->last_nparams >= 3);
+    CU_ASSERT_EQUAL(fk->last_params[fk->last_nparams - 1], 32);
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    for (int k = 0; k < 3; k++) jx_array_release(out[k]);
+    jx_array_release(in[0]), jx_array_release(in[1]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
+int main(void) {
+    setenv("JX_CUDA_DRIVER", JX_FAKE_CUDA, 1);
+    setenv("JX_CUBLAS", JX_FAKE_CUDA, 1);
+    unsetenv("JX_CUDA_GRAPHS");
+    void *h = dlopen(JX_FAKE_CUDA, RTLD_NOW | RTLD_LOCAL);
+    jxfake_stats *(*get)(void) = h ? (jxfake_stats * (*)(void)) dlsym(h, "jxfake_stats_get") : NULL;
+    if (!get) {
+        fprintf(stderr, "test_cuda_graph: cannot load the fake driver %s: %s\n", JX_FAKE_CUDA, dlerror());
+        return 1;
+    }
+    fk = get();
+    CU_TestInfo tests[] = {
+        {"a program of device steps: captured once, replayed with new inputs", test_replay},
+        {"host inputs, a host step, JX_CUDA_GRAPHS=0: step by step", test_not_captured},
+        {"a graph the driver cannot instantiate: step by step from then on", test_instantiate_fails},
+        {"generated kernels replayed from the graph", test_kernels},
+        CU_TEST_INFO_NULL,
+    };
+    int rc = jt_run("cuda graphs (fake driver)", tests);
+    dlclose(h);
+    return rc;
+}
