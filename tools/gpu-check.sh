@@ -5,7 +5,8 @@
 # what is left, and one that cannot start in time is reported as skipped):
 #   1. the CUDA suites (device arrays, run, allocator, PTX)
 #   2. bench_cuda_kernels (fused chain vs copy bandwidth, reductions, compile times) and
-#      bench_mlp_step on cuda (device-resident, pipelined, host arrays) and on the cpu
+#      bench_mlp_step on cuda (device-resident, pipelined, host arrays; with and without
+#      CUDA graphs) and on the cpu
 #   3. mnist_mlp --device cuda, one epoch, and mnist_cnn --device cuda, one epoch on the
 #      first 2048 images (its convolutions run on the host), on MNIST (JX_MNIST, else
 #      ../shared/data/mnist or shared/data/mnist, else the bundle's copy)
@@ -87,8 +88,11 @@ echo "== 2. benchmarks"
 jxrun bench/cuda_kernels 60 "$B/bin/bench_cuda_kernels"; cat "$S/bench_cuda_kernels.txt" > "$OUT/bench_cuda_kernels.txt"
 cat "$OUT/bench_cuda_kernels.txt"
 jxrun bench/mlp_step_cuda 60 env JX_BENCH_DEVICE=cuda "$B/bin/bench_mlp_step" 200 128
+# the same step without CUDA graphs (a launch per kernel and GEMM), to compare
+jxrun bench/mlp_step_cuda_nograph 40 env JX_BENCH_DEVICE=cuda JX_CUDA_GRAPHS=0 "$B/bin/bench_mlp_step" 200 128
 jxrun bench/mlp_step_cpu 40 env JX_NUM_THREADS=16 "$B/bin/bench_mlp_step" 100 128
-cat "$S"/bench_mlp_step_cuda.txt "$S"/bench_mlp_step_cpu.txt > "$OUT/bench_mlp.txt"
+{ cat "$S"/bench_mlp_step_cuda.txt; sed 's/^jx /jx_nograph /' "$S"/bench_mlp_step_cuda_nograph.txt
+  cat "$S"/bench_mlp_step_cpu.txt; } > "$OUT/bench_mlp.txt"
 cat "$OUT/bench_mlp.txt"
 jxrun bench/mlp_plan 20 env JX_BENCH_DEVICE=cuda JX_DUMP=plan "$B/bin/bench_mlp_step" 1 128
 echo "MLP step plan (on cuda, LOOP steps with a kernel and DOT run on the device; a note says why not):"

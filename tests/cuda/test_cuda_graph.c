@@ -57,6 +57,14 @@ static void two_dots(jx_val *out, const jx_val *in, void *u) {
 static void dot_relu(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(jx_relu(jx_add(jx_matmul(in[0], in[1]), jx_scalar_like(in[0], 1))), jx_scalar_like(in[0], 2));
 }
+/* an MLP layer's training step: forward GEMM, relu, the weight gradient's GEMM through a
+ * transpose, the update, a loss-like sum (test_cuda_run runs it on a GPU) */
+static void layer_step(jx_val *out, const jx_val *in, void *u) {
+    jx_val h = jx_relu(jx_matmul(in[1], in[0]));
+    jx_val w = jx_sub(in[0], jx_mul(jx_scalar_like(in[0], 0.001), jx_matmul(jx_transpose(in[1], JX_INTS(1, 0)), h)));
+    out[0] = w;
+    out[1] = jx_reduce_sum(h, JX_NOINTS);
+}
 static void sort_dot(jx_val *out, const jx_val *in, void *u) { out[0] = jx_matmul(jx_sort(in[0], 1), in[1]); }
 
 static jx_fn *trace_two_dots(const char *name) {
@@ -216,6 +224,24 @@ static void test_kernels(void) {
     CU_ASSERT_EQUAL(fk->capture_violations, 0);
     for (int k = 0; k < 3; k++) jx_array_release(out[k]);
     jx_array_release(in[0]), jx_array_release(in[1]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+
+    /* a layer's training step is captured whole: nothing of it falls back to the host */
+    jx_aval lv[2] = {JX_AVAL(JX_F32, 16, 8), JX_AVAL(JX_F32, 4, 16)};
+    f = jx_trace("layer_step", layer_step, NULL, 2, lv, 2);
+    x = f ? jx_jit(f, JX_DEVICE_CUDA, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *lin[2] = {on_gpu(ramp(JX_INTS(16, 8), 0.1, 0)), on_gpu(ramp(JX_INTS(4, 16), 1, -2))};
+    s0 = *fk;
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, lin, 2, out), JX_OK);
+        jx_array_release(out[0]), jx_array_release(out[1]);
+    }
+    CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1);
+    CU_ASSERT_EQUAL(fk->graph_launches - s0.graph_launches, 2);
+    CU_ASSERT_EQUAL(fk->launches + fk->gemms - s0.launches - s0.gemms, 0);
+    jx_array_release(lin[0]), jx_array_release(lin[1]);
     jx_exec_release(x);
     jx_fn_release(f);
 }

@@ -4,9 +4,11 @@
  * steps that fall back to the host (sort, cumsum, a while loop) mixed with device steps,
  * results bit-identical run to run, device arrays (jx_array_to, an executable given a
  * device input returns device outputs, never read back while a loop runs, with the same
- * bits as the host-array run), and every device buffer back in the allocator's cache
+ * bits as the host-array run), a step on device arrays run as a CUDA graph with the
+ * bits of the step-by-step run, and every device buffer back in the allocator's cache
  * after a run. Where no GPU (or no driver) is found, jx_jit must fail with the
  * clear "cuda: no CUDA ..." error, and the suite then reports itself skipped (77). */
+#define _POSIX_C_SOURCE 200809L
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,52 @@ static void test_device_arrays(void) {
     jx_fn_release(f);
 }
 
+/* A training-like step on device arrays only (an MLP layer's GEMM, elementwise update,
+ * a reduction) runs as a CUDA graph from its first run (graph.c): STEPS steps with the
+ * graph give the bits of the same steps run step by step (JX_CUDA_GRAPHS=0), and each
+ * step's outputs stay as they were after later steps. */
+static void graph_body(jx_val *out, const jx_val *in, void *u) {
+    jx_val h = jx_relu(jx_matmul(in[1], in[0]));
+    jx_val w = jx_sub(in[0], jx_mul(jx_scalar_like(in[0], 0.001), jx_matmul(jx_transpose(in[1], JX_INTS(1, 0)), h)));
+    out[0] = w;
+    out[1] = jx_reduce_sum(h, JX_NOINTS);
+}
+static jx_array *graph_steps(bool graphs, jx_array **first_loss) {
+    enum { STEPS = 6 };
+    if (!graphs) setenv("JX_CUDA_GRAPHS", "0", 1);
+    jx_jit_cache_clear();
+    jx_aval av[2] = {JX_AVAL(JX_F32, 256, 128), JX_AVAL(JX_F32, 64, 256)};
+    jx_fn *f = trace(graphs ? "graph_step" : "graph_step_off", graph_body, 2, av, 2);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *wh = ramp(JX_F32, JX_INTS(256, 128), 0.02, -0.01), *xh = ramp(JX_F32, JX_INTS(64, 256), 1, 0);
+    jx_array *w = jx_array_to(wh, JX_DEVICE_CUDA), *xs = jx_array_to(xh, JX_DEVICE_CUDA), *o[2];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    *first_loss = NULL;
+    for (int s = 0; s < STEPS; s++) {
+        jx_array *in[2] = {w, xs};
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, in, 2, o), JX_OK);
+        CU_ASSERT_EQUAL(jx_array_device(o[0]), JX_DEVICE_CUDA);
+        jx_array_release(w);
+        w = o[0];
+        if (s == 0) *first_loss = o[1]; /* read after the later steps */
+        else jx_array_release(o[1]);
+    }
+    unsetenv("JX_CUDA_GRAPHS");
+    jx_array_release(wh), jx_array_release(xh), jx_array_release(xs);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    return w;
+}
+static void test_graphs(void) {
+    jx_array *l_on, *l_off, *on = graph_steps(true, &l_on), *off = graph_steps(false, &l_off);
+    CU_ASSERT_EQUAL(memcmp(jx_array_data(on), jx_array_data(off), jx_array_nbytes(on)), 0);
+    CU_ASSERT_EQUAL(jx_array_get(l_on, 0), jx_array_get(l_off, 0));
+    CU_ASSERT_TRUE(jx_array_get(l_on, 0) > 0);
+    jx_array_release(on), jx_array_release(off), jx_array_release(l_on), jx_array_release(l_off);
+    jx_jit_cache_clear();
+}
+
 static void test_memory(void) {
     jx_device_mem_stats s;
     CU_ASSERT_EQUAL_FATAL(jx_device_mem_stats_get(JX_DEVICE_CUDA, &s), JX_OK);
@@ -240,6 +288,7 @@ int main(void) {
         {"dot_general on cuBLAS", test_dot},
         {"host fallback steps (sort, cumsum, while, conv) between device steps", test_fallback},
         {"device arrays: jx_array_to, device-resident steps", test_device_arrays},
+        {"CUDA graphs: the bits of the step-by-step run", test_graphs},
         {"device memory statistics", test_memory},
         CU_TEST_INFO_NULL,
     };

@@ -11,8 +11,8 @@
  * into a new buffer from the allocator, which becomes the output device array: outputs
  * are the caller's to keep, and a later run never writes over them. The copies are
  * device-to-device on the same stream, so they are ordered with the graph without any
- * wait on the host (the MNIST MLP step moves about 1.6 MB each way: well under a
- * microsecond of an H200's bandwidth).
+ * wait on the host (the MNIST MLP step moves about 3 MB each way: about 3 us of an
+ * H200's copy bandwidth, docs/cuda.md).
  *
  * Not captured: programs with a host step (convolutions and control flow today,
  * collectives, which stay outside graphs), runs given host arrays (their uploads are
