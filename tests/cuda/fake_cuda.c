@@ -178,6 +178,7 @@ static const char *names[][2] = {
     {"CUDA_ERROR_INVALID_VALUE", "invalid argument"},
     {"CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {"CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {"CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
     {"CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
     {"CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
     {"CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "operation would make the legacy stream depend on a capturing blocking stream"},
@@ -189,10 +190,11 @@ static int name_index(CUresult r) {
     case CUDA_ERROR_INVALID_VALUE: return 1;
     case CUDA_ERROR_OUT_OF_MEMORY: return 2;
     case CUDA_ERROR_NOT_FOUND: return 3;
-    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: return 4;
-    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: return 5;
-    case CUDA_ERROR_STREAM_CAPTURE_IMPLICIT: return 6;
-    default: return 7;
+    case CUDA_ERROR_NOT_SUPPORTED: return 4;
+    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: return 5;
+    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: return 6;
+    case CUDA_ERROR_STREAM_CAPTURE_IMPLICIT: return 7;
+    default: return 8;
     }
 }
 API CUresult cuGetErrorName(CUresult r, const char **s) { return *s = names[name_index(r)][0], CUDA_SUCCESS; }
@@ -231,7 +233,27 @@ API CUresult cuMemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) {
     return submit(NULL, &(node){.kind = N_COPY, .dst = d, .src = s, .bytes = n});
 }
 API CUresult cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) {
+    stats.copies_async++;
     return submit(st, &(node){.kind = N_COPY, .dst = d, .src = s, .bytes = n});
+}
+/* as the driver: not on the legacy stream; every copy covered by an attribute whose
+ * source order is valid, the first attribute applying from copy 0 */
+API CUresult cuMemcpyBatchAsync(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
+                                CUmemcpyAttributes *attrs, size_t *attrs_idx, size_t nattrs, CUstream st) {
+    if (!st || st == CU_STREAM_LEGACY || !count || !nattrs || nattrs > count || attrs_idx[0] != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    for (size_t a = 0; a < nattrs; a++)
+        if (attrs[a].srcAccessOrder < CU_MEMCPY_SRC_ACCESS_ORDER_STREAM ||
+            attrs[a].srcAccessOrder > CU_MEMCPY_SRC_ACCESS_ORDER_ANY || (a && attrs_idx[a] <= attrs_idx[a - 1]))
+            return CUDA_ERROR_INVALID_VALUE;
+    if (stats.fail_batch > 0) return stats.fail_batch--, CUDA_ERROR_NOT_SUPPORTED;
+    stats.batches++;
+    for (size_t i = 0; i < count; i++) {
+        stats.batched_copies++;
+        CUresult r = submit(st, &(node){.kind = N_COPY, .dst = dsts[i], .src = srcs[i], .bytes = sizes[i]});
+        if (r != CUDA_SUCCESS) return r;
+    }
+    return CUDA_SUCCESS;
 }
 API CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, CUstream st) {
     return submit(st, &(node){.kind = N_SET, .dst = d, .val = v, .bytes = n});

@@ -14,11 +14,15 @@ typedef struct jxfake_stats {
     long launches;          /* kernels run directly on a stream */
     long launches_replayed; /* kernels run by a graph launch */
     long gemms, gemms_replayed;
+    long copies_async;       /* cuMemcpyDtoDAsync calls */
+    long batches;            /* cuMemcpyBatchAsync calls, and the copies in them */
+    long batched_copies;
     long captures_begun, captures_ended, instantiated, graph_launches;
     long capture_violations; /* work refused during a capture (null stream, sync, allocation) */
     long graphs_live, execs_live;
     long live_allocs;        /* cuMemAlloc blocks not yet freed */
     int fail_instantiate;    /* set by a test: fail the next this many instantiations */
+    int fail_batch;          /* set by a test: refuse the next this many batches */
     int last_nparams;
     uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */
 } jxfake_stats;

@@ -112,6 +112,10 @@ static void test_replay(void) {
     CU_ASSERT_EQUAL(fk->gemms - s0.gemms, 0);                   /* no GEMM queued outside the graph */
     CU_ASSERT_EQUAL(fk->gemms_replayed - s0.gemms_replayed, 6); /* two per run */
     CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    /* inputs in and outputs out, one batch of copies each per run (3 inputs, 2 outputs) */
+    CU_ASSERT_EQUAL(fk->batches - s0.batches, 6);
+    CU_ASSERT_EQUAL(fk->batched_copies - s0.batched_copies, 3 * (3 + 2));
+    CU_ASSERT_EQUAL(fk->copies_async - s0.copies_async, 0);
     /* each run's outputs are buffers of their own, not written over by the later runs:
      * the first run's, read only now, still hold its values */
     CU_ASSERT_PTR_NOT_EQUAL(outs[0][0]->dev, outs[1][0]->dev);
@@ -202,6 +206,29 @@ static void test_instantiate_fails(void) {
     CU_ASSERT_EQUAL(fk->capture_violations, 0);
 }
 
+/* a driver that refuses a batch of copies: one call per copy from then on, same values */
+static void test_batch_refused(void) {
+    jxfake_stats s0 = *fk;
+    fk->fail_batch = 1;
+    jx_fn *f = trace_two_dots("batch_refused");
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *in[3] = {on_gpu(ramp(JX_INTS(4, 6), 1, 0)), on_gpu(ramp(JX_INTS(6, 5), 0.5, -1)),
+                       on_gpu(ramp(JX_INTS(5, 3), 2, -4))};
+    for (int k = 0; k < 2; k++) {
+        jx_array *out[2];
+        run_check(x, 3, in, 2, out);
+        jx_array_release(out[0]), jx_array_release(out[1]);
+    }
+    CU_ASSERT_EQUAL(fk->fail_batch, 0);
+    CU_ASSERT_EQUAL(fk->batches, s0.batches);
+    CU_ASSERT_EQUAL(fk->copies_async - s0.copies_async, 2 * (3 + 2));
+    CU_ASSERT_EQUAL(fk->graph_launches - s0.graph_launches, 2);
+    for (int i = 0; i < 3; i++) jx_array_release(in[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
 static void test_kernels(void) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 4, 6), JX_AVAL(JX_F32, 6, 8)};
     jx_fn *f = jx_trace("dot_relu", dot_relu, NULL, 2, av, 1);
@@ -262,6 +289,7 @@ int main(void) {
         {"host inputs, a host step, JX_CUDA_GRAPHS=0: step by step", test_not_captured},
         {"a graph the driver cannot instantiate: step by step from then on", test_instantiate_fails},
         {"generated kernels replayed from the graph", test_kernels},
+        {"a driver refusing batched copies: one copy call each", test_batch_refused},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda graphs (fake driver)", tests);

@@ -55,6 +55,9 @@ typedef struct jx__cu_api {
     CUresult (*GraphDestroy)(CUgraph);
     CUresult (*GetErrorName)(CUresult, const char **);
     CUresult (*GetErrorString)(CUresult, const char **);
+    /* optional (CUDA 12.8 and later drivers), NULL where the driver lacks it */
+    CUresult (*MemcpyBatchAsync)(CUdeviceptr *, CUdeviceptr *, size_t *, size_t, CUmemcpyAttributes *, size_t *, size_t,
+                                 CUstream);
 } jx__cu_api;
 
 /* The device jx runs on (ordinal 0, or JX_CUDA_DEVICE) with its primary context, and

@@ -88,6 +88,7 @@ static bool load(void) {
             snprintf(init_error, sizeof init_error, "no CUDA driver: %s lacks %s", path, fns[i].name);
             return false;
         }
+    *(void **)&api.MemcpyBatchAsync = dlsym(h, "cuMemcpyBatchAsync_v2"); /* optional: CUDA 13's name */
     return true;
 }
 

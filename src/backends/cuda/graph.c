@@ -10,8 +10,8 @@
  * its inputs into the graph's input buffers, launches the graph, and copies each output
  * into a new buffer from the allocator, which becomes the output device array: outputs
  * are the caller's to keep, and a later run never writes over them. The copies are
- * device-to-device on the same stream, so they are ordered with the graph without any
- * wait on the host (the MNIST MLP step moves about 3 MB each way: about 3 us of an
+ * device-to-device on the same stream (one cuMemcpyBatchAsync each way where the driver
+ * has it), so they are ordered with the graph without any wait on the host (the MNIST MLP step moves about 3 MB each way: about 3 us of an
  * H200's copy bandwidth, docs/cuda.md).
  *
  * Not captured: programs with a host step (convolutions and control flow today,
@@ -20,6 +20,7 @@
  * runs). A capture the driver refuses makes the program run step by step from then on,
  * with the same results. One run at a time per program uses the graph (a mutex). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,15 +129,42 @@ static graph *state_of(jx__prog *p) {
 
 static size_t bytes_of(const jx_aval *a) { return (size_t)jx_aval_size(a) * jx_dtype_size(a->dtype); }
 
+static atomic_bool batch_broken; /* the driver refused a batch once: copy one by one from then on */
+
+/* count device-to-device copies on the stream (zero-size ones skipped in place): one
+ * cuMemcpyBatchAsync where the driver has it (a call each costs microseconds of host
+ * time, and a program may have dozens of inputs), else one call per copy. */
+static jx_status copy_all(const jx__cu_dev *d, CUdeviceptr *dst, CUdeviceptr *src, size_t *n, int count,
+                          const char *what) {
+    CUresult r__;
+    int k = 0;
+    for (int i = 0; i < count; i++)
+        if (n[i]) dst[k] = dst[i], src[k] = src[i], n[k] = n[i], k++;
+    if (k > 1 && d->api->MemcpyBatchAsync && !batch_broken) {
+        CUmemcpyAttributes attr = {.srcAccessOrder = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM};
+        size_t first = 0;
+        if (d->api->MemcpyBatchAsync(dst, src, n, (size_t)k, &attr, &first, 1, d->stream) == CUDA_SUCCESS)
+            return JX_OK;
+        batch_broken = true; /* nothing was queued: fall through */
+    }
+    jx_status st = JX_OK;
+    for (int i = 0; st == JX_OK && i < k; i++)
+        st = JX__CU(d->api->MemcpyDtoDAsync(dst[i], src[i], n[i], d->stream), what);
+    return st;
+}
+
 /* Copies the run's inputs into the graph's input buffers, on the stream. */
 static jx_status copy_inputs(graph *g, const jx__prog *p, jx_array *const *in, const jx__cu_dev *d) {
-    CUresult r__;
-    jx_status st = JX_OK;
-    for (int i = 0; st == JX_OK && i < p->f->nin; i++) {
-        size_t n = bytes_of(&p->f->vars[p->f->in[i]]);
-        if (n) st = JX__CU(d->api->MemcpyDtoDAsync(g->in[i], (CUdeviceptr)(uintptr_t)in[i]->dev, n, d->stream),
-                           "cuMemcpyDtoDAsync (a graph's input)");
+    int n = p->f->nin;
+    CUdeviceptr *dst = malloc(sizeof *dst * (size_t)n), *src = malloc(sizeof *src * (size_t)n);
+    size_t *bytes = malloc(sizeof *bytes * (size_t)n);
+    jx_status st = dst && src && bytes ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    for (int i = 0; st == JX_OK && i < n; i++) {
+        dst[i] = g->in[i], src[i] = (CUdeviceptr)(uintptr_t)in[i]->dev;
+        bytes[i] = bytes_of(&p->f->vars[p->f->in[i]]);
     }
+    if (st == JX_OK) st = copy_all(d, dst, src, bytes, n, "cuMemcpyDtoDAsync (a graph's input)");
+    free(dst), free(src), free(bytes);
     return st;
 }
 
@@ -167,9 +195,11 @@ static jx_status capture(graph *g, const jx__prog *p, jx_array *const *in, const
 /* The run's outputs: new device buffers, each a copy of the graph's output buffer. */
 static jx_status take_outputs(graph *g, const jx__prog *p, jx_array **out, const jx__cu_dev *d) {
     const jx_fn *f = p->f;
-    CUresult r__;
-    jx_status st = JX_OK;
-    for (int i = 0; st == JX_OK && i < f->nout; i++) {
+    int n = f->nout;
+    CUdeviceptr *dst = calloc((size_t)n + 1, sizeof *dst), *src = calloc((size_t)n + 1, sizeof *src);
+    size_t *bytes = calloc((size_t)n + 1, sizeof *bytes);
+    jx_status st = dst && src && bytes ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "cuda", "out of memory");
+    for (int i = 0; st == JX_OK && i < n; i++) { /* the buffers first, then one batch of copies */
         int32_t v = f->out[i].var;
         if (v < 0) { /* a literal: uploaded as the step-by-step run does */
             jx_array *h = jx__lit_array(&f->out[i]);
@@ -178,20 +208,16 @@ static jx_status take_outputs(graph *g, const jx__prog *p, jx_array **out, const
             if (!out[i]) st = jx_errcode();
             continue;
         }
-        size_t n = bytes_of(&f->vars[v]);
-        void *buf = jx__cuda_backend.alloc(n);
-        if (!buf) {
-            st = jx_errcode();
-            break;
-        }
-        if (n) st = JX__CU(d->api->MemcpyDtoDAsync((CUdeviceptr)(uintptr_t)buf, g->out[i], n, d->stream),
-                           "cuMemcpyDtoDAsync (a graph's output)");
-        out[i] = st == JX_OK ? jx__array_on_device(&f->vars[v], buf, &jx__cuda_backend, JX_DEVICE_CUDA) : NULL;
-        if (!out[i]) {
-            jx__cuda_backend.free(buf);
-            if (st == JX_OK) st = jx_errcode();
-        }
+        src[i] = g->out[i];
+        bytes[i] = bytes_of(&f->vars[v]);
+        void *buf = jx__cuda_backend.alloc(bytes[i]);
+        out[i] = buf ? jx__array_on_device(&f->vars[v], buf, &jx__cuda_backend, JX_DEVICE_CUDA) : NULL;
+        if (buf && !out[i]) jx__cuda_backend.free(buf);
+        if (!out[i]) st = jx_errcode();
+        else dst[i] = (CUdeviceptr)(uintptr_t)buf;
     }
+    if (st == JX_OK) st = copy_all(d, dst, src, bytes, n, "cuMemcpyDtoDAsync (a graph's output)");
+    free(dst), free(src), free(bytes);
     return st;
 }
 
