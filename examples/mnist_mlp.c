@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/device_batches.h"
 #include "common/mnist_data.h"
 #include "common/train_loop.h"
 #include "common/trainer_opts.h"
@@ -170,12 +171,14 @@ typedef struct mlp_run {
     jx_exec *step[2], *acc;
     int64_t batch;
     jx_batches *batches; /* x (n,784) f32, y (n,10) one-hot, prefetched */
+    device_batches db;   /* them on the trainer's device, the next one uploaded early */
     jx_tree *test;
 } mlp_run;
 
 /* train_loop's start of an epoch (at batch first_batch when resumed): the epoch's order. */
 static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
     mlp_run *r = ctx;
+    device_batches_drop(&r->db);
     return jx_batches_epoch(r->batches, (uint32_t)epoch, first_batch) == JX_OK ? 0 : -1;
 }
 
@@ -187,7 +190,7 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     int k = n != r->batch;
     jx_tree *b = jx_tree_dict(), *out[3];
     jx_array *xy[2];
-    jx_status st = jx_batches_next(r->batches, xy);
+    jx_status st = device_batches_take(&r->db, xy);
     if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_mlp", "the epoch ended early");
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
@@ -201,9 +204,11 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     if (st != JX_OK) return -1;
     jx_tree_free(r->state[0]), jx_tree_free(r->state[1]); /* donated: their contents are gone anyway */
     r->state[0] = out[0], r->state[1] = out[1];
+    /* --device cuda: the next batch goes up while this step runs, before its loss is read */
+    st = device_batches_prefetch(&r->db);
     *loss = jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
     jx_tree_free(out[2]);
-    return 0;
+    return st == JX_OK ? 0 : -1;
 }
 
 /* train_loop's evaluation: the percentage of test images classified right. */
@@ -253,6 +258,7 @@ static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_s
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
     /* after a resume: the order comes from the run's key */
     if (mnist_batches_new(train_set, ntrain, batch, key, JX_INTS(PIXELS), 1, 0, 0, &r.batches) != JX_OK) goto done;
+    r.db = (device_batches){.it = r.batches, .device = o->device};
     /* --device cuda: parameters and optimizer state live in GPU memory from here on */
     if (trainer_tree_to(&r.state[0], o->device) || trainer_tree_to(&r.state[1], o->device)) goto done;
     r.step[0] = compile_step(o, &opt, r.state[0], r.state[1], batch, &r.step_fn[0]);
@@ -273,6 +279,7 @@ done:
     jx_tree_fn_free(r.acc_fn), jx_tree_fn_free(r.step_fn[1]), jx_tree_fn_free(r.step_fn[0]);
     jx_tree_free(r.state[0]), jx_tree_free(r.state[1]);
     jx_array_release(key);
+    device_batches_drop(&r.db);
     jx_batches_free(r.batches);
     return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }

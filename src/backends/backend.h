@@ -70,6 +70,9 @@ typedef struct jx__backend {
     void (*free)(void *p);
     jx_status (*copy_in)(void *dst, const void *host, size_t bytes);
     jx_status (*copy_out)(void *host, const void *src, size_t bytes);
+    /* a new buffer holding a copy of host, which may still be in flight (ordered before
+     * the device's later work and reads): jx_array_to's upload (NULL: alloc + copy_in) */
+    void *(*upload)(const void *host, size_t bytes);
     jx_status (*sync)(void);
     /* whether the backend's conv of e reads and writes its operands through strides, so
      * fusion may hand it the transposes around it (NULL: never) */

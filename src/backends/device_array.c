@@ -26,6 +26,12 @@ jx_array *jx_array_to(jx_array *a, jx_device device) {
 #ifdef JX_CUDA
     const jx__backend *be = &jx__cuda_backend;
     const void *host = jx__array_host(a);
+    if (host && be->upload) { /* queued: overlaps the device's work */
+        void *dev = be->upload(host, a->nbytes);
+        jx_array *x = dev ? jx__array_on_device(&a->aval, dev, be, device) : NULL;
+        if (dev && !x) be->free(dev);
+        return x ? x : fail_to(a, be->name);
+    }
     void *dev = host ? be->alloc(a->nbytes) : NULL;
     if (!dev) return fail_to(a, be->name);
     jx_array *x = NULL;

@@ -45,7 +45,7 @@ typedef struct node {
 
 struct CUgraph_st {
     node *nodes;
-    int n, cap;
+    long n, cap;
 };
 struct CUgraphExec_st {
     node *nodes;
@@ -55,7 +55,16 @@ struct CUstream_st {
     CUgraph capture;  /* the graph being captured, or NULL */
     int invalid;      /* the capture was invalidated */
     CUstreamCaptureMode mode;
+    int deferred;     /* non-blocking: its work waits in q until ordered */
+    node *q;
+    long nq, capq, ran; /* queued so far, and how many of them have run */
 };
+struct CUevent_st {
+    CUstream s;   /* where it was last recorded (NULL: never) */
+    long at;      /* deferred stream: the work queued before it; else its record number */
+};
+static long records;        /* events recorded on blocking streams so far */
+static long synced_records; /* every such record up to this one has completed */
 struct CUfunc_st {
     int np;
 };
@@ -82,16 +91,19 @@ static CUresult where(CUstream s, CUgraph *into) {
     return CUDA_SUCCESS;
 }
 
-static CUresult record(CUgraph g, const node *n) {
-    if (g->n == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 16;
-        node *nodes = realloc(g->nodes, sizeof *nodes * (size_t)cap);
-        if (!nodes) return CUDA_ERROR_OUT_OF_MEMORY;
-        g->nodes = nodes, g->cap = cap;
+/* Appends x to the list *v of *n nodes (room for *cap). */
+static CUresult push(node **v, long *n, long *cap, const node *x) {
+    if (*n == *cap) {
+        long c = *cap ? 2 * *cap : 16;
+        node *w = realloc(*v, sizeof *w * (size_t)c);
+        if (!w) return CUDA_ERROR_OUT_OF_MEMORY;
+        *v = w, *cap = c;
     }
-    g->nodes[g->n++] = *n;
+    (*v)[(*n)++] = *x;
     return CUDA_SUCCESS;
 }
+
+static CUresult record(CUgraph g, const node *n) { return push(&g->nodes, &g->n, &g->cap, n); }
 
 static void run_gemm(const gemm *g) {
     for (int b = 0; b < g->batch; b++)
@@ -133,12 +145,24 @@ static void run_node(const node *n, int replayed) {
     }
 }
 
-/* Runs n now, or records it when s is capturing. */
+/* Runs the deferred stream s's work up to position upto. */
+static void flush(CUstream s, long upto) {
+    for (; s->ran < upto && s->ran < s->nq; s->ran++) {
+        run_node(&s->q[s->ran], 0);
+        stats.deferred_pending--;
+    }
+}
+
+/* Runs n now, queues it on a deferred stream, or records it when s is capturing. */
 static CUresult submit(CUstream s, const node *n) {
     CUgraph g;
     CUresult r = where(s, &g);
     if (r != CUDA_SUCCESS) return r;
     if (g) return record(g, n);
+    if (s && s != CU_STREAM_LEGACY && s->deferred) {
+        if ((r = push(&s->q, &s->nq, &s->capq, n)) == CUDA_SUCCESS) stats.deferred_pending++;
+        return r;
+    }
     run_node(n, 0);
     return CUDA_SUCCESS;
 }
@@ -166,7 +190,11 @@ API CUresult cuDevicePrimaryCtxRetain(CUcontext *c, CUdevice d) {
     return CUDA_SUCCESS;
 }
 API CUresult cuCtxSetCurrent(CUcontext c) { return c == (CUcontext)&ctx_dummy ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT; }
+static CUstream deferred_streams[8];
+static int ndeferred;
 API CUresult cuCtxSynchronize(void) {
+    for (int i = 0; !capturing && i < ndeferred; i++) flush(deferred_streams[i], deferred_streams[i]->nq);
+    if (!capturing) synced_records = records;
     if (!capturing) return CUDA_SUCCESS;
     capturing->invalid = 1;
     stats.capture_violations++;
@@ -179,6 +207,7 @@ static const char *names[][2] = {
     {"CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {"CUDA_ERROR_NOT_FOUND", "named symbol not found"},
     {"CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
+    {"CUDA_ERROR_NOT_READY", "device not ready"},
     {"CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
     {"CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
     {"CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "operation would make the legacy stream depend on a capturing blocking stream"},
@@ -191,10 +220,11 @@ static int name_index(CUresult r) {
     case CUDA_ERROR_OUT_OF_MEMORY: return 2;
     case CUDA_ERROR_NOT_FOUND: return 3;
     case CUDA_ERROR_NOT_SUPPORTED: return 4;
-    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: return 5;
-    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: return 6;
-    case CUDA_ERROR_STREAM_CAPTURE_IMPLICIT: return 7;
-    default: return 8;
+    case CUDA_ERROR_NOT_READY: return 5;
+    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: return 6;
+    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: return 7;
+    case CUDA_ERROR_STREAM_CAPTURE_IMPLICIT: return 8;
+    default: return 9;
     }
 }
 API CUresult cuGetErrorName(CUresult r, const char **s) { return *s = names[name_index(r)][0], CUDA_SUCCESS; }
@@ -223,15 +253,16 @@ API CUresult cuMemGetInfo(size_t *free_bytes, size_t *total) {
     *free_bytes = *total = (size_t)80 << 30;
     return CUDA_SUCCESS;
 }
-API CUresult cuMemcpyHtoD(CUdeviceptr d, const void *h, size_t n) {
-    return submit(NULL, &(node){.kind = N_COPY, .dst = d, .src = (CUdeviceptr)(uintptr_t)h, .bytes = n});
+/* A synchronous copy on the legacy stream: it waits for the blocking streams' work, so
+ * every event recorded there has completed once it returns (not the non-blocking's). */
+static CUresult copy_sync(CUdeviceptr d, CUdeviceptr s, size_t n) {
+    CUresult r = submit(NULL, &(node){.kind = N_COPY, .dst = d, .src = s, .bytes = n});
+    if (r == CUDA_SUCCESS) synced_records = records;
+    return r;
 }
-API CUresult cuMemcpyDtoH(void *h, CUdeviceptr d, size_t n) {
-    return submit(NULL, &(node){.kind = N_COPY, .dst = (CUdeviceptr)(uintptr_t)h, .src = d, .bytes = n});
-}
-API CUresult cuMemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) {
-    return submit(NULL, &(node){.kind = N_COPY, .dst = d, .src = s, .bytes = n});
-}
+API CUresult cuMemcpyHtoD(CUdeviceptr d, const void *h, size_t n) { return copy_sync(d, (CUdeviceptr)(uintptr_t)h, n); }
+API CUresult cuMemcpyDtoH(void *h, CUdeviceptr d, size_t n) { return copy_sync((CUdeviceptr)(uintptr_t)h, d, n); }
+API CUresult cuMemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) { return copy_sync(d, s, n); }
 API CUresult cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) {
     stats.copies_async++;
     return submit(st, &(node){.kind = N_COPY, .dst = d, .src = s, .bytes = n});
@@ -304,8 +335,61 @@ API CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
 /* ------------------------------------------------------------------ streams, graphs */
 
 API CUresult cuStreamCreate(CUstream *s, unsigned flags) {
-    (void)flags;
-    return (*s = calloc(1, sizeof **s)) ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+    if (flags & ~(unsigned)CU_STREAM_NON_BLOCKING) return CUDA_ERROR_INVALID_VALUE;
+    if (!(*s = calloc(1, sizeof **s))) return CUDA_ERROR_OUT_OF_MEMORY;
+    (*s)->deferred = flags == CU_STREAM_NON_BLOCKING;
+    if ((*s)->deferred && ndeferred < 8) deferred_streams[ndeferred++] = *s;
+    return CUDA_SUCCESS;
+}
+
+API CUresult cuEventCreate(CUevent *e, unsigned flags) {
+    if (flags & ~(unsigned)(CU_EVENT_DISABLE_TIMING | CU_EVENT_BLOCKING_SYNC)) return CUDA_ERROR_INVALID_VALUE;
+    return (*e = calloc(1, sizeof **e)) ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+API CUresult cuEventRecord(CUevent e, CUstream s) {
+    CUgraph g;
+    CUresult r = where(s, &g);
+    if (r != CUDA_SUCCESS || g) return r != CUDA_SUCCESS ? r : CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    e->s = s ? s : CU_STREAM_LEGACY;
+    e->at = s && s != CU_STREAM_LEGACY && s->deferred ? s->nq : ++records;
+    return CUDA_SUCCESS;
+}
+/* The work before e has run (a deferred stream's is run now: the GPU got to it). */
+static int event_done(CUevent e, int force) {
+    if (!e->s) return 1;
+    if (e->s != CU_STREAM_LEGACY && e->s->deferred) {
+        flush(e->s, e->at);
+        return 1;
+    }
+    if (force && e->at > synced_records) synced_records = e->at;
+    return e->at <= synced_records || records - e->at >= stats.compute_lag;
+}
+API CUresult cuEventQuery(CUevent e) { return event_done(e, 0) ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY; }
+API CUresult cuEventSynchronize(CUevent e) {
+    event_done(e, 1);
+    return CUDA_SUCCESS;
+}
+API CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned flags) {
+    if (flags) return CUDA_ERROR_INVALID_VALUE;
+    /* a blocking stream runs its work at once, so what it waits for must have run */
+    if (!(s && s != CU_STREAM_LEGACY && s->deferred)) event_done(e, 1);
+    return CUDA_SUCCESS;
+}
+API CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned flags) {
+    if (flags & ~(unsigned)(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (stats.fail_pinned > 0) return stats.fail_pinned--, CUDA_ERROR_OUT_OF_MEMORY;
+    if (!(*p = malloc(bytes ? bytes : 1))) return CUDA_ERROR_OUT_OF_MEMORY;
+    stats.pinned_live++;
+    return CUDA_SUCCESS;
+}
+API CUresult cuMemFreeHost(void *p) {
+    stats.pinned_live--;
+    free(p);
+    return CUDA_SUCCESS;
+}
+API CUresult cuMemcpyHtoDAsync(CUdeviceptr d, const void *h, size_t n, CUstream st) {
+    return submit(st, &(node){.kind = N_COPY, .dst = d, .src = (CUdeviceptr)(uintptr_t)h, .bytes = n});
 }
 API CUresult cuStreamSynchronize(CUstream s) {
     if (capturing && (s == capturing || s == NULL || s == CU_STREAM_LEGACY)) {
@@ -313,6 +397,8 @@ API CUresult cuStreamSynchronize(CUstream s) {
         stats.capture_violations++;
         return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
     }
+    if (s && s != CU_STREAM_LEGACY && s->deferred) flush(s, s->nq);
+    else synced_records = records;
     return CUDA_SUCCESS;
 }
 API CUresult cuStreamBeginCapture(CUstream s, CUstreamCaptureMode mode) {

@@ -2,7 +2,10 @@
  * library standing in for libcuda.so.1 and libcublas (JX_CUDA_DRIVER, JX_CUBLAS) on a
  * machine without a GPU. Device memory is host memory; GEMMs are computed, generated
  * kernels only counted (the fake cannot run PTX); streams, stream capture and graphs
- * follow the driver's rules that jx's graph path relies on. */
+ * follow the driver's rules that jx's graph path relies on. Work on a blocking stream
+ * runs at once; work on a non-blocking stream (uploads) waits until something orders
+ * it: an event wait, a synchronisation, or a query of an event after it, so a missing
+ * wait shows as stale data. */
 #ifndef JX_FAKE_CUDA_H
 #define JX_FAKE_CUDA_H
 
@@ -23,6 +26,12 @@ typedef struct jxfake_stats {
     long live_allocs;        /* cuMemAlloc blocks not yet freed */
     int fail_instantiate;    /* set by a test: fail the next this many instantiations */
     int fail_batch;          /* set by a test: refuse the next this many batches */
+    int compute_lag;         /* set by a test: an event recorded on a blocking stream reads as
+                              * complete only once this many more have been recorded there
+                              * (or it was synchronised): the GPU running behind */
+    int fail_pinned;         /* set by a test: refuse the next this many cuMemHostAlloc */
+    long pinned_live;        /* cuMemHostAlloc blocks not yet freed */
+    long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
     int last_nparams;
     uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */
 } jxfake_stats;

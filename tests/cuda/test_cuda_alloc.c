@@ -130,8 +130,30 @@ static void test_limit(void) {
     jx__dev_alloc_free(a);
 }
 
+/* Another stream's allocation takes only blocks released in settled epochs (alloc.c). */
+static void test_epochs(void) {
+    fake f = {1 << 30, 0, 0x10000, 0, 0};
+    jx__dev_alloc *a = jx__dev_alloc_new((jx__mem_provider){&f, fake_alloc, fake_release}, 0);
+    uint64_t p = jx__dev_malloc(a, 1000), q = jx__dev_malloc(a, 1000);
+    jx__dev_release(a, p);                  /* released in epoch 1 */
+    CU_ASSERT_EQUAL(jx__dev_epoch_close(a), 1);
+    jx__dev_release(a, q);                  /* in epoch 2 */
+    CU_ASSERT_EQUAL(jx__dev_epoch_close(a), 2);
+    uint64_t r = jx__dev_malloc_settled(a, 1000, 0); /* nothing settled: a new block */
+    CU_ASSERT(r != p && r != q);
+    CU_ASSERT_EQUAL(f.allocs, 3);
+    CU_ASSERT_EQUAL(jx__dev_malloc_settled(a, 900, 1), p); /* epoch 1 settled: p, not q */
+    CU_ASSERT_EQUAL(jx__dev_malloc(a, 1000), q);           /* the compute stream takes any */
+    int64_t in_use, reserved, peak;
+    jx__dev_stats(a, &in_use, &reserved, &peak);
+    CU_ASSERT_EQUAL(in_use, 3 * 1024);
+    jx__dev_release(a, p), jx__dev_release(a, q), jx__dev_release(a, r);
+    jx__dev_alloc_free(a);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
+        {"epochs: another stream's blocks only from settled epochs", test_epochs},
         {"size classes", test_round},
         {"reuse and statistics", test_reuse_and_stats},
         {"out of memory: retry after trimming, then a clear error", test_oom},

@@ -11,11 +11,10 @@
  * work the driver refuses inside one (the fake counts it), and freeing the executable
  * gives the graph and its buffers back. */
 #define _POSIX_C_SOURCE 200809L
-#include <dlfcn.h>
 #include <stdlib.h>
 
 #include "../../src/trace/ir.h"
-#include "fake_cuda.h"
+#include "fake_load.h"
 #include "harness.h"
 
 static jxfake_stats *fk;
@@ -274,16 +273,8 @@ static void test_kernels(void) {
 }
 
 int main(void) {
-    setenv("JX_CUDA_DRIVER", JX_FAKE_CUDA, 1);
-    setenv("JX_CUBLAS", JX_FAKE_CUDA, 1);
-    unsetenv("JX_CUDA_GRAPHS");
-    void *h = dlopen(JX_FAKE_CUDA, RTLD_NOW | RTLD_LOCAL);
-    jxfake_stats *(*get)(void) = h ? (jxfake_stats * (*)(void)) dlsym(h, "jxfake_stats_get") : NULL;
-    if (!get) {
-        fprintf(stderr, "test_cuda_graph: cannot load the fake driver %s: %s\n", JX_FAKE_CUDA, dlerror());
-        return 1;
-    }
-    fk = get();
+    void *h;
+    if (!(fk = jxfake_load("test_cuda_graph", &h))) return 1;
     CU_TestInfo tests[] = {
         {"a program of device steps: captured once, replayed with new inputs", test_replay},
         {"host inputs, a host step, JX_CUDA_GRAPHS=0: step by step", test_not_captured},

@@ -6,7 +6,14 @@
  * once more before it fails with an error naming the request and the usage. Blocks are
  * kept in one array (in use or cached); executables hold tens of live buffers, so a
  * linear search costs less than a launch. Thread-safe (one mutex). The logic is tested
- * on the CPU through a fake provider (tests/cuda/test_cuda_alloc.c). */
+ * on the CPU through a fake provider (tests/cuda/test_cuda_alloc.c).
+ *
+ * Streams: a block released is free for the next work on the stream that used it (all
+ * of jx's compute work is on one stream), but not for another stream's, which could run
+ * before the work already queued that still reads it. So the allocator counts epochs: a
+ * released block remembers the epoch it was released in, the uploads' stream closes an
+ * epoch with an event on the compute stream (upload.c) and asks only for blocks released
+ * in epochs whose event has completed (jx__dev_malloc_settled), or fresh ones. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -16,6 +23,7 @@ typedef struct block {
     uint64_t p;
     size_t size; /* its class */
     bool used;
+    uint64_t epoch; /* when cached: the epoch it was released in (0: never used) */
 } block;
 
 struct jx__dev_alloc {
@@ -25,6 +33,7 @@ struct jx__dev_alloc {
     block *b;
     int n, cap;
     int64_t in_use, reserved, peak;
+    uint64_t epoch; /* the current epoch, from 1 */
 };
 
 size_t jx__dev_round(size_t bytes) {
@@ -38,6 +47,7 @@ jx__dev_alloc *jx__dev_alloc_new(jx__mem_provider pv, size_t limit) {
     if (!a) return NULL;
     a->pv = pv;
     a->limit = limit;
+    a->epoch = 1;
     pthread_mutex_init(&a->mu, NULL);
     return a;
 }
@@ -75,17 +85,19 @@ static uint64_t grow(jx__dev_alloc *a, size_t size) {
     }
     uint64_t p = 0;
     if (a->pv.alloc(a->pv.ctx, size, &p) != 0 || !p) return 0;
-    a->b[a->n++] = (block){p, size, true};
+    a->b[a->n++] = (block){p, size, true, 0};
     a->reserved += (int64_t)size;
     return p;
 }
 
-uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes) {
+/* A block of at least bytes: a cached one released in an epoch up to settled, else a
+ * new one. */
+static uint64_t take(jx__dev_alloc *a, size_t bytes, uint64_t settled) {
     size_t size = jx__dev_round(bytes);
     pthread_mutex_lock(&a->mu);
     uint64_t p = 0;
     for (int i = 0; i < a->n && !p; i++)
-        if (!a->b[i].used && a->b[i].size == size) a->b[i].used = true, p = a->b[i].p;
+        if (!a->b[i].used && a->b[i].size == size && a->b[i].epoch <= settled) a->b[i].used = true, p = a->b[i].p;
     if (!p) p = grow(a, size);
     if (!p) { /* out of memory: give the cache back and try once more */
         trim(a);
@@ -105,12 +117,24 @@ uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes) {
     return p;
 }
 
+uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes) { return take(a, bytes, UINT64_MAX); }
+
+uint64_t jx__dev_malloc_settled(jx__dev_alloc *a, size_t bytes, uint64_t settled) { return take(a, bytes, settled); }
+
+uint64_t jx__dev_epoch_close(jx__dev_alloc *a) {
+    pthread_mutex_lock(&a->mu);
+    uint64_t e = a->epoch++;
+    pthread_mutex_unlock(&a->mu);
+    return e;
+}
+
 void jx__dev_release(jx__dev_alloc *a, uint64_t p) {
     if (!p) return;
     pthread_mutex_lock(&a->mu);
     for (int i = 0; i < a->n; i++)
         if (a->b[i].p == p && a->b[i].used) {
             a->b[i].used = false;
+            a->b[i].epoch = a->epoch;
             a->in_use -= (int64_t)a->b[i].size;
             break;
         }

@@ -1,6 +1,7 @@
 /* backend.c: the CUDA backend's table (jx__backend, src/backends/backend.h): NVPTX kernels
  * (ptx.c), dot_general on cuBLAS (dot.c), device memory from the caching allocator
- * (alloc.c) moved with the driver's synchronous copies on the null stream. */
+ * (alloc.c) moved with the driver's synchronous copies on the null stream, except
+ * jx_array_to's uploads, which overlap the device's work (upload.c). */
 #include "cuda.h"
 
 static void *module_new(int opt_level) { return jx__cuda_module_new(opt_level); }
@@ -53,6 +54,7 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .free = dev_free,
     .copy_in = copy_in,
     .copy_out = copy_out,
+    .upload = jx__cuda_upload,
     .sync = sync,
     .module_set_cache_dir = set_cache_dir,
     .cache_stats = jx__cuda_ptxcache_stats,

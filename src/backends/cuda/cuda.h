@@ -3,6 +3,8 @@
  *              binaries start on machines without a driver), the device and its context
  *   alloc.c    the caching device allocator, over a memory provider (the driver, or a
  *              fake one in tests)
+ *   upload.c   host-to-device copies on a stream of their own (jx_array_to), overlapping
+ *              the compute stream's work
  *   ptx.c      kernels: LOOP groups through the CPU code generator's emitter into an
  *              NVPTX module (sm_80, PTX 7.5), libdevice for math, PTX text, loaded by the
  *              driver
@@ -53,6 +55,14 @@ typedef struct jx__cu_api {
     CUresult (*GraphLaunch)(CUgraphExec, CUstream);
     CUresult (*GraphExecDestroy)(CUgraphExec);
     CUresult (*GraphDestroy)(CUgraph);
+    CUresult (*EventCreate)(CUevent *, unsigned);
+    CUresult (*EventRecord)(CUevent, CUstream);
+    CUresult (*EventQuery)(CUevent);
+    CUresult (*EventSynchronize)(CUevent);
+    CUresult (*StreamWaitEvent)(CUstream, CUevent, unsigned);
+    CUresult (*MemHostAlloc)(void **, size_t, unsigned);
+    CUresult (*MemFreeHost)(void *);
+    CUresult (*MemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
     CUresult (*GetErrorName)(CUresult, const char **);
     CUresult (*GetErrorString)(CUresult, const char **);
     /* optional (CUDA 12.8 and later drivers), NULL where the driver lacks it */
@@ -116,6 +126,13 @@ void jx__dev_alloc_free(jx__dev_alloc *a);
  * "cuda: out of device memory allocating <n> bytes (<in use> in use, <reserved>
  * reserved, peak <peak>)" after dropping the cache and retrying once. */
 uint64_t jx__dev_malloc(jx__dev_alloc *a, size_t bytes);
+/* For work on another stream than the compute stream (alloc.c): a block released in an
+ * epoch up to settled (whose end the caller knows the compute stream has passed), or a
+ * new one; the same errors as jx__dev_malloc. */
+uint64_t jx__dev_malloc_settled(jx__dev_alloc *a, size_t bytes, uint64_t settled);
+/* Ends the current epoch and returns its number (epochs count from 1; a block released
+ * from now on is in a later one). */
+uint64_t jx__dev_epoch_close(jx__dev_alloc *a);
 /* Returns p (from jx__dev_malloc; 0 is ignored) to the cache. */
 void jx__dev_release(jx__dev_alloc *a, uint64_t p);
 /* Gives every cached (free) block back to the provider. */
@@ -128,6 +145,14 @@ size_t jx__dev_round(size_t bytes);
 
 /* The process's allocator on the device (made with the device). */
 jx__dev_alloc *jx__cu_alloc(void);
+
+/* ------------------------------------------------------------------ uploads (upload.c) */
+
+/* A device buffer of bytes holding a copy of host, queued on the upload stream through
+ * a pinned staging buffer so that it overlaps the compute stream's queued work; the
+ * compute stream's later work waits for it. Larger uploads than the staging limit go
+ * through a synchronous copy. NULL with the error set. */
+void *jx__cuda_upload(const void *host, size_t bytes);
 
 /* ------------------------------------------------------------------ kernels (ptx.c) */
 
