@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
     int nd = jx_tree_fn_input_offset(step, 3);
     if (!(donate = malloc((size_t)nd * sizeof *donate))) goto done;
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     jx_jit_cache_clear();
     t0 = bench_now();
     x = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts);
@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
 
     jx_tree *pin[3] = {state[0], state[2], b};
     fwd = jx_tree_trace("cnn_predict", predict_body, NULL, 3, pin, 1);
-    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     t0 = bench_now();
     px = fwd ? jx_jit(jx_tree_fn_fn(fwd), JX_DEVICE_CPU, &popts) : NULL;
     double pcompile_s = bench_now() - t0;

@@ -125,7 +125,7 @@ static int time_tree_step(jx_array **tin, jx_device dev, int steps, double *t) {
     for (int i = 0; i < 3; i++) jx_tree_free(tr[i]), tr[i] = NULL; /* the state's only references: flat[] */
     int64_t donate[STEP_MAX_ARGS];
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     if (!(x = jx_jit(jx_tree_fn_fn(fn), dev, &opts)) || step_time_runs(x, flat, nd + 2, nd + 1, nd, steps, t) != 0)
         goto done;
     printf("jx nn_step_eqns %d\njx nn_step_ms %.4f\n", jx_fn_num_eqns_total(jx_tree_fn_fn(fn)), t[steps / 2] * 1e3);
@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
     double trace_s = bench_now() - t0;
     if (!step) goto done;
 
-    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5), 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {0, JX_INTS(0, 1, 2, 3, 4, 5), 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     jx_jit_cache_clear();
     jx_jit_stats s0 = jx_jit_stats_get();
     t0 = bench_now();
@@ -232,7 +232,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);
-    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     t0 = bench_now();
     px = fwd ? jx_jit(fwd, dev, &popts) : NULL;
     double pcompile_s = bench_now() - t0;

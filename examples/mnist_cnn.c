@@ -141,7 +141,7 @@ static int compile(compiled *c, const options *o, const jx_optim *opt, jx_tree *
     int64_t *donate = malloc((size_t)(nd + 1) * sizeof *donate);
     if (!donate) return -1;
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {o->threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {o->threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     c->exec = jx_jit(jx_tree_fn_fn(c->fn), o->device, &opts);
     free(donate);
     return c->exec ? 0 : -1;

@@ -122,7 +122,7 @@ static jx_exec *compile_step(const options *o, const jx_optim *opt, const jx_tre
     int64_t *donate = malloc((size_t)nd * sizeof *donate);
     if (!donate) return NULL;
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {o->threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {o->threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     jx_exec *x = jx_jit(jx_tree_fn_fn(*fn), o->device, &opts);
     free(donate);
     return x;
@@ -133,7 +133,7 @@ static jx_exec *compile_accuracy(const options *o, const jx_tree *params, int64_
     jx_tree *in[2] = {(jx_tree *)params, b};
     *fn = jx_tree_trace("accuracy", accuracy_body, NULL, 2, in, 1);
     jx_tree_free(b);
-    jx_jit_opts opts = {o->threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {o->threads, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     return *fn ? jx_jit(jx_tree_fn_fn(*fn), o->device, &opts) : NULL;
 }
 

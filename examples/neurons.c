@@ -104,7 +104,7 @@ static void jitted_free(jitted *j) {
 }
 
 static int jit(jitted *j, jx_fn *fn, int nparams, int threads) {
-    jx_jit_opts o = {threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts o = {threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     j->fn = fn, j->nparams = nparams;
     j->x = fn ? jx_jit(fn, JX_DEVICE_CPU, &o) : NULL;
     return j->x ? 0 : -1;

@@ -119,9 +119,9 @@ static int compile(run *r, const options *o, const jx_idx_split *train) {
         if (!(k && t == 1))
             for (int i = 0; i < jx_tree_fn_input_leaves(r->step, t) && nd < 64; i++)
                 donate[nd++] = jx_tree_fn_input_offset(r->step, t) + i;
-    jx_jit_opts jo = {o->t.threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts jo = {o->t.threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     r->step_x = jx_jit(jx_tree_fn_fn(r->step), JX_DEVICE_CPU, &jo);
-    jx_jit_opts eo = {o->t.threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts eo = {o->t.threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     r->eval_x = r->step_x ? jx_jit(jx_tree_fn_fn(r->eval), JX_DEVICE_CPU, &eo) : NULL;
     rc = r->eval_x ? 0 : -1;
 done:

@@ -961,9 +961,17 @@ typedef struct jx_jit_opts {
      * computes with them (IEEE, gradual underflow; arithmetic on them is ~50x slower on
      * most CPUs, which is why flushing is the default) */
     int subnormals;
+    /* f32 matrix products (dot_general, jax's precision / default_matmul_precision):
+     * JX_MATMUL_DEFAULT follows JX_MATMUL_PRECISION in the environment ("highest", the
+     * default, or "tf32"); JX_MATMUL_HIGHEST computes them in full f32; JX_MATMUL_TF32 lets
+     * a GPU round their operands to TF32 (10-bit mantissa, f32 accumulation: several
+     * times the speed on tensor cores, about 1e-3 relative error). The CPU computes in
+     * full f32 whatever is asked. */
+    int matmul_precision;
 } jx_jit_opts;
 enum { JX_SUBNORMALS_DEFAULT, JX_SUBNORMALS_FLUSH, JX_SUBNORMALS_KEEP };
-#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT})
+enum { JX_MATMUL_DEFAULT, JX_MATMUL_HIGHEST, JX_MATMUL_TF32 };
+#define JX_JIT_DEFAULTS ((jx_jit_opts){0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT})
 
 typedef struct jx_exec jx_exec;
 

@@ -94,7 +94,7 @@ static seg_compiled *compiled_for(seg_model *m, int32_t n, int train) {
     int64_t *donate = malloc((size_t)(nd + 1) * sizeof *donate);
     if (!donate) return NULL;
     for (int i = 0; i < nd; i++) donate[i] = i;
-    jx_jit_opts opts = {m->setup.threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+    jx_jit_opts opts = {m->setup.threads, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     c->exec = jx_jit(jx_tree_fn_fn(c->fn), m->setup.device, &opts);
     free(donate);
     if (!c->exec) return NULL;

@@ -164,7 +164,7 @@ int unet_units(const unet_units_opts *o) {
             jx_tree *in[3] = {t[0], t[1], x};
             fn = jx_tree_trace("unet_bottleneck", body, &s, 3, in, 1);
             jx_tree_free(x);
-            jx_jit_opts jo = {o->threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT};
+            jx_jit_opts jo = {o->threads, {NULL, 0}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
             if (!fn || !(exec = jx_jit(jx_tree_fn_fn(fn), JX_DEVICE_CPU, &jo))) goto fail;
             n_prev = b.n;
         }

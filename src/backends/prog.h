@@ -59,6 +59,7 @@ struct jx__prog {
     bool *donate;   /* per input: its storage may be reused (opts.donate at the top level) */
     struct jx__prof *prof; /* JX_DUMP=profile: the top level's step times (profile.c), or NULL */
     void *be_state; /* a backend's own, kept from run to run (be->prog_state_free), or NULL */
+    bool tf32;      /* f32 GEMMs may round their operands to TF32 (jx_jit_opts.matmul_precision) */
 };
 
 #endif /* JX_BACKENDS_PROG_H */

@@ -10,6 +10,7 @@
  * first to finish is kept. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,7 @@ struct jx_exec {
     uint64_t hash;
     int nthreads, opt_level;
     bool flush;      /* subnormals flushed to zero while it runs (fpenv.h) */
+    bool tf32;       /* f32 GEMMs may round to TF32 (JX_MATMUL_* resolved) */
     jx_fn *f;        /* the compiled function: calls inlined, simplified */
     jx__prog *prog;  /* CPU, CUDA */
     const jx__backend *be;
@@ -45,10 +47,26 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* JX_MATMUL_PRECISION, read once: whether JX_MATMUL_DEFAULT means TF32 (a warning, and
+ * full f32, for anything but highest, float32, tf32 or tensorfloat32). */
+static bool tf32_default;
+static pthread_once_t tf32_once = PTHREAD_ONCE_INIT;
+static void read_tf32(void) {
+    const char *s = getenv("JX_MATMUL_PRECISION");
+    tf32_default = s && (!strcmp(s, "tf32") || !strcmp(s, "tensorfloat32"));
+    if (s && *s && !tf32_default && strcmp(s, "highest") && strcmp(s, "float32"))
+        fprintf(stderr, "jx: warning: JX_MATMUL_PRECISION=%s is not highest or tf32; using highest\n", s);
+}
+static bool matmul_tf32_default(void) {
+    pthread_once(&tf32_once, read_tf32);
+    return tf32_default;
+}
+
 /* The options with defaults filled in and checked; the donated inputs as flags. */
 typedef struct norm_opts {
     int nthreads, opt_level;
     bool flush;            /* subnormals flushed (JX_SUBNORMALS_* resolved) */
+    bool tf32;             /* JX_MATMUL_TF32 (JX_MATMUL_* resolved) */
     bool *donate;          /* per input, malloc'd */
     const char *cache_dir; /* the on-disk cache (borrowed), NULL for none */
 } norm_opts;
@@ -66,6 +84,10 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: subnormals is %d, want JX_SUBNORMALS_DEFAULT, _FLUSH or _KEEP",
                         f->name, o->subnormals);
     n->flush = o->subnormals == JX_SUBNORMALS_DEFAULT ? jx__flush_default() : o->subnormals == JX_SUBNORMALS_FLUSH;
+    if (o->matmul_precision < JX_MATMUL_DEFAULT || o->matmul_precision > JX_MATMUL_TF32)
+        return jx__fail(JX_ERR_ARG, loc, "jit", "%s: matmul_precision is %d, want JX_MATMUL_DEFAULT, _HIGHEST or _TF32",
+                        f->name, o->matmul_precision);
+    n->tf32 = o->matmul_precision == JX_MATMUL_DEFAULT ? matmul_tf32_default() : o->matmul_precision == JX_MATMUL_TF32;
     n->nthreads = o->nthreads ? o->nthreads : jx__cpu_backend.default_threads();
     n->opt_level = o->opt_level ? o->opt_level : 2;
     n->cache_dir = o->cache_dir ? (*o->cache_dir ? o->cache_dir : NULL) : jx__jit_cache_dir();
@@ -82,7 +104,7 @@ static jx_status normalise(jx_loc loc, const jx_fn *f, const jx_jit_opts *o, nor
 
 /* The cache hash of f compiled for device with options n. */
 static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
-    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->flush << 40 |
+    uint64_t h = jx__fn_hash(f) ^ ((uint64_t)device << 56 | (uint64_t)n->opt_level << 48 | (uint64_t)n->flush << 40 | (uint64_t)n->tf32 << 41 |
                                   (uint64_t)n->nthreads);
     for (int i = 0; i < f->nin; i++) h = (h ^ (uint64_t)n->donate[i]) * 1099511628211ull;
     return h;
@@ -91,7 +113,7 @@ static uint64_t key_hash(const jx_fn *f, jx_device device, const norm_opts *n) {
 /* Whether cached executable c is f compiled for device with options n. */
 static bool key_equal(const jx_exec *c, uint64_t hash, const jx_fn *f, jx_device device, const norm_opts *n) {
     if (c->hash != hash || c->device != device || c->nthreads != n->nthreads || c->opt_level != n->opt_level ||
-        c->flush != n->flush || c->src->nin != f->nin ||
+        c->flush != n->flush || c->tf32 != n->tf32 || c->src->nin != f->nin ||
         memcmp(c->donate, n->donate, sizeof *n->donate * (size_t)f->nin) != 0)
         return false;
     return c->src == f || jx__fn_equal(c->src, f);
@@ -121,6 +143,13 @@ static void dump_fusion(FILE *out, const jx__prog *p) {
         for (int i = 0; i < p->steps[k].nsubs; i++) dump_fusion(out, p->steps[k].subs[i]);
 }
 
+/* Marks p and its sub-programs' f32 GEMMs as allowed to round to TF32. */
+static void set_tf32(jx__prog *p, bool tf32) {
+    p->tf32 = tf32;
+    for (int k = 0; k < p->nsteps; k++)
+        for (int i = 0; i < p->steps[k].nsubs; i++) set_tf32(p->steps[k].subs[i], tf32);
+}
+
 /* The backend half of a compile: program, kernels, pool. */
 static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     unsigned dump = jx__dump_flags();
@@ -133,6 +162,7 @@ static jx_status compile_backend(jx_exec *x, const norm_opts *n) {
     if (x->mod && x->be->module_set_threads) x->be->module_set_threads(x->mod, n->nthreads);
     x->prog = jx__prog_build(x->f, jx__jit_fuse_enabled(), x->be, x->mod, x->donate);
     if (!x->prog) return jx_errcode();
+    set_tf32(x->prog, n->tf32);
     if (dump & JX__DUMP_PROFILE) x->prog->prof = jx__prof_new(x->prog);
     if (x->mod && has_kernels(x->prog) && x->be->module_compile(x->mod) != JX_OK) return jx_errcode();
     if (dump & JX__DUMP_FUSION) {
@@ -163,6 +193,7 @@ static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts 
     x->nthreads = n->nthreads;
     x->opt_level = n->opt_level;
     x->flush = n->flush;
+    x->tf32 = n->tf32;
     x->donate = n->donate;
     n->donate = NULL;
     x->f = jx__jit_prepare(loc, f);
@@ -189,11 +220,12 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     if ((unsigned)device >= JX_DEVICE_COUNT)
         return jx__fail(JX_ERR_ARG, loc, "jit", "%s: unknown device %d", f->name, (int)device), NULL;
     double t0 = now_ms();
-    norm_opts n = {0, 0, false, NULL, NULL};
+    norm_opts n = {0};
     if (normalise(loc, f, opts, &n) != JX_OK) {
         free(n.donate);
         return NULL;
     }
+    if (device != JX_DEVICE_CUDA) n.tf32 = false; /* only GPUs have TF32: one executable */
     uint64_t hash = key_hash(f, device, &n);
     pthread_mutex_lock(&cache_mu);
     for (jx_exec *c = cache; c; c = c->next)
@@ -212,7 +244,7 @@ jx_exec *jx_jit_at(jx_loc loc, const jx_fn *f, jx_device device, const jx_jit_op
     stats.compile_ms += now_ms() - t0;
     jx_exec *won = NULL;
     for (jx_exec *c = cache; c && !won; c = c->next)
-        if (key_equal(c, hash, x->src, device, &(norm_opts){x->nthreads, x->opt_level, x->flush, x->donate, NULL}))
+        if (key_equal(c, hash, x->src, device, &(norm_opts){.nthreads = x->nthreads, .opt_level = x->opt_level, .flush = x->flush, .tf32 = x->tf32, .donate = x->donate}))
             won = c;
     if (won) {
         jx_exec_retain(won);

@@ -27,6 +27,7 @@ typedef enum { N_KERNEL, N_GEMM, N_COPY, N_SET } nkind;
 
 typedef struct gemm {
     int dbl, ta, tb, m, n, k, lda, ldb, ldc, batch;
+    int tf32; /* f32 operands rounded to TF32 first (CUBLAS_COMPUTE_32F_FAST_TF32) */
     long long sa, sb, sc;
     double alpha, beta;
     const void *a, *b;
@@ -105,6 +106,15 @@ static CUresult push(node **v, long *n, long *cap, const node *x) {
 
 static CUresult record(CUgraph g, const node *n) { return push(&g->nodes, &g->n, &g->cap, n); }
 
+/* x rounded to TF32 (10 mantissa bits, to nearest even), as tensor cores read it */
+static double tf32(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u = (u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
 static void run_gemm(const gemm *g) {
     for (int b = 0; b < g->batch; b++)
         for (int j = 0; j < g->n; j++)
@@ -113,8 +123,10 @@ static void run_gemm(const gemm *g) {
                 for (int l = 0; l < g->k; l++) {
                     long long ia = b * g->sa + (g->ta ? l + (long long)i * g->lda : i + (long long)l * g->lda);
                     long long ib = b * g->sb + (g->tb ? j + (long long)l * g->ldb : l + (long long)j * g->ldb);
-                    acc += g->dbl ? ((const double *)g->a)[ia] * ((const double *)g->b)[ib]
-                                  : (double)((const float *)g->a)[ia] * ((const float *)g->b)[ib];
+                    const float *fa = g->a, *fb = g->b;
+                    acc += g->dbl    ? ((const double *)g->a)[ia] * ((const double *)g->b)[ib]
+                           : g->tf32 ? tf32(fa[ia]) * tf32(fb[ib])
+                                     : (double)fa[ia] * fb[ib];
                 }
                 long long ic = b * g->sc + i + (long long)j * g->ldc;
                 if (g->dbl) {
@@ -476,10 +488,21 @@ static int gemm_submit(void *h, gemm g) {
 API int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a,
                                   int lda, long long sa, const float *b, int ldb, long long sb, const float *beta,
                                   float *c, int ldc, long long sc, int batch) {
-    return gemm_submit(h, (gemm){0, ta, tb, m, n, k, lda, ldb, ldc, batch, sa, sb, sc, *alpha, *beta, a, b, c});
+    return gemm_submit(h, (gemm){0, ta, tb, m, n, k, lda, ldb, ldc, batch, 0, sa, sb, sc, *alpha, *beta, a, b, c});
+}
+/* f32 only, as jx calls it: CUDA_R_32F (0) everywhere, CUBLAS_COMPUTE_32F (68) or
+ * _32F_FAST_TF32 (77), CUBLAS_GEMM_DEFAULT (-1); else CUBLAS_STATUS_INVALID_VALUE (7) */
+API int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
+                                   int atype, int lda, long long sa, const void *b, int btype, int ldb, long long sb,
+                                   const void *beta, void *c, int ctype, int ldc, long long sc, int batch, int compute,
+                                   int algo) {
+    if (atype || btype || ctype || (compute != 68 && compute != 77) || algo != -1) return 7;
+    stats.last_compute_type = compute;
+    return gemm_submit(h, (gemm){0, ta, tb, m, n, k, lda, ldb, ldc, batch, compute == 77, sa, sb, sc,
+                                 *(const float *)alpha, *(const float *)beta, a, b, c});
 }
 API int cublasDgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const double *alpha, const double *a,
                                   int lda, long long sa, const double *b, int ldb, long long sb, const double *beta,
                                   double *c, int ldc, long long sc, int batch) {
-    return gemm_submit(h, (gemm){1, ta, tb, m, n, k, lda, ldb, ldc, batch, sa, sb, sc, *alpha, *beta, a, b, c});
+    return gemm_submit(h, (gemm){1, ta, tb, m, n, k, lda, ldb, ldc, batch, 0, sa, sb, sc, *alpha, *beta, a, b, c});
 }

@@ -31,6 +31,7 @@ typedef struct jxfake_stats {
                               * (or it was synchronised): the GPU running behind */
     int fail_pinned;         /* set by a test: refuse the next this many cuMemHostAlloc */
     long pinned_live;        /* cuMemHostAlloc blocks not yet freed */
+    int last_compute_type;   /* of the last cublasGemmStridedBatchedEx (0: none yet) */
     long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
     int last_nparams;
     uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */

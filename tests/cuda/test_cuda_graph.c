@@ -111,6 +111,7 @@ static void test_replay(void) {
     CU_ASSERT_EQUAL(fk->gemms - s0.gemms, 0);                   /* no GEMM queued outside the graph */
     CU_ASSERT_EQUAL(fk->gemms_replayed - s0.gemms_replayed, 6); /* two per run */
     CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    CU_ASSERT_EQUAL(fk->last_compute_type, 0); /* f32 GEMMs in full f32 by default, never TF32 */
     /* inputs in and outputs out, one batch of copies each per run (3 inputs, 2 outputs) */
     CU_ASSERT_EQUAL(fk->batches - s0.batches, 6);
     CU_ASSERT_EQUAL(fk->batched_copies - s0.batched_copies, 3 * (3 + 2));

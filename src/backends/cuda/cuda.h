@@ -102,7 +102,12 @@ typedef struct jx__cublas {
                  long long, const float *, float *, int, long long, int);
     int (*Dgemm)(void *, int, int, int, int, int, const double *, const double *, int, long long, const double *,
                  int, long long, const double *, double *, int, long long, int);
+    /* cublasGemmStridedBatchedEx: f32 GEMMs with TF32 allowed (JX_MATMUL_TF32); NULL where
+     * the library lacks it (they stay in full f32) */
+    int (*GemmEx)(void *, int, int, int, int, int, const void *, const void *, int, int, long long, const void *, int,
+                  int, long long, const void *, void *, int, int, long long, int, int, int);
 } jx__cublas;
+enum { JX__CUDA_R_32F = 0, JX__CUBLAS_COMPUTE_32F_FAST_TF32 = 77, JX__CUBLAS_GEMM_DEFAULT = -1 };
 /* NULL with jx__fail set when libcublas cannot be loaded. */
 const jx__cublas *jx__cublas_get(void);
 
@@ -183,8 +188,9 @@ const char *jx__cuda_libdevice_path(void);
 /* ------------------------------------------------------------------ libraries (dot.c) */
 
 bool jx__cuda_dot_ok(const jx_fn *f, const jx__eqn *e);
-/* dot_general of device operands a, b (avals av[0], av[1]) into device out. */
-jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdeviceptr b, CUdeviceptr out);
+/* dot_general of device operands a, b (avals av[0], av[1]) into device out; tf32: an f32
+ * product may round its operands to TF32 (jx_jit_opts.matmul_precision). */
+jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, bool tf32);
 
 /* ------------------------------------------------------------------ running (exec.c) */
 

@@ -173,6 +173,7 @@ static void blas_init(void) {
     int (*set_stream)(void *, CUstream) = (int (*)(void *, CUstream))dlsym(h, "cublasSetStream_v2");
     *(void **)&blas.Sgemm = dlsym(h, "cublasSgemmStridedBatched");
     *(void **)&blas.Dgemm = dlsym(h, "cublasDgemmStridedBatched");
+    *(void **)&blas.GemmEx = dlsym(h, "cublasGemmStridedBatchedEx"); /* optional */
     if (!create || !math || !set_stream || !blas.Sgemm || !blas.Dgemm) {
         snprintf(blas_error, sizeof blas_error, "cuBLAS lacks its GEMM entry points");
         return;

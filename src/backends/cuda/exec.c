@@ -123,7 +123,7 @@ static jx_status run_dot(run *r, const jx__step *s) {
     jx_status st = to_device(r, e->in[0].var);
     if (st == JX_OK) st = to_device(r, e->in[1].var);
     if (st == JX_OK) st = new_outputs(r, s->g);
-    if (st == JX_OK) st = jx__cuda_dot(e, av, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]]);
+    if (st == JX_OK) st = jx__cuda_dot(e, av, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]], r->p->tf32);
     return st;
 }
 
