@@ -18,7 +18,10 @@
  *   GPU once (jx_array_to), each step's outputs staying there; step_ms then includes
  *   reading the loss back (the step's end), and also printed are
  *   step_pipelined_ms   the mean of `steps` steps queued without reading anything back
- *   step_host_ms        the median step with host arrays in and out (copies each step) */
+ *   step_host_ms        the median step with host arrays in and out (copies each step)
+ *   step_fed_ms         the mean step of a trainer's loop: parameters resident, each step's
+ *                       batch uploaded (jx_array_to) while the step before runs, the loss
+ *                       read every step (examples/common/device_batches.c) */
 #include <jx.h>
 #include <jx/nn.h>
 #include <stdint.h>
@@ -168,6 +171,32 @@ static double time_pipelined(jx_exec *x, jx_array **in, int n) {
     return last == last ? (bench_now() - t0) * 1e3 / n : -1;
 }
 
+/* Mean ms of n donating steps fed as a trainer feeds them: the batch (host copies in
+ * host[0..2)) uploaded again for every step, after the step before was queued and before
+ * its loss is read. */
+static double time_fed(jx_exec *x, jx_array **in, jx_array *const *host, int n) {
+    jx_array *saved[2] = {in[NPARAMS], in[NPARAMS + 1]}, *out[NPARAMS + 1];
+    double t0 = bench_now(), sum = 0;
+    bool ok = true;
+    jx_array *b[2] = {jx_array_to(host[0], JX_DEVICE_CUDA), jx_array_to(host[1], JX_DEVICE_CUDA)};
+    for (int r = 0; r < n && ok; r++) {
+        in[NPARAMS] = b[0], in[NPARAMS + 1] = b[1];
+        ok = b[0] && b[1] && jx_exec_run(x, NPARAMS + 2, in, NPARAMS + 1, out) == JX_OK;
+        jx_array_release(b[0]), jx_array_release(b[1]);
+        b[0] = b[1] = NULL;
+        if (!ok) break;
+        for (int i = 0; i < NPARAMS; i++) jx_array_release(in[i]), in[i] = out[i];
+        if (r < n - 1) /* the next batch goes up while this step runs */
+            b[0] = jx_array_to(host[0], JX_DEVICE_CUDA), b[1] = jx_array_to(host[1], JX_DEVICE_CUDA);
+        sum += jx_array_get(out[NPARAMS], 0); /* waits for the step */
+        jx_array_release(out[NPARAMS]);
+    }
+    double ms = (bench_now() - t0) * 1e3 / n;
+    jx_array_release(b[0]), jx_array_release(b[1]);
+    in[NPARAMS] = saved[0], in[NPARAMS + 1] = saved[1];
+    return ok && sum == sum ? ms : -1;
+}
+
 /* Replaces in[i] by its copy on dev. 0, or -1 with the error set. */
 static int move_to(jx_array **in, int n, jx_device dev) {
     for (int i = 0; i < n; i++) {
@@ -189,7 +218,7 @@ int main(int argc, char **argv) {
     if (batch < 1) batch = 128;
     jx_aval av[NPARAMS + 2];
     avals(av, batch);
-    jx_array *in[NPARAMS + 2] = {0};
+    jx_array *in[NPARAMS + 2] = {0}, *host_batch[2] = {0};
     double *t = malloc((size_t)steps * sizeof *t);
     jx_fn *loss = NULL, *vg = NULL, *step = NULL, *fwd = NULL;
     jx_exec *x = NULL, *x2 = NULL, *px = NULL;
@@ -224,11 +253,13 @@ int main(int argc, char **argv) {
     if (dev == JX_DEVICE_CUDA) {
         if (time_runs(x, in, NPARAMS + 1, true, steps, t) != 0) goto done;
         printf("jx step_host_ms %.4f\n", t[steps / 2] * 1e3);
+        host_batch[0] = jx_array_retain(in[NPARAMS]), host_batch[1] = jx_array_retain(in[NPARAMS + 1]);
         if (move_to(in, NPARAMS + 2, dev) != 0) goto done;
     }
     if (time_runs(x, in, NPARAMS + 1, true, steps, t) != 0) goto done;
     printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
     if (dev == JX_DEVICE_CUDA) printf("jx step_pipelined_ms %.4f\n", time_pipelined(x, in, steps));
+    if (dev == JX_DEVICE_CUDA) printf("jx step_fed_ms %.4f\n", time_fed(x, in, host_batch, steps));
     fflush(stdout);
 
     fwd = jx_trace("predict", predict_body, NULL, NPARAMS + 1, av, 1);
@@ -252,6 +283,7 @@ int main(int argc, char **argv) {
 done:
     if (rc) fprintf(stderr, "mlp_step: %s\n", jx_errmsg());
     step_release((jx_fn *[]){fwd, step, vg, loss}, 4, (jx_exec *[]){px, x2, x}, 3, in, NPARAMS + 2);
+    jx_array_release(host_batch[0]), jx_array_release(host_batch[1]);
     free(t);
     return rc;
 }
