@@ -1,6 +1,7 @@
-/* control_util.h: what the interpreter's control primitives (interp/impl_control.c) and
- * the jit's control steps (jit/exec_control.c) share: reading a scalar index or
- * predicate, releasing array lists, decoding scan's attributes and stacking its ys.
+/* control_util.h: what the interpreter's control primitives (interp/impl_control.c), the
+ * jit's control steps (jit/exec_control.c) and the CUDA backend's (cuda/control.c) share:
+ * reading a scalar index or predicate, releasing array lists, decoding scan's attributes,
+ * and the while and scan loops themselves.
  * Private to src/. */
 #ifndef JX_BACKENDS_CONTROL_UTIL_H
 #define JX_BACKENDS_CONTROL_UTIL_H
@@ -22,7 +23,31 @@ typedef struct jx__scan_attrs {
 } jx__scan_attrs;
 jx__scan_attrs jx__scan_attrs_of(const jx__eqn *e);
 
-/* Copies step i's ys y[0..ny) into block i (along axis 0) of the stacked ys[0..ny). */
-void jx__scan_store_ys(int ny, jx_array *const *y, jx_array *const *ys, int64_t i);
+/* The loops of while and scan, shared by the interpreter (interp/impl_control.c), the
+ * CPU jit (jit/exec_control.c) and the CUDA backend (cuda/control.c), which differ in how
+ * a nested function runs and where the arrays live. */
+typedef struct jx__loop_ops {
+    void *ctx;
+    /* Runs nested function k (while: 0 its cond, 1 its body; scan: 0 its body) on args
+     * into res (new references); don[i]: args[i] is the loop's alone, so the run may take
+     * its storage. */
+    jx_status (*run)(void *ctx, int k, jx_array *const *args, const bool *don, jx_array **res);
+    /* scan, NULL for host arrays: *slot (the previous step's, the loop's reference, NULL
+     * at first; reused or replaced) becomes block i of x's len blocks along axis 0, of
+     * aval av */
+    jx_status (*slice)(void *ctx, jx_array **slot, const jx_array *x, const jx_aval *av, int64_t i, int64_t len);
+    /* scan, NULL for host arrays: new stacked ys of aval av (every block written later) */
+    jx_array *(*stack_new)(void *ctx, const jx_aval *av);
+    /* scan, NULL for host arrays: copies y into block i of ys */
+    jx_status (*store)(void *ctx, jx_array *y, jx_array *ys, int64_t i);
+} jx__loop_ops;
+
+/* while: the carry (the first NUM_CARRY inputs) through cond and body until cond's
+ * predicate (read on the host) is false; out gets the final carry. */
+jx_status jx__while_run(const jx__eqn *e, jx_array *const *in, jx_array **out, const jx__loop_ops *ops);
+/* scan: the body over the slices of xs, in order or reversed; out gets the final carry,
+ * then the stacked ys (avals oav). */
+jx_status jx__scan_run(const jx__eqn *e, jx_array *const *in, const jx_aval *oav, jx_array **out,
+                       const jx__loop_ops *ops);
 
 #endif

@@ -273,7 +273,10 @@ static CUresult copy_sync(CUdeviceptr d, CUdeviceptr s, size_t n) {
     return r;
 }
 API CUresult cuMemcpyHtoD(CUdeviceptr d, const void *h, size_t n) { return copy_sync(d, (CUdeviceptr)(uintptr_t)h, n); }
-API CUresult cuMemcpyDtoH(void *h, CUdeviceptr d, size_t n) { return copy_sync((CUdeviceptr)(uintptr_t)h, d, n); }
+API CUresult cuMemcpyDtoH(void *h, CUdeviceptr d, size_t n) {
+    stats.copies_to_host++;
+    return copy_sync((CUdeviceptr)(uintptr_t)h, d, n);
+}
 API CUresult cuMemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) { return copy_sync(d, s, n); }
 API CUresult cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) {
     stats.copies_async++;

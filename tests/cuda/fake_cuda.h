@@ -18,6 +18,7 @@ typedef struct jxfake_stats {
     long launches_replayed; /* kernels run by a graph launch */
     long gemms, gemms_replayed;
     long copies_async;       /* cuMemcpyDtoDAsync calls */
+    long copies_to_host;     /* cuMemcpyDtoH calls */
     long batches;            /* cuMemcpyBatchAsync calls, and the copies in them */
     long batched_copies;
     long captures_begun, captures_ended, instantiated, graph_launches;

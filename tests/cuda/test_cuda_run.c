@@ -1,7 +1,8 @@
 /* test_cuda_run.c: the CUDA jit on a GPU, against the interpreter: a fused elementwise
  * chain over 2^20 elements, row/column/full reductions and argmax bit-identical to the
  * interpreter (sequential folds, no FMA contraction, no atomics), dot_general on cuBLAS,
- * steps that fall back to the host (sort, cumsum, a while loop) mixed with device steps,
+ * steps that fall back to the host (sort, cumsum) mixed with device steps, while and scan
+ * driven on the device (control.c),
  * results bit-identical run to run, device arrays (jx_array_to, an executable given a
  * device input returns device outputs, never read back while a loop runs, with the same
  * bits as the host-array run), a step on device arrays run as a CUDA graph with the
@@ -84,7 +85,7 @@ static void fallback(jx_val *out, const jx_val *in, void *u) {
     jx_val s = jx_sort(jx_mul(in[0], jx_scalar_like(in[0], -1)), 0); /* host */
     jx_val c = jx_cumsum(jx_exp(s), 0, 0);                             /* device, host */
     jx_val w;
-    jx_while(w_cond, w_body, NULL, 1, &in[0], &w);                     /* host */
+    jx_while(w_cond, w_body, NULL, 1, &in[0], &w);                     /* device, predicate read back */
     out[0] = jx_add(c, w);                                             /* device */
 }
 
@@ -157,6 +158,34 @@ static void test_fallback(void) {
     jx_array_release(check(g, 2, cin, false, 1e-5));
     jx_array_release(cin[0]), jx_array_release(cin[1]);
     jx_fn_release(g);
+}
+
+/* scan body: c' = tanh(c + x) . 0.9, y = c' * x */
+static void s_body(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_mul(jx_tanh(jx_add(in[0], in[1])), jx_scalar_like(in[0], 0.9));
+    out[1] = jx_mul(out[0], in[1]);
+}
+static void control(jx_val *out, const jx_val *in, void *u) {
+    jx_val w, c = jx_zeros_like(in[1]);
+    jx_while(w_cond, w_body, NULL, 1, &in[1], &w);
+    jx_scan(s_body, NULL, 6, 1, 1, &c, 1, &in[0], 1, &out[1]); /* reversed */
+    out[0] = w;
+}
+
+/* while and scan on the device (control.c), given device arrays: outputs on the device,
+ * the interpreter's values */
+static void test_control(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 6, 64), JX_AVAL(JX_F32, 64)};
+    jx_fn *f = trace("control", control, 2, av, 3);
+    jx_array *host[2] = {ramp(JX_F32, JX_INTS(6, 64), 2, -1), ramp(JX_F32, JX_INTS(64), 0.1, 0)};
+    jx_array *dev[2] = {jx_array_to(host[0], JX_DEVICE_CUDA), jx_array_to(host[1], JX_DEVICE_CUDA)};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dev[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dev[1]);
+    jx_array *a = check(f, 2, dev, false, 1e-5);
+    CU_ASSERT_EQUAL(jx_array_device(a), JX_DEVICE_CUDA);
+    jx_array_release(a);
+    for (int i = 0; i < 2; i++) jx_array_release(dev[i]), jx_array_release(host[i]);
+    jx_fn_release(f);
 }
 
 /* one training-like step: w' = w - 0.01 w x, its sum, and x passed through */
@@ -287,6 +316,7 @@ int main(void) {
         {"reductions bit-identical to the interpreter", test_reductions},
         {"dot_general on cuBLAS", test_dot},
         {"host fallback steps (sort, cumsum, while, conv) between device steps", test_fallback},
+        {"while and scan on the device", test_control},
         {"device arrays: jx_array_to, device-resident steps", test_device_arrays},
         {"CUDA graphs: the bits of the step-by-step run", test_graphs},
         {"device memory statistics", test_memory},

@@ -13,6 +13,8 @@
  *              steps with no kernel
  *   graph.c    a program whose steps all run on the device captured once into a CUDA
  *              graph and replayed
+ *   control.c  cond, while and scan driven from the host, their operands and results
+ *              staying on the device
  *   backend.c  the jx__backend table */
 #ifndef JX_CUDA_H
 #define JX_CUDA_H
@@ -204,6 +206,15 @@ typedef struct jx__cu_pool jx__cu_pool;
  * reader, output i is left in out[i] (still the pool's; 0 for a literal). Every step must
  * run on the device (jx__cuda_graph_ok). */
 jx_status jx__cuda_run_steps(const jx__prog *p, const CUdeviceptr *in, jx__cu_pool *pool, CUdeviceptr *out);
+
+/* ------------------------------------------------------------------ control flow (control.c) */
+
+/* Whether control step s (equation e) runs on the device: cond, while, scan. */
+bool jx__cuda_control_ok(const jx__step *s, const jx__eqn *e);
+/* Runs it: in[] device arrays (borrowed), out[] new references of avals oav (device
+ * arrays, but for a sub-program without inputs). */
+jx_status jx__cuda_control(const jx__step *s, const jx__eqn *e, jx_array *const *in, const jx_aval *oav,
+                           jx_array **out);
 
 /* ------------------------------------------------------------------ graphs (graph.c) */
 

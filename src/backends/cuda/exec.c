@@ -2,8 +2,9 @@
  * device buffer, an array (host, or a device array given as input), or both (values
  * never change once made, so a copy made for one reader serves the next). LOOP steps
  * with a kernel and DOT steps cuBLAS takes run on the device, uploading the inputs they
- * find only on the host; every other step (an equation the code generator declined,
- * convolutions, cond/while/scan, sort, ...) downloads its inputs and runs on the host:
+ * find only on the host; cond, while and scan drive their sub-programs on the device
+ * (control.c); every other step (an equation the code generator declined,
+ * convolutions, pmap, sort, ...) downloads its inputs and runs on the host:
  * convolutions and the GEMMs cuBLAS does not take on the CPU backend's library path
  * (OpenBLAS), the rest through the interpreter's impl rules, so everything the CPU jit
  * runs also runs here:
@@ -174,12 +175,43 @@ static jx_status run_host(run *r, const jx__step *s) {
     return st == JX_OK ? jx__run_eqns_interp(r->p->f, g, r->env, false) : st;
 }
 
+/* cond, while or scan on the device (control.c): operands handed over as device arrays,
+ * results kept as the arrays the sub-programs return. */
+static jx_status run_control(run *r, const jx__step *s, const jx__eqn *e) {
+    const jx_fn *f = r->p->f;
+    jx_array **in = calloc((size_t)e->nin + 1, sizeof *in), **out = calloc((size_t)e->nout + 1, sizeof *out);
+    jx_aval *oav = calloc((size_t)e->nout + 1, sizeof *oav);
+    jx_status st = in && out && oav ? JX_OK : jx__fail(JX_ERR_NOMEM, e->loc, "cuda", "out of memory");
+    for (int i = 0; st == JX_OK && i < e->nin; i++) {
+        int32_t v = e->in[i].var;
+        if (v >= 0) {
+            st = out_device(r, v, &in[i]);
+        } else {
+            jx_array *lit = jx__lit_array(&e->in[i]);
+            in[i] = lit ? jx_array_to(lit, JX_DEVICE_CUDA) : NULL;
+            jx_array_release(lit);
+            if (!in[i]) st = jx_errcode();
+        }
+    }
+    for (int o = 0; st == JX_OK && o < e->nout; o++) oav[o] = f->vars[e->out[o]];
+    if (st == JX_OK) st = jx__cuda_control(s, e, in, oav, out);
+    for (int o = 0; st == JX_OK && o < e->nout; o++) {
+        drop(r, e->out[o]);
+        r->env[e->out[o]] = out[o];
+    }
+    for (int i = 0; in && i < e->nin; i++) jx_array_release(in[i]);
+    free(in), free(out), free(oav);
+    return st;
+}
+
 static jx_status run_steps(run *r) {
     jx_status st = JX_OK;
     for (int k = 0; k < r->p->nsteps && st == JX_OK; k++) {
         const jx__step *s = &r->p->steps[k];
         if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(r, s);
         else if (s->kind == JX__G_DOT) st = run_dot(r, s);
+        else if (s->kind == JX__G_CONTROL && jx__cuda_control_ok(s, &r->p->f->eqns[s->g->eqns[0]]))
+            st = run_control(r, s, &r->p->f->eqns[s->g->eqns[0]]);
         else st = run_host(r, s);
         for (int i = 0; st == JX_OK && i < s->nfree; i++) drop(r, s->free[i]);
     }
