@@ -10,18 +10,12 @@
 #include "../control_util.h"
 #include "cuda.h"
 
-/* A scalar decision on the device read back (the only wait of a loop's iteration). */
-static jx_status read_scalar(const jx_array *x, int64_t *v) {
-    if (!jx__array_host((jx_array *)x)) return jx_errcode();
-    *v = jx__scalar_i64(x);
-    return JX_OK;
-}
-
+/* cond: the index read back (a scalar; the read waits for the work before it). */
 static jx_status run_cond(const jx__step *s, jx_array *const *in, jx_array **out) {
-    int64_t i = 0;
-    jx_status st = read_scalar(in[0], &i);
+    if (!jx__array_host(in[0])) return jx_errcode();
+    int64_t i = jx__scalar_i64(in[0]);
     i = i < 0 ? 0 : i >= s->nsubs ? s->nsubs - 1 : i; /* clamped, as lax.switch does */
-    return st == JX_OK ? jx__cuda_run(s->subs[i], in + 1, out) : st;
+    return jx__cuda_run(s->subs[i], in + 1, out);
 }
 
 /* A loop's sub-program k on device arrays: its results are device arrays. */
