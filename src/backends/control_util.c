@@ -34,6 +34,19 @@ jx__scan_attrs jx__scan_attrs_of(const jx__eqn *e) {
     return s;
 }
 
+jx_status jx__scalar_read(jx_array *x, int64_t *v) {
+    if (!jx__array_host(x)) return jx_errcode();
+    *v = jx__scalar_i64(x);
+    return JX_OK;
+}
+
+jx_status jx__branch_index(jx_array *x, int n, int *branch) {
+    int64_t i = 0;
+    jx_status st = jx__scalar_read(x, &i);
+    *branch = i < 0 ? 0 : i >= n ? n - 1 : (int)i;
+    return st;
+}
+
 static jx_status oom(const jx__eqn *e) {
     return jx__fail(JX_ERR_NOMEM, e->loc, jx__prims[e->prim].name, "out of memory");
 }
@@ -51,11 +64,11 @@ jx_status jx__while_run(const jx__eqn *e, jx_array *const *in, jx_array **out, c
     for (int i = 0; args && i < e->nin; i++) args[i] = i < nc ? jx_array_retain(in[i]) : in[i];
     while (st == JX_OK) { /* args[]: the carry (owned), then the consts (borrowed) */
         jx_array *pred = NULL;
+        int64_t go = 0;
         st = ops->run(ops->ctx, 0, args, NULL, &pred);
-        if (st == JX_OK && !jx__array_host(pred)) st = jx_errcode(); /* on a device: read back */
-        bool go = st == JX_OK && jx__scalar_i64(pred) != 0;
+        if (st == JX_OK) st = jx__scalar_read(pred, &go); /* on a device: read back */
         jx_array_release(pred);
-        if (!go) break;
+        if (st != JX_OK || !go) break;
         donate_owned(nc, args, don);
         if ((st = ops->run(ops->ctx, 1, args, don, next)) != JX_OK) break;
         jx__release_all(nc, args);

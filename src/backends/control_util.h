@@ -11,6 +11,11 @@
 /* A scalar integer or bool array's value (cond's index, while's predicate). */
 int64_t jx__scalar_i64(const jx_array *x);
 
+/* x's scalar integer value into *v, read on the host (a device array is downloaded). */
+jx_status jx__scalar_read(jx_array *x, int64_t *v);
+/* cond's branch for index x among n branches: clamped into 0..n-1, as lax.switch does. */
+jx_status jx__branch_index(jx_array *x, int n, int *branch);
+
 /* Releases a[0..n) and sets them to NULL. */
 void jx__release_all(int n, jx_array **a);
 

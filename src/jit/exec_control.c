@@ -17,11 +17,11 @@ static jx_status oom(const jx__eqn *e) {
 }
 
 static jx_status run_cond(const jx__rt *rt, const jx__step *s, jx_array *const *in, jx_array **out) {
-    int64_t i = jx__scalar_i64(in[0]);
-    i = i < 0 ? 0 : i >= s->nsubs ? s->nsubs - 1 : i; /* clamped, as lax.switch does */
-    jx__frame *fr = jx__frame_new(rt, s->subs[i]);
+    int i;
+    jx_status st = jx__branch_index(in[0], s->nsubs, &i);
+    jx__frame *fr = st == JX_OK ? jx__frame_new(rt, s->subs[i]) : NULL;
     if (!fr) return jx_errcode();
-    jx_status st = jx__frame_run(fr, in + 1, NULL, out);
+    st = jx__frame_run(fr, in + 1, NULL, out);
     jx__frame_free(fr);
     return st;
 }

@@ -12,10 +12,9 @@
 
 /* cond: the index read back (a scalar; the read waits for the work before it). */
 static jx_status run_cond(const jx__step *s, jx_array *const *in, jx_array **out) {
-    if (!jx__array_host(in[0])) return jx_errcode();
-    int64_t i = jx__scalar_i64(in[0]);
-    i = i < 0 ? 0 : i >= s->nsubs ? s->nsubs - 1 : i; /* clamped, as lax.switch does */
-    return jx__cuda_run(s->subs[i], in + 1, out);
+    int i;
+    jx_status st = jx__branch_index(in[0], s->nsubs, &i);
+    return st == JX_OK ? jx__cuda_run(s->subs[i], in + 1, out) : st;
 }
 
 /* A loop's sub-program k on device arrays: its results are device arrays. */

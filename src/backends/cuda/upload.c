@@ -29,8 +29,8 @@ static const size_t STAGE_MAX = (size_t)64 << 20;
 typedef struct stage {
     void *host; /* pinned, cap bytes */
     size_t cap;
-    CUevent done; /* recorded on the upload stream after the copy out of it */
-    bool used;    /* done has been recorded at least once */
+    CUevent done; /* recorded on the upload stream after the copy out of it (an event
+                   * never recorded reads as complete) */
 } stage;
 
 static struct {
@@ -95,7 +95,7 @@ static jx_status close_epoch(const jx__cu_dev *d, jx__dev_alloc *a) {
 static stage *stage_for(const jx__cu_dev *d, size_t bytes) {
     stage *s = NULL;
     for (int i = 0; i < STAGES && !s; i++)
-        if (!U.st[i].used || d->api->EventQuery(U.st[i].done) == CUDA_SUCCESS) s = &U.st[i];
+        if (d->api->EventQuery(U.st[i].done) == CUDA_SUCCESS) s = &U.st[i];
     if (!s) { /* all in flight: wait for the next in turn */
         s = &U.st[U.next];
         U.next = (U.next + 1) % STAGES;
@@ -128,7 +128,6 @@ void *jx__cuda_upload(const void *host, size_t bytes) {
             st = JX__CU(d->api->MemcpyHtoDAsync((CUdeviceptr)p, s->host, bytes, U.copy), "cuMemcpyHtoDAsync");
         }
         if (st == JX_OK) st = JX__CU(d->api->EventRecord(s->done, U.copy), "cuEventRecord");
-        if (st == JX_OK) s->used = true;
         if (st == JX_OK) st = JX__CU(d->api->StreamWaitEvent(d->stream, s->done, 0), "cuStreamWaitEvent");
     } else if (st == JX_OK) { /* synchronous: the legacy stream waits for the compute stream */
         jx_clear_error(); /* stage_for found no pinned memory: not an error */

@@ -20,9 +20,9 @@ static jx_status impl_cond(const jx__eqn *e, jx_array *const *in, const jx_aval 
     const jx__attr *a = jx__attr_get(e->nattr, e->attrs, JX_A_BRANCHES);
     (void)oav;
     if (!a || a->kind != JX_AK_FNS || a->n < 1) return no_fn(e);
-    int64_t i = jx__scalar_i64(in[0]);
-    i = i < 0 ? 0 : i >= a->n ? a->n - 1 : i; /* clamped, as lax.switch does */
-    return jx__interp_eval(a->u.fns[i], in + 1, out);
+    int i;
+    jx_status st = jx__branch_index(in[0], a->n, &i);
+    return st == JX_OK ? jx__interp_eval(a->u.fns[i], in + 1, out) : st;
 }
 
 /* The interpreter's nested function k (while: cond, body; scan: body) on args. */
