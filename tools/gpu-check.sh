@@ -8,7 +8,7 @@
 #      bench_mlp_step on cuda (device-resident, pipelined, host arrays; with and without
 #      CUDA graphs) and on the cpu
 #   3. mnist_mlp --device cuda, one epoch, and mnist_cnn --device cuda, one epoch on the
-#      first 2048 images (its convolutions run on the host), on MNIST (JX_MNIST, else
+#      first 2048 images (convolutions on cuDNN where it is found), on MNIST (JX_MNIST, else
 #      ../shared/data/mnist or shared/data/mnist, else the bundle's copy)
 #   4. the cuda/ copies of the trace, grad and vmap suites (8 at a time, 130 s at most)
 #   5. ../shared/peers/gpu_anchors.py (JAX, PyTorch on the same GPU), when present, alone
@@ -45,6 +45,13 @@ JXLIB=$B/lib:$fb:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export JX_LIBDEVICE=$B/lib/libdevice.10.bc
 [ -f /usr/local/cuda/nvvm/libdevice/libdevice.10.bc ] && export JX_LIBDEVICE=/usr/local/cuda/nvvm/libdevice/libdevice.10.bc
 export JX_SOURCE_DIR=$PWD
+# cuDNN (dlopened by jx's convolutions): the machine's, else the copy PyTorch's wheels bring
+if ! { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libcudnn.so.9 ' &&
+   [ ! -e /usr/local/cuda/lib64/libcudnn.so.9 ]; then
+    c=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null)
+    [ -n "$c" ] && [ -e "$c/libcudnn.so.9" ] && JXLIB=$JXLIB:$c && export JX_CUDNN=$c/libcudnn.so.9
+fi
+echo "== cuDNN: ${JX_CUDNN:-libcudnn.so.9 from the library path}"
 echo "== libraries the bundle does not carry"
 LD_LIBRARY_PATH=$JXLIB ldd "$B/lib/libjx.so.0" "$B/bin/mnist_mlp" | grep -v "=> $B/lib\|linux-vdso\|ld-linux\|^/" |
     awk '{print $1, $3}' | sort -u

@@ -1,4 +1,4 @@
-/* fake_cuda.c: a fake CUDA driver and cuBLAS for tests on machines without a GPU, loaded
+/* fake_cuda.c: a fake CUDA driver and cuBLAS (cuDNN: fake_cudnn.c) for tests on machines without a GPU, loaded
  * by jx through JX_CUDA_DRIVER and JX_CUBLAS (the entry points jx resolves, under the
  * names it resolves). Device pointers are host pointers, so copies and memsets are real
  * and cuBLAS's strided-batched GEMM is computed (column-major, as cuBLAS); generated
@@ -23,7 +23,7 @@
 static jxfake_stats stats;
 API jxfake_stats *jxfake_stats_get(void) { return &stats; }
 
-typedef enum { N_KERNEL, N_GEMM, N_COPY, N_SET } nkind;
+typedef enum { N_KERNEL, N_GEMM, N_COPY, N_SET, N_HOST } nkind;
 
 typedef struct gemm {
     int dbl, ta, tb, m, n, k, lda, ldb, ldc, batch;
@@ -42,6 +42,8 @@ typedef struct node {
     CUdeviceptr dst, src;
     size_t bytes;
     unsigned char val;
+    void (*host)(const void *arg, int replayed); /* N_HOST: work of another fake library */
+    _Alignas(8) unsigned char arg[JXFAKE_HOST_ARG];
 } node;
 
 struct CUgraph_st {
@@ -106,8 +108,7 @@ static CUresult push(node **v, long *n, long *cap, const node *x) {
 
 static CUresult record(CUgraph g, const node *n) { return push(&g->nodes, &g->n, &g->cap, n); }
 
-/* x rounded to TF32 (10 mantissa bits, to nearest even), as tensor cores read it */
-static double tf32(float x) {
+double jxfake__tf32(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
     u = (u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu;
@@ -125,7 +126,7 @@ static void run_gemm(const gemm *g) {
                     long long ib = b * g->sb + (g->tb ? j + (long long)l * g->ldb : l + (long long)j * g->ldb);
                     const float *fa = g->a, *fb = g->b;
                     acc += g->dbl    ? ((const double *)g->a)[ia] * ((const double *)g->b)[ib]
-                           : g->tf32 ? tf32(fa[ia]) * tf32(fb[ib])
+                           : g->tf32 ? jxfake__tf32(fa[ia]) * jxfake__tf32(fb[ib])
                                      : (double)fa[ia] * fb[ib];
                 }
                 long long ic = b * g->sc + i + (long long)j * g->ldc;
@@ -154,6 +155,7 @@ static void run_node(const node *n, int replayed) {
         break;
     case N_COPY: memmove((void *)(uintptr_t)n->dst, (const void *)(uintptr_t)n->src, n->bytes); break;
     case N_SET: memset((void *)(uintptr_t)n->dst, n->val, n->bytes); break;
+    case N_HOST: n->host(n->arg, replayed); break;
     }
 }
 
@@ -177,6 +179,13 @@ static CUresult submit(CUstream s, const node *n) {
     }
     run_node(n, 0);
     return CUDA_SUCCESS;
+}
+
+int jxfake__submit_host(CUstream s, void (*fn)(const void *arg, int replayed), const void *arg, size_t bytes) {
+    if (bytes > JXFAKE_HOST_ARG) return CUDA_ERROR_INVALID_VALUE;
+    node n = {.kind = N_HOST, .host = fn};
+    memcpy(n.arg, arg, bytes);
+    return submit(s, &n);
 }
 
 /* ------------------------------------------------------------------ device, context */

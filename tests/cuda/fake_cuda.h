@@ -9,9 +9,11 @@
 #ifndef JX_FAKE_CUDA_H
 #define JX_FAKE_CUDA_H
 
+#include <cuda.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum { JXFAKE_MAX_PARAMS = 64 };
+enum { JXFAKE_MAX_PARAMS = 64, JXFAKE_HOST_ARG = 512 };
 
 typedef struct jxfake_stats {
     long launches;          /* kernels run directly on a stream */
@@ -34,11 +36,19 @@ typedef struct jxfake_stats {
     long pinned_live;        /* cuMemHostAlloc blocks not yet freed */
     int last_compute_type;   /* of the last cublasGemmStridedBatchedEx (0: none yet) */
     long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
+    long convs, convs_replayed; /* cudnnConvolutionForward runs (fake_cudnn.c) */
+    int last_conv_math;         /* the math type the last conv ran with */
     int last_nparams;
     uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */
 } jxfake_stats;
 
 /* The fake's counters (the test finds this with dlsym in the library jx loaded). */
 jxfake_stats *jxfake_stats_get(void);
+/* For the fake's other libraries (fake_cudnn.c): queues fn(copy of arg, replayed) on
+ * stream s as the driver's own work is (run now, deferred, or recorded by a capture);
+ * a CUresult. */
+/* x rounded to TF32 (10 mantissa bits, to nearest even), as tensor cores read it */
+double jxfake__tf32(float x);
+int jxfake__submit_host(CUstream s, void (*fn)(const void *arg, int replayed), const void *arg, size_t bytes);
 
 #endif

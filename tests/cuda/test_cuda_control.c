@@ -9,6 +9,7 @@
 #include "../../src/trace/ir.h"
 #include "fake_load.h"
 #include "harness.h"
+#include "rel_err.h"
 
 static jxfake_stats *fk;
 
@@ -19,16 +20,6 @@ static jx_array *small(jx_ints shape, int seed) {
     return a;
 }
 
-/* the largest difference of got from want, relative to max(1, |want|) */
-static double err(jx_array *got, jx_array *want) {
-    CU_ASSERT_EQUAL_FATAL(jx_array_size(got), jx_array_size(want));
-    double worst = 0;
-    for (int64_t i = 0; i < jx_array_size(want); i++) {
-        double w = jx_array_get(want, i), d = fabs(jx_array_get(got, i) - w) / (fabs(w) > 1 ? fabs(w) : 1);
-        if (d > worst) worst = d;
-    }
-    return worst;
-}
 
 /* Runs f on CUDA with device copies of host[] and checks every output against the
  * interpreter; returns the copies to the host the run itself made. */
@@ -45,7 +36,7 @@ static long run_on_device(jx_fn *f, int nin, jx_array **host, int nout) {
     CU_ASSERT_EQUAL_FATAL(jx_eval(f, nin, host, nout, want), JX_OK);
     for (int o = 0; o < nout; o++) {
         CU_ASSERT_EQUAL(jx_array_device(got[o]), JX_DEVICE_CUDA);
-        CU_ASSERT_TRUE(err(got[o], want[o]) <= 1e-5);
+        CU_ASSERT_TRUE(rel_err(got[o], want[o]) <= 1e-5);
         jx_array_release(got[o]), jx_array_release(want[o]);
     }
     for (int i = 0; i < nin; i++) jx_array_release(dev[i]);

@@ -16,6 +16,7 @@
 #include "../../src/trace/ir.h"
 #include "fake_load.h"
 #include "harness.h"
+#include "rel_err.h"
 
 static jxfake_stats *fk;
 
@@ -36,17 +37,6 @@ static jx_array *on_gpu(jx_array *h) {
     return d;
 }
 
-/* max |got - want| / max(1, |want|) over the arrays' elements */
-static double err(jx_array *got, jx_array *want) {
-    double worst = 0;
-    CU_ASSERT_EQUAL_FATAL(jx_array_size(got), jx_array_size(want));
-    for (int64_t i = 0; i < jx_array_size(want); i++) {
-        double g = jx_array_get(got, i), w = jx_array_get(want, i);
-        double d = fabs(g - w) / (fabs(w) > 1 ? fabs(w) : 1);
-        if (!(d <= worst)) worst = d;
-    }
-    return worst;
-}
 
 static void two_dots(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_matmul(in[0], in[1]);
@@ -83,7 +73,7 @@ static void run_check(jx_exec *x, int nin, jx_array *const *in, int nout, jx_arr
     for (int i = 0; i < nin; i++) host[i] = jx_array_to(in[i], JX_DEVICE_CPU);
     CU_ASSERT_EQUAL_FATAL(jx_eval(jx_exec_fn(x), nin, host, nout, want), JX_OK);
     for (int o = 0; o < nout; o++) {
-        CU_ASSERT_TRUE(err(got[o], want[o]) <= 1e-6);
+        CU_ASSERT_TRUE(rel_err(got[o], want[o]) <= 1e-6);
         jx_array_release(want[o]);
     }
     for (int i = 0; i < nin; i++) jx_array_release(host[i]);
@@ -125,9 +115,9 @@ static void test_replay(void) {
     jx_array *host0[3];
     for (int i = 0; i < 3; i++) host0[i] = jx_array_to(in0[i], JX_DEVICE_CPU);
     CU_ASSERT_EQUAL_FATAL(jx_eval(f, 3, host0, 2, again), JX_OK);
-    CU_ASSERT_TRUE(err(outs[0][0], again[0]) <= 1e-6);
-    CU_ASSERT_TRUE(err(outs[0][1], again[1]) <= 1e-6);
-    CU_ASSERT_TRUE(err(outs[2][0], again[0]) > 0.1); /* a run with other inputs differs */
+    CU_ASSERT_TRUE(rel_err(outs[0][0], again[0]) <= 1e-6);
+    CU_ASSERT_TRUE(rel_err(outs[0][1], again[1]) <= 1e-6);
+    CU_ASSERT_TRUE(rel_err(outs[2][0], again[0]) > 0.1); /* a run with other inputs differs */
     for (int i = 0; i < 3; i++) jx_array_release(host0[i]);
     for (int o = 0; o < 2; o++) jx_array_release(again[o]);
     for (int k = 0; k < 3; k++) jx_array_release(xs[k]), jx_array_release(outs[k][0]), jx_array_release(outs[k][1]);

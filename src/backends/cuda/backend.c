@@ -1,5 +1,5 @@
 /* backend.c: the CUDA backend's table (jx__backend, src/backends/backend.h): NVPTX kernels
- * (ptx.c), dot_general on cuBLAS (dot.c), device memory from the caching allocator
+ * (ptx.c), dot_general on cuBLAS (dot.c), convolutions on cuDNN (conv.c), device memory from the caching allocator
  * (alloc.c) moved with the driver's synchronous copies on the null stream, except
  * jx_array_to's uploads, which overlap the device's work (upload.c). */
 #include "cuda.h"
@@ -11,7 +11,6 @@ static void module_free(void *m) { jx__cuda_module_free(m); }
 static jx_status set_cache_dir(void *m, const char *dir) { return jx__cuda_module_set_cache_dir(m, dir); }
 /* the executor gives every variable its own buffer: no kernel writes over an input */
 static bool inplace_ok(const jx__kernel *k, int i, int o) { return false; }
-static bool conv_ok(const jx_fn *f, const jx__eqn *e) { return false; }
 
 static void *dev_alloc(size_t bytes) {
     jx__dev_alloc *a = jx__cu_alloc();
@@ -49,7 +48,7 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .kernel_size = jx__cuda_kernel_size,
     .kernel_inplace_ok = inplace_ok,
     .dot_ok = jx__cuda_dot_ok,
-    .conv_ok = conv_ok,
+    .conv_ok = jx__cuda_conv_ok,
     .alloc = dev_alloc,
     .free = dev_free,
     .copy_in = copy_in,

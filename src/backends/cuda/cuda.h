@@ -9,6 +9,7 @@
  *              NVPTX module (sm_80, PTX 7.5), libdevice for math, PTX text, loaded by the
  *              driver
  *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
+ *   conv.c     conv_general_dilated on cuDNN's convolution forward (loaded like cuBLAS)
  *   exec.c     running a program: device buffers per variable, host fallback for the
  *              steps with no kernel
  *   graph.c    a program whose steps all run on the device captured once into a CUDA
@@ -193,6 +194,21 @@ bool jx__cuda_dot_ok(const jx_fn *f, const jx__eqn *e);
 /* dot_general of device operands a, b (avals av[0], av[1]) into device out; tf32: an f32
  * product may round its operands to TF32 (jx_jit_opts.matmul_precision). */
 jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, bool tf32);
+
+/* ------------------------------------------------------------------ convolutions (conv.c) */
+
+/* Whether conv e maps onto cuDNN's forward conv (shapes and attributes only: no lhs
+ * dilation, padding cuDNN can express, f32 or f64): the plan's CONV steps. */
+bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e);
+/* Whether conv e runs on cuDNN in this process (cuDNN loaded, the conv planned: made on
+ * first use and kept), with the workspace it needs in *ws; false: it runs on the host. */
+bool jx__cuda_conv_runs(const jx_fn *f, const jx__eqn *e, bool tf32, size_t *ws);
+/* Queues conv e of device operands x, w into device y, with ws (ws_bytes, at least what
+ * jx__cuda_conv_runs said) as its workspace; tf32: an f32 conv may use TF32. */
+jx_status jx__cuda_conv(const jx_fn *f, const jx__eqn *e, bool tf32, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y,
+                        CUdeviceptr ws, size_t ws_bytes);
+/* Why cuDNN is not used ("cuDNN not found: ..."), or NULL when it is loaded. */
+const char *jx__cudnn_status(void);
 
 /* ------------------------------------------------------------------ running (exec.c) */
 

@@ -1,10 +1,10 @@
 /* exec.c: runs a program (plan.h) with the CUDA backend. Every variable may have a
  * device buffer, an array (host, or a device array given as input), or both (values
  * never change once made, so a copy made for one reader serves the next). LOOP steps
- * with a kernel and DOT steps cuBLAS takes run on the device, uploading the inputs they
+ * with a kernel, DOT steps cuBLAS takes and CONV steps cuDNN takes run on the device, uploading the inputs they
  * find only on the host; cond, while and scan drive their sub-programs on the device
  * (control.c); every other step (an equation the code generator declined,
- * convolutions, pmap, sort, ...) downloads its inputs and runs on the host:
+ * convolutions cuDNN does not take or without cuDNN, pmap, sort, ...) downloads its inputs and runs on the host:
  * convolutions and the GEMMs cuBLAS does not take on the CPU backend's library path
  * (OpenBLAS), the rest through the interpreter's impl rules, so everything the CPU jit
  * runs also runs here:
@@ -128,8 +128,23 @@ static jx_status run_dot(run *r, const jx__step *s) {
     return st;
 }
 
+/* A conv on cuDNN, its workspace a buffer of the run's (so a graph's own while captured). */
+static jx_status run_conv(run *r, const jx__step *s, size_t ws_bytes) {
+    const jx__eqn *e = &r->p->f->eqns[s->g->eqns[0]];
+    CUdeviceptr ws = 0;
+    jx_status st = to_device(r, e->in[0].var);
+    if (st == JX_OK) st = to_device(r, e->in[1].var);
+    if (st == JX_OK) st = new_outputs(r, s->g);
+    if (st == JX_OK && ws_bytes && !(ws = buf_alloc(r, ws_bytes))) st = jx_errcode();
+    if (st == JX_OK)
+        st = jx__cuda_conv(r->p->f, e, r->p->tf32, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]], ws,
+                           ws_bytes);
+    if (ws) buf_free(r, ws); /* stream-ordered: a later user of the block queues after the conv */
+    return st;
+}
+
 /* The equation of a host step that the CPU backend's library path takes: a convolution
- * (no cuDNN yet), or a GEMM cuBLAS did not (an operand needing a transposing copy).
+ * cuDNN did not take, or a GEMM cuBLAS did not (an operand needing a transposing copy).
  * There it runs on OpenBLAS and the thread pool, not through the interpreter's loops. */
 static const jx__eqn *host_lib_eqn(const jx_fn *f, const jx__group *g) {
     if (g->neqn != 1) return NULL;
@@ -208,8 +223,11 @@ static jx_status run_steps(run *r) {
     jx_status st = JX_OK;
     for (int k = 0; k < r->p->nsteps && st == JX_OK; k++) {
         const jx__step *s = &r->p->steps[k];
+        size_t ws = 0;
         if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(r, s);
         else if (s->kind == JX__G_DOT) st = run_dot(r, s);
+        else if (s->kind == JX__G_CONV && jx__cuda_conv_runs(r->p->f, &r->p->f->eqns[s->g->eqns[0]], r->p->tf32, &ws))
+            st = run_conv(r, s, ws);
         else if (s->kind == JX__G_CONTROL && jx__cuda_control_ok(s, &r->p->f->eqns[s->g->eqns[0]]))
             st = run_control(r, s, &r->p->f->eqns[s->g->eqns[0]]);
         else st = run_host(r, s);

@@ -14,7 +14,7 @@
  * has it), so they are ordered with the graph without any wait on the host (the MNIST MLP step moves about 3 MB each way: about 3 us of an
  * H200's copy bandwidth, docs/cuda.md).
  *
- * Not captured: programs with a host step (convolutions and control flow today,
+ * Not captured: programs with a host step (control flow, convolutions cuDNN does not take,
  * collectives, which stay outside graphs), runs given host arrays (their uploads are
  * synchronous copies), and everything when JX_CUDA_GRAPHS=0 (read when a program first
  * runs). A capture the driver refuses makes the program run step by step from then on,
@@ -81,7 +81,8 @@ static void pool_free(jx__cu_pool *pool) {
 bool jx__cuda_graph_ok(const jx__prog *p, const char **why) {
     for (int k = 0; k < p->nsteps; k++) {
         const jx__step *s = &p->steps[k];
-        if (!(s->kind == JX__G_LOOP && s->kernel) && s->kind != JX__G_DOT) {
+        bool conv = s->kind == JX__G_CONV && jx__cuda_conv_runs(p->f, &p->f->eqns[s->g->eqns[0]], p->tf32, NULL);
+        if (!(s->kind == JX__G_LOOP && s->kernel) && s->kind != JX__G_DOT && !conv) {
             *why = s->note ? s->note : "a step runs on the host";
             return false;
         }

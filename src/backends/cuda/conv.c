@@ -1,0 +1,287 @@
+/* conv.c: conv_general_dilated on cuDNN's convolution forward (the legacy API, which
+ * cuDNN 9 still ships; ../shared/CUDA-NOTES.md section 2), loaded with dlopen on first use
+ * like cuBLAS (libcudnn.so.9, or the path in JX_CUDNN: the tests' fake).
+ *
+ * A jx conv y (N,O,...) = x (N,C,...) * w (O,C/groups,...), row-major, is one
+ * cudnnConvolutionForward in cross-correlation mode: packed NCHW (NCDHW) descriptors,
+ * feature groups as cuDNN's group count, jx's window strides and rhs dilation as cuDNN's,
+ * and a 1-D conv as a 2-D one of height 1. The kernel gradient grad emits
+ * (x' (C,N,H,W) * dy' (O,N,Ho,Wo) -> dw' (C,O,kh,kw)) is such a conv too, with a kernel
+ * as large as the image; so is the input gradient of a stride-1 conv (the flipped
+ * kernel). Not taken (the step runs on the host, as before): lhs dilation (the input
+ * gradient of a strided conv), and padding cuDNN cannot express: it pads both sides
+ * alike, so jx's low padding must be at least its high one and cuDNN's output size must
+ * be jx's (a stride-2 "SAME" conv of an even size pads one more row at the end: host).
+ *
+ * Precision: f32 convs run in full f32 (CUDNN_FMA_MATH: no TF32 on tensor cores, which
+ * CUDNN_DEFAULT_MATH would allow on Ampere and later), as f32 GEMMs do; with
+ * JX_MATMUL_TF32 cuDNN may use TF32. The algorithm is cuDNN's heuristic choice
+ * (cudnnGetConvolutionForwardAlgorithm_v7, which runs nothing), the first that is
+ * supported, deterministic and of the math asked for; forward algorithms use no atomics,
+ * so a conv gives the same bits run to run. Descriptors and the choice are made once per
+ * shape and kept for the process; the workspace comes from the caller (the allocator, or
+ * a graph's pool). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda.h"
+
+/* cuDNN's values (cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h), declared here so that the
+ * build needs no cuDNN headers. */
+enum {
+    DNN_SUCCESS = 0,
+    DNN_FLOAT = 0,
+    DNN_DOUBLE = 1,
+    DNN_NCHW = 0,
+    DNN_CROSS_CORRELATION = 1,
+    DNN_DEFAULT_MATH = 0,
+    DNN_FMA_MATH = 3,
+    DNN_DETERMINISTIC = 1,
+    NALGO = 8, /* CUDNN_CONVOLUTION_FWD_ALGO_COUNT */
+};
+typedef struct dnn_perf { /* cudnnConvolutionFwdAlgoPerf_t */
+    int algo, status;
+    float time;
+    size_t memory;
+    int determinism, math;
+    int reserved[3];
+} dnn_perf;
+
+typedef struct dnn_api {
+    void *handle;
+    int (*SetStream)(void *, CUstream);
+    int (*CreateTensor)(void **), (*SetTensorNd)(void *, int, int, const int *, const int *), (*DestroyTensor)(void *);
+    int (*CreateFilter)(void **), (*SetFilterNd)(void *, int, int, int, const int *), (*DestroyFilter)(void *);
+    int (*CreateConv)(void **), (*DestroyConv)(void *);
+    int (*SetConvNd)(void *, int, const int *, const int *, const int *, int, int);
+    int (*SetGroups)(void *, int), (*SetMath)(void *, int);
+    int (*OutputDim)(void *, void *, void *, int, int *);
+    int (*GetAlgo)(void *, void *, void *, void *, void *, int, int *, dnn_perf *);
+    int (*WsSize)(void *, void *, void *, void *, void *, int, size_t *);
+    int (*Forward)(void *, const void *, void *, const void *, void *, const void *, void *, int, void *, size_t,
+                   const void *, void *, void *);
+    const char *(*ErrorString)(int);
+} dnn_api;
+
+static dnn_api dnn;
+static char dnn_error[512];
+static pthread_once_t dnn_once = PTHREAD_ONCE_INIT;
+
+static void dnn_init(void) {
+    const jx__cu_dev *d = jx__cu_get();
+    if (!d) {
+        snprintf(dnn_error, sizeof dnn_error, "%s", jx_errmsg());
+        jx_clear_error();
+        return;
+    }
+    const char *path = getenv("JX_CUDNN");
+    void *h = dlopen(path && *path ? path : "libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
+    if (!h && !(path && *path)) h = dlopen("libcudnn.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(dnn_error, sizeof dnn_error, "cuDNN not found: %s", dlerror());
+        return;
+    }
+    int (*create)(void **) = NULL;
+    struct {
+        void **slot;
+        const char *name;
+    } fns[] = {
+        {(void **)&create, "cudnnCreate"},
+        {(void **)&dnn.SetStream, "cudnnSetStream"},
+        {(void **)&dnn.CreateTensor, "cudnnCreateTensorDescriptor"},
+        {(void **)&dnn.SetTensorNd, "cudnnSetTensorNdDescriptor"},
+        {(void **)&dnn.DestroyTensor, "cudnnDestroyTensorDescriptor"},
+        {(void **)&dnn.CreateFilter, "cudnnCreateFilterDescriptor"},
+        {(void **)&dnn.SetFilterNd, "cudnnSetFilterNdDescriptor"},
+        {(void **)&dnn.DestroyFilter, "cudnnDestroyFilterDescriptor"},
+        {(void **)&dnn.CreateConv, "cudnnCreateConvolutionDescriptor"},
+        {(void **)&dnn.DestroyConv, "cudnnDestroyConvolutionDescriptor"},
+        {(void **)&dnn.SetConvNd, "cudnnSetConvolutionNdDescriptor"},
+        {(void **)&dnn.SetGroups, "cudnnSetConvolutionGroupCount"},
+        {(void **)&dnn.SetMath, "cudnnSetConvolutionMathType"},
+        {(void **)&dnn.OutputDim, "cudnnGetConvolutionNdForwardOutputDim"},
+        {(void **)&dnn.GetAlgo, "cudnnGetConvolutionForwardAlgorithm_v7"},
+        {(void **)&dnn.WsSize, "cudnnGetConvolutionForwardWorkspaceSize"},
+        {(void **)&dnn.Forward, "cudnnConvolutionForward"},
+        {(void **)&dnn.ErrorString, "cudnnGetErrorString"},
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
+            snprintf(dnn_error, sizeof dnn_error, "cuDNN lacks %s", fns[i].name);
+            return;
+        }
+    void *handle = NULL;
+    int st = create(&handle);
+    if (st == DNN_SUCCESS) st = dnn.SetStream(handle, d->stream);
+    if (st != DNN_SUCCESS) {
+        snprintf(dnn_error, sizeof dnn_error, "cudnnCreate failed (%s)", dnn.ErrorString(st));
+        return;
+    }
+    dnn.handle = handle;
+}
+
+/* cuDNN, or NULL (nothing set: the caller runs the conv on the host). */
+static const dnn_api *dnn_get(void) {
+    pthread_once(&dnn_once, dnn_init);
+    return dnn.handle ? &dnn : NULL;
+}
+
+const char *jx__cudnn_status(void) {
+    pthread_once(&dnn_once, dnn_init);
+    return dnn.handle ? NULL : dnn_error;
+}
+
+/* ------------------------------------------------------------------ the mapping */
+
+/* A conv as cuDNN sees it: nd dims (4 or 5) of x, w and y, nd - 2 spatial parameters. */
+typedef struct ckey {
+    int dtype, tf32, nd, groups;
+    int x[5], w[5], y[5];
+    int pad[3], stride[3], dil[3];
+} ckey;
+
+/* The descriptors and algorithm of one ckey, made once. */
+typedef struct cplan {
+    ckey k;
+    bool ok;
+    void *xd, *wd, *yd, *cd;
+    int algo;
+    size_t ws;
+    struct cplan *next;
+} cplan;
+
+static pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
+static cplan *plans;
+
+static bool fits(int64_t v) { return v > 0 && v <= INT_MAX; }
+
+/* Maps e (operand avals xa, wa; result ya) onto cuDNN's forward conv; false when it does not fit. */
+static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, const jx_aval *ya, bool tf32,
+                     ckey *k) {
+    if (xa->dtype != wa->dtype || (xa->dtype != JX_F32 && xa->dtype != JX_F64)) return false;
+    int r = xa->rank, nsp = r - 2;
+    if (r < 3 || r > 5 || wa->rank != r || ya->rank != r) return false;
+    jx_ints ws = jx__attr_ints(e->nattr, e->attrs, JX_A_STRIDES), lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
+    jx_ints ld = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_DILATION);
+    jx_ints rd = jx__attr_ints(e->nattr, e->attrs, JX_A_RHS_DILATION);
+    int64_t groups = jx__attr_int(e->nattr, e->attrs, JX_A_GROUPS, 1);
+    if (ws.n != nsp || lo.n != nsp || ld.n != nsp || rd.n != nsp || !fits(groups)) return false;
+    memset(k, 0, sizeof *k);
+    k->dtype = xa->dtype;
+    k->tf32 = tf32 && xa->dtype == JX_F32;
+    k->groups = (int)groups;
+    k->nd = r == 3 ? 4 : r; /* a 1-D conv as a 2-D one of height 1 */
+    int skip = k->nd - r;   /* the inserted dim */
+    for (int i = 0; i < k->nd - 2; i++) k->pad[i] = 0, k->stride[i] = k->dil[i] = 1;
+    for (int d = 0; d < r; d++) {
+        int at = d < 2 ? d : d + skip;
+        if (!fits(xa->shape[d]) || !fits(wa->shape[d]) || !fits(ya->shape[d])) return false;
+        k->x[at] = (int)xa->shape[d], k->w[at] = (int)wa->shape[d], k->y[at] = (int)ya->shape[d];
+    }
+    for (int i = 0; i < skip; i++) k->x[2 + i] = k->w[2 + i] = k->y[2 + i] = 1;
+    for (int s = 0; s < nsp; s++) {
+        int64_t in = xa->shape[2 + s], kk = wa->shape[2 + s], out = ya->shape[2 + s];
+        int64_t ek = (kk - 1) * rd.v[s] + 1, hi = (out - 1) * ws.v[s] + ek - in - lo.v[s];
+        /* cuDNN pads both sides by lo: the same windows as jx's when no high padding
+         * beyond lo is needed and cuDNN's output count is jx's */
+        if (ld.v[s] != 1 || lo.v[s] < 0 || hi > lo.v[s] || !fits(ws.v[s]) || !fits(rd.v[s]) || lo.v[s] > INT_MAX)
+            return false;
+        if (in + 2 * lo.v[s] < ek || (in + 2 * lo.v[s] - ek) / ws.v[s] + 1 != out) return false;
+        k->pad[s + skip] = (int)lo.v[s], k->stride[s + skip] = (int)ws.v[s], k->dil[s + skip] = (int)rd.v[s];
+    }
+    return (int64_t)k->w[1] * k->groups == k->x[1] && k->w[0] % k->groups == 0;
+}
+
+static void packed_strides(int nd, const int *dims, int *st) {
+    st[nd - 1] = 1;
+    for (int d = nd - 2; d >= 0; d--) st[d] = st[d + 1] * dims[d + 1];
+}
+
+/* Makes p's descriptors and chooses its algorithm; false (descriptors kept for
+ * plan_free) when cuDNN does not take the conv. */
+static bool plan_make(const dnn_api *a, cplan *p) {
+    const ckey *k = &p->k;
+    int dt = k->dtype == JX_F64 ? DNN_DOUBLE : DNN_FLOAT, xs[5], ys[5], out[5];
+    int math = k->dtype == JX_F32 && !k->tf32 ? DNN_FMA_MATH : DNN_DEFAULT_MATH;
+    packed_strides(k->nd, k->x, xs);
+    packed_strides(k->nd, k->y, ys);
+    if (a->CreateTensor(&p->xd) || a->CreateTensor(&p->yd) || a->CreateFilter(&p->wd) || a->CreateConv(&p->cd))
+        return false;
+    if (a->SetTensorNd(p->xd, dt, k->nd, k->x, xs) || a->SetTensorNd(p->yd, dt, k->nd, k->y, ys) ||
+        a->SetFilterNd(p->wd, dt, DNN_NCHW, k->nd, k->w) ||
+        a->SetConvNd(p->cd, k->nd - 2, k->pad, k->stride, k->dil, DNN_CROSS_CORRELATION, dt) ||
+        a->SetGroups(p->cd, k->groups) || a->SetMath(p->cd, math))
+        return false;
+    if (a->OutputDim(p->cd, p->xd, p->wd, k->nd, out) || memcmp(out, k->y, sizeof(int) * (size_t)k->nd) != 0)
+        return false;
+    dnn_perf perf[NALGO];
+    int n = 0;
+    if (a->GetAlgo(a->handle, p->xd, p->wd, p->cd, p->yd, NALGO, &n, perf)) return false;
+    for (int i = 0; i < n; i++) {
+        const dnn_perf *q = &perf[i];
+        if (q->status != DNN_SUCCESS || q->determinism != DNN_DETERMINISTIC) continue;
+        if (math == DNN_FMA_MATH && q->math != DNN_FMA_MATH) continue; /* full f32: no tensor-op result */
+        if (a->SetMath(p->cd, q->math) || a->WsSize(a->handle, p->xd, p->wd, p->cd, p->yd, q->algo, &p->ws)) continue;
+        p->algo = q->algo;
+        return true;
+    }
+    return false;
+}
+
+/* The plan of k, made on first use; NULL when cuDNN is missing or does not take it. */
+static const cplan *plan_get(const ckey *k) {
+    const dnn_api *a = dnn_get();
+    if (!a) return NULL;
+    pthread_mutex_lock(&plans_mu);
+    cplan *p = plans;
+    while (p && memcmp(&p->k, k, sizeof *k) != 0) p = p->next;
+    if (!p && (p = calloc(1, sizeof *p))) {
+        p->k = *k;
+        p->ok = plan_make(a, p);
+        p->next = plans;
+        plans = p;
+    }
+    pthread_mutex_unlock(&plans_mu);
+    return p && p->ok ? p : NULL;
+}
+
+static bool eqn_key(const jx_fn *f, const jx__eqn *e, bool tf32, ckey *k) {
+    if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || e->in[0].var < 0 || e->in[1].var < 0) return false;
+    return key_make(e, &f->vars[e->in[0].var], &f->vars[e->in[1].var], &f->vars[e->out[0]], tf32, k);
+}
+
+bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
+    ckey k;
+    return eqn_key(f, e, false, &k);
+}
+
+bool jx__cuda_conv_runs(const jx_fn *f, const jx__eqn *e, bool tf32, size_t *ws) {
+    ckey k;
+    const cplan *p = eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
+    if (p && ws) *ws = p->ws;
+    return p != NULL;
+}
+
+jx_status jx__cuda_conv(const jx_fn *f, const jx__eqn *e, bool tf32, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y,
+                        CUdeviceptr ws, size_t ws_bytes) {
+    ckey k;
+    const cplan *p = eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
+    jx_aval xa = f->vars[e->in[0].var], wa = f->vars[e->in[1].var];
+    if (!p || ws_bytes < p->ws)
+        return jx__fail(JX_ERR_INTERNAL, e->loc, "conv_general_dilated", "no cuDNN plan for %s * %s", jx__avs(&xa),
+                        jx__avs(&wa));
+    double one = 1, zero = 0;
+    float onef = 1, zerof = 0;
+    bool dbl = k.dtype == JX_F64;
+    int st = dnn.Forward(dnn.handle, dbl ? (const void *)&one : &onef, p->xd, (const void *)x, p->wd, (const void *)w,
+                         p->cd, p->algo, p->ws ? (void *)ws : NULL, p->ws, dbl ? (const void *)&zero : &zerof, p->yd,
+                         (void *)y);
+    if (st != DNN_SUCCESS)
+        return jx__fail(JX_ERR_RUNTIME, e->loc, "conv_general_dilated", "cudnnConvolutionForward failed (%s) on %s * %s",
+                        dnn.ErrorString(st), jx__avs(&xa), jx__avs(&wa));
+    return JX_OK;
+}

@@ -1,0 +1,194 @@
+/* test_cuda_conv.c: convolutions on cuDNN (src/backends/cuda/conv.c) over the fake driver
+ * and its fake cuDNN (fake_cudnn.c), which computes the conv its descriptors describe.
+ * Each conv cuDNN can express (strides, padding, rhs dilation, feature groups, 1-D, 3-D,
+ * f64, the kernel-gradient form with a kernel as large as the image) runs as one
+ * cudnnConvolutionForward and matches the interpreter; padding cuDNN cannot express and
+ * lhs dilation run on the host, as correctly; f32 convs use FMA math (no TF32) unless
+ * JX_MATMUL_TF32 is asked for; a program of convs given device arrays is captured as a
+ * CUDA graph and replayed; the convs grad emits for a stride-1 conv all go to cuDNN. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "../../src/trace/ir.h"
+#include "fake_load.h"
+#include "harness.h"
+#include "rel_err.h"
+
+static jxfake_stats *fk;
+
+static jx_array *filled(jx_dtype t, jx_ints shape, int seed) {
+    jx_array *a = jx_array_zeros(t, shape);
+    for (int64_t i = 0; i < jx_array_size(a); i++) {
+        double v = (double)(((i * 7 + seed * 5) % 13) - 6) / 8 + 0x1p-12 * (double)(i % 5);
+        if (t == JX_F64) ((double *)jx_array_data_mut(a))[i] = v;
+        else ((float *)jx_array_data_mut(a))[i] = (float)v;
+    }
+    return a;
+}
+
+
+typedef struct conv_case {
+    const char *what;
+    jx_dtype t;
+    int rank;
+    int64_t x[5], w[5];
+    int64_t stride[3], lo[3], hi[3], lhs[3], rhs[3], groups;
+    bool device; /* cuDNN takes it */
+} conv_case;
+
+static void conv_body(jx_val *out, const jx_val *in, void *u) {
+    const conv_case *c = u;
+    int n = c->rank - 2;
+    jx_conv_opts o = {{c->stride, n}, {c->lo, n}, {c->hi, n}, {c->lhs, n}, {c->rhs, n}, c->groups};
+    out[0] = jx_conv(in[0], in[1], &o);
+}
+
+static long convs(void) { return fk->convs + fk->convs_replayed; }
+
+/* Runs case c on CUDA with device operands against the interpreter; the error. */
+static double run_case(const conv_case *c, const jx_jit_opts *opts, long *ran) {
+    jx_ints xs = {c->x, c->rank}, ws = {c->w, c->rank};
+    jx_aval av[2] = {jx_aval_make(c->t, xs), jx_aval_make(c->t, ws)};
+    jx_fn *f = jx_trace(c->what, conv_body, (void *)c, 2, av, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *host[2] = {filled(c->t, xs, 1), filled(c->t, ws, 2)}, *dev[2], *got = NULL, *want = NULL;
+    for (int i = 0; i < 2; i++) CU_ASSERT_PTR_NOT_NULL_FATAL(dev[i] = jx_array_to(host[i], JX_DEVICE_CUDA));
+    long before = convs();
+    jx_status st = jx_exec_run(x, 2, dev, 1, &got);
+    if (st != JX_OK) fprintf(stderr, "\n  %s: %s\n", c->what, jx_errmsg());
+    CU_ASSERT_EQUAL_FATAL(st, JX_OK);
+    *ran = convs() - before;
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 2, host, 1, &want), JX_OK);
+    double e = rel_err(got, want);
+    jx_array_release(got), jx_array_release(want);
+    for (int i = 0; i < 2; i++) jx_array_release(host[i]), jx_array_release(dev[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    return e;
+}
+
+static const conv_case cases[] = {
+    {"2-D, SAME, stride 1", JX_F32, 4, {2, 3, 7, 7}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+    {"2-D, VALID, stride 2", JX_F32, 4, {2, 3, 9, 9}, {4, 3, 3, 3}, {2, 2}, {0, 0}, {0, 0}, {1, 1}, {1, 1}, 1, true},
+    {"2-D, rhs dilation 2", JX_F32, 4, {1, 2, 9, 8}, {3, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {1, 1}, {2, 2}, 1, true},
+    {"2-D, 2 feature groups", JX_F32, 4, {2, 4, 6, 6}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2, true},
+    {"2-D, stride 2, low padding over high", JX_F32, 4, {1, 2, 8, 8}, {2, 2, 3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1},
+     {1, 1}, 1, true},
+    {"2-D, kernel-gradient form", JX_F32, 4, {3, 2, 7, 7}, {4, 2, 7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1,
+     true},
+    {"1-D", JX_F32, 3, {2, 3, 10}, {4, 3, 3}, {1}, {1}, {1}, {1}, {1}, 1, true},
+    {"3-D", JX_F32, 5, {1, 2, 5, 5, 5}, {3, 2, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1, true},
+    {"2-D f64", JX_F64, 4, {2, 3, 6, 6}, {2, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+    /* cuDNN pads both sides alike: one more row at the end is not its conv */
+    {"2-D, stride 2, SAME on an even size", JX_F32, 4, {1, 2, 8, 8}, {2, 2, 3, 3}, {2, 2}, {0, 0}, {1, 1}, {1, 1},
+     {1, 1}, 1, false},
+    {"2-D, lhs dilation 2", JX_F32, 4, {1, 2, 4, 4}, {2, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, {1, 1}, 1, false},
+};
+
+static void test_cases(void) {
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        long ran = -1;
+        double e = run_case(&cases[i], NULL, &ran);
+        if (e > 1e-5 || ran != (cases[i].device ? 1 : 0))
+            fprintf(stderr, "\n  %s: error %g, %ld cuDNN convs", cases[i].what, e, ran);
+        CU_ASSERT_TRUE(e <= 1e-5);
+        CU_ASSERT_EQUAL(ran, cases[i].device ? 1 : 0);
+        if (cases[i].device) CU_ASSERT_EQUAL(fk->last_conv_math, cases[i].t == JX_F32 ? 3 : 0); /* FMA: no TF32 */
+    }
+}
+
+static void test_tf32(void) {
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.matmul_precision = JX_MATMUL_TF32;
+    conv_case c = cases[0];
+    c.what = "2-D, TF32";
+    long ran = 0;
+    double e = run_case(&c, &o, &ran);
+    CU_ASSERT_EQUAL(ran, 1);
+    CU_ASSERT_EQUAL(fk->last_conv_math, 0); /* CUDNN_DEFAULT_MATH: tensor cores may round to TF32 */
+    CU_ASSERT_TRUE(e > 1e-6 && e < 2e-3);
+}
+
+static void two_convs(jx_val *out, const jx_val *in, void *u) {
+    jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    out[0] = jx_conv(jx_conv(in[0], in[1], &o), in[2], &o);
+}
+
+/* All steps on cuDNN: captured once, replayed after, the workspace the graph's own. */
+static void test_graph(void) {
+    jx_aval av[3] = {JX_AVAL(JX_F32, 2, 3, 6, 6), JX_AVAL(JX_F32, 4, 3, 3, 3), JX_AVAL(JX_F32, 2, 4, 3, 3)};
+    jx_fn *f = jx_trace("two_convs", two_convs, NULL, 3, av, 1);
+    jx_exec *x = f ? jx_jit(f, JX_DEVICE_CUDA, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *host[3], *dev[3], *want = NULL;
+    for (int i = 0; i < 3; i++) {
+        host[i] = filled(JX_F32, (jx_ints){av[i].shape, av[i].rank}, i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(dev[i] = jx_array_to(host[i], JX_DEVICE_CUDA));
+    }
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 3, host, 1, &want), JX_OK);
+    long cap = fk->captures_ended, direct = fk->convs, replayed = fk->convs_replayed;
+    for (int run = 0; run < 3; run++) {
+        jx_array *got = NULL;
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 3, dev, 1, &got), JX_OK);
+        CU_ASSERT_TRUE(rel_err(got, want) <= 1e-5);
+        jx_array_release(got);
+    }
+    CU_ASSERT_EQUAL(fk->captures_ended - cap, 1);
+    CU_ASSERT_EQUAL(fk->convs - direct, 0);
+    CU_ASSERT_EQUAL(fk->convs_replayed - replayed, 6);
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    jx_array *got = NULL; /* host inputs: step by step */
+    CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 3, host, 1, &got), JX_OK);
+    CU_ASSERT_TRUE(rel_err(got, want) <= 1e-5);
+    CU_ASSERT_EQUAL(fk->convs - direct, 2);
+    jx_array_release(got), jx_array_release(want);
+    for (int i = 0; i < 3; i++) jx_array_release(host[i]), jx_array_release(dev[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
+/* The backward pass of a conv: which of grad's convs run on cuDNN (counted; the fake
+ * runs no generated kernel, so the values of the flips and transposes around them are
+ * not checked here: test_cuda_run does on a GPU). */
+static long vjp_convs(int64_t stride) {
+    conv_case c = cases[0];
+    c.stride[0] = c.stride[1] = stride;
+    c.hi[0] = c.hi[1] = 1; /* 7x7: 7x7 at stride 1, 4x4 at stride 2 (cuDNN's count too) */
+    jx_aval av[2] = {jx_aval_make(JX_F32, (jx_ints){c.x, 4}), jx_aval_make(JX_F32, (jx_ints){c.w, 4})};
+    jx_fn *f = jx_trace("conv", conv_body, &c, 2, av, 1), *b = f ? jx_vjp(f) : NULL;
+    jx_exec *x = b ? jx_jit(b, JX_DEVICE_CUDA, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *in[3], *out[3] = {NULL};
+    for (int i = 0; i < 3; i++) in[i] = filled(JX_F32, (jx_ints){b->vars[b->in[i]].shape, b->vars[b->in[i]].rank}, i);
+    long before = convs();
+    CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 3, in, 3, out), JX_OK);
+    long n = convs() - before;
+    for (int i = 0; i < 3; i++) jx_array_release(in[i]), jx_array_release(out[i]);
+    jx_exec_release(x);
+    jx_fn_release(b), jx_fn_release(f);
+    return n;
+}
+
+static void test_grad_convs(void) {
+    CU_ASSERT_EQUAL(vjp_convs(1), 3); /* the conv, its input gradient (flipped kernel), its kernel gradient */
+    long n = vjp_convs(2);
+    if (n != 2) fprintf(stderr, "\n  stride 2: %ld cuDNN convs", n);
+    CU_ASSERT_EQUAL(n, 2); /* the input gradient of a strided conv is lhs-dilated: the host's */
+}
+
+int main(void) {
+    void *h;
+    if (!(fk = jxfake_load("test_cuda_conv", &h))) return 1;
+    CU_TestInfo tests[] = {
+        {"cuDNN's convs against the interpreter; the rest on the host", test_cases},
+        {"JX_MATMUL_TF32: cuDNN's default math", test_tf32},
+        {"a program of convs captured as a graph", test_graph},
+        {"grad's convs of a stride-1 conv all on cuDNN", test_grad_convs},
+        CU_TEST_INFO_NULL,
+    };
+    int rc = jt_run("cuda convolutions (fake cuDNN)", tests);
+    jx_jit_cache_clear();
+    dlclose(h);
+    return rc;
+}
