@@ -8,9 +8,10 @@
  *  - an equation joins the open group when its output has the group's shape and every
  *    value it reads from the group is read at the same index (elementwise), through a
  *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
- *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands: each element still
- *    computed once at most) or is "cheap" (movement or iota of values from outside:
- *    recomputing it at another index is a load);
+ *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, a pad without
+ *    interior padding: each element still computed once at most, but a pad of a group
+ *    that holds a reduction starts a group of its own) or is "cheap" (movement or iota of
+ *    values from outside: recomputing it at another index is a load);
  *  - an equation whose output shape differs (a reduction, a broadcast) may still join and
  *    become the group's new space, when nothing of the group is used outside the group and
  *    that equation (no group output would have the old shape), and it reads the group's
@@ -37,7 +38,16 @@
 static bool is_movement(int prim) {
     return prim == JX_PRIM_BROADCAST_IN_DIM || prim == JX_PRIM_RESHAPE || prim == JX_PRIM_TRANSPOSE ||
            prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS || prim == JX_PRIM_SLICE || prim == JX_PRIM_REV ||
-           prim == JX_PRIM_CONCATENATE;
+           prim == JX_PRIM_CONCATENATE || prim == JX_PRIM_PAD;
+}
+
+/* A pad the code generator computes in a loop: no interior padding (lo and hi of any
+ * sign: a negative one crops), the padding value a scalar. */
+static bool pad_loopable(const jx__eqn *e) {
+    jx_ints in = jx__attr_ints(e->nattr, e->attrs, JX_A_INTERIOR);
+    for (int d = 0; d < in.n; d++)
+        if (in.v[d] != 0) return false;
+    return e->nin == 2;
 }
 
 /* Movement that reads no element of its operand more than once (a slice reads some of
@@ -58,6 +68,7 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
         if (p == JX_PRIM_CONVERT || p == JX_PRIM_STOP_GRADIENT) return true;
         return !is_storage_dtype(t);
     case JX__SHAPE: /* a concatenate of many operands would weigh every element with all of them */
+        if (p == JX_PRIM_PAD) return pad_loopable(e);
         return is_movement(p) && (p != JX_PRIM_CONCATENATE || e->nin <= JX__CONCAT_LOOP_MAX);
     case JX__REDUCE: return !is_storage_dtype(t);
     default:
@@ -112,6 +123,15 @@ static bool open_closed_under(const fstate *s, int32_t k) {
     return true;
 }
 
+/* Whether the open group holds a reduction. A pad (or concatenate) reads its operand at
+ * a clamped index for the elements it does not take from it, so a reduction computed in
+ * the group would be folded again for each of those. */
+static bool open_reduces(const fstate *s) {
+    for (int32_t q = 0; q < s->f->neqn; q++)
+        if (s->gid[q] == s->open && jx__prims[s->f->eqns[q].prim].cls == JX__REDUCE) return true;
+    return false;
+}
+
 /* Whether eqn k may join the open group, and whether it changes the group's space. */
 static bool can_join(const fstate *s, int32_t k, bool *respace) {
     const jx_fn *f = s->f;
@@ -122,6 +142,7 @@ static bool can_join(const fstate *s, int32_t k, bool *respace) {
     bool ew = !red && !is_movement(e->prim) && e->prim != JX_PRIM_IOTA;
     for (int i = 0; i < e->nin; i++) {
         int32_t v = e->in[i].var;
+        if (e->prim == JX_PRIM_PAD && in_open(s, v) && !s->cheap[v] && open_reduces(s)) return false;
         if (!in_open(s, v) || s->cheap[v] || is_permutation(e->prim)) continue;
         if (same ? !(ew && same_shape(&f->vars[v], o)) : !red) return false;
     }

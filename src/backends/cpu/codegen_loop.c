@@ -7,7 +7,7 @@
  *
  * Each output element is computed by evaluating the group's equations backwards from it
  * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
- * transpose, reshape, slice), iota reads it, a reduction folds its operand in the
+ * transpose, reshape, slice, rev, concatenate, pad), iota reads it, a reduction folds its operand in the
  * interpreter's order (codegen_reduce.c), so results are bit-identical to it and
  * independent of how the range is split; a value that comes from outside the group is
  * loaded. Column reductions (codegen_colred.c) make the walk go by tiles of an output
@@ -72,6 +72,29 @@ static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_
     return r ? r : LLVMConstNull(jx__cg_type(cg, f->vars[e->out[0]].dtype)); /* an empty result */
 }
 
+/* Pad e (no interior padding, fuse.c) at I: the operand at I - lo, clamped into it so
+ * that the read is in bounds, where every dim lies inside it; the padding value elsewhere. */
+static LLVMValueRef eval_pad(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    const jx_fn *f = cg->f;
+    jx_aval xa = jx__atom_aval(f, &e->in[0]), va = jx__atom_aval(f, &e->in[1]);
+    jx_ints lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
+    LLVMValueRef pad = jx__cg_eval_atom(cg, &e->in[1], jx__cg_make_idx(cg, &va, NULL, NULL)), inside = NULL;
+    if (jx_aval_size(&xa) == 0) return pad;
+    LLVMValueRef dims[JX_MAX_RANK];
+    for (int d = 0; d < xa.rank; d++) {
+        int64_t n = xa.shape[d];
+        LLVMValueRef at = lo.v[d] ? LLVMBuildSub(cg->b, I->dim[d], jx__cg_i64(cg, lo.v[d]), "") : I->dim[d];
+        LLVMValueRef below = LLVMBuildICmp(cg->b, LLVMIntSLT, at, jx__cg_i64(cg, 0), "");
+        LLVMValueRef above = LLVMBuildICmp(cg->b, LLVMIntSGT, at, jx__cg_i64(cg, n - 1), "");
+        LLVMValueRef in = LLVMBuildNot(cg->b, LLVMBuildOr(cg->b, below, above, ""), "");
+        inside = inside ? LLVMBuildAnd(cg->b, inside, in, "") : in;
+        at = LLVMBuildSelect(cg->b, below, jx__cg_i64(cg, 0), at, "");
+        dims[d] = LLVMBuildSelect(cg->b, above, jx__cg_i64(cg, n - 1), at, "");
+    }
+    LLVMValueRef x = jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, dims, NULL));
+    return inside ? LLVMBuildSelect(cg->b, inside, x, pad, "") : x;
+}
+
 /* The value at I of output v of equation e. */
 static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__cg_idx *I) {
     const jx_fn *f = cg->f;
@@ -116,6 +139,7 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__
         return jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &in0, dims, NULL));
     }
     case JX_PRIM_CONCATENATE: return eval_concatenate(cg, e, I);
+    case JX_PRIM_PAD: return eval_pad(cg, e, I);
     case JX_PRIM_THREEFRY2X32: { /* both words are computed for each; LLVM keeps one copy */
         LLVMValueRef w[4];
         for (int i = 0; i < 4; i++) w[i] = jx__cg_eval_atom(cg, &e->in[i], I);
