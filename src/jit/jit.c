@@ -196,16 +196,17 @@ static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts 
     x->tf32 = n->tf32;
     x->donate = n->donate;
     n->donate = NULL;
-    x->f = jx__jit_prepare(loc, f);
-    jx_status st = x->f ? JX_OK : jx_errcode();
+    jx_status st = JX_OK;
     x->be = device == JX_DEVICE_CPU ? &jx__cpu_backend : NULL;
 #ifdef JX_CUDA
     if (device == JX_DEVICE_CUDA) x->be = &jx__cuda_backend;
 #else
-    if (st == JX_OK && device == JX_DEVICE_CUDA)
+    if (device == JX_DEVICE_CUDA)
         st = jx__fail(JX_ERR_UNSUPPORTED, loc, "jit", "%s: this build of jx has no CUDA backend (JX_CUDA=OFF)",
                       f->name);
 #endif
+    /* a backend without pooling loops gets pooling as loop ops, not a host step */
+    if (st == JX_OK && !(x->f = jx__jit_prepare(loc, f, x->be && !x->be->window_ok))) st = jx_errcode();
     if (st == JX_OK && x->be) st = compile_backend(x, n);
     if (st != JX_OK) {
         if (jx_errcode() == JX_OK) jx__fail(st, loc, "jit", "%s: compilation failed", f->name);

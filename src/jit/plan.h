@@ -13,8 +13,18 @@
 
 /* The function jit compiles: every call, custom_jvp_call, custom_vjp_call and
  * checkpoint inlined (at run time they are just their `fn`), in nested functions too,
- * then jx_fn_simplify. Dumps JX_DUMP=ir / passes. NULL with the error set. */
-jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f);
+ * with lower_windows the pooling ops lowered (below), then jx_fn_simplify. Dumps
+ * JX_DUMP=ir / passes. NULL with the error set. */
+jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, bool lower_windows);
+
+/* ------------------------------------------------------------------ pooling lowered (lower_window.c) */
+
+/* Whether window op e (reduce_window_*, select_and_{scatter,gather}_add) of f has a
+ * lowering to slices, pads, concatenates and elementwise ops with the interpreter's bits. */
+bool jx__window_lowerable(const jx_fn *f, const jx__eqn *e);
+/* Binds e's lowering on the current trace with operands in[]; out[0] its result. The
+ * trace's status (errors are set on it). */
+jx_status jx__window_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out);
 
 /* ------------------------------------------------------------------ programs (plan.c) */
 

@@ -5,7 +5,9 @@
  * cudnnConvolutionForward and matches the interpreter; padding cuDNN cannot express and
  * lhs dilation run on the host, as correctly; f32 convs use FMA math (no TF32) unless
  * JX_MATMUL_TF32 is asked for; a program of convs given device arrays is captured as a
- * CUDA graph and replayed; the convs grad emits for a stride-1 conv all go to cuDNN. */
+ * CUDA graph and replayed; the convs grad emits for a stride-1 conv all go to cuDNN, and
+ * a CNN block's training step (conv, relu, 2x2 max pool, their gradients: the pooling
+ * lowered to loop kernels, src/jit/lower_window.c) runs with no step on the host. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "../../src/trace/ir.h"
@@ -177,6 +179,43 @@ static void test_grad_convs(void) {
     CU_ASSERT_EQUAL(n, 2); /* the input gradient of a strided conv is lhs-dilated: the host's */
 }
 
+static void cnn_block(jx_val *out, const jx_val *in, void *u) {
+    jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    jx_val h = jx_relu(jx_conv(in[0], in[1], &o));
+    jx_val p = jx_reduce_window(h, JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
+    out[0] = jx_sum(jx_mul(p, p), JX_NOINTS);
+}
+
+/* A CNN block's gradient on the device: captured as one graph, so no step of it (conv,
+ * pooling, their gradients) runs on the host. (The fake runs no generated kernel, so
+ * the values are test_cuda_run's to check on a GPU.) */
+static void test_cnn_step_on_device(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 2, 3, 8, 8), JX_AVAL(JX_F32, 4, 3, 3, 3)};
+    jx_fn *f = jx_trace("cnn_block", cnn_block, NULL, 2, av, 1);
+    jx_fn *g = f ? jx_value_and_grad(f, JX_INTS(0, 1)) : NULL;
+    jx_exec *x = g ? jx_jit(g, JX_DEVICE_CUDA, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *dev[2], *out[3] = {NULL};
+    for (int i = 0; i < 2; i++) {
+        jx_array *h = filled(JX_F32, (jx_ints){av[i].shape, av[i].rank}, i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(dev[i] = jx_array_to(h, JX_DEVICE_CUDA));
+        jx_array_release(h);
+    }
+    long cap = fk->captures_ended, host = fk->copies_to_host, before = convs();
+    CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, dev, 3, out), JX_OK);
+    CU_ASSERT_EQUAL(fk->captures_ended - cap, 1);
+    CU_ASSERT_EQUAL(fk->copies_to_host - host, 0);
+    CU_ASSERT_EQUAL(convs() - before, 3);
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(jx_array_device(out[i]), JX_DEVICE_CUDA);
+        jx_array_release(out[i]);
+    }
+    for (int i = 0; i < 2; i++) jx_array_release(dev[i]);
+    jx_exec_release(x);
+    jx_fn_release(g), jx_fn_release(f);
+}
+
 int main(void) {
     void *h;
     if (!(fk = jxfake_load("test_cuda_conv", &h))) return 1;
@@ -185,6 +224,7 @@ int main(void) {
         {"JX_MATMUL_TF32: cuDNN's default math", test_tf32},
         {"a program of convs captured as a graph", test_graph},
         {"grad's convs of a stride-1 conv all on cuDNN", test_grad_convs},
+        {"a CNN block's training step with no host step", test_cnn_step_on_device},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda convolutions (fake cuDNN)", tests);

@@ -16,7 +16,7 @@
 #include <jx/random.h>
 
 #include "../../src/backends/cuda/cuda.h"
-#include "../../src/jit/jit.h"
+#include "../../src/jit/plan.h"
 #include "harness.h"
 
 /* Assembles ptx with ptxas for sm_90; true when it succeeds (its messages printed). */
@@ -36,6 +36,9 @@ static bool ptxas_ok(const char *ptx) {
 
 /* The most local memory a thread of the next check_body's kernels may have (0: no check). */
 static long max_local;
+/* Whether check_body lowers pooling first, as the jit does for this backend (and then
+ * asserts that no group is left for the host). */
+static bool lower_windows;
 
 /* The largest per-thread local array (__local_depot) the PTX declares, in bytes. */
 static long largest_local(const char *ptx) {
@@ -53,12 +56,19 @@ static long largest_local(const char *ptx) {
 static int check_body(const char *name, jx_body body, void *user, int nin, const jx_aval *av, int nout) {
     jx_fn *f = jx_trace(name, body, user, nin, av, nout);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    if (lower_windows) {
+        jx_fn *g = jx__jit_prepare(jx__noloc, f, true);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        jx_fn_release(f);
+        f = g;
+    }
     jx__fusion *fu = jx__fuse(f, true, NULL);
     jx__cuda_module *m = jx__cuda_module_new(2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     int nk = 0;
     for (int g = 0; g < fu->ngroups; g++) {
+        if (lower_windows) CU_ASSERT_EQUAL(fu->groups[g].kind, JX__G_LOOP);
         if (fu->groups[g].kind != JX__G_LOOP) continue;
         jx__kernel *k = jx__cuda_kernel_add(m, f, &fu->groups[g]);
         if (!k) fprintf(stderr, "\n  %s: group %d: %s\n", name, g, jx_errmsg());
@@ -137,6 +147,20 @@ static void concat_rev(jx_val *out, const jx_val *in, void *u) {
     jx_val parts[2] = {jx_exp(in[0]), in[0]};
     out[0] = jx_rev(jx_concatenate(2, parts, 1), JX_INTS(0, 1));
 }
+/* Max pooling, 2x2 stride 2 and 3x3 SAME (padded), and the gradient of the first. */
+static void pool_sq(jx_val *out, const jx_val *in, void *u) {
+    jx_val p = jx_reduce_window(in[0], JX_WINDOW_MAX, JX_INTS(1, 2, 2, 1), JX_INTS(1, 2, 2, 1), JX_NOINTS, JX_NOINTS);
+    out[0] = jx_sum(jx_mul(p, p), JX_NOINTS);
+}
+static void pooling(jx_val *out, const jx_val *in, void *u) {
+    jx_aval a = jx_aval_of(in[0]);
+    jx_fn *f = jx_trace("pool_sq", pool_sq, NULL, 1, &a, 1), *g = f ? jx_grad(f, JX_NOINTS) : NULL;
+    jx_call(g, 1, in, 1, out);
+    out[1] = jx_reduce_window(in[0], JX_WINDOW_MAX, JX_INTS(1, 3, 3, 1), JX_INTS(1, 1, 1, 1), JX_INTS(0, 1, 1, 0),
+                              JX_INTS(0, 1, 1, 0));
+    out[2] = jx_reduce_window(in[0], JX_WINDOW_SUM, JX_INTS(1, 2, 2, 1), JX_INTS(1, 2, 2, 1), JX_NOINTS, JX_NOINTS);
+    jx_fn_release(g), jx_fn_release(f);
+}
 static void half_types(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_convert(in[0], JX_F16), b = jx_convert(in[0], JX_BF16);
     out[0] = jx_add(jx_convert(h, JX_F32), jx_convert(b, JX_F32));
@@ -182,6 +206,12 @@ static void test_math(void) {
 static void test_concat_rev(void) {
     jx_aval av[1] = {JX_AVAL(JX_F32, 6, 9, 4)};
     CU_ASSERT_EQUAL(check_body("concat_rev", concat_rev, NULL, 1, av, 1), 1);
+}
+static void test_pooling(void) {
+    jx_aval av[1] = {JX_AVAL(JX_F32, 2, 7, 6, 3)};
+    lower_windows = true;
+    CU_ASSERT(check_body("pooling", pooling, NULL, 1, av, 3) >= 2);
+    lower_windows = false;
 }
 static void test_threefry(void) {
     jx_aval key[1] = {JX_AVAL(JX_U32, 2)};
@@ -301,6 +331,7 @@ int main(void) {
         {"every unary math op, f16/bf16", test_math},
         {"jax.random.uniform: threefry in the kernel", test_threefry},
         {"concatenate and rev in one kernel", test_concat_rev},
+        {"pooling and its gradient lowered to loop kernels", test_pooling},
         {"a group libdevice cannot compute is declined", test_declined},
         {"PTX through the disk cache: stored, loaded, a damaged file regenerated", test_ptx_disk_cache},
         CU_TEST_INFO_NULL,

@@ -4,9 +4,11 @@
  * max pooling with its jvp (select_and_gather_add) and vjp compiled by jx_jit with 1 and
  * 2 threads. Shapes: NHWC and NCHW windows, 1-D, rank 1, a window of ones, odd sizes, SAME and VALID padding,
  * strides unlike the window, overlapping windows, windows wholly in padding, more than one
- * block of channels, inputs full of ties (and NaN, -inf). The plans must hold WINDOW
+ * block of channels, inputs full of ties (and NaN, -inf, -0). The plans must hold WINDOW
  * steps, and what the path does not take (integers, windows over three dims) must run
- * as OPAQUE steps. */
+ * as OPAQUE steps. Every case also goes through the lowering for backends without
+ * pooling loops (src/jit/lower_window.c, the CUDA backend's): slices and elementwise
+ * ops whose interpreter and CPU-kernel results are the window ops' bytes. */
 #include <math.h>
 
 #include "../../src/backends/cpu/cpu.h"
@@ -35,6 +37,7 @@ static jx_array *input(const jx_aval *a, bool ties, bool specials) {
         v[i] = ties ? floor(rnd() * 2.0) : rnd();
         if (specials && i % 7 == 3) v[i] = -INFINITY;
         if (specials && i == 5) v[i] = NAN;
+        if (specials && i % 11 == 4) v[i] = -0.0;
     }
     jx_array *x = jt_array(a->dtype, (jx_ints){a->shape, a->rank}, v);
     free(v);
@@ -139,6 +142,29 @@ static int check_jit(const char *what, const jx_fn *f, int nin, jx_array *const 
     return windows;
 }
 
+/* The lowering of f's window ops (lower_window.c), run by the interpreter and compiled
+ * for the CPU: f's bytes through the interpreter. Returns the window ops it left. */
+static int check_lowered(const char *what, const jx_fn *f, int nin, jx_array *const *in) {
+    jx_fn *g = jx__jit_prepare(jx__noloc, f, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    int left = 0, nout = jx_fn_num_outputs(f);
+    for (int k = 0; k < g->neqn; k++) left += is_window_prim(g->eqns[k].prim);
+    jx_array *want[8] = {0}, *ev[8] = {0}, *got[8] = {0};
+    jx_jit_opts o = {.nthreads = 1, .cache_dir = ""};
+    jx_exec *x = jx_jit(g, JX_DEVICE_CPU, &o);
+    CU_ASSERT_FATAL(nout <= 8 && jx_eval(f, nin, in, nout, want) == JX_OK && jx_eval(g, nin, in, nout, ev) == JX_OK);
+    CU_ASSERT_FATAL(x && jx_exec_run(x, nin, in, nout, got) == JX_OK);
+    for (int i = 0; i < nout; i++) {
+        bool same = ju_same_bits(ev[i], want[i]) && ju_same_bits(got[i], want[i]);
+        if (!same) fprintf(stderr, "\n  %s: output %d of the lowering differs from the window op's\n", what, i);
+        CU_ASSERT(same);
+        jx_array_release(want[i]), jx_array_release(ev[i]), jx_array_release(got[i]);
+    }
+    jx_exec_release(x);
+    jx_fn_release(g);
+    return left;
+}
+
 /* All the checks of one case on x of type t and shape shape. */
 static void check_case(jx_dtype t, jx_ints shape, win_case c) {
     jx_aval xa = jx_aval_make(t, shape), wa = windowed(&xa, &c);
@@ -146,11 +172,17 @@ static void check_case(jx_dtype t, jx_ints shape, win_case c) {
     snprintf(what, sizeof what, "%s window %lld..%lld", jx__avs(&xa), (long long)c.window.v[0],
              (long long)c.window.v[shape.n - 1]);
     jx_aval a[2] = {xa, wa};
-    jx_array *in[2] = {input(&xa, true, c.specials), input(&wa, false, false)};
+    jx_array *in[2] = {input(&xa, true, c.specials), input(&wa, false, c.specials)};
     jx_fn *ops = jx_trace("window_ops", window_ops, &c, 2, a, 4);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ops);
     CU_ASSERT_EQUAL(check_direct(what, ops, in), 4 * 3);
     CU_ASSERT_EQUAL(check_jit(what, ops, 2, in), 4);
+    bool overlap = false; /* the lowering leaves a scatter of overlapping windows */
+    for (int d = 0; d < shape.n; d++) overlap = overlap || c.strides.v[d] < c.window.v[d];
+    CU_ASSERT_EQUAL(check_lowered(what, ops, 2, in), overlap);
+    jx_array *uniform[2] = {input(&xa, false, false), in[1]}; /* sums whose rounding shows */
+    CU_ASSERT_EQUAL(check_lowered(what, ops, 2, uniform), overlap);
+    jx_array_release(uniform[0]);
     /* jvp: (x, tx) -> (pool, select_and_gather_add); vjp: (x, ybar) -> (pool, scatter) */
     jx_fn *pool = jx_trace("max_pool", max_pool, &c, 1, a, 1);
     jx_fn *jvp = pool ? jx_jvp(pool) : NULL, *vjp = pool ? jx_vjp(pool) : NULL;
@@ -159,6 +191,8 @@ static void check_case(jx_dtype t, jx_ints shape, win_case c) {
     jx_array *tx = input(&xa, false, false);
     CU_ASSERT(check_jit(what, jvp, 2, (jx_array *[]){in[0], tx}) >= 2);
     CU_ASSERT(check_jit(what, vjp, 2, in) >= 2);
+    CU_ASSERT_EQUAL(check_lowered(what, jvp, 2, (jx_array *[]){in[0], tx}), 0);
+    CU_ASSERT_EQUAL(check_lowered(what, vjp, 2, in), overlap);
     jx_array_release(tx);
     jx_fn_release(jvp);
     jx_fn_release(vjp);
@@ -204,6 +238,9 @@ static void test_specials(void) {
     for (int t = 0; t < 2; t++)
         check_case(t ? JX_F64 : JX_F32, JX_INTS(2, 6, 6, 2),
                    (win_case){JX_INTS(1, 3, 3, 1), JX_INTS(1, 2, 2, 1), JX_INTS(0, 1, 1, 0), JX_INTS(0, 1, 1, 0), true});
+    /* windows apart (the lowered scatter's case), padding on one side, a stride past the window */
+    check_case(JX_F32, JX_INTS(2, 7, 6, 2),
+               (win_case){JX_INTS(1, 2, 2, 1), JX_INTS(1, 2, 3, 1), JX_INTS(0, 1, 0, 0), JX_INTS(0, 0, 1, 0), true});
 }
 
 static void rw_max(jx_val *out, const jx_val *in, void *user) {
@@ -248,6 +285,7 @@ static void test_fallbacks(void) {
     jx_exec *e = f ? jx_jit(f, JX_DEVICE_CPU, NULL) : NULL;
     CU_ASSERT_FATAL(e && jx_exec_run(e, 1, &x, 1, &y) == JX_OK);
     CU_ASSERT_EQUAL(jx_array_size(y), 4);
+    CU_ASSERT_EQUAL(check_lowered("i32 max pool", f, 1, &x), 0); /* lowered, integers and all */
     jx_array_release(y);
     jx_array_release(x);
     jx_exec_release(e);
