@@ -81,6 +81,10 @@ typedef struct jx__backend {
      * row's reductions once per row, so that fusion may merge such rows' reductions with
      * the elements that read them (fuse_rows.c); 0: none */
     int64_t row_groups;
+    /* whether a conv the backend declines (conv_ok) should be tried again with its lhs
+     * dilation and padding made an explicit pad before it (the jit's pipeline,
+     * src/jit/lower_conv.c): the CUDA backend's cuDNN forward takes neither */
+    bool conv_explicit_pads;
     /* the on-disk cache of a module's compiled kernels (objcache.c): its directory (NULL
      * or "": none), and the modules loaded from / written to such caches so far */
     jx_status (*module_set_cache_dir)(void *mod, const char *dir);

@@ -8,8 +8,8 @@
  *  - an equation joins the open group when its output has the group's shape and every
  *    value it reads from the group is read at the same index (elementwise), through a
  *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
- *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, a pad without
- *    interior padding: each element still computed once at most, but a pad of a group
+ *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, pad: each
+ *    element still computed once at most, but a pad of a group
  *    that holds a reduction starts a group of its own) or is "cheap" (movement or iota of
  *    values from outside: recomputing it at another index is a load);
  *  - an equation whose output shape differs (a reduction, a broadcast) may still join and
@@ -41,15 +41,6 @@ static bool is_movement(int prim) {
            prim == JX_PRIM_CONCATENATE || prim == JX_PRIM_PAD;
 }
 
-/* A pad the code generator computes in a loop: no interior padding (lo and hi of any
- * sign: a negative one crops), the padding value a scalar. */
-static bool pad_loopable(const jx__eqn *e) {
-    jx_ints in = jx__attr_ints(e->nattr, e->attrs, JX_A_INTERIOR);
-    for (int d = 0; d < in.n; d++)
-        if (in.v[d] != 0) return false;
-    return e->nin == 2;
-}
-
 /* Movement that reads no element of its operand more than once (a slice reads some of
  * them, once; a concatenate each of each operand's, once). */
 static bool is_permutation(int prim) { return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM; }
@@ -68,7 +59,6 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
         if (p == JX_PRIM_CONVERT || p == JX_PRIM_STOP_GRADIENT) return true;
         return !is_storage_dtype(t);
     case JX__SHAPE: /* a concatenate of many operands would weigh every element with all of them */
-        if (p == JX_PRIM_PAD) return pad_loopable(e);
         return is_movement(p) && (p != JX_PRIM_CONCATENATE || e->nin <= JX__CONCAT_LOOP_MAX);
     case JX__REDUCE: return !is_storage_dtype(t);
     default:

@@ -206,7 +206,7 @@ static jx_exec *compile(jx_loc loc, const jx_fn *f, jx_device device, norm_opts 
                       f->name);
 #endif
     /* a backend without pooling loops gets pooling as loop ops, not a host step */
-    if (st == JX_OK && !(x->f = jx__jit_prepare(loc, f, x->be && !x->be->window_ok))) st = jx_errcode();
+    if (st == JX_OK && !(x->f = jx__jit_prepare(loc, f, x->be))) st = jx_errcode();
     if (st == JX_OK && x->be) st = compile_backend(x, n);
     if (st != JX_OK) {
         if (jx_errcode() == JX_OK) jx__fail(st, loc, "jit", "%s: compilation failed", f->name);

@@ -35,16 +35,21 @@ static bool has_fns(const jx__eqn *e) {
     return false;
 }
 
-/* Whether f or a function nested in it holds something to inline (or, with lower, a
- * window op to lower). */
-static bool needs_inline(const jx_fn *f, bool lower) {
+/* Whether e is lowered for backend be (NULL: nothing is): pooling where be has no
+ * pooling path, a conv be declines whose lhs dilation and padding can become a pad. */
+static bool lowers(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
+    return be && ((!be->window_ok && jx__window_lowerable(f, e)) || jx__conv_lowerable(be, f, e));
+}
+
+/* Whether f or a function nested in it holds something to inline (or to lower for be). */
+static bool needs_inline(const jx_fn *f, const jx__backend *be) {
     for (int k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
-        if (inlinable(e) || (lower && jx__window_lowerable(f, e))) return true;
+        if (inlinable(e) || lowers(be, f, e)) return true;
         for (int a = 0; a < e->nattr; a++)
             if (e->attrs[a].kind == JX_AK_FNS)
                 for (int j = 0; j < e->attrs[a].n; j++)
-                    if (needs_inline(e->attrs[a].u.fns[j], lower)) return true;
+                    if (needs_inline(e->attrs[a].u.fns[j], be)) return true;
     }
     return false;
 }
@@ -57,11 +62,11 @@ static void release_attrs(jx__attr *at, int nattr, int nfns) {
     free(at);
 }
 
-static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, bool lower);
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const jx__backend *be);
 
 /* e's attributes with each nested function inlined, in one malloc'd block whose tail
  * holds the new functions (*nfns of them, new references). NULL with the error on t. */
-static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, bool lower, int *nfns) {
+static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const jx__backend *be, int *nfns) {
     int n = 0;
     for (int a = 0; a < e->nattr; a++)
         if (e->attrs[a].kind == JX_AK_FNS) n += e->attrs[a].n;
@@ -78,7 +83,7 @@ static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, bool l
         at[a].u.fns = (jx_fn *const *)(fns + *nfns);
         for (int j = 0; j < at[a].n; j++) {
             const jx_fn *old = e->attrs[a].u.fns[j];
-            jx_fn *g = needs_inline(old, lower) ? inline_fn(loc, old, lower) : jx_fn_retain((jx_fn *)old);
+            jx_fn *g = needs_inline(old, be) ? inline_fn(loc, old, be) : jx_fn_retain((jx_fn *)old);
             if (!g) {
                 jx__trace_fail(t, jx_errcode() != JX_OK ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s",
                                jx_errmsg());
@@ -92,9 +97,9 @@ static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, bool l
 }
 
 /* Replays f's equations on the current trace t with inputs in[], inlining call-likes
- * (and with lower, lowering window ops: lower_window.c); out[] receives f's outputs.
+ * (and lowering what be cannot take: lower_window.c, lower_conv.c); out[] receives f's outputs.
  * Returns t's status. */
-static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out, bool lower) {
+static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out, const jx__backend *be) {
     jx_val *env = malloc(sizeof *env * (size_t)(f->nvars ? f->nvars : 1));
     if (!env) {
         jx__trace_fail(t, JX_ERR_NOMEM, loc, "jit", "out of memory while inlining");
@@ -115,16 +120,18 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
             jx_val *both = g && tangent_half(e) ? malloc(sizeof *both * (size_t)(2 * e->nout + 1)) : NULL;
             if (g && tangent_half(e)) {
                 if (!both) jx__trace_fail(t, JX_ERR_NOMEM, eloc, "jit", "out of memory while inlining");
-                else if (replay(t, eloc, g, args, both, lower) == JX_OK)
+                else if (replay(t, eloc, g, args, both, be) == JX_OK)
                     for (int i = 0; i < e->nout; i++) outs[i] = both[e->nout + i];
             } else if (g) {
-                replay(t, eloc, g, args, outs, lower);
-            } else if (lower && jx__window_lowerable(f, e)) {
+                replay(t, eloc, g, args, outs, be);
+            } else if (be && !be->window_ok && jx__window_lowerable(f, e)) {
                 jx__window_lower(eloc, f, e, args, outs);
+            } else if (be && jx__conv_lowerable(be, f, e)) {
+                jx__conv_lower(eloc, f, e, args, outs);
             } else if (has_fns(e)) {
                 /* cond/while/scan keep their nested functions, inlined themselves */
                 int nfns = 0;
-                jx__attr *attrs = inline_attrs(t, eloc, e, lower, &nfns);
+                jx__attr *attrs = inline_attrs(t, eloc, e, be, &nfns);
                 if (attrs) jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, attrs, e->nout, outs, NULL);
                 release_attrs(attrs, e->nattr, nfns); /* the bind retained what it keeps */
             } else {
@@ -142,9 +149,9 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
     return t->status;
 }
 
-/* f with every call-like equation inlined (with lower, window ops lowered), recursively;
+/* f with every call-like equation inlined (and what be cannot take lowered), recursively;
  * a new reference or NULL. */
-static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, bool lower) {
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const jx__backend *be) {
     jx_aval *av = malloc(sizeof *av * (size_t)(f->nin + 1));
     jx_val *ins = malloc(sizeof *ins * (size_t)(f->nin + 1));
     jx_val *outs = malloc(sizeof *outs * (size_t)(f->nout + 1));
@@ -154,7 +161,7 @@ static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, bool lower) {
         jx__trace *t = jx__trace_begin(loc, f->name, f->nin, av, ins, false);
         if (t) {
             for (int i = 0; i < f->nout; i++) outs[i] = (jx_val){t->id, -1};
-            replay(t, loc, f, ins, outs, lower);
+            replay(t, loc, f, ins, outs, be);
             g = jx__trace_end(t, f->nout, outs, NULL, NULL);
         }
     } else {
@@ -174,10 +181,10 @@ static void dump_fn(const char *name, const char *what, const jx_fn *f) {
     jx__dump_close(out);
 }
 
-jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, bool lower_windows) {
+jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, const jx__backend *be) {
     unsigned dump = jx__dump_flags();
     if (dump & JX__DUMP_IR) dump_fn(f->name, "ir-given", f);
-    jx_fn *inl = needs_inline(f, lower_windows) ? inline_fn(loc, f, lower_windows) : jx_fn_retain((jx_fn *)f);
+    jx_fn *inl = needs_inline(f, be) ? inline_fn(loc, f, be) : jx_fn_retain((jx_fn *)f);
     if (!inl) return NULL;
     if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-inline", inl);
     jx_fn *s = jx_fn_simplify(inl);

@@ -11,11 +11,12 @@
 
 /* ------------------------------------------------------------------ pipeline (pipeline.c) */
 
-/* The function jit compiles: every call, custom_jvp_call, custom_vjp_call and
- * checkpoint inlined (at run time they are just their `fn`), in nested functions too,
- * with lower_windows the pooling ops lowered (below), then jx_fn_simplify. Dumps
- * JX_DUMP=ir / passes. NULL with the error set. */
-jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, bool lower_windows);
+/* The function jit compiles for backend be (NULL: the interpreter): every call,
+ * custom_jvp_call, custom_vjp_call and checkpoint inlined (at run time they are just
+ * their `fn`), in nested functions too, what be cannot take lowered (pooling where it has
+ * no window_ok, convs with their padding as a pad where it asks: below), then
+ * jx_fn_simplify. Dumps JX_DUMP=ir / passes. NULL with the error set. */
+jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, const jx__backend *be);
 
 /* ------------------------------------------------------------------ pooling lowered (lower_window.c) */
 
@@ -25,6 +26,15 @@ bool jx__window_lowerable(const jx_fn *f, const jx__eqn *e);
 /* Binds e's lowering on the current trace with operands in[]; out[0] its result. The
  * trace's status (errors are set on it). */
 jx_status jx__window_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out);
+
+/* ------------------------------------------------------------------ convs with explicit pads (lower_conv.c) */
+
+/* Whether conv e of f, which be declines, has lhs dilation or padding to make a pad of
+ * (be->conv_explicit_pads). */
+bool jx__conv_lowerable(const jx__backend *be, const jx_fn *f, const jx__eqn *e);
+/* Binds pad(x, 0, lo, hi, lhs dilation - 1) and a conv of it with neither on the current
+ * trace; out[0] its result. The trace's status. */
+jx_status jx__conv_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out);
 
 /* ------------------------------------------------------------------ programs (plan.c) */
 

@@ -3,13 +3,16 @@
  * Each conv cuDNN can express (strides, padding, rhs dilation, feature groups, 1-D, 3-D,
  * f64, the kernel-gradient form with a kernel as large as the image) runs as one
  * cudnnConvolutionForward and matches the interpreter; padding cuDNN cannot express and
- * lhs dilation run on the host, as correctly; f32 convs use FMA math (no TF32) unless
+ * lhs dilation become a pad kernel and a conv cuDNN takes (src/jit/lower_conv.c; the
+ * rewrite's values checked on the CPU, as the fake runs no generated kernel); f32 convs use FMA math (no TF32) unless
  * JX_MATMUL_TF32 is asked for; a program of convs given device arrays is captured as a
- * CUDA graph and replayed; the convs grad emits for a stride-1 conv all go to cuDNN, and
+ * CUDA graph and replayed; the convs grad emits all go to cuDNN, and
  * a CNN block's training step (conv, relu, 2x2 max pool, their gradients: the pooling
  * lowered to loop kernels, src/jit/lower_window.c) runs with no step on the host. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "../../src/backends/cuda/cuda.h"
+#include "../../src/jit/plan.h"
 #include "../../src/trace/ir.h"
 #include "fake_load.h"
 #include "harness.h"
@@ -34,7 +37,7 @@ typedef struct conv_case {
     int rank;
     int64_t x[5], w[5];
     int64_t stride[3], lo[3], hi[3], lhs[3], rhs[3], groups;
-    bool device; /* cuDNN takes it */
+    bool padded; /* cuDNN takes it after a pad kernel (lower_conv.c) */
 } conv_case;
 
 static void conv_body(jx_val *out, const jx_val *in, void *u) {
@@ -46,7 +49,8 @@ static void conv_body(jx_val *out, const jx_val *in, void *u) {
 
 static long convs(void) { return fk->convs + fk->convs_replayed; }
 
-/* Runs case c on CUDA with device operands against the interpreter; the error. */
+/* Runs case c on CUDA with device operands against the interpreter; the error (which
+ * means nothing for a padded case: the fake runs no generated kernel, the pad). */
 static double run_case(const conv_case *c, const jx_jit_opts *opts, long *ran) {
     jx_ints xs = {c->x, c->rank}, ws = {c->w, c->rank};
     jx_aval av[2] = {jx_aval_make(c->t, xs), jx_aval_make(c->t, ws)};
@@ -71,33 +75,70 @@ static double run_case(const conv_case *c, const jx_jit_opts *opts, long *ran) {
 }
 
 static const conv_case cases[] = {
-    {"2-D, SAME, stride 1", JX_F32, 4, {2, 3, 7, 7}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, true},
-    {"2-D, VALID, stride 2", JX_F32, 4, {2, 3, 9, 9}, {4, 3, 3, 3}, {2, 2}, {0, 0}, {0, 0}, {1, 1}, {1, 1}, 1, true},
-    {"2-D, rhs dilation 2", JX_F32, 4, {1, 2, 9, 8}, {3, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {1, 1}, {2, 2}, 1, true},
-    {"2-D, 2 feature groups", JX_F32, 4, {2, 4, 6, 6}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2, true},
+    {"2-D, SAME, stride 1", JX_F32, 4, {2, 3, 7, 7}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+    {"2-D, VALID, stride 2", JX_F32, 4, {2, 3, 9, 9}, {4, 3, 3, 3}, {2, 2}, {0, 0}, {0, 0}, {1, 1}, {1, 1}, 1, false},
+    {"2-D, rhs dilation 2", JX_F32, 4, {1, 2, 9, 8}, {3, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {1, 1}, {2, 2}, 1, false},
+    {"2-D, 2 feature groups", JX_F32, 4, {2, 4, 6, 6}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2, false},
     {"2-D, stride 2, low padding over high", JX_F32, 4, {1, 2, 8, 8}, {2, 2, 3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1},
-     {1, 1}, 1, true},
-    {"2-D, kernel-gradient form", JX_F32, 4, {3, 2, 7, 7}, {4, 2, 7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1,
-     true},
-    {"1-D", JX_F32, 3, {2, 3, 10}, {4, 3, 3}, {1}, {1}, {1}, {1}, {1}, 1, true},
-    {"3-D", JX_F32, 5, {1, 2, 5, 5, 5}, {3, 2, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1, true},
-    {"2-D f64", JX_F64, 4, {2, 3, 6, 6}, {2, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, true},
-    /* cuDNN pads both sides alike: one more row at the end is not its conv */
-    {"2-D, stride 2, SAME on an even size", JX_F32, 4, {1, 2, 8, 8}, {2, 2, 3, 3}, {2, 2}, {0, 0}, {1, 1}, {1, 1},
      {1, 1}, 1, false},
-    {"2-D, lhs dilation 2", JX_F32, 4, {1, 2, 4, 4}, {2, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, {1, 1}, 1, false},
+    {"2-D, kernel-gradient form", JX_F32, 4, {3, 2, 7, 7}, {4, 2, 7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1,
+     false},
+    {"1-D", JX_F32, 3, {2, 3, 10}, {4, 3, 3}, {1}, {1}, {1}, {1}, {1}, 1, false},
+    {"3-D", JX_F32, 5, {1, 2, 5, 5, 5}, {3, 2, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1, false},
+    {"2-D f64", JX_F64, 4, {2, 3, 6, 6}, {2, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+    /* cuDNN pads both sides alike and dilates no input: a pad kernel first */
+    {"2-D, stride 2, SAME on an even size", JX_F32, 4, {1, 2, 8, 8}, {2, 2, 3, 3}, {2, 2}, {0, 0}, {1, 1}, {1, 1},
+     {1, 1}, 1, true},
+    {"2-D, lhs dilation 2", JX_F32, 4, {1, 2, 4, 4}, {2, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, {1, 1}, 1, true},
+    {"2-D, lhs dilation 2, cropped", JX_F32, 4, {1, 2, 5, 5}, {2, 2, 3, 3}, {1, 1}, {-1, 0}, {1, -1}, {2, 2}, {1, 1}, 1,
+     true},
+    {"1-D, lhs dilation 3, stride 2", JX_F64, 3, {2, 2, 6}, {3, 2, 2}, {2}, {1}, {2}, {3}, {1}, 1, true},
 };
 
 static void test_cases(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         long ran = -1;
         double e = run_case(&cases[i], NULL, &ran);
-        if (e > 1e-5 || ran != (cases[i].device ? 1 : 0))
-            fprintf(stderr, "\n  %s: error %g, %ld cuDNN convs", cases[i].what, e, ran);
-        CU_ASSERT_TRUE(e <= 1e-5);
-        CU_ASSERT_EQUAL(ran, cases[i].device ? 1 : 0);
-        if (cases[i].device) CU_ASSERT_EQUAL(fk->last_conv_math, cases[i].t == JX_F32 ? 3 : 0); /* FMA: no TF32 */
+        bool bad = ran != 1 || (!cases[i].padded && e > 1e-5);
+        if (bad) fprintf(stderr, "\n  %s: error %g, %ld cuDNN convs", cases[i].what, e, ran);
+        CU_ASSERT_FALSE(bad);
+        CU_ASSERT_EQUAL(fk->last_conv_math, cases[i].t == JX_F32 ? 3 : 0); /* FMA: no TF32 */
     }
+}
+
+/* The padded cases as the CUDA jit rewrites them (lower_conv.c): every conv left is one
+ * cuDNN takes, and the rewrite computes the conv, through the interpreter and through
+ * the CPU jit (the pad a loop kernel there). */
+static void test_explicit_pads(void) {
+    int n = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const conv_case *c = &cases[i];
+        if (!c->padded) continue;
+        jx_ints xs = {c->x, c->rank}, ws = {c->w, c->rank};
+        jx_aval av[2] = {jx_aval_make(c->t, xs), jx_aval_make(c->t, ws)};
+        jx_fn *f = jx_trace(c->what, conv_body, (void *)c, 2, av, 1);
+        jx_fn *g = f ? jx__jit_prepare(jx__noloc, f, &jx__cuda_backend) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        int ncv = 0, nok = 0;
+        for (int k = 0; k < g->neqn; k++) {
+            ncv += g->eqns[k].prim == JX_PRIM_CONV;
+            nok += g->eqns[k].prim == JX_PRIM_CONV && jx__cuda_conv_ok(g, &g->eqns[k]);
+        }
+        CU_ASSERT_TRUE(ncv == 1 && nok == 1);
+        jx_array *in[2] = {filled(c->t, xs, 1), filled(c->t, ws, 2)}, *want = NULL, *ev = NULL, *got = NULL;
+        jx_exec *x = jx_jit(g, JX_DEVICE_CPU, NULL);
+        CU_ASSERT_FATAL(jx_eval(f, 2, in, 1, &want) == JX_OK && jx_eval(g, 2, in, 1, &ev) == JX_OK);
+        CU_ASSERT_FATAL(x && jx_exec_run(x, 2, in, 1, &got) == JX_OK);
+        double e = rel_err(ev, want), ej = rel_err(got, want);
+        if (e > 1e-6 || ej > 1e-5) fprintf(stderr, "\n  %s: lowered %g, its CPU jit %g", c->what, e, ej);
+        CU_ASSERT_TRUE(e <= 1e-6 && ej <= 1e-5);
+        n++;
+        jx_array_release(want), jx_array_release(ev), jx_array_release(got);
+        jx_array_release(in[0]), jx_array_release(in[1]);
+        jx_exec_release(x);
+        jx_fn_release(g), jx_fn_release(f);
+    }
+    CU_ASSERT_EQUAL(n, 4);
 }
 
 static void test_tf32(void) {
@@ -174,9 +215,7 @@ static long vjp_convs(int64_t stride) {
 
 static void test_grad_convs(void) {
     CU_ASSERT_EQUAL(vjp_convs(1), 3); /* the conv, its input gradient (flipped kernel), its kernel gradient */
-    long n = vjp_convs(2);
-    if (n != 2) fprintf(stderr, "\n  stride 2: %ld cuDNN convs", n);
-    CU_ASSERT_EQUAL(n, 2); /* the input gradient of a strided conv is lhs-dilated: the host's */
+    CU_ASSERT_EQUAL(vjp_convs(2), 3); /* the input gradient lhs-dilated: a pad kernel, then cuDNN */
 }
 
 static void cnn_block(jx_val *out, const jx_val *in, void *u) {
@@ -220,10 +259,11 @@ int main(void) {
     void *h;
     if (!(fk = jxfake_load("test_cuda_conv", &h))) return 1;
     CU_TestInfo tests[] = {
-        {"cuDNN's convs against the interpreter; the rest on the host", test_cases},
+        {"cuDNN's convs against the interpreter; the rest after a pad kernel", test_cases},
+        {"lhs dilation and one-sided padding as an explicit pad", test_explicit_pads},
         {"JX_MATMUL_TF32: cuDNN's default math", test_tf32},
         {"a program of convs captured as a graph", test_graph},
-        {"grad's convs of a stride-1 conv all on cuDNN", test_grad_convs},
+        {"grad's convs of stride-1 and stride-2 convs all on cuDNN", test_grad_convs},
         {"a CNN block's training step with no host step", test_cnn_step_on_device},
         CU_TEST_INFO_NULL,
     };

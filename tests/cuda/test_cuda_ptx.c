@@ -57,7 +57,7 @@ static int check_body(const char *name, jx_body body, void *user, int nin, const
     jx_fn *f = jx_trace(name, body, user, nin, av, nout);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     if (lower_windows) {
-        jx_fn *g = jx__jit_prepare(jx__noloc, f, true);
+        jx_fn *g = jx__jit_prepare(jx__noloc, f, &jx__cuda_backend);
         CU_ASSERT_PTR_NOT_NULL_FATAL(g);
         jx_fn_release(f);
         f = g;

@@ -580,7 +580,7 @@ static void test_tangents_carry_jvp(void) {
         CU_ASSERT(jv && fn && jv->nin == 2 * fn->nin && jv->nout == 2 * fn->nout);
     }
     CU_ASSERT_EQUAL(tangents, 2);
-    jx_fn *p = jx__jit_prepare(jx__noloc, j, false);
+    jx_fn *p = jx__jit_prepare(jx__noloc, j, NULL);
     char *sp = p ? jx_fn_to_string(p) : NULL;
     CU_ASSERT(sp && !strstr(sp, "_tangent") && !strstr(sp, "checkpoint"));
     free(sp);

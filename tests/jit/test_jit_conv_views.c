@@ -35,7 +35,7 @@ static jx_fn *nhwc_grad(void) {
 static void test_fusion_absorbs(void) {
     jx_fn *g = nhwc_grad();
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-    jx_fn *p = jx__jit_prepare(JX_HERE, g, false);
+    jx_fn *p = jx__jit_prepare(JX_HERE, g, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     int ntrans = 0;
     for (int32_t k = 0; k < p->neqn; k++) ntrans += p->eqns[k].prim == JX_PRIM_TRANSPOSE;

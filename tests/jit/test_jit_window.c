@@ -145,7 +145,9 @@ static int check_jit(const char *what, const jx_fn *f, int nin, jx_array *const 
 /* The lowering of f's window ops (lower_window.c), run by the interpreter and compiled
  * for the CPU: f's bytes through the interpreter. Returns the window ops it left. */
 static int check_lowered(const char *what, const jx_fn *f, int nin, jx_array *const *in) {
-    jx_fn *g = jx__jit_prepare(jx__noloc, f, true);
+    jx__backend no_pooling = jx__cpu_backend; /* as the CUDA backend: no window_ok */
+    no_pooling.window_ok = NULL;
+    jx_fn *g = jx__jit_prepare(jx__noloc, f, &no_pooling);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     int left = 0, nout = jx_fn_num_outputs(f);
     for (int k = 0; k < g->neqn; k++) left += is_window_prim(g->eqns[k].prim);

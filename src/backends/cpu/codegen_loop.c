@@ -72,21 +72,29 @@ static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_
     return r ? r : LLVMConstNull(jx__cg_type(cg, f->vars[e->out[0]].dtype)); /* an empty result */
 }
 
-/* Pad e (no interior padding, fuse.c) at I: the operand at I - lo, clamped into it so
- * that the read is in bounds, where every dim lies inside it; the padding value elsewhere. */
+/* Pad e at I: the operand at (I - lo) / (interior + 1), clamped into it so that the read
+ * is in bounds, where every dim lands on an element of it; the padding value elsewhere
+ * (the edges, and the interior padding between elements: a transposed conv's dilated
+ * input). */
 static LLVMValueRef eval_pad(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
     const jx_fn *f = cg->f;
     jx_aval xa = jx__atom_aval(f, &e->in[0]), va = jx__atom_aval(f, &e->in[1]);
-    jx_ints lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
+    jx_ints lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO), gap = jx__attr_ints(e->nattr, e->attrs, JX_A_INTERIOR);
     LLVMValueRef pad = jx__cg_eval_atom(cg, &e->in[1], jx__cg_make_idx(cg, &va, NULL, NULL)), inside = NULL;
     if (jx_aval_size(&xa) == 0) return pad;
     LLVMValueRef dims[JX_MAX_RANK];
     for (int d = 0; d < xa.rank; d++) {
-        int64_t n = xa.shape[d];
-        LLVMValueRef at = lo.v[d] ? LLVMBuildSub(cg->b, I->dim[d], jx__cg_i64(cg, lo.v[d]), "") : I->dim[d];
-        LLVMValueRef below = LLVMBuildICmp(cg->b, LLVMIntSLT, at, jx__cg_i64(cg, 0), "");
+        int64_t n = xa.shape[d], k = d < gap.n && n > 1 ? gap.v[d] + 1 : 1;
+        LLVMValueRef t = lo.v[d] ? LLVMBuildSub(cg->b, I->dim[d], jx__cg_i64(cg, lo.v[d]), "") : I->dim[d];
+        LLVMValueRef at = k > 1 ? LLVMBuildSDiv(cg->b, t, jx__cg_i64(cg, k), "") : t;
+        LLVMValueRef below = LLVMBuildICmp(cg->b, LLVMIntSLT, t, jx__cg_i64(cg, 0), "");
         LLVMValueRef above = LLVMBuildICmp(cg->b, LLVMIntSGT, at, jx__cg_i64(cg, n - 1), "");
-        LLVMValueRef in = LLVMBuildNot(cg->b, LLVMBuildOr(cg->b, below, above, ""), "");
+        LLVMValueRef out = LLVMBuildOr(cg->b, below, above, "");
+        if (k > 1) { /* between two elements */
+            LLVMValueRef r = LLVMBuildSub(cg->b, t, LLVMBuildMul(cg->b, at, jx__cg_i64(cg, k), ""), "");
+            out = LLVMBuildOr(cg->b, out, LLVMBuildICmp(cg->b, LLVMIntNE, r, jx__cg_i64(cg, 0), ""), "");
+        }
+        LLVMValueRef in = LLVMBuildNot(cg->b, out, "");
         inside = inside ? LLVMBuildAnd(cg->b, inside, in, "") : in;
         at = LLVMBuildSelect(cg->b, below, jx__cg_i64(cg, 0), at, "");
         dims[d] = LLVMBuildSelect(cg->b, above, jx__cg_i64(cg, n - 1), at, "");

@@ -49,6 +49,7 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .kernel_inplace_ok = inplace_ok,
     .dot_ok = jx__cuda_dot_ok,
     .conv_ok = jx__cuda_conv_ok,
+    .conv_explicit_pads = true,
     .alloc = dev_alloc,
     .free = dev_free,
     .copy_in = copy_in,
