@@ -14,12 +14,16 @@
  * predict_compile_ms, predict_ms), and recompile_ms: the median of `recompiles` further
  * compiles of the step, each from a cleared cache (compile_ms is the first of the process,
  * which also sets up the code generator).
+ * JX_BENCH_DEVICE=cuda runs it with JX_DEVICE_CUDA, the state and the batch on the device
+ * (the step then runs as one CUDA graph where every step of it runs there; JX_DUMP=plan
+ * shows which do).
  *   usage: bench_cnn_step [steps] [batch] [recompiles]   (defaults 100, 128, 5) */
 #include <jx.h>
 #include <jx/nn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../examples/common/cnn_seq.h"
 #include "../src/backends/cpu/cpu.h"
@@ -97,7 +101,25 @@ static int time_runs(const jx_tree_fn *f, jx_exec *x, jx_tree **in, int nin, int
     return 0;
 }
 
+static jx_array *to_device(const char *path, const jx_array *a, void *user) {
+    (void)path;
+    return jx_array_to((jx_array *)a, *(const jx_device *)user);
+}
+
+/* Replaces each of the n trees by its copy on dev. 0, or -1 with the error set. */
+static int trees_to(jx_tree **t, int n, jx_device dev) {
+    for (int i = 0; i < n; i++) {
+        jx_tree *d = jx_tree_map_arrays(t[i], to_device, &dev);
+        if (!d) return -1;
+        jx_tree_free(t[i]);
+        t[i] = d;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    const char *dname = getenv("JX_BENCH_DEVICE");
+    jx_device dev = dname && strcmp(dname, "cuda") == 0 ? JX_DEVICE_CUDA : JX_DEVICE_CPU;
     int steps = argc > 1 ? atoi(argv[1]) : 100;
     int64_t batch = argc > 2 ? atoll(argv[2]) : 128;
     int recompiles = argc > 3 ? atoi(argv[3]) : 5;
@@ -129,13 +151,16 @@ int main(int argc, char **argv) {
     jx_jit_opts opts = {0, {donate, nd}, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     jx_jit_cache_clear();
     t0 = bench_now();
-    x = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts);
+    x = jx_jit(jx_tree_fn_fn(step), dev, &opts);
     double compile_s = bench_now() - t0;
     t0 = bench_now();
-    x2 = x ? jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts) : NULL;
+    x2 = x ? jx_jit(jx_tree_fn_fn(step), dev, &opts) : NULL;
     double hit_s = bench_now() - t0;
     if (!x2) goto done;
-    printf("jx threads %d\njx batch %lld\n", jx__default_threads(), (long long)batch);
+    if (dev == JX_DEVICE_CUDA && trees_to(state, 4, dev) != 0) goto done;
+    b = state[3];
+    printf("jx device %s\njx threads %d\njx batch %lld\n", dev == JX_DEVICE_CUDA ? "cuda" : "cpu",
+           jx__default_threads(), (long long)batch);
     printf("jx trace_ms %.3f\njx compile_ms %.3f\njx cache_hit_ms %.4f\n", trace_s * 1e3, compile_s * 1e3, hit_s * 1e3);
     if (time_runs(step, x, state, 4, 3, steps, t) != 0) goto done;
     printf("jx step_ms %.4f\njx step_min_ms %.4f\n", t[steps / 2] * 1e3, t[0] * 1e3);
@@ -145,7 +170,7 @@ int main(int argc, char **argv) {
     fwd = jx_tree_trace("cnn_predict", predict_body, NULL, 3, pin, 1);
     jx_jit_opts popts = {0, JX_NOINTS, 0, NULL, JX_SUBNORMALS_DEFAULT, JX_MATMUL_DEFAULT};
     t0 = bench_now();
-    px = fwd ? jx_jit(jx_tree_fn_fn(fwd), JX_DEVICE_CPU, &popts) : NULL;
+    px = fwd ? jx_jit(jx_tree_fn_fn(fwd), dev, &popts) : NULL;
     double pcompile_s = bench_now() - t0;
     if (!px || time_runs(fwd, px, pin, 3, 0, steps, t) != 0) goto done;
     printf("jx predict_compile_ms %.3f\njx predict_ms %.4f\n", pcompile_s * 1e3, t[steps / 2] * 1e3);
@@ -154,7 +179,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < recompiles; r++) {
         jx_jit_cache_clear();
         t0 = bench_now();
-        jx_exec *y = jx_jit(jx_tree_fn_fn(step), JX_DEVICE_CPU, &opts);
+        jx_exec *y = jx_jit(jx_tree_fn_fn(step), dev, &opts);
         t[r] = bench_now() - t0;
         if (!y) goto done;
         jx_exec_release(y);

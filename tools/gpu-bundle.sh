@@ -23,7 +23,7 @@ cp -L "$build"/libjx.so.0 "$stage/jx/lib/"
 for t in "$build"/tests/{trace,grad,vmap,cuda}_test_*; do
   [ -x "$t" ] && ! grep -q libjxfakecuda "$t" && cp "$t" "$stage/jx/bin/"
 done
-cp "$build"/bench/bench_cuda_kernels "$build"/bench/bench_mlp_step "$stage/jx/bin/"
+cp "$build"/bench/bench_cuda_kernels "$build"/bench/bench_mlp_step "$build"/bench/bench_cnn_step "$stage/jx/bin/"
 cp "$build"/examples/mnist_mlp "$build"/examples/mnist_cnn "$stage/jx/bin/"
 strip --strip-unneeded "$stage"/jx/lib/libjx.so.0 "$stage"/jx/bin/*
 

@@ -6,7 +6,7 @@
 #   1. the CUDA suites (device arrays, run, allocator, PTX)
 #   2. bench_cuda_kernels (fused chain vs copy bandwidth, reductions, compile times) and
 #      bench_mlp_step on cuda (device-resident, pipelined, host arrays; with and without
-#      CUDA graphs) and on the cpu
+#      CUDA graphs) and on the cpu, bench_cnn_step on cuda (bench_cnn.txt)
 #   3. mnist_mlp --device cuda, one epoch, and mnist_cnn --device cuda, one epoch on the
 #      first 2048 images (convolutions on cuDNN where it is found), on MNIST (JX_MNIST, else
 #      ../shared/data/mnist or shared/data/mnist, else the bundle's copy)
@@ -14,7 +14,7 @@
 #   5. ../shared/peers/gpu_anchors.py (JAX, PyTorch on the same GPU), when present, alone
 #      on the GPU so its figures are not disturbed
 # Everything goes to $OUT (default ./gpu-out): log, results.txt (one line per suite or
-# program), bench_cuda_kernels.txt, bench_mlp.txt, anchors.json, anchors.txt,
+# program), bench_cuda_kernels.txt, bench_mlp.txt, bench_cnn.txt, anchors.json, anchors.txt,
 # trainers.txt, suites.tar.gz (every suite's output); the summary ends the log.
 set +e
 export PYTHONUNBUFFERED=1
@@ -104,6 +104,9 @@ cat "$OUT/bench_mlp.txt"
 jxrun bench/mlp_plan 20 env JX_BENCH_DEVICE=cuda JX_DUMP=plan "$B/bin/bench_mlp_step" 1 128
 echo "MLP step plan (on cuda, LOOP steps with a kernel and DOT run on the device; a note says why not):"
 grep "^  step [0-9]" "$S/bench_mlp_plan.txt" | head -40
+# the CNN step (mnist_cnn's network, batch 128): convs on cuDNN, pooling in loop kernels
+jxrun bench/cnn_step_cuda 60 env JX_BENCH_DEVICE=cuda "$B/bin/bench_cnn_step" 100 128 2
+cat "$S/bench_cnn_step_cuda.txt" > "$OUT/bench_cnn.txt"; cat "$OUT/bench_cnn.txt"
 
 echo "== 3. trainers on the GPU ($mnist)"
 if [ -n "$mnist" ]; then
@@ -141,7 +144,7 @@ tar -C "$work" -czf "$OUT/suites.tar.gz" suites
 echo "== summary ($SECONDS s)"
 awk '{print $2}' "$OUT/results.txt" | sed 's/(.*//' | sort | uniq -c
 grep -v " PASSED \| SKIPPED(no-time) " "$OUT/results.txt"
-grep -h "step_ms\|step_pipelined_ms\|step_host_ms\|chain8_GBps\|copy_GBps\|compile_ms" "$OUT/bench_mlp.txt" "$OUT/bench_cuda_kernels.txt" 2>/dev/null
+grep -h "step_ms\|step_pipelined_ms\|step_host_ms\|chain8_GBps\|copy_GBps\|compile_ms" "$OUT/bench_mlp.txt" "$OUT/bench_cnn.txt" "$OUT/bench_cuda_kernels.txt" 2>/dev/null
 [ -f "$OUT/anchors.json" ] && python3 -c "
 import json; a = json.load(open('$OUT/anchors.json'))
 for k, v in a.items():
