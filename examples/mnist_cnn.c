@@ -169,6 +169,7 @@ typedef struct cnn_run {
     jx_batches *batches; /* this process's share of each batch (mpirun), prefetched */
     int64_t ntrain, ntest;
     int shift; /* --shift */
+    jx_device device; /* --device: where the state lives and each batch is moved to */
     jx_array *key;
     const jx_idx_split *train, *test;
     jx_metrics m;
@@ -205,7 +206,10 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
                            jx_process_index() * jx_array_shape(xy[0])[0]);
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
-    if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK) {
+    /* on a GPU the batch is uploaded without waiting for the device, and with every input
+     * there the step runs as one CUDA graph */
+    if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK ||
+        trainer_tree_to(&b, r->device) != 0) {
         jx_tree_free(b);
         return -1;
     }
@@ -236,6 +240,7 @@ static int evaluate(void *ctx, double *accuracy) {
         jx_array *labels = mnist_labels(test->labels, NULL, first, n, 0);
         int ok = labels && jx_tree_set_array(b, "x", mnist_images(test->images, NULL, first, n,
                                                                   JX_INTS(n, SIDE, SIDE, 1))) == JX_OK;
+        ok = ok && trainer_tree_to(&b, r->device) == 0; /* on a GPU: the step as a CUDA graph */
         jx_tree *in[3] = {state[0], state[2], b};
         ok = ok && jx_tree_fn_run(c->fn, c->exec, 3, in, 1, &out) == JX_OK &&
              jx_metrics_update_logits(m, jx_tree_get_array(out, "logits"), labels, 0) == JX_OK;
@@ -271,7 +276,7 @@ static int report(const options *o, const jx_metrics *m) {
  * TRAIN_INTERRUPTED after Ctrl-C. */
 static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_split *test_set) {
     const options *o = opts;
-    cnn_run r = {.train = train_set, .test = test_set, .shift = o->shift};
+    cnn_run r = {.train = train_set, .test = test_set, .shift = o->shift, .device = o->device};
     r.ntrain = jx_array_shape(train_set->labels)[0], r.ntest = jx_array_shape(test_set->labels)[0];
     if (o->limit > 0 && o->limit < r.ntrain) r.ntrain = o->limit;
     if (o->test_limit > 0 && o->test_limit < r.ntest) r.ntest = o->test_limit;
