@@ -8,7 +8,8 @@
  *  - an equation joins the open group when its output has the group's shape and every
  *    value it reads from the group is read at the same index (elementwise), through a
  *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
- *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, pad: each
+ *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, pad (not gather,
+ *    which may read an element many times, like broadcast): each
  *    element still computed once at most, but a pad of a group
  *    that holds a reduction starts a group of its own) or is "cheap" (movement or iota of
  *    values from outside: recomputing it at another index is a load);
@@ -38,12 +39,14 @@
 static bool is_movement(int prim) {
     return prim == JX_PRIM_BROADCAST_IN_DIM || prim == JX_PRIM_RESHAPE || prim == JX_PRIM_TRANSPOSE ||
            prim == JX_PRIM_SQUEEZE || prim == JX_PRIM_EXPAND_DIMS || prim == JX_PRIM_SLICE || prim == JX_PRIM_REV ||
-           prim == JX_PRIM_CONCATENATE || prim == JX_PRIM_PAD;
+           prim == JX_PRIM_CONCATENATE || prim == JX_PRIM_PAD || prim == JX_PRIM_GATHER;
 }
 
 /* Movement that reads no element of its operand more than once (a slice reads some of
  * them, once; a concatenate each of each operand's, once). */
-static bool is_permutation(int prim) { return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM; }
+static bool is_permutation(int prim) {
+    return is_movement(prim) && prim != JX_PRIM_BROADCAST_IN_DIM && prim != JX_PRIM_GATHER;
+}
 
 static bool is_storage_dtype(jx_dtype t) { return t == JX_F16 || t == JX_BF16; }
 
@@ -62,7 +65,7 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
         return is_movement(p) && (p != JX_PRIM_CONCATENATE || e->nin <= JX__CONCAT_LOOP_MAX);
     case JX__REDUCE: return !is_storage_dtype(t);
     default:
-        return p == JX_PRIM_SELECT || p == JX_PRIM_THREEFRY2X32 ||
+        return p == JX_PRIM_SELECT || p == JX_PRIM_THREEFRY2X32 || p == JX_PRIM_GATHER ||
                (p == JX_PRIM_IOTA && !is_storage_dtype(f->vars[e->out[0]].dtype));
     }
 }

@@ -61,7 +61,7 @@ typedef struct jx__cg_memo {
 enum { JX__CG_MAXCOL = 4 };
 /* At most this many row values and row buffers per kernel (codegen_rows.c), and the
  * longest row a buffer holds, in bytes; more take the element-by-element path. */
-enum { JX__CG_MAXROWV = 32, JX__CG_MAXRBUF = 4, JX__CG_RBUF_BYTES = JX__CPU_ROW_BYTES };
+enum { JX__CG_MAXROWV = 32, JX__CG_MAXRBUF = 4, JX__CG_RBUF_BYTES = JX__CPU_ROW_BYTES, JX__CG_MAXGIDX = 8 };
 
 /* One kernel being generated. */
 typedef struct jx__cg {
@@ -95,6 +95,10 @@ typedef struct jx__cg {
     LLVMValueRef row_dims[JX_MAX_RANK];
     struct { int32_t var; LLVMValueRef val; } rowv[JX__CG_MAXROWV];
     struct { int32_t var; LLVMValueRef buf; bool ready; } rbuf[JX__CG_MAXRBUF];
+    /* gathers whose index depends on the row's outer dims only: the index, computed at
+     * the start of the row (codegen_loop.c), so that the row's reads are contiguous */
+    struct { const jx__eqn *e; LLVMValueRef at; } gidx[JX__CG_MAXGIDX];
+    int ngidx;
     jx__cg_memo *memo;
     int nmemo, capmemo;
     jx__cg_idx **idxs;   /* every index made, freed with the state */

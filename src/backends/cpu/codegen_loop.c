@@ -7,7 +7,8 @@
  *
  * Each output element is computed by evaluating the group's equations backwards from it
  * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
- * transpose, reshape, slice, rev, concatenate, pad), iota reads it, a reduction folds its operand in the
+ * transpose, reshape, slice, rev, concatenate, pad, and gather through the index it
+ * reads), iota reads it, a reduction folds its operand in the
  * interpreter's order (codegen_reduce.c), so results are bit-identical to it and
  * independent of how the range is split; a value that comes from outside the group is
  * loaded. Column reductions (codegen_colred.c) make the walk go by tiles of an output
@@ -103,6 +104,73 @@ static LLVMValueRef eval_pad(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) 
     return inside ? LLVMBuildSelect(cg->b, inside, x, pad, "") : x;
 }
 
+/* Gather e's geometry: x (B, P, A, S) indexed along axis by indices (B, I); the output
+ * (B, P, I, S). */
+typedef struct gather_geom {
+    jx_aval xa, ia;
+    int axis, nbatch, ni;
+} gather_geom;
+
+static gather_geom gather_geom_of(const jx__cg *cg, const jx__eqn *e) {
+    gather_geom g = {jx__atom_aval(cg->f, &e->in[0]), jx__atom_aval(cg->f, &e->in[1]),
+                     (int)jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0), (int)jx__attr_int(e->nattr, e->attrs, JX_A_NBATCH, 0),
+                     0};
+    g.ni = g.ia.rank - g.nbatch;
+    return g;
+}
+
+/* The index gather e reads at output dims dim[], clamped into the axis as the interpreter
+ * clamps. */
+static LLVMValueRef gather_index(jx__cg *cg, const jx__eqn *e, const gather_geom *g, const LLVMValueRef *dim) {
+    LLVMValueRef idims[JX_MAX_RANK];
+    int64_t na = g->xa.shape[g->axis];
+    for (int d = 0; d < g->nbatch; d++) idims[d] = dim[d];
+    for (int d = 0; d < g->ni; d++) idims[g->nbatch + d] = dim[g->axis + d];
+    LLVMValueRef a = jx__cg_eval_atom(cg, &e->in[1], jx__cg_make_idx(cg, &g->ia, idims, NULL));
+    a = jx__cg_convert(cg, a, g->ia.dtype, JX_I64);
+    a = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, a, jx__cg_i64(cg, 0), ""), jx__cg_i64(cg, 0), a, "");
+    return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, a, jx__cg_i64(cg, na - 1), ""),
+                           jx__cg_i64(cg, na - 1), a, "");
+}
+
+/* At the start of a row (outer dims row_dims): the index of each gather of the group
+ * whose result is the space and whose index dims are all outer ones (an embedding
+ * lookup: a row of the table per row of the result). Computed there, the row's reads
+ * are contiguous and vectorise as loads; computed per element, LLVM cannot see that the
+ * index does not change along the row and gathers element by element. */
+static void emit_gather_rows(jx__cg *cg, const jx_aval *space) {
+    cg->ngidx = 0;
+    for (int32_t k = 0; k < cg->g->neqn && cg->ngidx < JX__CG_MAXGIDX; k++) {
+        const jx__eqn *e = &cg->f->eqns[cg->g->eqns[k]];
+        if (e->prim != JX_PRIM_GATHER || !jx__cg_same_shape(&cg->f->vars[e->out[0]], space)) continue;
+        gather_geom g = gather_geom_of(cg, e);
+        if (g.xa.shape[g.axis] == 0 || g.axis + g.ni > space->rank - 1) continue; /* an index dim is the row's */
+        cg->gidx[cg->ngidx].e = e;
+        cg->gidx[cg->ngidx++].at = gather_index(cg, e, &g, cg->row_dims);
+    }
+}
+
+/* Gather e at I: x at (b, p, clamp(indices[b, i]), s) for the output index (b, p, i, s),
+ * as the interpreter computes it (an empty axis gives zeros); the index the row's start
+ * computed when I lies in that row. */
+static LLVMValueRef eval_gather(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I) {
+    gather_geom g = gather_geom_of(cg, e);
+    if (g.xa.shape[g.axis] == 0) return LLVMConstNull(jx__cg_type(cg, g.xa.dtype));
+    LLVMValueRef a = NULL, xdims[JX_MAX_RANK];
+    for (int k = 0; k < cg->ngidx && !a; k++) {
+        bool same = cg->gidx[k].e == e && I->rank == cg->row_rank + 1;
+        for (int d = 0; same && d < cg->row_rank; d++) same = I->dim[d] == cg->row_dims[d];
+        if (same) a = cg->gidx[k].at;
+    }
+    if (!a) a = gather_index(cg, e, &g, I->dim);
+    int axis = g.axis, ni = g.ni;
+    jx_aval xa = g.xa;
+    for (int d = 0; d < axis; d++) xdims[d] = I->dim[d];
+    xdims[axis] = a;
+    for (int d = axis + 1; d < xa.rank; d++) xdims[d] = I->dim[d - 1 + ni];
+    return jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, xdims, NULL));
+}
+
 /* The value at I of output v of equation e. */
 static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__cg_idx *I) {
     const jx_fn *f = cg->f;
@@ -148,6 +216,7 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__
     }
     case JX_PRIM_CONCATENATE: return eval_concatenate(cg, e, I);
     case JX_PRIM_PAD: return eval_pad(cg, e, I);
+    case JX_PRIM_GATHER: return eval_gather(cg, e, I);
     case JX_PRIM_THREEFRY2X32: { /* both words are computed for each; LLVM keeps one copy */
         LLVMValueRef w[4];
         for (int i = 0; i < 4; i++) w[i] = jx__cg_eval_atom(cg, &e->in[i], I);
@@ -243,7 +312,10 @@ static void emit_walk(jx__cg *cg, const jx_aval *space, LLVMValueRef begin, LLVM
     LLVMValueRef j0 = LLVMBuildLoad2(b, cg->i64, at[r - 1], "");
     LLVMValueRef left = LLVMBuildSub(b, end, i, ""), inrow = LLVMBuildSub(b, jx__cg_i64(cg, shape[r - 1]), j0, "");
     LLVMValueRef cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, inrow, ""), left, inrow, "");
-    if (r >= 2 && !cg->no_rows) jx__cg_emit_row_values(cg, space, dims);
+    if (r >= 2 && !cg->no_rows) {
+        jx__cg_emit_row_values(cg, space, dims);
+        emit_gather_rows(cg, space);
+    }
     if (cg->ncol) {
         LLVMValueRef tile = jx__cg_i64(cg, JX__CG_COL_TILE);
         cnt = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, cnt, tile, ""), cnt, tile, "");
