@@ -107,6 +107,10 @@ static void bcast_transpose(jx_val *out, const jx_val *in, void *u) {
     jx_val b = jx_broadcast_in_dim(in[1], JX_INTS(8, 33), JX_INTS(1));
     out[0] = jx_add(jx_transpose(in[0], JX_INTS(1, 0)), b);
 }
+/* An embedding lookup, scaled: gather in a loop kernel. */
+static void lookup(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_mul(jx_gather(in[0], in[1], 0, 0), jx_scalar_like(in[0], 2));
+}
 static void reductions(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_reduce_sum(in[0], JX_INTS(1));           /* rows */
     out[1] = jx_reduce_max(jx_exp(in[0]), JX_INTS(0));   /* columns */
@@ -176,6 +180,9 @@ static void test_elementwise(void) {
 static void test_movement(void) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 33, 8), JX_AVAL(JX_F32, 33)};
     CU_ASSERT_EQUAL(check_body("bcast_transpose", bcast_transpose, NULL, 2, av, 1), 1);
+    jx_aval g[2] = {JX_AVAL(JX_F32, 50, 16), JX_AVAL(JX_I32, 4, 7)};
+    /* jx_gather wraps negative indices first (a kernel over the indices), then the lookup */
+    CU_ASSERT_EQUAL(check_body("lookup", lookup, NULL, 2, g, 1), 2);
 }
 static void test_reductions(void) {
     jx_aval av[1] = {JX_AVAL(JX_F32, 64, 100)};
@@ -326,7 +333,7 @@ int main(void) {
     }
     CU_TestInfo tests[] = {
         {"elementwise chain", test_elementwise},
-        {"broadcast and transpose", test_movement},
+        {"broadcast, transpose, gather", test_movement},
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
         {"jax.random.uniform: threefry in the kernel", test_threefry},
