@@ -494,7 +494,10 @@ jx_val jx_cummax_at(jx_loc loc, jx_val x, int axis, int reverse);
 jx_val jx_cummin_at(jx_loc loc, jx_val x, int axis, int reverse);
 #define jx_cummin(...) jx_cummin_at(JX_HERE, __VA_ARGS__)
 
-/* Contractions. Output dims: batch, then lhs free, then rhs free (lax.dot_general). */
+/* Contractions. Output dims: batch, then lhs free, then rhs free (lax.dot_general).
+ * f16 and bf16 operands (both of one dtype) are multiplied in f32 and the result rounded
+ * once to their dtype, as XLA's CPU backend does (traced as converts around an f32
+ * dot_general, so grad and every backend see f32 GEMMs). */
 jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contract,
                          jx_ints rhs_contract, jx_ints lhs_batch, jx_ints rhs_batch);
 #define jx_dot_general(...) jx_dot_general_at(JX_HERE, __VA_ARGS__)

@@ -1,5 +1,8 @@
 /* ops_dot.c: the public contraction ops: dot_general, and numpy-style matmul lowered
  * onto it (broadcasting batch dims only when both operands have them). */
+#include <stdio.h>
+#include <string.h>
+
 #include "reduce_util.h"
 
 /* Copies dims into buf, turning negative ones into axes of a rank-r operand; an out of
@@ -11,6 +14,24 @@ static jx_ints norm_dims(jx_ints d, int r, int64_t *buf) {
         buf[i] = a >= 0 ? a : d.v[i];
     }
     return (jx_ints){buf, d.n};
+}
+
+/* The shape rule on f16/bf16 operands av (whose product is computed in f32): true, with
+ * the error set naming their own dtype, when it refuses them. */
+static bool half_dot_check(jx_loc loc, const jx_aval *av, const jx__attr *at) {
+    jx_aval f[2] = {av[0], av[1]}, o;
+    f[0].dtype = f[1].dtype = JX_F32;
+    jx__rule_err err = {JX_OK, {0}};
+    int no = 0;
+    if (jx__shape_dot_general(2, f, 4, at, 1, &o, &no, &err) == JX_OK) return false;
+    char msg[sizeof err.msg + 64] = "", *w = msg;
+    const char *name = jx_dtype_name(av[0].dtype);
+    for (const char *r = err.msg; *r && w < msg + sizeof msg - 8; ) /* f32[...] -> bf16[...] */
+        if (strncmp(r, "f32[", 4) == 0) w += snprintf(w, (size_t)(msg + sizeof msg - w), "%s[", name), r += 4;
+        else *w++ = *r++;
+    *w = 0;
+    jx__ops_fail(loc, err.code ? err.code : JX_ERR_SHAPE, "dot_general", "%s", msg);
+    return true;
 }
 
 jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contract,
@@ -27,6 +48,13 @@ jx_val jx_dot_general_at(jx_loc loc, jx_val lhs, jx_val rhs, jx_ints lhs_contrac
         if (at[i].n > 0 && !at[i].u.ints)
             return jx__ops_fail(loc, JX_ERR_ARG, "dot_general", "a dimension list is NULL");
     jx_val in[2] = {lhs, rhs};
+    jx_aval av[2] = {jx__val_aval(lhs), jx__val_aval(rhs)};
+    jx_dtype t = av[0].dtype;
+    if (av[0].rank >= 0 && av[1].rank >= 0 && t == av[1].dtype && (t == JX_F16 || t == JX_BF16)) {
+        if (half_dot_check(loc, av, at)) return JX_NONE;
+        for (int i = 0; i < 2; i++) in[i] = jx_convert_at(loc, in[i], JX_F32); /* in f32, rounded once */
+        return jx_convert_at(loc, jx__bind1(loc, JX_PRIM_DOT_GENERAL, 2, in, 4, at), t);
+    }
     return jx__bind1(loc, JX_PRIM_DOT_GENERAL, 2, in, 4, at);
 }
 

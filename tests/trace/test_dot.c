@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../../src/trace/ir.h"
 #include "harness.h"
 
 typedef struct dcase {
@@ -261,6 +262,61 @@ static void check_err(dcase c, jx_aval l, jx_aval r, jx_status code, const char 
     JT_ASSERT_ERR(jt_place(__FILE__, op_line));
 }
 
+/* f16 and bf16: multiplied in f32 and rounded once, as XLA's CPU backend does (the IR
+ * holds converts around an f32 dot_general); errors name the operands' own dtype. (jx
+ * differentiates no half-precision value: they are storage types.) */
+static void half_mm(jx_val *out, const jx_val *in, void *user) {
+    (void)user;
+    out[0] = jx_matmul(jx_convert(in[0], (jx_dtype)(intptr_t)user), jx_convert(in[1], (jx_dtype)(intptr_t)user));
+}
+static void test_half(void) {
+    jx_dtype types[2] = {JX_BF16, JX_F16};
+    jx_aval av[2] = {JX_AVAL(JX_F32, 3, 5), JX_AVAL(JX_F32, 5, 2)};
+    /* values with more bits than bf16 holds: 1 + k/512 */
+    jx_array *a = jx_array_zeros(JX_F32, JX_INTS(3, 5)), *b = jx_array_zeros(JX_F32, JX_INTS(5, 2));
+    for (int i = 0; i < 15; i++) ((float *)jx_array_data_mut(a))[i] = 1 + (float)(i * 37 % 29) / 512;
+    for (int i = 0; i < 10; i++) ((float *)jx_array_data_mut(b))[i] = 1 - (float)(i * 11 % 23) / 1024;
+    for (int k = 0; k < 2; k++) {
+        void *u = (void *)(intptr_t)types[k];
+        jx_array *in[2] = {a, b}, *got = NULL, *ha = NULL, *hb = NULL;
+        CU_ASSERT_EQUAL_FATAL(jt_trace_eval(half_mm, u, 2, av, in, 1, &got), JX_OK);
+        CU_ASSERT_EQUAL(jx_array_aval(got).dtype, types[k]);
+        /* the operands as the half type holds them, multiplied in double, rounded once: within
+         * one ulp of the half type (2^-7 relative for bf16, 2^-10 for f16) */
+        ha = jx_array_astype(a, types[k]), hb = jx_array_astype(b, types[k]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ha);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(hb);
+        double ulp = types[k] == JX_BF16 ? 0x1p-7 : 0x1p-10;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 2; j++) {
+                double acc = 0;
+                for (int p = 0; p < 5; p++) acc += jx_array_get(ha, i * 5 + p) * jx_array_get(hb, p * 2 + j);
+                CU_ASSERT(fabs(jx_array_get(got, i * 2 + j) - acc) <= ulp * fabs(acc));
+            }
+        jx_array_release(ha), jx_array_release(hb), jx_array_release(got);
+        /* the IR: the operands converted to f32, one f32 dot_general, its result converted back */
+        jx_aval hv[2] = {JX_AVAL(types[k], 3, 5), JX_AVAL(types[k], 5, 2)};
+        dcase c = MATMUL;
+        jx_fn *f = jx_trace("half", body, &c, 2, hv, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(jx_fn_num_eqns(f), 4);
+        int dots = 0, converts = 0;
+        for (int q = 0; q < f->neqn; q++) {
+            dots += f->eqns[q].prim == JX_PRIM_DOT_GENERAL && f->vars[f->eqns[q].out[0]].dtype == JX_F32;
+            converts += f->eqns[q].prim == JX_PRIM_CONVERT;
+        }
+        CU_ASSERT_EQUAL(dots, 1);
+        CU_ASSERT_EQUAL(converts, 3);
+        CU_ASSERT_EQUAL(jx_fn_output_aval(f, 0).dtype, types[k]);
+        jx_fn_release(f);
+    }
+    check_err(DOT(I(1), I(0), NO, NO), JX_AVAL(JX_BF16, 2, 3), JX_AVAL(JX_BF16, 4, 4), JX_ERR_SHAPE,
+              "dot_general: contracting dimensions differ: bf16[2,3] . bf16[4,4]");
+    check_err(DOT(I(1), I(0), NO, NO), JX_AVAL(JX_F16, 2, 3), JX_AVAL(JX_BF16, 3, 4), JX_ERR_DTYPE,
+              "dot_general: operand dtypes differ: f16[2,3] . bf16[3,4]");
+    jx_array_release(a), jx_array_release(b);
+}
+
 static void test_errors(void) {
     dcase mm = DOT(I(1), I(0), NO, NO);
     jx_aval f2 = JX_AVAL(JX_F32, 2, 3), f3 = JX_AVAL(JX_F32, 3, 4);
@@ -311,6 +367,7 @@ int main(void) {
         {"literal operands", test_literal_operand},
         {"integer wrap-around", test_int_wrap},
         {"matmul broadcasting and rank-1 operands", test_matmul},
+        {"f16 and bf16: in f32, rounded once; errors", test_half},
         {"errors name the caller's line", test_errors},
         {"matmul IR", test_ir},
         CU_TEST_INFO_NULL,
