@@ -9,7 +9,9 @@
  * softmax and layer norm within 2x): the chain exp, tanh, log1p, logistic over 16M f32,
  * softmax over the last axis of f32[4096,4096], layer norm over its rows, and an LSTM
  * cell's gates (five slices of one input, two outputs' worth of transcendentals), and
- * dropout at rate 0.1 over 16M f32 (a threefry Bernoulli mask drawn in the kernel). Beside
+ * dropout at rate 0.1 over 16M f32 (a threefry Bernoulli mask drawn in the kernel), and an
+ * embedding lookup (gather in a kernel: 16384 rows of 1024 f32 from a table of as many,
+ * in a scattered order computed in the kernel, scaled). Beside
  * the transcendental chain, its floor: the same four 16-lane calls jx's kernels make
  * (src/backends/vmath.h: SLEEF's exp, jx's own tanh and log1p) and logistic's divide
  * over the same 16M f32 in a C loop on one thread (where the CPU has AVX-512), halved for
@@ -133,6 +135,15 @@ static void b_dropout(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_select(keep, jx_div(in[0], jx_scalar_like(in[0], 0.9)), jx_zeros_like(in[0]));
 }
 
+/* table (R, C) -> 2 * table[(iota * 7919) % R]: every row once, in a scattered order */
+static void b_lookup(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_aval a = jx_aval_of(in[0]);
+    jx_val i = jx_iota(JX_I32, JX_INTS(a.shape[0]), 0);
+    jx_val ids = jx_rem(jx_mul(i, jx_scalar_like(i, 7919)), jx_scalar_like(i, (double)a.shape[0]));
+    out[0] = jx_mul(jx_gather(in[0], ids, 0, 0), jx_scalar_like(in[0], 2));
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 /* The chain's arithmetic with jx's 16-lane functions (vmath.h), in place over n floats:
@@ -233,6 +244,7 @@ int main(int argc, char **argv) {
     bench_jitted(reps, "layer norm f32[4096,4096]", b_layer_norm, JX_INTS(4096, 4096), tc);
     bench_jitted(reps, "LSTM gates f32[4096,5x640] -> [4096,640]", b_lstm_gates, JX_INTS(4096, 5 * 640), tc);
     bench_jitted(reps, "dropout 0.1 (threefry mask), 16M f32", b_dropout, JX_INTS(ELEMS), tc);
+    bench_jitted(reps, "embedding lookup f32[16384,1024] rows", b_lookup, JX_INTS(16384, 1024), tc);
     jx_exec_release(r.x);
     jx_array_release(out);
     jx__cpu_module_free(m);
