@@ -126,7 +126,7 @@ static jx_val reduce_lowered(jx_loc loc, const jx__eqn *e, const wgeom *g, jx_va
 }
 
 /* Per window, the tap of its first maximum (i32, shape g->y) and whether it has any tap
- * outside the padding (*have; NULL-valued when none of the window can be padding). */
+ * outside the padding (*have; JX_NONE when no window reaches the padding). */
 static jx_val first_max(jx_loc loc, const wgeom *g, jx_val x, jx_val *have) {
     bool any_pad = false;
     for (int d = 0; d < g->rank; d++) any_pad = any_pad || g->lo[d] > 0 || g->hi[d] > 0;

@@ -35,10 +35,15 @@ static bool has_fns(const jx__eqn *e) {
     return false;
 }
 
-/* Whether e is lowered for backend be (NULL: nothing is): pooling where be has no
- * pooling path, a conv be declines whose lhs dilation and padding can become a pad. */
+/* Whether e is pooling that backend be (NULL: none) has no path for. */
+static bool lowers_window(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
+    return be && !be->window_ok && jx__window_lowerable(f, e);
+}
+
+/* Whether e is lowered for be: pooling it has no path for, or a conv it declines whose
+ * lhs dilation and padding can become a pad. */
 static bool lowers(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
-    return be && ((!be->window_ok && jx__window_lowerable(f, e)) || jx__conv_lowerable(be, f, e));
+    return lowers_window(be, f, e) || (be && jx__conv_lowerable(be, f, e));
 }
 
 /* Whether f or a function nested in it holds something to inline (or to lower for be). */
@@ -124,10 +129,9 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
                     for (int i = 0; i < e->nout; i++) outs[i] = both[e->nout + i];
             } else if (g) {
                 replay(t, eloc, g, args, outs, be);
-            } else if (be && !be->window_ok && jx__window_lowerable(f, e)) {
-                jx__window_lower(eloc, f, e, args, outs);
-            } else if (be && jx__conv_lowerable(be, f, e)) {
-                jx__conv_lower(eloc, f, e, args, outs);
+            } else if (lowers(be, f, e)) {
+                if (lowers_window(be, f, e)) jx__window_lower(eloc, f, e, args, outs);
+                else jx__conv_lower(eloc, f, e, args, outs);
             } else if (has_fns(e)) {
                 /* cond/while/scan keep their nested functions, inlined themselves */
                 int nfns = 0;

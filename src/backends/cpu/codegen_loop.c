@@ -47,6 +47,13 @@ static LLVMValueRef load_input(jx__cg *cg, int32_t v, const jx__cg_idx *I) {
     return LLVMBuildLoad2(cg->b, ty, p, "");
 }
 
+/* i64 v clamped into [0, n - 1]: a data-dependent or shifted index read in bounds. */
+static LLVMValueRef clamp_index(jx__cg *cg, LLVMValueRef v, int64_t n) {
+    v = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, v, jx__cg_i64(cg, 0), ""), jx__cg_i64(cg, 0), v, "");
+    return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, v, jx__cg_i64(cg, n - 1), ""), jx__cg_i64(cg, n - 1),
+                           v, "");
+}
+
 /* Concatenate e at I: every operand read at I moved to its own part of the axis (the
  * index clamped into the operand, so every read is in bounds), the one whose part holds
  * I selected; at most JX__CONCAT_LOOP_MAX operands (fuse.c). */
@@ -61,11 +68,7 @@ static LLVMValueRef eval_concatenate(jx__cg *cg, const jx__eqn *e, const jx__cg_
         if (n == 0) continue; /* no part of the axis, and no element to read */
         LLVMValueRef dims[JX_MAX_RANK];
         for (int d = 0; d < ak.rank; d++) dims[d] = I->dim[d];
-        LLVMValueRef at = LLVMBuildSub(cg->b, pos, jx__cg_i64(cg, start), "");
-        LLVMValueRef lo = LLVMBuildICmp(cg->b, LLVMIntSLT, at, jx__cg_i64(cg, 0), "");
-        at = LLVMBuildSelect(cg->b, lo, jx__cg_i64(cg, 0), at, "");
-        LLVMValueRef hi = LLVMBuildICmp(cg->b, LLVMIntSGT, at, jx__cg_i64(cg, n - 1), "");
-        dims[axis] = LLVMBuildSelect(cg->b, hi, jx__cg_i64(cg, n - 1), at, "");
+        dims[axis] = clamp_index(cg, LLVMBuildSub(cg->b, pos, jx__cg_i64(cg, start), ""), n);
         LLVMValueRef x = jx__cg_eval_atom(cg, &e->in[k], jx__cg_make_idx(cg, &ak, dims, NULL));
         r = r ? LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGE, pos, jx__cg_i64(cg, start), ""), x, r, "") : x;
         start += n;
@@ -127,10 +130,7 @@ static LLVMValueRef gather_index(jx__cg *cg, const jx__eqn *e, const gather_geom
     for (int d = 0; d < g->nbatch; d++) idims[d] = dim[d];
     for (int d = 0; d < g->ni; d++) idims[g->nbatch + d] = dim[g->axis + d];
     LLVMValueRef a = jx__cg_eval_atom(cg, &e->in[1], jx__cg_make_idx(cg, &g->ia, idims, NULL));
-    a = jx__cg_convert(cg, a, g->ia.dtype, JX_I64);
-    a = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, a, jx__cg_i64(cg, 0), ""), jx__cg_i64(cg, 0), a, "");
-    return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, a, jx__cg_i64(cg, na - 1), ""),
-                           jx__cg_i64(cg, na - 1), a, "");
+    return clamp_index(cg, jx__cg_convert(cg, a, g->ia.dtype, JX_I64), na);
 }
 
 /* At the start of a row (outer dims row_dims): the index of each gather of the group
@@ -163,12 +163,10 @@ static LLVMValueRef eval_gather(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *
         if (same) a = cg->gidx[k].at;
     }
     if (!a) a = gather_index(cg, e, &g, I->dim);
-    int axis = g.axis, ni = g.ni;
-    jx_aval xa = g.xa;
-    for (int d = 0; d < axis; d++) xdims[d] = I->dim[d];
-    xdims[axis] = a;
-    for (int d = axis + 1; d < xa.rank; d++) xdims[d] = I->dim[d - 1 + ni];
-    return jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &xa, xdims, NULL));
+    for (int d = 0; d < g.axis; d++) xdims[d] = I->dim[d];
+    xdims[g.axis] = a;
+    for (int d = g.axis + 1; d < g.xa.rank; d++) xdims[d] = I->dim[d - 1 + g.ni];
+    return jx__cg_eval_atom(cg, &e->in[0], jx__cg_make_idx(cg, &g.xa, xdims, NULL));
 }
 
 /* The value at I of output v of equation e. */

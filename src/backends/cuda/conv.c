@@ -25,9 +25,12 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../debug.h"
 #include "cuda.h"
 
 /* cuDNN's values (cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h), declared here so that the
@@ -124,15 +127,14 @@ static void dnn_init(void) {
     dnn.handle = handle;
 }
 
-/* cuDNN, or NULL (nothing set: the caller runs the conv on the host). */
+/* cuDNN, or NULL (nothing set: the caller runs the conv on the host; JX_DUMP=plan says
+ * why, once). */
 static const dnn_api *dnn_get(void) {
     pthread_once(&dnn_once, dnn_init);
+    static atomic_bool told;
+    if (!dnn.handle && (jx__dump_flags() & JX__DUMP_PLAN) && !atomic_exchange(&told, true))
+        fprintf(stderr, "cuda: %s: convolutions run on the host\n", dnn_error);
     return dnn.handle ? &dnn : NULL;
-}
-
-const char *jx__cudnn_status(void) {
-    pthread_once(&dnn_once, dnn_init);
-    return dnn.handle ? NULL : dnn_error;
 }
 
 /* ------------------------------------------------------------------ the mapping */
@@ -144,14 +146,15 @@ typedef struct ckey {
     int pad[3], stride[3], dil[3];
 } ckey;
 
-/* The descriptors and algorithm of one ckey, made once. */
-typedef struct cplan {
+/* The descriptors and algorithm of one ckey, made once and kept for the process (a conv
+ * cuDNN refuses keeps ok false, its descriptors destroyed). */
+typedef struct jx__cuda_conv_plan {
     ckey k;
     bool ok;
     void *xd, *wd, *yd, *cd;
     int algo;
     size_t ws;
-    struct cplan *next;
+    struct jx__cuda_conv_plan *next;
 } cplan;
 
 static pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -201,8 +204,8 @@ static void packed_strides(int nd, const int *dims, int *st) {
     for (int d = nd - 2; d >= 0; d--) st[d] = st[d + 1] * dims[d + 1];
 }
 
-/* Makes p's descriptors and chooses its algorithm; false (descriptors kept for
- * plan_free) when cuDNN does not take the conv. */
+/* Makes p's descriptors and chooses its algorithm; false when cuDNN does not take the
+ * conv (the descriptors made so far are left for the caller to destroy). */
 static bool plan_make(const dnn_api *a, cplan *p) {
     const ckey *k = &p->k;
     int dt = k->dtype == JX_F64 ? DNN_DOUBLE : DNN_FLOAT, xs[5], ys[5], out[5];
@@ -241,7 +244,12 @@ static const cplan *plan_get(const ckey *k) {
     while (p && memcmp(&p->k, k, sizeof *k) != 0) p = p->next;
     if (!p && (p = calloc(1, sizeof *p))) {
         p->k = *k;
-        p->ok = plan_make(a, p);
+        if (!(p->ok = plan_make(a, p))) {
+            if (p->xd) a->DestroyTensor(p->xd);
+            if (p->yd) a->DestroyTensor(p->yd);
+            if (p->wd) a->DestroyFilter(p->wd);
+            if (p->cd) a->DestroyConv(p->cd);
+        }
         p->next = plans;
         plans = p;
     }
@@ -259,24 +267,19 @@ bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
     return eqn_key(f, e, false, &k);
 }
 
-bool jx__cuda_conv_runs(const jx_fn *f, const jx__eqn *e, bool tf32, size_t *ws) {
+const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__eqn *e, bool tf32) {
     ckey k;
-    const cplan *p = eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
-    if (p && ws) *ws = p->ws;
-    return p != NULL;
+    return eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
 }
 
-jx_status jx__cuda_conv(const jx_fn *f, const jx__eqn *e, bool tf32, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y,
-                        CUdeviceptr ws, size_t ws_bytes) {
-    ckey k;
-    const cplan *p = eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
+size_t jx__cuda_conv_workspace(const jx__cuda_conv_plan *p) { return p->ws; }
+
+jx_status jx__cuda_conv(const jx__cuda_conv_plan *p, const jx_fn *f, const jx__eqn *e, CUdeviceptr x, CUdeviceptr w,
+                        CUdeviceptr y, CUdeviceptr ws) {
     jx_aval xa = f->vars[e->in[0].var], wa = f->vars[e->in[1].var];
-    if (!p || ws_bytes < p->ws)
-        return jx__fail(JX_ERR_INTERNAL, e->loc, "conv_general_dilated", "no cuDNN plan for %s * %s", jx__avs(&xa),
-                        jx__avs(&wa));
     double one = 1, zero = 0;
     float onef = 1, zerof = 0;
-    bool dbl = k.dtype == JX_F64;
+    bool dbl = p->k.dtype == JX_F64;
     int st = dnn.Forward(dnn.handle, dbl ? (const void *)&one : &onef, p->xd, (const void *)x, p->wd, (const void *)w,
                          p->cd, p->algo, p->ws ? (void *)ws : NULL, p->ws, dbl ? (const void *)&zero : &zerof, p->yd,
                          (void *)y);

@@ -200,15 +200,17 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
 /* Whether conv e maps onto cuDNN's forward conv (shapes and attributes only: no lhs
  * dilation, padding cuDNN can express, f32 or f64): the plan's CONV steps. */
 bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e);
-/* Whether conv e runs on cuDNN in this process (cuDNN loaded, the conv planned: made on
- * first use and kept), with the workspace it needs in *ws; false: it runs on the host. */
-bool jx__cuda_conv_runs(const jx_fn *f, const jx__eqn *e, bool tf32, size_t *ws);
-/* Queues conv e of device operands x, w into device y, with ws (ws_bytes, at least what
- * jx__cuda_conv_runs said) as its workspace; tf32: an f32 conv may use TF32. */
-jx_status jx__cuda_conv(const jx_fn *f, const jx__eqn *e, bool tf32, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y,
-                        CUdeviceptr ws, size_t ws_bytes);
-/* Why cuDNN is not used ("cuDNN not found: ..."), or NULL when it is loaded. */
-const char *jx__cudnn_status(void);
+typedef struct jx__cuda_conv_plan jx__cuda_conv_plan;
+/* conv e's cuDNN plan (descriptors and algorithm; tf32: an f32 conv may use TF32), made
+ * on first use and kept for the process; NULL when cuDNN is missing or refuses it: the
+ * conv then runs on the host. */
+const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__eqn *e, bool tf32);
+/* The workspace bytes p's conv needs. */
+size_t jx__cuda_conv_workspace(const jx__cuda_conv_plan *p);
+/* Queues conv e of f (planned as p) of device operands x, w into device y, with ws (at
+ * least jx__cuda_conv_workspace(p) bytes) as its workspace. */
+jx_status jx__cuda_conv(const jx__cuda_conv_plan *p, const jx_fn *f, const jx__eqn *e, CUdeviceptr x, CUdeviceptr w,
+                        CUdeviceptr y, CUdeviceptr ws);
 
 /* ------------------------------------------------------------------ running (exec.c) */
 

@@ -128,17 +128,18 @@ static jx_status run_dot(run *r, const jx__step *s) {
     return st;
 }
 
-/* A conv on cuDNN, its workspace a buffer of the run's (so a graph's own while captured). */
-static jx_status run_conv(run *r, const jx__step *s, size_t ws_bytes) {
+/* A conv on cuDNN (planned as cp), its workspace a buffer of the run's (so a graph's own
+ * while captured). */
+static jx_status run_conv(run *r, const jx__step *s, const jx__cuda_conv_plan *cp) {
     const jx__eqn *e = &r->p->f->eqns[s->g->eqns[0]];
+    size_t ws_bytes = jx__cuda_conv_workspace(cp);
     CUdeviceptr ws = 0;
     jx_status st = to_device(r, e->in[0].var);
     if (st == JX_OK) st = to_device(r, e->in[1].var);
     if (st == JX_OK) st = new_outputs(r, s->g);
     if (st == JX_OK && ws_bytes && !(ws = buf_alloc(r, ws_bytes))) st = jx_errcode();
     if (st == JX_OK)
-        st = jx__cuda_conv(r->p->f, e, r->p->tf32, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]], ws,
-                           ws_bytes);
+        st = jx__cuda_conv(cp, r->p->f, e, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]], ws);
     if (ws) buf_free(r, ws); /* stream-ordered: a later user of the block queues after the conv */
     return st;
 }
@@ -223,11 +224,11 @@ static jx_status run_steps(run *r) {
     jx_status st = JX_OK;
     for (int k = 0; k < r->p->nsteps && st == JX_OK; k++) {
         const jx__step *s = &r->p->steps[k];
-        size_t ws = 0;
+        const jx__cuda_conv_plan *cp = NULL;
         if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(r, s);
         else if (s->kind == JX__G_DOT) st = run_dot(r, s);
-        else if (s->kind == JX__G_CONV && jx__cuda_conv_runs(r->p->f, &r->p->f->eqns[s->g->eqns[0]], r->p->tf32, &ws))
-            st = run_conv(r, s, ws);
+        else if (s->kind == JX__G_CONV && (cp = jx__cuda_conv_plan_get(r->p->f, &r->p->f->eqns[s->g->eqns[0]], r->p->tf32)))
+            st = run_conv(r, s, cp);
         else if (s->kind == JX__G_CONTROL && jx__cuda_control_ok(s, &r->p->f->eqns[s->g->eqns[0]]))
             st = run_control(r, s, &r->p->f->eqns[s->g->eqns[0]]);
         else st = run_host(r, s);
