@@ -13,6 +13,14 @@ static inline double bench_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of the whole process (every thread), in seconds: what a compile split over
+ * threads costs in all, less swayed than wall time by other work on a shared box. */
+static inline double process_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Best of `reps` timings of fn(arg), in seconds: the least noisy figure on a shared box. */
 static inline double bench_best(int reps, void (*fn)(void *), void *arg) {
     double best = 1e30;
