@@ -40,6 +40,7 @@
 
 #include "common/cnn_seq.h"
 #include "common/data_parallel.h"
+#include "common/device_batches.h"
 #include "common/mnist_data.h"
 #include "common/train_loop.h"
 #include "common/trainer_opts.h"
@@ -167,6 +168,7 @@ typedef struct cnn_run {
     jx_tree *state[NSTATE];
     compiled step[2], ev[2];
     jx_batches *batches; /* this process's share of each batch (mpirun), prefetched */
+    device_batches db;   /* them shifted and on the trainer's device, the next one uploaded early */
     int64_t ntrain, ntest;
     int shift; /* --shift */
     jx_device device; /* --device: where the state lives and each batch is moved to */
@@ -178,7 +180,18 @@ typedef struct cnn_run {
 /* train_loop's start of an epoch (at batch first_batch when resumed): the epoch's order. */
 static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
     cnn_run *r = ctx;
+    device_batches_drop(&r->db);
     return jx_batches_epoch(r->batches, (uint32_t)epoch, first_batch) == JX_OK ? 0 : -1;
+}
+
+/* device_batches' preparation of the batch of a step: --shift moves each image by its
+ * own offset, drawn from the run's key and the step. */
+static int shift_batch(void *ctx, jx_array **xy, int64_t step) {
+    const cnn_run *r = ctx;
+    const uint32_t *k = jx_array_data(r->key);
+    mnist_shift_images(xy[0], r->shift, ((uint64_t)k[0] << 32 | k[1]) ^ (uint64_t)step * 0x9e3779b97f4a7c15u,
+                       jx_process_index() * jx_array_shape(xy[0])[0]);
+    return 0;
 }
 
 /* The training batches: images (n,28,28,1) and labels i32 (n), the first ntrain images
@@ -197,17 +210,12 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     const compiled *c = n == r->step[0].n ? &r->step[0] : &r->step[1];
     jx_tree *b = jx_tree_dict(), *out[4];
     jx_array *xy[2];
-    jx_status st = jx_batches_next(r->batches, xy);
+    jx_status st = device_batches_take(&r->db, step, xy);
     if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_cnn", "the epoch ended early");
-    /* --shift: each image moved by its own offset, drawn from the run's key and the step */
-    const uint32_t *k = jx_array_data(r->key);
-    if (st == JX_OK)
-        mnist_shift_images(xy[0], r->shift, ((uint64_t)k[0] << 32 | k[1]) ^ (uint64_t)step * 0x9e3779b97f4a7c15u,
-                           jx_process_index() * jx_array_shape(xy[0])[0]);
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
-    /* on a GPU the batch is uploaded without waiting for the device, and with every input
-     * there the step runs as one CUDA graph */
+    /* on a GPU the batch is already there (and the key goes up without waiting for the
+     * device): with every input there the step runs as one CUDA graph */
     if (!ok || jx_tree_set_array(b, "key", jx_random_fold_in_new(r->key, (uint32_t)step)) != JX_OK ||
         trainer_tree_to(&b, r->device) != 0) {
         jx_tree_free(b);
@@ -218,9 +226,11 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     jx_tree_free(b);
     if (st != JX_OK) return -1;
     for (int i = 0; i < NSTATE; i++) jx_tree_free(r->state[i]), r->state[i] = out[i]; /* donated: their contents are gone */
+    /* --device cuda: the next batch goes up while this step runs, before its loss is read */
+    st = device_batches_prefetch(&r->db, step + 1);
     *loss = jx_array_get(jx_tree_get_array(out[3], "loss"), 0);
     jx_tree_free(out[3]);
-    return 0;
+    return st == JX_OK ? 0 : -1;
 }
 
 /* train_loop's evaluation: scores the first ntest test images into r->m (reset first)
@@ -300,6 +310,7 @@ static int train(const void *opts, const jx_idx_split *train_set, const jx_idx_s
         goto done;
     if (o->resume && train_loop_resume(&L, o->resume) != 0) goto done;
     if (make_batches(&r, batch) != JX_OK) goto done; /* after a resume: the order comes from the run's key */
+    r.db = (device_batches){.it = r.batches, .device = o->device, .prepare = shift_batch, .ctx = &r};
     /* --device cuda: the state lives in GPU memory from here on */
     for (int i = 0; i < NSTATE; i++)
         if (trainer_tree_to(&r.state[i], o->device)) goto done;
@@ -321,6 +332,7 @@ done:
     train_loop_free(&L);
     jx_array_release(r.key);
     jx_seq_free(net), net = NULL;
+    device_batches_drop(&r.db);
     jx_batches_free(r.batches);
     return rc == TRAIN_INTERRUPTED ? rc : rc ? -1 : 0;
 }

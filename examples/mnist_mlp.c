@@ -186,11 +186,11 @@ static int begin_epoch(void *ctx, int epoch, int64_t first_batch) {
  * replaced by the new ones. 0, or -1 with jx_errmsg() set. */
 static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double *loss) {
     mlp_run *r = ctx;
-    (void)first, (void)step; /* the iterator knows where the epoch is */
+    (void)first; /* the iterator knows where the epoch is */
     int k = n != r->batch;
     jx_tree *b = jx_tree_dict(), *out[3];
     jx_array *xy[2];
-    jx_status st = device_batches_take(&r->db, xy);
+    jx_status st = device_batches_take(&r->db, step, xy);
     if (st == JX_OK && !xy[0]) st = jx_error_at(JX_HERE, JX_ERR_INTERNAL, "mnist_mlp", "the epoch ended early");
     int ok = st == JX_OK && jx_tree_set_array(b, "x", xy[0]) == JX_OK; /* takes xy[0] over */
     ok = ok ? jx_tree_set_array(b, "y", xy[1]) == JX_OK : (jx_array_release(xy[1]), 0);
@@ -205,7 +205,7 @@ static int train_batch(void *ctx, int64_t first, int64_t n, int64_t step, double
     jx_tree_free(r->state[0]), jx_tree_free(r->state[1]); /* donated: their contents are gone anyway */
     r->state[0] = out[0], r->state[1] = out[1];
     /* --device cuda: the next batch goes up while this step runs, before its loss is read */
-    st = device_batches_prefetch(&r->db);
+    st = device_batches_prefetch(&r->db, step + 1);
     *loss = jx_array_get(jx_tree_get_array(out[2], "loss"), 0);
     jx_tree_free(out[2]);
     return st == JX_OK ? 0 : -1;

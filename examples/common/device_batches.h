@@ -11,22 +11,32 @@
 #include <jx.h>
 #include <jx/batches.h>
 
+/* What a trainer does to a batch on the host before it goes to the device (mnist_cnn's
+ * --shift): changes xy[0..2) in place for training step `step`; 0, or -1 with jx_errmsg()
+ * set. */
+typedef int (*device_batches_prepare)(void *ctx, jx_array **xy, int64_t step);
+
 typedef struct device_batches {
     jx_batches *it; /* borrowed */
     jx_device device;
-    jx_array *next[2]; /* the prefetched batch, on the device */
-    int have;          /* next holds a batch, or the epoch's end (next[0] NULL) */
+    device_batches_prepare prepare; /* NULL: none */
+    void *ctx;                      /* prepare's */
+    jx_array *next[2];              /* the prefetched batch, on the device */
+    int64_t next_step;              /* the step it was prepared for */
+    int have;                       /* next holds a batch, or the epoch's end (next[0] NULL) */
 } device_batches;
 
-/* The next batch into xy[0..2) (new references; both NULL after the epoch's last): the
- * one prefetched, else the iterator's, moved to the device now. On failure xy is NULL and
- * jx_errmsg() says why (the iterator's error, or the upload's). */
-jx_status device_batches_take(device_batches *db, jx_array **xy);
+/* The batch of training step `step` into xy[0..2) (new references; both NULL after the
+ * epoch's last): the one prefetched for that step, else the iterator's next, prepared and
+ * moved to the device now. On failure xy is NULL and jx_errmsg() says why (the iterator's
+ * error, prepare's, or the upload's). */
+jx_status device_batches_take(device_batches *db, int64_t step, jx_array **xy);
 
-/* On a GPU: takes the batch after from the iterator and uploads it (asynchronously: call
- * it after queuing the step, before reading the step's results). Nothing on the CPU, or
- * when a batch is already prefetched. */
-jx_status device_batches_prefetch(device_batches *db);
+/* On a GPU: takes the batch of step `step` (the one after the current) from the iterator,
+ * prepares it and uploads it (asynchronously: call it after queuing the current step,
+ * before reading its results). Nothing on the CPU, or when a batch is already
+ * prefetched. */
+jx_status device_batches_prefetch(device_batches *db, int64_t step);
 
 /* Drops a prefetched batch: at an epoch's start (jx_batches_epoch drops the iterator's
  * own) and before freeing the iterator. */

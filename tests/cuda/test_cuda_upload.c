@@ -144,9 +144,21 @@ static void test_blocks_settle(void) {
     CU_ASSERT_EQUAL(m.in_use, 0);
 }
 
-/* The MNIST trainer's batches on the GPU (examples/common/device_batches.c): take, queue
- * a step, prefetch, as mnist_mlp does; the same batches as the iterator on the CPU, in
- * the same order, but device arrays, and the epoch's end after the last. */
+/* device_batches' preparation in the test: adds the step to every x; counts its calls. */
+static int prepared;
+static int add_step(void *ctx, jx_array **xy, int64_t step) {
+    (void)ctx;
+    float *v = jx_array_data_mut(xy[0]);
+    for (int64_t i = 0; i < jx_array_size(xy[0]); i++) v[i] += (float)step;
+    prepared++;
+    return 0;
+}
+
+/* The MNIST trainers' batches on the GPU (examples/common/device_batches.c): take, queue
+ * a step, prefetch the next step's, as mnist_mlp and mnist_cnn do; the same batches as
+ * the iterator on the CPU, in the same order, each prepared on the host for its own step
+ * (mnist_cnn's --shift), but device arrays, and the epoch's end after the last. A batch
+ * taken for another step than it was prefetched for is an error, not a lost batch. */
 static void test_trainer_batches(void) {
     jx_array *x = host_f32(JX_INTS(10, 3), 0), *y = jx_array_zeros(JX_I32, JX_INTS(10));
     int32_t *yv = jx_array_data_mut(y);
@@ -156,18 +168,21 @@ static void test_trainer_batches(void) {
     jx_batches *on_cpu, *on_gpu;
     CU_ASSERT_EQUAL_FATAL(jx_batches_new(f, 2, 10, &o, &on_cpu), JX_OK);
     CU_ASSERT_EQUAL_FATAL(jx_batches_new(f, 2, 10, &o, &on_gpu), JX_OK);
-    device_batches db = {.it = on_gpu, .device = JX_DEVICE_CUDA};
+    device_batches db = {.it = on_gpu, .device = JX_DEVICE_CUDA, .prepare = add_step};
+    prepared = 0;
     for (uint32_t epoch = 1; epoch <= 2; epoch++) {
         device_batches_drop(&db);
         CU_ASSERT_EQUAL(jx_batches_epoch(on_cpu, epoch, 0), JX_OK);
         CU_ASSERT_EQUAL(jx_batches_epoch(on_gpu, epoch, 0), JX_OK);
         for (int k = 0; k < 4; k++) { /* 4, 4, 2 rows, then the end */
             jx_array *want[2], *got[2];
+            int64_t step = (epoch - 1) * 3 + k;
             CU_ASSERT_EQUAL_FATAL(jx_batches_next(on_cpu, want), JX_OK);
-            CU_ASSERT_EQUAL_FATAL(device_batches_take(&db, got), JX_OK);
+            if (want[0]) CU_ASSERT_EQUAL(add_step(NULL, want, step), 0);
+            CU_ASSERT_EQUAL_FATAL(device_batches_take(&db, step, got), JX_OK);
             CU_ASSERT_EQUAL(db.have, 0);
             CU_ASSERT_EQUAL_FATAL(!want[0], !got[0]);
-            if (k < 3) CU_ASSERT_EQUAL(device_batches_prefetch(&db), JX_OK); /* after the step */
+            if (k < 3) CU_ASSERT_EQUAL(device_batches_prefetch(&db, step + 1), JX_OK); /* after the step */
             CU_ASSERT_EQUAL(db.have, k < 3);
             for (int i = 0; want[0] && i < 2; i++) {
                 CU_ASSERT_EQUAL(jx_array_device(got[i]), JX_DEVICE_CUDA);
@@ -176,6 +191,14 @@ static void test_trainer_batches(void) {
             }
         }
     }
+    CU_ASSERT_EQUAL(prepared, 2 * 3 * 2); /* each batch once by the test, once by db */
+    device_batches_drop(&db);
+    CU_ASSERT_EQUAL(jx_batches_epoch(on_gpu, 3, 0), JX_OK);
+    CU_ASSERT_EQUAL(device_batches_prefetch(&db, 5), JX_OK);
+    jx_array *got[2] = {NULL, NULL};
+    CU_ASSERT_EQUAL(device_batches_take(&db, 6, got), JX_ERR_INTERNAL);
+    CU_ASSERT_PTR_NULL(got[0]);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jx_errmsg(), "device_batches: the batch prefetched for step 5 taken for step 6"));
     device_batches_drop(&db);
     jx_batches_free(on_cpu), jx_batches_free(on_gpu);
     jx_array_release(x), jx_array_release(y);
