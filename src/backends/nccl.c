@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl_table.h"
 #include "nccl.h"
 
 typedef struct {
@@ -43,22 +44,18 @@ static void load(void) {
         snprintf(load_error, sizeof load_error, "no NCCL: libnccl.so.2 not found (%s)", dlerror());
         return;
     }
-    struct {
-        void **slot;
-        const char *name;
-    } fns[] = {
+    const jx__dl_fn fns[] = {
         {(void **)&api.GetUniqueId, "ncclGetUniqueId"}, {(void **)&api.CommInitRank, "ncclCommInitRank"},
         {(void **)&api.AllReduce, "ncclAllReduce"},     {(void **)&api.GroupStart, "ncclGroupStart"},
         {(void **)&api.GroupEnd, "ncclGroupEnd"},       {(void **)&api.CommDestroy, "ncclCommDestroy"},
         {(void **)&api.GetErrorString, "ncclGetErrorString"},
     };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
-            snprintf(load_error, sizeof load_error, "libnccl.so.2 lacks %s", fns[i].name);
-            memset(&api, 0, sizeof api);
-            dlclose(h);
-            return;
-        }
+    const char *missing = jx__dl_resolve(h, fns, sizeof fns / sizeof fns[0]);
+    if (missing) {
+        snprintf(load_error, sizeof load_error, "libnccl.so.2 lacks %s", missing);
+        memset(&api, 0, sizeof api);
+        dlclose(h);
+    }
 }
 
 bool jx__nccl_load(char *why, size_t n) {

@@ -8,10 +8,12 @@
  * and a 1-D conv as a 2-D one of height 1. The kernel gradient grad emits
  * (x' (C,N,H,W) * dy' (O,N,Ho,Wo) -> dw' (C,O,kh,kw)) is such a conv too, with a kernel
  * as large as the image; so is the input gradient of a stride-1 conv (the flipped
- * kernel). Not taken (the step runs on the host, as before): lhs dilation (the input
- * gradient of a strided conv), and padding cuDNN cannot express: it pads both sides
- * alike, so jx's low padding must be at least its high one and cuDNN's output size must
- * be jx's (a stride-2 "SAME" conv of an even size pads one more row at the end: host).
+ * kernel). Not taken here: lhs dilation (the input gradient of a strided conv) and
+ * padding cuDNN cannot express (it pads both sides alike, so jx's low padding must be at
+ * least its high one and cuDNN's output size must be jx's: a stride-2 "SAME" conv of an
+ * even size pads one more row at the end). The jit turns such convs into an explicit
+ * pad kernel and a conv without either before they get here (src/jit/lower_conv.c,
+ * conv_explicit_pads); what is still declined runs on the host.
  *
  * Precision: f32 convs run in full f32 (CUDNN_FMA_MATH: no TF32 on tensor cores, which
  * CUDNN_DEFAULT_MATH would allow on Ampere and later), as f32 GEMMs do; with
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "../debug.h"
+#include "../dl_table.h"
 #include "cuda.h"
 
 /* cuDNN's values (cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h), declared here so that the
@@ -89,10 +92,7 @@ static void dnn_init(void) {
         return;
     }
     int (*create)(void **) = NULL;
-    struct {
-        void **slot;
-        const char *name;
-    } fns[] = {
+    const jx__dl_fn fns[] = {
         {(void **)&create, "cudnnCreate"},
         {(void **)&dnn.SetStream, "cudnnSetStream"},
         {(void **)&dnn.CreateTensor, "cudnnCreateTensorDescriptor"},
@@ -112,11 +112,11 @@ static void dnn_init(void) {
         {(void **)&dnn.Forward, "cudnnConvolutionForward"},
         {(void **)&dnn.ErrorString, "cudnnGetErrorString"},
     };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
-            snprintf(dnn_error, sizeof dnn_error, "cuDNN lacks %s", fns[i].name);
-            return;
-        }
+    const char *missing = jx__dl_resolve(h, fns, sizeof fns / sizeof fns[0]);
+    if (missing) {
+        snprintf(dnn_error, sizeof dnn_error, "cuDNN lacks %s", missing);
+        return;
+    }
     void *handle = NULL;
     int st = create(&handle);
     if (st == DNN_SUCCESS) st = dnn.SetStream(handle, d->stream);

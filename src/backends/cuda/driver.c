@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dl_table.h"
 #include "cuda.h"
 
 static jx__cu_api api;
@@ -48,10 +49,7 @@ static bool load(void) {
         snprintf(init_error, sizeof init_error, "no CUDA driver: %s not found (%s)", path, dlerror());
         return false;
     }
-    struct {
-        void **slot;
-        const char *name;
-    } fns[] = {
+    const jx__dl_fn fns[] = {
         {(void **)&api.Init, "cuInit"},
         {(void **)&api.DeviceGetCount, "cuDeviceGetCount"},
         {(void **)&api.DeviceGet, "cuDeviceGet"},
@@ -91,11 +89,11 @@ static bool load(void) {
         {(void **)&api.GetErrorName, "cuGetErrorName"},
         {(void **)&api.GetErrorString, "cuGetErrorString"},
     };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
-            snprintf(init_error, sizeof init_error, "no CUDA driver: %s lacks %s", path, fns[i].name);
-            return false;
-        }
+    const char *missing = jx__dl_resolve(h, fns, sizeof fns / sizeof fns[0]);
+    if (missing) {
+        snprintf(init_error, sizeof init_error, "no CUDA driver: %s lacks %s", path, missing);
+        return false;
+    }
     *(void **)&api.MemcpyBatchAsync = dlsym(h, "cuMemcpyBatchAsync_v2"); /* optional: CUDA 13's name */
     return true;
 }
