@@ -5,7 +5,8 @@
  * cache and come back from it whole. Elementwise kernels that differ only in their shape
  * are compiled once (twins), and a module whose kernels are twins does not collide in
  * the JIT with a module of the same code without them (a regression: both were named by
- * the same content key). The disk cache is off unless a case sets it. */
+ * the same content key); kernels of equal fingerprints (codegen.c) whose code differs are
+ * not. The disk cache is off unless a case sets it. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,11 +163,45 @@ static void test_twins_across_shapes(void) {
     jx_jit_cache_clear();
 }
 
+/* y0 = 3x0 + 1, y1 = 5x1 + 1: the same instructions and integer constants, so equal
+ * fingerprints, but another float constant: not twins. */
+static void affine_3_5(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    out[0] = jx_add(jx_mul(in[0], jx_scalar(JX_F32, 3)), jx_scalar(JX_F32, 1));
+    out[1] = jx_add(jx_mul(in[1], jx_scalar(JX_F32, 5)), jx_scalar(JX_F32, 1));
+}
+
+static void test_equal_fingerprints_not_twins(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 8)};
+    jx_fn *f = jx_trace("affine_3_5", affine_3_5, NULL, 2, av, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    jx_array *in[2] = {ju_ramp(JX_INTS(4, 3), 0.5, -2), ju_ramp(JX_INTS(8), 0.25, -1)};
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.cache_dir = "";
+    jx_jit_cache_clear();
+    jx_jit_stats s0 = jx_jit_stats_get();
+    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, &o);
+    jx_jit_stats s1 = jx_jit_stats_get();
+    if (!x) fprintf(stderr, "\n  jit: %s\n", jx_errmsg());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_EQUAL(s1.kernels - s0.kernels, 2);
+    jx_array *got[2] = {0}, *want[2] = {0};
+    CU_ASSERT_EQUAL(jx_exec_run(x, 2, in, 2, got), JX_OK);
+    CU_ASSERT_EQUAL(jx_eval(f, 2, in, 2, want), JX_OK);
+    for (int i = 0; i < 2; i++) CU_ASSERT(got[i] && want[i] && ju_same_bits(got[i], want[i]));
+    CU_ASSERT_EQUAL(jx_array_get(got[1], 7), 5 * (0.25 * 7 - 1) + 1);
+    for (int i = 0; i < 2; i++) jx_array_release(got[i]), jx_array_release(want[i]), jx_array_release(in[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+    jx_jit_cache_clear();
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"a module split over threads gives the interpreter's and one thread's bits", test_split_same_bits},
         {"a split module's parts go to the disk cache and come back whole", test_split_disk_cache},
         {"elementwise kernels of other shapes are twins, and do not collide", test_twins_across_shapes},
+        {"kernels of equal fingerprints but other constants are not twins", test_equal_fingerprints_not_twins},
         CU_TEST_INFO_NULL,
     };
     return jt_run("jit_compile_parts", tests);

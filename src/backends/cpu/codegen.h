@@ -37,7 +37,10 @@ struct jx__kernel {
     int twin;                                   /* CPU: 1 + the index of an earlier kernel of
                                                  * the module with the same code, which this
                                                  * one runs; 0: its own code */
-    char *text;                                 /* CPU: its IR (named jx_twin) until compiled */
+    char *text;                                 /* CPU: its IR (named jx_twin) until compiled,
+                                                 * where a kernel's fingerprint matched */
+    uint64_t fingerprint;                       /* CPU: of its code (codegen.c, find_twin) */
+    size_t ninstr;                              /* CPU: its instructions, unoptimised */
     bool unoptimised;                           /* CPU: small, compiled optnone (codegen.c) */
 };
 
@@ -286,8 +289,8 @@ jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[
 const char *jx__cg_pipeline(int opt_level);
 /* Under the host lock: verifies mod, optimises it at opt_level and emits object code for
  * the JIT, split into up to nthreads parts compiled on as many threads: names[0..n) are
- * the module's function definitions (its kernels) and weights their sizes (any measure
- * of their IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_SLOTS; release
+ * the module's function definitions (its kernels) and weights their instruction counts
+ * (unoptimised IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_SLOTS; release
  * them, or hand them to the JIT). mod is changed: dispose of it afterwards. */
 jx_status jx__cg_build_objects(LLVMModuleRef mod, int opt_level, int nthreads, const char *const *names,
                                const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs);

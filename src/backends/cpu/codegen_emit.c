@@ -18,8 +18,8 @@
  * function by function. A kernel is a function that calls only declarations, so a part
  * is the module's bitcode read into a context of its own with the other parts' kernels
  * deleted, optimised and emitted on a thread with target machines of its own (a compile
- * slot, codegen_host.c). Kernels go to parts by the size of their IR, largest first into
- * the lightest part. A kernel's machine code does not depend on its part, so any split
+ * slot, codegen_host.c). Kernels go to parts by their instruction count, largest first
+ * into the lightest part. A kernel's machine code does not depend on its part, so any split
  * gives the same results; small modules (the bitcode round trip and a thread cost more
  * than they save) and dumped ones are compiled whole on the calling thread. */
 #include <pthread.h>
@@ -37,9 +37,11 @@
 #include "codegen.h"
 #include "../objcache.h"
 
-/* A part is worth a thread from this much printed IR on (bench/jit_compile: the MLP's
- * forward pass, 7 kernels and ~60 KB, gains from 2 threads; a 4 KB kernel loses). */
-enum { PART_MIN_BYTES = 16 * 1024 };
+/* A part is worth a thread from this many instructions of unoptimised IR on (about 16 KB
+ * printed; bench/jit_compile: the MLP step gains from 2 threads, a 90-instruction kernel
+ * loses). Counting a kernel left unoptimised (optnone) as a fraction of its instructions
+ * balanced mnist_cnn's step better but the small CNN's worse: either way within noise. */
+enum { PART_MIN_WEIGHT = 360 };
 
 static atomic_llong split_modules, split_parts;
 
@@ -210,7 +212,7 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, int level, int nthreads, const
     for (int i = 0; i < n; i++) total += weights[i];
     int np = nthreads < JX__CG_SLOTS ? nthreads : JX__CG_SLOTS;
     if (np > n) np = n;
-    if ((size_t)np > total / PART_MIN_BYTES) np = (int)(total / PART_MIN_BYTES);
+    if ((size_t)np > total / PART_MIN_WEIGHT) np = (int)(total / PART_MIN_WEIGHT);
     if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) np = 1;
     if (np <= 1) {
         jx_status st = build_whole(mod, level, &objs[0]);
