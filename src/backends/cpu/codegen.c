@@ -238,7 +238,7 @@ static void rename_kernels(jx__cpu_module *m, const char *prefix) {
 static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, size_t len) {
     const jx__cg_host *h = jx__cg_host_get();
     snprintf(header, len,
-             "jx %d.%d objcache 3\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
+             "jx %d.%d objcache 4\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
              jx__cg_pipeline(m->opt_level), JX__CG_LLVM_OPTIONS);
     rename_kernels(m, "jx_k");
@@ -315,7 +315,7 @@ static int unpack(const unsigned char *bytes, size_t size, LLVMMemoryBufferRef *
     uint32_t n;
     if (size < sizeof n) return 0;
     memcpy(&n, bytes, sizeof n);
-    if (n < 1 || n > JX__CG_SLOTS || size < sizeof n + n * sizeof(uint64_t)) return 0;
+    if (n < 1 || n > JX__CG_OBJECTS || size < sizeof n + n * sizeof(uint64_t)) return 0;
     size_t at = sizeof n + n * sizeof(uint64_t);
     int made = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -403,7 +403,7 @@ static jx_status compile_locked(jx__cpu_module *m, const uint64_t key[2], const 
         m->code = l;
         return JX_OK;
     }
-    LLVMMemoryBufferRef objs[JX__CG_SLOTS];
+    LLVMMemoryBufferRef objs[JX__CG_OBJECTS];
     int n = disk_load(m, key, header, objs);
     if (!n) {
         jx_status st = build(m, objs, &n);

@@ -262,6 +262,8 @@ jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTr
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt);
 /* Compile slots: threads that optimise and emit parts of one module at once. */
 enum { JX__CG_SLOTS = 8 };
+/* Objects of one module: per slot, its optimised kernels' and its unoptimised ones'. */
+enum { JX__CG_OBJECTS = 2 * JX__CG_SLOTS };
 /* Under the lock: the target machines of compile slot `slot` (0 .. JX__CG_SLOTS - 1),
  * made on first use and used by one thread at a time: *opt for the optimiser's cost
  * model (slot 0's is the host's tm) and *emit, like the JIT's of level opt_level (0-3),
@@ -290,7 +292,7 @@ const char *jx__cg_pipeline(int opt_level);
 /* Under the host lock: verifies mod, optimises it at opt_level and emits object code for
  * the JIT, split into up to nthreads parts compiled on as many threads: names[0..n) are
  * the module's function definitions (its kernels) and weights their instruction counts
- * (unoptimised IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_SLOTS; release
+ * (unoptimised IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_OBJECTS; release
  * them, or hand them to the JIT). mod is changed: dispose of it afterwards. */
 jx_status jx__cg_build_objects(LLVMModuleRef mod, int opt_level, int nthreads, const char *const *names,
                                const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs);

@@ -21,7 +21,11 @@
  * slot, codegen_host.c). Kernels go to parts by their instruction count, largest first
  * into the lightest part. A kernel's machine code does not depend on its part, so any split
  * gives the same results; small modules (the bitcode round trip and a thread cost more
- * than they save) and dumped ones are compiled whole on the calling thread. */
+ * than they save) and dumped ones are compiled whole on the calling thread.
+ *
+ * Kernels left unoptimised (optnone) go through the code generator of level 0, in an
+ * object of their own beside their part's: same instructions, a register allocator
+ * that costs less (build_module). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -90,7 +94,7 @@ static bool optimise(LLVMModuleRef mod, int level, LLVMTargetMachineRef tm, char
 }
 
 /* The object code of mod in *obj; false with the message in err. */
-static bool emit(LLVMModuleRef mod, LLVMTargetMachineRef tm, LLVMMemoryBufferRef *obj, char *err, size_t len) {
+static bool emit_object(LLVMModuleRef mod, LLVMTargetMachineRef tm, LLVMMemoryBufferRef *obj, char *err, size_t len) {
     char *msg = NULL;
     if (!LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) return true;
     snprintf(err, len, "emitting the kernels' code: %s", msg ? msg : "?");
@@ -128,11 +132,49 @@ typedef struct part {
     const char *const *names;    /* every kernel, */
     const int *owner;            /* and the part it belongs to */
     int n, me, level;
-    LLVMTargetMachineRef opt, emit; /* this part's slot's */
-    LLVMMemoryBufferRef obj;        /* the result, */
+    LLVMTargetMachineRef opt, emit, emit0; /* this part's slot's; emit0 of level 0 */
+    LLVMMemoryBufferRef obj[2];            /* the results (either may be NULL), */
     bool ok;
     char err[512]; /* or why not */
 } part;
+
+/* Whether fn is a kernel left unoptimised (optnone, codegen.c). */
+static bool unoptimised(LLVMValueRef fn) {
+    unsigned kind = LLVMGetEnumAttributeKindForName("optnone", 7);
+    return LLVMGetEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, kind) != NULL;
+}
+
+/* Deletes mod's kernels (its function definitions) but those that are left unoptimised
+ * (unopt) or those that are not. */
+static void keep_kernels(LLVMModuleRef mod, bool unopt) {
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod), next; fn; fn = next) {
+        next = LLVMGetNextFunction(fn);
+        if (!LLVMIsDeclaration(fn) && unoptimised(fn) != unopt) LLVMDeleteFunction(fn);
+    }
+}
+
+/* Optimises mod's kernels and emits them with `emit` into obj[0], but those left
+ * unoptimised, which go into obj[1] through the code generator of level 0 (emit0: its
+ * fast register allocator and no machine-code optimisations; instructions are selected
+ * alike, FastISel for an optnone function at any level, so the results are the same
+ * bits). Either object is NULL where it has no kernel; false with the message in err. */
+static bool build_module(LLVMModuleRef mod, int level, LLVMTargetMachineRef opt, LLVMTargetMachineRef emit,
+                         LLVMTargetMachineRef emit0, LLVMMemoryBufferRef obj[2], char *err, size_t len) {
+    int nopt = 0, nunopt = 0;
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn)) unoptimised(fn) ? nunopt++ : nopt++;
+    obj[0] = obj[1] = NULL;
+    if (!nunopt) return optimise(mod, level, opt, err, len) && emit_object(mod, emit, &obj[0], err, len);
+    if (!nopt) return emit_object(mod, emit0, &obj[1], err, len); /* no pass touches optnone */
+    LLVMModuleRef unopt = LLVMCloneModule(mod);
+    if (!unopt) return snprintf(err, len, "out of memory"), false;
+    keep_kernels(unopt, true);
+    keep_kernels(mod, false);
+    bool ok = optimise(mod, level, opt, err, len) && emit_object(mod, emit, &obj[0], err, len) &&
+              emit_object(unopt, emit0, &obj[1], err, len);
+    LLVMDisposeModule(unopt);
+    return ok;
+}
 
 static void *compile_part(void *arg) {
     part *p = arg;
@@ -145,8 +187,7 @@ static void *compile_part(void *arg) {
             LLVMValueRef fn = p->owner[i] == p->me ? NULL : LLVMGetNamedFunction(mod, p->names[i]);
             if (fn) LLVMDeleteFunction(fn);
         }
-        p->ok = optimise(mod, p->level, p->opt, p->err, sizeof p->err) &&
-                emit(mod, p->emit, &p->obj, p->err, sizeof p->err);
+        p->ok = build_module(mod, p->level, p->opt, p->emit, p->emit0, p->obj, p->err, sizeof p->err);
         LLVMDisposeModule(mod);
     }
     LLVMContextDispose(ctx);
@@ -170,16 +211,34 @@ static void split(const size_t *weights, int n, int np, int *owner, int *order) 
     }
 }
 
-/* The module whole, on this thread: optimised, dumped if asked, emitted. */
-static jx_status build_whole(LLVMModuleRef mod, int level, LLVMMemoryBufferRef *obj) {
-    LLVMTargetMachineRef opt, em;
+/* The module on this thread, in one or two objects (build_module); dumped ones whole,
+ * optimised, dumped and emitted by one code generator. */
+static jx_status build_whole(LLVMModuleRef mod, int level, LLVMMemoryBufferRef obj[2]) {
+    LLVMTargetMachineRef opt, em, opt0, em0;
     jx_status st = jx__cg_host_slot(0, level, &opt, &em);
+    if (st == JX_OK) st = jx__cg_host_slot(0, 0, &opt0, &em0);
     if (st != JX_OK) return st;
     char err[512];
-    if (!optimise(mod, level, opt, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
-    dump(mod, opt);
-    if (!emit(mod, em, obj, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+    obj[0] = obj[1] = NULL;
+    if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) {
+        if (!optimise(mod, level, opt, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+        dump(mod, opt);
+        if (!emit_object(mod, em, &obj[0], err, sizeof err))
+            return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+        return JX_OK;
+    }
+    if (!build_module(mod, level, opt, em, em0, obj, err, sizeof err)) {
+        for (int i = 0; i < 2; i++)
+            if (obj[i]) LLVMDisposeMemoryBuffer(obj[i]);
+        return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
+    }
     return JX_OK;
+}
+
+/* Moves the non-NULL objects of got[0..n) to objs, counting them in *nobjs. */
+static void gather(LLVMMemoryBufferRef *got, int n, LLVMMemoryBufferRef *objs, int *nobjs) {
+    for (int i = 0; i < n; i++)
+        if (got[i]) objs[(*nobjs)++] = got[i];
 }
 
 /* Parts 1.. on threads of their own (on this one where a thread cannot start), part 0
@@ -215,8 +274,9 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, int level, int nthreads, const
     if ((size_t)np > total / PART_MIN_WEIGHT) np = (int)(total / PART_MIN_WEIGHT);
     if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) np = 1;
     if (np <= 1) {
-        jx_status st = build_whole(mod, level, &objs[0]);
-        if (st == JX_OK) *nobjs = 1;
+        LLVMMemoryBufferRef got[2];
+        jx_status st = build_whole(mod, level, got);
+        if (st == JX_OK) gather(got, 2, objs, nobjs);
         return st;
     }
     part parts[JX__CG_SLOTS];
@@ -227,16 +287,19 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, int level, int nthreads, const
     LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
     jx_status st = bc ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     for (int p = 0; p < np && st == JX_OK; p++) {
-        parts[p] = (part){bc, names, owner, n, p, level, NULL, NULL, NULL, false, ""};
+        LLVMTargetMachineRef opt0;
+        parts[p] = (part){.bitcode = bc, .names = names, .owner = owner, .n = n, .me = p, .level = level};
         st = jx__cg_host_slot(p, level, &parts[p].opt, &parts[p].emit);
+        if (st == JX_OK) st = jx__cg_host_slot(p, 0, &opt0, &parts[p].emit0);
     }
     if (st == JX_OK) st = build_parts(parts, np);
     for (int p = 0; p < np; p++) {
-        if (st == JX_OK) objs[p] = parts[p].obj;
-        else if (parts[p].obj) LLVMDisposeMemoryBuffer(parts[p].obj);
+        if (st == JX_OK) gather(parts[p].obj, 2, objs, nobjs);
+        else
+            for (int i = 0; i < 2; i++)
+                if (parts[p].obj[i]) LLVMDisposeMemoryBuffer(parts[p].obj[i]);
     }
     if (st == JX_OK) {
-        *nobjs = np;
         atomic_fetch_add(&split_modules, 1);
         atomic_fetch_add(&split_parts, np);
     }
