@@ -127,6 +127,17 @@ static void affine(jx_val *out, const jx_val *in, void *u) {
     for (int i = 0; i < n; i++) out[i] = jx_add(jx_mul(in[i], jx_scalar(JX_F32, 3)), jx_scalar(JX_F32, 1));
 }
 
+/* f compiled for the CPU, the disk cache off; *kernels: the kernels that compile made. */
+static jx_exec *jit_counting(const jx_fn *f, int64_t *kernels) {
+    jx_jit_opts o = JX_JIT_DEFAULTS;
+    o.cache_dir = "";
+    int64_t before = jx_jit_stats_get().kernels;
+    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, &o);
+    *kernels = jx_jit_stats_get().kernels - before;
+    if (!x) fprintf(stderr, "\n  jit: %s\n", jx_errmsg());
+    return x;
+}
+
 static void test_twins_across_shapes(void) {
     int two = 2, one = 1;
     jx_aval av[2] = {JX_AVAL(JX_F32, 4, 3), JX_AVAL(JX_F32, 8)};
@@ -134,19 +145,14 @@ static void test_twins_across_shapes(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
     jx_array *in[2] = {ju_ramp(JX_INTS(4, 3), 0.5, -2), ju_ramp(JX_INTS(8), 0.25, -1)};
-    jx_jit_opts o = JX_JIT_DEFAULTS;
-    o.cache_dir = "";
     jx_jit_cache_clear();
-    jx_jit_stats s0 = jx_jit_stats_get();
-    jx_exec *x1 = jx_jit(f1, JX_DEVICE_CPU, &o);
-    jx_jit_stats s1 = jx_jit_stats_get();
-    jx_exec *x2 = jx_jit(f2, JX_DEVICE_CPU, &o); /* same code, one more kernel: its twin */
-    jx_jit_stats s2 = jx_jit_stats_get();
-    if (!x1 || !x2) fprintf(stderr, "\n  jit: %s\n", jx_errmsg());
+    int64_t k1, k2;
+    jx_exec *x1 = jit_counting(f1, &k1);
+    jx_exec *x2 = jit_counting(f2, &k2); /* same code, one more kernel: its twin */
     CU_ASSERT_PTR_NOT_NULL_FATAL(x1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x2);
-    CU_ASSERT_EQUAL(s1.kernels - s0.kernels, 1);
-    CU_ASSERT_EQUAL(s2.kernels - s1.kernels, 1); /* two kernels, compiled once */
+    CU_ASSERT_EQUAL(k1, 1);
+    CU_ASSERT_EQUAL(k2, 1); /* two kernels, compiled once */
     jx_array *got[2] = {0}, *want[2] = {0}, *got1 = NULL;
     CU_ASSERT_EQUAL(jx_exec_run(x2, 2, in, 2, got), JX_OK);
     CU_ASSERT_EQUAL(jx_exec_run(x1, 1, in, 1, &got1), JX_OK);
@@ -176,15 +182,11 @@ static void test_equal_fingerprints_not_twins(void) {
     jx_fn *f = jx_trace("affine_3_5", affine_3_5, NULL, 2, av, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_array *in[2] = {ju_ramp(JX_INTS(4, 3), 0.5, -2), ju_ramp(JX_INTS(8), 0.25, -1)};
-    jx_jit_opts o = JX_JIT_DEFAULTS;
-    o.cache_dir = "";
     jx_jit_cache_clear();
-    jx_jit_stats s0 = jx_jit_stats_get();
-    jx_exec *x = jx_jit(f, JX_DEVICE_CPU, &o);
-    jx_jit_stats s1 = jx_jit_stats_get();
-    if (!x) fprintf(stderr, "\n  jit: %s\n", jx_errmsg());
+    int64_t k;
+    jx_exec *x = jit_counting(f, &k);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-    CU_ASSERT_EQUAL(s1.kernels - s0.kernels, 2);
+    CU_ASSERT_EQUAL(k, 2);
     jx_array *got[2] = {0}, *want[2] = {0};
     CU_ASSERT_EQUAL(jx_exec_run(x, 2, in, 2, got), JX_OK);
     CU_ASSERT_EQUAL(jx_eval(f, 2, in, 2, want), JX_OK);

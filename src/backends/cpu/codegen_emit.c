@@ -102,28 +102,35 @@ static bool emit_object(LLVMModuleRef mod, LLVMTargetMachineRef tm, LLVMMemoryBu
     return false;
 }
 
-/* JX_DUMP=llvm / asm of the optimised module. */
-static void dump(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
+/* JX_DUMP=llvm / asm: the optimised kernels (mods[0]) and those left unoptimised
+ * (mods[1]), either NULL where there are none, each emitted by its own code generator
+ * (tms[i]), into one file per kind. */
+static void dump(LLVMModuleRef mods[2], LLVMTargetMachineRef tms[2]) {
     unsigned flags = jx__dump_flags();
     if (flags & JX__DUMP_LLVM) {
-        char *s = LLVMPrintModuleToString(mod);
         FILE *out = jx__dump_open("kernels", "llvm");
-        fputs(s, out);
+        for (int i = 0; i < 2; i++) {
+            char *s = mods[i] ? LLVMPrintModuleToString(mods[i]) : NULL;
+            if (s) fputs(s, out);
+            LLVMDisposeMessage(s);
+        }
         jx__dump_close(out);
-        LLVMDisposeMessage(s);
     }
     if (flags & JX__DUMP_ASM) {
-        LLVMModuleRef copy = LLVMCloneModule(mod); /* code generation changes the IR it runs on */
-        LLVMMemoryBufferRef buf = NULL;
-        char *err = NULL;
-        if (!LLVMTargetMachineEmitToMemoryBuffer(tm, copy, LLVMAssemblyFile, &err, &buf)) {
-            FILE *out = jx__dump_open("kernels", "asm");
-            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
-            jx__dump_close(out);
-            LLVMDisposeMemoryBuffer(buf);
+        FILE *out = jx__dump_open("kernels", "asm");
+        for (int i = 0; i < 2; i++) {
+            if (!mods[i]) continue;
+            LLVMModuleRef copy = LLVMCloneModule(mods[i]); /* code generation changes the IR it runs on */
+            LLVMMemoryBufferRef buf = NULL;
+            char *err = NULL;
+            if (!LLVMTargetMachineEmitToMemoryBuffer(tms[i], copy, LLVMAssemblyFile, &err, &buf)) {
+                fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
+                LLVMDisposeMemoryBuffer(buf);
+            }
+            LLVMDisposeMessage(err);
+            LLVMDisposeModule(copy);
         }
-        LLVMDisposeMessage(err);
-        LLVMDisposeModule(copy);
+        jx__dump_close(out);
     }
 }
 
@@ -157,22 +164,28 @@ static void keep_kernels(LLVMModuleRef mod, bool unopt) {
  * unoptimised, which go into obj[1] through the code generator of level 0 (emit0: its
  * fast register allocator and no machine-code optimisations; instructions are selected
  * alike, FastISel for an optnone function at any level, so the results are the same
- * bits). Either object is NULL where it has no kernel; false with the message in err. */
+ * bits). Either object is NULL where it has no kernel; dumped first if `dumped`; false
+ * with the message in err. mod stays the caller's. */
 static bool build_module(LLVMModuleRef mod, int level, LLVMTargetMachineRef opt, LLVMTargetMachineRef emit,
-                         LLVMTargetMachineRef emit0, LLVMMemoryBufferRef obj[2], char *err, size_t len) {
+                         LLVMTargetMachineRef emit0, bool dumped, LLVMMemoryBufferRef obj[2], char *err,
+                         size_t len) {
     int nopt = 0, nunopt = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
         if (!LLVMIsDeclaration(fn)) unoptimised(fn) ? nunopt++ : nopt++;
     obj[0] = obj[1] = NULL;
-    if (!nunopt) return optimise(mod, level, opt, err, len) && emit_object(mod, emit, &obj[0], err, len);
-    if (!nopt) return emit_object(mod, emit0, &obj[1], err, len); /* no pass touches optnone */
-    LLVMModuleRef unopt = LLVMCloneModule(mod);
-    if (!unopt) return snprintf(err, len, "out of memory"), false;
-    keep_kernels(unopt, true);
-    keep_kernels(mod, false);
-    bool ok = optimise(mod, level, opt, err, len) && emit_object(mod, emit, &obj[0], err, len) &&
-              emit_object(unopt, emit0, &obj[1], err, len);
-    LLVMDisposeModule(unopt);
+    LLVMModuleRef mods[2] = {mod, NULL}; /* the optimised kernels', the unoptimised ones' */
+    if (nunopt && !nopt) {
+        mods[0] = NULL, mods[1] = mod; /* no pass touches optnone: nothing to optimise */
+    } else if (nunopt) {
+        if (!(mods[1] = LLVMCloneModule(mod))) return snprintf(err, len, "out of memory"), false;
+        keep_kernels(mods[1], true);
+        keep_kernels(mod, false);
+    }
+    bool ok = !mods[0] || optimise(mods[0], level, opt, err, len);
+    if (ok && dumped) dump(mods, (LLVMTargetMachineRef[]){opt, emit0});
+    for (int i = 0; ok && i < 2; i++)
+        if (mods[i]) ok = emit_object(mods[i], i ? emit0 : emit, &obj[i], err, len);
+    if (mods[1] && mods[1] != mod) LLVMDisposeModule(mods[1]);
     return ok;
 }
 
@@ -187,7 +200,7 @@ static void *compile_part(void *arg) {
             LLVMValueRef fn = p->owner[i] == p->me ? NULL : LLVMGetNamedFunction(mod, p->names[i]);
             if (fn) LLVMDeleteFunction(fn);
         }
-        p->ok = build_module(mod, p->level, p->opt, p->emit, p->emit0, p->obj, p->err, sizeof p->err);
+        p->ok = build_module(mod, p->level, p->opt, p->emit, p->emit0, false, p->obj, p->err, sizeof p->err);
         LLVMDisposeModule(mod);
     }
     LLVMContextDispose(ctx);
@@ -211,23 +224,15 @@ static void split(const size_t *weights, int n, int np, int *owner, int *order) 
     }
 }
 
-/* The module on this thread, in one or two objects (build_module); dumped ones whole,
- * optimised, dumped and emitted by one code generator. */
+/* The module on this thread, in one or two objects (build_module), dumped if asked. */
 static jx_status build_whole(LLVMModuleRef mod, int level, LLVMMemoryBufferRef obj[2]) {
     LLVMTargetMachineRef opt, em, opt0, em0;
     jx_status st = jx__cg_host_slot(0, level, &opt, &em);
     if (st == JX_OK) st = jx__cg_host_slot(0, 0, &opt0, &em0);
     if (st != JX_OK) return st;
     char err[512];
-    obj[0] = obj[1] = NULL;
-    if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) {
-        if (!optimise(mod, level, opt, err, sizeof err)) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
-        dump(mod, opt);
-        if (!emit_object(mod, em, &obj[0], err, sizeof err))
-            return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
-        return JX_OK;
-    }
-    if (!build_module(mod, level, opt, em, em0, obj, err, sizeof err)) {
+    bool dumped = jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM);
+    if (!build_module(mod, level, opt, em, em0, dumped, obj, err, sizeof err)) {
         for (int i = 0; i < 2; i++)
             if (obj[i]) LLVMDisposeMemoryBuffer(obj[i]);
         return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", err);
