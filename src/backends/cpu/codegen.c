@@ -56,6 +56,7 @@ struct jx__cpu_module {
     LLVMOrcThreadSafeContextRef tsc;
     LLVMContextRef ctx;
     LLVMModuleRef mod;    /* until compiled: then the JIT owns it */
+    LLVMMemoryBufferRef bitcode; /* mod's bitcode, kernels under neutral names (content_key), until compiled */
     loaded *code;         /* its code in the JIT, once compiled */
     char *cache_dir;      /* the on-disk cache, NULL for none */
     int nthreads;         /* threads it may compile on */
@@ -223,18 +224,24 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
  * cache file is linked; else the module is optimised, emitted and linked, and its object
  * stored. */
 
+/* Kernel i's name under prefix (the neutral "jx_k" or the content key's). */
+static void kernel_name(char *name, size_t len, const char *prefix, int i) {
+    snprintf(name, len, "%s_%d", prefix, i);
+}
+
 static void rename_kernels(jx__cpu_module *m, const char *prefix) {
     for (int i = 0; i < m->nkernels; i++) {
         jx__kernel *k = m->kernels[i];
         if (k->twin) continue;
         LLVMValueRef fn = LLVMGetNamedFunction(m->mod, k->name);
-        snprintf(k->name, sizeof k->name, "%s_%d", prefix, i);
+        kernel_name(k->name, sizeof k->name, prefix, i);
         LLVMSetValueName2(fn, k->name, strlen(k->name));
     }
 }
 
 /* The content key of m and the header of its cache file (what must match besides the
- * key); kernels renamed to jx_<key>_<i>. */
+ * key); kernels renamed to jx_<key>_<i>. The bitcode hashed (kernels named jx_k_<i>) is
+ * kept in m->bitcode: the parts of a split compile read it back (codegen_emit.c). */
 static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, size_t len) {
     const jx__cg_host *h = jx__cg_host_get();
     snprintf(header, len,
@@ -242,7 +249,7 @@ static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, s
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
              jx__cg_pipeline(m->opt_level), JX__CG_LLVM_OPTIONS);
     rename_kernels(m, "jx_k");
-    jx_status st = jx__cg_module_key(m->mod, header, key);
+    jx_status st = jx__cg_module_key(m->mod, header, key, &m->bitcode);
     if (st != JX_OK) return st;
     for (int i = 0; i < m->nkernels; i++) /* which kernels run another's code: part of the content */
         jx__hash128(key, &m->kernels[i]->twin, sizeof m->kernels[i]->twin);
@@ -379,19 +386,26 @@ static void disk_store(jx__cpu_module *m, const uint64_t key[2], const char *hea
 
 /* Optimises and emits m's own kernels (not the twins) into objs; their number in *n. */
 static jx_status build(jx__cpu_module *m, LLVMMemoryBufferRef *objs, int *n) {
-    const char **names = malloc(sizeof *names * (size_t)(m->nkernels + 1));
-    size_t *weights = malloc(sizeof *weights * (size_t)(m->nkernels + 1));
-    jx_status st = names && weights ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    size_t nk = (size_t)m->nkernels + 1;
+    const char **names = malloc(sizeof *names * nk * 2); /* the kernels' names, then in the bitcode */
+    char(*neutral)[sizeof m->kernels[0]->name] = malloc(sizeof *neutral * nk);
+    size_t *weights = malloc(sizeof *weights * nk);
+    jx_status st = names && neutral && weights ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     int own = 0, unopt = 0;
     for (int i = 0; st == JX_OK && i < m->nkernels; i++)
         if (!m->kernels[i]->twin) {
             unopt += m->kernels[i]->unoptimised;
+            kernel_name(neutral[own], sizeof neutral[own], "jx_k", i);
+            names[nk + (size_t)own] = neutral[own];
             names[own] = m->kernels[i]->name;
             weights[own++] = m->kernels[i]->ninstr;
         }
-    if (st == JX_OK) st = jx__cg_build_objects(m->mod, m->opt_level, m->nthreads, names, weights, own, objs, n);
+    if (st == JX_OK)
+        st = jx__cg_build_objects(m->mod, m->bitcode, m->opt_level, m->nthreads, names, names + nk, weights, own,
+                                  objs, n);
     if (st == JX_OK) atomic_fetch_add(&kernels_compiled, own), atomic_fetch_add(&kernels_unoptimised, unopt);
     free(names);
+    free(neutral);
     free(weights);
     return st;
 }
@@ -427,6 +441,8 @@ jx_status jx__cpu_module_compile(jx__cpu_module *m) {
     jx__cg_host_unlock();
     LLVMDisposeModule(m->mod); /* the JIT links objects: the IR is no longer needed */
     m->mod = NULL;
+    if (m->bitcode) LLVMDisposeMemoryBuffer(m->bitcode);
+    m->bitcode = NULL;
     for (int i = 0; i < m->nkernels; i++) {
         LLVMDisposeMessage(m->kernels[i]->text);
         m->kernels[i]->text = NULL;
@@ -474,6 +490,7 @@ void jx__cpu_module_free(jx__cpu_module *m) {
     }
     free(m->cache_dir);
     if (m->mod) LLVMDisposeModule(m->mod);
+    if (m->bitcode) LLVMDisposeMemoryBuffer(m->bitcode);
     if (m->tsc) LLVMOrcDisposeThreadSafeContext(m->tsc);
     for (int i = 0; i < m->nkernels; i++) {
         LLVMDisposeMessage(m->kernels[i]->text);

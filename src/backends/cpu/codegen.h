@@ -262,7 +262,8 @@ jx_status jx__cg_host_jit(int opt_level, LLVMOrcLLJITRef *jit, LLVMOrcResourceTr
 void jx__cg_host_release(LLVMOrcResourceTrackerRef rt);
 /* Compile slots: threads that optimise and emit parts of one module at once. */
 enum { JX__CG_SLOTS = 8 };
-/* Objects of one module: per slot, its optimised kernels' and its unoptimised ones'. */
+/* Objects of one module, at most: per slot its optimised kernels', and the unoptimised ones'
+ * (codegen_emit.c). */
 enum { JX__CG_OBJECTS = 2 * JX__CG_SLOTS };
 /* Under the lock: the target machines of compile slot `slot` (0 .. JX__CG_SLOTS - 1),
  * made on first use and used by one thread at a time: *opt for the optimiser's cost
@@ -285,17 +286,21 @@ jx_status jx__cg_host_slot(int slot, int opt_level, LLVMTargetMachineRef *opt, L
 /* A module's content key: the 128-bit hash of header (what else decides its code:
  * versions, target, options) and of mod's bitcode, which equal modules share (printing
  * the IR instead took three times as long: mnist_cnn's step, 6 ms against 2). A caller
- * may hash more into key. */
-jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[2]);
+ * may hash more into key. The bitcode goes to *bitcode (the caller's to dispose of)
+ * unless that is NULL. */
+jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[2], LLVMMemoryBufferRef *bitcode);
 /* The pass pipeline of optimisation level opt_level (0-3), for LLVMRunPasses. */
 const char *jx__cg_pipeline(int opt_level);
 /* Under the host lock: verifies mod, optimises it at opt_level and emits object code for
  * the JIT, split into up to nthreads parts compiled on as many threads: names[0..n) are
  * the module's function definitions (its kernels) and weights their instruction counts
- * (unoptimised IR). objs[0 .. *nobjs) receive the objects (at most JX__CG_OBJECTS; release
- * them, or hand them to the JIT). mod is changed: dispose of it afterwards. */
-jx_status jx__cg_build_objects(LLVMModuleRef mod, int opt_level, int nthreads, const char *const *names,
-                               const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs);
+ * (unoptimised IR). The parts read mod's bitcode: `bitcode`, where the caller has it
+ * already (with kernel i named bcnames[i] there), else written here. objs[0 .. *nobjs)
+ * receive the objects (at most JX__CG_OBJECTS; release them, or hand them to the JIT).
+ * mod is changed: dispose of it afterwards. */
+jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, int opt_level, int nthreads,
+                               const char *const *names, const char *const *bcnames, const size_t *weights, int n,
+                               LLVMMemoryBufferRef *objs, int *nobjs);
 /* Turns an LLVM error into jx's error "<what>: <message>" (consumes it). */
 jx_status jx__cg_llvm_fail(LLVMErrorRef err, const char *what);
 

@@ -16,16 +16,20 @@
  * Splitting: the code generator (instruction selection, scheduling, register
  * allocation) takes about two thirds of a compile, the optimiser the rest, and both work
  * function by function. A kernel is a function that calls only declarations, so a part
- * is the module's bitcode read into a context of its own with the other parts' kernels
- * deleted, optimised and emitted on a thread with target machines of its own (a compile
- * slot, codegen_host.c). Kernels go to parts by their instruction count, largest first
- * into the lightest part. A kernel's machine code does not depend on its part, so any split
- * gives the same results; small modules (the bitcode round trip and a thread cost more
- * than they save) and dumped ones are compiled whole on the calling thread.
+ * is the module's bitcode (the one its content key was hashed from, codegen.c) read into
+ * a context of its own with the other parts' kernels deleted, optimised and emitted on a
+ * thread with target machines of its own (a compile slot, codegen_host.c). Optimised
+ * kernels go to parts by their instruction count, largest first into the lightest part;
+ * those left unoptimised stay in the module itself, compiled by the first part's thread
+ * to finish (per instruction they cost a tenth to a twentieth as much: counted with the
+ * others they unbalanced the parts, and as a last job they even out what the counts
+ * misjudge). A kernel's machine code does not depend on its part, so any split gives
+ * the same results; small modules (the bitcode round trip and a thread cost more than
+ * they save) and dumped ones are compiled whole on the calling thread.
  *
  * Kernels left unoptimised (optnone) go through the code generator of level 0, in an
- * object of their own beside their part's: same instructions, a register allocator
- * that costs less (build_module). */
+ * object of their own: same instructions, a register allocator that costs less
+ * (build_module). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,8 +47,8 @@
 
 /* A part is worth a thread from this many instructions of unoptimised IR on (about 16 KB
  * printed; bench/jit_compile: the MLP step gains from 2 threads, a 90-instruction kernel
- * loses). Counting a kernel left unoptimised (optnone) as a fraction of its instructions
- * balanced mnist_cnn's step better but the small CNN's worse: either way within noise. */
+ * loses), those of the kernels left unoptimised included (counted as a sixteenth, the
+ * MLP step's were too few: it was compiled whole, in 19-21 ms against 13-14). */
 enum { PART_MIN_WEIGHT = 360 };
 
 static atomic_llong split_modules, split_parts;
@@ -54,13 +58,14 @@ void jx__cpu_split_stats(int64_t *modules, int64_t *parts) {
     *parts = (int64_t)atomic_load(&split_parts);
 }
 
-jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[2]) {
+jx_status jx__cg_module_key(LLVMModuleRef mod, const char *header, uint64_t key[2], LLVMMemoryBufferRef *bitcode) {
     LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
     if (!bc) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     key[0] = key[1] = 0;
     jx__hash128(key, header, strlen(header));
     jx__hash128(key, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
-    LLVMDisposeMemoryBuffer(bc);
+    if (bitcode) *bitcode = bc;
+    else LLVMDisposeMemoryBuffer(bc);
     return JX_OK;
 }
 
@@ -134,15 +139,28 @@ static void dump(LLVMModuleRef mods[2], LLVMTargetMachineRef tms[2]) {
     }
 }
 
+/* The kernels left unoptimised, when a module is split: the module itself, its other
+ * kernels deleted, compiled by the first part's thread to finish (they take a few
+ * percent of a compile, and so even out the parts' misjudged weights). */
+typedef struct rest {
+    LLVMModuleRef mod; /* NULL: none */
+    atomic_flag taken;
+    LLVMMemoryBufferRef obj[2];
+    bool ok;
+    char err[512];
+} rest;
+
 typedef struct part {
-    LLVMMemoryBufferRef bitcode; /* the whole module's, shared read-only */
-    const char *const *names;    /* every kernel, */
-    const int *owner;            /* and the part it belongs to */
+    LLVMMemoryBufferRef bitcode; /* the whole module's, shared read-only, */
+    const char *const *bcnames;  /* every kernel under its name there, */
+    const char *const *names;    /* the name it gets, */
+    const int *owner;            /* and the part it belongs to (-1: rest's) */
     int n, me, level;
     LLVMTargetMachineRef opt, emit, emit0; /* this part's slot's; emit0 of level 0 */
     LLVMMemoryBufferRef obj[2];            /* the results (either may be NULL), */
     bool ok;
     char err[512]; /* or why not */
+    rest *rest;
 } part;
 
 /* Whether fn is a kernel left unoptimised (optnone, codegen.c). */
@@ -160,7 +178,7 @@ static void keep_kernels(LLVMModuleRef mod, bool unopt) {
     }
 }
 
-/* Optimises mod's kernels and emits them with `emit` into obj[0], but those left
+/* Verifies mod, optimises its kernels and emits them with `emit` into obj[0], but those left
  * unoptimised, which go into obj[1] through the code generator of level 0 (emit0: its
  * fast register allocator and no machine-code optimisations; instructions are selected
  * alike, FastISel for an optnone function at any level, so the results are the same
@@ -169,6 +187,11 @@ static void keep_kernels(LLVMModuleRef mod, bool unopt) {
 static bool build_module(LLVMModuleRef mod, int level, LLVMTargetMachineRef opt, LLVMTargetMachineRef emit,
                          LLVMTargetMachineRef emit0, bool dumped, LLVMMemoryBufferRef obj[2], char *err,
                          size_t len) {
+    char *msg = NULL;
+    bool invalid = LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
+    if (invalid) snprintf(err, len, "generated code is invalid: %s", msg ? msg : "?");
+    LLVMDisposeMessage(msg);
+    if (invalid) return false;
     int nopt = 0, nunopt = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
         if (!LLVMIsDeclaration(fn)) unoptimised(fn) ? nunopt++ : nopt++;
@@ -189,6 +212,8 @@ static bool build_module(LLVMModuleRef mod, int level, LLVMTargetMachineRef opt,
     return ok;
 }
 
+/* Part p->me: the bitcode read into a context of its own, the other kernels deleted,
+ * its own renamed; then rest's kernels if no other part has taken them. */
 static void *compile_part(void *arg) {
     part *p = arg;
     LLVMContextRef ctx = LLVMContextCreate();
@@ -197,25 +222,33 @@ static void *compile_part(void *arg) {
         snprintf(p->err, sizeof p->err, "reading the kernels' bitcode back");
     } else {
         for (int i = 0; i < p->n; i++) {
-            LLVMValueRef fn = p->owner[i] == p->me ? NULL : LLVMGetNamedFunction(mod, p->names[i]);
-            if (fn) LLVMDeleteFunction(fn);
+            LLVMValueRef fn = LLVMGetNamedFunction(mod, p->bcnames[i]);
+            if (!fn) continue;
+            if (p->owner[i] != p->me) LLVMDeleteFunction(fn);
+            else LLVMSetValueName2(fn, p->names[i], strlen(p->names[i]));
         }
         p->ok = build_module(mod, p->level, p->opt, p->emit, p->emit0, false, p->obj, p->err, sizeof p->err);
         LLVMDisposeModule(mod);
     }
     LLVMContextDispose(ctx);
+    rest *r = p->rest;
+    if (r->mod && !atomic_flag_test_and_set(&r->taken))
+        r->ok = build_module(r->mod, p->level, p->opt, p->emit, p->emit0, false, r->obj, r->err, sizeof r->err);
     return NULL;
 }
 
-/* owner[i]: the part of kernel i, largest kernels first into the lightest of np parts. */
+/* owner[i]: the part of kernel i, largest kernels first into the lightest of np parts,
+ * but for the kernels whose owner is -1 already (they stay the rest's). */
 static void split(const size_t *weights, int n, int np, int *owner, int *order) {
     size_t load[JX__CG_SLOTS] = {0};
+    int m = 0;
     for (int i = 0; i < n; i++) { /* order: indices by weight, largest first (stable) */
-        int j = i;
+        if (owner[i] < 0) continue;
+        int j = m++;
         while (j > 0 && weights[order[j - 1]] < weights[i]) order[j] = order[j - 1], j--;
         order[j] = i;
     }
-    for (int r = 0; r < n; r++) {
+    for (int r = 0; r < m; r++) {
         int best = 0;
         for (int p = 1; p < np; p++)
             if (load[p] < load[best]) best = p;
@@ -247,8 +280,8 @@ static void gather(LLVMMemoryBufferRef *got, int n, LLVMMemoryBufferRef *objs, i
 }
 
 /* Parts 1.. on threads of their own (on this one where a thread cannot start), part 0
- * here; then every part's result or the first failure. */
-static jx_status build_parts(part *parts, int np) {
+ * here, the rest on whichever finishes first; then every result or the first failure. */
+static jx_status build_parts(part *parts, int np, rest *r) {
     pthread_t th[JX__CG_SLOTS];
     bool started[JX__CG_SLOTS] = {false};
     for (int p = 1; p < np; p++) started[p] = pthread_create(&th[p], NULL, compile_part, &parts[p]) == 0;
@@ -259,50 +292,63 @@ static jx_status build_parts(part *parts, int np) {
     }
     for (int p = 0; p < np; p++)
         if (!parts[p].ok) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", parts[p].err);
+    if (r->mod && !r->ok) return jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "%s", r->err);
     return JX_OK;
 }
 
-jx_status jx__cg_build_objects(LLVMModuleRef mod, int level, int nthreads, const char *const *names,
-                               const size_t *weights, int n, LLVMMemoryBufferRef *objs, int *nobjs) {
+jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, int level, int nthreads,
+                               const char *const *names, const char *const *bcnames, const size_t *weights, int n,
+                               LLVMMemoryBufferRef *objs, int *nobjs) {
     *nobjs = 0;
-    char *msg = NULL;
-    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-        jx_status st = jx__fail(JX_ERR_INTERNAL, jx__noloc, "jit", "generated code is invalid: %s", msg);
-        LLVMDisposeMessage(msg);
-        return st;
-    }
-    LLVMDisposeMessage(msg);
+    int *owner = malloc(sizeof *owner * (size_t)n * 2 + 1);
+    if (!owner) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += weights[i];
+    int nopt = 0, nunopt = 0;
+    for (int i = 0; i < n; i++) {
+        total += weights[i];
+        owner[i] = unoptimised(LLVMGetNamedFunction(mod, names[i])) ? -1 : 0;
+        owner[i] < 0 ? nunopt++ : nopt++;
+    }
     int np = nthreads < JX__CG_SLOTS ? nthreads : JX__CG_SLOTS;
-    if (np > n) np = n;
+    if (np > nopt) np = nopt;
     if ((size_t)np > total / PART_MIN_WEIGHT) np = (int)(total / PART_MIN_WEIGHT);
     if (jx__dump_flags() & (JX__DUMP_LLVM | JX__DUMP_ASM)) np = 1;
     if (np <= 1) {
+        free(owner);
         LLVMMemoryBufferRef got[2];
         jx_status st = build_whole(mod, level, got);
         if (st == JX_OK) gather(got, 2, objs, nobjs);
         return st;
     }
+    split(weights, n, np, owner, owner + n);
+    LLVMMemoryBufferRef bc = bitcode ? NULL : LLVMWriteBitcodeToMemoryBuffer(mod);
+    jx_status st = bitcode || bc ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    rest r = {.mod = nunopt ? mod : NULL, .taken = ATOMIC_FLAG_INIT};
     part parts[JX__CG_SLOTS];
     memset(parts, 0, sizeof parts);
-    int *owner = malloc(sizeof *owner * (size_t)n * 2);
-    if (!owner) return jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
-    split(weights, n, np, owner, owner + n);
-    LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
-    jx_status st = bc ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
     for (int p = 0; p < np && st == JX_OK; p++) {
         LLVMTargetMachineRef opt0;
-        parts[p] = (part){.bitcode = bc, .names = names, .owner = owner, .n = n, .me = p, .level = level};
+        parts[p] = (part){.bitcode = bitcode ? bitcode : bc,
+                          .bcnames = bitcode ? bcnames : names,
+                          .names = names,
+                          .owner = owner,
+                          .n = n,
+                          .me = p,
+                          .level = level,
+                          .rest = &r};
         st = jx__cg_host_slot(p, level, &parts[p].opt, &parts[p].emit);
         if (st == JX_OK) st = jx__cg_host_slot(p, 0, &opt0, &parts[p].emit0);
     }
-    if (st == JX_OK) st = build_parts(parts, np);
-    for (int p = 0; p < np; p++) {
-        if (st == JX_OK) gather(parts[p].obj, 2, objs, nobjs);
+    if (st == JX_OK) {
+        keep_kernels(mod, true); /* the rest: after the bitcode is made */
+        st = build_parts(parts, np, &r);
+    }
+    for (int p = 0; p <= np; p++) {
+        LLVMMemoryBufferRef *got = p < np ? parts[p].obj : r.obj;
+        if (st == JX_OK) gather(got, 2, objs, nobjs);
         else
             for (int i = 0; i < 2; i++)
-                if (parts[p].obj[i]) LLVMDisposeMemoryBuffer(parts[p].obj[i]);
+                if (got[i]) LLVMDisposeMemoryBuffer(got[i]);
     }
     if (st == JX_OK) {
         atomic_fetch_add(&split_modules, 1);

@@ -462,7 +462,7 @@ static jx_status cache_key(jx__cuda_module *m, uint64_t key[2], char *header, si
     snprintf(header, len, "jx %d.%d ptxcache 2\nllvm %s\ntarget %s sm_80 +ptx75\nopt %d\nlibdevice %s %lld %lld\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, TRIPLE, m->opt_level, ld,
              have ? (long long)st.st_size : -1LL, have ? (long long)st.st_mtime : -1LL);
-    if (jx__cg_module_key(m->mod, header, key) != JX_OK) return jx_errcode();
+    if (jx__cg_module_key(m->mod, header, key, NULL) != JX_OK) return jx_errcode();
     jx__objcache_key_line(header, len, key);
     return JX_OK;
 }
