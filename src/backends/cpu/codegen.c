@@ -224,7 +224,10 @@ jx__kernel *jx__cpu_kernel_add(jx__cpu_module *m, const jx_fn *f, const jx__grou
  * cache file is linked; else the module is optimised, emitted and linked, and its object
  * stored. */
 
-/* Kernel i's name under prefix (the neutral "jx_k" or the content key's). */
+/* The prefix of the kernels' names in the bitcode their module's content key hashes. */
+static const char neutral_prefix[] = "jx_k";
+
+/* Kernel i's name under prefix (neutral_prefix or the content key's). */
 static void kernel_name(char *name, size_t len, const char *prefix, int i) {
     snprintf(name, len, "%s_%d", prefix, i);
 }
@@ -248,7 +251,7 @@ static jx_status content_key(jx__cpu_module *m, uint64_t key[2], char *header, s
              "jx %d.%d objcache 4\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\npasses %s\noptions %s\n",
              JX_VERSION_MAJOR, JX_VERSION_MINOR, LLVM_VERSION_STRING, h->triple, h->cpu, h->features, m->opt_level,
              jx__cg_pipeline(m->opt_level), JX__CG_LLVM_OPTIONS);
-    rename_kernels(m, "jx_k");
+    rename_kernels(m, neutral_prefix);
     jx_status st = jx__cg_module_key(m->mod, header, key, &m->bitcode);
     if (st != JX_OK) return st;
     for (int i = 0; i < m->nkernels; i++) /* which kernels run another's code: part of the content */
@@ -395,7 +398,7 @@ static jx_status build(jx__cpu_module *m, LLVMMemoryBufferRef *objs, int *n) {
     for (int i = 0; st == JX_OK && i < m->nkernels; i++)
         if (!m->kernels[i]->twin) {
             unopt += m->kernels[i]->unoptimised;
-            kernel_name(neutral[own], sizeof neutral[own], "jx_k", i);
+            kernel_name(neutral[own], sizeof neutral[own], neutral_prefix, i);
             names[nk + (size_t)own] = neutral[own];
             names[own] = m->kernels[i]->name;
             weights[own++] = m->kernels[i]->ninstr;
