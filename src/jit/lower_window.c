@@ -11,14 +11,19 @@
  *  - reduce_window_sum: in f64 from +0.0, rounded once at the end;
  *  - select_and_gather_add / select_and_scatter_add (the max pool's derivatives): each
  *    window's first maximum (a NaN counts as the maximum; padding is never chosen), then
- *    the gather reads the tangent's tap there, and the scatter, for windows that do not
- *    overlap (stride >= window in every dim: each operand element lies in at most one
- *    window), puts each window's source at its chosen tap: the taps' results interleaved
- *    back into the operand's shape (a reshape of nested concatenates), added to +0.0 as
- *    the interpreter's scatter adds into zeros.
- * Taken when the window has at most MAX_TAPS taps; overlapping scatters, scatters with
- * strides over JX__CONCAT_LOOP_MAX and i64 operands (whose identity no double holds) stay
- * as they are. */
+ *    the gather reads the tangent's tap there, and the scatter puts each window's source
+ *    at its chosen tap. Where windows do not overlap (stride >= window in every dim: each
+ *    operand element lies in at most one window), the taps' results are interleaved back
+ *    into the operand's shape (a reshape of nested concatenates), added to +0.0 as the
+ *    interpreter's scatter adds into zeros. Where they overlap (a 3x3 pool of stride 2 or
+ *    1), or a stride is over JX__CONCAT_LOOP_MAX, each tap's results are spread over the
+ *    operand's shape by an interior pad (window o's tap w lands at o * stride + w - lo)
+ *    and the taps are summed into +0.0 from the last to the first: at each element, the
+ *    windows that chose it in the interpreter's order (windows in row-major order are
+ *    their taps there in reverse), so the same bits, with no atomics and no scatter (the
+ *    +0.0 of the taps not chosen change no sum, which is never -0.0).
+ * Taken when the window has at most MAX_TAPS taps; i64 operands (whose identity no double
+ * holds) stay as they are. */
 #include <math.h>
 #include <string.h>
 
@@ -63,35 +68,42 @@ bool jx__window_lowerable(const jx_fn *f, const jx__eqn *e) {
     if (e->nin != (sel ? 2 : 1)) return false;
     jx_aval xa = jx__atom_aval(f, &e->in[sel ? 1 : 0]);
     wgeom g;
-    if (xa.dtype == JX_I64 || xa.dtype == JX_BOOL || jx_aval_size(&xa) == 0 || !geom_of(e, &xa, &g)) return false;
-    for (int d = 0; d < g.rank && e->prim == JX_PRIM_SELECT_AND_SCATTER_ADD; d++) /* overlapping windows; gaps */
-        if (g.str[d] < g.win[d] || g.str[d] > JX__CONCAT_LOOP_MAX) return false;     /* past a loop's concatenate */
+    return xa.dtype != JX_I64 && xa.dtype != JX_BOOL && jx_aval_size(&xa) != 0 && geom_of(e, &xa, &g);
+}
+
+/* Whether each operand element lies in at most one window, and the strides' gaps fit a
+ * loop's concatenate: the scatter interleaves its taps. */
+static bool interleavable(const wgeom *g) {
+    for (int d = 0; d < g->rank; d++)
+        if (g->str[d] < g->win[d] || g->str[d] > JX__CONCAT_LOOP_MAX) return false;
     return true;
 }
 
-/* Tap t (row-major over the window) of x padded by lo/hi with value: shape g->y. Built
- * as the slice of x that the tap reads, padded to g->y, rather than as a slice of the
- * padded x, so that the taps and what folds them are one loop kernel (a padded x read by
- * every tap would be a kernel and a pass over memory of its own). */
-static jx_val tap(jx_loc loc, const wgeom *g, jx_val x, jx_val value, int64_t t) {
-    int64_t w[JX_MAX_RANK], start[JX_MAX_RANK], limit[JX_MAX_RANK], lo[JX_MAX_RANK], hi[JX_MAX_RANK];
+/* x padded by lo/hi with value, once for all of a window op's taps (x itself where
+ * nothing is padded). Each tap used to be the slice of x that it reads, padded to g->y:
+ * such a slice has a shape of its own, so fusion could not take it into the group of
+ * the taps before it (whose values later taps read) and every tap of a padded pool was
+ * a kernel and a pass over memory of its own (a 3x3 SAME pool's gradient: 18 kernels);
+ * slices of the padded operand have the taps' shape and join their group, which leaves
+ * the padding as one kernel. */
+static jx_val padded(jx_loc loc, const wgeom *g, jx_val x, jx_val value) {
     int64_t none[JX_MAX_RANK] = {0};
-    bool empty = false, pad = false;
-    for (int d = g->rank - 1; d >= 0; d--) w[d] = t % g->win[d], t /= g->win[d];
-    for (int d = 0; d < g->rank; d++) { /* window o reads x[o * str + w - lo] */
-        int64_t off = w[d] - g->lo[d], s = g->str[d];
-        int64_t first = off >= 0 ? 0 : (-off + s - 1) / s, last = g->x[d] - 1 - off;
-        last = last < 0 ? -1 : last / s;
-        if (last > g->y[d] - 1) last = g->y[d] - 1;
-        empty = empty || first > last;
-        start[d] = first * s + off, limit[d] = last * s + off + 1;
-        lo[d] = first, hi[d] = g->y[d] - 1 - last;
-        pad = pad || lo[d] || hi[d];
+    bool pad = false;
+    for (int d = 0; d < g->rank; d++) pad = pad || g->lo[d] || g->hi[d];
+    return pad ? jx_pad_at(loc, x, value, (jx_ints){g->lo, g->rank}, (jx_ints){g->hi, g->rank},
+                           (jx_ints){none, g->rank})
+               : x;
+}
+
+/* Tap t (row-major over the window) of xp, the operand padded (padded()): shape g->y,
+ * window o's element o * str + w. */
+static jx_val tap(jx_loc loc, const wgeom *g, jx_val xp, int64_t t) {
+    int64_t start[JX_MAX_RANK], limit[JX_MAX_RANK];
+    for (int d = g->rank - 1; d >= 0; d--) {
+        start[d] = t % g->win[d], t /= g->win[d];
+        limit[d] = start[d] + (g->y[d] - 1) * g->str[d] + 1;
     }
-    if (empty) return jx_broadcast_in_dim_at(loc, value, (jx_ints){g->y, g->rank}, JX_NOINTS);
-    jx_val v = jx_slice_at(loc, x, (jx_ints){start, g->rank}, (jx_ints){limit, g->rank}, (jx_ints){g->str, g->rank});
-    return pad ? jx_pad_at(loc, v, value, (jx_ints){lo, g->rank}, (jx_ints){hi, g->rank}, (jx_ints){none, g->rank})
-               : v;
+    return jx_slice_at(loc, xp, (jx_ints){start, g->rank}, (jx_ints){limit, g->rank}, (jx_ints){g->str, g->rank});
 }
 
 /* The reduction's identity in x's dtype: what a padded tap holds. */
@@ -109,14 +121,14 @@ static double identity(int prim, jx_dtype t) {
 static jx_val reduce_lowered(jx_loc loc, const jx__eqn *e, const wgeom *g, jx_val x, jx_dtype t) {
     jx_val id = jx_scalar_like_at(loc, x, identity(e->prim, t));
     if (e->prim == JX_PRIM_REDUCE_WINDOW_SUM) {
-        jx_val acc = jx_full_at(loc, JX_F64, (jx_ints){g->y, g->rank}, 0.0);
-        for (int64_t k = 0; k < g->ntaps; k++) acc = jx_add_at(loc, acc, jx_convert_at(loc, tap(loc, g, x, id, k), JX_F64));
+        jx_val acc = jx_full_at(loc, JX_F64, (jx_ints){g->y, g->rank}, 0.0), xp = padded(loc, g, x, id);
+        for (int64_t k = 0; k < g->ntaps; k++) acc = jx_add_at(loc, acc, jx_convert_at(loc, tap(loc, g, xp, k), JX_F64));
         return t == JX_F64 ? acc : jx_convert_at(loc, acc, t);
     }
     bool mx = e->prim == JX_PRIM_REDUCE_WINDOW_MAX;
-    jx_val acc = jx_full_at(loc, t, (jx_ints){g->y, g->rank}, identity(e->prim, t));
+    jx_val acc = jx_full_at(loc, t, (jx_ints){g->y, g->rank}, identity(e->prim, t)), xp = padded(loc, g, x, id);
     for (int64_t k = 0; k < g->ntaps; k++) {
-        jx_val v = tap(loc, g, x, id, k);
+        jx_val v = tap(loc, g, xp, k);
         jx_val beyond = mx ? jx_gt_at(loc, v, acc) : jx_lt_at(loc, v, acc);
         if (t == JX_F32 || t == JX_F64)
             beyond = jx_and_at(loc, jx_eq_at(loc, acc, acc), jx_or_at(loc, jx_ne_at(loc, v, v), beyond));
@@ -131,14 +143,15 @@ static jx_val first_max(jx_loc loc, const wgeom *g, jx_val x, jx_val *have) {
     bool any_pad = false;
     for (int d = 0; d < g->rank; d++) any_pad = any_pad || g->lo[d] > 0 || g->hi[d] > 0;
     jx_val ninf = jx_scalar_like_at(loc, x, -INFINITY), no = jx_scalar_at(loc, JX_BOOL, 0);
-    jx_val ones = any_pad ? jx_full_at(loc, JX_BOOL, (jx_ints){g->x, g->rank}, 1) : JX_NONE;
-    jx_val best = tap(loc, g, x, ninf, 0), at = jx_full_at(loc, JX_I32, (jx_ints){g->y, g->rank}, 0);
-    jx_val seen = any_pad ? tap(loc, g, ones, no, 0) : JX_NONE;
+    jx_val inside = any_pad ? padded(loc, g, jx_full_at(loc, JX_BOOL, (jx_ints){g->x, g->rank}, 1), no) : JX_NONE;
+    jx_val xp = padded(loc, g, x, ninf);
+    jx_val best = tap(loc, g, xp, 0), at = jx_full_at(loc, JX_I32, (jx_ints){g->y, g->rank}, 0);
+    jx_val seen = any_pad ? tap(loc, g, inside, 0) : JX_NONE;
     for (int64_t k = 1; k < g->ntaps; k++) {
-        jx_val v = tap(loc, g, x, ninf, k);
+        jx_val v = tap(loc, g, xp, k);
         jx_val take = jx_and_at(loc, jx_eq_at(loc, best, best), jx_or_at(loc, jx_gt_at(loc, v, best), jx_ne_at(loc, v, v)));
         if (any_pad) {
-            jx_val in = tap(loc, g, ones, no, k);
+            jx_val in = tap(loc, g, inside, k);
             take = jx_and_at(loc, in, jx_or_at(loc, jx_not_at(loc, seen), take));
             seen = jx_or_at(loc, seen, in);
         }
@@ -159,8 +172,8 @@ static jx_val gather_lowered(jx_loc loc, const wgeom *g, jx_val tangent, jx_val 
     jx_val have, at = first_max(loc, g, x, &have);
     jx_val zero = jx_scalar_like_at(loc, tangent, 0);
     jx_val out = jx_full_at(loc, jx_aval_of(tangent).dtype, (jx_ints){g->y, g->rank}, 0);
-    for (int64_t k = 0; k < g->ntaps; k++)
-        out = jx_select_at(loc, chosen(loc, g, at, have, k), tap(loc, g, tangent, zero, k), out);
+    jx_val tp = padded(loc, g, tangent, zero);
+    for (int64_t k = 0; k < g->ntaps; k++) out = jx_select_at(loc, chosen(loc, g, at, have, k), tap(loc, g, tp, k), out);
     return out;
 }
 
@@ -185,10 +198,30 @@ static jx_val interleave(jx_loc loc, const wgeom *g, const jx_val *part, int64_t
     return jx_reshape_at(loc, c, (jx_ints){shape, a.rank - 1});
 }
 
+/* The scatter of overlapping windows: tap k's results (part[k], shape g->y) spread over
+ * the operand's shape by an interior pad, summed into +0.0 from the last tap to the
+ * first (the interpreter's order at each element; see the top). */
+static jx_val spread_sum(jx_loc loc, const wgeom *g, const jx_val *part, jx_val zero) {
+    jx_val acc = jx_full_at(loc, jx_aval_of(zero).dtype, (jx_ints){g->x, g->rank}, 0.0);
+    for (int64_t k = g->ntaps - 1; k >= 0; k--) {
+        int64_t w[JX_MAX_RANK], lo[JX_MAX_RANK], hi[JX_MAX_RANK], gap[JX_MAX_RANK];
+        for (int64_t d = g->rank - 1, t = k; d >= 0; d--) w[d] = t % g->win[d], t /= g->win[d];
+        for (int d = 0; d < g->rank; d++) { /* window o's tap w[d] is element o * str + w[d] - lo */
+            lo[d] = w[d] - g->lo[d], gap[d] = g->str[d] - 1;
+            hi[d] = g->x[d] - (lo[d] + (g->y[d] - 1) * g->str[d] + 1);
+        }
+        jx_val spread = jx_pad_at(loc, part[k], zero, (jx_ints){lo, g->rank}, (jx_ints){hi, g->rank},
+                                  (jx_ints){gap, g->rank});
+        acc = jx_add_at(loc, acc, spread);
+    }
+    return acc;
+}
+
 static jx_val scatter_lowered(jx_loc loc, const wgeom *g, jx_val src, jx_val x) {
     jx_val have, at = first_max(loc, g, x, &have), zero = jx_scalar_like_at(loc, src, 0);
     jx_val part[MAX_TAPS];
     for (int64_t k = 0; k < g->ntaps; k++) part[k] = jx_select_at(loc, chosen(loc, g, at, have, k), src, jx_zeros_like_at(loc, src));
+    if (!interleavable(g)) return spread_sum(loc, g, part, zero);
     jx_val z = interleave(loc, g, part, 0, g->ntaps, 0);
     /* z's element j of dim d is the operand's element j - lo[d] */
     int64_t lo[JX_MAX_RANK], hi[JX_MAX_RANK], none[JX_MAX_RANK] = {0};
