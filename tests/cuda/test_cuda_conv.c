@@ -7,7 +7,7 @@
  * rewrite's values checked on the CPU, as the fake runs no generated kernel); f32 convs use FMA math (no TF32) unless
  * JX_MATMUL_TF32 is asked for; a program of convs given device arrays is captured as a
  * CUDA graph and replayed; the convs grad emits all go to cuDNN, and
- * a CNN block's training step (conv, relu, 2x2 max pool, their gradients: the pooling
+ * a CNN block's training step (conv, relu, a 2x2 or an overlapping 3x3 max pool, their gradients: the pooling
  * lowered to loop kernels, src/jit/lower_window.c) runs with no step on the host. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -218,19 +218,28 @@ static void test_grad_convs(void) {
     CU_ASSERT_EQUAL(vjp_convs(2), 3); /* the input gradient lhs-dilated: a pad kernel, then cuDNN */
 }
 
+/* A max pool's window, stride and padding (per spatial dim). */
+typedef struct pool_case {
+    int64_t win, stride, pad;
+} pool_case;
+
 static void cnn_block(jx_val *out, const jx_val *in, void *u) {
+    const pool_case *pc = u;
     jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
     jx_val h = jx_relu(jx_conv(in[0], in[1], &o));
-    jx_val p = jx_reduce_window(h, JX_WINDOW_MAX, JX_INTS(1, 1, 2, 2), JX_INTS(1, 1, 2, 2), JX_NOINTS, JX_NOINTS);
+    jx_val p = jx_reduce_window(h, JX_WINDOW_MAX, JX_INTS(1, 1, pc->win, pc->win), JX_INTS(1, 1, pc->stride, pc->stride),
+                                JX_INTS(0, 0, pc->pad, pc->pad), JX_INTS(0, 0, pc->pad, pc->pad));
     out[0] = jx_sum(jx_mul(p, p), JX_NOINTS);
 }
 
 /* A CNN block's gradient on the device: captured as one graph, so no step of it (conv,
- * pooling, their gradients) runs on the host. (The fake runs no generated kernel, so
- * the values are test_cuda_run's to check on a GPU.) */
-static void test_cnn_step_on_device(void) {
+ * pooling, their gradients) runs on the host; with a 2x2 pool of stride 2 (mnist_cnn's)
+ * and a padded 3x3 pool of stride 2 (overlapping windows: a ResNet stem's). (The fake
+ * runs no generated kernel, so the values are test_cuda_run's to check on a GPU, and
+ * test_jit_window's to check through the CPU.) */
+static void cnn_step_on_device(pool_case pc) {
     jx_aval av[2] = {JX_AVAL(JX_F32, 2, 3, 8, 8), JX_AVAL(JX_F32, 4, 3, 3, 3)};
-    jx_fn *f = jx_trace("cnn_block", cnn_block, NULL, 2, av, 1);
+    jx_fn *f = jx_trace("cnn_block", cnn_block, &pc, 2, av, 1);
     jx_fn *g = f ? jx_value_and_grad(f, JX_INTS(0, 1)) : NULL;
     jx_exec *x = g ? jx_jit(g, JX_DEVICE_CUDA, NULL) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
@@ -253,6 +262,11 @@ static void test_cnn_step_on_device(void) {
     for (int i = 0; i < 2; i++) jx_array_release(dev[i]);
     jx_exec_release(x);
     jx_fn_release(g), jx_fn_release(f);
+}
+
+static void test_cnn_step_on_device(void) {
+    cnn_step_on_device((pool_case){2, 2, 0});
+    cnn_step_on_device((pool_case){3, 2, 1});
 }
 
 int main(void) {
