@@ -7,8 +7,9 @@
  * rewrite's values checked on the CPU, as the fake runs no generated kernel); f32 convs use FMA math (no TF32) unless
  * JX_MATMUL_TF32 is asked for; a program of convs given device arrays is captured as a
  * CUDA graph and replayed; the convs grad emits all go to cuDNN, and
- * a CNN block's training step (conv, relu, a 2x2 or an overlapping 3x3 max pool, their gradients: the pooling
- * lowered to loop kernels, src/jit/lower_window.c) runs with no step on the host. */
+ * a CNN block's training step (conv, relu, a 2x2 or an overlapping 3x3 max pool, their
+ * gradients: the pooling lowered to loop kernels, src/jit/lower_window.c) runs with no
+ * step on the host. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "../../src/backends/cuda/cuda.h"
