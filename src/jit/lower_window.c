@@ -122,7 +122,8 @@ static jx_val reduce_lowered(jx_loc loc, const jx__eqn *e, const wgeom *g, jx_va
     jx_val id = jx_scalar_like_at(loc, x, identity(e->prim, t));
     if (e->prim == JX_PRIM_REDUCE_WINDOW_SUM) {
         jx_val acc = jx_full_at(loc, JX_F64, (jx_ints){g->y, g->rank}, 0.0), xp = padded(loc, g, x, id);
-        for (int64_t k = 0; k < g->ntaps; k++) acc = jx_add_at(loc, acc, jx_convert_at(loc, tap(loc, g, xp, k), JX_F64));
+        for (int64_t k = 0; k < g->ntaps; k++)
+            acc = jx_add_at(loc, acc, jx_convert_at(loc, tap(loc, g, xp, k), JX_F64));
         return t == JX_F64 ? acc : jx_convert_at(loc, acc, t);
     }
     bool mx = e->prim == JX_PRIM_REDUCE_WINDOW_MAX;
@@ -173,7 +174,8 @@ static jx_val gather_lowered(jx_loc loc, const wgeom *g, jx_val tangent, jx_val 
     jx_val zero = jx_scalar_like_at(loc, tangent, 0);
     jx_val out = jx_full_at(loc, jx_aval_of(tangent).dtype, (jx_ints){g->y, g->rank}, 0);
     jx_val tp = padded(loc, g, tangent, zero);
-    for (int64_t k = 0; k < g->ntaps; k++) out = jx_select_at(loc, chosen(loc, g, at, have, k), tap(loc, g, tp, k), out);
+    for (int64_t k = 0; k < g->ntaps; k++)
+        out = jx_select_at(loc, chosen(loc, g, at, have, k), tap(loc, g, tp, k), out);
     return out;
 }
 

@@ -228,8 +228,9 @@ static void cnn_block(jx_val *out, const jx_val *in, void *u) {
     const pool_case *pc = u;
     jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
     jx_val h = jx_relu(jx_conv(in[0], in[1], &o));
-    jx_val p = jx_reduce_window(h, JX_WINDOW_MAX, JX_INTS(1, 1, pc->win, pc->win), JX_INTS(1, 1, pc->stride, pc->stride),
-                                JX_INTS(0, 0, pc->pad, pc->pad), JX_INTS(0, 0, pc->pad, pc->pad));
+    jx_val p = jx_reduce_window(h, JX_WINDOW_MAX, JX_INTS(1, 1, pc->win, pc->win),
+                                JX_INTS(1, 1, pc->stride, pc->stride), JX_INTS(0, 0, pc->pad, pc->pad),
+                                JX_INTS(0, 0, pc->pad, pc->pad));
     out[0] = jx_sum(jx_mul(p, p), JX_NOINTS);
 }
 
