@@ -12,16 +12,13 @@
  *  - select_and_gather_add / select_and_scatter_add (the max pool's derivatives): each
  *    window's first maximum (a NaN counts as the maximum; padding is never chosen), then
  *    the gather reads the tangent's tap there, and the scatter puts each window's source
- *    at its chosen tap. Where windows do not overlap (stride >= window in every dim: each
- *    operand element lies in at most one window), the taps' results are interleaved back
- *    into the operand's shape (a reshape of nested concatenates), added to +0.0 as the
- *    interpreter's scatter adds into zeros. Where they overlap (a 3x3 pool of stride 2 or
- *    1), or a stride is over JX__CONCAT_LOOP_MAX, each tap's results are spread over the
- *    operand's shape by an interior pad (window o's tap w lands at o * stride + w - lo)
- *    and the taps are summed into +0.0 from the last to the first: at each element, the
- *    windows that chose it in the interpreter's order (windows in row-major order are
- *    their taps there in reverse), so the same bits, with no atomics and no scatter (the
- *    +0.0 of the taps not chosen change no sum, which is never -0.0).
+ *    at its chosen tap: each tap's results are spread over the operand's shape by an
+ *    interior pad (window o's tap w lands at o * stride + w - lo) and the taps are summed
+ *    into +0.0 from the last to the first. At each element these are the windows that
+ *    chose it in the interpreter's order (windows in row-major order are their taps there
+ *    in reverse), so the same bits, with no atomics and no scatter, whether windows
+ *    overlap (a 3x3 pool of stride 2 or 1) or not (2x2 of stride 2; the +0.0 of the taps
+ *    not chosen change no sum, which is never -0.0).
  * Taken when the window has at most MAX_TAPS taps; i64 operands (whose identity no double
  * holds) stay as they are. */
 #include <math.h>
@@ -71,13 +68,6 @@ bool jx__window_lowerable(const jx_fn *f, const jx__eqn *e) {
     return xa.dtype != JX_I64 && xa.dtype != JX_BOOL && jx_aval_size(&xa) != 0 && geom_of(e, &xa, &g);
 }
 
-/* Whether each operand element lies in at most one window, and the strides' gaps fit a
- * loop's concatenate: the scatter interleaves its taps. */
-static bool interleavable(const wgeom *g) {
-    for (int d = 0; d < g->rank; d++)
-        if (g->str[d] < g->win[d] || g->str[d] > JX__CONCAT_LOOP_MAX) return false;
-    return true;
-}
 
 /* x padded by lo/hi with value, once for all of a window op's taps (x itself where
  * nothing is padded). Each tap used to be the slice of x that it reads, padded to g->y:
@@ -179,28 +169,7 @@ static jx_val gather_lowered(jx_loc loc, const wgeom *g, jx_val tangent, jx_val 
     return out;
 }
 
-/* The operand-shaped block of the windows' taps from dim d on: part[k] (shape g->y) is
- * what tap k of each window puts at its element. Dim d of the result has y[d] * str[d]
- * elements: window o's tap w at o * str[d] + w, zeros at the strides' gaps. */
-static jx_val interleave(jx_loc loc, const wgeom *g, const jx_val *part, int64_t k0, int64_t kstep, int d) {
-    if (d == g->rank) return part[k0];
-    int64_t sub = kstep / g->win[d];
-    if (g->str[d] == 1) return interleave(loc, g, part, k0, sub, d + 1); /* win[d] is 1 too */
-    jx_val piece[JX__CONCAT_LOOP_MAX], first = JX_NONE;
-    int n = 0;
-    for (int64_t w = 0; w < g->str[d]; w++) {
-        jx_val v = w < g->win[d] ? interleave(loc, g, part, k0 + w * sub, sub, d + 1) : jx_zeros_like_at(loc, first);
-        if (w == 0) first = v;
-        piece[n++] = jx_expand_dims_at(loc, v, JX_INTS(d + 1));
-    }
-    jx_val c = jx_concatenate_at(loc, n, piece, d + 1);
-    jx_aval a = jx_aval_of(c);
-    int64_t shape[JX_MAX_RANK + 1];
-    for (int i = 0, j = 0; i < a.rank; i++) shape[j] = i == d + 1 ? shape[j] * a.shape[i] : a.shape[i], j += i != d;
-    return jx_reshape_at(loc, c, (jx_ints){shape, a.rank - 1});
-}
-
-/* The scatter of overlapping windows: tap k's results (part[k], shape g->y) spread over
+/* The scatter: tap k's results (part[k], shape g->y) spread over
  * the operand's shape by an interior pad, summed into +0.0 from the last tap to the
  * first (the interpreter's order at each element; see the top). */
 static jx_val spread_sum(jx_loc loc, const wgeom *g, const jx_val *part, jx_val zero) {
@@ -222,16 +191,9 @@ static jx_val spread_sum(jx_loc loc, const wgeom *g, const jx_val *part, jx_val 
 static jx_val scatter_lowered(jx_loc loc, const wgeom *g, jx_val src, jx_val x) {
     jx_val have, at = first_max(loc, g, x, &have), zero = jx_scalar_like_at(loc, src, 0);
     jx_val part[MAX_TAPS];
-    for (int64_t k = 0; k < g->ntaps; k++) part[k] = jx_select_at(loc, chosen(loc, g, at, have, k), src, jx_zeros_like_at(loc, src));
-    if (!interleavable(g)) return spread_sum(loc, g, part, zero);
-    jx_val z = interleave(loc, g, part, 0, g->ntaps, 0);
-    /* z's element j of dim d is the operand's element j - lo[d] */
-    int64_t lo[JX_MAX_RANK], hi[JX_MAX_RANK], none[JX_MAX_RANK] = {0};
-    for (int d = 0; d < g->rank; d++) lo[d] = -g->lo[d], hi[d] = g->x[d] - (g->y[d] * g->str[d] - g->lo[d]);
-    bool same = true;
-    for (int d = 0; d < g->rank; d++) same = same && lo[d] == 0 && hi[d] == 0;
-    jx_val y = same ? z : jx_pad_at(loc, z, zero, (jx_ints){lo, g->rank}, (jx_ints){hi, g->rank}, (jx_ints){none, g->rank});
-    return jx_add_at(loc, jx_zeros_like_at(loc, y), y); /* +0.0 + -0.0 is +0.0, as in the scatter */
+    for (int64_t k = 0; k < g->ntaps; k++)
+        part[k] = jx_select_at(loc, chosen(loc, g, at, have, k), src, jx_zeros_like_at(loc, src));
+    return spread_sum(loc, g, part, zero);
 }
 
 jx_status jx__window_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out) {

@@ -294,8 +294,8 @@ const char *jx__cg_pipeline(int opt_level);
 /* Under the host lock: verifies mod, optimises it at opt_level and emits object code for
  * the JIT, split into up to nthreads parts compiled on as many threads: names[0..n) are
  * the module's function definitions (its kernels) and weights their instruction counts
- * (unoptimised IR). The parts read mod's bitcode: `bitcode`, where the caller has it
- * already (with kernel i named bcnames[i] there), else written here. objs[0 .. *nobjs)
+ * (unoptimised IR). The parts read `bitcode`, mod's (jx__cg_module_key's), in which
+ * kernel i is named bcnames[i]. objs[0 .. *nobjs)
  * receive the objects (at most JX__CG_OBJECTS; release them, or hand them to the JIT).
  * mod is changed: dispose of it afterwards. */
 jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, int opt_level, int nthreads,

@@ -321,15 +321,14 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, i
         return st;
     }
     split(weights, n, np, owner, owner + n);
-    LLVMMemoryBufferRef bc = bitcode ? NULL : LLVMWriteBitcodeToMemoryBuffer(mod);
-    jx_status st = bitcode || bc ? JX_OK : jx__fail(JX_ERR_NOMEM, jx__noloc, "jit", "out of memory");
+    jx_status st = JX_OK;
     rest r = {.mod = nunopt ? mod : NULL, .taken = ATOMIC_FLAG_INIT};
     part parts[JX__CG_SLOTS];
     memset(parts, 0, sizeof parts);
     for (int p = 0; p < np && st == JX_OK; p++) {
         LLVMTargetMachineRef opt0;
-        parts[p] = (part){.bitcode = bitcode ? bitcode : bc,
-                          .bcnames = bitcode ? bcnames : names,
+        parts[p] = (part){.bitcode = bitcode,
+                          .bcnames = bcnames,
                           .names = names,
                           .owner = owner,
                           .n = n,
@@ -340,7 +339,7 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, i
         if (st == JX_OK) st = jx__cg_host_slot(p, 0, &opt0, &parts[p].emit0);
     }
     if (st == JX_OK) {
-        keep_kernels(mod, true); /* the rest: after the bitcode is made */
+        keep_kernels(mod, true); /* the rest (the parts read the bitcode, not mod) */
         st = build_parts(parts, np, &r);
     }
     for (int p = 0; p <= np; p++) {
@@ -354,7 +353,6 @@ jx_status jx__cg_build_objects(LLVMModuleRef mod, LLVMMemoryBufferRef bitcode, i
         atomic_fetch_add(&split_modules, 1);
         atomic_fetch_add(&split_parts, np);
     }
-    if (bc) LLVMDisposeMemoryBuffer(bc);
     free(owner);
     return st;
 }
