@@ -81,6 +81,11 @@ typedef struct jx__backend {
      * row's reductions once per row, so that fusion may merge such rows' reductions with
      * the elements that read them (fuse_rows.c); 0: none */
     int64_t row_groups;
+    /* whether scatter_add and the cumulative ops run in loop kernels, each result element
+     * folding the values that land on it in the interpreter's order (deterministic, no
+     * atomics: codegen_owner.c), rather than as the interpreter's steps, which visit each
+     * value once and are cheaper on a CPU */
+    bool owner_folds;
     /* whether a conv the backend declines (conv_ok) should be tried again with its lhs
      * dilation and padding made an explicit pad before it (the jit's pipeline,
      * src/jit/lower_conv.c): the CUDA backend's cuDNN forward takes neither */

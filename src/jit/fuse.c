@@ -9,7 +9,9 @@
  *    value it reads from the group is read at the same index (elementwise), through a
  *    permutation or a slice of the elements (reshape, squeeze, expand_dims, transpose,
  *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, pad (not gather,
- *    which may read an element many times, like broadcast): each
+ *    which may read an element many times, like broadcast, nor scatter_add and the
+ *    cumulative ops, loop ops only for backends with owner_folds, which read their
+ *    operands at many elements per element): each
  *    element still computed once at most, but a pad of a group
  *    that holds a reduction starts a group of its own) or is "cheap" (movement or iota of
  *    values from outside: recomputing it at another index is a load);
@@ -50,10 +52,40 @@ static bool is_permutation(int prim) {
 
 static bool is_storage_dtype(jx_dtype t) { return t == JX_F16 || t == JX_BF16; }
 
-/* Whether the code generator computes e inside a loop nest. f16/bf16 are storage types:
- * only moved, selected and converted. */
-static bool loopable(const jx_fn *f, const jx__eqn *e) {
+/* scatter_add and the cumulative ops: each result element folds the values that land on
+ * it (codegen_owner.c), so they read their operands at many elements. */
+static bool is_owner_fold(int prim) {
+    return prim == JX_PRIM_SCATTER_ADD || prim == JX_PRIM_CUMSUM || prim == JX_PRIM_CUMPROD ||
+           prim == JX_PRIM_CUMMAX || prim == JX_PRIM_CUMMIN;
+}
+
+/* Whether owner fold e of f is computed in a loop kernel for a backend with owner_folds:
+ * each element tests every index of its batch (scatter_add) or folds up to the axis'
+ * length (a cumulative op), so only where that work, elements times values per element,
+ * stays within OWNER_FOLD_WORK: 2^32 steps, 2^27 per 32-thread warp, about a millisecond
+ * on an H100-class GPU by instruction count (to be measured: bench_cuda_kernels'
+ * scatter_add), against a host step's copies both ways. Bool sums and products have no
+ * interpreter kernel either. */
+#define OWNER_FOLD_WORK ((int64_t)1 << 32)
+static bool owner_loopable(const jx_fn *f, const jx__eqn *e) {
+    jx_aval x = jx__atom_aval(f, &e->in[0]);
+    int64_t per = 1, n = jx_aval_size(&x);
+    if (e->prim == JX_PRIM_SCATTER_ADD) {
+        jx_aval idx = jx__atom_aval(f, &e->in[1]);
+        for (int d = (int)jx__attr_int(e->nattr, e->attrs, JX_A_NBATCH, 0); d < idx.rank; d++) per *= idx.shape[d];
+    } else {
+        if (x.dtype == JX_BOOL && (e->prim == JX_PRIM_CUMSUM || e->prim == JX_PRIM_CUMPROD)) return false;
+        per = x.shape[jx__attr_int(e->nattr, e->attrs, JX_A_AXIS, 0)];
+    }
+    return !is_storage_dtype(x.dtype) && (n == 0 || per <= OWNER_FOLD_WORK / n);
+}
+
+/* Whether the code generator computes e inside a loop nest (scatter_add and the
+ * cumulative ops only with owner_folds). f16/bf16 are storage types: only moved,
+ * selected and converted. */
+static bool loopable(const jx_fn *f, const jx__eqn *e, bool owner_folds) {
     int p = e->prim;
+    if (is_owner_fold(p)) return owner_folds && owner_loopable(f, e);
     jx_dtype t = e->nin > 0 ? jx__atom_aval(f, &e->in[e->nin - 1]).dtype : JX_F32;
     switch (jx__prims[p].cls) {
     case JX__UNARY:
@@ -70,8 +102,9 @@ static bool loopable(const jx_fn *f, const jx__eqn *e) {
     }
 }
 
-static jx__gkind kind_of(const jx_fn *f, const jx__eqn *e) {
-    if (loopable(f, e)) return JX__G_LOOP;
+static jx__gkind kind_of(const fstate *s, const jx__eqn *e) {
+    const jx_fn *f = s->f;
+    if (loopable(f, e, s->owner_folds)) return JX__G_LOOP;
     if (e->prim == JX_PRIM_DOT_GENERAL) return JX__G_DOT;
     if (e->prim == JX_PRIM_CONV) return JX__G_CONV;
     switch (e->prim) {
@@ -132,7 +165,8 @@ static bool can_join(const fstate *s, int32_t k, bool *respace) {
     const jx_aval *o = &f->vars[e->out[0]];
     bool same = same_shape(o, &s->space);
     bool red = jx__prims[e->prim].cls == JX__REDUCE;
-    bool ew = !red && !is_movement(e->prim) && e->prim != JX_PRIM_IOTA;
+    /* an owner fold reads its operands many times, like a gather */
+    bool ew = !red && !is_movement(e->prim) && e->prim != JX_PRIM_IOTA && !is_owner_fold(e->prim);
     for (int i = 0; i < e->nin; i++) {
         int32_t v = e->in[i].var;
         if (e->prim == JX_PRIM_PAD && in_open(s, v) && !s->cheap[v] && open_reduces(s)) return false;
@@ -167,7 +201,7 @@ static void assign_groups(fstate *s, bool fuse) {
     const jx_fn *f = s->f;
     for (int32_t k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
-        jx__gkind kind = kind_of(f, e);
+        jx__gkind kind = kind_of(s, e);
         if (kind == JX__G_LOOP && fuse) {
             bool respace = false;
             if (s->open >= 0 && can_join(s, k, &respace)) {
@@ -254,7 +288,7 @@ static bool build_group(const fstate *s, int32_t id, jx__group *g) {
     g->kind = JX__G_OPAQUE;
     for (int32_t k = 0, first = 1; k < f->neqn; k++) /* a conv's group is CONV, transposes and all */
         if (s->gid[k] == id) {
-            jx__gkind kind = kind_of(f, &f->eqns[k]);
+            jx__gkind kind = kind_of(s, &f->eqns[k]);
             if (first || kind == JX__G_CONV) g->kind = kind;
             first = 0;
         }
@@ -332,6 +366,7 @@ jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const jx__backend *be) {
     fstate s = {0};
     jx__fusion *fu = calloc(1, sizeof *fu);
     bool ok = fu && state_init(&s, f);
+    s.owner_folds = be && be->owner_folds;
     if (ok) {
         assign_groups(&s, fuse);
         if (fuse && be && be->conv_views_ok) absorb_transposes(&s, be->conv_views_ok);

@@ -19,6 +19,7 @@ typedef struct fstate {
     /* the open LOOP group */
     int32_t open;       /* group id or -1 */
     jx_aval space;
+    bool owner_folds; /* the backend's: scatter_add, cumulative ops in loop kernels */
 } fstate;
 
 /* Merges LOOP groups whose results another LOOP group reads row by row into it

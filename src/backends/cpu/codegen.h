@@ -179,6 +179,9 @@ LLVMValueRef jx__cg_eval_atom(jx__cg *cg, const jx__atom *a, const jx__cg_idx *I
 bool jx__cg_same_shape(const jx_aval *a, const jx_aval *b);
 /* Reduction e (reduce_*, argmax, argmin) at output index I. */
 LLVMValueRef jx__cg_eval_reduce(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I);
+/* scatter_add or a cumulative op e at output index I: the values landing on it folded in
+ * the interpreter's order (codegen_owner.c). */
+LLVMValueRef jx__cg_eval_owner(jx__cg *cg, const jx__eqn *e, const jx__cg_idx *I);
 /* The pieces of a fold: prim's identity over t; acc with v folded in (sum, product, max,
  * min: the interpreter's rule, NaN wins); which operand dims e reduces; how many values
  * each output folds; whether that is a floating sum or product longer than a block. */

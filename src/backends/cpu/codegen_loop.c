@@ -8,7 +8,8 @@
  * Each output element is computed by evaluating the group's equations backwards from it
  * at an index: elementwise ops pass the index on, movement ops map it (broadcast,
  * transpose, reshape, slice, rev, concatenate, pad, and gather through the index it
- * reads), iota reads it, a reduction folds its operand in the
+ * reads), iota reads it, a scatter_add or a cumulative op folds the values landing on
+ * the element (codegen_owner.c), a reduction folds its operand in the
  * interpreter's order (codegen_reduce.c), so results are bit-identical to it and
  * independent of how the range is split; a value that comes from outside the group is
  * loaded. Column reductions (codegen_colred.c) make the walk go by tiles of an output
@@ -215,6 +216,11 @@ static LLVMValueRef eval_eqn(jx__cg *cg, const jx__eqn *e, int32_t v, const jx__
     case JX_PRIM_CONCATENATE: return eval_concatenate(cg, e, I);
     case JX_PRIM_PAD: return eval_pad(cg, e, I);
     case JX_PRIM_GATHER: return eval_gather(cg, e, I);
+    case JX_PRIM_SCATTER_ADD:
+    case JX_PRIM_CUMSUM:
+    case JX_PRIM_CUMPROD:
+    case JX_PRIM_CUMMAX:
+    case JX_PRIM_CUMMIN: return jx__cg_eval_owner(cg, e, I);
     case JX_PRIM_THREEFRY2X32: { /* both words are computed for each; LLVM keeps one copy */
         LLVMValueRef w[4];
         for (int i = 0; i < 4; i++) w[i] = jx__cg_eval_atom(cg, &e->in[i], I);
