@@ -1,7 +1,8 @@
 /* cuda_kernels.c: the CUDA backend's kernels on the GPU, timed on the device alone (no
  * host transfers): device-to-device copy bandwidth (the ceiling), the fused 8-op
  * elementwise chain (bench_chain8: 2 reads + 1 write per element), a row sum and a column
- * sum of a square f32 matrix, and what compiling costs (PTX generation with LLVM, loading
+ * sum of a square f32 matrix, an embedding gradient's scatter_add, a sort of 1024 rows
+ * (lowered: comparisons and a gather), and what compiling costs (PTX generation with LLVM, loading
  * by the driver, a jx_jit of the chain end to end). Prints `cuda <figure> <value>` lines.
  * Built only with JX_CUDA; exits 77 without a GPU.
  *   usage: bench_cuda_kernels [log2 elements]   (default 26: 256 MiB per f32 array) */
@@ -15,13 +16,15 @@
 
 static void row_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(1)); }
 static void col_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(0)); }
+static void sort_rows(jx_val *out, const jx_val *in, void *u) { out[0] = jx_sort(in[0], 1); }
+static void scatter_rows(jx_val *out, const jx_val *in, void *u) { out[0] = jx_scatter_add(in[0], in[1], in[2], 0, 0); }
 
-/* Compiles f's single LOOP group; times `reps` launches on bufs (after one warm-up). */
+/* Compiles f's LOOP groups; times the last one's `reps` launches on bufs (after one warm-up). */
 static double time_kernel(const char *what, jx_body body, int nin, const jx_aval *av, CUdeviceptr *bufs, int reps,
                           double bytes) {
     const jx__cu_dev *d = jx__cu_get();
     jx_fn *f = jx_trace(what, body, NULL, nin, av, 1);
-    jx__fusion *fu = f ? jx__fuse(f, true, NULL) : NULL;
+    jx__fusion *fu = f ? jx__fuse(f, true, &jx__cuda_backend) : NULL;
     jx__cuda_module *m = fu ? jx__cuda_module_new(2) : NULL;
     jx__kernel *k = NULL;
     for (int g = 0; m && g < fu->ngroups; g++)
@@ -90,6 +93,18 @@ int main(int argc, char **argv) {
     CUdeviceptr rb[2] = {a, c};
     time_kernel("row_sum", row_sum, 1, sq, rb, 5, (double)side * (double)side * 4);
     time_kernel("col_sum", col_sum, 1, sq, rb, 5, (double)side * (double)side * 4);
+    /* an embedding's gradient, a table of 8192 x 128 and 4096 ids: scatter_add's loop
+     * kernel (each element folds all 4096 updates' indices: 2^32 steps, fuse.c's bound) */
+    CUdeviceptr ids = 0;
+    if (lg >= 20 && !d->api->MemAlloc(&ids, 4096 * 4)) {
+        static int32_t hid[4096];
+        for (int i = 0; i < 4096; i++) hid[i] = (i * 7919) % 8192;
+        d->api->MemcpyHtoD(ids, hid, sizeof hid);
+        jx_aval sv[3] = {JX_AVAL(JX_F32, 8192, 128), JX_AVAL(JX_I32, 4096), JX_AVAL(JX_F32, 4096, 128)};
+        CUdeviceptr sb[4] = {a, ids, b, c};
+        time_kernel("scatter_add", scatter_rows, 3, sv, sb, 5, (8192.0 * 128 * 2 + 4096.0 * 128) * 4);
+        d->api->MemFree(ids);
+    }
     /* a whole jit of the chain, from a cleared cache */
     jx_fn *f = jx_trace("chain8_jit", bench_chain8, NULL, 2, av, 1);
     jx_jit_cache_clear();
@@ -118,6 +133,28 @@ int main(int argc, char **argv) {
     jx_fn_release(fh);
     jx_exec_release(x);
     jx_fn_release(f);
+    /* a sort of 1024 rows of 1024 f32 on a device array (lower_sort.c: 2^30 comparisons
+     * twice, then a gather) */
+    jx_aval rv[1] = {JX_AVAL(JX_F32, 1024, 1024)};
+    jx_fn *fs = jx_trace("sort_rows", sort_rows, NULL, 1, rv, 1);
+    jx_exec *xs = fs ? jx_jit(fs, JX_DEVICE_CUDA, NULL) : NULL;
+    jx_array *rh = jx_array_zeros(JX_F32, JX_INTS(1024, 1024));
+    for (int64_t i = 0; i < 1024 * 1024; i++) ((float *)jx_array_data_mut(rh))[i] = (float)((i * 7919) % 100003);
+    jx_array *rd = jx_array_to(rh, JX_DEVICE_CUDA), *ro = NULL;
+    double sbest = 1e30;
+    for (int r = 0; xs && rd && r < 5; r++) {
+        double s0 = bench_now();
+        if (jx_exec_run(xs, 1, &rd, 1, &ro) != JX_OK || d->api->CtxSynchronize() != CUDA_SUCCESS)
+            fprintf(stderr, "sort: %s\n", jx_errmsg());
+        double e = bench_now() - s0;
+        if (e < sbest) sbest = e;
+        jx_array_release(ro);
+        ro = NULL;
+    }
+    printf("cuda sort_1024x1024_ms %.3f\n", sbest * 1e3);
+    jx_array_release(rd), jx_array_release(rh);
+    jx_exec_release(xs);
+    jx_fn_release(fs);
     jx_device_mem_stats ms;
     if (jx_device_mem_stats_get(JX_DEVICE_CUDA, &ms) == JX_OK)
         printf("cuda mem_in_use %lld\ncuda mem_reserved %lld\ncuda mem_peak %lld\n", (long long)ms.in_use,

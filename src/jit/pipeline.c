@@ -2,7 +2,8 @@
  * (call, custom_jvp_call, custom_vjp_call, checkpoint: at run time each is just its `fn`;
  * grad's custom_vjp_tangent and checkpoint_tangent: the tangent half of their `jvp`), in
  * nested functions too, lowering pooling to loop ops for a backend without a pooling
- * path (lower_window.c) on the way, then simplify (fold, CSE, DCE, which drops the jvp's primal half
+ * path (lower_window.c) and sorts for a backend with owner folds (lower_sort.c) on the
+ * way, then simplify (fold, CSE, DCE, which drops the jvp's primal half
  * where nothing else uses it). JX_DUMP=ir prints the function
  * given and the one compiled, JX_DUMP=passes the IR after each pass. */
 #include <stdlib.h>
@@ -40,10 +41,10 @@ static bool lowers_window(const jx__backend *be, const jx_fn *f, const jx__eqn *
     return be && !be->window_ok && jx__window_lowerable(f, e);
 }
 
-/* Whether e is lowered for be: pooling it has no path for, or a conv it declines whose
- * lhs dilation and padding can become a pad. */
+/* Whether e is lowered for be: pooling it has no path for, a sort or top_k it would run
+ * on the host, or a conv it declines whose lhs dilation and padding can become a pad. */
 static bool lowers(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
-    return lowers_window(be, f, e) || (be && jx__conv_lowerable(be, f, e));
+    return lowers_window(be, f, e) || jx__sort_lowerable(be, f, e) || (be && jx__conv_lowerable(be, f, e));
 }
 
 /* Whether f or a function nested in it holds something to inline (or to lower for be). */
@@ -102,7 +103,7 @@ static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const 
 }
 
 /* Replays f's equations on the current trace t with inputs in[], inlining call-likes
- * (and lowering what be cannot take: lower_window.c, lower_conv.c); out[] receives f's outputs.
+ * (and lowering what be cannot take: lower_window.c, lower_sort.c, lower_conv.c); out[] receives f's outputs.
  * Returns t's status. */
 static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out, const jx__backend *be) {
     jx_val *env = malloc(sizeof *env * (size_t)(f->nvars ? f->nvars : 1));
@@ -131,6 +132,7 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
                 replay(t, eloc, g, args, outs, be);
             } else if (lowers(be, f, e)) {
                 if (lowers_window(be, f, e)) jx__window_lower(eloc, f, e, args, outs);
+                else if (jx__sort_lowerable(be, f, e)) jx__sort_lower(eloc, f, e, args, outs);
                 else jx__conv_lower(eloc, f, e, args, outs);
             } else if (has_fns(e)) {
                 /* cond/while/scan keep their nested functions, inlined themselves */

@@ -14,7 +14,8 @@
 /* The function jit compiles for backend be (NULL: the interpreter): every call,
  * custom_jvp_call, custom_vjp_call and checkpoint inlined (at run time they are just
  * their `fn`), in nested functions too, what be cannot take lowered (pooling where it has
- * no window_ok, convs with their padding as a pad where it asks: below), then
+ * no window_ok, sort and top_k where it has owner_folds, convs with their padding as a
+ * pad where it asks: below), then
  * jx_fn_simplify. Dumps JX_DUMP=ir / passes. NULL with the error set. */
 jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, const jx__backend *be);
 
@@ -26,6 +27,15 @@ bool jx__window_lowerable(const jx_fn *f, const jx__eqn *e);
 /* Binds e's lowering on the current trace with operands in[]; out[0] its result. The
  * trace's status (errors are set on it). */
 jx_status jx__window_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out);
+
+/* ------------------------------------------------------------------ sort lowered (lower_sort.c) */
+
+/* Whether sort or top_k e of f is lowered for backend be (owner_folds, and within the
+ * work bound) to comparisons, sums and a gather with the interpreter's bits. */
+bool jx__sort_lowerable(const jx__backend *be, const jx_fn *f, const jx__eqn *e);
+/* Binds e's lowering on the current trace with operands in[]; out[] its results. The
+ * trace's status. */
+jx_status jx__sort_lower(jx_loc loc, const jx_fn *f, const jx__eqn *e, const jx_val *in, jx_val *out);
 
 /* ------------------------------------------------------------------ convs with explicit pads (lower_conv.c) */
 

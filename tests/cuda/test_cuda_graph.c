@@ -9,7 +9,8 @@
  * does not write over. Host inputs, a host step, JX_CUDA_GRAPHS=0 and a graph the driver
  * fails to instantiate all run step by step with the same values. No capture ever does
  * work the driver refuses inside one (the fake counts it), and freeing the executable
- * gives the graph and its buffers back. */
+ * gives the graph and its buffers back. A layer's and an embedding's training steps
+ * (the latter's scatter_add a loop kernel) are captured whole, with no host step. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 
@@ -48,13 +49,26 @@ static void dot_relu(jx_val *out, const jx_val *in, void *u) {
 }
 /* an MLP layer's training step: forward GEMM, relu, the weight gradient's GEMM through a
  * transpose, the update, a loss-like sum (test_cuda_run runs it on a GPU) */
+static void lookup_loss(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_sum(jx_tanh(jx_gather(in[0], in[1], 0, 0)), JX_NOINTS);
+}
 static void layer_step(jx_val *out, const jx_val *in, void *u) {
     jx_val h = jx_relu(jx_matmul(in[1], in[0]));
     jx_val w = jx_sub(in[0], jx_mul(jx_scalar_like(in[0], 0.001), jx_matmul(jx_transpose(in[1], JX_INTS(1, 0)), h)));
     out[0] = w;
     out[1] = jx_reduce_sum(h, JX_NOINTS);
 }
-static void sort_dot(jx_val *out, const jx_val *in, void *u) { out[0] = jx_matmul(jx_sort(in[0], 1), in[1]); }
+/* An embedding's SGD step: table (V, D), ids (B, L); its gradient is a scatter_add. */
+static void lookup_step(jx_val *out, const jx_val *in, void *u) {
+    jx_aval a[2] = {jx_aval_of(in[0]), jx_aval_of(in[1])};
+    jx_fn *f = jx_trace("lookup_loss", lookup_loss, NULL, 2, a, 1), *g = f ? jx_grad(f, JX_INTS(0)) : NULL;
+    jx_val grad;
+    jx_call(g, 2, in, 1, &grad);
+    out[0] = jx_sub(in[0], jx_mul(jx_scalar_like(in[0], 0.1), grad));
+    jx_fn_release(g), jx_fn_release(f);
+}
+/* digamma's group is a host step: libdevice has no digamma (test_cuda_ptx) */
+static void host_dot(jx_val *out, const jx_val *in, void *u) { out[0] = jx_matmul(jx_digamma(jx_exp(in[0])), in[1]); }
 
 static jx_fn *trace_two_dots(const char *name) {
     jx_aval av[3] = {JX_AVAL(JX_F32, 4, 6), JX_AVAL(JX_F32, 6, 5), JX_AVAL(JX_F32, 5, 3)};
@@ -165,9 +179,9 @@ static void test_not_captured(void) {
     CU_ASSERT_EQUAL(fk->captures_begun, s0.captures_begun);
     CU_ASSERT_EQUAL(fk->graph_launches, s0.graph_launches);
 
-    /* a host step (sort) between device steps: step by step, right values */
+    /* a host step (digamma) between device steps: step by step, right values */
     jx_aval av[2] = {JX_AVAL(JX_F32, 3, 4), JX_AVAL(JX_F32, 4, 2)};
-    jx_fn *f = jx_trace("sort_dot", sort_dot, NULL, 2, av, 1);
+    jx_fn *f = jx_trace("host_dot", host_dot, NULL, 2, av, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
@@ -261,6 +275,29 @@ static void test_kernels(void) {
     jx_array_release(lin[0]), jx_array_release(lin[1]);
     jx_exec_release(x);
     jx_fn_release(f);
+
+    /* so is an embedding's: its gradient's scatter_add is a loop kernel (fuse.c's
+     * owner_folds), not a host step */
+    jx_aval ev[2] = {JX_AVAL(JX_F32, 30, 8), JX_AVAL(JX_I32, 4, 5)};
+    f = jx_trace("lookup_step", lookup_step, NULL, 2, ev, 1);
+    x = f ? jx_jit(f, JX_DEVICE_CUDA, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *ids = jx_array_zeros(JX_I32, JX_INTS(4, 5));
+    for (int i = 0; i < 20; i++) ((int32_t *)jx_array_data_mut(ids))[i] = (i * 7) % 30 - 3;
+    jx_array *ein[2] = {on_gpu(ramp(JX_INTS(30, 8), 0.1, 0)), on_gpu(ids)};
+    s0 = *fk;
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, ein, 1, out), JX_OK);
+        CU_ASSERT_EQUAL(jx_array_device(out[0]), JX_DEVICE_CUDA);
+        jx_array_release(out[0]);
+    }
+    CU_ASSERT_EQUAL(fk->captures_begun - s0.captures_begun, 1);
+    CU_ASSERT_EQUAL(fk->graph_launches - s0.graph_launches, 2);
+    CU_ASSERT_EQUAL(fk->copies_to_host - s0.copies_to_host, 0);
+    CU_ASSERT_EQUAL(fk->capture_violations, 0);
+    jx_array_release(ein[0]), jx_array_release(ein[1]);
+    jx_exec_release(x);
+    jx_fn_release(f);
 }
 
 int main(void) {
@@ -270,7 +307,7 @@ int main(void) {
         {"a program of device steps: captured once, replayed with new inputs", test_replay},
         {"host inputs, a host step, JX_CUDA_GRAPHS=0: step by step", test_not_captured},
         {"a graph the driver cannot instantiate: step by step from then on", test_instantiate_fails},
-        {"generated kernels replayed from the graph", test_kernels},
+        {"generated kernels replayed from the graph; training steps captured whole", test_kernels},
         {"a driver refusing batched copies: one copy call each", test_batch_refused},
         CU_TEST_INFO_NULL,
     };

@@ -1,5 +1,6 @@
 /* test_cuda_ptx.c: the CUDA backend's kernels without a GPU. Representative functions
- * (elementwise chains, broadcasts, transposes, row/column/full reductions, argmax,
+ * (elementwise chains, broadcasts, transposes, gather, scatter_add and cumulative ops,
+ * sort and top_k (lowered), row/column/full reductions, argmax,
  * softmax, every unary math primitive in f32 and f64, f16/bf16 conversions) are traced,
  * fused, and every LOOP group goes into one NVPTX module; its PTX must name every
  * kernel, target sm_80 / PTX 7.5, hold no float atomics (reductions are deterministic),
@@ -36,8 +37,8 @@ static bool ptxas_ok(const char *ptx) {
 
 /* The most local memory a thread of the next check_body's kernels may have (0: no check). */
 static long max_local;
-/* Whether check_body lowers pooling first, as the jit does for this backend (and then
- * asserts that no group is left for the host). */
+/* Whether check_body prepares the function for this backend first, as the jit does
+ * (pooling and sorts lowered), and then asserts that no group is left for the host. */
 static bool lower_windows;
 
 /* The largest per-thread local array (__local_depot) the PTX declares, in bytes. */
@@ -62,7 +63,7 @@ static int check_body(const char *name, jx_body body, void *user, int nin, const
         jx_fn_release(f);
         f = g;
     }
-    jx__fusion *fu = jx__fuse(f, true, NULL);
+    jx__fusion *fu = jx__fuse(f, true, &jx__cuda_backend);
     jx__cuda_module *m = jx__cuda_module_new(2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -110,6 +111,20 @@ static void bcast_transpose(jx_val *out, const jx_val *in, void *u) {
 /* An embedding lookup, scaled: gather in a loop kernel. */
 static void lookup(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_mul(jx_gather(in[0], in[1], 0, 0), jx_scalar_like(in[0], 2));
+}
+/* A sort along the first axis with a payload, and a top_k, lowered (lower_sort.c). */
+static void sorts(jx_val *out, const jx_val *in, void *u) {
+    jx_val two[2] = {in[0], jx_exp(in[0])};
+    jx_sort_multi(2, two, 0, 1, out);
+    jx_top_k(in[0], 3, &out[2], &out[3]);
+}
+/* A cumsum forwards and a cummax reversed, in loop kernels (owner folds). */
+static void cumulative(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_add(jx_cumsum(in[0], 1, 0), jx_cummax(in[0], 0, 1));
+}
+/* An embedding's gradient: scatter_add in a loop kernel (no atomics), scaled. */
+static void scatter_rows(jx_val *out, const jx_val *in, void *u) {
+    out[0] = jx_mul(jx_scatter_add(in[0], in[1], in[2], 0, 0), jx_scalar_like(in[0], 2));
 }
 static void reductions(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_reduce_sum(in[0], JX_INTS(1));           /* rows */
@@ -191,6 +206,14 @@ static void test_movement(void) {
     jx_aval g[2] = {JX_AVAL(JX_F32, 50, 16), JX_AVAL(JX_I32, 4, 7)};
     /* jx_gather wraps negative indices first (a kernel over the indices), then the lookup */
     CU_ASSERT_EQUAL(check_body("lookup", lookup, NULL, 2, g, 1), 2);
+    /* its transpose: the index wrap, then the scatter and the scale in one kernel; none
+     * left for the host */
+    jx_aval sc[3] = {JX_AVAL(JX_F32, 50, 16), JX_AVAL(JX_I32, 4, 7), JX_AVAL(JX_F32, 4, 7, 16)};
+    lower_windows = true;
+    CU_ASSERT_EQUAL(check_body("scatter_add", scatter_rows, NULL, 3, sc, 1), 2);
+    jx_aval cu[1] = {JX_AVAL(JX_F32, 12, 40)};
+    CU_ASSERT(check_body("cumulative", cumulative, NULL, 1, cu, 1) >= 1);
+    lower_windows = false;
 }
 static void test_reductions(void) {
     jx_aval av[1] = {JX_AVAL(JX_F32, 64, 100)};
@@ -228,6 +251,12 @@ static void test_pooling(void) {
     /* a padded pool's taps share one kernel (they were a kernel each: 26 kernels here) */
     int n = check_body("pooling", pooling, NULL, 1, av, 4);
     CU_ASSERT(n >= 4 && n <= 10);
+    lower_windows = false;
+}
+static void test_sorts(void) {
+    jx_aval av[1] = {JX_AVAL(JX_F32, 9, 40)};
+    lower_windows = true; /* prepared for the backend: no group left for the host */
+    CU_ASSERT(check_body("sorts", sorts, NULL, 1, av, 4) >= 4);
     lower_windows = false;
 }
 static void test_threefry(void) {
@@ -343,12 +372,13 @@ int main(void) {
     }
     CU_TestInfo tests[] = {
         {"elementwise chain", test_elementwise},
-        {"broadcast, transpose, gather", test_movement},
+        {"broadcast, transpose, gather, scatter_add, cumulative ops", test_movement},
         {"row, column, full reductions, argmax, softmax", test_reductions},
         {"every unary math op, f16/bf16", test_math},
         {"jax.random.uniform: threefry in the kernel", test_threefry},
         {"concatenate and rev in one kernel", test_concat_rev},
         {"pooling and its gradient lowered to loop kernels", test_pooling},
+        {"sort and top_k lowered to loop kernels", test_sorts},
         {"a group libdevice cannot compute is declined", test_declined},
         {"PTX through the disk cache: stored, loaded, a damaged file regenerated", test_ptx_disk_cache},
         CU_TEST_INFO_NULL,

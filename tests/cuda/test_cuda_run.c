@@ -1,7 +1,8 @@
 /* test_cuda_run.c: the CUDA jit on a GPU, against the interpreter: a fused elementwise
  * chain over 2^20 elements, row/column/full reductions and argmax bit-identical to the
- * interpreter (sequential folds, no FMA contraction, no atomics), dot_general on cuBLAS,
- * steps that fall back to the host (sort, cumsum) mixed with device steps, while and scan
+ * interpreter (sequential folds, no FMA contraction, no atomics), an embedding gradient's
+ * scatter_add (a loop kernel) bit-identical too, dot_general on cuBLAS,
+ * steps that fall back to the host (digamma) mixed with device steps (sort and cumsum kernels), while and scan
  * driven on the device (control.c),
  * results bit-identical run to run, device arrays (jx_array_to, an executable given a
  * device input returns device outputs, never read back while a loop runs, with the same
@@ -82,11 +83,12 @@ static void plain_matmul(jx_val *out, const jx_val *in, void *u) { out[0] = jx_m
 static void w_cond(jx_val *out, const jx_val *in, void *u) { out[0] = jx_lt(jx_reduce_sum(in[0], JX_NOINTS), jx_scalar_like(in[0], 100)); }
 static void w_body(jx_val *out, const jx_val *in, void *u) { out[0] = jx_add(jx_mul(in[0], jx_scalar_like(in[0], 1.5)), jx_scalar_like(in[0], 1)); }
 static void fallback(jx_val *out, const jx_val *in, void *u) {
-    jx_val s = jx_sort(jx_mul(in[0], jx_scalar_like(in[0], -1)), 0); /* host */
-    jx_val c = jx_cumsum(jx_exp(s), 0, 0);                             /* device, host */
+    jx_val s = jx_sort(jx_mul(in[0], jx_scalar_like(in[0], -1)), 0); /* device (lower_sort.c) */
+    jx_val c = jx_cumsum(jx_exp(s), 0, 0);                             /* device (owner fold) */
+    jx_val h = jx_digamma(jx_add(c, jx_scalar_like(c, 1)));            /* host: no digamma in libdevice */
     jx_val w;
     jx_while(w_cond, w_body, NULL, 1, &in[0], &w);                     /* device, predicate read back */
-    out[0] = jx_add(c, w);                                             /* device */
+    out[0] = jx_add(jx_add(c, h), w);                                  /* device */
 }
 
 /* a convolution (host, on the CPU backend's GEMM path) between device steps */
@@ -123,6 +125,21 @@ static void test_reductions(void) {
     jx_array_release(check(g, 1, in2, true, 0));
     jx_array_release(in[0]), jx_array_release(in2[0]);
     jx_fn_release(f), jx_fn_release(g);
+}
+
+/* an embedding's gradient: scatter_add as a loop kernel (codegen_owner.c), each row
+ * hit by many updates, indices wrapped and dropped: the interpreter's bits, run to run */
+static void scatter_rows(jx_val *out, const jx_val *in, void *u) { out[0] = jx_scatter_add(in[0], in[1], in[2], 0, 0); }
+static void test_scatter(void) {
+    jx_aval av[3] = {JX_AVAL(JX_F32, 1000, 64), JX_AVAL(JX_I32, 32, 50), JX_AVAL(JX_F32, 32, 50, 64)};
+    jx_fn *f = trace("scatter_rows", scatter_rows, 3, av, 1);
+    jx_array *in[3] = {ramp(JX_F32, JX_INTS(1000, 64), 2, -1), ramp(JX_I32, JX_INTS(32, 50), 1100, -1050),
+                       ramp(JX_F32, JX_INTS(32, 50, 64), 3, -1.5)};
+    jx_array *a = check(f, 3, in, true, 0), *b = check(f, 3, in, true, 0);
+    CU_ASSERT_EQUAL(memcmp(jx_array_data(a), jx_array_data(b), jx_array_nbytes(a)), 0);
+    jx_array_release(a), jx_array_release(b);
+    for (int i = 0; i < 3; i++) jx_array_release(in[i]);
+    jx_fn_release(f);
 }
 
 static void test_dot(void) {
@@ -314,8 +331,9 @@ int main(void) {
     CU_TestInfo tests[] = {
         {"fused elementwise chain, 2^20 elements, deterministic", test_chain},
         {"reductions bit-identical to the interpreter", test_reductions},
+        {"scatter_add in a loop kernel: the interpreter's bits", test_scatter},
         {"dot_general on cuBLAS", test_dot},
-        {"host fallback steps (sort, cumsum, while, conv) between device steps", test_fallback},
+        {"host steps (digamma, while's predicate, conv) between device steps; sort and cumsum kernels", test_fallback},
         {"while and scan on the device", test_control},
         {"device arrays: jx_array_to, device-resident steps", test_device_arrays},
         {"CUDA graphs: the bits of the step-by-step run", test_graphs},
