@@ -74,9 +74,10 @@ typedef struct jx__backend {
      * the device's later work and reads): jx_array_to's upload (NULL: alloc + copy_in) */
     void *(*upload)(const void *host, size_t bytes);
     jx_status (*sync)(void);
-    /* whether the backend's conv of e reads and writes its operands through strides, so
-     * fusion may hand it the transposes around it (NULL: never) */
-    bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e);
+    /* whether the backend's conv of e reads operand `which` (0: lhs, 1: rhs) or writes its
+     * result (2) through strides, so that fusion may hand it the transpose there (NULL:
+     * never) */
+    bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which);
     /* the longest row (bytes) that the backend's loop kernels buffer while computing a
      * row's reductions once per row, so that fusion may merge such rows' reductions with
      * the elements that read them (fuse_rows.c); 0: none */

@@ -251,17 +251,17 @@ static void move_into(fstate *s, int32_t t, int32_t k) {
     s->gid[t] = s->gid[k];
 }
 
-static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e)) {
+static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which)) {
     const jx_fn *f = s->f;
     for (int32_t k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
-        if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || !conv_views_ok(f, e)) continue;
+        if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1) continue;
         for (int j = 0; j < 2; j++) {
             int32_t v = e->in[j].var, t = v >= 0 ? s->producer[v] : -1;
-            if (lone_transpose(s, t) && only_reader(s, v) == k) move_into(s, t, k);
+            if (lone_transpose(s, t) && only_reader(s, v) == k && conv_views_ok(f, e, j)) move_into(s, t, k);
         }
         int32_t q = only_reader(s, e->out[0]);
-        if (lone_transpose(s, q)) move_into(s, q, k);
+        if (lone_transpose(s, q) && conv_views_ok(f, e, 2)) move_into(s, q, k);
     }
 }
 

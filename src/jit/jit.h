@@ -17,9 +17,10 @@
 
 
 /* Groups f (calls already inlined). fuse = false puts every equation in a group of its
- * own (JX_JIT_FUSE=0, for debugging). The backend be (may be NULL: neither) decides two
- * merges: its conv_views_ok lets a CONV group take in the transposes of its operands and
- * result, its row_groups lets loop groups merge row by row. NULL on OOM. */
+ * own (JX_JIT_FUSE=0, for debugging). The backend be (may be NULL: none) decides three
+ * things: its conv_views_ok lets a CONV group take in the transposes of its operands and
+ * result (each where it says so), its row_groups lets loop groups merge row by row, its
+ * owner_folds makes scatter_add and the cumulative ops loop ops. NULL on OOM. */
 jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const struct jx__backend *be);
 /* The conv equation of CONV group g (NULL if none). */
 const jx__eqn *jx__group_conv(const jx_fn *f, const jx__group *g);

@@ -69,6 +69,15 @@ static bool elementwise_eqn(const jx_fn *f, const jx__group *g) {
 }
 
 /* Decides how step s (group g of f) runs: kernel, library or interpreter. */
+/* Whether conv c of CONV group g (transposes in it) is taken through view *cv, the
+ * backend reading or writing each place fusion gave it a transpose through strides. */
+static bool views_ok(const jx__backend *be, const jx_fn *f, const jx__eqn *c, const jx__group *g, jx__conv_view *cv) {
+    if (!be->conv_views_ok || !jx__conv_view_of(f, g, cv)) return false;
+    for (int j = 0; j < 2; j++)
+        if (cv->src[j] != &c->in[j] && !be->conv_views_ok(f, c, j)) return false;
+    return cv->out == c->out[0] || be->conv_views_ok(f, c, 2);
+}
+
 static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const jx__backend *be, void *mod) {
     const jx_fn *f = p->f;
     const jx__eqn *e0 = &f->eqns[g->eqns[0]];
@@ -104,8 +113,7 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
     case JX__G_CONV: { /* the conv, and the transposes fusion gave it (when the backend reads through them) */
         const jx__eqn *c = jx__group_conv(f, g);
         if (g->neqn > 1 && !(s->view = malloc(sizeof *s->view))) return false;
-        if (!c || !be->conv_ok(f, c) ||
-            (g->neqn > 1 && !(be->conv_views_ok && be->conv_views_ok(f, c) && jx__conv_view_of(f, g, s->view)))) {
+        if (!c || !be->conv_ok(f, c) || (g->neqn > 1 && !views_ok(be, f, c, g, s->view))) {
             s->kind = JX__G_OPAQUE, s->note = "no conv path";
             free(s->view);
             s->view = NULL;

@@ -266,6 +266,43 @@ static void cnn_step_on_device(pool_case pc) {
     jx_fn_release(g), jx_fn_release(f);
 }
 
+/* An NHWC layer's conv: the transposes around the core's NCHW conv, of the image and of
+ * the result, are read and written by cuDNN through strides (conv_views_ok: fusion puts
+ * them in the conv's group); the filter comes as OIHW (cuDNN's filters take no strides,
+ * so an HWIO filter's transpose stays a kernel, which the fake would not run). */
+static void nhwc_body(jx_val *out, const jx_val *in, void *u) {
+    jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    jx_val x = jx_transpose(in[0], JX_INTS(0, 3, 1, 2));
+    out[0] = jx_transpose(jx_conv(x, in[1], &o), JX_INTS(0, 2, 3, 1));
+}
+
+static void test_nhwc_views(void) {
+    jx_aval av[2] = {JX_AVAL(JX_F32, 2, 7, 6, 3), JX_AVAL(JX_F32, 4, 3, 3, 3)};
+    jx_fn *f = jx_trace("nhwc", nhwc_body, NULL, 2, av, 1);
+    jx_fn *g = f ? jx__jit_prepare(jx__noloc, f, &jx__cuda_backend) : NULL;
+    jx__prog *p = g ? jx__prog_build(g, true, &jx__cuda_backend, NULL, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->nsteps, 1); /* one CONV step, both transposes in it */
+    CU_ASSERT(p->steps[0].kind == JX__G_CONV && p->steps[0].g->neqn == 3 && p->steps[0].view);
+    jx__prog_free(p);
+    jx_fn_release(g);
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_array *host[2] = {filled(JX_F32, JX_INTS(2, 7, 6, 3), 1), filled(JX_F32, JX_INTS(4, 3, 3, 3), 2)}, *dev[2];
+    for (int i = 0; i < 2; i++) CU_ASSERT_PTR_NOT_NULL_FATAL(dev[i] = jx_array_to(host[i], JX_DEVICE_CUDA));
+    jx_array *got = NULL, *want = NULL;
+    long before = convs(), launches = fk->launches + fk->launches_replayed;
+    CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, dev, 1, &got), JX_OK);
+    CU_ASSERT_EQUAL(convs() - before, 1);
+    CU_ASSERT_EQUAL(fk->launches + fk->launches_replayed - launches, 0); /* no transpose kernel */
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 2, host, 1, &want), JX_OK);
+    CU_ASSERT(rel_err(got, want) < 1e-5);
+    jx_array_release(got), jx_array_release(want);
+    for (int i = 0; i < 2; i++) jx_array_release(host[i]), jx_array_release(dev[i]);
+    jx_exec_release(x);
+    jx_fn_release(f);
+}
+
 static void test_cnn_step_on_device(void) {
     cnn_step_on_device((pool_case){2, 2, 0});
     cnn_step_on_device((pool_case){3, 2, 1});
@@ -281,6 +318,7 @@ int main(void) {
         {"a program of convs captured as a graph", test_graph},
         {"grad's convs of stride-1 and stride-2 convs all on cuDNN", test_grad_convs},
         {"a CNN block's training step with no host step", test_cnn_step_on_device},
+        {"an NHWC conv read and written through strides", test_nhwc_views},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda convolutions (fake cuDNN)", tests);

@@ -329,7 +329,8 @@ jx_status jx__cpu_conv_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, c
     return st ? conv_gemm_views(p, e, av, in, st, oav, out) : jx__cpu_conv_gemm(p, e, av, in, oav, out);
 }
 
-bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e) {
+bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which) {
+    (void)which;
     return jx__jit_dnnl_enabled() && jx__cpu_conv_ok(f, e) && jx__dnnl_conv_ok(f, e);
 }
 

@@ -94,8 +94,9 @@ jx_status jx__cpu_conv(jx__pool *p, const jx__eqn *e, const jx_aval *av, const v
  * absorbed, fuse.c), or NULL for row-major. */
 jx_status jx__cpu_conv_views(jx__pool *p, const jx__eqn *e, const jx_aval *av, const void *const *in,
                              const int64_t (*st)[4], const jx_aval *oav, void *out);
-/* Whether jx__cpu_conv_views takes e with strided operands without copying them (oneDNN). */
-bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e);
+/* Whether jx__cpu_conv_views takes e with strided operands without copying them (oneDNN;
+ * any operand and the result alike: which is not looked at). */
+bool jx__cpu_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which);
 /* The longest row the CPU's loop kernels buffer (codegen_rows.c; the backend table's
  * row_groups): 8192 f32, half of a Zen core's L1 data cache and then some. */
 enum { JX__CPU_ROW_BYTES = 32768 };

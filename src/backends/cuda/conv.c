@@ -144,6 +144,7 @@ typedef struct ckey {
     int dtype, tf32, nd, groups;
     int x[5], w[5], y[5];
     int pad[3], stride[3], dil[3];
+    int xs[5], ys[5]; /* element strides of x and y (an NHWC view: fuse.c's transposes) */
 } ckey;
 
 /* The descriptors and algorithm of one ckey, made once and kept for the process (a conv
@@ -162,9 +163,29 @@ static cplan *plans;
 
 static bool fits(int64_t v) { return v > 0 && v <= INT_MAX; }
 
-/* Maps e (operand avals xa, wa; result ya) onto cuDNN's forward conv; false when it does not fit. */
+static void packed_strides(int nd, const int *dims, int *st) {
+    st[nd - 1] = 1;
+    for (int d = nd - 2; d >= 0; d--) st[d] = st[d + 1] * dims[d + 1];
+}
+
+/* k's strides of x and y: st[0] and st[2] (a 2-D conv's view, jx__conv_view; the filter
+ * packed, cuDNN's filters having no strides), or packed when st is NULL. */
+static bool key_strides(ckey *k, const int64_t (*st)[4]) {
+    packed_strides(k->nd, k->x, k->xs);
+    packed_strides(k->nd, k->y, k->ys);
+    if (!st) return true;
+    int ws[5];
+    packed_strides(k->nd, k->w, ws);
+    for (int d = 0; d < 4; d++)
+        if (k->nd != 4 || st[1][d] != ws[d] || !fits(st[0][d]) || !fits(st[2][d])) return false;
+    for (int d = 0; d < 4; d++) k->xs[d] = (int)st[0][d], k->ys[d] = (int)st[2][d];
+    return true;
+}
+
+/* Maps e (operand avals xa, wa; result ya; st: strides of a view, or NULL) onto cuDNN's
+ * forward conv; false when it does not fit. */
 static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, const jx_aval *ya, bool tf32,
-                     ckey *k) {
+                     const int64_t (*st)[4], ckey *k) {
     if (xa->dtype != wa->dtype || (xa->dtype != JX_F32 && xa->dtype != JX_F64)) return false;
     int r = xa->rank, nsp = r - 2;
     if (r < 3 || r > 5 || wa->rank != r || ya->rank != r) return false;
@@ -196,25 +217,18 @@ static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, con
         if (in + 2 * lo.v[s] < ek || (in + 2 * lo.v[s] - ek) / ws.v[s] + 1 != out) return false;
         k->pad[s + skip] = (int)lo.v[s], k->stride[s + skip] = (int)ws.v[s], k->dil[s + skip] = (int)rd.v[s];
     }
-    return (int64_t)k->w[1] * k->groups == k->x[1] && k->w[0] % k->groups == 0;
-}
-
-static void packed_strides(int nd, const int *dims, int *st) {
-    st[nd - 1] = 1;
-    for (int d = nd - 2; d >= 0; d--) st[d] = st[d + 1] * dims[d + 1];
+    return (int64_t)k->w[1] * k->groups == k->x[1] && k->w[0] % k->groups == 0 && key_strides(k, st);
 }
 
 /* Makes p's descriptors and chooses its algorithm; false when cuDNN does not take the
  * conv (the descriptors made so far are left for the caller to destroy). */
 static bool plan_make(const dnn_api *a, cplan *p) {
     const ckey *k = &p->k;
-    int dt = k->dtype == JX_F64 ? DNN_DOUBLE : DNN_FLOAT, xs[5], ys[5], out[5];
+    int dt = k->dtype == JX_F64 ? DNN_DOUBLE : DNN_FLOAT, out[5];
     int math = k->dtype == JX_F32 && !k->tf32 ? DNN_FMA_MATH : DNN_DEFAULT_MATH;
-    packed_strides(k->nd, k->x, xs);
-    packed_strides(k->nd, k->y, ys);
     if (a->CreateTensor(&p->xd) || a->CreateTensor(&p->yd) || a->CreateFilter(&p->wd) || a->CreateConv(&p->cd))
         return false;
-    if (a->SetTensorNd(p->xd, dt, k->nd, k->x, xs) || a->SetTensorNd(p->yd, dt, k->nd, k->y, ys) ||
+    if (a->SetTensorNd(p->xd, dt, k->nd, k->x, k->xs) || a->SetTensorNd(p->yd, dt, k->nd, k->y, k->ys) ||
         a->SetFilterNd(p->wd, dt, DNN_NCHW, k->nd, k->w) ||
         a->SetConvNd(p->cd, k->nd - 2, k->pad, k->stride, k->dil, DNN_CROSS_CORRELATION, dt) ||
         a->SetGroups(p->cd, k->groups) || a->SetMath(p->cd, math))
@@ -257,19 +271,34 @@ static const cplan *plan_get(const ckey *k) {
     return p && p->ok ? p : NULL;
 }
 
-static bool eqn_key(const jx_fn *f, const jx__eqn *e, bool tf32, ckey *k) {
+static bool eqn_key(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], ckey *k) {
     if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || e->in[0].var < 0 || e->in[1].var < 0) return false;
-    return key_make(e, &f->vars[e->in[0].var], &f->vars[e->in[1].var], &f->vars[e->out[0]], tf32, k);
+    return key_make(e, &f->vars[e->in[0].var], &f->vars[e->in[1].var], &f->vars[e->out[0]], tf32, st, k);
 }
 
 bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
     ckey k;
-    return eqn_key(f, e, false, &k);
+    return eqn_key(f, e, false, NULL, &k);
 }
 
-const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__eqn *e, bool tf32) {
+bool jx__cuda_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which) {
+    return which != 1 && e->nin == 2 && e->in[0].var >= 0 && f->vars[e->in[0].var].rank == 4 && jx__cuda_conv_ok(f, e);
+}
+
+const jx__eqn *jx__cuda_step_conv(const jx_fn *f, const jx__step *s, int32_t vars[3]) {
+    const jx__conv_view *v = s->view;
+    const jx__eqn *e = v ? v->conv : &f->eqns[s->g->eqns[0]];
+    for (int j = 0; j < 2; j++) vars[j] = v ? v->src[j]->var : e->in[j].var;
+    vars[2] = v ? v->out : e->out[0];
+    return e;
+}
+
+const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__step *s, bool tf32) {
     ckey k;
-    return eqn_key(f, e, tf32, &k) ? plan_get(&k) : NULL;
+    int32_t vars[3];
+    const jx__eqn *e = jx__cuda_step_conv(f, s, vars);
+    const int64_t(*st)[4] = s->view && s->view->strided ? (const int64_t(*)[4])s->view->st : NULL;
+    return vars[0] >= 0 && vars[1] >= 0 && eqn_key(f, e, tf32, st, &k) ? plan_get(&k) : NULL;
 }
 
 size_t jx__cuda_conv_workspace(const jx__cuda_conv_plan *p) { return p->ws; }

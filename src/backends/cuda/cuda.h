@@ -201,13 +201,21 @@ jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdev
  * dilation, padding cuDNN can express, f32 or f64): the plan's CONV steps. */
 bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e);
 typedef struct jx__cuda_conv_plan jx__cuda_conv_plan;
-/* conv e's cuDNN plan (descriptors and algorithm; tf32: an f32 conv may use TF32), made
- * on first use and kept for the process; NULL when cuDNN is missing or refuses it: the
- * conv then runs on the host. */
-const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__eqn *e, bool tf32);
+/* CONV step s's cuDNN plan (descriptors, through the step's view when it has one, and
+ * algorithm; tf32: an f32 conv may use TF32), made on first use and kept for the
+ * process; NULL when cuDNN is missing or refuses it: the step then runs on the host. */
+const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__step *s, bool tf32);
+/* Whether cuDNN can read operand `which` of conv e (0: x) or write its result (2) through
+ * strides, so that fusion hands it the NHWC layers' transposes there (the backend's
+ * conv_views_ok); never the filter (1), whose descriptor takes no strides. */
+bool jx__cuda_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which);
+/* The conv of CONV step s and the variables it reads (vars[0], vars[1]: x and w, or the
+ * operands of the transposes before them) and writes (vars[2]: y or its transpose's). */
+const jx__eqn *jx__cuda_step_conv(const jx_fn *f, const jx__step *s, int32_t vars[3]);
 /* The workspace bytes p's conv needs. */
 size_t jx__cuda_conv_workspace(const jx__cuda_conv_plan *p);
-/* Queues conv e of f (planned as p) of device operands x, w into device y, with ws (at
+/* Queues conv e of f (planned as p) of device operands x, w into device y (through
+ * the plan's strides), with ws (at
  * least jx__cuda_conv_workspace(p) bytes) as its workspace. */
 jx_status jx__cuda_conv(const jx__cuda_conv_plan *p, const jx_fn *f, const jx__eqn *e, CUdeviceptr x, CUdeviceptr w,
                         CUdeviceptr y, CUdeviceptr ws);

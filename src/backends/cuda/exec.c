@@ -131,15 +131,15 @@ static jx_status run_dot(run *r, const jx__step *s) {
 /* A conv on cuDNN (planned as cp), its workspace a buffer of the run's (so a graph's own
  * while captured). */
 static jx_status run_conv(run *r, const jx__step *s, const jx__cuda_conv_plan *cp) {
-    const jx__eqn *e = &r->p->f->eqns[s->g->eqns[0]];
+    int32_t v[3]; /* x, w, y: through the transposes of the step's view, if any */
+    const jx__eqn *e = jx__cuda_step_conv(r->p->f, s, v);
     size_t ws_bytes = jx__cuda_conv_workspace(cp);
     CUdeviceptr ws = 0;
-    jx_status st = to_device(r, e->in[0].var);
-    if (st == JX_OK) st = to_device(r, e->in[1].var);
+    jx_status st = to_device(r, v[0]);
+    if (st == JX_OK) st = to_device(r, v[1]);
     if (st == JX_OK) st = new_outputs(r, s->g);
     if (st == JX_OK && ws_bytes && !(ws = buf_alloc(r, ws_bytes))) st = jx_errcode();
-    if (st == JX_OK)
-        st = jx__cuda_conv(cp, r->p->f, e, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[e->out[0]], ws);
+    if (st == JX_OK) st = jx__cuda_conv(cp, r->p->f, e, r->dev[v[0]], r->dev[v[1]], r->dev[v[2]], ws);
     if (ws) buf_free(r, ws); /* stream-ordered: a later user of the block queues after the conv */
     return st;
 }
@@ -227,7 +227,7 @@ static jx_status run_steps(run *r) {
         const jx__cuda_conv_plan *cp = NULL;
         if (s->kind == JX__G_LOOP && s->kernel) st = run_loop(r, s);
         else if (s->kind == JX__G_DOT) st = run_dot(r, s);
-        else if (s->kind == JX__G_CONV && (cp = jx__cuda_conv_plan_get(r->p->f, &r->p->f->eqns[s->g->eqns[0]], r->p->tf32)))
+        else if (s->kind == JX__G_CONV && (cp = jx__cuda_conv_plan_get(r->p->f, s, r->p->tf32)))
             st = run_conv(r, s, cp);
         else if (s->kind == JX__G_CONTROL && jx__cuda_control_ok(s, &r->p->f->eqns[s->g->eqns[0]]))
             st = run_control(r, s, &r->p->f->eqns[s->g->eqns[0]]);

@@ -81,7 +81,7 @@ static void pool_free(jx__cu_pool *pool) {
 bool jx__cuda_graph_ok(const jx__prog *p, const char **why) {
     for (int k = 0; k < p->nsteps; k++) {
         const jx__step *s = &p->steps[k];
-        bool conv = s->kind == JX__G_CONV && jx__cuda_conv_plan_get(p->f, &p->f->eqns[s->g->eqns[0]], p->tf32);
+        bool conv = s->kind == JX__G_CONV && jx__cuda_conv_plan_get(p->f, s, p->tf32);
         if (!(s->kind == JX__G_LOOP && s->kernel) && s->kind != JX__G_DOT && !conv) {
             *why = s->note ? s->note : "a step runs on the host";
             return false;
