@@ -11,7 +11,8 @@
  *    slice, rev, concatenate of at most JX__CONCAT_LOOP_MAX operands, pad (not gather,
  *    which may read an element many times, like broadcast, nor scatter_add and the
  *    cumulative ops, loop ops only for backends with owner_folds, which read their
- *    operands at many elements per element): each
+ *    operands at many elements per element; but the index of a gather or scatter_add
+ *    may come from a group of a few elementwise ops, recomputed where read): each
  *    element still computed once at most, but a pad of a group
  *    that holds a reduction starts a group of its own) or is "cheap" (movement or iota of
  *    values from outside: recomputing it at another index is a load);
@@ -158,6 +159,17 @@ static bool open_reduces(const fstate *s) {
     return false;
 }
 
+/* Whether the open group is a few elementwise ops (jx_gather's wrap of negative indices:
+ * compare, add, select), which a gather or scatter_add may recompute at each index it
+ * reads rather than read them from a kernel of their own. */
+enum { SMALL_OPEN = 4 };
+static bool small_open(const fstate *s) {
+    int n = 0;
+    for (int32_t q = 0; q < s->f->neqn && n <= SMALL_OPEN; q++)
+        if (s->gid[q] == s->open) n++;
+    return n <= SMALL_OPEN && !open_reduces(s);
+}
+
 /* Whether eqn k may join the open group, and whether it changes the group's space. */
 static bool can_join(const fstate *s, int32_t k, bool *respace) {
     const jx_fn *f = s->f;
@@ -171,6 +183,7 @@ static bool can_join(const fstate *s, int32_t k, bool *respace) {
         int32_t v = e->in[i].var;
         if (e->prim == JX_PRIM_PAD && in_open(s, v) && !s->cheap[v] && open_reduces(s)) return false;
         if (!in_open(s, v) || s->cheap[v] || is_permutation(e->prim)) continue;
+        if (i == 1 && (e->prim == JX_PRIM_GATHER || e->prim == JX_PRIM_SCATTER_ADD) && small_open(s)) continue;
         if (same ? !(ew && same_shape(&f->vars[v], o)) : !red) return false;
     }
     *respace = !same;

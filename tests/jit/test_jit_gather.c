@@ -1,9 +1,10 @@
 /* test_jit_gather.c: gather inside loop kernels (fuse.c, codegen_loop.c): an embedding
  * lookup (its index read once per row of the result, codegen_loop.c's emit_gather_rows),
- * a take along the last axis (index read per element), an index computed in the same
- * kernel, clamping of out-of-range indices, and a scaled lookup fused into one kernel;
- * each compiled with 1, 2 and 3 threads and compared with the interpreter bit for bit, and
- * its gather found in a LOOP group. */
+ * a take along the last axis (index read per element), an index computed by a chain
+ * (a kernel of its own), clamping of out-of-range indices, and a scaled lookup fused
+ * into one kernel with jx_gather's wrap of negative indices (recomputed where read);
+ * each compiled with 1, 2 and 3 threads and compared with the interpreter bit for bit, its
+ * gather found in a LOOP group and the LOOP groups counted. */
 #include "../../src/jit/jit.h"
 #include "harness.h"
 #include "jit_util.h"
@@ -34,8 +35,9 @@ static jx_array *floats(jx_ints shape) {
     return a;
 }
 
-/* f on in[0..2) with 1..3 threads: the interpreter's bytes, and a LOOP group holding the gather. */
-static void check(const char *name, jx_body body, jx_array *x, jx_array *idx) {
+/* f on in[0..2) with 1..3 threads: the interpreter's bytes, and a LOOP group holding the
+ * gather; `groups` LOOP groups in all. */
+static void check(const char *name, jx_body body, jx_array *x, jx_array *idx, int groups) {
     jx_aval av[2] = {jx_array_aval(x), jx_array_aval(idx)};
     jx_fn *f = jx_trace(name, body, NULL, 2, av, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -45,6 +47,9 @@ static void check(const char *name, jx_body body, jx_array *x, jx_array *idx) {
         for (int k = 0; k < fu->groups[g].neqn; k++)
             in_loop += fu->groups[g].kind == JX__G_LOOP && f->eqns[fu->groups[g].eqns[k]].prim == JX_PRIM_GATHER;
     CU_ASSERT_EQUAL(in_loop, 1);
+    int loops = 0;
+    for (int g = 0; g < fu->ngroups; g++) loops += fu->groups[g].kind == JX__G_LOOP;
+    CU_ASSERT_EQUAL(loops, groups);
     jx__fusion_free(fu);
     jx_array *in[2] = {x, idx}, *want = NULL;
     CU_ASSERT_FATAL(jx_eval(f, 2, in, 1, &want) == JX_OK);
@@ -66,9 +71,9 @@ static void check(const char *name, jx_body body, jx_array *x, jx_array *idx) {
 static void test_gathers(void) {
     jx_array *table = floats(JX_INTS(V, D)), *x = floats(JX_INTS(9, V));
     jx_array *in_range = ids(JX_INTS(5, 11), 0, V), *wild = ids(JX_INTS(5, 11), -9, V + 9), *cols = ids(JX_INTS(9, 6), -2, V + 2);
-    check("embed", embed, table, in_range);
-    check("plain", plain, table, wild);
-    check("take_last", take_last, x, cols);
+    check("embed", embed, table, in_range, 2); /* the index's rem and wrap: a kernel of their own */
+    check("plain", plain, table, wild, 1);     /* the wrap recomputed where the lookup reads it */
+    check("take_last", take_last, x, cols, 1);
     jx_array_release(table), jx_array_release(x), jx_array_release(in_range), jx_array_release(wild);
     jx_array_release(cols);
 }
