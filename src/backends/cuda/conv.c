@@ -281,8 +281,11 @@ bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
     return eqn_key(f, e, false, NULL, &k);
 }
 
+/* Only where cuDNN is there: a conv step without it runs on the host, where the CPU's
+ * library path takes a lone conv but not one with transposes in its group. */
 bool jx__cuda_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which) {
-    return which != 1 && e->nin == 2 && e->in[0].var >= 0 && f->vars[e->in[0].var].rank == 4 && jx__cuda_conv_ok(f, e);
+    return which != 1 && e->nin == 2 && e->in[0].var >= 0 && f->vars[e->in[0].var].rank == 4 && jx__cuda_conv_ok(f, e) &&
+           dnn_get();
 }
 
 const jx__eqn *jx__cuda_step_conv(const jx_fn *f, const jx__step *s, int32_t vars[3]) {
