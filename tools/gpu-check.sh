@@ -97,8 +97,11 @@ cat "$OUT/bench_cuda_kernels.txt"
 jxrun bench/mlp_step_cuda 60 env JX_BENCH_DEVICE=cuda "$B/bin/bench_mlp_step" 200 128
 # the same step without CUDA graphs (a launch per kernel and GEMM), to compare
 jxrun bench/mlp_step_cuda_nograph 40 env JX_BENCH_DEVICE=cuda JX_CUDA_GRAPHS=0 "$B/bin/bench_mlp_step" 200 128
+# and without cuBLASLt's bias and bias-gradient epilogues (their kernels back)
+jxrun bench/mlp_step_cuda_noepi 40 env JX_BENCH_DEVICE=cuda JX_CUDA_EPILOGUES=0 "$B/bin/bench_mlp_step" 200 128
 jxrun bench/mlp_step_cpu 40 env JX_NUM_THREADS=16 "$B/bin/bench_mlp_step" 100 128
 { cat "$S"/bench_mlp_step_cuda.txt; sed 's/^jx /jx_nograph /' "$S"/bench_mlp_step_cuda_nograph.txt
+  sed 's/^jx /jx_noepilogue /' "$S"/bench_mlp_step_cuda_noepi.txt
   cat "$S"/bench_mlp_step_cpu.txt; } > "$OUT/bench_mlp.txt"
 cat "$OUT/bench_mlp.txt"
 jxrun bench/mlp_plan 20 env JX_BENCH_DEVICE=cuda JX_DUMP=plan "$B/bin/bench_mlp_step" 1 128

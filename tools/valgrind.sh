@@ -12,7 +12,7 @@ for t in trace_test_core trace_test_elementwise trace_test_movement trace_test_c
          trace_test_text trace_test_passes grad_test_grad_core vmap_test_vmap_core \
          vmap_test_vmap_control data_test_idx data_test_batches jit_test_jit_api jit_test_jit_control cuda_test_cuda_alloc \
          cuda_test_cuda_graph cuda_test_cuda_upload cuda_test_cuda_precision \
-         cuda_test_cuda_control cuda_test_cuda_conv; do
+         cuda_test_cuda_control cuda_test_cuda_conv cuda_test_cuda_epilogue; do
   exe="$build/tests/$t"
   [ -x "$exe" ] || { echo "valgrind: $t not built, skipped"; continue; }
   if (cd tests && valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \

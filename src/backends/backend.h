@@ -39,6 +39,14 @@ enum { JX__CONCAT_LOOP_MAX = 4 };
  * is small without optimisation). */
 int64_t jx__group_largest(const jx_fn *f, const jx__group *g);
 
+/* What a DOT group may compute besides its GEMM y (m,n) = a (m,k) . b (k,n) (fuse.c asks
+ * the backend's dot_epilogue_ok): */
+typedef enum jx__epi_kind {
+    JX__EPI_BIAS = 1,  /* y + broadcast_in_dim(bias (n), dims (1)): the group's result */
+    JX__EPI_BGRAD0 = 2, /* also reduce_sum of operand 0 over its contracting dim (m values) */
+    JX__EPI_BGRAD1 = 3  /* also reduce_sum of operand 1 over its contracting dim (n values) */
+} jx__epi_kind;
+
 /* ------------------------------------------------------------------ the backend boundary
  * What the program builder, the compile path and the executors ask of a backend: compile
  * the LOOP groups into kernels (one module per executable), say which library calls it
@@ -78,6 +86,10 @@ typedef struct jx__backend {
      * result (2) through strides, so that fusion may hand it the transpose there (NULL:
      * never) */
     bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which);
+    /* whether the backend's GEMM of dot_general e (2-D operands, no batch dims) computes
+     * epilogue `kind` (jx__epi_kind) in the same library call, so that fusion may give the
+     * DOT group the bias add after it or the sum of one of its operands (NULL: never) */
+    bool (*dot_epilogue_ok)(const jx_fn *f, const jx__eqn *e, int kind);
     /* the longest row (bytes) that the backend's loop kernels buffer while computing a
      * row's reductions once per row, so that fusion may merge such rows' reductions with
      * the elements that read them (fuse_rows.c); 0: none */

@@ -27,6 +27,15 @@ typedef struct jx__conv_view {
     bool strided;
 } jx__conv_view;
 
+/* How a DOT group with an epilogue (fuse_epilogue.c) meets its arrays: the dot, the
+ * epilogue's kind, its vector (BIAS: the bias read; BGRAD: the sum written) and the
+ * matrix the call writes (BIAS: the add's result; BGRAD: the dot's). */
+typedef struct jx__dot_epi {
+    const jx__eqn *dot;
+    jx__epi_kind kind;
+    int32_t vec, out;
+} jx__dot_epi;
+
 typedef struct jx__prog jx__prog;
 
 /* One fusion group, ready to run. */
@@ -44,6 +53,7 @@ typedef struct jx__step {
     const char *note;     /* why a group fell back to OPAQUE (static text), or NULL */
     jx__conv_view *view;  /* CONV with transposes in its group: how the conv reads and
                            * writes through them (fuse.c), found once here; else NULL */
+    jx__dot_epi *epi;     /* DOT with an epilogue in its group (fuse_epilogue.c); else NULL */
 } jx__step;
 
 struct jx__prog {

@@ -28,6 +28,9 @@
  *    one reader of a conv's result, joins the conv's group when the backend's conv reads
  *    and writes through strides (conv_views_ok): the NHWC layers' transposes around the
  *    core's NCHW convolution then cost no pass over memory and no kernel;
+ *  - a bias added to a dot's result, or the sum of a dot's operand over its contracting
+ *    dim (a bias gradient), joins the dot's group when the backend's GEMM computes it
+ *    in the same call (dot_epilogue_ok: fuse_epilogue.c);
  *  - on backends that compute a row's reductions once per row, groups read row by row
  *    merge into their reader afterwards (fuse_rows.c).
  * Groups are listed in an order where each reads only f's inputs and earlier groups. */
@@ -237,31 +240,38 @@ static void assign_groups(fstate *s, bool fuse) {
     close_open(s);
 }
 
-/* ------------------------------------------------------------------ transposes into convs */
+/* ------------------------------------------------------------------ moving equations between groups */
 
-static int32_t group_size(const fstate *s, int32_t id) {
+int32_t jx__fs_group_size(const fstate *s, int32_t id) {
     int32_t n = 0;
     for (int32_t k = 0; k < s->f->neqn; k++) n += s->gid[k] == id;
     return n;
 }
 
-/* The one equation reading v, or -1 (none, several, or v is an output of f). */
-static int32_t only_reader(const fstate *s, int32_t v) {
+int32_t jx__fs_only_reader(const fstate *s, int32_t v) {
     if (v < 0 || s->fn_out[v] || s->ustart[v + 1] - s->ustart[v] != 1) return -1;
     return s->users[s->ustart[v]];
 }
 
-static bool lone_transpose(const fstate *s, int32_t k) {
-    return k >= 0 && s->f->eqns[k].prim == JX_PRIM_TRANSPOSE && group_size(s, s->gid[k]) == 1;
+int32_t jx__fs_position(const fstate *s, int32_t id) {
+    for (int32_t i = 0; i < s->norder; i++)
+        if (s->order[i] == id) return i;
+    return -1;
 }
 
-/* Moves equation t into the group of equation k; t's group leaves the order. */
-static void move_into(fstate *s, int32_t t, int32_t k) {
+void jx__fs_move_into(fstate *s, int32_t t, int32_t k) {
     int32_t old = s->gid[t], w = 0;
+    s->gid[t] = s->gid[k];
+    if (jx__fs_group_size(s, old) > 0) return;
     for (int32_t i = 0; i < s->norder; i++)
         if (s->order[i] != old) s->order[w++] = s->order[i];
     s->norder = w;
-    s->gid[t] = s->gid[k];
+}
+
+/* ------------------------------------------------------------------ transposes into convs */
+
+static bool lone_transpose(const fstate *s, int32_t k) {
+    return k >= 0 && s->f->eqns[k].prim == JX_PRIM_TRANSPOSE && jx__fs_group_size(s, s->gid[k]) == 1;
 }
 
 static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which)) {
@@ -271,10 +281,11 @@ static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, c
         if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1) continue;
         for (int j = 0; j < 2; j++) {
             int32_t v = e->in[j].var, t = v >= 0 ? s->producer[v] : -1;
-            if (lone_transpose(s, t) && only_reader(s, v) == k && conv_views_ok(f, e, j)) move_into(s, t, k);
+            if (lone_transpose(s, t) && jx__fs_only_reader(s, v) == k && conv_views_ok(f, e, j))
+                jx__fs_move_into(s, t, k);
         }
-        int32_t q = only_reader(s, e->out[0]);
-        if (lone_transpose(s, q) && conv_views_ok(f, e, 2)) move_into(s, q, k);
+        int32_t q = jx__fs_only_reader(s, e->out[0]);
+        if (lone_transpose(s, q) && conv_views_ok(f, e, 2)) jx__fs_move_into(s, q, k);
     }
 }
 
@@ -299,10 +310,10 @@ static bool build_group(const fstate *s, int32_t id, jx__group *g) {
     if (!g->eqns || !g->in || !g->out) return false;
     g->neqn = 0;
     g->kind = JX__G_OPAQUE;
-    for (int32_t k = 0, first = 1; k < f->neqn; k++) /* a conv's group is CONV, transposes and all */
+    for (int32_t k = 0, first = 1; k < f->neqn; k++) /* a conv's group is CONV, transposes and all; a dot's DOT */
         if (s->gid[k] == id) {
             jx__gkind kind = kind_of(s, &f->eqns[k]);
-            if (first || kind == JX__G_CONV) g->kind = kind;
+            if (first || kind == JX__G_CONV || kind == JX__G_DOT) g->kind = kind;
             first = 0;
         }
     for (int32_t k = 0; k < f->neqn; k++) {
@@ -383,6 +394,7 @@ jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const jx__backend *be) {
     if (ok) {
         assign_groups(&s, fuse);
         if (fuse && be && be->conv_views_ok) absorb_transposes(&s, be->conv_views_ok);
+        if (fuse && be && be->dot_epilogue_ok) jx__fuse_epilogues(&s, be->dot_epilogue_ok);
         if (fuse && be && be->row_groups) jx__fuse_rows(&s, be->row_groups);
         fu->groups = calloc((size_t)s.ngroups + 1, sizeof *fu->groups);
         ok = fu->groups != NULL;

@@ -107,9 +107,15 @@ static bool lower_step(jx__prog *p, jx__step *s, jx__group *g, bool fuse, const 
             s->grain = per >= 16384 ? 1 : 16384 / (per ? per : 1);
         }
         break;
-    case JX__G_DOT:
-        if (g->neqn != 1 || !be->dot_ok(f, e0)) s->kind = JX__G_OPAQUE, s->note = "no BLAS path";
+    case JX__G_DOT: { /* the dot, and the epilogue fusion gave it (when the backend computes it) */
+        jx__dot_epi ep;
+        bool epi = g->neqn > 1 && be->dot_epilogue_ok && jx__dot_epi_of(f, g, &ep);
+        if ((g->neqn == 1 && !be->dot_ok(f, e0)) || (g->neqn > 1 && (!epi || !be->dot_epilogue_ok(f, ep.dot, ep.kind))))
+            s->kind = JX__G_OPAQUE, s->note = "no BLAS path";
+        else if (epi && !(s->epi = malloc(sizeof *s->epi))) return false;
+        else if (epi) *s->epi = ep;
         break;
+    }
     case JX__G_CONV: { /* the conv, and the transposes fusion gave it (when the backend reads through them) */
         const jx__eqn *c = jx__group_conv(f, g);
         if (g->neqn > 1 && !(s->view = malloc(sizeof *s->view))) return false;
@@ -284,6 +290,7 @@ void jx__prog_free(jx__prog *p) {
         free(s->inplace);
         free(s->free);
         free(s->view);
+        free(s->epi);
         for (int i = 0; i < s->nsubs; i++) jx__prog_free(s->subs[i]);
         free(s->subs);
     }

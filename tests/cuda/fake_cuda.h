@@ -1,5 +1,6 @@
 /* fake_cuda.h: what the tests read from the fake CUDA driver (fake_cuda.c), a shared
- * library standing in for libcuda.so.1 and libcublas (JX_CUDA_DRIVER, JX_CUBLAS) on a
+ * library standing in for libcuda.so.1, libcublas, libcublasLt and libcudnn (JX_CUDA_DRIVER,
+ * JX_CUBLAS, JX_CUBLASLT, JX_CUDNN) on a
  * machine without a GPU. Device memory is host memory; GEMMs are computed, generated
  * kernels only counted (the fake cannot run PTX); streams, stream capture and graphs
  * follow the driver's rules that jx's graph path relies on. Work on a blocking stream
@@ -38,6 +39,9 @@ typedef struct jxfake_stats {
     long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
     long convs, convs_replayed; /* cudnnConvolutionForward runs (fake_cudnn.c) */
     int last_conv_math;         /* the math type the last conv ran with */
+    long lt_matmuls, lt_matmuls_replayed; /* cublasLtMatmul runs (fake_cublaslt.c) */
+    int last_lt_epilogue;                 /* the epilogue the last one ran with */
+    int lt_refuse;                        /* set by a test: the heuristic finds no algorithm */
     int last_nparams;
     uint64_t last_params[JXFAKE_MAX_PARAMS]; /* the last kernel launched, direct or replayed */
 } jxfake_stats;

@@ -15,6 +15,7 @@
 static inline jxfake_stats *jxfake_load(const char *test, void **handle) {
     setenv("JX_CUDA_DRIVER", JX_FAKE_CUDA, 1);
     setenv("JX_CUBLAS", JX_FAKE_CUDA, 1);
+    setenv("JX_CUBLASLT", JX_FAKE_CUDA, 1);
     setenv("JX_CUDNN", JX_FAKE_CUDA, 1);
     unsetenv("JX_CUDA_GRAPHS");
     void *h = dlopen(JX_FAKE_CUDA, RTLD_NOW | RTLD_LOCAL);

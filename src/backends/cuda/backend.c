@@ -48,6 +48,7 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .kernel_size = jx__cuda_kernel_size,
     .kernel_inplace_ok = inplace_ok,
     .dot_ok = jx__cuda_dot_ok,
+    .dot_epilogue_ok = jx__cuda_dot_epilogue_ok,
     .conv_ok = jx__cuda_conv_ok,
     .conv_explicit_pads = true,
     .conv_views_ok = jx__cuda_conv_views_ok,

@@ -148,18 +148,13 @@ typedef struct ckey {
 } ckey;
 
 /* The descriptors and algorithm of one ckey, made once and kept for the process (a conv
- * cuDNN refuses keeps ok false, its descriptors destroyed). */
+ * cuDNN refuses keeps no plan, its descriptors destroyed). */
 typedef struct jx__cuda_conv_plan {
     ckey k;
-    bool ok;
     void *xd, *wd, *yd, *cd;
     int algo;
     size_t ws;
-    struct jx__cuda_conv_plan *next;
 } cplan;
-
-static pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
-static cplan *plans;
 
 static bool fits(int64_t v) { return v > 0 && v <= INT_MAX; }
 
@@ -222,7 +217,9 @@ static bool key_make(const jx__eqn *e, const jx_aval *xa, const jx_aval *wa, con
 
 /* Makes p's descriptors and chooses its algorithm; false when cuDNN does not take the
  * conv (the descriptors made so far are left for the caller to destroy). */
-static bool plan_make(const dnn_api *a, cplan *p) {
+static bool plan_make(void *plan) {
+    cplan *p = plan;
+    const dnn_api *a = &dnn;
     const ckey *k = &p->k;
     int dt = k->dtype == JX_F64 ? DNN_DOUBLE : DNN_FLOAT, out[5];
     int math = k->dtype == JX_F32 && !k->tf32 ? DNN_FMA_MATH : DNN_DEFAULT_MATH;
@@ -249,27 +246,18 @@ static bool plan_make(const dnn_api *a, cplan *p) {
     return false;
 }
 
-/* The plan of k, made on first use; NULL when cuDNN is missing or does not take it. */
-static const cplan *plan_get(const ckey *k) {
-    const dnn_api *a = dnn_get();
-    if (!a) return NULL;
-    pthread_mutex_lock(&plans_mu);
-    cplan *p = plans;
-    while (p && memcmp(&p->k, k, sizeof *k) != 0) p = p->next;
-    if (!p && (p = calloc(1, sizeof *p))) {
-        p->k = *k;
-        if (!(p->ok = plan_make(a, p))) {
-            if (p->xd) a->DestroyTensor(p->xd);
-            if (p->yd) a->DestroyTensor(p->yd);
-            if (p->wd) a->DestroyFilter(p->wd);
-            if (p->cd) a->DestroyConv(p->cd);
-        }
-        p->next = plans;
-        plans = p;
-    }
-    pthread_mutex_unlock(&plans_mu);
-    return p && p->ok ? p : NULL;
+static void plan_undo(void *plan) {
+    cplan *p = plan;
+    if (p->xd) dnn.DestroyTensor(p->xd);
+    if (p->yd) dnn.DestroyTensor(p->yd);
+    if (p->wd) dnn.DestroyFilter(p->wd);
+    if (p->cd) dnn.DestroyConv(p->cd);
 }
+
+static jx__plan_cache plans = {PTHREAD_MUTEX_INITIALIZER, NULL, sizeof(ckey), sizeof(cplan), plan_make, plan_undo};
+
+/* The plan of k, made on first use; NULL when cuDNN is missing or does not take it. */
+static const cplan *plan_get(const ckey *k) { return dnn_get() ? jx__plan_cache_get(&plans, k) : NULL; }
 
 static bool eqn_key(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], ckey *k) {
     if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || e->in[0].var < 0 || e->in[1].var < 0) return false;

@@ -9,7 +9,9 @@
  *              NVPTX module (sm_80, PTX 7.5), libdevice for math, PTX text, loaded by the
  *              driver
  *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
+ *   dot_lt.c   dot_general with a bias or bias-gradient epilogue on cuBLASLt
  *   conv.c     conv_general_dilated on cuDNN's convolution forward (loaded like cuBLAS)
+ *   plan_cache.c  cuDNN's and cuBLASLt's plans, made once per shape
  *   exec.c     running a program: device buffers per variable, host fallback for the
  *              steps with no kernel
  *   graph.c    a program whose steps all run on the device captured once into a CUDA
@@ -21,6 +23,7 @@
 #define JX_CUDA_H
 
 #include <cuda.h>
+#include <pthread.h>
 
 #include "../interp/run_group.h"
 #include "../prog.h"
@@ -194,6 +197,38 @@ bool jx__cuda_dot_ok(const jx_fn *f, const jx__eqn *e);
 /* dot_general of device operands a, b (avals av[0], av[1]) into device out; tf32: an f32
  * product may round its operands to TF32 (jx_jit_opts.matmul_precision). */
 jx_status jx__cuda_dot(const jx__eqn *e, const jx_aval *av, CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, bool tf32);
+
+/* ------------------------------------------------------------------ library plans (plan_cache.c) */
+
+/* A process-wide cache of plans of plan_bytes, each beginning with its key of key_bytes
+ * (compared as bytes: zero a key's padding). make fills a plan whose key is set, false
+ * when the library does not take it; undo then frees what make got so far (the plan was
+ * calloc'd). */
+typedef struct jx__plan_cache {
+    pthread_mutex_t mu;
+    struct jx__plan_node *head;
+    size_t key_bytes, plan_bytes;
+    bool (*make)(void *plan);
+    void (*undo)(void *plan);
+} jx__plan_cache;
+/* The plan of key, made on first use; NULL when make said no or out of memory. */
+void *jx__plan_cache_get(jx__plan_cache *c, const void *key);
+
+/* ------------------------------------------------------------------ GEMM epilogues (dot_lt.c) */
+
+/* Whether cuBLASLt computes dot e of f with epilogue `kind` (jx__epi_kind) in one call
+ * (the backend's dot_epilogue_ok; loads cuBLASLt and plans the shape). */
+bool jx__cuda_dot_epilogue_ok(const jx_fn *f, const jx__eqn *e, int kind);
+typedef struct jx__cuda_lt_plan jx__cuda_lt_plan;
+/* The plan of ep's GEMM (descriptors, algorithm; tf32: an f32 GEMM may use TF32), made on
+ * first use and kept for the process; NULL with jx__fail set. */
+const jx__cuda_lt_plan *jx__cuda_lt_plan_get(const jx_fn *f, const jx__dot_epi *ep, bool tf32);
+/* The workspace bytes p's GEMM needs. */
+size_t jx__cuda_lt_workspace(const jx__cuda_lt_plan *p);
+/* Queues ep's GEMM (planned as p) of device operands a, b into device out with its
+ * epilogue's vector vec (BIAS: read; BGRAD: written), ws its workspace. */
+jx_status jx__cuda_dot_lt(const jx__cuda_lt_plan *p, const jx__dot_epi *ep, CUdeviceptr a, CUdeviceptr b,
+                          CUdeviceptr out, CUdeviceptr vec, CUdeviceptr ws);
 
 /* ------------------------------------------------------------------ convolutions (conv.c) */
 

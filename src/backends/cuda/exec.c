@@ -117,7 +117,26 @@ static jx_status run_loop(run *r, const jx__step *s) {
     return st;
 }
 
+/* A GEMM with an epilogue on cuBLASLt, its workspace a buffer of the run's (as a conv's). */
+static jx_status run_dot_lt(run *r, const jx__step *s) {
+    const jx__dot_epi *ep = s->epi;
+    const jx__eqn *e = ep->dot;
+    const jx__cuda_lt_plan *lp = jx__cuda_lt_plan_get(r->p->f, ep, r->p->tf32);
+    size_t ws_bytes = lp ? jx__cuda_lt_workspace(lp) : 0;
+    CUdeviceptr ws = 0;
+    jx_status st = lp ? to_device(r, e->in[0].var) : jx_errcode();
+    if (st == JX_OK) st = to_device(r, e->in[1].var);
+    if (st == JX_OK && ep->kind == JX__EPI_BIAS) st = to_device(r, ep->vec);
+    if (st == JX_OK) st = new_outputs(r, s->g);
+    if (st == JX_OK && ws_bytes && !(ws = buf_alloc(r, ws_bytes))) st = jx_errcode();
+    if (st == JX_OK)
+        st = jx__cuda_dot_lt(lp, ep, r->dev[e->in[0].var], r->dev[e->in[1].var], r->dev[ep->out], r->dev[ep->vec], ws);
+    if (ws) buf_free(r, ws);
+    return st;
+}
+
 static jx_status run_dot(run *r, const jx__step *s) {
+    if (s->epi) return run_dot_lt(r, s);
     const jx_fn *f = r->p->f;
     const jx__eqn *e = &f->eqns[s->g->eqns[0]];
     jx_aval av[2] = {f->vars[e->in[0].var], f->vars[e->in[1].var]};

@@ -176,8 +176,11 @@ static jx_status capture(graph *g, const jx__prog *p, jx_array *const *in, const
     const jx_fn *f = p->f;
     CUresult r__;
     jx_status st = JX_OK;
-    for (int k = 0; st == JX_OK && k < p->nsteps; k++) /* cuBLAS made before the capture */
-        if (p->steps[k].kind == JX__G_DOT && !jx__cublas_get()) st = jx_errcode();
+    for (int k = 0; st == JX_OK && k < p->nsteps; k++) { /* cuBLAS and GEMM plans made before the capture */
+        const jx__step *s = &p->steps[k];
+        if (s->kind == JX__G_DOT && !(s->epi ? (void *)jx__cuda_lt_plan_get(f, s->epi, p->tf32) : (void *)jx__cublas_get()))
+            st = jx_errcode();
+    }
     for (int i = 0; st == JX_OK && i < f->nin; i++)
         if (!(g->in[i] = jx__cu_pool_alloc(&g->pool, bytes_of(&f->vars[f->in[i]])))) st = jx_errcode();
     if (st == JX_OK) st = copy_inputs(g, p, in, d);
