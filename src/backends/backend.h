@@ -47,6 +47,12 @@ typedef enum jx__epi_kind {
     JX__EPI_BGRAD1 = 3  /* also reduce_sum of operand 1 over its contracting dim (n values) */
 } jx__epi_kind;
 
+/* The transpose t of a conv's kernel rev(transpose(w, (1, 0, 2, ...)), spatial dims) (the
+ * form grad gives an input gradient's kernel; *rev set to the rev), where c is a 2-D conv
+ * (rank-4 operands) of one feature group, and the rev and the transpose have no
+ * other reader (nor are f's outputs); NULL otherwise (group.c). */
+const jx__eqn *jx__conv_bwd_chain(const jx_fn *f, const jx__eqn *c, const jx__eqn **rev);
+
 /* ------------------------------------------------------------------ the backend boundary
  * What the program builder, the compile path and the executors ask of a backend: compile
  * the LOOP groups into kernels (one module per executable), say which library calls it
@@ -86,6 +92,11 @@ typedef struct jx__backend {
      * result (2) through strides, so that fusion may hand it the transpose there (NULL:
      * never) */
     bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which);
+    /* whether the backend computes conv e, an input gradient grad emitted (its kernel
+     * rev(transpose(w)): jx__conv_bwd_chain), as the adjoint of w's forward conv (cuDNN's
+     * backward data, which reads w itself and skips lhs dilation's zeros), so that fusion
+     * may give it the rev and the transpose (NULL: never) */
+    bool (*conv_bwd_data_ok)(const jx_fn *f, const jx__eqn *e);
     /* whether the backend's GEMM of dot_general e (2-D operands, no batch dims) computes
      * epilogue `kind` (jx__epi_kind) in the same library call, so that fusion may give the
      * DOT group the bias add after it or the sum of one of its operands (NULL: never) */

@@ -25,6 +25,8 @@ typedef struct jx__conv_view {
     int32_t out;
     int64_t st[3][4];
     bool strided;
+    bool bwd_data; /* src[1] is the w of a kernel rev(transpose(w)) in the group
+                    * (jx__conv_bwd_chain): the conv is the adjoint of w's forward conv */
 } jx__conv_view;
 
 /* How a DOT group with an epilogue (fuse_epilogue.c) meets its arrays: the dot, the

@@ -27,7 +27,9 @@
  *  - a transpose alone in its LOOP group whose one reader is a conv (an operand), or the
  *    one reader of a conv's result, joins the conv's group when the backend's conv reads
  *    and writes through strides (conv_views_ok): the NHWC layers' transposes around the
- *    core's NCHW convolution then cost no pass over memory and no kernel;
+ *    core's NCHW convolution then cost no pass over memory and no kernel; and the rev and
+ *    transpose of an input gradient's kernel join its conv when the backend computes it
+ *    as the adjoint of the kernel's own conv (conv_bwd_data_ok: cuDNN's backward data);
  *  - a bias added to a dot's result, or the sum of a dot's operand over its contracting
  *    dim (a bias gradient), joins the dot's group when the backend's GEMM computes it
  *    in the same call (dot_epilogue_ok: fuse_epilogue.c);
@@ -274,11 +276,27 @@ static bool lone_transpose(const fstate *s, int32_t k) {
     return k >= 0 && s->f->eqns[k].prim == JX_PRIM_TRANSPOSE && jx__fs_group_size(s, s->gid[k]) == 1;
 }
 
-static void absorb_transposes(fstate *s, bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which)) {
+/* Gives conv k the rev and transpose of its kernel (jx__conv_bwd_chain) when the backend
+ * computes it as the adjoint of w's conv: they are then never a kernel. */
+static void absorb_bwd_chain(fstate *s, int32_t k, bool (*ok)(const jx_fn *f, const jx__eqn *e)) {
+    const jx_fn *f = s->f;
+    const jx__eqn *rev, *tr = ok ? jx__conv_bwd_chain(f, &f->eqns[k], &rev) : NULL;
+    if (!tr) return;
+    int32_t v = (int32_t)(rev - f->eqns), t = (int32_t)(tr - f->eqns);
+    /* their LOOP groups keep the rest (only the rev reads the transpose, only the conv the rev) */
+    if (!s->loopg[s->gid[v]] || !s->loopg[s->gid[t]] || !ok(f, &f->eqns[k])) return;
+    jx__fs_move_into(s, t, k);
+    jx__fs_move_into(s, v, k);
+}
+
+static void absorb_transposes(fstate *s, const jx__backend *be) {
     const jx_fn *f = s->f;
     for (int32_t k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
         if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1) continue;
+        bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which) = be->conv_views_ok;
+        absorb_bwd_chain(s, k, be->conv_bwd_data_ok);
+        if (!conv_views_ok) continue;
         for (int j = 0; j < 2; j++) {
             int32_t v = e->in[j].var, t = v >= 0 ? s->producer[v] : -1;
             if (lone_transpose(s, t) && jx__fs_only_reader(s, v) == k && conv_views_ok(f, e, j))
@@ -393,7 +411,7 @@ jx__fusion *jx__fuse(const jx_fn *f, bool fuse, const jx__backend *be) {
     s.owner_folds = be && be->owner_folds;
     if (ok) {
         assign_groups(&s, fuse);
-        if (fuse && be && be->conv_views_ok) absorb_transposes(&s, be->conv_views_ok);
+        if (fuse && be && (be->conv_views_ok || be->conv_bwd_data_ok)) absorb_transposes(&s, be);
         if (fuse && be && be->dot_epilogue_ok) jx__fuse_epilogues(&s, be->dot_epilogue_ok);
         if (fuse && be && be->row_groups) jx__fuse_rows(&s, be->row_groups);
         fu->groups = calloc((size_t)s.ngroups + 1, sizeof *fu->groups);
@@ -444,11 +462,20 @@ bool jx__conv_view_of(const jx_fn *f, const jx__group *g, jx__conv_view *cv) {
     const jx__eqn *c = jx__group_conv(f, g);
     if (!c || c->nin != 2) return false;
     cv->conv = c;
-    cv->strided = false;
+    cv->strided = cv->bwd_data = false;
     for (int j = 0; j < 2; j++) {
         const jx__eqn *t = c->in[j].var >= 0 ? in_group(f, g, c->in[j].var, false) : NULL;
         jx_aval a = jx__atom_aval(f, &c->in[j]);
         if (a.rank != 4) return false;
+        if (j == 1 && t && t->prim == JX_PRIM_REV) { /* an input gradient's kernel: w itself, packed */
+            const jx__eqn *rev, *tr = jx__conv_bwd_chain(f, c, &rev);
+            if (!tr || rev != t || !in_group(f, g, rev->in[0].var, false)) return false;
+            cv->src[1] = &tr->in[0];
+            jx__row_strides(4, f->vars[tr->in[0].var].shape, cv->st[1]);
+            cv->bwd_data = true;
+            continue;
+        }
+        if (t && t->prim != JX_PRIM_TRANSPOSE) return false;
         cv->src[j] = t ? &t->in[0] : &c->in[j];
         if (!t) {
             jx__row_strides(a.rank, a.shape, cv->st[j]);

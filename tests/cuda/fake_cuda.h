@@ -37,7 +37,8 @@ typedef struct jxfake_stats {
     long pinned_live;        /* cuMemHostAlloc blocks not yet freed */
     int last_compute_type;   /* of the last cublasGemmStridedBatchedEx (0: none yet) */
     long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
-    long convs, convs_replayed; /* cudnnConvolutionForward runs (fake_cudnn.c) */
+    long convs, convs_replayed; /* cudnnConvolutionForward and BackwardData runs (fake_cudnn.c) */
+    long convs_bwd_data;        /* of them, cudnnConvolutionBackwardData's */
     int last_conv_math;         /* the math type the last conv ran with */
     long lt_matmuls, lt_matmuls_replayed; /* cublasLtMatmul runs (fake_cublaslt.c) */
     int last_lt_epilogue;                 /* the epilogue the last one ran with */

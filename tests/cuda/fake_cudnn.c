@@ -35,6 +35,7 @@ typedef struct conv_job {
     const void *xp, *wp;
     void *yp, *ws;
     double alpha, beta;
+    int bwd; /* backward data: xp is dy (y's descriptor), yp is dx (x's) */
 } conv_job;
 
 API int cudnnCreate(void **h) { return (*h = calloc(1, sizeof(fhandle))) ? 0 : 4; }
@@ -133,15 +134,14 @@ static double at(const tdesc *t, const void *p, const int *idx, int rnd) {
     return rnd ? jxfake__tf32(((const float *)p)[off]) : ((const float *)p)[off];
 }
 
-/* Every output element: the sum over its group's channels and the window's taps. */
-static void run_conv(const void *arg, int replayed) {
-    const conv_job *j = arg;
+/* Every (output element, channel of its group, window tap inside x): fn(job, y index, x index, w index). */
+static void walk(const conv_job *j, void (*fn)(const conv_job *, const int *, const int *, const int *, double *),
+                 int fresh) {
     const tdesc *x = &j->x, *w = &j->w, *y = &j->y;
-    int ns = j->c.n, cg = w->dims[1], og = w->dims[0] / j->c.groups, rnd = x->dt == 0 && j->c.math != 3;
+    int ns = j->c.n, cg = w->dims[1], og = w->dims[0] / j->c.groups;
     long total = 1, taps = 1;
     for (int i = 0; i < y->nd; i++) total *= y->dims[i];
     for (int i = 0; i < ns; i++) taps *= w->dims[2 + i];
-    memset(j->ws, 0xa5, WS_BYTES);
     for (long e = 0; e < total; e++) {
         int yi[8], xi[8], wi[8];
         long r = e;
@@ -159,28 +159,98 @@ static void run_conv(const void *arg, int replayed) {
                 if (!inside) continue;
                 xi[0] = yi[0], xi[1] = yi[1] / og * cg + c;
                 wi[0] = yi[1], wi[1] = c;
-                acc += at(x, j->xp, xi, rnd) * at(w, j->wp, wi, rnd);
+                fn(j, yi, xi, wi, &acc);
             }
-        long off = 0;
-        for (int i = 0; i < y->nd; i++) off += (long)yi[i] * y->strides[i];
-        if (y->dt == 1) ((double *)j->yp)[off] = j->alpha * acc + (j->beta ? j->beta * ((double *)j->yp)[off] : 0);
-        else ((float *)j->yp)[off] = (float)(j->alpha * acc + (j->beta ? j->beta * ((float *)j->yp)[off] : 0));
+        if (fresh) fn(j, yi, NULL, NULL, &acc); /* the element done */
     }
+}
+
+static long offset(const tdesc *t, const int *idx) {
+    long off = 0;
+    for (int i = 0; i < t->nd; i++) off += (long)idx[i] * t->strides[i];
+    return off;
+}
+static void put(const tdesc *t, void *p, const int *idx, double v) {
+    if (t->dt == 1) ((double *)p)[offset(t, idx)] = v;
+    else ((float *)p)[offset(t, idx)] = (float)v;
+}
+
+/* forward: acc += x w per tap; y = alpha acc + beta y when the element is done */
+static void fwd_tap(const conv_job *j, const int *yi, const int *xi, const int *wi, double *acc) {
+    int rnd = j->x.dt == 0 && j->c.math != 3;
+    if (xi) *acc += at(&j->x, j->xp, xi, rnd) * at(&j->w, j->wp, wi, rnd);
+    else put(&j->y, j->yp, yi, j->alpha * *acc + (j->beta ? j->beta * at(&j->y, j->yp, yi, 0) : 0));
+}
+/* backward data: dx[xi] += dy[yi] w[wi] (dx zeroed first; j->xp is dy's pointer here, yp dx's) */
+static void bwd_tap(const conv_job *j, const int *yi, const int *xi, const int *wi, double *acc) {
+    (void)acc;
+    int rnd = j->x.dt == 0 && j->c.math != 3;
+    double *dx = (double *)j->ws; /* the sums, in double, in the job's scratch */
+    dx[offset(&j->x, xi)] += at(&j->y, j->xp, yi, rnd) * at(&j->w, j->wp, wi, rnd);
+}
+
+static void run_conv(const void *arg, int replayed) {
+    const conv_job *j = arg;
     jxfake_stats *s = jxfake_stats_get();
+    memset(j->ws, 0xa5, WS_BYTES);
+    if (j->bwd) {
+        long n = 1;
+        for (int i = 0; i < j->x.nd; i++) n += (long)(j->x.dims[i] - 1) * j->x.strides[i];
+        conv_job k = *j;
+        if (!(k.ws = calloc((size_t)n, sizeof(double)))) return;
+        walk(&k, bwd_tap, 0);
+        long total = 1;
+        for (int i = 0; i < j->x.nd; i++) total *= j->x.dims[i];
+        for (long e = 0; e < total; e++) {
+            int xi[8];
+            long r = e;
+            for (int i = j->x.nd - 1; i >= 0; i--) xi[i] = (int)(r % j->x.dims[i]), r /= j->x.dims[i];
+            put(&j->x, j->yp, xi, j->alpha * ((double *)k.ws)[offset(&j->x, xi)]);
+        }
+        free(k.ws);
+        s->convs_bwd_data++;
+    } else
+        walk(j, fwd_tap, 1);
     if (replayed) s->convs_replayed++;
     else s->convs++;
     s->last_conv_math = j->c.math;
 }
 
+/* Checks and queues the conv of x, w, y (for backward data: dx, w, dy, with its
+ * pointers xp = dy and yp = dx) as cuDNN checks its calls: the algorithm the heuristic
+ * offered with its workspace, descriptors that agree, y's size cuDNN's. */
+static int submit(void *h, conv_job *j, int algo, size_t ws_bytes, const void *alpha, const void *beta) {
+    int out[8];
+    if (algo != 1 || !j->ws || ws_bytes < WS_BYTES || !j->xp || !j->wp || !j->yp) return BAD_PARAM;
+    if (cudnnGetConvolutionNdForwardOutputDim(&j->c, &j->x, &j->w, j->x.nd, out) || j->c.mode != 1 ||
+        j->x.dt != j->w.dt || j->x.dt != j->y.dt || j->c.dt != j->x.dt ||
+        memcmp(out, j->y.dims, sizeof(int) * (size_t)j->y.nd) != 0)
+        return BAD_PARAM;
+    j->alpha = j->x.dt == 1 ? *(const double *)alpha : *(const float *)alpha;
+    j->beta = j->x.dt == 1 ? *(const double *)beta : *(const float *)beta;
+    if (j->bwd && j->beta != 0) return NOT_SUPPORTED;
+    return jxfake__submit_host(((fhandle *)h)->stream, run_conv, j, sizeof *j) == CUDA_SUCCESS ? 0 : 4000;
+}
+
 API int cudnnConvolutionForward(void *h, const void *alpha, void *xd, const void *x, void *wd, const void *w, void *cd,
                                 int algo, void *ws, size_t ws_bytes, const void *beta, void *yd, void *y) {
-    conv_job j = {*(tdesc *)xd, *(tdesc *)wd, *(tdesc *)yd, *(cdesc *)cd, x, w, y, ws, 0, 0};
-    int out[8];
-    if (algo != 1 || !ws || ws_bytes < WS_BYTES || !x || !w || !y) return BAD_PARAM;
-    if (cudnnGetConvolutionNdForwardOutputDim(cd, xd, wd, j.x.nd, out) || j.c.mode != 1 || j.x.dt != j.w.dt ||
-        j.x.dt != j.y.dt || j.c.dt != j.x.dt || memcmp(out, j.y.dims, sizeof(int) * (size_t)j.y.nd) != 0)
-        return BAD_PARAM;
-    j.alpha = j.x.dt == 1 ? *(const double *)alpha : *(const float *)alpha;
-    j.beta = j.x.dt == 1 ? *(const double *)beta : *(const float *)beta;
-    return jxfake__submit_host(((fhandle *)h)->stream, run_conv, &j, sizeof j) == CUDA_SUCCESS ? 0 : 4000;
+    conv_job j = {*(tdesc *)xd, *(tdesc *)wd, *(tdesc *)yd, *(cdesc *)cd, x, w, y, ws, 0, 0, 0};
+    return submit(h, &j, algo, ws_bytes, alpha, beta);
+}
+
+/* Backward data: the adjoint of the forward conv its descriptors describe (cross-
+ * correlation), dx = alpha sum dy w (beta 0); its heuristic and workspace as forward's. */
+API int cudnnGetConvolutionBackwardDataAlgorithm_v7(void *h, void *wd, void *dyd, void *cd, void *dxd, int want,
+                                                    int *got, perf *res) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(h, dxd, wd, cd, dyd, want, got, res);
+}
+API int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, void *wd, void *dyd, void *cd, void *dxd, int algo,
+                                                     size_t *bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, dxd, wd, cd, dyd, algo, bytes);
+}
+API int cudnnConvolutionBackwardData(void *h, const void *alpha, void *wd, const void *w, void *dyd, const void *dy,
+                                     void *cd, int algo, void *ws, size_t ws_bytes, const void *beta, void *dxd,
+                                     void *dx) {
+    conv_job j = {*(tdesc *)dxd, *(tdesc *)wd, *(tdesc *)dyd, *(cdesc *)cd, dy, w, dx, ws, 0, 0, 1};
+    return submit(h, &j, algo, ws_bytes, alpha, beta);
 }

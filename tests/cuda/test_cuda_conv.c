@@ -195,7 +195,7 @@ static void test_graph(void) {
 /* The backward pass of a conv: which of grad's convs run on cuDNN (counted; the fake
  * runs no generated kernel, so the values of the flips and transposes around them are
  * not checked here: test_cuda_run does on a GPU). */
-static long vjp_convs(int64_t stride) {
+static long vjp_convs(int64_t stride, long *bwd) {
     conv_case c = cases[0];
     c.stride[0] = c.stride[1] = stride;
     c.hi[0] = c.hi[1] = 1; /* 7x7: 7x7 at stride 1, 4x4 at stride 2 (cuDNN's count too) */
@@ -205,9 +205,10 @@ static long vjp_convs(int64_t stride) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
     jx_array *in[3], *out[3] = {NULL};
     for (int i = 0; i < 3; i++) in[i] = filled(JX_F32, (jx_ints){b->vars[b->in[i]].shape, b->vars[b->in[i]].rank}, i);
-    long before = convs();
+    long before = convs(), bwd0 = fk->convs_bwd_data;
     CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 3, in, 3, out), JX_OK);
     long n = convs() - before;
+    *bwd = fk->convs_bwd_data - bwd0;
     for (int i = 0; i < 3; i++) jx_array_release(in[i]), jx_array_release(out[i]);
     jx_exec_release(x);
     jx_fn_release(b), jx_fn_release(f);
@@ -215,8 +216,79 @@ static long vjp_convs(int64_t stride) {
 }
 
 static void test_grad_convs(void) {
-    CU_ASSERT_EQUAL(vjp_convs(1), 3); /* the conv, its input gradient (flipped kernel), its kernel gradient */
-    CU_ASSERT_EQUAL(vjp_convs(2), 3); /* the input gradient lhs-dilated: a pad kernel, then cuDNN */
+    long bwd = 0;
+    /* the conv, its input gradient (cuDNN's backward data of w), its kernel gradient */
+    CU_ASSERT_EQUAL(vjp_convs(1, &bwd), 3);
+    CU_ASSERT_EQUAL(bwd, 1);
+    CU_ASSERT_EQUAL(vjp_convs(2, &bwd), 3); /* the input gradient lhs-dilated: backward data, no pad kernel */
+    CU_ASSERT_EQUAL(bwd, 1);
+}
+
+/* An input gradient as grad writes it, conv(dy, rev(transpose(w)), lhs dilation s): the
+ * rev and the transpose join the conv's group and cuDNN's backward data reads w itself,
+ * skipping the dilation's zeros; no kernel, values the interpreter's. A forward conv that
+ * pads one side more (stride 2 "SAME" of an even size) has no backward data of its
+ * shape: its gradient keeps the pad kernel (the padded conv after it is one cuDNN's
+ * backward data takes at stride 1). */
+typedef struct bwd_case {
+    const char *what;
+    jx_dtype t;
+    int64_t n, o, c, h, ho, k, s, d, lo, hi;
+    bool taken;
+} bwd_case;
+
+static void bwd_body(jx_val *out, const jx_val *in, void *u) {
+    const bwd_case *b = u;
+    jx_val w = jx_rev(jx_transpose(in[1], JX_INTS(1, 0, 2, 3)), JX_INTS(2, 3));
+    jx_conv_opts o = {.pad_lo = JX_INTS(b->lo, b->lo), .pad_hi = JX_INTS(b->hi, b->hi),
+                      .lhs_dilation = JX_INTS(b->s, b->s), .rhs_dilation = JX_INTS(b->d, b->d)};
+    out[0] = jx_conv(in[0], w, &o);
+}
+
+static void test_bwd_data(void) {
+    static const bwd_case bcases[] = {
+        {"stride 2, pad 1, 9x9", JX_F32, 2, 4, 3, 9, 5, 3, 2, 1, 1, 1, true},
+        {"stride 2, pad 1, 9x9, f64", JX_F64, 1, 2, 3, 9, 5, 3, 2, 1, 1, 1, true},
+        {"stride 1, rhs dilation 2, pad 2", JX_F32, 2, 3, 2, 7, 7, 3, 1, 2, 2, 2, true},
+        {"stride 3, 2x2, no pad", JX_F32, 1, 2, 2, 8, 3, 2, 3, 1, 1, 1, true},
+        {"stride 2 SAME of an even size", JX_F32, 1, 2, 2, 8, 4, 3, 2, 1, 2, 1, false},
+    };
+    for (size_t i = 0; i < sizeof bcases / sizeof bcases[0]; i++) {
+        const bwd_case *b = &bcases[i];
+        jx_aval av[2] = {JX_AVAL(b->t, b->n, b->o, b->ho, b->ho), JX_AVAL(b->t, b->o, b->c, b->k, b->k)};
+        jx_fn *f = jx_trace(b->what, bwd_body, (void *)b, 2, av, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(f->vars[f->out[0].var].shape[2], b->h);
+        jx_fn *g = jx__jit_prepare(jx__noloc, f, &jx__cuda_backend);
+        jx__prog *p = g ? jx__prog_build(g, true, &jx__cuda_backend, NULL, NULL) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        if (b->taken) {
+            CU_ASSERT_EQUAL(p->nsteps, 1);
+            CU_ASSERT(p->steps[0].kind == JX__G_CONV && p->steps[0].view && p->steps[0].view->bwd_data);
+        } else {
+            CU_ASSERT_EQUAL(p->nsteps, 2); /* the pad a kernel (lower_conv.c), then the conv */
+            CU_ASSERT(p->steps[0].g->kind == JX__G_LOOP && p->steps[1].kind == JX__G_CONV);
+        }
+        jx__prog_free(p);
+        jx_fn_release(g);
+        if (b->taken) {
+            jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+            jx_array *host[2] = {filled(b->t, (jx_ints){av[0].shape, 4}, 1), filled(b->t, (jx_ints){av[1].shape, 4}, 2)};
+            jx_array *got = NULL, *want = NULL;
+            long bwd = fk->convs_bwd_data, launches = fk->launches + fk->launches_replayed;
+            CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, host, 1, &got), JX_OK);
+            CU_ASSERT_EQUAL(fk->convs_bwd_data - bwd, 1);
+            CU_ASSERT_EQUAL(fk->launches + fk->launches_replayed - launches, 0);
+            CU_ASSERT_EQUAL_FATAL(jx_eval(f, 2, host, 1, &want), JX_OK);
+            double e = rel_err(got, want);
+            if (!(e <= (b->t == JX_F64 ? 1e-14 : 1e-6))) fprintf(stderr, "\n  %s: relative error %g\n", b->what, e);
+            CU_ASSERT(e <= (b->t == JX_F64 ? 1e-14 : 1e-6));
+            jx_array_release(got), jx_array_release(want), jx_array_release(host[0]), jx_array_release(host[1]);
+            jx_exec_release(x);
+        }
+        jx_fn_release(f);
+    }
 }
 
 /* A max pool's window, stride and padding (per spatial dim). */
@@ -319,6 +391,7 @@ int main(void) {
         {"grad's convs of stride-1 and stride-2 convs all on cuDNN", test_grad_convs},
         {"a CNN block's training step with no host step", test_cnn_step_on_device},
         {"an NHWC conv read and written through strides", test_nhwc_views},
+        {"an input gradient on cuDNN's backward data", test_bwd_data},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda convolutions (fake cuDNN)", tests);

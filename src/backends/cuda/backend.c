@@ -52,6 +52,7 @@ const jx__backend jx__cuda_backend = { /* runs its programs itself: exec.c */
     .conv_ok = jx__cuda_conv_ok,
     .conv_explicit_pads = true,
     .conv_views_ok = jx__cuda_conv_views_ok,
+    .conv_bwd_data_ok = jx__cuda_conv_bwd_data_ok,
     .owner_folds = true,
     .alloc = dev_alloc,
     .free = dev_free,

@@ -1,6 +1,6 @@
-/* conv.c: conv_general_dilated on cuDNN's convolution forward (the legacy API, which
- * cuDNN 9 still ships; ../shared/CUDA-NOTES.md section 2), loaded with dlopen on first use
- * like cuBLAS (libcudnn.so.9, or the path in JX_CUDNN: the tests' fake).
+/* conv.c: conv_general_dilated on cuDNN's convolution forward and backward data (the
+ * legacy API, which cuDNN 9 still ships; ../shared/CUDA-NOTES.md section 2), loaded with
+ * dlopen on first use like cuBLAS (libcudnn.so.9, or the path in JX_CUDNN: the tests' fake).
  *
  * A jx conv y (N,O,...) = x (N,C,...) * w (O,C/groups,...), row-major, is one
  * cudnnConvolutionForward in cross-correlation mode: packed NCHW (NCDHW) descriptors,
@@ -13,7 +13,10 @@
  * least its high one and cuDNN's output size must be jx's: a stride-2 "SAME" conv of an
  * even size pads one more row at the end). The jit turns such convs into an explicit
  * pad kernel and a conv without either before they get here (src/jit/lower_conv.c,
- * conv_explicit_pads); what is still declined runs on the host.
+ * conv_explicit_pads); what is still declined runs on the host. An input gradient in
+ * grad's form, conv(dy, rev(transpose(w)), lhs dilation s) (jx__conv_bwd_chain), runs as
+ * cudnnConvolutionBackwardData of w's own forward conv (bwd_key), reading w itself and
+ * skipping the dilation's zeros, where fusion gave its group the rev and the transpose.
  *
  * Precision: f32 convs run in full f32 (CUDNN_FMA_MATH: no TF32 on tensor cores, which
  * CUDNN_DEFAULT_MATH would allow on Ampere and later), as f32 GEMMs do; with
@@ -70,6 +73,11 @@ typedef struct dnn_api {
     int (*WsSize)(void *, void *, void *, void *, void *, int, size_t *);
     int (*Forward)(void *, const void *, void *, const void *, void *, const void *, void *, int, void *, size_t,
                    const void *, void *, void *);
+    /* backward data: the same signatures with (w, dy, conv, dx) for (x, w, conv, y) */
+    int (*GetAlgoBwd)(void *, void *, void *, void *, void *, int, int *, dnn_perf *);
+    int (*WsSizeBwd)(void *, void *, void *, void *, void *, int, size_t *);
+    int (*BackwardData)(void *, const void *, void *, const void *, void *, const void *, void *, int, void *, size_t,
+                        const void *, void *, void *);
     const char *(*ErrorString)(int);
 } dnn_api;
 
@@ -110,6 +118,9 @@ static void dnn_init(void) {
         {(void **)&dnn.GetAlgo, "cudnnGetConvolutionForwardAlgorithm_v7"},
         {(void **)&dnn.WsSize, "cudnnGetConvolutionForwardWorkspaceSize"},
         {(void **)&dnn.Forward, "cudnnConvolutionForward"},
+        {(void **)&dnn.GetAlgoBwd, "cudnnGetConvolutionBackwardDataAlgorithm_v7"},
+        {(void **)&dnn.WsSizeBwd, "cudnnGetConvolutionBackwardDataWorkspaceSize"},
+        {(void **)&dnn.BackwardData, "cudnnConvolutionBackwardData"},
         {(void **)&dnn.ErrorString, "cudnnGetErrorString"},
     };
     const char *missing = jx__dl_resolve(h, fns, sizeof fns / sizeof fns[0]);
@@ -145,6 +156,8 @@ typedef struct ckey {
     int x[5], w[5], y[5];
     int pad[3], stride[3], dil[3];
     int xs[5], ys[5]; /* element strides of x and y (an NHWC view: fuse.c's transposes) */
+    int bwd;          /* backward data: jx's conv computes x (its result) from y (its
+                       * lhs) and w (behind its kernel's rev and transpose) */
 } ckey;
 
 /* The descriptors and algorithm of one ckey, made once and kept for the process (a conv
@@ -234,12 +247,17 @@ static bool plan_make(void *plan) {
         return false;
     dnn_perf perf[NALGO];
     int n = 0;
-    if (a->GetAlgo(a->handle, p->xd, p->wd, p->cd, p->yd, NALGO, &n, perf)) return false;
+    if (k->bwd ? a->GetAlgoBwd(a->handle, p->wd, p->yd, p->cd, p->xd, NALGO, &n, perf)
+               : a->GetAlgo(a->handle, p->xd, p->wd, p->cd, p->yd, NALGO, &n, perf))
+        return false;
     for (int i = 0; i < n; i++) {
         const dnn_perf *q = &perf[i];
         if (q->status != DNN_SUCCESS || q->determinism != DNN_DETERMINISTIC) continue;
         if (math == DNN_FMA_MATH && q->math != DNN_FMA_MATH) continue; /* full f32: no tensor-op result */
-        if (a->SetMath(p->cd, q->math) || a->WsSize(a->handle, p->xd, p->wd, p->cd, p->yd, q->algo, &p->ws)) continue;
+        if (a->SetMath(p->cd, q->math) ||
+            (k->bwd ? a->WsSizeBwd(a->handle, p->wd, p->yd, p->cd, p->xd, q->algo, &p->ws)
+                    : a->WsSize(a->handle, p->xd, p->wd, p->cd, p->yd, q->algo, &p->ws)))
+            continue;
         p->algo = q->algo;
         return true;
     }
@@ -264,9 +282,49 @@ static bool eqn_key(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (
     return key_make(e, &f->vars[e->in[0].var], &f->vars[e->in[1].var], &f->vars[e->out[0]], tf32, st, k);
 }
 
+/* Maps e, an input gradient's conv (jx__conv_bwd_chain: its lhs dy, w behind its kernel,
+ * its result dx), onto cuDNN's backward data of w's forward conv dx (N,C,H,W) ->
+ * dy (N,O,Ho,Wo): padding d(k-1) - lo on both sides, stride e's lhs dilation, dilation
+ * e's rhs dilation (e's own strides 1). Its adjoint sums dy[o] w[t] into dx[o s - p + t d],
+ * which is e whatever e's high padding, when cuDNN's forward maps H to Ho. st: the view's
+ * strides of dy, w, dx (jx__conv_view), or NULL. */
+static bool bwd_key(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], ckey *k) {
+    const char *env = getenv("JX_CUDA_BWD_DATA"); /* 0: none (the pad kernel and a forward conv), to compare */
+    const jx__eqn *rev, *t = env && !strcmp(env, "0") ? NULL : jx__conv_bwd_chain(f, e, &rev);
+    if (!t || e->in[0].var < 0) return false;
+    const jx_aval *ya = &f->vars[e->in[0].var], *wa = &f->vars[t->in[0].var], *xa = &f->vars[e->out[0]];
+    if (xa->dtype != wa->dtype || ya->dtype != wa->dtype || (wa->dtype != JX_F32 && wa->dtype != JX_F64)) return false;
+    jx_ints ws = jx__attr_ints(e->nattr, e->attrs, JX_A_STRIDES), lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
+    jx_ints ld = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_DILATION);
+    jx_ints rd = jx__attr_ints(e->nattr, e->attrs, JX_A_RHS_DILATION);
+    if (ws.n != 2 || lo.n != 2 || ld.n != 2 || rd.n != 2) return false;
+    if (ya->shape[0] != xa->shape[0] || ya->shape[1] != wa->shape[0] || xa->shape[1] != wa->shape[1]) return false;
+    memset(k, 0, sizeof *k);
+    k->dtype = wa->dtype, k->tf32 = tf32 && wa->dtype == JX_F32, k->groups = 1, k->nd = 4, k->bwd = 1;
+    for (int d = 0; d < 4; d++) {
+        if (!fits(xa->shape[d]) || !fits(wa->shape[d]) || !fits(ya->shape[d])) return false;
+        k->x[d] = (int)xa->shape[d], k->w[d] = (int)wa->shape[d], k->y[d] = (int)ya->shape[d];
+    }
+    for (int s = 0; s < 2; s++) {
+        int64_t ek = (wa->shape[2 + s] - 1) * rd.v[s] + 1, pad = ek - 1 - lo.v[s], in = xa->shape[2 + s];
+        if (ws.v[s] != 1 || pad < 0 || pad > INT_MAX || !fits(ld.v[s]) || !fits(rd.v[s])) return false;
+        if (in + 2 * pad < ek || (in + 2 * pad - ek) / ld.v[s] + 1 != ya->shape[2 + s]) return false;
+        k->pad[s] = (int)pad, k->stride[s] = (int)ld.v[s], k->dil[s] = (int)rd.v[s];
+    }
+    if (!st) return key_strides(k, NULL);
+    const int64_t sw[3][4] = {{st[2][0], st[2][1], st[2][2], st[2][3]}, {st[1][0], st[1][1], st[1][2], st[1][3]},
+                              {st[0][0], st[0][1], st[0][2], st[0][3]}}; /* cuDNN's x is jx's result */
+    return key_strides(k, sw);
+}
+
 bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
     ckey k;
-    return eqn_key(f, e, false, NULL, &k);
+    return eqn_key(f, e, false, NULL, &k) || bwd_key(f, e, false, NULL, &k);
+}
+
+bool jx__cuda_conv_bwd_data_ok(const jx_fn *f, const jx__eqn *e) {
+    ckey k;
+    return bwd_key(f, e, false, NULL, &k) && dnn_get();
 }
 
 /* Only where cuDNN is there: a conv step without it runs on the host, where the CPU's
@@ -289,7 +347,9 @@ const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__step 
     int32_t vars[3];
     const jx__eqn *e = jx__cuda_step_conv(f, s, vars);
     const int64_t(*st)[4] = s->view && s->view->strided ? (const int64_t(*)[4])s->view->st : NULL;
-    return vars[0] >= 0 && vars[1] >= 0 && eqn_key(f, e, tf32, st, &k) ? plan_get(&k) : NULL;
+    if (vars[0] < 0 || vars[1] < 0) return NULL;
+    bool ok = s->view && s->view->bwd_data ? bwd_key(f, e, tf32, st, &k) : eqn_key(f, e, tf32, st, &k);
+    return ok ? plan_get(&k) : NULL;
 }
 
 size_t jx__cuda_conv_workspace(const jx__cuda_conv_plan *p) { return p->ws; }
@@ -300,11 +360,16 @@ jx_status jx__cuda_conv(const jx__cuda_conv_plan *p, const jx_fn *f, const jx__e
     double one = 1, zero = 0;
     float onef = 1, zerof = 0;
     bool dbl = p->k.dtype == JX_F64;
-    int st = dnn.Forward(dnn.handle, dbl ? (const void *)&one : &onef, p->xd, (const void *)x, p->wd, (const void *)w,
-                         p->cd, p->algo, p->ws ? (void *)ws : NULL, p->ws, dbl ? (const void *)&zero : &zerof, p->yd,
-                         (void *)y);
+    const void *a1 = dbl ? (const void *)&one : &onef, *b0 = dbl ? (const void *)&zero : &zerof;
+    void *wsp = p->ws ? (void *)ws : NULL;
+    int st = p->k.bwd /* x is dy, y is dx: cuDNN's y and x */
+                 ? dnn.BackwardData(dnn.handle, a1, p->wd, (const void *)w, p->yd, (const void *)x, p->cd, p->algo, wsp,
+                                    p->ws, b0, p->xd, (void *)y)
+                 : dnn.Forward(dnn.handle, a1, p->xd, (const void *)x, p->wd, (const void *)w, p->cd, p->algo, wsp, p->ws,
+                               b0, p->yd, (void *)y);
     if (st != DNN_SUCCESS)
-        return jx__fail(JX_ERR_RUNTIME, e->loc, "conv_general_dilated", "cudnnConvolutionForward failed (%s) on %s * %s",
-                        dnn.ErrorString(st), jx__avs(&xa), jx__avs(&wa));
+        return jx__fail(JX_ERR_RUNTIME, e->loc, "conv_general_dilated", "%s failed (%s) on %s * %s",
+                        p->k.bwd ? "cudnnConvolutionBackwardData" : "cudnnConvolutionForward", dnn.ErrorString(st),
+                        jx__avs(&xa), jx__avs(&wa));
     return JX_OK;
 }

@@ -10,7 +10,8 @@
  *              driver
  *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
  *   dot_lt.c   dot_general with a bias or bias-gradient epilogue on cuBLASLt
- *   conv.c     conv_general_dilated on cuDNN's convolution forward (loaded like cuBLAS)
+ *   conv.c     conv_general_dilated on cuDNN's convolution forward, input gradients on
+ *              its backward data (loaded like cuBLAS)
  *   plan_cache.c  cuDNN's and cuBLASLt's plans, made once per shape
  *   exec.c     running a program: device buffers per variable, host fallback for the
  *              steps with no kernel
@@ -244,6 +245,9 @@ const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__step 
  * strides, so that fusion hands it the NHWC layers' transposes there (the backend's
  * conv_views_ok); never the filter (1), whose descriptor takes no strides. */
 bool jx__cuda_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which);
+/* Whether cuDNN's backward data computes conv e, an input gradient (jx__conv_bwd_chain),
+ * from w itself (the backend's conv_bwd_data_ok; only where cuDNN loads). */
+bool jx__cuda_conv_bwd_data_ok(const jx_fn *f, const jx__eqn *e);
 /* The conv of CONV step s and the variables it reads (vars[0], vars[1]: x and w, or the
  * operands of the transposes before them) and writes (vars[2]: y or its transpose's). */
 const jx__eqn *jx__cuda_step_conv(const jx_fn *f, const jx__step *s, int32_t vars[3]);
