@@ -2,7 +2,8 @@
  * host transfers): device-to-device copy bandwidth (the ceiling), the fused 8-op
  * elementwise chain (bench_chain8: 2 reads + 1 write per element), a row sum and a column
  * sum of a square f32 matrix, an embedding gradient's scatter_add, a sort of 1024 rows
- * (lowered: comparisons and a gather), and what compiling costs (PTX generation with LLVM, loading
+ * (lowered: comparisons and a gather), a stride-2 conv's gradient with and without
+ * cuDNN's backward calls, and what compiling costs (PTX generation with LLVM, loading
  * by the driver, a jx_jit of the chain end to end). Prints `cuda <figure> <value>` lines.
  * Built only with JX_CUDA; exits 77 without a GPU.
  *   usage: bench_cuda_kernels [log2 elements]   (default 26: 256 MiB per f32 array) */
@@ -18,6 +19,28 @@ static void row_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce
 static void col_sum(jx_val *out, const jx_val *in, void *u) { out[0] = jx_reduce_sum(in[0], JX_INTS(0)); }
 static void sort_rows(jx_val *out, const jx_val *in, void *u) { out[0] = jx_sort(in[0], 1); }
 static void scatter_rows(jx_val *out, const jx_val *in, void *u) { out[0] = jx_scatter_add(in[0], in[1], in[2], 0, 0); }
+static void conv_s2(jx_val *out, const jx_val *in, void *u) {
+    jx_conv_opts o = {.strides = JX_INTS(2, 2), .pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    out[0] = jx_conv(in[0], in[1], &o);
+}
+
+/* The best of 5 runs of x on device arrays in[] (after one), synchronised; -1 on error. */
+static double best_run(const char *what, jx_exec *x, int nin, jx_array **in, int nout) {
+    const jx__cu_dev *d = jx__cu_get();
+    double best = 1e30;
+    for (int r = 0; x && r < 6; r++) {
+        jx_array *out[4] = {NULL};
+        double s0 = bench_now();
+        if (jx_exec_run(x, nin, in, nout, out) != JX_OK || d->api->CtxSynchronize() != CUDA_SUCCESS) {
+            fprintf(stderr, "%s: %s\n", what, jx_errmsg());
+            return -1;
+        }
+        double e = bench_now() - s0;
+        if (r > 0 && e < best) best = e;
+        for (int i = 0; i < nout; i++) jx_array_release(out[i]);
+    }
+    return x ? best : -1;
+}
 
 /* Compiles f's LOOP groups; times the last one's `reps` launches on bufs (after one warm-up). */
 static double time_kernel(const char *what, jx_body body, int nin, const jx_aval *av, CUdeviceptr *bufs, int reps,
@@ -140,21 +163,36 @@ int main(int argc, char **argv) {
     jx_exec *xs = fs ? jx_jit(fs, JX_DEVICE_CUDA, NULL) : NULL;
     jx_array *rh = jx_array_zeros(JX_F32, JX_INTS(1024, 1024));
     for (int64_t i = 0; i < 1024 * 1024; i++) ((float *)jx_array_data_mut(rh))[i] = (float)((i * 7919) % 100003);
-    jx_array *rd = jx_array_to(rh, JX_DEVICE_CUDA), *ro = NULL;
-    double sbest = 1e30;
-    for (int r = 0; xs && rd && r < 5; r++) {
-        double s0 = bench_now();
-        if (jx_exec_run(xs, 1, &rd, 1, &ro) != JX_OK || d->api->CtxSynchronize() != CUDA_SUCCESS)
-            fprintf(stderr, "sort: %s\n", jx_errmsg());
-        double e = bench_now() - s0;
-        if (e < sbest) sbest = e;
-        jx_array_release(ro);
-        ro = NULL;
-    }
-    printf("cuda sort_1024x1024_ms %.3f\n", sbest * 1e3);
+    jx_array *rd = jx_array_to(rh, JX_DEVICE_CUDA);
+    printf("cuda sort_1024x1024_ms %.3f\n", best_run("sort", xs, 1, &rd, 1) * 1e3);
     jx_array_release(rd), jx_array_release(rh);
     jx_exec_release(xs);
     jx_fn_release(fs);
+    /* the gradient of an NCHW conv of stride 2 (batch 64, 64 -> 64 channels, 3x3, 56x56):
+     * its input gradient on cuDNN's backward data and its kernel gradient on backward
+     * filter, then both as forward convs (JX_CUDA_BWD_DATA=0, JX_CUDA_BWD_FILTER=0: a pad
+     * kernel and transposes) */
+    for (int fwd_only = 0; fwd_only < 2; fwd_only++) {
+        setenv("JX_CUDA_BWD_DATA", fwd_only ? "0" : "1", 1), setenv("JX_CUDA_BWD_FILTER", fwd_only ? "0" : "1", 1);
+        jx_jit_cache_clear(); /* the same function again: compiled anew under the switches */
+        jx_aval cv[2] = {JX_AVAL(JX_F32, 64, 64, 56, 56), JX_AVAL(JX_F32, 64, 64, 3, 3)};
+        jx_fn *fc = jx_trace("conv_s2", conv_s2, NULL, 2, cv, 1), *gc = fc ? jx_vjp(fc) : NULL;
+        jx_exec *xc = gc ? jx_jit(gc, JX_DEVICE_CUDA, NULL) : NULL;
+        jx_array *cin[3];
+        for (int i = 0; i < 3 && gc; i++) {
+            const jx_aval *ca = &gc->vars[gc->in[i]];
+            jx_array *ch = jx_array_zeros(JX_F32, (jx_ints){ca->shape, ca->rank});
+            for (int64_t j = 0; j < jx_array_size(ch); j++) ((float *)jx_array_data_mut(ch))[j] = (float)(j % 17) / 16;
+            cin[i] = jx_array_to(ch, JX_DEVICE_CUDA);
+            jx_array_release(ch);
+        }
+        printf("cuda conv_s2_vjp%s_ms %.3f\n", fwd_only ? "_forward_convs" : "",
+               gc ? best_run("conv vjp", xc, 3, cin, 3) * 1e3 : -1.0);
+        for (int i = 0; i < 3 && gc; i++) jx_array_release(cin[i]);
+        jx_exec_release(xc);
+        jx_fn_release(gc), jx_fn_release(fc);
+    }
+    unsetenv("JX_CUDA_BWD_DATA"), unsetenv("JX_CUDA_BWD_FILTER");
     jx_device_mem_stats ms;
     if (jx_device_mem_stats_get(JX_DEVICE_CUDA, &ms) == JX_OK)
         printf("cuda mem_in_use %lld\ncuda mem_reserved %lld\ncuda mem_peak %lld\n", (long long)ms.in_use,

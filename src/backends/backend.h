@@ -52,6 +52,8 @@ typedef enum jx__epi_kind {
  * (rank-4 operands) of one feature group, and the rev and the transpose have no
  * other reader (nor are f's outputs); NULL otherwise (group.c). */
 const jx__eqn *jx__conv_bwd_chain(const jx_fn *f, const jx__eqn *c, const jx__eqn **rev);
+/* The transpose that is the one reader of conv c's result (f's outputs counted), or NULL. */
+const jx__eqn *jx__conv_result_transpose(const jx_fn *f, const jx__eqn *c);
 
 /* ------------------------------------------------------------------ the backend boundary
  * What the program builder, the compile path and the executors ask of a backend: compile
@@ -89,8 +91,9 @@ typedef struct jx__backend {
     void *(*upload)(const void *host, size_t bytes);
     jx_status (*sync)(void);
     /* whether the backend's conv of e reads operand `which` (0: lhs, 1: rhs) or writes its
-     * result (2) through strides, so that fusion may hand it the transpose there (NULL:
-     * never) */
+     * result (2) through strides, so that fusion may hand it the transpose there; 3: the
+     * rhs, when the result's transpose is in the group too (cuDNN's backward filter reads
+     * its dy through strides where its forward reads no filter so) (NULL: never) */
     bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which);
     /* whether the backend computes conv e, an input gradient grad emitted (its kernel
      * rev(transpose(w)): jx__conv_bwd_chain), as the adjoint of w's forward conv (cuDNN's

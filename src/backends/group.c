@@ -50,3 +50,12 @@ const jx__eqn *jx__conv_bwd_chain(const jx_fn *f, const jx__eqn *c, const jx__eq
     *rev = v;
     return t;
 }
+
+const jx__eqn *jx__conv_result_transpose(const jx_fn *f, const jx__eqn *c) {
+    if (c->nout != 1 || readers(f, c->out[0]) != 1) return NULL;
+    for (int32_t k = 0; k < f->neqn; k++) {
+        const jx__eqn *t = &f->eqns[k];
+        if (t->nin > 0 && t->in[0].var == c->out[0]) return t->prim == JX_PRIM_TRANSPOSE ? t : NULL;
+    }
+    return NULL;
+}

@@ -297,13 +297,14 @@ static void absorb_transposes(fstate *s, const jx__backend *be) {
         bool (*conv_views_ok)(const jx_fn *f, const jx__eqn *e, int which) = be->conv_views_ok;
         absorb_bwd_chain(s, k, be->conv_bwd_data_ok);
         if (!conv_views_ok) continue;
+        int32_t q = jx__fs_only_reader(s, e->out[0]);
+        bool out_in = lone_transpose(s, q) && conv_views_ok(f, e, 2);
+        if (out_in) jx__fs_move_into(s, q, k);
         for (int j = 0; j < 2; j++) {
             int32_t v = e->in[j].var, t = v >= 0 ? s->producer[v] : -1;
-            if (lone_transpose(s, t) && jx__fs_only_reader(s, v) == k && conv_views_ok(f, e, j))
+            if (lone_transpose(s, t) && jx__fs_only_reader(s, v) == k && conv_views_ok(f, e, j == 1 && out_in ? 3 : j))
                 jx__fs_move_into(s, t, k);
         }
-        int32_t q = jx__fs_only_reader(s, e->out[0]);
-        if (lone_transpose(s, q) && conv_views_ok(f, e, 2)) jx__fs_move_into(s, q, k);
     }
 }
 

@@ -75,7 +75,9 @@ static bool views_ok(const jx__backend *be, const jx_fn *f, const jx__eqn *c, co
     if (!be->conv_views_ok || !jx__conv_view_of(f, g, cv)) return false;
     if (cv->bwd_data && (!be->conv_bwd_data_ok || !be->conv_bwd_data_ok(f, c))) return false;
     for (int j = 0; j < 2; j++)
-        if (cv->src[j] != &c->in[j] && !(j == 1 && cv->bwd_data) && !be->conv_views_ok(f, c, j)) return false;
+        if (cv->src[j] != &c->in[j] && !(j == 1 && cv->bwd_data) &&
+            !be->conv_views_ok(f, c, j == 1 && cv->out != c->out[0] ? 3 : j))
+            return false;
     return cv->out == c->out[0] || be->conv_views_ok(f, c, 2);
 }
 

@@ -39,6 +39,7 @@ typedef struct jxfake_stats {
     long deferred_pending;   /* copies queued on non-blocking streams, not yet run */
     long convs, convs_replayed; /* cudnnConvolutionForward and BackwardData runs (fake_cudnn.c) */
     long convs_bwd_data;        /* of them, cudnnConvolutionBackwardData's */
+    long convs_bwd_filter;      /* and cudnnConvolutionBackwardFilter's */
     int last_conv_math;         /* the math type the last conv ran with */
     long lt_matmuls, lt_matmuls_replayed; /* cublasLtMatmul runs (fake_cublaslt.c) */
     int last_lt_epilogue;                 /* the epilogue the last one ran with */

@@ -35,7 +35,8 @@ typedef struct conv_job {
     const void *xp, *wp;
     void *yp, *ws;
     double alpha, beta;
-    int bwd; /* backward data: xp is dy (y's descriptor), yp is dx (x's) */
+    int bwd; /* 1 backward data: xp is dy (y's descriptor), yp dx (x's); 2 backward filter:
+              * xp is x, wp dy (y's descriptor), yp dw (w's) */
 } conv_job;
 
 API int cudnnCreate(void **h) { return (*h = calloc(1, sizeof(fhandle))) ? 0 : 4; }
@@ -181,6 +182,13 @@ static void fwd_tap(const conv_job *j, const int *yi, const int *xi, const int *
     if (xi) *acc += at(&j->x, j->xp, xi, rnd) * at(&j->w, j->wp, wi, rnd);
     else put(&j->y, j->yp, yi, j->alpha * *acc + (j->beta ? j->beta * at(&j->y, j->yp, yi, 0) : 0));
 }
+/* backward filter: dw[wi] += x[xi] dy[yi] (dw zeroed first; j->wp is dy's pointer here, yp dw's) */
+static void filter_tap(const conv_job *j, const int *yi, const int *xi, const int *wi, double *acc) {
+    (void)acc;
+    int rnd = j->x.dt == 0 && j->c.math != 3;
+    double *dw = (double *)j->ws;
+    dw[offset(&j->w, wi)] += at(&j->x, j->xp, xi, rnd) * at(&j->y, j->wp, yi, rnd);
+}
 /* backward data: dx[xi] += dy[yi] w[wi] (dx zeroed first; j->xp is dy's pointer here, yp dx's) */
 static void bwd_tap(const conv_job *j, const int *yi, const int *xi, const int *wi, double *acc) {
     (void)acc;
@@ -193,22 +201,22 @@ static void run_conv(const void *arg, int replayed) {
     const conv_job *j = arg;
     jxfake_stats *s = jxfake_stats_get();
     memset(j->ws, 0xa5, WS_BYTES);
-    if (j->bwd) {
-        long n = 1;
-        for (int i = 0; i < j->x.nd; i++) n += (long)(j->x.dims[i] - 1) * j->x.strides[i];
+    if (j->bwd) { /* the sums in double in a scratch laid out as the result (dx, or dw) */
+        const tdesc *o = j->bwd == 1 ? &j->x : &j->w;
+        long n = 1, total = 1;
+        for (int i = 0; i < o->nd; i++) n += (long)(o->dims[i] - 1) * o->strides[i], total *= o->dims[i];
         conv_job k = *j;
         if (!(k.ws = calloc((size_t)n, sizeof(double)))) return;
-        walk(&k, bwd_tap, 0);
-        long total = 1;
-        for (int i = 0; i < j->x.nd; i++) total *= j->x.dims[i];
+        walk(&k, j->bwd == 1 ? bwd_tap : filter_tap, 0);
         for (long e = 0; e < total; e++) {
-            int xi[8];
+            int oi[8];
             long r = e;
-            for (int i = j->x.nd - 1; i >= 0; i--) xi[i] = (int)(r % j->x.dims[i]), r /= j->x.dims[i];
-            put(&j->x, j->yp, xi, j->alpha * ((double *)k.ws)[offset(&j->x, xi)]);
+            for (int i = o->nd - 1; i >= 0; i--) oi[i] = (int)(r % o->dims[i]), r /= o->dims[i];
+            put(o, j->yp, oi, j->alpha * ((double *)k.ws)[offset(o, oi)]);
         }
         free(k.ws);
-        s->convs_bwd_data++;
+        if (j->bwd == 1) s->convs_bwd_data++;
+        else s->convs_bwd_filter++;
     } else
         walk(j, fwd_tap, 1);
     if (replayed) s->convs_replayed++;
@@ -252,5 +260,22 @@ API int cudnnConvolutionBackwardData(void *h, const void *alpha, void *wd, const
                                      void *cd, int algo, void *ws, size_t ws_bytes, const void *beta, void *dxd,
                                      void *dx) {
     conv_job j = {*(tdesc *)dxd, *(tdesc *)wd, *(tdesc *)dyd, *(cdesc *)cd, dy, w, dx, ws, 0, 0, 1};
+    return submit(h, &j, algo, ws_bytes, alpha, beta);
+}
+
+/* Backward filter: the kernel gradient of the forward conv its descriptors describe,
+ * dw = alpha sum x dy (beta 0); its heuristic and workspace as forward's. */
+API int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, void *xd, void *dyd, void *cd, void *dwd, int want,
+                                                      int *got, perf *res) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(h, xd, dwd, cd, dyd, want, got, res);
+}
+API int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, void *xd, void *dyd, void *cd, void *dwd, int algo,
+                                                       size_t *bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, xd, dwd, cd, dyd, algo, bytes);
+}
+API int cudnnConvolutionBackwardFilter(void *h, const void *alpha, void *xd, const void *x, void *dyd, const void *dy,
+                                       void *cd, int algo, void *ws, size_t ws_bytes, const void *beta, void *dwd,
+                                       void *dw) {
+    conv_job j = {*(tdesc *)xd, *(tdesc *)dwd, *(tdesc *)dyd, *(cdesc *)cd, x, dy, dw, ws, 0, 0, 2};
     return submit(h, &j, algo, ws_bytes, alpha, beta);
 }

@@ -195,7 +195,7 @@ static void test_graph(void) {
 /* The backward pass of a conv: which of grad's convs run on cuDNN (counted; the fake
  * runs no generated kernel, so the values of the flips and transposes around them are
  * not checked here: test_cuda_run does on a GPU). */
-static long vjp_convs(int64_t stride, long *bwd) {
+static long vjp_convs(int64_t stride, long *bwd, long *filter) {
     conv_case c = cases[0];
     c.stride[0] = c.stride[1] = stride;
     c.hi[0] = c.hi[1] = 1; /* 7x7: 7x7 at stride 1, 4x4 at stride 2 (cuDNN's count too) */
@@ -205,10 +205,10 @@ static long vjp_convs(int64_t stride, long *bwd) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
     jx_array *in[3], *out[3] = {NULL};
     for (int i = 0; i < 3; i++) in[i] = filled(JX_F32, (jx_ints){b->vars[b->in[i]].shape, b->vars[b->in[i]].rank}, i);
-    long before = convs(), bwd0 = fk->convs_bwd_data;
+    long before = convs(), bwd0 = fk->convs_bwd_data, filter0 = fk->convs_bwd_filter;
     CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 3, in, 3, out), JX_OK);
     long n = convs() - before;
-    *bwd = fk->convs_bwd_data - bwd0;
+    *bwd = fk->convs_bwd_data - bwd0, *filter = fk->convs_bwd_filter - filter0;
     for (int i = 0; i < 3; i++) jx_array_release(in[i]), jx_array_release(out[i]);
     jx_exec_release(x);
     jx_fn_release(b), jx_fn_release(f);
@@ -216,12 +216,75 @@ static long vjp_convs(int64_t stride, long *bwd) {
 }
 
 static void test_grad_convs(void) {
-    long bwd = 0;
-    /* the conv, its input gradient (cuDNN's backward data of w), its kernel gradient */
-    CU_ASSERT_EQUAL(vjp_convs(1, &bwd), 3);
+    long bwd = 0, filter = 0;
+    /* the conv, its input gradient (cuDNN's backward data of w), its kernel gradient (backward filter) */
+    CU_ASSERT_EQUAL(vjp_convs(1, &bwd, &filter), 3);
     CU_ASSERT_EQUAL(bwd, 1);
-    CU_ASSERT_EQUAL(vjp_convs(2, &bwd), 3); /* the input gradient lhs-dilated: backward data, no pad kernel */
+    CU_ASSERT_EQUAL(filter, 1);
+    CU_ASSERT_EQUAL(vjp_convs(2, &bwd, &filter), 3); /* the input gradient lhs-dilated: backward data, no pad kernel */
     CU_ASSERT_EQUAL(bwd, 1);
+    CU_ASSERT_EQUAL(filter, 1);
+}
+
+/* Runs f (two operands of avals av, one result) on CUDA: one cuDNN call counted by
+ * *counter, no kernel, the interpreter's values. */
+static void one_call(jx_fn *f, const jx_aval *av, const long *counter) {
+    jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    jx_dtype t = av[0].dtype;
+    jx_array *host[2] = {filled(t, (jx_ints){av[0].shape, 4}, 1), filled(t, (jx_ints){av[1].shape, 4}, 2)};
+    jx_array *got = NULL, *want = NULL;
+    long calls = *counter, launches = fk->launches + fk->launches_replayed;
+    CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, host, 1, &got), JX_OK);
+    CU_ASSERT_EQUAL(*counter - calls, 1);
+    CU_ASSERT_EQUAL(fk->launches + fk->launches_replayed - launches, 0);
+    CU_ASSERT_EQUAL_FATAL(jx_eval(f, 2, host, 1, &want), JX_OK);
+    double e = rel_err(got, want), tol = t == JX_F64 ? 1e-14 : 1e-6;
+    if (!(e <= tol)) fprintf(stderr, "\n  %s: relative error %g\n", f->name, e);
+    CU_ASSERT(e <= tol);
+    jx_array_release(got), jx_array_release(want), jx_array_release(host[0]), jx_array_release(host[1]);
+    jx_exec_release(x);
+}
+
+/* A kernel gradient as grad writes it, transpose(conv(transpose(x), transpose(dy))) with
+ * the forward stride as the rhs dilation and the forward's rhs dilation as the strides:
+ * the three transposes join the conv's group and cuDNN's backward filter reads x and dy
+ * through strides and writes dw packed; no kernel, values the interpreter's. */
+typedef struct filter_case {
+    const char *what;
+    jx_dtype t;
+    int64_t n, c, o, h, ho, k, s, d, pad;
+} filter_case;
+
+static void filter_body(jx_val *out, const jx_val *in, void *u) {
+    const filter_case *c = u;
+    jx_conv_opts o = {.strides = JX_INTS(c->d, c->d), .pad_lo = JX_INTS(c->pad, c->pad),
+                      .pad_hi = JX_INTS(c->pad, c->pad), .rhs_dilation = JX_INTS(c->s, c->s)};
+    jx_val g = jx_conv(jx_transpose(in[0], JX_INTS(1, 0, 2, 3)), jx_transpose(in[1], JX_INTS(1, 0, 2, 3)), &o);
+    out[0] = jx_transpose(g, JX_INTS(1, 0, 2, 3));
+}
+
+static void test_bwd_filter(void) {
+    static const filter_case fcases[] = {
+        {"stride 1, pad 1", JX_F32, 2, 3, 4, 7, 7, 3, 1, 1, 1},
+        {"stride 2, pad 1", JX_F32, 2, 3, 4, 9, 5, 3, 2, 1, 1},
+        {"stride 2, pad 1, f64", JX_F64, 1, 2, 3, 9, 5, 3, 2, 1, 1},
+        {"rhs dilation 2, pad 2", JX_F32, 2, 2, 3, 7, 7, 3, 1, 2, 2},
+    };
+    for (size_t i = 0; i < sizeof fcases / sizeof fcases[0]; i++) {
+        const filter_case *c = &fcases[i];
+        jx_aval av[2] = {JX_AVAL(c->t, c->n, c->c, c->h, c->h), JX_AVAL(c->t, c->n, c->o, c->ho, c->ho)};
+        jx_fn *f = jx_trace(c->what, filter_body, (void *)c, 2, av, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(f->vars[f->out[0].var].shape[2], c->k);
+        jx__prog *p = jx__prog_build(f, true, &jx__cuda_backend, NULL, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_EQUAL(p->nsteps, 1);
+        CU_ASSERT(p->steps[0].kind == JX__G_CONV && p->steps[0].g->neqn == 4);
+        jx__prog_free(p);
+        one_call(f, av, &fk->convs_bwd_filter);
+        jx_fn_release(f);
+    }
 }
 
 /* An input gradient as grad writes it, conv(dy, rev(transpose(w)), lhs dilation s): the
@@ -271,22 +334,7 @@ static void test_bwd_data(void) {
         }
         jx__prog_free(p);
         jx_fn_release(g);
-        if (b->taken) {
-            jx_exec *x = jx_jit(f, JX_DEVICE_CUDA, NULL);
-            CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-            jx_array *host[2] = {filled(b->t, (jx_ints){av[0].shape, 4}, 1), filled(b->t, (jx_ints){av[1].shape, 4}, 2)};
-            jx_array *got = NULL, *want = NULL;
-            long bwd = fk->convs_bwd_data, launches = fk->launches + fk->launches_replayed;
-            CU_ASSERT_EQUAL_FATAL(jx_exec_run(x, 2, host, 1, &got), JX_OK);
-            CU_ASSERT_EQUAL(fk->convs_bwd_data - bwd, 1);
-            CU_ASSERT_EQUAL(fk->launches + fk->launches_replayed - launches, 0);
-            CU_ASSERT_EQUAL_FATAL(jx_eval(f, 2, host, 1, &want), JX_OK);
-            double e = rel_err(got, want);
-            if (!(e <= (b->t == JX_F64 ? 1e-14 : 1e-6))) fprintf(stderr, "\n  %s: relative error %g\n", b->what, e);
-            CU_ASSERT(e <= (b->t == JX_F64 ? 1e-14 : 1e-6));
-            jx_array_release(got), jx_array_release(want), jx_array_release(host[0]), jx_array_release(host[1]);
-            jx_exec_release(x);
-        }
+        if (b->taken) one_call(f, av, &fk->convs_bwd_data);
         jx_fn_release(f);
     }
 }
@@ -392,6 +440,7 @@ int main(void) {
         {"a CNN block's training step with no host step", test_cnn_step_on_device},
         {"an NHWC conv read and written through strides", test_nhwc_views},
         {"an input gradient on cuDNN's backward data", test_bwd_data},
+        {"a kernel gradient on cuDNN's backward filter", test_bwd_filter},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda convolutions (fake cuDNN)", tests);

@@ -11,7 +11,8 @@
  *   dot.c      dot_general on cuBLAS (strided-batched GEMM, full f32)
  *   dot_lt.c   dot_general with a bias or bias-gradient epilogue on cuBLASLt
  *   conv.c     conv_general_dilated on cuDNN's convolution forward, input gradients on
- *              its backward data (loaded like cuBLAS)
+ *              its backward data, kernel gradients on its backward filter (loaded like
+ *              cuBLAS); conv_key.c maps the equations onto those calls
  *   plan_cache.c  cuDNN's and cuBLASLt's plans, made once per shape
  *   exec.c     running a program: device buffers per variable, host fallback for the
  *              steps with no kernel
