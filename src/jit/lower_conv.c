@@ -5,10 +5,11 @@
  * padding lo/hi is conv(pad(x, 0, lo, hi, interior l - 1), w), as lax defines them (the
  * padding applies to the dilated input). The pad is a loop kernel (codegen_loop.c), so the
  * input gradient of a strided conv, which grad emits lhs-dilated, runs on the device: at
- * the price of a pass over the dilated input and cuDNN multiplying its zeros (a
- * backward-data call would skip them, but needs the kernel in the order grad transposed
- * it from). Same sums as the conv, the pad's zeros adding +0.0 products. The jit's
- * pipeline applies it while inlining (pipeline.c). */
+ * the price of a pass over the dilated input and cuDNN multiplying its zeros (the CUDA
+ * backend takes grad's form, whose kernel is rev(transpose(w)), as cuDNN's backward data
+ * instead, which skips them: such convs are not declined). Same sums as the conv, the
+ * pad's zeros adding +0.0 products. The jit's pipeline applies it after simplify
+ * (pipeline.c), once the kernels' form is final. */
 #include "plan.h"
 
 /* The high padding of spatial dim s: what the output's last window needs past the dilated input. */

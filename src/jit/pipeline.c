@@ -4,7 +4,8 @@
  * nested functions too, lowering pooling to loop ops for a backend without a pooling
  * path (lower_window.c) and sorts for a backend with owner folds (lower_sort.c) on the
  * way, then simplify (fold, CSE, DCE, which drops the jvp's primal half
- * where nothing else uses it). JX_DUMP=ir prints the function
+ * where nothing else uses it), then convs a backend declines as a pad and a conv
+ * (lower_conv.c), once the kernels' form is final. JX_DUMP=ir prints the function
  * given and the one compiled, JX_DUMP=passes the IR after each pass. */
 #include <stdlib.h>
 #include <string.h>
@@ -36,26 +37,38 @@ static bool has_fns(const jx__eqn *e) {
     return false;
 }
 
+/* What a replay does besides inlining: the backend it lowers for (NULL: none) and which
+ * of its two stages it is: before simplify, pooling and sorts; after simplify, convs
+ * (their lowering depends on the kernel's final form: a backend's conv_ok may take an
+ * input gradient whose kernel is rev(transpose(w)), jx__conv_bwd_chain, which simplify
+ * may still change by folding transposes or merging equal kernels). */
+typedef struct stage {
+    const jx__backend *be;
+    bool convs;
+} stage;
+
 /* Whether e is pooling that backend be (NULL: none) has no path for. */
 static bool lowers_window(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
     return be && !be->window_ok && jx__window_lowerable(f, e);
 }
 
-/* Whether e is lowered for be: pooling it has no path for, a sort or top_k it would run
- * on the host, or a conv it declines whose lhs dilation and padding can become a pad. */
-static bool lowers(const jx__backend *be, const jx_fn *f, const jx__eqn *e) {
-    return lowers_window(be, f, e) || jx__sort_lowerable(be, f, e) || (be && jx__conv_lowerable(be, f, e));
+/* Whether e is lowered at stage st: pooling its backend has no path for, a sort or top_k
+ * it would run on the host, or (after simplify) a conv it declines whose lhs dilation and
+ * padding can become a pad. */
+static bool lowers(const stage *st, const jx_fn *f, const jx__eqn *e) {
+    if (st->convs) return st->be && jx__conv_lowerable(st->be, f, e);
+    return lowers_window(st->be, f, e) || jx__sort_lowerable(st->be, f, e);
 }
 
 /* Whether f or a function nested in it holds something to inline (or to lower for be). */
-static bool needs_inline(const jx_fn *f, const jx__backend *be) {
+static bool needs_inline(const jx_fn *f, const stage *st) {
     for (int k = 0; k < f->neqn; k++) {
         const jx__eqn *e = &f->eqns[k];
-        if (inlinable(e) || lowers(be, f, e)) return true;
+        if (inlinable(e) || lowers(st, f, e)) return true;
         for (int a = 0; a < e->nattr; a++)
             if (e->attrs[a].kind == JX_AK_FNS)
                 for (int j = 0; j < e->attrs[a].n; j++)
-                    if (needs_inline(e->attrs[a].u.fns[j], be)) return true;
+                    if (needs_inline(e->attrs[a].u.fns[j], st)) return true;
     }
     return false;
 }
@@ -68,11 +81,11 @@ static void release_attrs(jx__attr *at, int nattr, int nfns) {
     free(at);
 }
 
-static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const jx__backend *be);
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const stage *st);
 
 /* e's attributes with each nested function inlined, in one malloc'd block whose tail
  * holds the new functions (*nfns of them, new references). NULL with the error on t. */
-static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const jx__backend *be, int *nfns) {
+static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const stage *st, int *nfns) {
     int n = 0;
     for (int a = 0; a < e->nattr; a++)
         if (e->attrs[a].kind == JX_AK_FNS) n += e->attrs[a].n;
@@ -89,7 +102,7 @@ static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const 
         at[a].u.fns = (jx_fn *const *)(fns + *nfns);
         for (int j = 0; j < at[a].n; j++) {
             const jx_fn *old = e->attrs[a].u.fns[j];
-            jx_fn *g = needs_inline(old, be) ? inline_fn(loc, old, be) : jx_fn_retain((jx_fn *)old);
+            jx_fn *g = needs_inline(old, st) ? inline_fn(loc, old, st) : jx_fn_retain((jx_fn *)old);
             if (!g) {
                 jx__trace_fail(t, jx_errcode() != JX_OK ? jx_errcode() : JX_ERR_INTERNAL, jx__noloc, NULL, "%s",
                                jx_errmsg());
@@ -103,9 +116,10 @@ static jx__attr *inline_attrs(jx__trace *t, jx_loc loc, const jx__eqn *e, const 
 }
 
 /* Replays f's equations on the current trace t with inputs in[], inlining call-likes
- * (and lowering what be cannot take: lower_window.c, lower_sort.c, lower_conv.c); out[] receives f's outputs.
+ * (and lowering what stage st lowers: lower_window.c, lower_sort.c; lower_conv.c after
+ * simplify); out[] receives f's outputs.
  * Returns t's status. */
-static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out, const jx__backend *be) {
+static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *in, jx_val *out, const stage *st) {
     jx_val *env = malloc(sizeof *env * (size_t)(f->nvars ? f->nvars : 1));
     if (!env) {
         jx__trace_fail(t, JX_ERR_NOMEM, loc, "jit", "out of memory while inlining");
@@ -126,18 +140,18 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
             jx_val *both = g && tangent_half(e) ? malloc(sizeof *both * (size_t)(2 * e->nout + 1)) : NULL;
             if (g && tangent_half(e)) {
                 if (!both) jx__trace_fail(t, JX_ERR_NOMEM, eloc, "jit", "out of memory while inlining");
-                else if (replay(t, eloc, g, args, both, be) == JX_OK)
+                else if (replay(t, eloc, g, args, both, st) == JX_OK)
                     for (int i = 0; i < e->nout; i++) outs[i] = both[e->nout + i];
             } else if (g) {
-                replay(t, eloc, g, args, outs, be);
-            } else if (lowers(be, f, e)) {
-                if (lowers_window(be, f, e)) jx__window_lower(eloc, f, e, args, outs);
-                else if (jx__sort_lowerable(be, f, e)) jx__sort_lower(eloc, f, e, args, outs);
-                else jx__conv_lower(eloc, f, e, args, outs);
+                replay(t, eloc, g, args, outs, st);
+            } else if (lowers(st, f, e)) {
+                if (st->convs) jx__conv_lower(eloc, f, e, args, outs);
+                else if (lowers_window(st->be, f, e)) jx__window_lower(eloc, f, e, args, outs);
+                else jx__sort_lower(eloc, f, e, args, outs);
             } else if (has_fns(e)) {
                 /* cond/while/scan keep their nested functions, inlined themselves */
                 int nfns = 0;
-                jx__attr *attrs = inline_attrs(t, eloc, e, be, &nfns);
+                jx__attr *attrs = inline_attrs(t, eloc, e, st, &nfns);
                 if (attrs) jx__bind(eloc, (jx_prim)e->prim, e->nin, args, e->nattr, attrs, e->nout, outs, NULL);
                 release_attrs(attrs, e->nattr, nfns); /* the bind retained what it keeps */
             } else {
@@ -157,7 +171,7 @@ static jx_status replay(jx__trace *t, jx_loc loc, const jx_fn *f, const jx_val *
 
 /* f with every call-like equation inlined (and what be cannot take lowered), recursively;
  * a new reference or NULL. */
-static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const jx__backend *be) {
+static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const stage *st) {
     jx_aval *av = malloc(sizeof *av * (size_t)(f->nin + 1));
     jx_val *ins = malloc(sizeof *ins * (size_t)(f->nin + 1));
     jx_val *outs = malloc(sizeof *outs * (size_t)(f->nout + 1));
@@ -167,7 +181,7 @@ static jx_fn *inline_fn(jx_loc loc, const jx_fn *f, const jx__backend *be) {
         jx__trace *t = jx__trace_begin(loc, f->name, f->nin, av, ins, false);
         if (t) {
             for (int i = 0; i < f->nout; i++) outs[i] = (jx_val){t->id, -1};
-            replay(t, loc, f, ins, outs, be);
+            replay(t, loc, f, ins, outs, st);
             g = jx__trace_end(t, f->nout, outs, NULL, NULL);
         }
     } else {
@@ -190,13 +204,20 @@ static void dump_fn(const char *name, const char *what, const jx_fn *f) {
 jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, const jx__backend *be) {
     unsigned dump = jx__dump_flags();
     if (dump & JX__DUMP_IR) dump_fn(f->name, "ir-given", f);
-    jx_fn *inl = needs_inline(f, be) ? inline_fn(loc, f, be) : jx_fn_retain((jx_fn *)f);
+    stage before = {be, false}, after = {be, true};
+    jx_fn *inl = needs_inline(f, &before) ? inline_fn(loc, f, &before) : jx_fn_retain((jx_fn *)f);
     if (!inl) return NULL;
     if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-inline", inl);
     jx_fn *s = jx_fn_simplify(inl);
     jx_fn_release(inl);
     if (!s) return NULL;
     if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-simplify", s);
+    if (needs_inline(s, &after)) { /* convs the backend declines, as a pad and a conv */
+        jx_fn *c = inline_fn(loc, s, &after);
+        jx_fn_release(s);
+        if (!(s = c)) return NULL;
+        if (dump & JX__DUMP_PASSES) dump_fn(f->name, "after-conv-pads", s);
+    }
     if (dump & JX__DUMP_IR) dump_fn(f->name, "ir-compiled", s);
     return s;
 }

@@ -14,9 +14,9 @@
 /* The function jit compiles for backend be (NULL: the interpreter): every call,
  * custom_jvp_call, custom_vjp_call and checkpoint inlined (at run time they are just
  * their `fn`), in nested functions too, what be cannot take lowered (pooling where it has
- * no window_ok, sort and top_k where it has owner_folds, convs with their padding as a
- * pad where it asks: below), then
- * jx_fn_simplify. Dumps JX_DUMP=ir / passes. NULL with the error set. */
+ * no window_ok, sort and top_k where it has owner_folds: below), then jx_fn_simplify,
+ * then the convs be declines with their padding as a pad where it asks (below). Dumps
+ * JX_DUMP=ir / passes. NULL with the error set. */
 jx_fn *jx__jit_prepare(jx_loc loc, const jx_fn *f, const jx__backend *be);
 
 /* ------------------------------------------------------------------ pooling lowered (lower_window.c) */

@@ -428,6 +428,52 @@ static void test_cnn_step_on_device(void) {
     cnn_step_on_device((pool_case){3, 2, 1});
 }
 
+/* Gradients where the kernel is not a plain rev(transpose(w)): a strided NHWC layer behind
+ * a checkpoint (its HWIO->OIHW transpose folded into grad's (1,0,2,3): no backward data,
+ * so a pad and a forward conv) and a kernel shared by two strided convs (one flipped
+ * kernel read twice). Every conv of the program is one cuDNN plans (the pipeline decides
+ * on pads once the kernels' form is final, after simplify: pipeline.c). */
+static void nhwc_s2(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_conv_opts o = {.strides = JX_INTS(2, 2), .pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    out[0] = jx_conv_general_dilated(in[0], in[1], &o, JX_CONV_NHWC, JX_PADDING_EXPLICIT);
+}
+
+static void two_strided(jx_val *out, const jx_val *in, void *u) {
+    const jx_fn *layer = u; /* NHWC, checkpointed: its gradient is inlined, then simplified, by the jit */
+    jx_conv_opts o = {.strides = JX_INTS(2, 2), .pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1)};
+    jx_val y, z;
+    if (layer) jx_checkpoint(layer, 2, in, 1, &y);
+    else y = jx_conv(in[0], in[1], &o);
+    z = layer ? y : jx_conv(in[2], in[1], &o); /* the same kernel again */
+    out[0] = jx_add(jx_sum(jx_mul(y, y), JX_NOINTS), jx_sum(jx_mul(z, z), JX_NOINTS));
+}
+
+static void test_grads_all_planned(void) {
+    for (int nhwc = 0; nhwc < 2; nhwc++) {
+        jx_aval av[3] = {nhwc ? JX_AVAL(JX_F32, 2, 9, 9, 3) : JX_AVAL(JX_F32, 2, 3, 9, 9),
+                         nhwc ? JX_AVAL(JX_F32, 3, 3, 3, 4) : JX_AVAL(JX_F32, 4, 3, 3, 3), JX_AVAL(JX_F32, 2, 3, 9, 9)};
+        jx_fn *layer = nhwc ? jx_trace("nhwc_s2", nhwc_s2, NULL, 2, av, 1) : NULL;
+        jx_fn *f = jx_trace("two_strided", two_strided, layer, nhwc ? 2 : 3, av, 1);
+        jx_fn_release(layer);
+        jx_fn *g = f ? jx_grad(f, JX_INTS(0, 1)) : NULL;
+        jx_fn *h = g ? jx__jit_prepare(jx__noloc, g, &jx__cuda_backend) : NULL;
+        jx__prog *p = h ? jx__prog_build(h, true, &jx__cuda_backend, NULL, NULL) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        int convs = 0;
+        for (int k = 0; k < p->nsteps; k++) {
+            const jx__step *s = &p->steps[k];
+            if (s->g->kind != JX__G_CONV) continue;
+            convs++;
+            CU_ASSERT(s->kind == JX__G_CONV && jx__cuda_conv_plan_get(p->f, s, false) != NULL);
+        }
+        if (convs != (nhwc ? 3 : 5)) fprintf(stderr, "\n  %d convs\n", convs);
+        CU_ASSERT_EQUAL(convs, nhwc ? 3 : 5); /* forward, input gradient, kernel gradient; the shared: 2 + 1 + 2 */
+        jx__prog_free(p);
+        jx_fn_release(h), jx_fn_release(g), jx_fn_release(f);
+    }
+}
+
 int main(void) {
     void *h;
     if (!(fk = jxfake_load("test_cuda_conv", &h))) return 1;
@@ -441,6 +487,7 @@ int main(void) {
         {"an NHWC conv read and written through strides", test_nhwc_views},
         {"an input gradient on cuDNN's backward data", test_bwd_data},
         {"a kernel gradient on cuDNN's backward filter", test_bwd_filter},
+        {"every conv of strided NHWC and weight-shared gradients on cuDNN", test_grads_all_planned},
         CU_TEST_INFO_NULL,
     };
     int rc = jt_run("cuda convolutions (fake cuDNN)", tests);
