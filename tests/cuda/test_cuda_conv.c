@@ -449,7 +449,26 @@ static void two_strided(jx_val *out, const jx_val *in, void *u) {
     out[0] = jx_add(jx_sum(jx_mul(y, y), JX_NOINTS), jx_sum(jx_mul(z, z), JX_NOINTS));
 }
 
+/* An input gradient written as grad writes an NHWC layer's before simplify: the kernel
+ * rev(transpose(transpose(w_hwio, to OIHW), (1,0,2,3))), which simplify folds into one
+ * transpose that cuDNN's backward data cannot take. */
+static void hwio_chain(jx_val *out, const jx_val *in, void *u) {
+    (void)u;
+    jx_val w = jx_rev(jx_transpose(jx_transpose(in[1], JX_INTS(3, 2, 0, 1)), JX_INTS(1, 0, 2, 3)), JX_INTS(2, 3));
+    jx_conv_opts o = {.pad_lo = JX_INTS(1, 1), .pad_hi = JX_INTS(1, 1), .lhs_dilation = JX_INTS(2, 2)};
+    out[0] = jx_conv(in[0], w, &o);
+}
+
 static void test_grads_all_planned(void) {
+    jx_aval hv[2] = {JX_AVAL(JX_F32, 2, 4, 5, 5), JX_AVAL(JX_F32, 3, 3, 3, 4)};
+    jx_fn *hf = jx_trace("hwio_chain", hwio_chain, NULL, 2, hv, 1);
+    jx_fn *hg = hf ? jx__jit_prepare(jx__noloc, hf, &jx__cuda_backend) : NULL;
+    jx__prog *hp = hg ? jx__prog_build(hg, true, &jx__cuda_backend, NULL, NULL) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+    const jx__step *last = &hp->steps[hp->nsteps - 1]; /* the pad, then a conv cuDNN plans */
+    CU_ASSERT(last->kind == JX__G_CONV && jx__cuda_conv_plan_get(hp->f, last, false) != NULL);
+    jx__prog_free(hp);
+    jx_fn_release(hg), jx_fn_release(hf);
     for (int nhwc = 0; nhwc < 2; nhwc++) {
         jx_aval av[3] = {nhwc ? JX_AVAL(JX_F32, 2, 9, 9, 3) : JX_AVAL(JX_F32, 2, 3, 9, 9),
                          nhwc ? JX_AVAL(JX_F32, 3, 3, 3, 4) : JX_AVAL(JX_F32, 4, 3, 3, 3), JX_AVAL(JX_F32, 2, 3, 9, 9)};

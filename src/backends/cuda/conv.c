@@ -102,9 +102,8 @@ static void dnn_init(void) {
         jx_clear_error();
         return;
     }
-    const char *path = getenv("JX_CUDNN");
-    void *h = dlopen(path && *path ? path : "libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
-    if (!h && !(path && *path)) h = dlopen("libcudnn.so", RTLD_NOW | RTLD_LOCAL);
+    static const char *const names[] = {"libcudnn.so.9", "libcudnn.so", NULL};
+    void *h = jx__dl_open("JX_CUDNN", names);
     if (!h) {
         snprintf(dnn_error, sizeof dnn_error, "cuDNN not found: %s", dlerror());
         return;
@@ -225,14 +224,27 @@ static jx__plan_cache plans = {PTHREAD_MUTEX_INITIALIZER, NULL, sizeof(jx__dnn_k
 /* The plan of k, made on first use; NULL when cuDNN is missing or does not take it. */
 static const cplan *plan_get(const jx__dnn_key *k) { return dnn_get() ? jx__plan_cache_get(&plans, k) : NULL; }
 
+/* Whether env (JX_CUDA_BWD_DATA, JX_CUDA_BWD_FILTER) is "0": that backward call off, to
+ * compare; read where fusion and the pipeline decide, not per run. */
+static bool switched_off(const char *env) {
+    const char *v = getenv(env);
+    return v && !strcmp(v, "0");
+}
+
+/* The variable w of conv e's kernel rev(transpose(w)) (jx__conv_bwd_chain), or -1. */
+static int32_t bwd_source(const jx_fn *f, const jx__eqn *e) {
+    const jx__eqn *rev, *t = switched_off("JX_CUDA_BWD_DATA") ? NULL : jx__conv_bwd_chain(f, e, &rev);
+    return t ? t->in[0].var : -1;
+}
+
 bool jx__cuda_conv_ok(const jx_fn *f, const jx__eqn *e) {
     jx__dnn_key k;
-    return jx__dnn_key_fwd(f, e, false, NULL, &k) || jx__dnn_key_bwd_data(f, e, false, NULL, &k);
+    return jx__dnn_key_fwd(f, e, false, NULL, &k) || jx__dnn_key_bwd_data(f, e, bwd_source(f, e), false, NULL, &k);
 }
 
 bool jx__cuda_conv_bwd_data_ok(const jx_fn *f, const jx__eqn *e) {
     jx__dnn_key k;
-    return jx__dnn_key_bwd_data(f, e, false, NULL, &k) && dnn_get();
+    return jx__dnn_key_bwd_data(f, e, bwd_source(f, e), false, NULL, &k) && dnn_get();
 }
 
 /* Only where cuDNN is there: a conv step without it runs on the host, where the CPU's
@@ -240,7 +252,9 @@ bool jx__cuda_conv_bwd_data_ok(const jx_fn *f, const jx__eqn *e) {
 bool jx__cuda_conv_views_ok(const jx_fn *f, const jx__eqn *e, int which) {
     jx__dnn_key k;
     if (which == 1 || e->nin != 2 || e->in[0].var < 0 || f->vars[e->in[0].var].rank != 4) return false;
-    return (which == 3 ? jx__dnn_key_bwd_filter(f, e, false, NULL, &k) : jx__cuda_conv_ok(f, e)) && dnn_get();
+    return (which == 3 ? !switched_off("JX_CUDA_BWD_FILTER") && jx__dnn_key_bwd_filter(f, e, false, NULL, &k)
+                       : jx__cuda_conv_ok(f, e)) &&
+           dnn_get();
 }
 
 const jx__eqn *jx__cuda_step_conv(const jx_fn *f, const jx__step *s, int32_t vars[3]) {
@@ -257,7 +271,8 @@ const jx__cuda_conv_plan *jx__cuda_conv_plan_get(const jx_fn *f, const jx__step 
     const jx__eqn *e = jx__cuda_step_conv(f, s, vars);
     const int64_t(*st)[4] = s->view && s->view->strided ? (const int64_t(*)[4])s->view->st : NULL;
     if (vars[0] < 0 || vars[1] < 0) return NULL;
-    if (s->view && s->view->bwd_data) return jx__dnn_key_bwd_data(f, e, tf32, st, &k) ? plan_get(&k) : NULL;
+    if (s->view && s->view->bwd_data) /* fusion checked the chain: w is the view's (no scan per run) */
+        return jx__dnn_key_bwd_data(f, e, vars[1], tf32, st, &k) ? plan_get(&k) : NULL;
     bool ok = jx__dnn_key_fwd(f, e, tf32, st, &k) || /* else a transposed result: the kernel gradient */
               (st && s->view->out != e->out[0] && jx__dnn_key_bwd_filter(f, e, tf32, st, &k));
     return ok ? plan_get(&k) : NULL;

@@ -80,11 +80,10 @@ bool jx__dnn_key_fwd(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t 
  * e's rhs dilation (e's own strides 1). Its adjoint sums dy[o] w[t] into dx[o s - p + t d],
  * which is e whatever e's high padding, when cuDNN's forward maps H to Ho. st: the view's
  * strides of dy, w, dx (jx__conv_view), or NULL. */
-bool jx__dnn_key_bwd_data(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], jx__dnn_key *k) {
-    const char *env = getenv("JX_CUDA_BWD_DATA"); /* 0: none (the pad kernel and a forward conv), to compare */
-    const jx__eqn *rev, *t = env && !strcmp(env, "0") ? NULL : jx__conv_bwd_chain(f, e, &rev);
-    if (!t || e->in[0].var < 0) return false;
-    const jx_aval *ya = &f->vars[e->in[0].var], *wa = &f->vars[t->in[0].var], *xa = &f->vars[e->out[0]];
+bool jx__dnn_key_bwd_data(const jx_fn *f, const jx__eqn *e, int32_t w, bool tf32, const int64_t (*st)[4],
+                          jx__dnn_key *k) {
+    if (w < 0 || e->nin != 2 || e->in[0].var < 0) return false;
+    const jx_aval *ya = &f->vars[e->in[0].var], *wa = &f->vars[w], *xa = &f->vars[e->out[0]];
     if (xa->dtype != wa->dtype || ya->dtype != wa->dtype || (wa->dtype != JX_F32 && wa->dtype != JX_F64)) return false;
     jx_ints ws = jx__attr_ints(e->nattr, e->attrs, JX_A_STRIDES), lo = jx__attr_ints(e->nattr, e->attrs, JX_A_LO);
     jx_ints ld = jx__attr_ints(e->nattr, e->attrs, JX_A_LHS_DILATION);
@@ -120,8 +119,7 @@ bool jx__dnn_key_bwd_data(const jx_fn *f, const jx__eqn *e, bool tf32, const int
  * packed in their own dims. grad writes a
  * conv's kernel gradient so, with an image-sized "kernel" R. */
 bool jx__dnn_key_bwd_filter(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], jx__dnn_key *k) {
-    const char *env = getenv("JX_CUDA_BWD_FILTER"); /* 0: none (the forward conv), to compare */
-    if ((env && !strcmp(env, "0")) || e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || e->in[0].var < 0 ||
+    if (e->prim != JX_PRIM_CONV || e->nin != 2 || e->nout != 1 || e->in[0].var < 0 ||
         e->in[1].var < 0 || jx__attr_int(e->nattr, e->attrs, JX_A_GROUPS, 1) != 1)
         return false;
     const jx_aval *la = &f->vars[e->in[0].var], *ra = &f->vars[e->in[1].var], *oa = &f->vars[e->out[0]];

@@ -22,8 +22,10 @@ void jx__dnn_packed_strides(int nd, const int *dims, int *st);
 /* e (a conv of f) as cuDNN's forward conv; st: strides of a view (jx__conv_view: x, w, y
  * in the conv's own dims), or NULL for packed operands; false when it does not fit. */
 bool jx__dnn_key_fwd(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], jx__dnn_key *k);
-/* e, an input gradient in grad's form (jx__conv_bwd_chain), as cuDNN's backward data. */
-bool jx__dnn_key_bwd_data(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], jx__dnn_key *k);
+/* e, an input gradient in grad's form (jx__conv_bwd_chain) whose kernel comes from
+ * variable w (OIHW), as cuDNN's backward data. */
+bool jx__dnn_key_bwd_data(const jx_fn *f, const jx__eqn *e, int32_t w, bool tf32, const int64_t (*st)[4],
+                          jx__dnn_key *k);
 /* e, its result transposed (1,0,2,3) (grad's kernel gradient), as cuDNN's backward
  * filter; st NULL: whether it could be. */
 bool jx__dnn_key_bwd_filter(const jx_fn *f, const jx__eqn *e, bool tf32, const int64_t (*st)[4], jx__dnn_key *k);

@@ -75,10 +75,8 @@ static char lt_error[512];
 static pthread_once_t lt_once = PTHREAD_ONCE_INIT;
 
 static void lt_init(void) {
-    const char *path = getenv("JX_CUBLASLT");
-    void *h = dlopen(path && *path ? path : "libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
-    if (!h && !(path && *path)) h = dlopen("libcublasLt.so.12", RTLD_NOW | RTLD_LOCAL);
-    if (!h && !(path && *path)) h = dlopen("libcublasLt.so", RTLD_NOW | RTLD_LOCAL);
+    static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so", NULL};
+    void *h = jx__dl_open("JX_CUBLASLT", names);
     if (!h) {
         snprintf(lt_error, sizeof lt_error, "cuBLASLt not found: %s", dlerror());
         return;

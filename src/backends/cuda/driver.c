@@ -158,10 +158,8 @@ static char blas_error[512];
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
 static void blas_init(void) {
-    const char *path = getenv("JX_CUBLAS");
-    void *h = dlopen(path && *path ? path : "libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
-    if (!h && !(path && *path)) h = dlopen("libcublas.so.12", RTLD_NOW | RTLD_LOCAL);
-    if (!h && !(path && *path)) h = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
+    static const char *const names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so", NULL};
+    void *h = jx__dl_open("JX_CUBLAS", names);
     if (!h) {
         snprintf(blas_error, sizeof blas_error, "cuBLAS not found: %s", dlerror());
         return;
